@@ -1,0 +1,77 @@
+"""Digitalwerkstatt-Bus: the touring digital workshop bus's public schedule, booking, feedback and staff tools."""
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config
+from .extensions import csrf, db, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, CLI and response hooks."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_mapping(config.load(app.instance_path, test_config))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(app.root_path, "..", "translations"))
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    with app.app_context():
+        _tune_sqlite()
+
+    from . import assets, auth, catalog, cli, errors, htmx, i18n, security
+
+    i18n.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    htmx.init_app(app)
+    security.init_app(app)
+    assets.init_app(app)
+    catalog.init_app(app)
+    cli.init_app(app)
+
+    from . import schedule
+
+    app.register_blueprint(schedule.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness and database check for the load balancer."""
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            db.session.rollback()
+            return jsonify(status="unavailable", database=False), 503
+        return jsonify(status="ok", database=True)
+
+    return app
+
+
+def _tune_sqlite() -> None:
+    """WAL and a busy timeout let concurrent requests wait for the write lock instead of failing."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()

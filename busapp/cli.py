@@ -1,0 +1,128 @@
+"""Flask commands: demo data, accounts, translations."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+from .models import Role, User, audit
+
+ROOT = Path(__file__).resolve().parent.parent
+users = AppGroup("users", help="Staff and coordinator accounts.")
+translate = AppGroup("translate", help="Translation catalogues (wraps pybabel).")
+
+MIN_PASSWORD = 10
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only load when there is no tour yet.")
+@click.option("--force", is_flag=True, help="Allow in production (replaces the whole tour).")
+def seed_demo(if_empty: bool, force: bool) -> None:
+    """Load the Lübeck demo tour (ten districts, six weeks of stops) and the demo accounts."""
+    from . import demo
+
+    if current_app.config["APP_ENV"] == "production" and not force:
+        raise click.ClickException("refusing to load demo data in production; add --force if you really mean it")
+    if if_empty and not demo.is_empty():
+        click.echo("The database already has a tour; demo data not loaded.")
+        return
+    counts = demo.load(with_users=current_app.config["DEMO_ACCOUNTS"])
+    click.echo(f"Loaded {counts['districts']} districts, {counts['stops']} stops, {counts['workshops']} workshops.")
+    if current_app.config["DEMO_ACCOUNTS"]:
+        for email, role, password in demo.DEMO_USERS:
+            click.echo(f"Demo sign-in ({role}): {email} / {password}")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+def users_create(email: str, role: str) -> None:
+    """Create an account; the password is asked for, or read from standard input when piped."""
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from exc
+    if db.session.scalar(sa.select(User).where(User.email == email)):
+        raise click.ClickException(f"an account for {email} exists already")
+    password = _read_password()
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"the password must have at least {MIN_PASSWORD} characters")
+    user = User(email=email, role=Role(role))
+    user.set_password(password)
+    db.session.add(user)
+    audit("user-create", user, role=role)
+    db.session.commit()
+    click.echo(f"Created {role} account {email}.")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List accounts with role and state."""
+    for user in db.session.scalars(sa.select(User).order_by(User.email)):
+        state = "active" if user.active else "disabled"
+        last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
+        click.echo(f"{user.email}\t{user.role.value}\t{state}\tlast sign-in: {last}")
+
+
+@users.command("disable")
+@click.argument("email")
+def users_disable(email: str) -> None:
+    """Disable an account: it can no longer sign in, and open sign-ins end."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    user.active = False
+    audit("user-disable", user)
+    db.session.commit()
+    click.echo(f"Disabled {user.email}.")
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+@translate.command("extract")
+def translate_extract() -> None:
+    """Collect translatable strings into translations/messages.pot."""
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--sort-by-file", "--no-wrap",
+             "-o", "translations/messages.pot", ".")
+
+
+@translate.command("update")
+def translate_update() -> None:
+    """Extract, then merge new strings into every language's catalogue."""
+    translate_extract.callback()
+    _pybabel("update", "-i", "translations/messages.pot", "-d", "translations", "--no-wrap", "--no-fuzzy-matching")
+
+
+@translate.command("init")
+@click.argument("lang")
+def translate_init(lang: str) -> None:
+    """Start a catalogue for a new language."""
+    translate_extract.callback()
+    _pybabel("init", "-i", "translations/messages.pot", "-d", "translations", "-l", lang, "--no-wrap")
+
+
+@translate.command("compile")
+def translate_compile() -> None:
+    """Compile catalogues for the running app."""
+    _pybabel("compile", "-d", "translations", "--statistics")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(users)
+    app.cli.add_command(translate)

@@ -1,0 +1,126 @@
+"""Settings read from the environment, with safe defaults.
+
+APP_ENV chooses the profile: "production" (the default, strict), "development" (what `make run` uses) or "testing".
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def _dev_secret(instance_path: Path) -> str:
+    """A random key kept in instance/ so development sessions survive restarts."""
+    path = instance_path / "dev-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    return key
+
+
+def database_url(url: str) -> str:
+    """Name the psycopg 3 driver in plain postgres:// URLs, as hosting platforms hand them out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the configuration mapping for create_app()."""
+    overrides = overrides or {}
+    env = overrides.get("APP_ENV") or os.environ.get("APP_ENV", "production")
+    if env not in {"production", "development", "testing"}:
+        raise ConfigError(f"APP_ENV must be production, development or testing, got {env!r}")
+    ipath = Path(instance_path)
+    production = env == "production"
+
+    secret = os.environ.get("SECRET_KEY", "").strip()
+    if not secret:
+        if production:
+            raise ConfigError(
+                "SECRET_KEY is not set. In production it must come from the environment, for example: "
+                "export SECRET_KEY=\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')\""
+            )
+        secret = _dev_secret(ipath) if env == "development" else "testing-secret-key-not-for-production"
+    elif production and len(secret) < 32:
+        raise ConfigError("SECRET_KEY is too short for production: use at least 32 random characters")
+
+    cfg = {
+        "APP_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{ipath / 'busapp.sqlite3'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Residents' sessions only carry the CSRF token and language; they live long so that a booking
+        # queued offline on a phone still passes the CSRF check when it is sent hours later.
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=_int("SESSION_DAYS", 30)),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": True,
+        # Staff and coordinator sign-ins expire on their own, independent of the session cookie.
+        "AUTH_MAX_AGE": timedelta(hours=_int("AUTH_HOURS", 12)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 64 * 1024),
+        "MAX_FORM_MEMORY_SIZE": _int("MAX_CONTENT_LENGTH", 64 * 1024),
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        "LANGUAGES": {"de": "Deutsch", "en": "English"},
+        "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
+        "TIMEZONE": "Europe/Berlin",
+        "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        # Booking rules
+        "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),
+        "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 30),
+        # Mail is optional: without MAIL_SERVER nothing is sent and nothing fails.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        # Rate limits: "count/seconds"
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
+        "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
+        "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
+        # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
+        "PROXY_COUNT": _int("PROXY_COUNT", 0),
+        "DEMO_ACCOUNTS": env != "production",
+    }
+    if env == "testing":
+        cfg["TESTING"] = True
+        cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
+    cfg.update(overrides)
+    return cfg
+

@@ -1,0 +1,132 @@
+"""Demo data: Lübeck's ten Stadtteile and a plausible six-week tour of the bus, relative to today."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import (
+    AuditEvent, Booking, District, Feedback, LiveStatus, RateCounter, Role, Stop, StopStatus, User, Workshop,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+DEMO_USERS = (
+    ("staff@digitalbus.example", "staff", "demo-staff-bus"),
+    ("coordinator@digitalbus.example", "coordinator", "demo-coordinator-bus"),
+)
+
+# (topic, title, audience, language, minutes, capacity, description, accessibility notes)
+WORKSHOPS = [
+    ("smartphone_basics", "Das Smartphone kennenlernen", "seniors", "de", 90, 8,
+     "Einschalten, Apps öffnen, Schrift größer stellen, Anrufe und Fotos: in Ruhe und Schritt für Schritt.",
+     "Stufenloser Einstieg über die Hebebühne. Leihgeräte mit großer Schrift."),
+    ("video_calls", "Videoanrufe mit der Familie", "seniors", "de", 60, 8,
+     "Wir probieren Videoanrufe gemeinsam aus, auf Ihrem Gerät oder einem Leihgerät.",
+     "Kopfhörer mit Induktionsschleife vorhanden."),
+    ("online_banking", "Sicher online bezahlen", "everyone", "de", 90, 10,
+     "Online-Banking, sichere Passwörter und wie man betrügerische Nachrichten erkennt.", ""),
+    ("fake_news", "Falschmeldungen erkennen", "youth", "de", 60, 12,
+     "Woran erkenne ich eine Falschmeldung? Bilder prüfen, Quellen finden.", ""),
+    ("city_services", "Online zum Amt: die Dienste der Stadt", "newcomers", "de", 90, 8,
+     "Termine buchen, Anträge online stellen, das Bürgerkonto einrichten.",
+     "Unterstützung auf Türkisch, Arabisch und Ukrainisch möglich."),
+    ("photos", "Fotos machen, ordnen und teilen", "families", "de", 60, 10,
+     "Schöne Fotos mit dem Handy, Alben anlegen, Bilder sicher teilen.", ""),
+    ("passwords", "Passwörter und Privatsphäre", "everyone", "de", 60, 10,
+     "Gute Passwörter, Passwort-Manager und die wichtigsten Einstellungen für mehr Privatsphäre.", ""),
+    ("messengers", "Messenger for newcomers", "newcomers", "en", 60, 8,
+     "Messengers, email and the city's apps explained in English, with time for your questions.", ""),
+    ("ai_tools", "KI im Alltag ausprobieren", "everyone", "de", 90, 10,
+     "Was können KI-Werkzeuge, was nicht? Wir probieren es gemeinsam aus.", ""),
+    ("smartphone_basics", "Akıllı telefon: ilk adımlar", "newcomers", "tr", 60, 8,
+     "Akıllı telefonun temel işlevleri, Türkçe anlatımla.", ""),
+]
+
+SLOTS = ((time(10, 0), time(13, 0)), (time(14, 30), time(17, 30)))
+
+
+def _districts_data() -> list[dict]:
+    text = resources.files("busapp").joinpath("data/luebeck-districts.json").read_text(encoding="utf-8")
+    return json.loads(text)["districts"]
+
+
+def _at(day: date, clock: time) -> datetime:
+    return datetime.combine(day, clock, tzinfo=BERLIN)
+
+
+def clear() -> None:
+    """Delete every row of the tour, its bookings and feedback (accounts stay unless asked)."""
+    for model in (Feedback, Booking, Workshop, Stop, District, RateCounter):
+        db.session.execute(sa.delete(model))
+
+
+def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> dict[str, int]:
+    """Replace the tour with demo data starting a few days before `today`; returns counts."""
+    today = today or datetime.now(BERLIN).date()
+    clear()
+    districts = []
+    for row in _districts_data():
+        d = District(number=row["number"], name=row["name"], slug=row["slug"], lat=row["lat"], lon=row["lon"])
+        d.places = row["places"]  # not stored: used below to place the stops
+        districts.append(d)
+        db.session.add(d)
+
+    stops, workshops = 0, 0
+    first = today - timedelta(days=3)
+    day, n = first, 0
+    while day <= today + timedelta(weeks=weeks):
+        if day.weekday() < 5:
+            for start, end in SLOTS:
+                district = districts[n % len(districts)]
+                place = district.places[(n // len(districts)) % len(district.places)]
+                name, _, address = place["name"].partition(", ")
+                stop = Stop(
+                    district=district, place=name, address=address or f"{district.name}, Lübeck",
+                    lat=place["lat"], lon=place["lon"],
+                    starts_at=_at(day, start), ends_at=_at(day, end), status=StopStatus.PUBLISHED,
+                )
+                if day < today:
+                    stop.live_status = LiveStatus.LEFT
+                if n == 7:
+                    stop.status = StopStatus.CANCELLED
+                    stop.cancel_reason = "Der Bus ist in der Werkstatt. Wir holen den Termin nach."
+                    stop.sequence = 1
+                if day > today + timedelta(weeks=weeks - 1) and n % 2:
+                    stop.status = StopStatus.DRAFT  # the coordinators are still planning these
+                db.session.add(stop)
+                stops += 1
+                per_stop = 2 + (n % 2)
+                for k in range(per_stop):
+                    topic, title, audience, lang, minutes, capacity, desc, notes = WORKSHOPS[(n * 3 + k) % len(WORKSHOPS)]
+                    starts = stop.starts_at + timedelta(minutes=75 * k)
+                    if starts + timedelta(minutes=minutes) > stop.ends_at:
+                        starts = stop.ends_at - timedelta(minutes=minutes)
+                    db.session.add(Workshop(
+                        stop=stop, title=title, topic=topic, audience=audience, language=lang,
+                        duration_minutes=minutes, capacity=capacity, description=desc,
+                        accessibility_notes=notes, starts_at=starts,
+                    ))
+                    workshops += 1
+                n += 1
+        day += timedelta(days=1)
+
+    if with_users:
+        for email, role, password in DEMO_USERS:
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            if user is None:
+                user = User(email=email, role=Role(role))
+                db.session.add(user)
+            user.active = True
+            user.set_password(password)
+    db.session.add(AuditEvent(action="seed-demo", detail={"stops": stops, "workshops": workshops}))
+    db.session.commit()
+    return {"districts": len(districts), "stops": stops, "workshops": workshops}
+
+
+def is_empty() -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(District)) == 0

@@ -1,0 +1,300 @@
+"""Typed SQLAlchemy 2 models of the tour: districts, stops, workshops, bookings, feedback, accounts, audit."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores aware datetimes as UTC and always returns them aware, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware datetimes")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+    # Stored as plain strings with a CHECK, so adding a value is a small migration on both databases.
+    return sa.Enum(
+        cls, name=name, native_enum=False, create_constraint=True, length=20,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class StopStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class LiveStatus(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    ON_THE_WAY = "on_the_way"
+    HERE = "here"
+    LATE = "late"
+    LEFT = "left"
+
+
+class WorkshopStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(str, enum.Enum):
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class Role(str, enum.Enum):
+    STAFF = "staff"
+    COORDINATOR = "coordinator"
+
+
+class District(db.Model):
+    """A Stadtteil of the city, with its official number."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(4), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+
+    stops: Mapped[list[Stop]] = relationship(back_populates="district", order_by="Stop.starts_at")
+
+    def __repr__(self) -> str:
+        return f"<District {self.number} {self.slug}>"
+
+
+class Stop(db.Model):
+    """One visit of the bus at a place in a district."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
+    place: Mapped[str] = mapped_column(sa.String(160))
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT)
+    cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
+    live_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    district: Mapped[District] = relationship(back_populates="stops")
+    workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
+
+    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in (StopStatus.PUBLISHED, StopStatus.CANCELLED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == StopStatus.CANCELLED
+
+    def is_over(self, now: datetime | None = None) -> bool:
+        return self.ends_at <= (now or utcnow())
+
+    def __repr__(self) -> str:
+        return f"<Stop {self.id} {self.place!r} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+
+class Workshop(db.Model):
+    """A workshop held at a stop, with a number of seats."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(sa.ForeignKey("stop.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(160))
+    topic: Mapped[str] = mapped_column(sa.String(40))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    language: Mapped[str] = mapped_column(sa.String(8), default="de")
+    audience: Mapped[str] = mapped_column(sa.String(40), default="everyone")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    capacity: Mapped[int] = mapped_column(default=8)
+    # Kept in step with confirmed bookings by one conditional UPDATE, so a seat is never given twice.
+    seats_taken: Mapped[int] = mapped_column(default=0)
+    accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
+    status: Mapped[WorkshopStatus] = mapped_column(
+        _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    stop: Mapped[Stop] = relationship(back_populates="workshops")
+    bookings: Mapped[list[Booking]] = relationship(back_populates="workshop", order_by="Booking.created_at")
+
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
+        sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
+    )
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def seats_free(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    def __repr__(self) -> str:
+        return f"<Workshop {self.id} {self.title!r}>"
+
+
+class Booking(db.Model):
+    """Seats for one party in a workshop, confirmed or on the waiting list; no account needed."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(sa.ForeignKey("workshop.id"), index=True)
+    party_size: Mapped[int] = mapped_column(default=1)
+    # Personal data: emptied by `flask purge` after the workshop, or by the person on their manage page.
+    name: Mapped[str | None] = mapped_column(sa.String(80))
+    contact: Mapped[str | None] = mapped_column(sa.String(120))
+    needs_note: Mapped[str | None] = mapped_column(sa.String(300))
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    manage_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    locale: Mapped[str] = mapped_column(sa.String(8), default="de")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_device: Mapped[str | None] = mapped_column(sa.String(64))
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    workshop: Mapped[Workshop] = relationship(back_populates="bookings")
+
+    __table_args__ = (sa.CheckConstraint("party_size BETWEEN 1 AND 4", name="party_size_range"),)
+
+    def __repr__(self) -> str:
+        return f"<Booking {self.code} {self.status.value} x{self.party_size}>"
+
+
+class Feedback(db.Model):
+    """An anonymous rating of a stop (and optionally a workshop); holds no personal data."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stop_id: Mapped[int] = mapped_column(sa.ForeignKey("stop.id"), index=True)
+    workshop_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workshop.id"), index=True)
+    rating: Mapped[int] = mapped_column()
+    learned: Mapped[str] = mapped_column(sa.Text, default="")
+    missing: Mapped[str] = mapped_column(sa.Text, default="")
+    wish_topic: Mapped[str] = mapped_column(sa.String(40), default="")
+    wish_other: Mapped[str] = mapped_column(sa.String(200), default="")
+    age_group: Mapped[str] = mapped_column(sa.String(20), default="")
+    locale: Mapped[str] = mapped_column(sa.String(8), default="de")
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # A keyed hash of a random per-device cookie: limits repeats without knowing who anyone is.
+    device_hash: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    stop: Mapped[Stop] = relationship()
+    workshop: Mapped[Workshop | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+
+class User(UserMixin, db.Model):
+    """A staff or coordinator account."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: Role) -> bool:
+        # A coordinator can do everything staff can.
+        if self.role == Role.COORDINATOR:
+            return True
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role.value}>"
+
+
+class AuditEvent(db.Model):
+    """Who changed what, when: written by staff and coordinator actions."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(sa.String(60))
+    object_type: Mapped[str] = mapped_column(sa.String(40), default="")
+    object_id: Mapped[str] = mapped_column(sa.String(40), default="")
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    device: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    user: Mapped[User | None] = relationship()
+
+
+class RateCounter(db.Model):
+    """Hits per key and time window, shared by every app process through the database."""
+
+    key: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    window_start: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+def audit(action: str, obj: Any = None, user: User | None = None, device: str = "", **detail: Any) -> AuditEvent:
+    """Record an audit event in the current transaction."""
+    event = AuditEvent(
+        action=action,
+        object_type=type(obj).__name__.lower() if obj is not None else "",
+        object_id=str(getattr(obj, "id", "") or ""),
+        user=user,
+        detail=detail,
+        device=device,
+    )
+    db.session.add(event)
+    return event

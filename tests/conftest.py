@@ -1,0 +1,175 @@
+"""Shared fixtures: an app on a throwaway database (SQLite file, or PostgreSQL via TEST_DATABASE_URL), clients,
+and factories for the tour's objects."""
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flask.testing import FlaskClient
+
+from busapp import create_app
+from busapp.extensions import db
+from busapp.models import District, Role, Stop, StopStatus, User, Workshop, WorkshopStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """PostgreSQL when TEST_DATABASE_URL is set (CI), else a SQLite file (threads can share it, unlike :memory:)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    yield
+
+
+def _driver(url: str) -> str:
+    from busapp.config import database_url
+
+    return database_url(url)
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production, not in the test's.
+
+    Otherwise `g`, the cached locale and the signed-in user would leak from one request to the next. The test's own
+    work is committed first so the request sees it, and the test's next query starts a fresh transaction."""
+
+    def open(self, *args, **kwargs):
+        if db.session.registry.has():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(_schema, database_url):
+    """A fresh app per test; every table is emptied afterwards."""
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_district(app):
+    def make(name: str | None = None, slug: str | None = None, number: str | None = None) -> District:
+        n = next(_numbers)
+        district = District(number=number or f"{n:02d}", name=name or f"Bezirk {n}", slug=slug or f"bezirk-{n}")
+        db.session.add(district)
+        db.session.commit()
+        return district
+
+    return make
+
+
+@pytest.fixture
+def make_stop(app, make_district, now):
+    def make(district: District | None = None, starts_at: datetime | None = None, hours: float = 3,
+             status: StopStatus = StopStatus.PUBLISHED, place: str = "Marktplatz", **kw) -> Stop:
+        starts_at = starts_at or now + timedelta(days=1)
+        stop = Stop(district=district or make_district(), place=place, address=kw.pop("address", "Am Markt 1"),
+                    starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), status=status,
+                    lat=kw.pop("lat", 53.86), lon=kw.pop("lon", 10.68), **kw)
+        db.session.add(stop)
+        db.session.commit()
+        return stop
+
+    return make
+
+
+@pytest.fixture
+def make_workshop(app, make_stop):
+    def make(stop: Stop | None = None, capacity: int = 8, title: str = "Smartphone-Grundlagen",
+             status: WorkshopStatus = WorkshopStatus.PUBLISHED, **kw) -> Workshop:
+        stop = stop or make_stop()
+        workshop = Workshop(stop=stop, title=title, topic=kw.pop("topic", "smartphone_basics"),
+                            starts_at=kw.pop("starts_at", stop.starts_at), capacity=capacity, status=status, **kw)
+        db.session.add(workshop)
+        db.session.commit()
+        return workshop
+
+    return make
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role | str = Role.STAFF, email: str | None = None, active: bool = True) -> User:
+        role = Role(role)
+        user = User(email=email or f"{role.value}{next(_numbers)}@example.org", role=role, active=active)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """Fetch a page and read the CSRF token from its forms."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client, make_user):
+    """login("staff") or login("coordinator"): sign in through the real form; returns the user."""
+
+    def do(role: Role | str = Role.STAFF) -> User:
+        user = make_user(role)
+        token = csrf_token(client, "/signin")
+        response = client.post("/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return user
+
+    return do
