@@ -43,9 +43,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalog.init_app(app)
     cli.init_app(app)
 
-    from . import schedule
+    from . import booking, feedback, pwa, schedule
 
-    app.register_blueprint(schedule.bp)
+    for feature in (schedule, booking, feedback, pwa):
+        app.register_blueprint(feature.bp)
 
     @app.get("/healthz")
     def healthz():
