@@ -12,6 +12,7 @@ import pytest
 from busapp import create_app, demo
 from busapp.config import database_url as _db_url
 from busapp.extensions import db
+from tests.conftest import _empty_tables
 from tests.live import LiveServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -54,13 +55,13 @@ def live_app(tmp_path):
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
     app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(url), "RATELIMIT_ENABLED": False})
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        db.create_all()  # a no-op on the shared PostgreSQL test database, whose tables exist already
+        _empty_tables()
         demo.load()
     yield app
     with app.app_context():
         db.session.remove()
-        db.drop_all()
+        _empty_tables()
         db.engine.dispose()
 
 
