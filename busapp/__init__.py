@@ -43,9 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalog.init_app(app)
     cli.init_app(app)
 
-    from . import booking, feedback, pwa, schedule
+    from . import booking, feedback, pages, pwa, schedule
 
-    for feature in (schedule, booking, feedback, pwa):
+    for feature in (schedule, booking, feedback, pwa, pages):
         app.register_blueprint(feature.bp)
 
     @app.get("/healthz")
