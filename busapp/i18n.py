@@ -1,11 +1,12 @@
 """Language choice, locale-aware formatting of dates and times, and the language switch."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import Blueprint, current_app, g, redirect, request, session, url_for
-from babel.dates import format_skeleton
+from babel.dates import format_date as babel_format_date, match_skeleton
+from flask import Blueprint, current_app, g, has_request_context, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
 
 from .extensions import babel
@@ -18,6 +19,9 @@ LANG_PARAM = "lang"
 def select_locale() -> str:
     """?lang= first (shareable links), then the remembered choice, then the browser's languages, then German."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        # Commands and background work (reminder mails) format text outside any request.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get(LANG_PARAM, "")
     if asked in languages:
         return asked
@@ -28,17 +32,44 @@ def select_locale() -> str:
 
 
 def text_direction() -> str:
+    """"rtl" for right-to-left languages, else "ltr", for <html dir>."""
     return "rtl" if str(get_locale()).split("_")[0] in current_app.config["RTL_LANGUAGES"] else "ltr"
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths may be redirect targets."""
-    if not target:
+    """Only same-site paths may be redirect targets; anything else goes to the schedule."""
+    if not target or len(target) > 2000:
+        return url_for("schedule.index")
+    # Browsers read a backslash as a slash and drop tabs and newlines, so "/\\evil.example" or "/\t/evil.example"
+    # would leave the site; such characters have no place in our own paths.
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return url_for("schedule.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("schedule.index")
+    if LANG_PARAM in dict(parse_qsl(parts.query, keep_blank_values=True)):
+        # A ?lang= in the page address outranks the session and would undo the switch just made.
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != LANG_PARAM]
+        return urlunsplit(("", "", parts.path, urlencode(query), parts.fragment))
     return target
+
+
+def _widen(pattern: str) -> str:
+    """Spell out weekday and month in a CLDR pattern ("E, MMM d" -> "EEEE, MMMM d"), leaving quoted text alone."""
+    parts = pattern.split("'")
+    for i in range(0, len(parts), 2):  # even parts lie outside quotes
+        parts[i] = re.sub(r"(?<!E)E{1,3}(?!E)", "EEEE", parts[i])
+        parts[i] = re.sub(r"(?<![ML])([ML])\1{2}(?![ML])", r"\1\1\1\1", parts[i])
+    return "'".join(parts)
+
+
+def weekday_date(value: datetime) -> str:
+    """Weekday, day and month in the locale's own order: "Donnerstag, 26. November" / "Thursday, November 26"."""
+    locale = get_locale()
+    skeletons = locale.datetime_skeletons
+    # Babel picks the nearest pattern but, unlike ICU, keeps that pattern's field widths ("Do." for "Donnerstag").
+    pattern = _widen(skeletons[match_skeleton("MMMMEEEEd", skeletons)].pattern)
+    return babel_format_date(to_user_timezone(value).date(), pattern, locale=locale)
 
 
 @bp.post("/language")
@@ -67,10 +98,7 @@ def init_app(app) -> None:
     def _datetime(value: datetime, fmt: str = "medium") -> str:
         return format_datetime(value, fmt)
 
-    @app.template_filter("weekday_date")
-    def _weekday_date(value: datetime) -> str:
-        # "Donnerstag, 26. November" / "Thursday, November 26", in each locale's own order
-        return format_skeleton("EEEEMMMMd", to_user_timezone(value), locale=get_locale())
+    app.add_template_filter(weekday_date, "weekday_date")
 
     @app.context_processor
     def i18n_context():

@@ -1,0 +1,156 @@
+"""Languages: German by default, English on request or by choice, locale formats, and a safe language switch."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask_babel import force_locale
+
+from busapp.i18n import _widen, select_locale, weekday_date
+from tests.conftest import csrf_token
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def html_tag(page: str) -> str:
+    return re.search(r"<html[^>]*>", page).group(0)
+
+
+def switch(client, lang: str, next_url: str, path: str = "/"):
+    return client.post("/language", data={"lang": lang, "next": next_url, "csrf_token": csrf_token(client, path)})
+
+
+def test_german_is_the_default(client):
+    page = html(client.get("/"))
+    assert html_tag(page) == '<html lang="de" dir="ltr">'
+    assert "Nächste Halte" in page and "Sprache wechseln" in page
+
+
+@pytest.mark.parametrize("header", ["en", "en-US,en;q=0.9", "en-GB;q=0.8, fr;q=0.5"])
+def test_english_from_the_browser(client, header):
+    page = html(client.get("/", headers={"Accept-Language": header}))
+    assert html_tag(page) == '<html lang="en" dir="ltr">'
+    assert "Upcoming stops" in page and "Change language" in page
+
+
+@pytest.mark.parametrize("header", ["fr", "tr-TR", "", "*;q=0.1", "x" * 300])
+def test_other_languages_fall_back_to_german(client, header):
+    assert 'lang="de"' in html_tag(html(client.get("/", headers={"Accept-Language": header})))
+
+
+def test_switch_keeps_the_page_and_its_query_and_is_remembered(client, make_stop):
+    stop = make_stop()
+    next_url = f"/?district={stop.district.slug}"
+    response = switch(client, "en", next_url)
+    assert response.status_code == 303
+    assert response.headers["Location"] == next_url
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie  # kept beyond this browser session
+    # Remembered over the browser's own language, on every page.
+    for path in (next_url, f"/s/{stop.id}", f"/d/{stop.district.slug}"):
+        page = html(client.get(path, headers={"Accept-Language": "de"}))
+        assert 'lang="en"' in html_tag(page), path
+    switch(client, "de", "/")
+    assert 'lang="de"' in html_tag(html(client.get("/", headers={"Accept-Language": "en"})))
+
+
+def test_switch_form_on_every_page_points_back_to_that_page(client, make_stop):
+    stop = make_stop()
+    for path in ("/", f"/s/{stop.id}", f"/d/{stop.district.slug}?x=1", "/d/unknown"):
+        page = html(client.get(path))
+        form = page[page.index('class="lang-switch"'):page.index("</form>", page.index('class="lang-switch"'))]
+        assert 'action="/language"' in form and 'method="post"' in form
+        assert f'name="next" value="{path}"' in form, path
+
+
+def test_switch_drops_a_lang_parameter_that_would_undo_it(client):
+    response = switch(client, "de", "/d/moisling?lang=en&x=1")
+    assert response.headers["Location"] == "/d/moisling?x=1"
+
+
+def test_lang_parameter_gives_a_shareable_english_link_without_changing_the_choice(client):
+    assert 'lang="en"' in html_tag(html(client.get("/?lang=en")))
+    assert 'lang="de"' in html_tag(html(client.get("/")))
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/", "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example",
+    "/\t/evil.example", "javascript:alert(1)", "evil.example", "http:/evil.example", " //evil.example",
+    "/\r\nSet-Cookie: x=1", "",
+])
+def test_switch_refuses_to_redirect_off_site(client, target):
+    response = switch(client, "en", target)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
+def test_switch_keeps_encoded_characters_in_a_local_path(client):
+    response = switch(client, "en", "/d/moisling?q=%0d%0a")
+    assert response.headers["Location"] == "/d/moisling?q=%0d%0a"
+
+
+def test_switch_without_csrf_token_is_refused(client):
+    response = client.post("/language", data={"lang": "en", "next": "/"})
+    assert response.status_code == 400
+    assert 'lang="de"' in html_tag(html(client.get("/")))
+
+
+def test_switch_to_an_unknown_language_changes_nothing(client):
+    switch(client, "xx", "/")
+    assert 'lang="de"' in html_tag(html(client.get("/")))
+
+
+def test_right_to_left_languages_set_dir(app, client):
+    app.config["LANGUAGES"] = {**app.config["LANGUAGES"], "ar": "العربية"}
+    assert html_tag(html(client.get("/?lang=ar"))) == '<html lang="ar" dir="rtl">'
+
+
+def test_dates_weekdays_and_times_per_locale(client, make_stop, now):
+    # A Friday, with a start time that is not the same in UTC.
+    day = (now.astimezone(BERLIN) + timedelta(days=10)).date()
+    day += timedelta(days=(4 - day.weekday()) % 7)
+    start = datetime(day.year, day.month, day.day, 14, 30, tzinfo=BERLIN)
+    stop = make_stop(starts_at=start, hours=3)
+    german = html(client.get(f"/s/{stop.id}"))
+    assert f"Freitag, {day.day}. " in german and "14:30" in german and "17:30" in german
+    english = html(client.get(f"/s/{stop.id}", headers={"Accept-Language": "en"}))
+    assert f"Friday, " in english and "2:30\u202fPM" in english and "5:30\u202fPM" in english
+    listing_de = html(client.get(f"/d/{stop.district.slug}"))
+    listing_en = html(client.get(f"/d/{stop.district.slug}", headers={"Accept-Language": "en"}))
+    assert re.search(rf"Freitag, {day.day}\. \w+<", listing_de)
+    assert re.search(rf"Friday, \w+ {day.day}<", listing_en)
+
+
+def test_weekday_date_spells_out_weekday_and_month(app):
+    value = datetime(2026, 12, 4, 9, 0, tzinfo=ZoneInfo("UTC"))
+    with app.test_request_context("/"):
+        with force_locale("de"):
+            assert weekday_date(value) == "Freitag, 4. Dezember"
+        with force_locale("en"):
+            assert weekday_date(value) == "Friday, December 4"
+        with force_locale("tr"):
+            assert weekday_date(value) == "4 Aralık Cuma"
+
+
+def test_weekday_date_uses_the_city_day_not_the_utc_day(app):
+    late_evening_utc = datetime(2026, 12, 3, 23, 30, tzinfo=ZoneInfo("UTC"))  # already Friday in Lübeck
+    with app.test_request_context("/"), force_locale("de"):
+        assert weekday_date(late_evening_utc) == "Freitag, 4. Dezember"
+
+
+@pytest.mark.parametrize("pattern,expected", [
+    ("E, d. MMMM", "EEEE, d. MMMM"), ("E, MMM d", "EEEE, MMMM d"), ("EEEE d MMMM", "EEEE d MMMM"),
+    ("d 'de' MMM E", "d 'de' MMMM EEEE"), ("'Week' E", "'Week' EEEE"),
+])
+def test_widen(pattern, expected):
+    assert _widen(pattern) == expected
+
+
+def test_locale_outside_a_request_is_german(app):
+    assert select_locale() == "de"
