@@ -1,0 +1,116 @@
+"""axe-core in Chromium on every kind of page, in German and English: no WCAG 2.0/2.1/2.2 A or AA violations.
+
+axe is injected with page.evaluate() of the vendored file's text. The app's Content-Security-Policy allows only
+scripts from 'self', so a <script> tag with the file's content (what page.add_script_tag does) would be blocked;
+script evaluated through the DevTools protocol is not subject to the page's CSP. That way the pages are checked with
+their real CSP in force (no bypass_csp), as visitors get them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import PHONE
+from tests.e2e.pagelist import (
+    AXE_TAGS, LANGS, Target, demo_site, open_target, public_targets, role_targets, sign_in,
+)
+
+AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+  return {
+    version: axe.version,
+    violations: result.violations.map(v => ({
+      id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+      nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 300),
+                                summary: n.failureSummary}))
+    }))
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with demo_site(tmp_path_factory.mktemp("a11y")) as s:
+        yield s
+
+
+@pytest.fixture(params=sorted(LANGS))
+def lang(request):
+    return request.param
+
+
+@pytest.fixture
+def lang_page(browser, site, lang):
+    """A phone-sized page whose browser asks for `lang` (the app picks the language from Accept-Language)."""
+    context = browser.new_context(viewport=PHONE, base_url=site.url, locale=LANGS[lang])
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def axe_violations(page) -> tuple[str, list[dict]]:
+    page.evaluate(AXE_SOURCE)
+    result = page.evaluate(RUN_AXE, AXE_TAGS)
+    return result["version"], result["violations"]
+
+
+def describe(name: str, path: str, violations: list[dict]) -> str:
+    lines = [f"{name} ({path}): {len(violations)} axe violation(s)"]
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"]:
+            lines.append(f"      at {node['target']}\n        {node['html']}\n        "
+                         + node["summary"].replace("\n", "\n        "))
+    return "\n".join(lines)
+
+
+def check(page, target, lang) -> list[str]:
+    """Open one target and return a description of its violations (empty when there are none)."""
+    open_target(page, target)
+    assert page.evaluate("document.documentElement.lang") == lang, f"{target.name}: <html lang> is not {lang}"
+    version, violations = axe_violations(page)
+    assert version == "4.14.1"
+    return [describe(target.name, target.path, violations)] if violations else []
+
+
+def test_axe_runs_and_finds_a_planted_violation(lang_page, site):
+    """The check can fail: an image without alt text and an unlabelled field are reported."""
+    lang_page.goto("/barrierefreiheit")
+    lang_page.evaluate("""() => {
+      const main = document.querySelector('main');
+      const img = document.createElement('img'); img.src = '/static/icons/bus.svg'; main.append(img);
+      const input = document.createElement('input'); input.type = 'text'; main.append(input);
+    }""")
+    _, violations = axe_violations(lang_page)
+    assert {"image-alt", "label"} <= {v["id"] for v in violations}, json.dumps(violations, indent=1)
+
+
+PUBLIC = [
+    "home", "home filtered by district", "district", "stop", "past stop", "cancelled stop", "page not found",
+    "unknown stop", "accessibility statement", "staff sign-in", "staff sign-in with errors",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_public_page_has_no_violations(lang_page, site, lang, name):
+    targets = {t.name: t for t in public_targets(site)}
+    assert set(PUBLIC) == set(targets), "every public page kind is listed in PUBLIC"
+    problems = check(lang_page, targets[name], lang)
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.parametrize("role", ["staff", "coordinator"])
+def test_staff_and_coordinator_pages_have_no_violations(lang_page, site, lang, role):
+    """Every page behind role_required, found from the URL map, signed in with the demo account."""
+    sign_in(lang_page, role)
+    # The public home page signed in (its navigation changes), then every protected page.
+    targets = [Target(f"home signed in as {role}", "/")] + role_targets(site, role)
+    problems = []
+    for target in targets:
+        problems += check(lang_page, replace(target, role=None), lang)
+    assert not problems, "\n\n".join(problems)
