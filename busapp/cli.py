@@ -11,14 +11,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
 
+from .auth import normalize_email, password_problem
 from .extensions import db
 from .models import Role, User, audit
 
 ROOT = Path(__file__).resolve().parent.parent
 users = AppGroup("users", help="Staff and coordinator accounts.")
 translate = AppGroup("translate", help="Translation catalogues (wraps pybabel).")
-
-MIN_PASSWORD = 10
 
 
 @click.command("seed-demo")
@@ -41,9 +40,29 @@ def seed_demo(if_empty: bool, force: bool) -> None:
 
 
 def _read_password() -> str:
-    if sys.stdin.isatty():
+    """Ask twice on a terminal; read one line from standard input when it is piped (scripts, provisioning)."""
+    if _interactive():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return sys.stdin.readline().rstrip("\r\n")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _new_password() -> str:
+    password = _read_password()
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    return password
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    return user
 
 
 @users.command("create")
@@ -52,17 +71,17 @@ def _read_password() -> str:
 def users_create(email: str, role: str) -> None:
     """Create an account; the password is asked for, or read from standard input when piped."""
     try:
-        email = validate_email(email, check_deliverability=False).normalized.lower()
+        validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from exc
+    email = normalize_email(email)
     if db.session.scalar(sa.select(User).where(User.email == email)):
         raise click.ClickException(f"an account for {email} exists already")
-    password = _read_password()
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"the password must have at least {MIN_PASSWORD} characters")
+    password = _new_password()
     user = User(email=email, role=Role(role))
     user.set_password(password)
     db.session.add(user)
+    db.session.flush()
     audit("user-create", user, role=role)
     db.session.commit()
     click.echo(f"Created {role} account {email}.")
@@ -71,7 +90,10 @@ def users_create(email: str, role: str) -> None:
 @users.command("list")
 def users_list() -> None:
     """List accounts with role and state."""
-    for user in db.session.scalars(sa.select(User).order_by(User.email)):
+    accounts = db.session.scalars(sa.select(User).order_by(User.email)).all()
+    if not accounts:
+        click.echo("No accounts yet. Create one with: flask users create EMAIL --role staff|coordinator")
+    for user in accounts:
         state = "active" if user.active else "disabled"
         last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
         click.echo(f"{user.email}\t{user.role.value}\t{state}\tlast sign-in: {last}")
@@ -80,14 +102,34 @@ def users_list() -> None:
 @users.command("disable")
 @click.argument("email")
 def users_disable(email: str) -> None:
-    """Disable an account: it can no longer sign in, and open sign-ins end."""
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException(f"no account for {email}")
+    """Disable an account: it can no longer sign in, and its open sign-ins end at their next request."""
+    user = _user(email)
     user.active = False
     audit("user-disable", user)
     db.session.commit()
     click.echo(f"Disabled {user.email}.")
+
+
+@users.command("enable")
+@click.argument("email")
+def users_enable(email: str) -> None:
+    """Allow a disabled account to sign in again."""
+    user = _user(email)
+    user.active = True
+    audit("user-enable", user)
+    db.session.commit()
+    click.echo(f"Enabled {user.email}.")
+
+
+@users.command("set-password")
+@click.argument("email")
+def users_set_password(email: str) -> None:
+    """Give an account a new password (asked for, or read from standard input); its open sign-ins end."""
+    user = _user(email)
+    user.set_password(_new_password())
+    audit("user-password", user)
+    db.session.commit()
+    click.echo(f"New password set for {user.email}.")
 
 
 def _pybabel(*args: str) -> None:

@@ -109,9 +109,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
-        # Rate limits: "count/seconds"
+        # Rate limits: "count/seconds", counted in the database so every app process shares them.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Sign-in attempts per account; per client address the limit is higher, since one office or one mobile
+        # network can put several colleagues behind the same address.
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
+        "RATELIMIT_SIGNIN_CLIENT": os.environ.get("RATELIMIT_SIGNIN_CLIENT", "30/900"),
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
         "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
@@ -122,5 +125,25 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["TESTING"] = True
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
+    _check(cfg)
     return cfg
+
+
+RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK")
+
+
+def _check(cfg: dict) -> None:
+    """Refuse to start with settings that would only fail later, in the middle of a request."""
+    from .ratelimit import parse
+
+    for key in RATE_LIMIT_KEYS:
+        try:
+            parse(cfg[key])
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from exc
+    if cfg["AUTH_MAX_AGE"] <= timedelta(0):
+        raise ConfigError("AUTH_HOURS must be at least 1")
+    for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):
+        if not cfg[key] or cfg[key] < 1024:
+            raise ConfigError(f"{key} must be at least 1024 bytes")
 

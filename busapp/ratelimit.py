@@ -1,43 +1,88 @@
-"""Fixed-window rate limits kept in the database, so every app process sees the same counts."""
+"""Fixed-window rate limits kept in the database, so every app process sees the same counts.
+
+Use the `limit` decorator on a view, or `enforce()` / `hit()` inside one. Call them before the view writes anything:
+the count is written on a connection of its own, which on SQLite would wait for the request's own write lock.
+"""
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
+import re
 import time
+from dataclasses import dataclass
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, current_app, request
+from flask import current_app, request
 from sqlalchemy.dialects import postgresql, sqlite
+from werkzeug.exceptions import TooManyRequests
 
 from .extensions import db
 from .models import RateCounter
 
+# Longest window a limit may use; rows older than this are certainly expired and get deleted.
+MAX_WINDOW = 24 * 3600
+_LIMIT = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{1,9})\s*$")
+
 
 def parse(limit: str) -> tuple[int, int]:
-    """'10/900' -> (10 hits, 900 seconds)."""
-    count, _, seconds = limit.partition("/")
-    return int(count), int(seconds)
+    """'10/900' -> (10 hits, 900 seconds); a ValueError says what is wrong."""
+    match = _LIMIT.match(limit or "")
+    if not match:
+        raise ValueError(f"a rate limit is written count/seconds, like 10/900, got {limit!r}")
+    count, seconds = int(match[1]), int(match[2])
+    if count < 1 or not 1 <= seconds <= MAX_WINDOW:
+        raise ValueError(f"a rate limit needs at least 1 hit and a window of 1 to {MAX_WINDOW} seconds, got {limit!r}")
+    return count, seconds
+
+
+def _digest(value: str) -> str:
+    # Keyed, so a counter row gives away neither an email address nor (by trying all IPv4 addresses) a client.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
 
 
 def client_key() -> str:
-    """A short hash of the client address: enough to tell clients apart, not kept as an address."""
+    """The client's address, keyed and shortened; IPv6 clients count per /64 network, the block one line gets."""
     addr = request.remote_addr or "unknown"
-    return hashlib.sha256(addr.encode()).hexdigest()[:24]
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr[:64]
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-def hit(scope: str, key: str, limit: str) -> bool:
-    """Count one hit for (scope, key); True while the count stays within the limit.
+@dataclass(frozen=True)
+class Hit:
+    count: int
+    allowed: int
+    reset_at: int
 
-    One atomic INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in its own transaction so a later
-    rollback of the request's work does not undo the count.
+    @property
+    def ok(self) -> bool:
+        return self.count <= self.allowed
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, self.reset_at - int(time.time()))
+
+
+def count(scope: str, key: str, limit: str) -> Hit:
+    """Count one hit for (scope, key) and return the window's count.
+
+    One atomic INSERT ... ON CONFLICT DO UPDATE ... RETURNING on a connection of its own, committed at once, so
+    concurrent processes never lose a hit and a later rollback of the request's work does not undo it.
     """
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
     allowed, seconds = parse(limit)
-    window = int(time.time()) // seconds * seconds
-    full_key = f"{scope}:{key}"[:120]
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = int(time.time())
+    window = now // seconds * seconds
+    full_key = f"{scope[:80]}:{_digest(key)}"
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(RateCounter)
         .values(key=full_key, window_start=window, count=1)
@@ -48,23 +93,45 @@ def hit(scope: str, key: str, limit: str) -> bool:
         .returning(RateCounter.count)
     )
     with db.engine.begin() as conn:
-        count = conn.execute(stmt).scalar_one()
-        if count == 1:
-            # First hit of a new window: drop this key's old windows so the table stays small.
-            conn.execute(
-                sa.delete(RateCounter).where(RateCounter.key == full_key, RateCounter.window_start < window)
-            )
-    return count <= allowed
+        n = conn.execute(stmt).scalar_one()
+    if n == 1:
+        _forget_expired(now)
+    return Hit(count=n, allowed=allowed, reset_at=window + seconds)
+
+
+def _forget_expired(now: int) -> None:
+    """Delete windows that ended for every limit; best effort, a failure here must not fail the request."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(sa.delete(RateCounter).where(RateCounter.window_start < now - MAX_WINDOW))
+    except sa.exc.OperationalError:  # e.g. a deadlock with another process cleaning up at the same moment
+        current_app.logger.warning("rate counter clean-up skipped", exc_info=True)
+
+
+def hit(scope: str, key: str, limit: str) -> bool:
+    """Count one hit; True while the count stays within the limit (always True when limits are switched off)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    return count(scope, key, limit).ok
+
+
+def enforce(scope: str, key: str, limit: str) -> None:
+    """Count one hit and answer 429 Too Many Requests (with Retry-After) when the limit is passed."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    result = count(scope, key, limit)
+    if not result.ok:
+        raise TooManyRequests(retry_after=result.retry_after)
 
 
 def limit(scope: str, config_key: str, methods: tuple[str, ...] = ("POST",)):
-    """Decorator: answer 429 when the client exceeds the configured limit for this view."""
+    """Decorator: answer 429 when the client passes the limit configured under `config_key` for this view."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if request.method in methods and not hit(scope, client_key(), current_app.config[config_key]):
-                abort(429)
+            if request.method in methods:
+                enforce(scope, client_key(), current_app.config[config_key])
             return view(*args, **kwargs)
 
         return wrapped

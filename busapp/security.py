@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 
+# No 'unsafe-inline' and no 'unsafe-eval': scripts and styles come only as files from this host, so injected markup
+# can neither run code nor restyle a page. htmx is configured to fit (see the htmx-config meta tag in base.html).
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -23,10 +25,11 @@ CSP = "; ".join(
 )
 
 PERMISSIONS = "accelerometer=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def allow_camera(view):
-    """Decorator for the one page that scans tickets: it alone may ask for the camera."""
+    """Decorator for the page that scans tickets: it alone may ask for the camera."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -37,17 +40,28 @@ def allow_camera(view):
     return wrapped
 
 
+def _view():
+    return current_app.view_functions.get(request.endpoint) if request.endpoint else None
+
+
 def init_app(app) -> None:
     @app.after_request
     def security_headers(response):
         h = response.headers
+        view = _view()
         h.setdefault("Content-Security-Policy", CSP)
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        camera = "camera=(self)" if g.get("allow_camera") else "camera=()"
+        h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        # Read from the view itself, so the header is right on its redirects and error answers too.
+        camera = "camera=(self)" if g.get("allow_camera") or getattr(view, "allows_camera", False) else "camera=()"
         h.setdefault("Permissions-Policy", f"{camera}, {PERMISSIONS}")
         if request.is_secure:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            h.setdefault("Strict-Transport-Security", HSTS)
+        if getattr(view, "required_roles", None) or (request.endpoint or "").startswith("auth."):
+            # Staff pages and the sign-in form stay out of every cache: the browser's, a proxy's, the back button's.
+            # A view that hands out data meant for offline use sets its own Cache-Control.
+            h.setdefault("Cache-Control", "no-store")
         return response
