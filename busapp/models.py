@@ -199,6 +199,8 @@ class Booking(db.Model):
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_device: Mapped[str | None] = mapped_column(sa.String(64))
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How often a party behind this one on the waiting list got seats first; bounds how long it can be skipped.
+    passed_over: Mapped[int] = mapped_column(default=0, server_default="0")
 
     workshop: Mapped[Workshop] = relationship(back_populates="bookings")
 

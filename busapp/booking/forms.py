@@ -1,0 +1,100 @@
+"""The booking form: a name, the party size, an optional contact and note, consent. Nothing else."""
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l, ngettext
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+
+PARTY_SIZES = (1, 2, 3, 4)
+NAME_MAX = 80
+CONTACT_MAX = 120
+NOTE_MAX = 300
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Digits with the separators people write in phone numbers: +49 451 123-456, (0451) 12 34 56, 0451/123456
+_PHONE = re.compile(r"^\+?[0-9 ()/.\-]+$")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _party(value) -> int:
+    # Anything that is not a number becomes 0, so it gets the same clear message as 0 or 9.
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _too_long(limit: int):
+    return Length(max=limit, message=_l("Please use at most %(max)d characters."))
+
+
+def contact_kind(contact: str | None) -> str:
+    """'email', 'phone' or '' for a stored contact."""
+    if not contact:
+        return ""
+    return "email" if "@" in contact else "phone"
+
+
+class BookingForm(FlaskForm):
+    name = StringField(
+        _l("Your name or a nickname"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Please enter a name or a nickname.")), _too_long(NAME_MAX)],
+    )
+    party_size = RadioField(
+        _l("How many people are coming?"),
+        choices=[SelectChoice(n, str(n)) for n in PARTY_SIZES],  # labelled in __init__, in the visitor's language
+        coerce=_party,
+        default=1,
+        validate_choice=False,
+        validators=[InputRequired(message=_l("Please choose how many people are coming: 1 to 4."))],
+    )
+    contact = StringField(
+        _l("Email or phone number"),
+        filters=[_strip],
+        validators=[Optional(), _too_long(CONTACT_MAX)],
+    )
+    needs_note = TextAreaField(
+        _l("Anything we should know about your needs?"),
+        filters=[_strip],
+        validators=[Optional(), _too_long(NOTE_MAX)],
+    )
+    consent = BooleanField(
+        _l("I have read the privacy notice and agree that my booking is stored as described there."),
+        validators=[DataRequired(message=_l("Please agree to the privacy notice, otherwise we cannot keep your seat."))],
+    )
+    idempotency_key = HiddenField(
+        validators=[
+            DataRequired(message=_l("The form is incomplete. Please reload the page and send it again.")),
+            Regexp(IDEMPOTENCY_KEY, message=_l("The form is incomplete. Please reload the page and send it again.")),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.party_size.choices = [SelectChoice(n, ngettext("%(num)d person", "%(num)d people", n)) for n in PARTY_SIZES]
+
+    def validate_party_size(self, field) -> None:
+        if field.data not in PARTY_SIZES:
+            raise ValidationError(_l("Please choose how many people are coming: 1 to 4."))
+
+    def validate_contact(self, field) -> None:
+        value = field.data or ""
+        if not value:
+            return
+        if "@" in value:
+            try:
+                field.data = validate_email(value, check_deliverability=False).normalized
+            except EmailNotValidError as exc:
+                raise ValidationError(_l("This email address is not complete. Please check it.")) from exc
+            return
+        digits = sum(ch.isdigit() for ch in value)
+        if not _PHONE.match(value) or not 6 <= digits <= 20:
+            raise ValidationError(_l("Please enter an email address or a phone number, or leave this empty."))

@@ -1,0 +1,419 @@
+"""Booking rules: seats, the waiting list, exactly-once submissions, cancelling and deleting personal data.
+
+Seats are never given twice
+    `Workshop.seats_taken` changes only through conditional UPDATEs such as
+    ``UPDATE workshop SET seats_taken = seats_taken + :n WHERE id = :id AND seats_taken + :n <= capacity``
+    in the same transaction that inserts or changes the booking; when no row matches, the party waits.
+    Every write transaction starts by locking the workshop's row with a no-op UPDATE (`_lock`). On PostgreSQL
+    that takes the row lock, so booking, cancelling and promoting for one workshop happen one after the other;
+    on SQLite it takes the database's write lock as the transaction's first statement, which waits for
+    busy_timeout instead of failing with SQLITE_BUSY_SNAPSHOT the way a read-then-write transaction can in WAL
+    mode. The CHECK seats_taken <= capacity on the table is the last line of defence.
+
+Waiting list (the rule)
+    A party that does not get seats joins the waiting list. When seats become free (a cancellation, a party
+    leaving the list), the list is walked in the order people joined: every party that fits the free seats is
+    moved up, in that order; a party that does not fit is passed over, and each time a party behind it gets
+    seats first, its `passed_over` count goes up. A party passed over MAX_PASSED_OVER times is not passed over
+    again: nobody behind it is moved up, and new bookings join the list instead of taking free seats, until
+    enough seats are free for it. So a party of two may let parties of one go first twice, then it is next.
+    Parties bigger than the whole workshop never block anyone (they cannot be seated at all).
+
+Exactly once
+    Every submission carries an idempotency key made when the form was shown (UNIQUE in the table). A repeat
+    with the same key returns the booking made the first time; when two requests with one key race, the
+    loser's INSERT fails, its transaction (and the seats it took) is rolled back, and it returns the winner's.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ..extensions import db
+from ..models import (
+    Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
+)
+
+# No 0/O, 1/I/L: a code is read aloud over a counter and typed on a tablet.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+MAX_PASSED_OVER = 2
+INSERT_ATTEMPTS = 4
+
+
+class Refused(Exception):
+    """The workshop cannot be booked (or the booking changed); `reason` is a key of views.REFUSALS."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Created:
+    """The result of a submission: the booking, and whether this request made it (False for a replay)."""
+
+    booking: Booking
+    created: bool
+
+
+def new_code() -> str:
+    """A random booking code such as 'K7MQ4P'."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str:
+    """What a person typed ('k7m-q4p ') as a stored code ('K7MQ4P')."""
+    return "".join(ch for ch in (text or "").upper() if ch.isalnum())
+
+
+def closes_at(workshop: Workshop) -> datetime:
+    """When booking ends: the workshop's start minus BOOKING_CLOSES_MINUTES."""
+    return workshop.starts_at - timedelta(minutes=current_app.config["BOOKING_CLOSES_MINUTES"])
+
+
+def refusal(workshop: Workshop | None, now: datetime | None = None) -> str | None:
+    """Why this workshop cannot be booked now, or None when it can."""
+    now = now or utcnow()
+    if workshop is None:
+        return "gone"
+    if workshop.status == WorkshopStatus.DRAFT or workshop.stop.status == StopStatus.DRAFT:
+        return "draft"
+    if workshop.status == WorkshopStatus.CANCELLED:
+        return "cancelled"
+    if workshop.stop.status == StopStatus.CANCELLED:
+        return "stop_cancelled"
+    if now >= workshop.starts_at:
+        return "past"
+    if now >= closes_at(workshop):
+        return "closed"
+    return None
+
+
+def _blocking_party():
+    """A waiting party that may not be passed over again (see the module's rule)."""
+    return (
+        sa.select(Booking.id)
+        .where(
+            Booking.workshop_id == Workshop.id,
+            Booking.status == BookingStatus.WAITING,
+            Booking.passed_over >= MAX_PASSED_OVER,
+            Booking.party_size <= Workshop.capacity,
+        )
+        .exists()
+    )
+
+
+def open_seats(workshop: Workshop) -> int:
+    """Seats a new party can take now: the free seats, or 0 while a party that waited long is owed them."""
+    if not workshop.seats_free:
+        return 0
+    blocked = db.session.scalar(sa.select(sa.exists().where(
+        Booking.workshop_id == workshop.id,
+        Booking.status == BookingStatus.WAITING,
+        Booking.passed_over >= MAX_PASSED_OVER,
+        Booking.party_size <= workshop.capacity,
+    )))
+    return 0 if blocked else workshop.seats_free
+
+
+def _execute(stmt) -> int:
+    return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def _lock(workshop_id: int, *, bookable_after: datetime | None = None) -> bool:
+    """Lock the workshop's row (a no-op UPDATE); with `bookable_after`, only if it can be booked until then."""
+    stmt = sa.update(Workshop).where(Workshop.id == workshop_id).values(seats_taken=Workshop.seats_taken)
+    if bookable_after is not None:
+        stmt = stmt.where(
+            Workshop.status == WorkshopStatus.PUBLISHED,
+            Workshop.starts_at > bookable_after,
+            Workshop.stop_id.in_(sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED)),
+        )
+    return _execute(stmt) == 1
+
+
+def _take_seats(workshop_id: int, n: int, *, unless_owed: bool = False) -> bool:
+    """The one conditional UPDATE that gives seats: True when there were n free seats and they are now taken."""
+    stmt = (
+        sa.update(Workshop)
+        .where(Workshop.id == workshop_id, Workshop.seats_taken + n <= Workshop.capacity)
+        .values(seats_taken=Workshop.seats_taken + n)
+    )
+    if unless_owed:
+        stmt = stmt.where(~_blocking_party())
+    return _execute(stmt) == 1
+
+
+def _free_seats(workshop_id: int, n: int) -> None:
+    _execute(sa.update(Workshop).where(Workshop.id == workshop_id).values(seats_taken=Workshop.seats_taken - n))
+
+
+def _write(work, attempts: int = 2):
+    """Run `work` as one transaction that starts with a write; retry once when the database says it is busy
+    or chose this transaction as a deadlock victim."""
+    db.session.rollback()  # end any read transaction first: the write must come first (see module docstring)
+    for attempt in range(attempts):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except OperationalError:
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def find_by_key(key: str) -> Booking | None:
+    return db.session.scalar(sa.select(Booking).where(Booking.idempotency_key == key))
+
+
+def find_by_token(token: str) -> Booking | None:
+    return db.session.scalar(sa.select(Booking).where(Booking.manage_token == token))
+
+
+def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,
+           idempotency_key: str, locale: str) -> Created:
+    """Book seats, or a place on the waiting list, exactly once per idempotency key; raises Refused."""
+    existing = find_by_key(idempotency_key)
+    if existing is not None:
+        return Created(existing, False)
+
+    def insert() -> Booking:
+        now = utcnow()
+        cutoff = now + timedelta(minutes=current_app.config["BOOKING_CLOSES_MINUTES"])
+        if not _lock(workshop_id, bookable_after=cutoff):
+            raise Refused("unavailable")
+        got = _take_seats(workshop_id, party_size, unless_owed=True)
+        booking = Booking(
+            workshop_id=workshop_id, party_size=party_size, name=name, contact=contact or None,
+            needs_note=needs_note or None, status=BookingStatus.CONFIRMED if got else BookingStatus.WAITING,
+            code=new_code(), manage_token=secrets.token_urlsafe(32), idempotency_key=idempotency_key,
+            locale=locale, created_at=now, confirmed_at=now if got else None,
+        )
+        db.session.add(booking)
+        db.session.flush()
+        if got:
+            # Everyone still waiting has just seen a later party get seats first.
+            _execute(
+                sa.update(Booking)
+                .where(Booking.workshop_id == workshop_id, Booking.status == BookingStatus.WAITING)
+                .values(passed_over=Booking.passed_over + 1)
+            )
+        return booking
+
+    for _ in range(INSERT_ATTEMPTS):
+        try:
+            return Created(_write(insert), True)
+        except IntegrityError:
+            db.session.rollback()
+            existing = find_by_key(idempotency_key)
+            if existing is not None:
+                return Created(existing, False)
+            # Otherwise the random code or token collided with another booking's: draw new ones.
+        except Refused:
+            db.session.rollback()
+            raise Refused(refusal(db.session.get(Workshop, workshop_id)) or "unavailable") from None
+    raise RuntimeError("could not store the booking")
+
+
+def promote(workshop_id: int, now: datetime | None = None) -> list[Booking]:
+    """Move waiting parties up into free seats by the module's rule; call inside a transaction that holds
+    `_lock(workshop_id)`. Returns the promoted bookings."""
+    now = now or utcnow()
+    workshop = db.session.execute(
+        sa.select(Workshop.capacity, Workshop.seats_taken, Workshop.starts_at, Workshop.status, Stop.status)
+        .join(Stop, Stop.id == Workshop.stop_id)
+        .where(Workshop.id == workshop_id)
+    ).one_or_none()
+    if workshop is None:
+        return []
+    capacity, taken, starts_at, status, stop_status = workshop
+    if status != WorkshopStatus.PUBLISHED or stop_status != StopStatus.PUBLISHED or now >= starts_at:
+        return []
+    free = capacity - taken
+    waiting = db.session.scalars(
+        sa.select(Booking)
+        .where(Booking.workshop_id == workshop_id, Booking.status == BookingStatus.WAITING)
+        .order_by(Booking.created_at, Booking.id)
+    ).all()
+    promoted: list[Booking] = []
+    passed: list[Booking] = []
+    for party in waiting:
+        if free <= 0:
+            break
+        if party.party_size > capacity:
+            continue  # can never be seated; must not hold up the others
+        if party.party_size > free:
+            if party.passed_over >= MAX_PASSED_OVER:
+                break
+            passed.append(party)
+            continue
+        if not _take_seats(workshop_id, party.party_size):
+            break  # the count changed under us (it cannot while we hold the lock, but never overbook)
+        claimed = _execute(
+            sa.update(Booking)
+            .where(Booking.id == party.id, Booking.status == BookingStatus.WAITING)
+            .values(status=BookingStatus.CONFIRMED, confirmed_at=now)
+        )
+        if not claimed:
+            _free_seats(workshop_id, party.party_size)
+            continue
+        free -= party.party_size
+        promoted.append(party)
+        audit("booking-promote", party, workshop=workshop_id, party_size=party.party_size,
+              passed_over=party.passed_over)
+        # The parties passed over on the way here have seen a later party get seats first (once per run).
+        for earlier in passed:
+            earlier.passed_over += 1
+        passed = []
+    for party in promoted:
+        db.session.refresh(party)
+    return promoted
+
+
+def _cancel_in_transaction(booking_id: int, workshop_id: int, party_size: int, now: datetime,
+                           action: str) -> tuple[bool, list[Booking]]:
+    """Cancel one booking (confirmed or waiting) and hand its seats on; True when this call cancelled it."""
+    _lock(workshop_id)
+    was_confirmed = _execute(
+        sa.update(Booking)
+        .where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED)
+        .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+    )
+    was_waiting = 0
+    if was_confirmed:
+        _free_seats(workshop_id, party_size)
+    else:
+        was_waiting = _execute(
+            sa.update(Booking)
+            .where(Booking.id == booking_id, Booking.status == BookingStatus.WAITING)
+            .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+        )
+    if not (was_confirmed or was_waiting):
+        return False, []
+    audit(action, db.session.get(Booking, booking_id), workshop=workshop_id, party_size=party_size,
+          was="confirmed" if was_confirmed else "waiting")
+    # A party leaving the list can unblock the ones behind it, so promote after either kind of cancel.
+    return True, promote(workshop_id, now)
+
+
+def can_cancel(booking: Booking, now: datetime | None = None) -> bool:
+    """A booking can be cancelled (or the list left) until the workshop starts."""
+    return booking.status != BookingStatus.CANCELLED and (now or utcnow()) < booking.workshop.starts_at
+
+
+def cancel(booking: Booking) -> list[Booking]:
+    """Cancel a booking or leave the waiting list; the seats are free at once. Returns promoted bookings."""
+    if booking.status == BookingStatus.CANCELLED:
+        return []
+    if not can_cancel(booking):
+        raise Refused("past")
+    ids = booking.id, booking.workshop_id, booking.party_size
+
+    def work():
+        return _cancel_in_transaction(*ids, utcnow(), "booking-cancel")[1]
+
+    return _write(work)
+
+
+def forget(booking: Booking) -> list[Booking]:
+    """Delete the person's own data from a booking; a booking still to come is cancelled with it."""
+    ids = booking.id, booking.workshop_id, booking.party_size
+    upcoming = can_cancel(booking)
+
+    def work():
+        now = utcnow()
+        promoted = _cancel_in_transaction(*ids, now, "booking-cancel")[1] if upcoming else []
+        _execute(
+            sa.update(Booking).where(Booking.id == ids[0])
+            .values(name=None, contact=None, needs_note=None, purged_at=now)
+        )
+        audit("booking-forget", db.session.get(Booking, ids[0]))
+        return promoted
+
+    return _write(work)
+
+
+def waiting_position(booking: Booking) -> int | None:
+    """1 for the first party on the waiting list; None when the booking is not waiting."""
+    if booking.status != BookingStatus.WAITING:
+        return None
+    ahead = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.workshop_id == booking.workshop_id,
+            Booking.status == BookingStatus.WAITING,
+            sa.or_(
+                Booking.created_at < booking.created_at,
+                sa.and_(Booking.created_at == booking.created_at, Booking.id < booking.id),
+            ),
+        )
+    )
+    return ahead + 1
+
+
+def alternatives(workshop: Workshop, limit: int = 3) -> list[Workshop]:
+    """Other workshops that can be booked now with free seats: the same topic first, then nearby dates."""
+    now = utcnow()
+    cutoff = now + timedelta(minutes=current_app.config["BOOKING_CLOSES_MINUTES"])
+    bookable = (
+        sa.select(Workshop)
+        .join(Stop, Stop.id == Workshop.stop_id)
+        .where(
+            Workshop.id != workshop.id,
+            Workshop.status == WorkshopStatus.PUBLISHED,
+            Stop.status == StopStatus.PUBLISHED,
+            Workshop.starts_at > cutoff,
+            Workshop.seats_taken < Workshop.capacity,
+            ~_blocking_party(),
+        )
+    )
+    same_topic = db.session.scalars(
+        bookable.where(Workshop.topic == workshop.topic).order_by(Workshop.starts_at).limit(limit)
+    ).all()
+    found = list(same_topic)
+    if len(found) < limit:
+        around = max(workshop.starts_at, now)
+        nearby = db.session.scalars(
+            bookable.where(
+                Workshop.topic != workshop.topic,
+                Workshop.starts_at.between(around - timedelta(days=7), around + timedelta(days=7)),
+            ).order_by(Workshop.starts_at).limit(50)
+        ).all()
+        nearby.sort(key=lambda w: abs((w.starts_at - around).total_seconds()))
+        found += nearby[: limit - len(found)]
+    return found
+
+
+def purge(now: datetime | None = None, days: int | None = None) -> tuple[int, int, datetime]:
+    """Empty names, contacts and notes of bookings whose workshop ended more than `days` ago (default
+    PURGE_AFTER_DAYS); counts, party sizes, states and check-in times stay. Returns (bookings, workshops,
+    cutoff). Running it again changes nothing."""
+    now = now or utcnow()
+    days = current_app.config["PURGE_AFTER_DAYS"] if days is None else days
+    cutoff = now - timedelta(days=days)
+    candidates = db.session.scalars(
+        sa.select(Workshop).where(
+            Workshop.starts_at < cutoff,
+            Workshop.id.in_(sa.select(Booking.workshop_id).where(Booking.purged_at.is_(None))),
+        )
+    ).all()
+    ended = [w.id for w in candidates if w.ends_at <= cutoff]
+    purged = 0
+    for start in range(0, len(ended), 500):
+        chunk = ended[start:start + 500]
+        purged += _execute(
+            sa.update(Booking)
+            .where(Booking.workshop_id.in_(chunk), Booking.purged_at.is_(None))
+            .values(name=None, contact=None, needs_note=None, purged_at=now)
+        )
+    if purged:
+        audit("booking-purge", None, bookings=purged, workshops=len(ended), before=cutoff.isoformat())
+    db.session.commit()
+    return purged, len(ended), cutoff

@@ -1,0 +1,253 @@
+"""Booking views: the form, the private ticket page and what can be done from it.
+
+URL map
+    GET  /workshops/<id>/book    booking.new      the form, or why the workshop cannot be booked
+    POST /workshops/<id>/book    booking.new      book (HTML: 303 to the ticket; JSON for the offline outbox)
+    GET  /t/<token>              booking.show     ticket with QR code, or waiting-list place (private)
+    GET  /t/<token>/qr.svg       booking.qr       the ticket's QR code as a file
+    GET  /t/<token>.ics          booking.ics      the workshop for the person's calendar
+    GET|POST /t/<token>/cancel   booking.cancel   confirm, then cancel or leave the waiting list
+    GET|POST /t/<token>/forget   booking.forget   confirm, then delete one's own personal data
+    GET  /booking/privacy        booking.privacy  what is stored, for how long
+
+JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the offline outbox):
+    {"ok", "state": "confirmed"|"waiting"|"cancelled"|"refused"|"invalid", "message", "url", "code",
+     "alternatives": [{"title", "when", "place", "url", "seats_free"}], "errors": {"field": ["message"]}}
+    201 a booking was made; 200 the idempotency key was seen before (the same booking; "cancelled" when it
+    has been cancelled since); 409 the workshop cannot be booked; 422 invalid input or form token;
+    404 the workshop does not exist; 429 too many tries (from errors.py).
+"""
+from __future__ import annotations
+
+from uuid import uuid4
+
+from flask import Response, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l
+from wtforms.validators import ValidationError
+
+from .. import qr, ratelimit, tickets
+from ..errors import wants_json
+from ..extensions import csrf, db
+from ..htmx import render
+from ..models import Booking, BookingStatus, Workshop
+from ..schedule.calendar import absolute_url, ics_for_workshop
+from . import bp, notify, service
+from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
+
+REFUSALS = {
+    "gone": _l("This workshop no longer exists."),
+    "draft": _l("This workshop is not open for booking yet."),
+    "cancelled": _l("This workshop has been cancelled."),
+    "stop_cancelled": _l("The bus does not come to this stop: the visit has been cancelled."),
+    "past": _l("This workshop has already started or is over."),
+    "closed": _l("Booking for this workshop has closed."),
+    "unavailable": _l("This workshop cannot be booked right now."),
+}
+TOKEN_MAX = 64
+
+
+def refusal_message(reason: str) -> str:
+    return str(REFUSALS.get(reason, REFUSALS["unavailable"]))
+
+
+def _private(response: Response) -> Response:
+    """Headers for pages behind a manage link: the device may keep them (offline tickets), nobody else."""
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _booking_or_404(token: str) -> Booking:
+    booking = service.find_by_token(token) if len(token) <= TOKEN_MAX else None
+    if booking is None:
+        abort(404)
+    return booking
+
+
+def _when(workshop: Workshop) -> str:
+    return f"{current_app.jinja_env.filters['weekday_date'](workshop.starts_at)}, {format_time(workshop.starts_at, 'short')}"
+
+
+def _alternative(workshop: Workshop) -> dict:
+    stop = workshop.stop
+    return {
+        "title": workshop.title,
+        "when": _when(workshop),
+        "place": f"{stop.place}, {stop.district.name}",
+        "url": url_for("booking.new", workshop_id=workshop.id),
+        "seats_free": workshop.seats_free,
+    }
+
+
+def _status_message(booking: Booking) -> str:
+    if booking.status == BookingStatus.CONFIRMED:
+        return _("Your seat is booked. Your booking code is %(code)s.", code=booking.code)
+    if booking.status == BookingStatus.WAITING:
+        return _("There is no free seat for your party right now. You are number %(n)d on the waiting list. "
+                 "We move you up automatically when seats become free.", n=service.waiting_position(booking))
+    return _("This booking has been cancelled.")
+
+
+def _json(status: int, state: str, message: str, booking: Booking | None = None, alternatives=(),
+          errors: dict | None = None):
+    return jsonify(
+        ok=booking is not None,
+        state=state,
+        message=str(message),
+        url=url_for("booking.show", token=booking.manage_token) if booking else None,
+        code=booking.code if booking else None,
+        alternatives=[_alternative(w) for w in alternatives],
+        errors=errors or {},
+    ), status
+
+
+def _done(booking: Booking, created: bool):
+    """The answer once a submission has its booking: the ticket page, or JSON for the outbox."""
+    if wants_json():
+        # A party that only got a waiting-list place is shown other workshops where it would get a seat now.
+        others = service.alternatives(booking.workshop) if booking.status == BookingStatus.WAITING else ()
+        return _json(201 if created else 200, booking.status.value, _status_message(booking), booking, others)
+    return redirect(url_for("booking.show", token=booking.manage_token), code=303)
+
+
+def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status: int):
+    open_seats = service.open_seats(workshop) if reason is None else 0
+    alternatives = service.alternatives(workshop) if reason or not open_seats else []
+    return render(
+        "booking/new.html", "booking/_new.html",
+        workshop=workshop, form=form, reason=reason, refusal=refusal_message(reason) if reason else None,
+        open_seats=open_seats, closes_at=service.closes_at(workshop), alternatives=alternatives,
+        submitted=request.method == "POST",
+    ), status
+
+
+def _refused(workshop: Workshop, form: BookingForm, reason: str):
+    if wants_json():
+        return _json(409, "refused", refusal_message(reason), alternatives=service.alternatives(workshop))
+    return _form_page(workshop, form, reason, 409)
+
+
+@bp.route("/workshops/<int:workshop_id>/book", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired one is answered next to the kept entries
+@ratelimit.limit("booking", "RATELIMIT_BOOKING")
+def new(workshop_id: int):
+    """Booking form for one workshop (GET); book a seat or a waiting-list place (POST)."""
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        if request.method == "POST" and wants_json():
+            return _json(404, "refused", refusal_message("gone"))
+        abort(404)
+    form = BookingForm()
+    if request.method == "GET":
+        # The key is made when the form is shown, so every later repeat of this submission is recognised.
+        form.idempotency_key.data = str(uuid4())
+        reason = service.refusal(workshop)
+        return _form_page(workshop, form, reason, 404 if reason == "draft" else 200)
+
+    def fits(_form, field):
+        if isinstance(field.data, int) and field.data > workshop.capacity:
+            raise ValidationError(_("This workshop has only %(n)d seats in total.", n=workshop.capacity))
+
+    valid = form.validate(extra_validators={"party_size": [fits]})
+    key = form.idempotency_key.data or ""
+    if not form.csrf_token.errors and IDEMPOTENCY_KEY.match(key):
+        existing = service.find_by_key(key)
+        if existing is not None:
+            return _done(existing, created=False)
+    reason = service.refusal(workshop)
+    if reason:
+        return _refused(workshop, form, reason)
+    if not valid:
+        if wants_json():
+            errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            return _json(422, "invalid", _("Please check your entries."), errors=errors)
+        return _form_page(workshop, form, None, 422)
+    try:
+        outcome = service.create(
+            workshop.id, party_size=form.party_size.data, name=form.name.data, contact=form.contact.data,
+            needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()),
+        )
+    except service.Refused as exc:
+        return _refused(db.session.get(Workshop, workshop_id) or workshop, form, exc.reason)
+    if outcome.created:
+        notify.confirmation(outcome.booking)
+    return _done(outcome.booking, outcome.created)
+
+
+@bp.get("/t/<token>")
+def show(token: str):
+    """A booking's private page: the ticket with its QR code or the waiting-list place, and what can be done."""
+    booking = _booking_or_404(token)
+    workshop = booking.workshop
+    context = {
+        "booking": booking,
+        "workshop": workshop,
+        "stop": workshop.stop,
+        "position": service.waiting_position(booking),
+        "can_cancel": service.can_cancel(booking),
+        "ticket_qr": qr.svg(tickets.sign(booking), _("Ticket QR code, booking code %(code)s", code=booking.code))
+        if booking.status == BookingStatus.CONFIRMED else None,
+        "manage_url": absolute_url("booking.show", token=booking.manage_token),
+        "contact_kind": contact_kind(booking.contact),
+        "workshop_refusal": service.refusal(workshop),
+    }
+    return _private(make_response(render("booking/show.html", "booking/_ticket.html", **context)))
+
+
+@bp.get("/t/<token>/qr.svg")
+def qr_file(token: str):
+    """The ticket's QR code as an SVG file, to save or print; only for confirmed seats."""
+    booking = _booking_or_404(token)
+    if booking.status != BookingStatus.CONFIRMED:
+        abort(404)
+    body = qr.svg_document(tickets.sign(booking), _("Ticket QR code, booking code %(code)s", code=booking.code))
+    response = Response(body, content_type="image/svg+xml; charset=utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="ticket-{booking.code}.svg"'
+    return _private(response)
+
+
+@bp.get("/t/<token>.ics")
+def ics(token: str):
+    """The booked workshop as a calendar file."""
+    booking = _booking_or_404(token)
+    response = Response(ics_for_workshop(booking.workshop), content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="workshop-{booking.workshop_id}.ics"'
+    return _private(response)
+
+
+@bp.route("/t/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str):
+    """Cancel a booking or leave the waiting list: a page that asks to confirm, then one button."""
+    booking = _booking_or_404(token)
+    if request.method == "POST":
+        if booking.status != BookingStatus.CANCELLED:
+            try:
+                promoted = service.cancel(booking)
+            except service.Refused:
+                return _private(make_response(render_template(
+                    "booking/cancel.html", booking=booking, can_cancel=False), 409))
+            for other in promoted:
+                notify.promotion(other)
+        return redirect(url_for("booking.show", token=token), code=303)
+    return _private(make_response(render_template(
+        "booking/cancel.html", booking=booking, can_cancel=service.can_cancel(booking))))
+
+
+@bp.route("/t/<token>/forget", methods=["GET", "POST"])
+def forget(token: str):
+    """Delete one's own name, contact and note (a booking still to come is cancelled with them)."""
+    booking = _booking_or_404(token)
+    if request.method == "POST":
+        if booking.purged_at is None:
+            for other in service.forget(booking):
+                notify.promotion(other)
+        return redirect(url_for("booking.show", token=token), code=303)
+    return _private(make_response(render_template(
+        "booking/forget.html", booking=booking, can_cancel=service.can_cancel(booking))))
+
+
+@bp.get("/booking/privacy")
+def privacy():
+    """The privacy notice for bookings: what is stored, why, and when it is deleted."""
+    return render_template("booking/privacy.html", days=current_app.config["PURGE_AFTER_DAYS"])
