@@ -1,0 +1,176 @@
+"""Printable A4 QR posters for the coordinators: per stop, per workshop, and the bus's permanent poster.
+
+The codes carry only public URLs, but printing belongs to planning, so the pages are for coordinators."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Response, abort, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
+
+from .. import qr
+from ..auth import role_required
+from ..extensions import db
+from ..models import Role, Stop, StopStatus, Workshop
+from . import bp, links, rules
+
+LEVEL = "Q"  # posters hang outside and get scratched: a quarter of the code may be lost and it still reads
+DEFAULT_MM, MIN_MM, MAX_MM = 80, 20, 500
+LIST_PAST_DAYS, LIST_WEEKS = 14, 10
+
+
+@dataclass
+class Code:
+    """One QR code on a poster: what it is for, where it leads, and its download."""
+
+    title: str
+    text: str
+    url: str
+    download: str
+    big: bool = False
+
+    @property
+    def short(self) -> str:
+        return links.short(self.url)
+
+    @property
+    def svg(self) -> Markup:
+        return qr.svg(self.url, label=_("QR code: %(url)s", url=self.short), level=LEVEL)
+
+
+def _stop(stop_id: int) -> Stop:
+    stop = db.session.get(Stop, stop_id)
+    if stop is None:
+        abort(404)
+    return stop
+
+
+def _workshop(workshop_id: int) -> Workshop:
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        abort(404)
+    return workshop
+
+
+def bus_codes() -> list[Code]:
+    return [
+        Code(_("How was your workshop?"),
+             _("Scan the code with your phone's camera after the workshop. It opens the feedback for today's "
+               "stop. Anonymous, no account, under a minute."),
+             links.public_url("feedback.bus"), url_for("feedback.bus_code"), big=True),
+        Code(_("When does the bus come again?"), _("All stops and workshops of the tour."),
+             links.public_url("schedule.index"), url_for("feedback.schedule_code")),
+    ]
+
+
+def stop_codes(stop: Stop) -> list[Code]:
+    return [
+        Code(_("How was it?"), _("Tell us after your workshop. Anonymous, no account, under a minute."),
+             links.public_url("feedback.stop", stop_id=stop.id),
+             url_for("feedback.stop_code", stop_id=stop.id, kind="feedback")),
+        Code(_("Workshops and free seats"), _("The programme of this visit, to book a seat."),
+             links.public(links.stop_page(stop.id)),
+             url_for("feedback.stop_code", stop_id=stop.id, kind="stop")),
+    ]
+
+
+def workshop_codes(workshop: Workshop) -> list[Code]:
+    return [
+        Code(_("How was this workshop?"), _("Anonymous, no account, under a minute."),
+             links.public_url("feedback.workshop", workshop_id=workshop.id),
+             url_for("feedback.workshop_code", workshop_id=workshop.id), big=True),
+        Code(_("More workshops at this stop"), _("The programme of this visit, to book a seat."),
+             links.public(links.stop_page(workshop.stop_id)),
+             url_for("feedback.stop_code", stop_id=workshop.stop_id, kind="stop")),
+    ]
+
+
+@bp.get("/admin/posters")
+@role_required(Role.COORDINATOR)
+def posters():
+    """The posters to print: the bus's permanent one, and one per stop and workshop of the coming weeks."""
+    at = rules.now()
+    stops = db.session.scalars(
+        sa.select(Stop).options(selectinload(Stop.district), selectinload(Stop.workshops))
+        .where(Stop.status != StopStatus.CANCELLED,
+               Stop.ends_at >= at - timedelta(days=LIST_PAST_DAYS),
+               Stop.starts_at <= at + timedelta(weeks=LIST_WEEKS))
+        .order_by(Stop.starts_at, Stop.id)
+    ).all()
+    return _private(render_template("feedback/posters.html", stops=stops, bus_url=links.public_url("feedback.bus")))
+
+
+@bp.get("/admin/posters/bus")
+@role_required(Role.COORDINATOR)
+def bus_poster():
+    """The permanent poster inside the bus: one code that always leads to today's feedback."""
+    return _private(render_template("feedback/poster.html", kind="bus", codes=bus_codes(), stop=None,
+                                    workshop=None))
+
+
+@bp.get("/admin/posters/stops/<int:stop_id>")
+@role_required(Role.COORDINATOR)
+def stop_poster(stop_id: int):
+    """A4 poster for one stop: place and times in big type, codes for feedback and for the stop page."""
+    stop = _stop(stop_id)
+    return _private(render_template("feedback/poster.html", kind="stop", codes=stop_codes(stop), stop=stop,
+                                    workshop=None, workshops=rules.workshops_for(stop)))
+
+
+@bp.get("/admin/posters/workshops/<int:workshop_id>")
+@role_required(Role.COORDINATOR)
+def workshop_poster(workshop_id: int):
+    """A4 sheet for one workshop's table: its own feedback code, with the workshop already chosen."""
+    workshop = _workshop(workshop_id)
+    return _private(render_template("feedback/poster.html", kind="workshop", codes=workshop_codes(workshop),
+                                    stop=workshop.stop, workshop=workshop))
+
+
+@bp.get("/admin/posters/bus.svg")
+@role_required(Role.COORDINATOR)
+def bus_code():
+    """The bus's permanent feedback code as an SVG file for print shops."""
+    return _svg(bus_codes()[0], "qr-feedback-bus")
+
+
+@bp.get("/admin/posters/schedule.svg")
+@role_required(Role.COORDINATOR)
+def schedule_code():
+    """The tour schedule's code as an SVG file."""
+    return _svg(bus_codes()[1], "qr-schedule")
+
+
+@bp.get("/admin/posters/stops/<int:stop_id>/<any(feedback, stop):kind>.svg")
+@role_required(Role.COORDINATOR)
+def stop_code(stop_id: int, kind: str):
+    """A stop's feedback code or stop-page code as an SVG file."""
+    codes = stop_codes(_stop(stop_id))
+    return _svg(codes[0] if kind == "feedback" else codes[1], f"qr-{kind}-stop-{stop_id}")
+
+
+@bp.get("/admin/posters/workshops/<int:workshop_id>.svg")
+@role_required(Role.COORDINATOR)
+def workshop_code(workshop_id: int):
+    """A workshop's feedback code as an SVG file."""
+    return _svg(workshop_codes(_workshop(workshop_id))[0], f"qr-feedback-workshop-{workshop_id}")
+
+
+def _private(html: str) -> Response:
+    response = Response(html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _svg(code: Code, name: str) -> Response:
+    """A standalone SVG with a print size (?mm=, 80 mm unless asked), offered as a download."""
+    size = request.args.get("mm", type=int) or DEFAULT_MM
+    size = min(max(size, MIN_MM), MAX_MM)
+    document = qr.svg_document(code.url, label=code.short, level=LEVEL, size_mm=size)
+    return Response(document, mimetype="image/svg+xml", headers={
+        "Content-Disposition": f'attachment; filename="{name}.svg"',
+        "Cache-Control": "no-store",
+    })

@@ -1,0 +1,126 @@
+"""When feedback is open, which stop the bus's permanent code points to, and the per-device soft limit."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, request
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DEVICE_COOKIE = "fbdev"
+DEVICE_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at about 400 days
+DEFAULT_OPEN_DAYS = 14
+DEFAULT_DEVICE_LIMIT = 3
+
+
+def now() -> datetime:
+    """The current time; tests replace this to ask "what if it were Tuesday 11:00?"."""
+    return utcnow()
+
+
+def day_start(at: datetime) -> datetime:
+    """Midnight in Lübeck of the day `at` falls on, as an aware datetime."""
+    return datetime.combine(at.astimezone(BERLIN).date(), time(0), tzinfo=BERLIN)
+
+
+def open_days() -> int:
+    return int(current_app.config.get("FEEDBACK_OPEN_DAYS", DEFAULT_OPEN_DAYS))
+
+
+def device_limit() -> int:
+    return int(current_app.config.get("FEEDBACK_DEVICE_LIMIT", DEFAULT_DEVICE_LIMIT))
+
+
+def bus_stop(at: datetime) -> Stop | None:
+    """The stop the bus is at now, else the last stop that ended earlier the same Lübeck day."""
+    published = Stop.status == StopStatus.PUBLISHED
+    current = db.session.scalar(
+        sa.select(Stop).where(published, Stop.starts_at <= at, Stop.ends_at > at)
+        .order_by(Stop.starts_at.desc(), Stop.id.desc()).limit(1)
+    )
+    if current is not None:
+        return current
+    return db.session.scalar(
+        sa.select(Stop).where(published, Stop.ends_at <= at, Stop.ends_at >= day_start(at))
+        .order_by(Stop.ends_at.desc(), Stop.id.desc()).limit(1)
+    )
+
+
+def next_stops(at: datetime, limit: int = 3) -> list[Stop]:
+    """The next published stops after `at`, with their districts loaded in the same query."""
+    return list(db.session.scalars(
+        sa.select(Stop).options(joinedload(Stop.district))
+        .where(Stop.status == StopStatus.PUBLISHED, Stop.starts_at > at)
+        .order_by(Stop.starts_at, Stop.id).limit(limit)
+    ))
+
+
+def closes_at(stop: Stop) -> datetime:
+    return stop.ends_at + timedelta(days=open_days())
+
+
+def closed_reason(stop: Stop, at: datetime) -> str | None:
+    """Why feedback for this stop is not accepted at `at`, or None while it is open.
+
+    Open for published stops from their start until some days after their end: people often answer on the
+    way home, and a phone's outbox may send the answer only hours later."""
+    if stop.status == StopStatus.DRAFT:
+        return _("Feedback is not open for this stop.")
+    if stop.status == StopStatus.CANCELLED:
+        return _("This visit was cancelled, so there is nothing to rate.")
+    if at < stop.starts_at:
+        return _("Feedback opens when the visit begins.")
+    if at >= closes_at(stop):
+        return _("Feedback for this visit is closed.")
+    return None
+
+
+def workshops_for(stop: Stop) -> list[Workshop]:
+    """The stop's workshops a person can rate: published ones, in time order."""
+    return [w for w in stop.workshops if w.status == WorkshopStatus.PUBLISHED]
+
+
+# --- the per-device soft limit ---------------------------------------------------------------------------
+
+
+def device_token() -> tuple[str, bool]:
+    """The device's random cookie value, and whether it is new (then it must be set on the response)."""
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    if 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum():
+        return token, False
+    return secrets.token_urlsafe(32), True
+
+
+def set_device_cookie(response, token: str) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE, token, max_age=int(timedelta(days=DEVICE_COOKIE_DAYS).total_seconds()),
+        path="/f", httponly=True, samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+
+
+def device_hash(token: str, at: datetime) -> str:
+    """A keyed hash of the device cookie and the Lübeck date.
+
+    Keyed, so the stored value does not reveal the cookie; dated, so two answers from one phone can be linked
+    only within the same day, which is all the limit needs."""
+    message = f"feedback-device|{token}|{at.astimezone(BERLIN).date().isoformat()}".encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
+
+
+def device_count(hashed: str, stop: Stop, workshop: Workshop | None) -> int:
+    """How many answers this device gave today for this stop (and this workshop, or the stop as a whole)."""
+    same_target = Feedback.workshop_id == workshop.id if workshop else Feedback.workshop_id.is_(None)
+    return db.session.scalar(
+        sa.select(sa.func.count(Feedback.id)).where(
+            Feedback.device_hash == hashed, Feedback.stop_id == stop.id, same_target
+        )
+    ) or 0
