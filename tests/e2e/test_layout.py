@@ -1,0 +1,116 @@
+"""Reflow (WCAG 1.4.10): every kind of page fits 320 CSS px and 200 % zoom without scrolling sideways.
+
+Zoom in a browser shrinks the layout viewport in CSS pixels: 200 % on a 640 px wide window lays the page out at
+320 CSS px, and 200 % on a 1280 px desktop window at 640 CSS px. So the pages are laid out at 320 px (which is also
+the narrowest phone) and 640 px wide, with a device scale factor of 2 as a zoomed screen has.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.pagelist import LANGS, Target, demo_site, open_target, public_targets, role_targets, sign_in
+
+ROOT = Path(__file__).resolve().parents[2]
+WIDTHS = {320: "320 px phone, or 200 % zoom at 640 px", 640: "200 % zoom at 1280 px"}
+
+# The document must not be wider than the window; the elements that stick out are named in the failure message.
+# Content inside its own scrolling box (a wide table in .table-wrap) is allowed by WCAG and does not widen the page.
+OVERFLOW = """() => {
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  const out = [];
+  if (root.scrollWidth > width) {
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (r.right > width + 1 || r.left < -1) {
+        let p = el.parentElement, clipped = false;
+        while (p && p !== document.body) {
+          const o = getComputedStyle(p).overflowX;
+          if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') { clipped = true; break; }
+          p = p.parentElement;
+        }
+        if (clipped) continue;
+        const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+          (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+        out.push(`${name} [${Math.round(r.left)}..${Math.round(r.right)}] "${(el.textContent || '').trim().slice(0, 40)}"`);
+      }
+    }
+  }
+  return {scrollWidth: root.scrollWidth, clientWidth: width, culprits: out.slice(0, 8)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with demo_site(tmp_path_factory.mktemp("layout")) as s:
+        yield s
+
+
+def _context(browser, site, lang: str, width: int):
+    return browser.new_context(viewport={"width": width, "height": 720}, device_scale_factor=2,
+                               base_url=site.url, locale=LANGS[lang])
+
+
+def _overflows(page, targets: list[Target], width: int, lang: str) -> list[str]:
+    problems = []
+    for target in targets:
+        open_target(page, target)
+        found = page.evaluate(OVERFLOW)
+        if found["scrollWidth"] > found["clientWidth"]:
+            shots = ROOT / "test-artifacts"
+            shots.mkdir(exist_ok=True)
+            shot = shots / f"reflow-{width}-{lang}-{target.name.replace(' ', '-').replace('/', '_')}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            problems.append(
+                f"{target.name} ({target.path}) at {width} px ({WIDTHS[width]}), {lang}: page is "
+                f"{found['scrollWidth']} px wide in a {found['clientWidth']} px window; sticking out:\n    "
+                + "\n    ".join(found["culprits"] or ["(no single element found)"]) + f"\n    screenshot: {shot}")
+    return problems
+
+
+def test_overflow_check_can_fail(browser, site):
+    """A planted over-wide element is found, so a real one would be too."""
+    context = _context(browser, site, "de", 320)
+    page = context.new_page()
+    try:
+        page.goto("/barrierefreiheit")
+        # Set through the CSSOM, which the CSP allows (it forbids style attributes in markup).
+        page.evaluate("""() => { const d = document.createElement('div'); d.className = 'planted';
+                                 d.textContent = 'x'; d.style.minWidth = '900px';
+                                 document.querySelector('main').append(d); }""")
+        found = page.evaluate(OVERFLOW)
+        assert found["scrollWidth"] > found["clientWidth"]
+        assert any("div.planted" in c for c in found["culprits"]), found
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+@pytest.mark.parametrize("lang", sorted(LANGS))
+def test_public_pages_reflow(browser, site, lang, width):
+    context = _context(browser, site, lang, width)
+    page = context.new_page()
+    try:
+        problems = _overflows(page, public_targets(site), width, lang)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+@pytest.mark.parametrize("role", ["staff", "coordinator"])
+@pytest.mark.parametrize("lang", sorted(LANGS))
+def test_staff_and_coordinator_pages_reflow(browser, site, lang, role, width):
+    context = _context(browser, site, lang, width)
+    page = context.new_page()
+    try:
+        sign_in(page, role)
+        targets = [Target(f"home signed in as {role}", "/")] + role_targets(site, role)
+        problems = _overflows(page, [replace(t, role=None) for t in targets], width, lang)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
