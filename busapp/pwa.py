@@ -1,10 +1,333 @@
-"""Installable offline app: manifest, service worker, offline page (placeholder: routes fixed, views to come)."""
-from flask import Blueprint, abort
+"""Installable offline app: web app manifest, service worker, offline page.
+
+The service worker (/sw.js) is a template, so it can carry the list of static files to precache and a release
+version that changes whenever any static file, the worker itself or the offline page changes; a new version makes
+the browser install the new worker, which then deletes the caches of the old one.
+
+Retiring the worker: if a release of the worker goes wrong, set SW_KILL_SWITCH=1 in the environment and restart.
+/sw.js then becomes a worker that deletes this app's caches and unregisters itself, and pages stop registering it.
+The outbox in IndexedDB is kept, so nothing a visitor queued is lost: the pages send it on their own.
+SW_RELEASE (any text) forces a new worker version without changing files, e.g. to make every phone reload its copy.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import click
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request, url_for
+from flask_babel import get_locale, gettext as _, ngettext
+
+from .assets import static_files, static_url, version
 
 bp = Blueprint("pwa", __name__)
+
+CACHE_PREFIX = "dwb-"
+# Pages the visitor opened are kept across releases (a ticket must keep opening offline after an update); bump
+# the number only when the way pages are stored changes.
+PAGES_CACHE = CACHE_PREFIX + "pages-1"
+# Public pages the worker may keep for offline use, matched against the path. Anything else (staff and coordinator
+# pages, forms, sign-in) is never stored, and neither is a response that says Cache-Control: no-store.
+OFFLINE_PAGES = (
+    r"^/$",
+    r"^/d/[\w-]+$",
+    r"^/s/\d+$",
+    r"^/t/[\w-]+$",
+    # A booking form the visitor opened; its saved copy gets fresh idempotency keys from offline.js.
+    r"^/workshops/\d+/book$",
+    r"^/offline$",
+)
+# Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
+NOT_PRECACHED = ("screenshots/",)
+NOT_PRECACHED_SUFFIXES = (".png",)
+NAVIGATION_TIMEOUT_MS = 3500
+# Plural forms for the scripts: they pick one with Intl.PluralRules ("one", "other") and put the number in for {n}.
+PLURAL_PROBES = (("one", 1), ("other", 2))
+THEME_COLOR = "#0b4f6c"
+BACKGROUND_COLOR = "#ffffff"
+
+ICONS = (
+    # file, size, purpose
+    ("icons/icon-192.png", 192, "any"),
+    ("icons/icon-512.png", 512, "any"),
+    ("icons/maskable-192.png", 192, "maskable"),
+    ("icons/maskable-512.png", 512, "maskable"),
+)
+APPLE_TOUCH_ICON = ("icons/apple-touch-icon.png", 180)
+SCREENSHOTS = (
+    # file, width, height, form factor
+    ("screenshots/narrow.png", 780, 1688, "narrow"),
+    ("screenshots/wide.png", 1280, 800, "wide"),
+)
+
+
+@bp.record_once
+def _settings(state) -> None:
+    """Operators switch the worker off from the environment, like every other setting."""
+    cfg = state.app.config
+    cfg.setdefault("SW_KILL_SWITCH", os.environ.get("SW_KILL_SWITCH", "").strip().lower() in {"1", "true", "yes", "on"})
+    cfg.setdefault("SW_RELEASE", os.environ.get("SW_RELEASE", ""))
+    state.app.jinja_env.globals["pwa_strings"] = strings
+    state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
+
+
+def precached_files() -> list[str]:
+    """Static files the worker stores on install."""
+    return [
+        f for f in static_files()
+        if not f.startswith(NOT_PRECACHED) and not f.endswith(NOT_PRECACHED_SUFFIXES)
+    ]
+
+
+def release() -> str:
+    """The worker's version: a hash over every static file, the worker and the pages it precaches."""
+    h = hashlib.sha256()
+    for name in static_files():
+        h.update(f"{name}:{version(name)}\n".encode())
+    env = current_app.jinja_env
+    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_head.html", "base.html"):
+        source, _filename, _uptodate = env.loader.get_source(env, template)
+        h.update(source.encode())
+    h.update(str(current_app.config["SW_RELEASE"]).encode())
+    h.update(repr(sorted(current_app.config["LANGUAGES"])).encode())
+    return h.hexdigest()[:16]
+
+
+def strings() -> dict:
+    """The sentences the offline scripts show, in the page's language (the scripts carry no text of their own)."""
+    return {
+        "online": _("Online"),
+        "offline": _("Offline"),
+        "offline_hint": _("You are offline. Saved pages and forms still work."),
+        "waiting": {
+            n: ngettext("%(count)s item is waiting to be sent.", "%(count)s items are waiting to be sent.", k, count="{n}")
+            for n, k in PLURAL_PROBES
+        },
+        "attention": _("Please look at the list below."),
+        "send_now": _("Send now"),
+        "sending": _("Sending …"),
+        "saved": _("Saved on your phone – it will be sent when you are online."),
+        "already_saved": _("This is already saved on your phone and will be sent when you are online."),
+        "store_failed": _("This could not be saved on your phone (%(reason)s).", reason="{reason}"),
+        "store_failed_online": _("We will try to send it right away instead."),
+        "store_failed_offline": _("Please keep this page open and send the form again when you are online."),
+        "no_store": _("Forms cannot be kept on this phone while offline (%(reason)s).", reason="{reason}"),
+        "reason_quota": _("the phone's storage is full"),
+        "reason_broken": _("the browser's storage does not work"),
+        "outbox_title": _("Sent from your phone"),
+        "state_waiting": _("Waiting to be sent"),
+        "state_done": _("Sent"),
+        "state_confirmed": _("Booked"),
+        "state_waiting_list": _("On the waiting list"),
+        "state_attention": _("Not accepted"),
+        "retry_network": _("Not sent yet: no connection. We will try again."),
+        "retry_server": _("Not sent yet: the server had a problem. We will try again."),
+        "retry_busy": _("Not sent yet: too many tries. We will try again in a few minutes."),
+        "show_ticket": _("Show your ticket"),
+        "show_waiting": _("Show your place on the waiting list"),
+        "open_form": _("Open the form again"),
+        "alternatives": _("Other workshops you can book:"),
+        "seats_free": {
+            n: ngettext("%(count)s seat free", "%(count)s seats free", k, count="{n}") for n, k in PLURAL_PROBES
+        },
+        "dismiss": _("Remove from this list"),
+        "saved_when": _("saved %(time)s", time="{time}"),
+        "saved_at": _("Saved copy from %(time)s. It may be out of date.", time="{time}"),
+        "kind_booking": _("Booking"),
+        "kind_feedback": _("Feedback"),
+        "created": _("Filled in %(time)s", time="{time}"),
+        "error_400": _("The form had expired. Please open it again and send it once more."),
+        "error_404": _("The workshop or stop no longer exists."),
+        "error_409": _("This could not be booked."),
+        "error_413": _("What you wrote is too long. Please open the form again and shorten it."),
+        "error_422": _("Some entries were not accepted. Please open the form again."),
+        "error_other": _("The server did not accept it (error %(code)s).", code="{code}"),
+        "no_saved_pages": _("No pages are saved on this phone yet."),
+    }
+
+
+def _javascript(body: str):
+    response = make_response(body)
+    response.mimetype = "text/javascript"
+    # The browser checks for a new worker on every visit; a conditional request keeps that check to a few bytes.
+    response.headers["Cache-Control"] = "no-cache"
+    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+@bp.get("/sw.js")
+def worker():
+    """The service worker, from the root so that it controls every page."""
+    if current_app.config["SW_KILL_SWITCH"]:
+        return _javascript(render_template("pwa/sw_retire.js", prefix=CACHE_PREFIX))
+    config = {
+        "version": release(),
+        "prefix": CACHE_PREFIX,
+        "pagesCache": PAGES_CACHE,
+        "precache": [static_url(f) for f in precached_files()],
+        "offline": {code: f"/offline?lang={code}" for code in current_app.config["LANGUAGES"]},
+        "defaultLang": current_app.config["BABEL_DEFAULT_LOCALE"],
+        "pages": list(OFFLINE_PAGES),
+        "timeout": NAVIGATION_TIMEOUT_MS,
+        "outboxScript": static_url("js/outbox.js"),
+        "staticPrefix": url_for("static", filename=""),
+    }
+    return _javascript(render_template("pwa/sw.js", config=config))
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest that makes the app installable, in the visitor's language."""
+    locale = str(get_locale())
+    data = {
+        "id": "/",
+        "name": current_app.config["SITE_NAME"],
+        "short_name": _("Digital bus"),
+        "description": _("When and where the digital workshop bus comes to your district, "
+                         "and free workshops to book."),
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "lang": locale,
+        "dir": "rtl" if locale.split("_")[0] in current_app.config["RTL_LANGUAGES"] else "ltr",
+        "theme_color": THEME_COLOR,
+        "background_color": BACKGROUND_COLOR,
+        "categories": ["education", "government"],
+        "icons": [
+            {"src": static_url(f), "sizes": f"{size}x{size}", "type": "image/png", "purpose": purpose}
+            for f, size, purpose in ICONS
+        ] + [{"src": static_url("icons/bus.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+        "screenshots": [
+            {
+                "src": static_url(f), "sizes": f"{w}x{h}", "type": "image/png", "form_factor": factor,
+                "label": _("The tour schedule on a phone") if factor == "narrow"
+                else _("The tour schedule on a large screen"),
+            }
+            for f, w, h, factor in SCREENSHOTS
+        ],
+    }
+    response = jsonify(data)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/offline")
 def offline():
     """The page shown when a page is not available offline."""
-    abort(404)
+    return render_template("pwa/offline.html", pages_cache=PAGES_CACHE)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Icons for installing the app, drawn from the brand mark static/icons/bus.svg: `flask pwa icons`.
+# Pillow is a test and tooling dependency only, so it is imported when the command runs.
+
+BRAND_SVG = "icons/bus.svg"
+# On the brand-coloured maskable background the bus body turns white and its windows brand-blue.
+MASKABLE_COLOURS = {"#0b4f6c": "#ffffff", "#e8f4f8": THEME_COLOR}
+
+
+def _shapes(svg_path) -> list[tuple]:
+    """The rectangles and circles of the brand mark, in its 64-unit coordinates."""
+    import xml.etree.ElementTree as ET
+
+    shapes = []
+    for node in ET.parse(svg_path).getroot().iter():
+        tag = node.tag.rsplit("}", 1)[-1]
+        a = {k: v for k, v in node.attrib.items()}
+        if tag == "rect":
+            shapes.append(("rect", float(a["x"]), float(a["y"]), float(a["width"]), float(a["height"]),
+                           float(a.get("rx", 0)), a["fill"]))
+        elif tag == "circle":
+            shapes.append(("circle", float(a["cx"]), float(a["cy"]), float(a["r"]), a["fill"]))
+    return shapes
+
+
+def draw_icon(svg_path, size: int, *, background: str | None, corner: float, fill: float,
+              colours: dict | None = None):
+    """The brand mark on a square canvas; `fill` is the share of the width the bus takes."""
+    from PIL import Image, ImageDraw
+
+    scale = 4  # drawn large and scaled down, for smooth edges
+    big = size * scale
+    image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    if background:
+        draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=int(big * corner), fill=background)
+    shapes = _shapes(svg_path)
+    xs, ys = [], []
+    for s in shapes:
+        if s[0] == "rect":
+            xs += [s[1], s[1] + s[3]]
+            ys += [s[2], s[2] + s[4]]
+        else:
+            xs += [s[1] - s[3], s[1] + s[3]]
+            ys += [s[2] - s[3], s[2] + s[3]]
+    k = big * fill / (max(xs) - min(xs))
+    dx = big / 2 - k * (min(xs) + max(xs)) / 2
+    dy = big / 2 - k * (min(ys) + max(ys)) / 2
+    colours = colours or {}
+    for s in shapes:
+        if s[0] == "rect":
+            _, x, y, w, h, rx, colour = s
+            box = (dx + k * x, dy + k * y, dx + k * (x + w), dy + k * (y + h))
+            draw.rounded_rectangle(box, radius=k * rx, fill=colours.get(colour, colour))
+        else:
+            _, cx, cy, r, colour = s
+            draw.ellipse((dx + k * (cx - r), dy + k * (cy - r), dx + k * (cx + r), dy + k * (cy + r)),
+                         fill=colours.get(colour, colour))
+    return image.resize((size, size), Image.LANCZOS)
+
+
+@bp.cli.command("icons")
+def make_icons() -> None:
+    """Draw the app icons (any, maskable, apple-touch-icon) from static/icons/bus.svg."""
+    from pathlib import Path
+
+    static = Path(current_app.static_folder)
+    svg = static / BRAND_SVG
+    for name, size, purpose in ICONS:
+        if purpose == "maskable":
+            # Full bleed: the launcher cuts its own shape; the bus stays inside the central safe circle.
+            image = draw_icon(svg, size, background=THEME_COLOR, corner=0, fill=0.56, colours=MASKABLE_COLOURS)
+        else:
+            image = draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0.22, fill=0.76)
+        image.save(static / name, optimize=True)
+        click.echo(f"{name} {size}x{size} {purpose}")
+    name, size = APPLE_TOUCH_ICON
+    # iOS shows transparency as black and rounds the corners itself: an opaque square.
+    draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0, fill=0.72).convert("RGB").save(static / name, optimize=True)
+    click.echo(f"{name} {size}x{size}")
+
+
+@bp.cli.command("screenshots")
+@click.option("--chromium", default="/usr/bin/chromium", show_default=True, help="The browser to take them with.")
+def make_screenshots(chromium: str) -> None:
+    """Take the install screenshots (narrow and wide) of the home page in Chromium, serving this app's database."""
+    import threading
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    app = current_app._get_current_object()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    static = Path(app.static_folder)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            for name, width, height, factor in SCREENSHOTS:
+                scale = 2 if factor == "narrow" else 1
+                context = browser.new_context(viewport={"width": width // scale, "height": height // scale},
+                                              device_scale_factor=scale, locale="de-DE", service_workers="block")
+                page = context.new_page()
+                page.goto(base + "/")
+                page.screenshot(path=str(static / name))
+                context.close()
+                click.echo(f"{name} {width}x{height} {factor}")
+            browser.close()
+    finally:
+        server.shutdown()
