@@ -165,6 +165,9 @@ def translate_compile() -> None:
 
 
 def init_app(app) -> None:
+    from .booking.commands import purge
+
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(translate)
+    app.cli.add_command(purge)

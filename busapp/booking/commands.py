@@ -1,0 +1,31 @@
+"""`flask purge`: delete the personal data of bookings some days after their workshop.
+
+Run it daily, for example with a systemd timer or cron:  APP_ENV=production flask --app app purge
+"""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from . import service
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@click.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Days after the workshop (default: PURGE_AFTER_DAYS, 30 unless configured).")
+def purge(days: int | None) -> None:
+    """Empty names, contacts and notes of bookings whose workshop ended more than PURGE_AFTER_DAYS ago."""
+    days = current_app.config["PURGE_AFTER_DAYS"] if days is None else days
+    bookings, workshops, cutoff = service.purge(days=days)
+    when = cutoff.isoformat(timespec="minutes")
+    if bookings:
+        click.echo(f"Deleted names, contacts and notes of {_count(bookings, 'booking')} in "
+                   f"{_count(workshops, 'workshop')} that ended before {when} (UTC, {days} days ago). "
+                   "Counts are kept.")
+    else:
+        click.echo(f"Nothing to delete: no personal data left in bookings of workshops that ended before {when} "
+                   f"(UTC, {days} days ago).")
