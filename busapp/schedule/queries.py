@@ -41,11 +41,13 @@ def all_districts() -> list[District]:
     return list(db.session.scalars(sa.select(District).order_by(District.number)))
 
 
-def upcoming_stops(now: datetime, district: District | None = None) -> list[Stop]:
-    """Stops not over yet, soonest first, optionally in one district."""
+def upcoming_stops(now: datetime, district: District | None = None, within: timedelta | None = None) -> list[Stop]:
+    """Stops not over yet, soonest first, optionally in one district and starting within a time span."""
     query = public_stops().where(Stop.ends_at > now).order_by(Stop.starts_at, Stop.id)
     if district is not None:
         query = query.where(Stop.district_id == district.id)
+    if within is not None:
+        query = query.where(Stop.starts_at < now + within)
     return list(db.session.scalars(_with_details(query)).unique())
 
 

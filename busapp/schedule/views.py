@@ -1,6 +1,8 @@
 """Public pages and calendar feeds of the tour schedule."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _, get_locale
 
@@ -13,6 +15,8 @@ display.register(bp)
 bp.add_app_template_global(webcal_url)
 
 ALL = "all"
+# The whole tour is long for a phone on a weak signal; the home list shows two weeks, a district all its dates.
+HOME_SPAN_DAYS = 14
 
 
 def _not_found(title: str, message: str):
@@ -64,7 +68,8 @@ def index():
     now = utcnow()
     districts = queries.all_districts()
     chosen, unknown_filter = _district_filter(districts)
-    stops = queries.upcoming_stops(now, chosen)
+    span = None if chosen else timedelta(days=HOME_SPAN_DAYS)
+    stops = queries.upcoming_stops(now, chosen, within=span)
     return render(
         "schedule/index.html",
         "schedule/_stops.html",
@@ -75,6 +80,7 @@ def index():
         stops=stops,
         current=queries.current_or_next_stop(now),
         show_district=chosen is None,
+        span_days=HOME_SPAN_DAYS if span else None,
         calendar_lang=_calendar_lang(),
     )
 
