@@ -159,7 +159,8 @@ class ResultsFilterForm(FlaskForm):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("Until"), validators=[Optional()])
-    district = SelectField(_l("District"), coerce=int_or_none, choices=[], validators=[Optional()],
+    district = SelectField(_l("District"), coerce=strict_int_or_none, choices=[], validators=[Optional()],
+                           invalid_value_message=_l("Please pick a district from the list."),
                            invalid_choice_message=_l("Please pick a district from the list."))
 
     def validate_end(self, field):

@@ -144,7 +144,8 @@ def schedule_code():
     return _svg(bus_codes()[1], "qr-schedule")
 
 
-@bp.get("/admin/posters/stops/<int:stop_id>/<any(feedback, stop):kind>.svg")
+@bp.get("/admin/posters/stops/<int:stop_id>/feedback.svg", defaults={"kind": "feedback"})
+@bp.get("/admin/posters/stops/<int:stop_id>/stop.svg", defaults={"kind": "stop"})
 @role_required(Role.COORDINATOR)
 def stop_code(stop_id: int, kind: str):
     """A stop's feedback code or stop-page code as an SVG file."""
