@@ -1,0 +1,496 @@
+"""Offline in a real browser: saved pages, the outbox for bookings and feedback, releases of the service worker.
+
+"Offline" means both: the browser context is set offline and the live server is stopped, so nothing can be
+answered by the network by accident. The server comes back on the same port (same origin, same worker).
+"""
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError, expect
+
+from busapp import pwa
+from busapp.extensions import db
+from busapp.models import Booking, BookingStatus, District, Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+
+pytestmark = pytest.mark.browser
+
+SAVED = "Auf Ihrem Telefon gespeichert – es wird gesendet, sobald Sie wieder online sind."
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+def query(app, fn):
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+
+
+def count(app, model, *where) -> int:
+    return query(app, lambda: db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)))
+
+
+def execute(app, statement) -> None:
+    def run():
+        db.session.execute(statement)
+        db.session.commit()
+
+    query(app, run)
+
+
+def bookable_workshop(app, capacity_at_least: int = 2) -> Workshop:
+    def find():
+        soon = utcnow() + timedelta(hours=3)
+        return db.session.scalars(
+            sa.select(Workshop).join(Stop).where(
+                Workshop.status == WorkshopStatus.PUBLISHED, Stop.status == StopStatus.PUBLISHED,
+                Workshop.starts_at > soon, Workshop.capacity >= capacity_at_least, Workshop.seats_taken == 0,
+            ).order_by(Workshop.starts_at)
+        ).first()
+
+    workshop = query(app, find)
+    assert workshop is not None
+    return workshop
+
+
+def poll(page, script: str, arg=None, timeout: float = 15) -> None:
+    """Wait until an (async) browser-side check is true; wait_for_function does not await promises."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(script, arg):
+                return
+        except PlaywrightError as exc:
+            # The page may be reloading itself (the retired worker does that); ask the next page.
+            if "context was destroyed" not in str(exc):
+                raise
+        assert time.monotonic() < deadline, f"still false after {timeout}s: {script}"
+        time.sleep(0.1)
+
+
+def controlled(page) -> None:
+    """Wait until the service worker controls the page (installed, caches filled, clients claimed)."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", polling=100, timeout=15000)
+
+
+def wait_kept(page, *paths: str) -> None:
+    poll(page, """async ([name, paths]) => {
+        const cache = await caches.open(name);
+        const have = (await cache.keys()).map(r => { const u = new URL(r.url); return u.pathname + u.search; });
+        return paths.every(p => have.includes(p));
+    }""", [pwa.PAGES_CACHE, list(paths)])
+
+
+def cache_names(page) -> list[str]:
+    return page.evaluate("caches.keys()")
+
+
+def go_offline(context, server) -> None:
+    context.set_offline(True)
+    server.stop()
+
+
+def go_online(context, server) -> None:
+    server.start()
+    context.set_offline(False)
+
+
+def outbox_items(page) -> list[dict]:
+    return page.evaluate("Outbox.all()")
+
+
+def fill_booking(page, name: str = "Emine") -> str:
+    """Fill the booking form; returns its idempotency key."""
+    page.locator("input[name='name']").fill(name)
+    page.locator("input[name='consent']").check()
+    return page.locator("input[name='idempotency_key']").input_value()
+
+
+def book_offline(page, context, server, workshop_id: int) -> str:
+    page.goto(f"/workshops/{workshop_id}/book")
+    controlled(page)
+    go_offline(context, server)
+    key = fill_booking(page)
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
+    expect(page.locator("form[data-outbox='booking']")).to_be_hidden()
+    expect(page.locator("#status-bar")).to_contain_text("1 Eintrag wartet auf das Senden.")
+    return key
+
+
+# --- a: saved pages ------------------------------------------------------------------------------------------------
+
+def test_visited_pages_open_offline_as_saved_copies(page, context, live_server, live_app):
+    slugs = query(live_app, lambda: db.session.scalars(sa.select(District.slug).order_by(District.number)).all())
+    stop_id = query(live_app, lambda: db.session.scalar(
+        sa.select(Stop.id).join(District).where(District.slug == slugs[0], Stop.status == StopStatus.PUBLISHED,
+                                                Stop.starts_at > utcnow()).order_by(Stop.starts_at)))
+    district, stop, unvisited = f"/d/{slugs[0]}", f"/s/{stop_id}", f"/d/{slugs[1]}"
+
+    page.goto("/")
+    controlled(page)
+    expect(page.locator(".pwa-status")).to_contain_text("Online")
+    page.goto(district)
+    page.goto(stop)
+    wait_kept(page, "/", district, stop)  # the first page, opened before the worker ran, is kept too
+    place = page.locator("main h1").inner_text()
+
+    go_offline(context, live_server)
+    page.reload()
+    expect(page.locator("main h1")).to_have_text(place)
+    expect(page.locator(".pwa-copy")).to_contain_text(re.compile(r"Gespeicherte Fassung vom .+\d\d:\d\d"))
+    expect(page.locator(".pwa-status")).to_contain_text("Sie sind offline")
+
+    page.locator(".site-nav a[href='/']").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    expect(page.locator(f"main a[href='{district}']").first).to_be_visible()
+    page.goto(district)
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    expect(page.locator(f"main a[href='{stop}']").first).to_be_visible()
+    # Styles come from the worker's cache: the page looks as it did online.
+    assert page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor") == "rgb(11, 79, 108)"
+
+    page.goto(unvisited)
+    expect(page.locator("main h1")).to_have_text("Sie sind offline")
+    saved = page.locator("#saved-pages a")
+    expect(saved).to_have_count(3)
+    expect(page.locator("#saved-pages")).to_contain_text("gespeichert am")
+    saved.filter(has_text=place).click()
+    expect(page.locator("main h1")).to_have_text(place)
+
+
+def test_fragments_and_staff_pages_are_never_saved(page, context, live_server):
+    page.goto("/")
+    controlled(page)
+    page.goto("/signin")
+    page.evaluate("fetch('/?district=' + 'x', {headers: {'HX-Request': 'true'}}).then(r => r.text())")
+    page.goto("/offline")
+    wait_kept(page, "/", "/offline")
+    kept = page.evaluate("caches.open(%r).then(c => c.keys()).then(ks => ks.map(k => new URL(k.url).pathname + "
+                         "new URL(k.url).search))" % pwa.PAGES_CACHE)
+    assert sorted(kept) == ["/", "/offline"]
+    go_offline(context, live_server)
+    page.goto("/signin")
+    expect(page.locator("main h1")).to_have_text("Sie sind offline")
+
+
+# --- b: feedback -----------------------------------------------------------------------------------------------------
+
+def test_feedback_sent_offline_is_stored_once_when_back_online(page, context, live_server, live_app):
+    stop_id = query(live_app, lambda: db.session.scalar(
+        sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED, Stop.ends_at < utcnow())
+        .order_by(Stop.ends_at.desc())))
+    page.goto(f"/f/{stop_id}")
+    controlled(page)
+    go_offline(context, live_server)
+    page.locator("input[name='rating'][value='4']").check(force=True)
+    page.locator("textarea[name='learned']").fill("Videoanrufe mit meiner Enkelin")
+    key = page.locator("input[name='idempotency_key']").input_value()
+    page.get_by_role("button", name="Rückmeldung senden").click()
+
+    expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
+    expect(page.locator("#status-bar")).to_contain_text("1 Eintrag wartet auf das Senden.")
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Wartet auf das Senden")
+    expect(item).to_contain_text("Videoanrufe mit meiner Enkelin")
+    assert count(live_app, Feedback) == 0
+
+    go_online(context, live_server)  # the `online` event sends it
+    expect(item).to_contain_text("Gesendet")
+    expect(page.locator("#status-bar")).not_to_contain_text("wartet")
+    assert count(live_app, Feedback) == 1
+    assert count(live_app, Feedback, Feedback.idempotency_key == key, Feedback.rating == 4) == 1
+
+    # Every other trigger finds nothing left to send: still exactly one answer.
+    page.reload()
+    page.evaluate("Outbox.flush({force: true})")
+    page.locator(".outbox__dismiss").click()
+    expect(page.locator("#outbox")).to_have_count(0)
+    assert count(live_app, Feedback) == 1
+
+
+# --- c: booking ------------------------------------------------------------------------------------------------------
+
+def test_booking_made_offline_becomes_a_ticket_that_opens_offline(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    assert count(live_app, Booking) == 0
+
+    go_online(context, live_server)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Gebucht")
+    ticket = item.get_by_role("link", name="Ihr Ticket zeigen")
+    expect(ticket).to_be_visible()
+    booking = query(live_app, lambda: db.session.scalars(sa.select(Booking)).one())
+    assert booking.idempotency_key == key and booking.status == BookingStatus.CONFIRMED
+    expect(item).to_contain_text(booking.code)
+    href = ticket.get_attribute("href")
+    assert href == f"/t/{booking.manage_token}"
+    wait_kept(page, href)
+
+    go_offline(context, live_server)
+    ticket.click()
+    expect(page).to_have_url(re.compile(re.escape(href) + "$"))
+    expect(page.locator("main")).to_contain_text(booking.code)
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    expect(page.locator("main svg").first).to_be_visible()  # the QR code is part of the page
+    assert count(live_app, Booking) == 1
+
+
+def test_same_form_sent_twice_offline_is_kept_once(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    # The person goes back and presses "book" again on the same form.
+    page.evaluate("document.querySelector('form[data-outbox]').hidden = false")
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    expect(page.locator(".pwa-notice")).to_contain_text("Das ist schon auf Ihrem Telefon gespeichert")
+    assert [i["key"] for i in outbox_items(page)] == [key]
+    go_online(context, live_server)
+    expect(page.locator(".outbox__item--done")).to_have_count(1)
+    assert count(live_app, Booking) == 1
+
+
+# --- d: the workshop changes before the replay ------------------------------------------------------------------------
+
+def test_workshop_full_before_replay_puts_the_party_on_the_waiting_list(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    # Meanwhile, other people take every seat.
+    execute(live_app, sa.update(Workshop).where(Workshop.id == workshop.id).values(seats_taken=Workshop.capacity))
+
+    go_online(context, live_server)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Auf der Warteliste")
+    expect(item).to_contain_text("Warteliste")
+    expect(item.get_by_role("link", name="Ihren Platz auf der Warteliste zeigen")).to_be_visible()
+    booking = query(live_app, lambda: db.session.scalars(sa.select(Booking)).one())
+    assert booking.status == BookingStatus.WAITING and booking.idempotency_key == key
+
+
+def test_workshop_cancelled_before_replay_is_refused_with_alternatives(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    execute(live_app, sa.update(Workshop).where(Workshop.id == workshop.id).values(status=WorkshopStatus.CANCELLED))
+
+    go_online(context, live_server)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Nicht angenommen")
+    expect(item).to_contain_text("Dieser Workshop wurde abgesagt.")
+    expect(item).to_contain_text("Andere Workshops, die Sie buchen können:")
+    alternatives = item.locator(".outbox__alternatives a")
+    expect(alternatives.first).to_be_visible()
+    assert re.fullmatch(r"/workshops/\d+/book", alternatives.first.get_attribute("href"))
+    expect(item.locator(".outbox__alternatives")).to_contain_text(re.compile(r"\d+ Pl(atz|ätze) frei"))
+    assert count(live_app, Booking) == 0
+    # Kept until the person has read it and removes it.
+    page.reload()
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Dieser Workshop wurde abgesagt.")
+    page.locator(f".outbox__item[data-key='{key}'] .outbox__dismiss").click()
+    expect(page.locator("#outbox")).to_have_count(0)
+    assert outbox_items(page) == []
+
+
+# --- e: a new release ---------------------------------------------------------------------------------------------
+
+def test_new_release_replaces_the_old_caches(page, context, live_server, live_app):
+    page.goto("/")
+    controlled(page)
+    wait_kept(page, "/")
+    old = [n for n in cache_names(page) if n.startswith("dwb-static-")]
+    assert len(old) == 1
+
+    live_app.config["SW_RELEASE"] = "next"
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    poll(page, """old => caches.keys().then(names => {
+        const fresh = names.filter(n => n.startsWith('dwb-static-'));
+        return fresh.length === 1 && fresh[0] !== old;
+    })""", old[0])
+    names = cache_names(page)
+    assert old[0] not in names
+    assert pwa.PAGES_CACHE in names  # saved pages and tickets survive a release
+    # The new worker serves offline at once, from its own caches.
+    go_offline(context, live_server)
+    page.reload()
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor") == "rgb(11, 79, 108)"
+
+
+def test_kill_switch_retires_the_worker_and_its_caches(page, live_app):
+    page.goto("/")
+    controlled(page)
+    wait_kept(page, "/")
+    live_app.config["SW_KILL_SWITCH"] = True
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    poll(page, "() => navigator.serviceWorker.getRegistrations().then(rs => rs.length === 0)")
+    poll(page, "() => caches.keys().then(names => names.every(n => !n.startsWith('dwb-')))")
+    page.wait_for_load_state()
+    page.goto("/")
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then(rs => rs.length)") == 0
+    assert page.evaluate("navigator.serviceWorker.controller") is None
+
+
+# --- bad input ---------------------------------------------------------------------------------------------------
+
+BROKEN_STORAGE = {
+    "broken": ("indexedDB.open = function () { throw new DOMException('broken on purpose', 'UnknownError'); };",
+               "der Speicher des Browsers funktioniert nicht"),
+    "quota": ("IDBObjectStore.prototype.add = function () {"
+              " throw new DOMException('full on purpose', 'QuotaExceededError'); };",
+              "der Speicher des Telefons ist voll"),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(BROKEN_STORAGE))
+def test_storage_that_fails_is_explained_and_the_form_sent_normally(page, context, live_server, live_app, problem):
+    script, reason = BROKEN_STORAGE[problem]
+    context.add_init_script(script)
+    workshop = bookable_workshop(live_app)
+    page.goto(f"/workshops/{workshop.id}/book")
+    controlled(page)
+    go_offline(context, live_server)
+    fill_booking(page, "Jana")
+    submit = page.locator("form[data-outbox='booking'] button[type='submit']")
+    submit.click()
+    notice = page.locator(".pwa-notice")
+    expect(notice).to_contain_text(f"Das konnte nicht auf Ihrem Telefon gespeichert werden ({reason}).")
+    expect(notice).to_contain_text("Bitte lassen Sie diese Seite offen")
+    # What the person typed is still there, to send once there is a connection.
+    expect(page.locator("input[name='name']")).to_have_value("Jana")
+    expect(page.locator("#status-bar")).to_contain_text("Formulare können auf diesem Telefon offline nicht aufbewahrt werden")
+
+    go_online(context, live_server)
+    submit.click()
+    expect(page).to_have_url(re.compile(r"/t/[\w-]+$"))
+    assert count(live_app, Booking) == 1
+
+
+def test_outbox_database_deleted_while_the_page_is_open(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    page.goto(f"/workshops/{workshop.id}/book")
+    controlled(page)
+    poll(page, "() => Outbox.all().then(() => true)")
+    assert page.evaluate("""() => new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase('dwb-outbox');
+        request.onsuccess = () => resolve(true);
+        request.onerror = () => reject(request.error);
+    })""")
+    go_offline(context, live_server)
+    key = fill_booking(page)
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
+    assert [i["key"] for i in outbox_items(page)] == [key]
+    go_online(context, live_server)
+    expect(page.locator(".outbox__item--done")).to_have_count(1)
+    assert count(live_app, Booking) == 1
+
+
+def test_server_error_on_replay_keeps_the_item_and_tries_again(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    answered = []
+
+    def fail_posts(route):
+        if route.request.method == "POST":
+            answered.append(route.request.headers.get("x-outbox"))
+            route.fulfill(status=500, content_type="application/json",
+                          body='{"ok": false, "error": 500, "title": "x", "message": "x"}')
+        else:
+            route.continue_()
+
+    context.route(f"**/workshops/{workshop.id}/book", fail_posts)
+    go_online(context, live_server)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Noch nicht gesendet: Der Server hatte ein Problem. Wir versuchen es wieder.")
+    assert answered and set(answered) == {"1"}
+    stored = outbox_items(page)
+    assert len(stored) == 1 and stored[0]["state"] == "waiting" and stored[0]["attempts"] >= 1
+    assert stored[0]["next_at"] > 0
+    assert count(live_app, Booking) == 0
+
+    context.unroute(f"**/workshops/{workshop.id}/book")
+    page.get_by_role("button", name="Jetzt senden").click()
+    expect(item).to_contain_text("Gebucht")
+    assert count(live_app, Booking) == 1
+
+
+def test_replay_for_a_deleted_workshop_is_explained_not_dropped(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    execute(live_app, sa.delete(Workshop).where(Workshop.id == workshop.id))
+
+    go_online(context, live_server)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Nicht angenommen")
+    expect(item).to_contain_text("Diesen Workshop gibt es nicht mehr.")
+    page.reload()
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Diesen Workshop gibt es nicht mehr.")
+    stored = outbox_items(page)
+    assert stored[0]["state"] == "attention" and stored[0]["result"]["http"] == 404
+
+
+def test_online_booking_is_a_normal_submit(page, live_app):
+    workshop = bookable_workshop(live_app)
+    page.goto(f"/workshops/{workshop.id}/book")
+    controlled(page)
+    # An empty name: the server's answer with the error next to the field, what was typed kept.
+    page.locator("input[name='consent']").check()
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.locator("input[name='consent']")).to_be_checked()
+    fill_booking(page, "Olga")
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    expect(page).to_have_url(re.compile(r"/t/[\w-]+$"))
+    booking = query(live_app, lambda: db.session.scalars(sa.select(Booking)).one())
+    expect(page.locator("main")).to_contain_text(booking.code)
+    assert outbox_items(page) == []
+    wait_kept(page, f"/t/{booking.manage_token}")
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"/workshops/{workshop.id}/book$"))
+
+
+# --- without JavaScript, without service workers ------------------------------------------------------------------
+
+def test_without_javascript_the_forms_are_plain_forms(browser, live_server, live_app):
+    from tests.e2e.conftest import PHONE
+
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="de-DE", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        workshop = bookable_workshop(live_app)
+        page.goto(f"/workshops/{workshop.id}/book")
+        expect(page.locator("#status-bar")).to_be_empty()
+        fill_booking(page, "Karl")
+        page.locator("form[data-outbox='booking'] button[type='submit']").click()
+        expect(page).to_have_url(re.compile(r"/t/[\w-]+$"))
+        assert count(live_app, Booking) == 1
+    finally:
+        context.close()
+
+
+def test_without_service_workers_the_outbox_still_sends(browser, live_server, live_app):
+    from tests.e2e.conftest import PHONE
+
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="de-DE", service_workers="block")
+    try:
+        page = context.new_page()
+        workshop = bookable_workshop(live_app)
+        page.goto(f"/workshops/{workshop.id}/book")
+        poll(page, "() => Outbox.all().then(() => true)")
+        assert page.evaluate("navigator.serviceWorker ? navigator.serviceWorker.controller : null") is None
+        go_offline(context, live_server)
+        key = fill_booking(page)
+        page.locator("form[data-outbox='booking'] button[type='submit']").click()
+        expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
+        go_online(context, live_server)
+        expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gebucht")
+        assert count(live_app, Booking) == 1
+    finally:
+        context.close()
