@@ -357,6 +357,13 @@ def test_invalid_input_as_json(client, make_workshop):
     assert bookings() == []
 
 
+def test_expired_form_token_as_json(client, make_workshop):
+    response = book(client, make_workshop().id, headers=JSON, csrf_token="expired")
+    assert response.status_code == 422 and response.json["state"] == "invalid"
+    assert response.json["errors"]["csrf_token"] == ["Das Formular ist abgelaufen. Bitte senden Sie es noch einmal."]
+    assert bookings() == []
+
+
 def test_missing_idempotency_key_is_invalid(client, make_workshop):
     workshop = make_workshop()
     response = book(client, workshop.id, headers=JSON, idempotency_key=None)

@@ -405,15 +405,18 @@ def purge(now: datetime | None = None, days: int | None = None) -> tuple[int, in
         )
     ).all()
     ended = [w.id for w in candidates if w.ends_at <= cutoff]
-    purged = 0
-    for start in range(0, len(ended), 500):
-        chunk = ended[start:start + 500]
-        purged += _execute(
-            sa.update(Booking)
-            .where(Booking.workshop_id.in_(chunk), Booking.purged_at.is_(None))
-            .values(name=None, contact=None, needs_note=None, purged_at=now)
-        )
-    if purged:
-        audit("booking-purge", None, bookings=purged, workshops=len(ended), before=cutoff.isoformat())
-    db.session.commit()
+
+    def work() -> int:
+        purged = 0
+        for start in range(0, len(ended), 500):
+            purged += _execute(
+                sa.update(Booking)
+                .where(Booking.workshop_id.in_(ended[start:start + 500]), Booking.purged_at.is_(None))
+                .values(name=None, contact=None, needs_note=None, purged_at=now)
+            )
+        if purged:
+            audit("booking-purge", None, bookings=purged, workshops=len(ended), before=cutoff.isoformat())
+        return purged
+
+    purged = _write(work) if ended else 0
     return purged, len(ended), cutoff

@@ -161,6 +161,8 @@ def new(workshop_id: int):
     if not valid:
         if wants_json():
             errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            if "csrf_token" in errors:  # Flask-WTF's own wording is English only
+                errors["csrf_token"] = [_("The form has expired. Please send it again.")]
             return _json(422, "invalid", _("Please check your entries."), errors=errors)
         return _form_page(workshop, form, None, 422)
     try:
