@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,19 +91,81 @@ def _find_ids() -> dict:
     cancelled = db.session.scalars(sa.select(Stop).where(Stop.status == StopStatus.CANCELLED).limit(1)).one()
     workshop = next(w for w in upcoming.workshops
                     if w.status == WorkshopStatus.PUBLISHED and w.seats_taken < w.capacity and w.starts_at > now)
-    return {
+    ids = {
         "district": upcoming.district.slug,
         "stop": upcoming.id,
         "past_stop": past.id,
         "cancelled_stop": cancelled.id,
         "workshop": workshop.id,
+        "past_workshop": past.workshops[0].id,
     }
+    ids.update(_bookings(workshop, now))
+    ids.update(_feedback_stop(now))
+    return ids
 
 
-def submit_first_form(page, selector: str = "main form[method=post] [type=submit]") -> None:
-    """Send the page's form as it is (empty): the answer is the form with its error messages."""
-    with page.expect_navigation():
-        page.locator(selector).first.click()
+def _book(workshop_id: int, party_size: int = 1):
+    from busapp.booking import service
+
+    return service.create(workshop_id, party_size=party_size, name="Erika Muster", contact="erika@example.org",
+                          needs_note=None, idempotency_key=uuid.uuid4().hex, locale="de").booking
+
+
+def _bookings(workshop: Workshop, now) -> dict:
+    """A ticket, a waiting-list place and a cancelled booking, made the way the booking form makes them."""
+    from busapp.booking import service
+
+    ticket = _book(workshop.id)
+    cancelled = _book(workshop.id)
+    service.cancel(cancelled)
+    full = db.session.scalars(
+        sa.select(Workshop).join(Stop).where(
+            Stop.status == StopStatus.PUBLISHED, Workshop.status == WorkshopStatus.PUBLISHED,
+            Workshop.starts_at > now, Workshop.id != workshop.id)
+        .order_by(Workshop.starts_at).limit(1)
+    ).one()
+    while (free := full.capacity - db.session.scalar(sa.select(Workshop.seats_taken).where(Workshop.id == full.id))):
+        _book(full.id, min(4, free))
+    waiting = _book(full.id)
+    assert waiting.status.value == "waiting"
+    return {"ticket": ticket.manage_token, "cancelled_ticket": cancelled.manage_token,
+            "waiting": waiting.manage_token, "full_workshop": full.id}
+
+
+def _feedback_stop(now) -> dict:
+    """The latest stop whose feedback form is open, and one of its workshops."""
+    from busapp.feedback import rules
+
+    started = db.session.scalars(
+        sa.select(Stop).where(Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= now)
+        .order_by(Stop.starts_at.desc())
+    )
+    stop = next(s for s in started if rules.closed_reason(s, now) is None)
+    return {"feedback_stop": stop.id, "feedback_workshop": rules.workshops_for(stop)[0].id}
+
+
+def submit(button: str, expect: str, check: str | None = None, server_checks: bool = False) -> Callable:
+    """An action: optionally tick `check`, press `button`, and wait until `expect` shows (the page's new state,
+    whether it came as a new page or as an htmx swap).
+
+    server_checks turns the browser's own required-field check off for that form, so the server's messages are
+    what is shown, as in browsers that do not check forms themselves."""
+
+    def act(page) -> None:
+        if check:
+            page.locator(check).check()
+        if server_checks:
+            page.locator(button).first.evaluate("b => { b.form.noValidate = true; }")
+        page.locator(button).first.click()
+        page.wait_for_selector(expect, state="attached")
+        page.wait_for_load_state("load")
+
+    return act
+
+
+SIGNIN_SUBMIT = "main form [type=submit]"
+BOOKING_SUBMIT = "form.booking-form [type=submit]"
+FEEDBACK_SUBMIT = "form#feedback [type=submit]"
 
 
 def public_targets(site: Site) -> list[Target]:
@@ -119,8 +182,45 @@ def public_targets(site: Site) -> list[Target]:
         Target("unknown stop", "/s/999999", status=404),
         Target("accessibility statement", "/barrierefreiheit"),
         Target("staff sign-in", "/signin"),
-        Target("staff sign-in with errors", "/signin", action=submit_first_form),
+        Target("staff sign-in with errors", "/signin", action=submit(SIGNIN_SUBMIT, "#error-summary")),
     ]
+
+
+def booking_targets(site: Site) -> list[Target]:
+    """The booking form in each of its states, and the private pages behind a manage link."""
+    ids = site.ids
+    form = f"/workshops/{ids['workshop']}/book"
+    return [
+        Target("booking form", form),
+        Target("booking form with errors", form, action=submit(BOOKING_SUBMIT, "#error-summary")),
+        Target("booking form, workshop full", f"/workshops/{ids['full_workshop']}/book"),
+        Target("booking form, workshop over", f"/workshops/{ids['past_workshop']}/book"),
+        Target("ticket", f"/t/{ids['ticket']}"),
+        Target("waiting-list place", f"/t/{ids['waiting']}"),
+        Target("cancelled booking", f"/t/{ids['cancelled_ticket']}"),
+        Target("cancel a booking", f"/t/{ids['ticket']}/cancel"),
+        Target("delete my booking data", f"/t/{ids['ticket']}/forget"),
+        Target("booking privacy notice", "/booking/privacy"),
+    ]
+
+
+def feedback_targets(site: Site) -> list[Target]:
+    """The bus's permanent code, the form in each of its states and the thank-you."""
+    ids = site.ids
+    form = f"/f/{ids['feedback_stop']}"
+    return [
+        Target("bus feedback code", "/f"),
+        Target("feedback form", form),
+        Target("feedback form for a workshop", f"/f/w/{ids['feedback_workshop']}"),
+        Target("feedback form with errors", form,
+               action=submit(FEEDBACK_SUBMIT, "#error-summary", server_checks=True)),
+        Target("feedback thank-you", form, action=submit(FEEDBACK_SUBMIT, "#thanks", check="input[name=rating][value='4']")),
+        Target("feedback not open yet", f"/f/{ids['stop']}"),
+    ]
+
+
+def all_public_targets(site: Site) -> list[Target]:
+    return public_targets(site) + booking_targets(site) + feedback_targets(site)
 
 
 def role_targets(site: Site, role: str) -> list[Target]:
@@ -160,7 +260,7 @@ FILE_ROUTE = re.compile(r"\.(csv|ics|svg|json|js|pdf|png|webmanifest)$")
 
 
 ROUTE_ARGS: dict[str, Callable[[dict], object]] = {
-    "stop_id": lambda ids: ids["stop"],
+    "stop_id": lambda ids: ids["feedback_stop"],
     "workshop_id": lambda ids: ids["workshop"],
     "slug": lambda ids: ids["district"],
 }

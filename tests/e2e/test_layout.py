@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.pagelist import LANGS, Target, demo_site, open_target, public_targets, role_targets, sign_in
+from tests.e2e.pagelist import LANGS, Target, all_public_targets, demo_site, open_target, role_targets, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = {320: "320 px phone, or 200 % zoom at 640 px", 640: "200 % zoom at 1280 px"}
@@ -95,7 +95,7 @@ def test_public_pages_reflow(browser, site, lang, width):
     context = _context(browser, site, lang, width)
     page = context.new_page()
     try:
-        problems = _overflows(page, public_targets(site), width, lang)
+        problems = _overflows(page, all_public_targets(site), width, lang)
     finally:
         context.close()
     assert not problems, "\n".join(problems)
