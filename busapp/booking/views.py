@@ -65,6 +65,10 @@ def _booking_or_404(token: str) -> Booking:
     return booking
 
 
+def _qr_label(booking: Booking) -> str:
+    return _("Ticket QR code, booking code %(code)s", code=booking.code)
+
+
 def _when(workshop: Workshop) -> str:
     return f"{current_app.jinja_env.filters['weekday_date'](workshop.starts_at)}, {format_time(workshop.starts_at, 'short')}"
 
@@ -171,7 +175,10 @@ def new(workshop_id: int):
             needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()),
         )
     except service.Refused as exc:
-        return _refused(db.session.get(Workshop, workshop_id) or workshop, form, exc.reason)
+        workshop = db.session.get(Workshop, workshop_id)
+        if workshop is None:  # deleted while this request ran
+            return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)
+        return _refused(workshop, form, exc.reason)
     if outcome.created:
         notify.confirmation(outcome.booking)
     return _done(outcome.booking, outcome.created)
@@ -188,7 +195,7 @@ def show(token: str):
         "stop": workshop.stop,
         "position": service.waiting_position(booking),
         "can_cancel": service.can_cancel(booking),
-        "ticket_qr": qr.svg(tickets.sign(booking), _("Ticket QR code, booking code %(code)s", code=booking.code))
+        "ticket_qr": qr.svg(tickets.sign(booking), _qr_label(booking))
         if booking.status == BookingStatus.CONFIRMED else None,
         "manage_url": absolute_url("booking.show", token=booking.manage_token),
         "contact_kind": contact_kind(booking.contact),
@@ -203,7 +210,7 @@ def qr_file(token: str):
     booking = _booking_or_404(token)
     if booking.status != BookingStatus.CONFIRMED:
         abort(404)
-    body = qr.svg_document(tickets.sign(booking), _("Ticket QR code, booking code %(code)s", code=booking.code))
+    body = qr.svg_document(tickets.sign(booking), _qr_label(booking))
     response = Response(body, content_type="image/svg+xml; charset=utf-8")
     response.headers["Content-Disposition"] = f'inline; filename="ticket-{booking.code}.svg"'
     return _private(response)
