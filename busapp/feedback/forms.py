@@ -157,8 +157,8 @@ class ResultsFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("Until"), validators=[Optional()])
+    start = DateField(_l("Visits from"), validators=[Optional()])
+    end = DateField(_l("Visits until"), validators=[Optional()])
     district = SelectField(_l("District"), coerce=strict_int_or_none, choices=[], validators=[Optional()],
                            invalid_value_message=_l("Please pick a district from the list."),
                            invalid_choice_message=_l("Please pick a district from the list."))

@@ -24,9 +24,12 @@
     }
   });
 
-  // After the swap, put the keyboard and screen reader where the news is.
+  // After the swap, put the keyboard and screen reader where the news is: the thank-you, the refusal, or
+  // the list of what to correct. (The form replaced itself, so the swapped-out element is gone.)
   document.addEventListener("htmx:afterSwap", function () {
-    var target = document.getElementById("thanks") || document.getElementById("closed");
+    var form = document.getElementById("feedback");
+    var target = document.getElementById("thanks") || document.getElementById("closed") ||
+      (form && form.querySelector("#error-summary"));
     if (target) target.focus();
   });
 })();
