@@ -78,15 +78,21 @@ async function page(event, url) {
   } catch (err) {
     return (await savedCopy(url)) || offlinePage();
   }
-  if (response) return response;
+  if (response) return unlessBroken(response, url);
   // The network is slow: show the saved copy now if there is one, else keep waiting for the network.
   const copy = await savedCopy(url);
   if (copy) return copy;
   try {
-    return await network;
+    return unlessBroken(await network, url);
   } catch (err) {
     return offlinePage();
   }
+}
+
+// A server in trouble (5xx) is no better than no server: a saved copy is more use to the visitor.
+async function unlessBroken(response, url) {
+  if (response.status < 500) return response;
+  return (await savedCopy(url)) || response;
 }
 
 function storable(url, response) {
@@ -114,7 +120,7 @@ async function keep(url, response) {
 
 async function fetchAndKeep(href) {
   const url = new URL(href, self.location.origin);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== self.location.origin || !PAGE_PATTERNS.some((re) => re.test(url.pathname))) return;
   try {
     const response = await fetch(pageKey(url), {credentials: "same-origin", headers: {Accept: "text/html"}});
     if (storable(url, response)) await keep(url, response);

@@ -101,6 +101,10 @@ def go_online(context, server) -> None:
     context.set_offline(False)
 
 
+# Like iOS: no Background Sync, so only the page sends (and Playwright's routes see every request it makes).
+NO_BACKGROUND_SYNC = "Object.defineProperty(ServiceWorkerRegistration.prototype, 'sync', {get: () => undefined});"
+
+
 def outbox_items(page) -> list[dict]:
     return page.evaluate("Outbox.all()")
 
@@ -392,6 +396,7 @@ def test_outbox_database_deleted_while_the_page_is_open(page, context, live_serv
 
 
 def test_server_error_on_replay_keeps_the_item_and_tries_again(page, context, live_server, live_app):
+    context.add_init_script(NO_BACKGROUND_SYNC)
     workshop = bookable_workshop(live_app)
     key = book_offline(page, context, live_server, workshop.id)
     answered = []
@@ -494,3 +499,67 @@ def test_without_service_workers_the_outbox_still_sends(browser, live_server, li
         assert count(live_app, Booking) == 1
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lock", ["web locks", "lease in IndexedDB"])
+def test_triggers_firing_together_send_once(page, context, live_server, live_app, lock):
+    if lock == "lease in IndexedDB":
+        # Browsers without Web Locks: the lease and the per-item claim keep senders apart.
+        context.add_init_script("Object.defineProperty(Navigator.prototype, 'locks', {get: () => undefined});")
+    context.add_init_script(NO_BACKGROUND_SYNC)
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    posts = []
+
+    def count_posts(route):
+        if route.request.method == "POST":
+            posts.append(route.request.url)
+        route.continue_()
+
+    context.route(f"**/workshops/{workshop.id}/book", count_posts)
+    go_online(context, live_server)  # `online`, and Background Sync where the browser has it
+    page.evaluate("Promise.all([Outbox.flush({force: true}), Outbox.flush({force: true}), Outbox.flush()])")
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gebucht")
+    page.evaluate("Promise.all([Outbox.flush({force: true}), Outbox.flush({force: true})])")
+    page.reload()
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gebucht")
+    assert len(posts) == 1
+    assert count(live_app, Booking) == 1
+
+
+def test_server_error_page_falls_back_to_the_saved_copy(page, live_app, monkeypatch):
+    page.goto("/")
+    controlled(page)
+    wait_kept(page, "/")
+    monkeypatch.setitem(live_app.view_functions, "schedule.index", lambda: ("Service unavailable", 503))
+    page.reload()
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    expect(page.locator("main h1")).not_to_be_empty()
+
+
+def test_the_worker_sends_the_outbox_on_sync(page, context, live_server, live_app):
+    # Pages here never send by themselves, so what arrives was sent by the service worker's `sync` handler.
+    context.add_init_script("""(() => {
+        let kept;
+        Object.defineProperty(window, 'Outbox', {configurable: true, get: () => kept, set: (value) => {
+            value.flush = () => Promise.resolve({sent: 0, retry: true, busy: false});
+            kept = value;
+        }});
+    })();""")
+    workshop = bookable_workshop(live_app)
+    key = book_offline(page, context, live_server, workshop.id)
+    go_online(context, live_server)
+
+    registrations = []
+    cdp = context.new_cdp_session(page)
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 10
+    while not registrations and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    registration = next(r for r in registrations if not r["isDeleted"])
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live_server.url, "registrationId": registration["registrationId"],
+                                                 "tag": "dwb-outbox", "lastChance": False})
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gebucht")
+    booking = query(live_app, lambda: db.session.scalars(sa.select(Booking)).one())
+    assert booking.idempotency_key == key
