@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -163,6 +164,41 @@ def submit(button: str, expect: str, check: str | None = None, server_checks: bo
     return act
 
 
+def _controlled(page) -> None:
+    """Wait until the service worker controls the page."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", polling=100, timeout=15000)
+
+
+def saved_copy_offline(page) -> None:
+    """An action: let the service worker keep this page, then reload it without network: the saved copy."""
+    from busapp.pwa import PAGES_CACHE
+
+    _controlled(page)
+    page.reload()  # now through the worker, which keeps a copy
+    path = page.evaluate("location.pathname + location.search")
+    # wait_for_function would take the returned promise itself as true, so poll with evaluate (which awaits).
+    deadline = time.monotonic() + 15
+    while not page.evaluate("""async ([name, path]) => {
+        const keys = await (await caches.open(name)).keys();
+        return keys.some(r => { const u = new URL(r.url); return u.pathname + u.search === path; });
+    }""", [PAGES_CACHE, path]):
+        assert time.monotonic() < deadline, f"the service worker did not keep {path}"
+        time.sleep(0.1)
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector(".pwa-copy", state="attached")
+
+
+def booking_kept_offline(page) -> None:
+    """An action: without network, send the booking form: it is kept in the outbox on the phone."""
+    _controlled(page)
+    page.context.set_offline(True)
+    page.locator("input[name='name']").fill("Emine")
+    page.locator("input[name='consent']").check()
+    page.locator(BOOKING_SUBMIT).click()
+    page.wait_for_selector(".pwa-notice", state="attached")
+
+
 SIGNIN_SUBMIT = "main form [type=submit]"
 BOOKING_SUBMIT = "form.booking-form [type=submit]"
 FEEDBACK_SUBMIT = "form#feedback [type=submit]"
@@ -181,6 +217,8 @@ def public_targets(site: Site) -> list[Target]:
         Target("page not found", "/no-such-page", status=404),
         Target("unknown stop", "/s/999999", status=404),
         Target("accessibility statement", "/barrierefreiheit"),
+        Target("offline page", "/offline"),
+        Target("saved copy of a stop offline", f"/s/{ids['stop']}", action=saved_copy_offline),
         Target("staff sign-in", "/signin"),
         Target("staff sign-in with errors", "/signin", action=submit(SIGNIN_SUBMIT, "#error-summary")),
     ]
@@ -201,6 +239,7 @@ def booking_targets(site: Site) -> list[Target]:
         Target("cancel a booking", f"/t/{ids['ticket']}/cancel"),
         Target("delete my booking data", f"/t/{ids['ticket']}/forget"),
         Target("booking privacy notice", "/booking/privacy"),
+        Target("booking kept offline in the outbox", form, action=booking_kept_offline),
     ]
 
 
@@ -279,6 +318,7 @@ def sign_in(page, role: str) -> None:
 
 def open_target(page, target: Target):
     """Open the page (signed in when needed), run its action, and check the answer's status."""
+    page.context.set_offline(False)  # an earlier target's action may have gone offline
     if target.role:
         sign_in(page, target.role)
     response = page.goto(target.path)

@@ -92,11 +92,11 @@ def test_axe_runs_and_finds_a_planted_violation(lang_page, site):
 
 PUBLIC = [
     "home", "home filtered by district", "district", "stop", "past stop", "cancelled stop", "page not found",
-    "unknown stop", "accessibility statement", "staff sign-in", "staff sign-in with errors",
+    "unknown stop", "accessibility statement", "offline page", "saved copy of a stop offline", "staff sign-in", "staff sign-in with errors",
     # booking
     "booking form", "booking form with errors", "booking form, workshop full", "booking form, workshop over",
     "ticket", "waiting-list place", "cancelled booking", "cancel a booking", "delete my booking data",
-    "booking privacy notice",
+    "booking privacy notice", "booking kept offline in the outbox",
     # feedback
     "bus feedback code", "feedback form", "feedback form for a workshop", "feedback form with errors",
     "feedback thank-you", "feedback not open yet",
