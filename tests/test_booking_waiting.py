@@ -167,3 +167,14 @@ def test_no_promotion_after_the_workshop_started(app, make_workshop, now):
     service.forget(db.session.get(Booking, a.id))
     assert states(a, b) == ["confirmed", "waiting"]
     assert db.session.get(Booking, a.id).name is None
+
+
+def test_more_seats_go_to_the_waiting_list(app, make_workshop):
+    workshop = make_workshop(capacity=1)
+    party(workshop, 1, "A")
+    b, c = party(workshop, 2, "B"), party(workshop, 1, "C")
+    workshop.capacity = 3  # a coordinator found more devices
+    db.session.commit()
+    assert [p.name for p in service.fill_from_waiting_list(workshop.id)] == ["B"]
+    assert states(b, c) == ["confirmed", "waiting"]
+    assert assert_seats_consistent(workshop.id).seats_taken == 3

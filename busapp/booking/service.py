@@ -278,6 +278,17 @@ def promote(workshop_id: int, now: datetime | None = None) -> list[Booking]:
     return promoted
 
 
+def fill_from_waiting_list(workshop_id: int) -> list[Booking]:
+    """Give free seats to waiting parties now, for changes made elsewhere (a coordinator raising the capacity);
+    send `notify.promotion` for each returned booking afterwards."""
+
+    def work():
+        _lock(workshop_id)
+        return promote(workshop_id)
+
+    return _write(work)
+
+
 def _cancel_in_transaction(booking_id: int, workshop_id: int, party_size: int, now: datetime,
                            action: str) -> tuple[bool, list[Booking]]:
     """Cancel one booking (confirmed or waiting) and hand its seats on; True when this call cancelled it."""
