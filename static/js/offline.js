@@ -239,7 +239,7 @@
         entry.appendChild(link);
         var facts = [alt.when, alt.place].filter(Boolean);
         if (typeof alt.seats_free === "number") facts.push(t("seats_free", {n: alt.seats_free}));
-        if (facts.length) entry.appendChild(el("span", "meta", " – " + facts.join(" · ")));
+        if (facts.length) entry.appendChild(el("span", "meta", facts.join(" · ")));
         list.appendChild(entry);
       });
       li.appendChild(list);
@@ -267,6 +267,14 @@
   }
 
   function renderOutbox(items) {
+    // "Saved on your phone" next to a form is out of date once the answer is in the list.
+    document.querySelectorAll(".pwa-notice[data-outbox-key]").forEach(function (box) {
+      var key = box.getAttribute("data-outbox-key");
+      var waiting = items.some(function (item) {
+        return item.key === key && item.state === "waiting";
+      });
+      if (!waiting) box.remove();
+    });
     var existing = document.getElementById("outbox");
     if (!items.length) {
       if (existing) existing.remove();
@@ -421,6 +429,7 @@
       form.parentNode.insertBefore(box, form);
     }
     box.className = "pwa-notice notice notice--" + tone;
+    box.removeAttribute("data-outbox-key");
     box.setAttribute("role", tone === "bad" ? "alert" : "status");
     box.replaceChildren(el("p", "pwa-notice__text", message));
     if (detail) box.appendChild(el("p", "pwa-notice__detail", detail));
@@ -467,14 +476,14 @@
       page: location.href.split("#")[0],
     };
     Outbox.add(item).then(function () {
-      notice(form, t("saved"), "ok", item.summary);
+      notice(form, t("saved"), "ok", item.summary).setAttribute("data-outbox-key", key);
       form.hidden = true;
       askForSync();
       refresh();
       if (online()) flush(false);
     }, function (err) {
       if (err && err.name === "ConstraintError") {
-        notice(form, t("already_saved"), "ok");
+        notice(form, t("already_saved"), "ok").setAttribute("data-outbox-key", key);
         form.hidden = true;
         return;
       }

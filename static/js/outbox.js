@@ -117,10 +117,15 @@
   }
 
   function add(item) {
+    var action = new URL(String(item.action), global.location.href);
+    if (action.origin !== global.location.origin) {
+      // Replays carry the person's cookies: they only ever go back to this site.
+      return Promise.reject(new TypeError("outbox: only forms of this site can be kept"));
+    }
     var record = {
       key: String(item.key),
       kind: String(item.kind || ""),
-      action: String(item.action),
+      action: action.href,
       fields: item.fields,
       title: String(item.title || ""),
       summary: String(item.summary || ""),
