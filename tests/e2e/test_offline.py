@@ -6,6 +6,7 @@ answered by the network by accident. The server comes back on the same port (sam
 from __future__ import annotations
 
 import re
+import threading
 import time
 from datetime import timedelta
 
@@ -563,3 +564,25 @@ def test_the_worker_sends_the_outbox_on_sync(page, context, live_server, live_ap
     expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gebucht")
     booking = query(live_app, lambda: db.session.scalars(sa.select(Booking)).one())
     assert booking.idempotency_key == key
+
+
+def test_slow_network_shows_the_saved_copy_after_a_short_wait(page, live_app, monkeypatch):
+    page.goto("/")
+    controlled(page)
+    wait_kept(page, "/")
+    index = live_app.view_functions["schedule.index"]
+    answer = threading.Event()
+
+    def slow_index():
+        answer.wait(15)
+        return index()
+
+    monkeypatch.setitem(live_app.view_functions, "schedule.index", slow_index)
+    started = time.monotonic()
+    try:
+        page.reload()
+        expect(page.locator(".pwa-copy")).to_be_visible()
+        waited = time.monotonic() - started
+    finally:
+        answer.set()
+    assert 3 <= waited < 10, f"the saved copy came after {waited:.1f}s, not after the worker's short timeout"
