@@ -375,6 +375,9 @@ def test_one_phone_cannot_send_many_answers_for_one_workshop(client, open_stop, 
     assert refused.json["state"] == "refused" and "höchstens 3" in refused.json["message"]
     page = client.post(f"/f/{open_stop.id}", data=data)
     assert page.status_code == 409 and "höchstens 3" in page.get_data(as_text=True)
+    fragment = client.post(f"/f/{open_stop.id}", data=data, headers=HTMX)
+    assert fragment.status_code == 409
+    assert fragment.get_data(as_text=True).lstrip().startswith('<section id="closed"')
     assert count() == 3
 
     # Another workshop of the same visit is a different question.
@@ -455,6 +458,17 @@ def test_cancelled_and_draft_stops_take_no_feedback(client, make_stop, clock, re
     page = client.post(f"/f/{draft.id}", data=data)
     assert page.status_code == 409 and "Geheim" not in page.get_data(as_text=True)
     assert count() == 0
+
+
+def test_thanks_and_closed_pages_in_both_languages(client, open_stop, make_stop, clock):
+    later = make_stop(starts_at=clock.at + timedelta(days=2))
+    for lang, thanks, closed in [("de", "Vielen Dank!", "Rückmeldungen sind möglich, sobald der Besuch beginnt."),
+                                 ("en", "Thank you!", "Feedback opens when the visit begins.")]:
+        headers = {"Accept-Language": lang}
+        page = client.get(f"/f/{open_stop.id}/thanks", headers=headers).get_data(as_text=True)
+        assert f'lang="{lang}"' in page and thanks in page
+        page = client.get(f"/f/{later.id}", headers=headers).get_data(as_text=True)
+        assert f'lang="{lang}"' in page and closed in page
 
 
 def test_unknown_stop_is_a_friendly_404(client, relaxed):
