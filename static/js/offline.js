@@ -390,11 +390,15 @@
     return copy.textContent.replace(/\s+/g, " ").trim();
   }
 
+  // The form's own title, else the page title without the site name ("Book a seat: Video calls"), else the h1.
   function titleOf(form) {
     var given = form.getAttribute("data-outbox-title");
     if (given) return given;
+    var parts = document.title.split(" · ");
+    if (parts.length > 1) parts.pop();
+    var title = parts.join(" · ").trim();
     var h1 = document.querySelector("main h1");
-    return h1 ? labelText(h1) : document.title;
+    return title || (h1 ? labelText(h1) : "");
   }
 
   // What the person filled in, in a line, so they recognise it in the outbox list.

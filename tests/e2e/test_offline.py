@@ -226,10 +226,12 @@ def test_feedback_sent_offline_is_stored_once_when_back_online(page, context, li
 def test_booking_made_offline_becomes_a_ticket_that_opens_offline(page, context, live_server, live_app):
     workshop = bookable_workshop(live_app)
     key = book_offline(page, context, live_server, workshop.id)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text(workshop.title)  # the person can tell their queued bookings apart
+    expect(item).to_contain_text("Emine")
     assert count(live_app, Booking) == 0
 
     go_online(context, live_server)
-    item = page.locator(f".outbox__item[data-key='{key}']")
     expect(item).to_contain_text("Gebucht")
     ticket = item.get_by_role("link", name="Ihr Ticket zeigen")
     expect(ticket).to_be_visible()
