@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from busapp import create_app, pwa
+from busapp import create_app
+from busapp.pwa import views as pwa
 from busapp.assets import static_url
 from tests.conftest import _driver
 

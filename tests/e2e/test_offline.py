@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError, expect
 
-from busapp import pwa
+from busapp.pwa import views as pwa
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, District, Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 

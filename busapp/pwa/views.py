@@ -1,26 +1,14 @@
-"""Installable offline app: web app manifest, service worker, offline page.
-
-The service worker (/sw.js) is a template, so it can carry the list of static files to precache and a release
-version that changes whenever any static file, the worker itself or the offline page changes; a new version makes
-the browser install the new worker, which then deletes the caches of the old one.
-
-Retiring the worker: if a release of the worker goes wrong, set SW_KILL_SWITCH=1 in the environment and restart.
-/sw.js then becomes a worker that deletes this app's caches and unregisters itself, and pages stop registering it.
-The outbox in IndexedDB is kept, so nothing a visitor queued is lost: the pages send it on their own.
-SW_RELEASE (any text) forces a new worker version without changing files, e.g. to make every phone reload its copy.
-"""
+"""Service worker, manifest and offline page views, and the sentences the offline scripts show."""
 from __future__ import annotations
 
 import hashlib
 import os
 
-import click
-from flask import Blueprint, current_app, jsonify, make_response, render_template, request, url_for
+from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 
-from .assets import static_files, static_url, version
-
-bp = Blueprint("pwa", __name__)
+from ..assets import static_files, static_url, version
+from . import bp
 
 CACHE_PREFIX = "dwb-"
 # Pages the visitor opened are kept across releases (a ticket must keep opening offline after an update); bump
@@ -217,117 +205,3 @@ def manifest():
 def offline():
     """The page shown when a page is not available offline."""
     return render_template("pwa/offline.html", pages_cache=PAGES_CACHE)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Icons for installing the app, drawn from the brand mark static/icons/bus.svg: `flask pwa icons`.
-# Pillow is a test and tooling dependency only, so it is imported when the command runs.
-
-BRAND_SVG = "icons/bus.svg"
-# On the brand-coloured maskable background the bus body turns white and its windows brand-blue.
-MASKABLE_COLOURS = {"#0b4f6c": "#ffffff", "#e8f4f8": THEME_COLOR}
-
-
-def _shapes(svg_path) -> list[tuple]:
-    """The rectangles and circles of the brand mark, in its 64-unit coordinates."""
-    import xml.etree.ElementTree as ET
-
-    shapes = []
-    for node in ET.parse(svg_path).getroot().iter():
-        tag = node.tag.rsplit("}", 1)[-1]
-        a = {k: v for k, v in node.attrib.items()}
-        if tag == "rect":
-            shapes.append(("rect", float(a["x"]), float(a["y"]), float(a["width"]), float(a["height"]),
-                           float(a.get("rx", 0)), a["fill"]))
-        elif tag == "circle":
-            shapes.append(("circle", float(a["cx"]), float(a["cy"]), float(a["r"]), a["fill"]))
-    return shapes
-
-
-def draw_icon(svg_path, size: int, *, background: str | None, corner: float, fill: float,
-              colours: dict | None = None):
-    """The brand mark on a square canvas; `fill` is the share of the width the bus takes."""
-    from PIL import Image, ImageDraw
-
-    scale = 4  # drawn large and scaled down, for smooth edges
-    big = size * scale
-    image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    if background:
-        draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=int(big * corner), fill=background)
-    shapes = _shapes(svg_path)
-    xs, ys = [], []
-    for s in shapes:
-        if s[0] == "rect":
-            xs += [s[1], s[1] + s[3]]
-            ys += [s[2], s[2] + s[4]]
-        else:
-            xs += [s[1] - s[3], s[1] + s[3]]
-            ys += [s[2] - s[3], s[2] + s[3]]
-    k = big * fill / (max(xs) - min(xs))
-    dx = big / 2 - k * (min(xs) + max(xs)) / 2
-    dy = big / 2 - k * (min(ys) + max(ys)) / 2
-    colours = colours or {}
-    for s in shapes:
-        if s[0] == "rect":
-            _, x, y, w, h, rx, colour = s
-            box = (dx + k * x, dy + k * y, dx + k * (x + w), dy + k * (y + h))
-            draw.rounded_rectangle(box, radius=k * rx, fill=colours.get(colour, colour))
-        else:
-            _, cx, cy, r, colour = s
-            draw.ellipse((dx + k * (cx - r), dy + k * (cy - r), dx + k * (cx + r), dy + k * (cy + r)),
-                         fill=colours.get(colour, colour))
-    return image.resize((size, size), Image.LANCZOS)
-
-
-@bp.cli.command("icons")
-def make_icons() -> None:
-    """Draw the app icons (any, maskable, apple-touch-icon) from static/icons/bus.svg."""
-    from pathlib import Path
-
-    static = Path(current_app.static_folder)
-    svg = static / BRAND_SVG
-    for name, size, purpose in ICONS:
-        if purpose == "maskable":
-            # Full bleed: the launcher cuts its own shape; the bus stays inside the central safe circle.
-            image = draw_icon(svg, size, background=THEME_COLOR, corner=0, fill=0.56, colours=MASKABLE_COLOURS)
-        else:
-            image = draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0.22, fill=0.76)
-        image.save(static / name, optimize=True)
-        click.echo(f"{name} {size}x{size} {purpose}")
-    name, size = APPLE_TOUCH_ICON
-    # iOS shows transparency as black and rounds the corners itself: an opaque square.
-    draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0, fill=0.72).convert("RGB").save(static / name, optimize=True)
-    click.echo(f"{name} {size}x{size}")
-
-
-@bp.cli.command("screenshots")
-@click.option("--chromium", default="/usr/bin/chromium", show_default=True, help="The browser to take them with.")
-def make_screenshots(chromium: str) -> None:
-    """Take the install screenshots (narrow and wide) of the home page in Chromium, serving this app's database."""
-    import threading
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
-
-    app = current_app._get_current_object()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    static = Path(app.static_folder)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-            for name, width, height, factor in SCREENSHOTS:
-                scale = 2 if factor == "narrow" else 1
-                context = browser.new_context(viewport={"width": width // scale, "height": height // scale},
-                                              device_scale_factor=scale, locale="de-DE", service_workers="block")
-                page = context.new_page()
-                page.goto(base + "/")
-                page.screenshot(path=str(static / name))
-                context.close()
-                click.echo(f"{name} {width}x{height} {factor}")
-            browser.close()
-    finally:
-        server.shutdown()
