@@ -588,3 +588,27 @@ def test_slow_network_shows_the_saved_copy_after_a_short_wait(page, live_app, mo
     finally:
         answer.set()
     assert 3 <= waited < 10, f"the saved copy came after {waited:.1f}s, not after the worker's short timeout"
+
+
+@pytest.mark.parametrize("kind", ["booking", "feedback"])
+def test_replay_after_the_session_is_gone_gets_a_fresh_form_token(page, context, live_server, live_app, kind):
+    context.add_init_script(NO_BACKGROUND_SYNC)
+    if kind == "booking":
+        key = book_offline(page, context, live_server, bookable_workshop(live_app).id)
+    else:
+        stop_id = query(live_app, lambda: db.session.scalar(
+            sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED, Stop.ends_at < utcnow())))
+        page.goto(f"/f/{stop_id}")
+        controlled(page)
+        go_offline(context, live_server)
+        page.locator("input[name='rating'][value='5']").check(force=True)
+        key = page.locator("input[name='idempotency_key']").input_value()
+        page.get_by_role("button", name="Rückmeldung senden").click()
+        expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
+    # Days later: the session cookie has expired, so the token in the stored form no longer matches.
+    context.clear_cookies()
+    go_online(context, live_server)
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Gebucht" if kind == "booking" else "Gesendet")
+    model = Booking if kind == "booking" else Feedback
+    assert count(live_app, model, model.idempotency_key == key) == 1
