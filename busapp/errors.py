@@ -29,7 +29,7 @@ def wants_json() -> bool:
     json_q, html_q = accept["application/json"], accept["text/html"]
     if json_q > html_q:
         return True
-    return json_q == html_q and json_q > 0 and request.is_json
+    return json_q == html_q and request.is_json
 
 
 def render_error(code: int, title=None, message=None, headers=None) -> Response:
