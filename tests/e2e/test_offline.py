@@ -612,3 +612,26 @@ def test_replay_after_the_session_is_gone_gets_a_fresh_form_token(page, context,
     expect(item).to_contain_text("Gebucht" if kind == "booking" else "Gesendet")
     model = Booking if kind == "booking" else Feedback
     assert count(live_app, model, model.idempotency_key == key) == 1
+
+
+def test_saved_booking_form_opens_offline_with_a_fresh_key(page, context, live_server, live_app):
+    workshop = bookable_workshop(live_app)
+    path = f"/workshops/{workshop.id}/book"
+    page.goto(path)
+    controlled(page)
+    page.reload()  # now through the worker, which keeps it
+    wait_kept(page, path)
+    saved_key = page.locator("input[name='idempotency_key']").input_value()
+
+    go_offline(context, live_server)
+    page.reload()
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    # Every showing of a form is a new submission: the saved copy's key is replaced, never reused.
+    key = page.locator("input[name='idempotency_key']").input_value()
+    assert key != saved_key and re.fullmatch(r"[0-9a-f-]{36}", key)
+    fill_booking(page)
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
+    go_online(context, live_server)
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gebucht")
+    assert count(live_app, Booking, Booking.idempotency_key == key) == 1
