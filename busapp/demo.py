@@ -49,6 +49,17 @@ WORKSHOPS = [
 
 SLOTS = ((time(10, 0), time(13, 0)), (time(14, 30), time(17, 30)))
 
+# Answers for the stops already visited, so the coordinators' results page has something to show:
+# (rating, what was learned, what was missing, topic wished for, age group)
+FEEDBACK = [
+    (5, "Wie ich die Schrift auf dem Handy größer stelle.", "", "online_banking", "65_79"),
+    (4, "Videoanruf mit meiner Enkelin hat geklappt!", "Mehr Zeit zum Üben.", "photos", "80_plus"),
+    (5, "", "", "city_services", "30_49"),
+    (3, "Passwort-Manager eingerichtet.", "Es war sehr voll im Bus.", "passwords", "50_64"),
+    (4, "Woran man Fake News erkennt.", "", "ai_tools", "18_29"),
+    (2, "", "Ich habe den Bus zuerst nicht gefunden.", "", ""),
+]
+
 
 def _districts_data() -> list[dict]:
     text = resources.files("busapp").joinpath("data/luebeck-districts.json").read_text(encoding="utf-8")
@@ -115,6 +126,9 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
                 n += 1
         day += timedelta(days=1)
 
+    db.session.flush()
+    _add_feedback(today)
+
     if with_users:
         for email, role, password in DEMO_USERS:
             user = db.session.scalar(sa.select(User).where(User.email == email))
@@ -126,6 +140,21 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     db.session.add(AuditEvent(action="seed-demo", detail={"stops": stops, "workshops": workshops}))
     db.session.commit()
     return {"districts": len(districts), "stops": stops, "workshops": workshops}
+
+
+def _add_feedback(today: date) -> None:
+    """A few anonymous answers for each stop that has already taken place."""
+    past = db.session.scalars(
+        sa.select(Stop).where(Stop.status == StopStatus.PUBLISHED, Stop.ends_at < _at(today, time(0, 0)))
+    ).all()
+    for i, stop in enumerate(past):
+        for k in range(3 + i % 3):
+            rating, learned, missing, wish, age = FEEDBACK[(i + k) % len(FEEDBACK)]
+            db.session.add(Feedback(
+                stop=stop, workshop=stop.workshops[k % len(stop.workshops)], rating=rating, learned=learned,
+                missing=missing, wish_topic=wish, age_group=age, idempotency_key=f"demo-{stop.id}-{k}",
+                created_at=stop.ends_at - timedelta(minutes=20 - k),
+            ))
 
 
 def is_empty() -> bool:

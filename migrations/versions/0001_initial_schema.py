@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 06:29:09.051139
+Create Date: 2026-11-26 07:14:10.079445
 
 """
 from alembic import op
@@ -130,6 +130,7 @@ def upgrade():
     sa.Column('checked_in_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('checked_in_device', sa.String(length=64), nullable=True),
     sa.Column('purged_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('passed_over', sa.Integer(), server_default='0', nullable=False),
     sa.CheckConstraint('party_size BETWEEN 1 AND 4', name=op.f('ck_booking_party_size_range')),
     sa.ForeignKeyConstraint(['workshop_id'], ['workshop.id'], name=op.f('fk_booking_workshop_id_workshop')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_booking')),
