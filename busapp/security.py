@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import current_app, g, request
+from werkzeug.routing import IntegerConverter
 
 # No 'unsafe-inline' and no 'unsafe-eval': scripts and styles come only as files from this host, so injected markup
 # can neither run code nor restyle a page. htmx is configured to fit (see the htmx-config meta tag in base.html).
@@ -40,11 +41,23 @@ def allow_camera(view):
     return wrapped
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` for ids: a number no id column can hold (PostgreSQL's integer ends at 2**31 - 1) is not found,
+    instead of reaching the database and failing there."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=2**31 - 1 if max is None else max,
+                         signed=signed)
+
+
 def _view():
     return current_app.view_functions.get(request.endpoint) if request.endpoint else None
 
 
 def init_app(app) -> None:
+    # Set before the feature blueprints add their routes (create_app registers them after this).
+    app.url_map.converters["int"] = BoundedIntConverter
+
     @app.after_request
     def security_headers(response):
         h = response.headers

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from werkzeug.routing import Rule
+from werkzeug.routing.converters import NumberConverter
 from werkzeug.security import generate_password_hash
 
 from busapp import create_app
@@ -84,13 +85,15 @@ def build_world() -> dict:
     now = datetime.now(timezone.utc).replace(microsecond=0)
     n = secrets.token_hex(3)
     district = District(number=str(secrets.randbelow(9000) + 1000), name=f"Bezirk {n}", slug=f"bezirk-{n}")
+    # The bus is at this stop now, so its feedback is open, and its workshop starts later, so it can be booked.
     stop = Stop(district=district, place="Marktplatz", address="Am Markt 1", lat=53.86, lon=10.68,
-                starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=1, hours=3),
+                starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=3),
                 status=StopStatus.PUBLISHED)
     past = Stop(district=district, place="Bücherei", address="Hauptstraße 2",
-                starts_at=now - timedelta(hours=2), ends_at=now + timedelta(hours=1), status=StopStatus.PUBLISHED)
+                starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=2) + timedelta(hours=3),
+                status=StopStatus.PUBLISHED)
     workshop = Workshop(stop=stop, title="Smartphone-Grundlagen", topic="smartphone_basics",
-                        starts_at=stop.starts_at, capacity=8, seats_taken=1)
+                        starts_at=now + timedelta(hours=1), capacity=8, seats_taken=1)
     booking = Booking(workshop=workshop, party_size=1, name="Erika Muster", status=BookingStatus.CONFIRMED,
                       code=f"K{n.upper()}", manage_token=secrets.token_urlsafe(24),
                       idempotency_key=secrets.token_hex(16), confirmed_at=now)
@@ -146,7 +149,7 @@ def url_values(rule: Rule, world: dict, user: User | None = None) -> dict:
             values[name] = known[name]
             continue
         converter = rule._converters.get(name)
-        numeric = type(converter).__name__ in ("IntegerConverter", "FloatConverter")
+        numeric = isinstance(converter, NumberConverter)
         values[name] = 1 if numeric else world["values"]["slug"]
     return values
 

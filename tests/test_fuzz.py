@@ -1,0 +1,396 @@
+"""Property-based abuse test over the whole URL map: random and hostile values into every form and query string.
+
+For every POST (and other writing method) of every route, and for the query string of every GET route, Hypothesis
+sends huge strings, NUL bytes, unicode, SQL, HTML and script snippets, negative and huge numbers, repeated and
+missing fields, as a form or as JSON, with a valid CSRF token, a wrong one and none. It asserts:
+- never a 500;
+- a refusal (4xx) changes no table (only the rate-limit counters may move);
+- no row anywhere holds an invalid value (too long for its column, a NUL byte, a naive time, seats out of step).
+Form fields are found by reading every page the app serves, so new forms are fuzzed as soon as they exist.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+
+from busapp import create_app
+from busapp.extensions import db
+from busapp.models import BookingStatus, UTCDateTime
+from tests.conftest import IsolatedClient, _driver, _empty_tables, csrf_token
+from tests.test_access import (
+    ROUTE_APP, all_rules, build_path, build_world, find_rule, make_account, required_roles, rule_id, sign_in,
+)
+
+WRITING = ("POST", "PUT", "PATCH", "DELETE")
+# Query parameters worth trying on every GET route, besides those its own forms name.
+COMMON_PARAMS = ("lang", "next", "page", "q", "district", "stop", "workshop", "date", "day", "format", "v", "code")
+# Tables a refused request may still change.
+COUNTERS = {"rate_counter"}
+EXAMPLES = 30
+
+HOSTILE = [
+    "", " ", "\x00", "a\x00b", "\x00" * 3, "\t\r\n", "' OR '1'='1", "'; DROP TABLE booking; --", "1; SELECT pg_sleep(5)",
+    "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}", "${7*7}",
+    "{% raw %}", "../../../etc/passwd", "%00", "%s%s%s%n", "\u202e\u202dabc", "😀" * 20, "𝕳𝖊𝖑𝖑𝖔", "ß" * 300,
+    "ä" * 5000, "-1", "0", "-0", "1.5", "-2147483649", "2147483648", "9223372036854775808", "1" * 40, "1e309",
+    "NaN", "inf", "-inf", "0x10", "١٢٣", "[]", "{}", "null", "true", "undefined", "\r\nX-Injected: 1",
+    "a" * 1000, "a" * 70_000, "//evil.example", "https://evil.example/", "\\\\evil.example", "0000-00-00",
+    "2026-02-30", "9999-12-31T23:59:59", "de", "en", "xx", "staff", "coordinator", "confirmed", "waiting",
+]
+hostile_text = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=300),
+    st.integers(min_value=-(2**80), max_value=2**80).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
+
+
+# --- finding the forms -----------------------------------------------------------------------------------------
+
+class FormFinder(HTMLParser):
+    """Every <form> of a page: method, action and its fields with the values the page offers."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self._form: dict | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k.lower(): (v or "") for k, v in attrs}
+        if tag == "form":
+            self._form = {"method": (a.get("method") or "get").upper(), "action": a.get("action", ""),
+                          "fields": defaultdict(set), "types": {}}
+            self.forms.append(self._form)
+        elif self._form is not None and tag in ("input", "select", "textarea", "button") and a.get("name"):
+            name = a["name"]
+            self._form["types"].setdefault(name, a.get("type", tag).lower())
+            if "value" in a:
+                self._form["fields"][name].add(a["value"])
+            else:
+                self._form["fields"][name]
+            if tag == "select":
+                self._select = name
+        elif tag == "option" and self._form is not None and self._select:
+            self._form["fields"][self._select].add(a.get("value", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+        elif tag == "select":
+            self._select = None
+
+
+def discover_forms(app, world, user) -> dict[tuple[str, str], dict]:
+    """{(endpoint, METHOD): {field: {offered values}, ...}} from every GET page of the app."""
+    found: dict[tuple[str, str], dict] = defaultdict(lambda: {"fields": defaultdict(set), "types": {}})
+    adapter = app.url_map.bind("localhost")
+    client = app.test_client()
+    sign_in(client, user)
+    for rule in all_rules(app):
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        try:
+            path = build_path(app, rule, "GET", world, user)
+        except BaseException:  # noqa: BLE001 - test_access reports unbuildable rules
+            continue
+        with client.get(path) as response:
+            if response.mimetype != "text/html":
+                continue
+            finder = FormFinder()
+            finder.feed(response.get_data(as_text=True))
+        for form in finder.forms:
+            target = urlsplit(urljoin(f"http://localhost{path}", form["action"] or path))
+            try:
+                endpoint, _ = adapter.match(target.path, method=form["method"])
+            except HTTPException:
+                continue
+            entry = found[(endpoint, form["method"])]
+            for name, values in form["fields"].items():
+                entry["fields"][name] |= values
+            entry["types"].update(form["types"])
+    return found
+
+
+# --- what a request may leave behind ---------------------------------------------------------------------------
+
+def snapshot() -> dict[str, str]:
+    """A digest of every table's rows (read on a connection of its own, as committed)."""
+    digests = {}
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            rows = conn.execute(sa.select(table)).all()
+            text = "\n".join(sorted(repr(tuple(r)) for r in rows))
+            digests[table.name] = hashlib.sha256(text.encode()).hexdigest()
+    return digests
+
+
+def invalid_rows() -> list[str]:
+    """Rows whose values the schema does not allow, or that break the seat count."""
+    problems = []
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)).mappings():
+                for column in table.columns:
+                    value = row[column.name]
+                    where = f"{table.name}.{column.name} = {value!r:.80}"
+                    if isinstance(value, str):
+                        if "\x00" in value:
+                            problems.append(f"NUL byte in {where}")
+                        length = getattr(column.type, "length", None)
+                        if length and len(value) > length:
+                            problems.append(f"{len(value)} characters in {where} (max {length})")
+                    if isinstance(column.type, UTCDateTime) and isinstance(value, datetime) and value.tzinfo is None:
+                        problems.append(f"naive time in {where}")
+                    if value is None and not column.nullable:
+                        problems.append(f"NULL in {where}")
+        if "workshop" in db.metadata.tables and "booking" in db.metadata.tables:
+            workshop, booking = db.metadata.tables["workshop"], db.metadata.tables["booking"]
+            seats = (sa.select(sa.func.coalesce(sa.func.sum(booking.c.party_size), 0))
+                     .where(booking.c.workshop_id == workshop.c.id, booking.c.status == BookingStatus.CONFIRMED)
+                     .scalar_subquery())
+            for wid, taken, counted in conn.execute(sa.select(workshop.c.id, workshop.c.seats_taken, seats)):
+                if taken != counted:
+                    problems.append(f"workshop {wid}: seats_taken {taken} but confirmed bookings hold {counted}")
+    return problems
+
+
+# --- the targets -----------------------------------------------------------------------------------------------
+
+TARGETS = [
+    pytest.param(rule.rule, rule.endpoint, method, id=rule_id(rule, method))
+    for rule in all_rules()
+    if rule.endpoint != "static"
+    for method in sorted(rule.methods)
+    if method in WRITING or method == "GET"
+]
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(_schema, database_url):
+    """One app for the module (Hypothesis runs many examples per test), without rate limits."""
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(database_url),
+                      "RATELIMIT_ENABLED": False})
+    app.test_client_class = IsolatedClient
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+# A sensible value per field name or input type, so that most of a submission can be right and one field hostile.
+PLAUSIBLE = (
+    (re.compile(r"e-?mail|contact", re.I), "someone@example.org"),
+    (re.compile(r"name", re.I), "Erika Muster"),
+    (re.compile(r"password", re.I), "correct horse battery"),
+    (re.compile(r"phone|tel", re.I), "0451 1234567"),
+    (re.compile(r"size|count|number|rating|seats|capacity|minutes", re.I), "2"),
+    (re.compile(r"date|day", re.I), "2030-01-15"),
+    (re.compile(r"time", re.I), "10:00"),
+)
+
+
+def plausible(name: str, kind: str, offered: set[str]) -> str:
+    options = sorted(v for v in offered if v)
+    if options:
+        return options[-1]
+    if "idempotency" in name:
+        return str(uuid.uuid4())
+    for pattern, value in PLAUSIBLE:
+        if pattern.search(name) or pattern.search(kind):
+            return value
+    return "Gut erklärt"
+
+
+def payloads(fields: dict, types: dict):
+    """(known fields, extra fields): either all fields random, or a plausible submission with one or two fields
+    made hostile, since a form that fails at its first field never shows what its later steps do with bad input."""
+    per_field = {}
+    for name, offered in fields.items():
+        options = sorted(v for v in offered if len(v) < 200)
+        choices = [st.sampled_from(options)] if options else []
+        if "idempotency" in name:
+            choices.append(st.uuids().map(str))
+        per_field[name] = st.one_of(*choices, hostile_text, st.lists(hostile_text, min_size=2, max_size=3),
+                                    st.none())
+    all_random = st.fixed_dictionaries(per_field)
+    base = {name: plausible(name, types.get(name, ""), offered) for name, offered in fields.items()}
+    if fields:
+        mostly_right = st.lists(st.sampled_from(sorted(fields)), min_size=0, max_size=2, unique=True).flatmap(
+            lambda names: st.fixed_dictionaries({n: per_field[n] for n in names}).map(lambda bad: {
+                **{k: (str(uuid.uuid4()) if "idempotency" in k else v) for k, v in base.items()}, **bad}))
+        known = st.one_of(mostly_right, all_random)
+    else:
+        known = all_random
+    extra = st.dictionaries(st.sampled_from(COMMON_PARAMS) | st.text(min_size=1, max_size=12), hostile_text,
+                            max_size=3)
+    return st.tuples(known, extra)
+
+
+def _clean(data: dict) -> dict:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.parametrize("rule_text, endpoint, method", TARGETS)
+def test_no_500_and_nothing_half_written(fuzz_app, rule_text, endpoint, method):
+    """Random and hostile input never breaks the app or leaves a partial write."""
+    app = fuzz_app
+    with app.app_context():
+        try:
+            rule = find_rule(app, rule_text, endpoint)
+            world = build_world()
+            roles = required_roles(app, endpoint)
+            user = make_account("coordinator") if roles else None
+            path = build_path(app, rule, method, world, user)
+            forms = discover_forms(app, world, user)
+            form = forms.get((endpoint, method), {"fields": {}, "types": {}})
+            if method == "GET":
+                fields = {name: set() for name in COMMON_PARAMS}
+                fields.update(form["fields"])
+            else:
+                fields = dict(form["fields"])
+            fields.pop("csrf_token", None)
+            assert not invalid_rows(), invalid_rows()
+            _run(app, path, method, user, fields, form["types"])
+        finally:
+            db.session.remove()
+            _empty_tables()
+
+
+def _run(app, path, method, user, fields, types):
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=payloads(fields, types),
+           csrf=st.sampled_from(["valid", "valid", "none", "wrong"]),
+           as_json=st.booleans(),
+           headers=st.fixed_dictionaries({}, optional={
+               "Accept": st.sampled_from(["application/json", "text/html", "*/*"]),
+               "HX-Request": st.just("true"),
+               "X-Outbox": st.just("1"),
+               "Idempotency-Key": header_text,
+               "Accept-Language": st.sampled_from(["en", "de", "xx", "*", "de;q=x"]),
+               "Referer": header_text,
+           }))
+    def check(data, csrf, as_json, headers):
+        known, extra = data
+        client = app.test_client()
+        sign_in(client, user)
+        headers = dict(headers)
+        before = snapshot()
+        if method == "GET":
+            query = {**_clean(extra), **_clean(known)}
+            note(f"GET {path} query={query!r:.2000} headers={headers}")
+            response = client.get(path, query_string=query, headers=headers)
+        else:
+            body = {**_clean(extra), **_clean(known)}
+            if csrf != "none":
+                token = csrf_token(client, "/signin") if csrf == "valid" else "x" + uuid.uuid4().hex
+                body["csrf_token"] = token
+                headers["X-CSRFToken"] = token
+            note(f"{method} {path} {'json' if as_json else 'form'}={body!r:.2000} headers={headers}")
+            if as_json:
+                response = client.open(path, method=method, data=json.dumps(body), headers=headers,
+                                       content_type="application/json")
+            else:
+                response = client.open(path, method=method, data=body, headers=headers)
+        with response:
+            status = response.status_code
+            note(f"answer {status}")
+            assert status < 500, f"{status} for {method} {path}"
+        after = snapshot()
+        if 400 <= status < 500:
+            changed = sorted(name for name in before if before[name] != after[name] and name not in COUNTERS)
+            assert not changed, f"answer {status} but these tables changed: {changed}"
+        problems = invalid_rows()
+        assert not problems, problems
+
+    check()
+
+
+def test_form_finder_reads_fields_and_choices():
+    finder = FormFinder()
+    finder.feed('<form method="post" action="/x"><input name="a" value="1"><select name="s">'
+                '<option value="p">P</option><option value="q">Q</option></select><textarea name="t"></textarea>'
+                '<input type="radio" name="r" value="1"><input type="radio" name="r" value="2"></form>'
+                '<form><input name="q"></form>')
+    post, get = finder.forms
+    assert post["method"] == "POST" and post["action"] == "/x"
+    assert dict(post["fields"]) == {"a": {"1"}, "s": {"p", "q"}, "t": set(), "r": {"1", "2"}}
+    assert get["method"] == "GET" and set(get["fields"]) == {"q"}
+
+
+def test_the_checks_catch_a_half_write(app, make_workshop):
+    workshop = make_workshop(capacity=4)
+    assert invalid_rows() == []
+    before = snapshot()
+    workshop.seats_taken = 2  # seats taken without bookings behind them
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL would refuse the long title itself
+        workshop.title = "x" * 500
+    db.session.commit()
+    assert snapshot()["workshop"] != before["workshop"]
+    problems = invalid_rows()
+    assert any("seats_taken" in p for p in problems)
+    if db.engine.dialect.name == "sqlite":
+        assert any("500 characters" in p for p in problems)
+
+
+@pytest.mark.parametrize("rule", [r for r in all_rules(ROUTE_APP) if any(
+    isinstance(c, IntegerConverter) for c in r._converters.values())], ids=rule_id)
+@pytest.mark.parametrize("number", [0, 2**31, 2**63, 10**30])
+def test_huge_ids_in_the_path_are_not_found(fuzz_app, rule, number):
+    """An id no database column can hold is a 404, not a database error."""
+    with fuzz_app.app_context():
+        try:
+            world = build_world()
+            for name, converter in rule._converters.items():
+                if isinstance(converter, IntegerConverter):
+                    world["values"][name] = number
+            real = find_rule(fuzz_app, rule.rule, rule.endpoint)
+            user = make_account("coordinator") if required_roles(fuzz_app, rule.endpoint) else None
+            client = fuzz_app.test_client()
+            sign_in(client, user)
+            values = {k: v for k, v in world["values"].items()}
+            built = real.build({**(real.defaults or {}), **{n: values.get(n, 1) for n in real.arguments}},
+                               append_unknown=False)
+            assert built is not None
+            for method in sorted(real.methods & {"GET", "POST"}):
+                kwargs = {}
+                if method == "POST":
+                    token = csrf_token(client, "/signin")
+                    kwargs = {"data": {"csrf_token": token}}
+                with client.open(built[1], method=method, **kwargs) as response:
+                    assert response.status_code < 500, (method, built[1], response.status_code)
+        finally:
+            db.session.remove()
+            _empty_tables()
+
+
+def test_fuzzing_reaches_forms(tmp_path):
+    """The generic discovery must actually see the app's forms (else the fuzzing above tests little)."""
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'forms.sqlite3'}"})
+    with app.app_context():
+        db.create_all()
+        forms = discover_forms(app, build_world(), None)
+        assert ("auth.signin", "POST") in forms
+        assert {"email", "password"} <= set(forms[("auth.signin", "POST")]["fields"])
+        db.engine.dispose()
+
+
+def test_hostile_values_include_the_classics():
+    joined = "".join(HOSTILE)
+    assert "\x00" in joined and "<script>" in joined and "DROP TABLE" in joined
+    assert max(len(v) for v in HOSTILE) > 64 * 1024
+    assert re.search(r"\d{19}", joined)
