@@ -227,3 +227,20 @@ def test_concurrent_hits_give_an_exact_count(tmp_path, database_url, _schema, ki
                     db.session.commit()
                 db.session.remove()
                 db.engine.dispose()
+
+
+@pytest.mark.parametrize("endpoint, setting", [
+    ("booking.new", "RATELIMIT_BOOKING"),
+    ("feedback.stop", "RATELIMIT_FEEDBACK"),
+    ("feedback.workshop", "RATELIMIT_FEEDBACK"),
+])
+def test_booking_and_feedback_posts_are_limited(app, client, endpoint, setting):
+    """The residents' forms carry the limiter: the POST after the allowed ones is a 429."""
+    from tests.test_access import build_path, build_world
+
+    app.config[setting] = "2/600"
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and "POST" in r.methods)
+    path = build_path(app, rule, "POST", build_world())
+    token = csrf_token(client, "/signin")
+    statuses = [client.post(path, data={"csrf_token": token}).status_code for _ in range(3)]
+    assert statuses[0] != 429 and statuses[1] != 429 and statuses[2] == 429, statuses
