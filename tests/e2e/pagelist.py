@@ -171,17 +171,12 @@ def _controlled(page) -> None:
 
 def saved_copy_offline(page) -> None:
     """An action: let the service worker keep this page, then reload it without network: the saved copy."""
-    from busapp.pwa import PAGES_CACHE
-
     _controlled(page)
     page.reload()  # now through the worker, which keeps a copy
     path = page.evaluate("location.pathname + location.search")
     # wait_for_function would take the returned promise itself as true, so poll with evaluate (which awaits).
     deadline = time.monotonic() + 15
-    while not page.evaluate("""async ([name, path]) => {
-        const keys = await (await caches.open(name)).keys();
-        return keys.some(r => { const u = new URL(r.url); return u.pathname + u.search === path; });
-    }""", [PAGES_CACHE, path]):
+    while not page.evaluate("async (path) => !!(await caches.match(path))", path):
         assert time.monotonic() < deadline, f"the service worker did not keep {path}"
         time.sleep(0.1)
     page.context.set_offline(True)
