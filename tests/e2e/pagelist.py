@@ -216,6 +216,7 @@ def public_targets(site: Site) -> list[Target]:
         Target("saved copy of a stop offline", f"/s/{ids['stop']}", action=saved_copy_offline),
         Target("staff sign-in", "/signin"),
         Target("staff sign-in with errors", "/signin", action=submit(SIGNIN_SUBMIT, "#error-summary")),
+        Target("sign-out page, not signed in", "/signout"),
     ]
 
 
@@ -258,18 +259,19 @@ def all_public_targets(site: Site) -> list[Target]:
 
 
 def role_targets(site: Site, role: str) -> list[Target]:
-    """Every GET page behind role_required that this role may open, with arguments filled from the demo tour."""
+    """Every GET page behind role_required that this role may open, with arguments filled from the demo tour;
+    for staff also the "no access" page of one coordinator page."""
     from busapp.models import Role as R
 
-    targets = []
+    targets = [Target(f"sign-out page, signed in as {role}", "/signout", role=role)]
+    forbidden = []
     with site.app.test_request_context():
         for rule in site.app.url_map.iter_rules():
             view = site.app.view_functions[rule.endpoint]
             roles = getattr(view, "required_roles", None)
             if roles is None or "GET" not in rule.methods:
                 continue
-            if role == Role.STAFF.value and R.STAFF not in roles:
-                continue  # a coordinator page: staff get 403, which the access tests check
+            forbidden_here = role == Role.STAFF.value and R.STAFF not in roles
             if FILE_ROUTE.search(rule.rule):
                 continue  # downloads, not pages
             choices: list[dict] = [{}]
@@ -286,8 +288,11 @@ def role_targets(site: Site, role: str) -> list[Target]:
                 choices = [dict(c, **{arg: o}) for c in choices for o in options]
             for values in choices:
                 path = rule.build(values, append_unknown=False)[1]
-                targets.append(Target(f"{role} {rule.endpoint}", path, role=role))
-    return sorted(targets, key=lambda t: t.path)
+                if forbidden_here:
+                    forbidden.append(Target(f"no access for {role}: {rule.endpoint}", path, role=role, status=403))
+                else:
+                    targets.append(Target(f"{role} {rule.endpoint}", path, role=role))
+    return sorted(targets, key=lambda t: t.path) + sorted(forbidden, key=lambda t: t.path)[:1]
 
 
 FILE_ROUTE = re.compile(r"\.(csv|ics|svg|json|js|pdf|png|webmanifest)$")
