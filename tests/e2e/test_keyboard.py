@@ -149,3 +149,18 @@ def test_book_a_seat_with_the_keyboard_only(page, live_app):
         assert booking.status == BookingStatus.CONFIRMED
         # The code is shown in groups for reading aloud ("RDY JR8").
         assert booking.code in re.sub(r"\s", "", ticket) and page.url.endswith(f"/t/{booking.manage_token}")
+
+
+def test_language_menu_changes_the_language_only_when_sent(page):
+    """Arrow keys on the language menu must not switch the page (WCAG 3.2.2 On Input); its button does."""
+    page.goto("/barrierefreiheit")
+    state = tab_until(page, lambda s: s["id"] == "lang-select", "language menu")
+    press(page, "ArrowDown", "language menu")
+    page.wait_for_timeout(500)  # long enough for a submit on change to have started
+    assert page.evaluate("document.documentElement.lang") == "de" and page.url.endswith("/barrierefreiheit")
+    assert page.input_value("#lang-select") == "en"
+    state = press(page, "Tab", "language menu")
+    assert state["tag"] == "button" and state["type"] == "submit", state
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.evaluate("document.documentElement.lang") == "en" and page.url.endswith("/barrierefreiheit")
