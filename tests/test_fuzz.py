@@ -252,11 +252,9 @@ def test_no_500_and_nothing_half_written(fuzz_app, rule_text, endpoint, method):
     with app.app_context():
         try:
             rule = find_rule(app, rule_text, endpoint)
+            protected = bool(required_roles(app, endpoint))
             world = build_world()
-            roles = required_roles(app, endpoint)
-            user = make_account("coordinator") if roles else None
-            path = build_path(app, rule, method, world, user)
-            forms = discover_forms(app, world, user)
+            forms = discover_forms(app, world, make_account("coordinator") if protected else None)
             form = forms.get((endpoint, method), {"fields": {}, "types": {}})
             if method == "GET":
                 fields = {name: set() for name in COMMON_PARAMS}
@@ -264,14 +262,22 @@ def test_no_500_and_nothing_half_written(fuzz_app, rule_text, endpoint, method):
             else:
                 fields = dict(form["fields"])
             fields.pop("csrf_token", None)
-            assert not invalid_rows(), invalid_rows()
-            _run(app, path, method, user, fields, form["types"])
+            _run(app, rule, method, protected, fields, form["types"])
         finally:
             db.session.remove()
             _empty_tables()
 
 
-def _run(app, path, method, user, fields, types):
+def _fresh_world(app, rule, method, protected):
+    """Every example starts from the same clean world, so a failure is the failing example's own doing."""
+    db.session.remove()
+    _empty_tables()
+    world = build_world()
+    user = make_account("coordinator") if protected else None
+    return build_path(app, rule, method, world, user), user
+
+
+def _run(app, rule, method, protected, fields, types):
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(data=payloads(fields, types),
@@ -287,9 +293,12 @@ def _run(app, path, method, user, fields, types):
            }))
     def check(data, csrf, as_json, headers):
         known, extra = data
+        path, user = _fresh_world(app, rule, method, protected)
+        assert not invalid_rows(), invalid_rows()
         client = app.test_client()
         sign_in(client, user)
         headers = dict(headers)
+        token = csrf_token(client, "/signin")
         before = snapshot()
         if method == "GET":
             query = {**_clean(extra), **_clean(known)}
@@ -298,7 +307,7 @@ def _run(app, path, method, user, fields, types):
         else:
             body = {**_clean(extra), **_clean(known)}
             if csrf != "none":
-                token = csrf_token(client, "/signin") if csrf == "valid" else "x" + uuid.uuid4().hex
+                token = token if csrf == "valid" else "x" + uuid.uuid4().hex
                 body["csrf_token"] = token
                 headers["X-CSRFToken"] = token
             note(f"{method} {path} {'json' if as_json else 'form'}={body!r:.2000} headers={headers}")
