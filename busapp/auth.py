@@ -9,11 +9,12 @@ from functools import wraps
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import (
-    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for,
+    Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for,
 )
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.routing import BuildError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -154,7 +155,10 @@ def _same_site_path(url: str | None) -> str | None:
 def _landing(user: User) -> str:
     for endpoint in HOME_BY_ROLE.get(user.role, ()):
         if endpoint in current_app.view_functions:
-            return url_for(endpoint)
+            try:
+                return url_for(endpoint)
+            except BuildError:  # the page needs arguments: not a landing page
+                continue
     return url_for("schedule.index")
 
 
