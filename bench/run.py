@@ -588,7 +588,8 @@ def print_header(args, cores: int, pg_version: str) -> None:
     busy = load[0] > cores * 0.5
     print(f"  load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} before the run"
           + (f": other work is running on these {cores} cores, so every figure (the minimal app's too) is lower "
-             "than on an idle machine; compare the ratios" if busy else " (idle)"))
+             "than on an idle machine; compare the ratios" if busy else
+             " (work that starts during the run lowers the figures too: compare ratios from one run)"))
 
 
 def verdict(ok: bool, margin: str) -> str:
