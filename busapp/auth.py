@@ -178,7 +178,9 @@ def signin():
         cfg = current_app.config
         ratelimit.enforce("signin-client", ratelimit.client_key(), cfg["RATELIMIT_SIGNIN_CLIENT"])
         ratelimit.enforce("signin-account", email, cfg["RATELIMIT_SIGNIN"])
-        user = db.session.scalar(sa.select(User).where(User.email == email))
+        # No account has control characters in its address, and PostgreSQL cannot even compare a NUL byte.
+        plausible = not any(ord(c) < 0x20 for c in email)
+        user = db.session.scalar(sa.select(User).where(User.email == email)) if plausible else None
         password_ok = _check_password(user, form.password.data)
         if user is None or not password_ok or not user.active:
             form.password.errors.append(_("The email address or the password is not right."))

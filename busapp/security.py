@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, g, request
+from flask import current_app, g, request
 from werkzeug.routing import IntegerConverter
 
 # No 'unsafe-inline' and no 'unsafe-eval': scripts and styles come only as files from this host, so injected markup
@@ -50,29 +50,6 @@ class BoundedIntConverter(IntegerConverter):
                          signed=signed)
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def refuse_nul_bytes() -> None:
-    """A NUL byte is never text a person typed, and PostgreSQL cannot store one: such a request is a 400 at once,
-    so no view can half-write it or fail on it."""
-    if _has_nul(request.view_args or {}):
-        abort(400)
-    for values in (request.args, request.form):
-        for key, items in values.lists():
-            if _has_nul(key) or _has_nul(items):
-                abort(400)
-    if request.is_json and _has_nul(request.get_json(silent=True)):
-        abort(400)
-
-
 def _view():
     return current_app.view_functions.get(request.endpoint) if request.endpoint else None
 
@@ -80,7 +57,6 @@ def _view():
 def init_app(app) -> None:
     # Set before the feature blueprints add their routes (create_app registers them after this).
     app.url_map.converters["int"] = BoundedIntConverter
-    app.before_request(refuse_nul_bytes)
 
     @app.after_request
     def security_headers(response):

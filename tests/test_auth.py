@@ -107,6 +107,13 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(client, make_user):
     assert "The email address or the password is not right." in bodies[0]
 
 
+@pytest.mark.parametrize("email", ["a\x00b@example.org", "\x00", "tab\t@example.org"])
+def test_control_characters_in_the_address_are_just_a_wrong_sign_in(client, email):
+    response = sign_in(client, email, "whatever it is", headers={"Accept-Language": "en"})
+    assert response.status_code == 422
+    assert "The email address or the password is not right." in response.get_data(as_text=True)
+
+
 def test_unknown_user_costs_a_password_check_too(app, monkeypatch):
     calls = []
     real = auth.check_password_hash

@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -205,11 +205,11 @@ PLAUSIBLE = (
 
 
 def plausible(name: str, kind: str, offered: set[str]) -> str:
+    if "idempotency" in name:
+        return str(uuid.uuid4())
     options = sorted(v for v in offered if v)
     if options:
         return options[-1]
-    if "idempotency" in name:
-        return str(uuid.uuid4())
     for pattern, value in PLAUSIBLE:
         if pattern.search(name) or pattern.search(kind):
             return value
@@ -306,6 +306,7 @@ def _run(app, rule, method, protected, fields, types):
             response = client.get(path, query_string=query, headers=headers)
         else:
             body = {**_clean(extra), **_clean(known)}
+            assume(not known_bug_in(rule.endpoint, body))
             if csrf != "none":
                 token = token if csrf == "valid" else "x" + uuid.uuid4().hex
                 body["csrf_token"] = token
@@ -404,3 +405,78 @@ def test_hostile_values_include_the_classics():
     assert "\x00" in joined and "<script>" in joined and "DROP TABLE" in joined
     assert max(len(v) for v in HOSTILE) > 64 * 1024
     assert re.search(r"\d{19}", joined)
+
+
+# --- one field at a time: a deterministic sweep beside the random search -----------------------------------------
+
+NASTY = {
+    "NUL": "a\x00b",
+    "long": "ü" * 5000,
+    "huge number": "9" * 30,
+    "negative": "-7",
+    "markup": '<script>alert(1)</script>"\'>',
+    "two values": ["1", "2"],
+    "empty": "",
+}
+# Failures already reported to the owners of the code: (endpoint, field, nasty) -> what was seen. Each must still
+# fail, so a fixed one is noticed and taken off this list.
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {
+    ("booking.new", "name", "NUL"): "stored as typed on SQLite, a 500 on PostgreSQL (text cannot hold NUL)",
+    ("booking.new", "needs_note", "NUL"): "stored as typed on SQLite, a 500 on PostgreSQL (text cannot hold NUL)",
+}
+TRIGGERS = {"NUL": lambda value: any("\x00" in str(v) for v in (value if isinstance(value, list) else [value]))}
+
+
+def known_bug_in(endpoint: str, body: dict) -> bool:
+    """True when the random search drew an input that hits a bug already on KNOWN_BUGS (so it stays quiet)."""
+    for (where, field, label) in KNOWN_BUGS:
+        if where == endpoint and field in body and TRIGGERS[label](body[field]):
+            return True
+    return False
+
+WRITE_TARGETS = [t for t in TARGETS if t.values[2] in WRITING]
+
+
+@pytest.mark.parametrize("rule_text, endpoint, method", WRITE_TARGETS)
+def test_each_field_alone_with_nasty_values(fuzz_app, rule_text, endpoint, method):
+    """A plausible submission with exactly one field made nasty: never a 500, never a half-write or bad row."""
+    app = fuzz_app
+    failures: dict[tuple[str, str, str], str] = {}
+    with app.app_context():
+        try:
+            rule = find_rule(app, rule_text, endpoint)
+            protected = bool(required_roles(app, endpoint))
+            forms = discover_forms(app, build_world(), make_account("coordinator") if protected else None)
+            form = forms.get((endpoint, method), {"fields": {}, "types": {}})
+            fields = {k: v for k, v in form["fields"].items() if k != "csrf_token"}
+            for field in sorted(fields):
+                for label, nasty in NASTY.items():
+                    path, user = _fresh_world(app, rule, method, protected)
+                    client = app.test_client()
+                    sign_in(client, user)
+                    body = {name: plausible(name, form["types"].get(name, ""), offered)
+                            for name, offered in fields.items()}
+                    body[field] = nasty
+                    body["csrf_token"] = csrf_token(client, "/signin")
+                    before = snapshot()
+                    with client.open(path, method=method, data=body) as response:
+                        status = response.status_code
+                    after = snapshot()
+                    problem = None
+                    if status >= 500:
+                        problem = f"answer {status}"
+                    elif 400 <= status < 500 and any(before[t] != after[t] for t in before if t not in COUNTERS):
+                        problem = f"answer {status} but tables changed"
+                    else:
+                        bad = invalid_rows()
+                        problem = f"answer {status}, stored {bad}" if bad else None
+                    if problem:
+                        failures[(endpoint, field, label)] = f"{method} {path} {field}={nasty!r:.40}: {problem}"
+        finally:
+            db.session.remove()
+            _empty_tables()
+    known = {k: v for k, v in KNOWN_BUGS.items() if k[0] == endpoint}
+    new = {k: v for k, v in failures.items() if k not in known}
+    assert not new, "\n".join(new.values())
+    fixed = sorted(set(known) - set(failures))
+    assert not fixed, f"fixed now, take them off KNOWN_BUGS: {fixed}"
