@@ -565,3 +565,12 @@ def test_without_csrf_token_nothing_is_stored(client, open_stop, relaxed):
     response = client.post(f"/f/{open_stop.id}", data={"rating": "4", "idempotency_key": str(uuid.uuid4())})
     assert response.status_code == 400
     assert count() == 0
+
+
+def test_form_leaves_validation_to_the_server(client, make_stop, now):
+    """The browser's own English bubbles would hide the messages next to the faces."""
+    from datetime import timedelta
+
+    stop = make_stop(starts_at=now - timedelta(hours=1))
+    page = client.get(f"/f/{stop.id}").get_data(as_text=True)
+    assert 'id="feedback"' in page and "novalidate" in page.split('id="feedback"')[1].split(">")[0]

@@ -454,3 +454,17 @@ def test_public_pages_need_few_queries_however_big_the_tour(client, make_distric
     # The pages really did show everything they loaded.
     assert len(stop_ids_in(html(client.get("/")))) == 30
     assert html(client.get("/tour.ics")).count("BEGIN:VEVENT") == 30
+
+
+def test_workshop_titles_carry_their_language(client, make_workshop):
+    """A title in another language is read with that language's pronunciation (WCAG 3.1.2)."""
+    workshop = make_workshop(title="Akıllı telefon: ilk adımlar", language="tr")
+    page = client.get(f"/s/{workshop.stop_id}").get_data(as_text=True)
+    assert 'lang="tr">Akıllı telefon: ilk adımlar</h3>' in page
+
+
+def test_district_filter_swaps_the_list_only_when_asked(client, make_stop):
+    """Arrow keys in the district menu must not replace the list under a screen reader (WCAG 3.2.2)."""
+    make_stop()
+    page = client.get("/").get_data(as_text=True)
+    assert 'hx-trigger="submit"' in page and "change" not in page.split('class="district-filter"')[1].split(">")[0]
