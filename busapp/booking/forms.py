@@ -10,6 +10,8 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
+from ..forms import clean_text
+
 PARTY_SIZES = (1, 2, 3, 4)
 NAME_MAX = 80
 CONTACT_MAX = 120
@@ -17,10 +19,6 @@ NOTE_MAX = 300
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # Digits with the separators people write in phone numbers: +49 451 123-456, (0451) 12 34 56, 0451/123456
 _PHONE = re.compile(r"^\+?[0-9 ()/.\-]+$")
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _party(value) -> int:
@@ -45,7 +43,7 @@ def contact_kind(contact: str | None) -> str:
 class BookingForm(FlaskForm):
     name = StringField(
         _l("Your name or a nickname"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[DataRequired(message=_l("Please enter a name or a nickname.")), _too_long(NAME_MAX)],
     )
     party_size = RadioField(
@@ -58,12 +56,12 @@ class BookingForm(FlaskForm):
     )
     contact = StringField(
         _l("Email or phone number"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[Optional(), _too_long(CONTACT_MAX)],
     )
     needs_note = TextAreaField(
         _l("Anything we should know about your needs?"),
-        filters=[_strip],
+        filters=[clean_text],
         validators=[Optional(), _too_long(NOTE_MAX)],
     )
     consent = BooleanField(

@@ -1,8 +1,6 @@
 """The feedback form residents fill in on their phones, and the coordinators' results filter."""
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
@@ -10,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from ..catalog import TOPICS
+from ..forms import clean_text
 
 TEXT_MAX = 2000
 OTHER_MAX = 200
@@ -32,16 +31,6 @@ AGE_GROUPS = {
     "65_79": _l("65 to 79"),
     "80_plus": _l("80 or older"),
 }
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # PostgreSQL refuses NUL in text; the rest is noise
-
-
-def clean_text(value: str | None) -> str:
-    """Trimmed text with Windows line ends unified and control characters removed."""
-    if not value:
-        return ""
-    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-
 
 def int_or_none(value) -> int | None:
     """Coerce a submitted choice to a number; anything else becomes "nothing chosen"."""

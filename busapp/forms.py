@@ -1,0 +1,13 @@
+"""Form helpers shared by the features."""
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # PostgreSQL refuses NUL in text; the rest is noise
+
+
+def clean_text(value: str | None) -> str:
+    """Trimmed text with Windows line ends unified and control characters removed (a WTForms filter)."""
+    if not value or not isinstance(value, str):
+        return ""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
