@@ -1,19 +1,25 @@
-"""Language choice, locale-aware formatting of dates and times, and the language switch."""
+"""Language choice, locale-aware formatting of dates and times, and the language switch.
+
+The switch in the page header is a plain GET form to the page itself: `?lang=xx&remember=1`. Only that form stores
+the choice in the session (and so sets a cookie), then sends the visitor back to the clean address. A bare `?lang=xx`
+is a shareable link in that language that changes nobody's choice. Public pages therefore carry nothing personal
+(no form token) and set no cookie for a first-time visitor, which lets them be cached.
+"""
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from babel.dates import format_date as babel_format_date, match_skeleton
-from flask import Blueprint, current_app, g, has_request_context, redirect, request, session, url_for
+from flask import current_app, has_request_context, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
 
 from .extensions import babel
 
-bp = Blueprint("i18n", __name__)
-
 LANG_PARAM = "lang"
+# Sent by the header's language switch beside `lang`: remember the choice, not just show this page in it.
+REMEMBER_PARAM = "remember"
 
 
 def select_locale() -> str:
@@ -72,19 +78,29 @@ def weekday_date(value: datetime) -> str:
     return babel_format_date(to_user_timezone(value).date(), pattern, locale=locale)
 
 
-@bp.post("/language")
-def switch():
-    """Remember the chosen language and go back to the page the visitor was on."""
-    lang = request.form.get("lang", "")
+def _without_switch_params(query: str) -> str:
+    """The query string minus `lang` and `remember`, the other parameters kept exactly as they were sent."""
+    kept = [part for part in query.split("&")
+            if part and dict(parse_qsl(part, keep_blank_values=True)).keys().isdisjoint((LANG_PARAM, REMEMBER_PARAM))]
+    return "&".join(kept)
+
+
+def remember_switch():
+    """The language switch (GET ?lang=xx&remember=1): store the choice and go back to the same page without them."""
+    if request.method != "GET" or REMEMBER_PARAM not in request.args:
+        return None
+    lang = request.args.get(LANG_PARAM, "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         session.permanent = True
-    return redirect(_safe_next(request.form.get("next")), code=303)
+    query = _without_switch_params(request.query_string.decode("latin-1"))
+    path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+    return redirect(_safe_next(f"{path}?{query}" if query else path), code=303)
 
 
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
-    app.register_blueprint(bp)
+    app.before_request(remember_switch)
 
     @app.template_filter("date")
     def _date(value: datetime, fmt: str = "full") -> str:

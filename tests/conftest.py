@@ -151,7 +151,7 @@ def make_user(app):
     return make
 
 
-def csrf_token(client, path: str = "/") -> str:
+def csrf_token(client, path: str = "/signin") -> str:
     """Fetch a page and read the CSRF token from its forms."""
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(

@@ -31,7 +31,7 @@ from tests.conftest import PASSWORD
 PUBLIC = (
     "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
-    "i18n.switch", "static", "healthz",
+    "static", "healthz",
 )
 # Words that mark staff or coordinator work: such an endpoint or URL is never public, whatever the list above says.
 STAFF_WORDS = re.compile(r"admin|staff|coordinat|checkin|check-in|report|export|dashboard|attendance|audit", re.I)

@@ -236,7 +236,7 @@ def test_workshop_url_preselects_the_workshop(client, open_stop, relaxed):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert re.search(rf'<option selected value="{workshop.id}">|<option value="{workshop.id}" selected>', html)
-    assert f'action="/f/w/{workshop.id}"' in html
+    assert f'method="post" action="/f/w/{workshop.id}"' in html
 
     data = form_fields(html) | {"rating": "2", "workshop": str(workshop.id)}
     assert client.post(f"/f/w/{workshop.id}", data=data).status_code == 303
@@ -427,7 +427,7 @@ def test_feedback_opens_when_the_visit_begins(client, make_stop, clock, relaxed)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Rückmeldungen sind möglich, sobald der Besuch beginnt." in html
     assert 'id="feedback"' not in html
-    token = csrf_token(client, "/")
+    token = csrf_token(client, "/signin")
     refused = client.post(f"/f/{stop.id}", data={"csrf_token": token, "rating": "4",
                                                   "idempotency_key": str(uuid.uuid4())}, headers=JSON)
     assert refused.status_code == 409 and refused.json["state"] == "refused"
@@ -448,7 +448,7 @@ def test_feedback_closes_two_weeks_after_the_visit(client, open_stop, clock, rel
 def test_cancelled_and_draft_stops_take_no_feedback(client, make_stop, clock, relaxed):
     cancelled = make_stop(starts_at=clock.at - timedelta(hours=1), status=StopStatus.CANCELLED)
     draft = make_stop(starts_at=clock.at - timedelta(hours=1), status=StopStatus.DRAFT, place="Geheim")
-    token = csrf_token(client, "/")
+    token = csrf_token(client, "/signin")
     data = {"csrf_token": token, "rating": "4", "idempotency_key": str(uuid.uuid4())}
     assert client.get(f"/f/{cancelled.id}").status_code == 200
     assert client.post(f"/f/{cancelled.id}", data=data, headers=JSON).status_code == 409
@@ -475,7 +475,7 @@ def test_unknown_stop_is_a_friendly_404(client, relaxed):
     page = client.get("/f/999999")
     assert page.status_code == 404 and "Seite nicht gefunden" in page.get_data(as_text=True)
     assert client.get("/f/w/999999").status_code == 404
-    token = csrf_token(client, "/")
+    token = csrf_token(client, "/signin")
     gone = client.post("/f/999999", data={"csrf_token": token, "rating": "4"}, headers=JSON)
     assert gone.status_code == 404
     assert gone.json["ok"] is False and gone.json["state"] == "refused" and gone.json["message"]

@@ -9,7 +9,6 @@ import pytest
 from flask_babel import force_locale
 
 from busapp.i18n import _widen, select_locale, weekday_date
-from tests.conftest import csrf_token
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -22,8 +21,14 @@ def html_tag(page: str) -> str:
     return re.search(r"<html[^>]*>", page).group(0)
 
 
-def switch(client, lang: str, next_url: str, path: str = "/"):
-    return client.post("/language", data={"lang": lang, "next": next_url, "csrf_token": csrf_token(client, path)})
+def switch(client, lang: str, page: str):
+    """What the header's language switch sends: a GET to the page itself with lang and remember."""
+    joiner = "&" if "?" in page else "?"
+    return client.get(f"{page}{joiner}lang={lang}&remember=1")
+
+
+def session_cookies(response) -> list[str]:
+    return [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
 
 
 def test_german_is_the_default(client):
@@ -46,63 +51,83 @@ def test_other_languages_fall_back_to_german(client, header):
 
 def test_switch_keeps_the_page_and_its_query_and_is_remembered(client, make_stop):
     stop = make_stop()
-    next_url = f"/?district={stop.district.slug}"
-    response = switch(client, "en", next_url)
+    page = f"/?district={stop.district.slug}"
+    response = switch(client, "en", page)
     assert response.status_code == 303
-    assert response.headers["Location"] == next_url
-    cookie = response.headers["Set-Cookie"]
+    assert response.headers["Location"] == page
+    cookie = session_cookies(response)[0]
     assert "Expires=" in cookie  # kept beyond this browser session
     # Remembered over the browser's own language, on every page.
-    for path in (next_url, f"/s/{stop.id}", f"/d/{stop.district.slug}"):
-        page = html(client.get(path, headers={"Accept-Language": "de"}))
-        assert 'lang="en"' in html_tag(page), path
+    for path in (page, f"/s/{stop.id}", f"/d/{stop.district.slug}"):
+        html_page = html(client.get(path, headers={"Accept-Language": "de"}))
+        assert 'lang="en"' in html_tag(html_page), path
     switch(client, "de", "/")
     assert 'lang="de"' in html_tag(html(client.get("/", headers={"Accept-Language": "en"})))
 
 
-def test_switch_form_on_every_page_points_back_to_that_page(client, make_stop):
+def test_switch_form_on_every_page_is_a_get_form_to_that_page_with_its_query(client, make_stop):
     stop = make_stop()
-    for path in ("/", f"/s/{stop.id}", f"/d/{stop.district.slug}?x=1", "/d/unknown"):
-        page = html(client.get(path))
-        form = page[page.index('class="lang-switch"'):page.index("</form>", page.index('class="lang-switch"'))]
-        assert 'action="/language"' in form and 'method="post"' in form
-        assert f'name="next" value="{path}"' in form, path
+    for path, query in (("/", []), (f"/s/{stop.id}", []), (f"/d/{stop.district.slug}", [("x", "1"), ("y", "a&b")]),
+                        ("/d/unknown", []), ("/barrierefreiheit", [("lang", "en")])):
+        url = path + ("?" + "&".join(f"{k}={v.replace('&', '%26')}" for k, v in query) if query else "")
+        page = html(client.get(url))
+        start = page.index('class="lang-switch"')
+        form = page[start:page.index("</form>", start)]
+        assert f'method="get" action="{path}"' in form, url
+        hidden = [(k, v.replace("&amp;", "&"))
+                  for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)]
+        assert hidden == [(k, v) for k, v in query if k != "lang"] + [("remember", "1")], url
+        assert 'name="lang"' in form and "csrf_token" not in form
 
 
-def test_switch_drops_a_lang_parameter_that_would_undo_it(client):
-    response = switch(client, "de", "/d/moisling?lang=en&x=1")
+def test_switch_drops_only_its_own_parameters_and_keeps_the_rest_as_sent(client):
+    response = switch(client, "de", "/d/moisling?x=1&q=%0d%0a&x=2")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/d/moisling?x=1&q=%0d%0a&x=2"
+    response = client.get("/d/moisling?lang=en&remember=1&x=1")
     assert response.headers["Location"] == "/d/moisling?x=1"
 
 
 def test_lang_parameter_gives_a_shareable_english_link_without_changing_the_choice(client):
-    assert 'lang="en"' in html_tag(html(client.get("/?lang=en")))
+    response = client.get("/?lang=en")
+    assert 'lang="en"' in html_tag(html(response))
+    assert not session_cookies(response)
     assert 'lang="de"' in html_tag(html(client.get("/")))
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example",
-    "/\t/evil.example", "javascript:alert(1)", "evil.example", "http:/evil.example", " //evil.example",
-    "/\r\nSet-Cookie: x=1", "",
+def test_public_pages_set_no_cookie_for_a_first_visit(client, make_workshop):
+    workshop = make_workshop()
+    stop = workshop.stop
+    for path in ("/", f"/s/{stop.id}", f"/d/{stop.district.slug}", "/barrierefreiheit", "/offline", "/?lang=en"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert not response.headers.getlist("Set-Cookie"), path
+        assert "csrf_token" not in html(response), path
+    # A form page still hands out its token in a session cookie.
+    assert session_cookies(client.get(f"/workshops/{workshop.id}/book"))
+
+
+@pytest.mark.parametrize("path", [
+    "//evil.example", "///evil.example", "/\\evil.example", "/\t/evil.example", "/\r\nSet-Cookie: x=1",
+    "/%2F/evil.example",
 ])
-def test_switch_refuses_to_redirect_off_site(client, target):
-    response = switch(client, "en", target)
+def test_switch_never_redirects_off_site(client, path):
+    response = client.get("/", query_string="lang=en&remember=1", environ_overrides={"PATH_INFO": path})
     assert response.status_code == 303
-    assert response.headers["Location"] == "/"
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//"), location
+    assert "\\" not in location and not any(ord(c) < 0x21 or ord(c) == 0x7F for c in location), location
 
 
-def test_switch_keeps_encoded_characters_in_a_local_path(client):
-    response = switch(client, "en", "/d/moisling?q=%0d%0a")
-    assert response.headers["Location"] == "/d/moisling?q=%0d%0a"
-
-
-def test_switch_without_csrf_token_is_refused(client):
-    response = client.post("/language", data={"lang": "en", "next": "/"})
-    assert response.status_code == 400
+def test_the_old_post_switch_is_gone(client):
+    assert client.post("/language", data={"lang": "en", "next": "/"}).status_code in (404, 405)
     assert 'lang="de"' in html_tag(html(client.get("/")))
 
 
 def test_switch_to_an_unknown_language_changes_nothing(client):
-    switch(client, "xx", "/")
+    response = switch(client, "xx", "/")
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert not session_cookies(response)
     assert 'lang="de"' in html_tag(html(client.get("/")))
 
 

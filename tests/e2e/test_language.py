@@ -1,0 +1,40 @@
+"""The header's language switch in a browser: a plain GET form that keeps the visitor on the page they are on."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from busapp.extensions import db
+from busapp.models import District, Stop, StopStatus, utcnow
+
+
+def _district_with_stops(live_app) -> str:
+    with live_app.app_context():
+        return db.session.scalar(
+            sa.select(District.slug).join(Stop).where(Stop.status == StopStatus.PUBLISHED, Stop.ends_at > utcnow())
+            .order_by(District.number).limit(1)
+        )
+
+
+def test_first_visit_sets_no_cookie(page):
+    page.goto("/")
+    assert page.context.cookies() == []
+
+
+def test_switch_after_an_htmx_filter_keeps_the_filtered_list(page, live_app):
+    slug = _district_with_stops(live_app)
+    page.goto("/")
+    page.select_option("#district-filter", slug)
+    with page.expect_response(lambda r: "district=" in r.url and r.request.headers.get("hx-request") == "true"):
+        page.click(".district-filter button[type=submit]")
+    page.wait_for_url(re.compile(rf"/\?district={slug}$"))
+    # The list was swapped in place (no page load), yet the switch now carries the filter along.
+    assert page.locator("form.lang-switch input[name=district]").input_value() == slug
+    page.select_option("#lang-select", "en")
+    with page.expect_navigation():
+        page.click("form.lang-switch button[type=submit]")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.url.endswith(f"/?district={slug}")
+    assert page.locator("#district-filter").input_value() == slug
+    assert [c["name"] for c in page.context.cookies()] == ["session"]
