@@ -123,6 +123,8 @@ def test_client_key_uses_the_proxy_address_only_when_told(_schema, database_url)
         app.add_url_rule("/who", "who", lambda: seen.append(ratelimit.client_key()) or "ok")
         app.test_client().get("/who", headers={"X-Forwarded-For": "203.0.113.5"},
                               environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        with app.app_context():
+            db.engine.dispose()
         assert seen == [expected]
 
 

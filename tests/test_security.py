@@ -144,8 +144,12 @@ def test_headers_on_error_pages(client):
 def test_hsts_follows_the_proxy_only_when_trusted(_schema, database_url):
     cfg = {"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(database_url)}
     headers = {"X-Forwarded-Proto": "https"}
-    direct = create_app(cfg).test_client().get("/healthz", headers=headers)
-    proxied = create_app({**cfg, "PROXY_COUNT": 1}).test_client().get("/healthz", headers=headers)
+    answers = []
+    for app in (create_app(cfg), create_app({**cfg, "PROXY_COUNT": 1})):
+        answers.append(app.test_client().get("/healthz", headers=headers))
+        with app.app_context():
+            db.engine.dispose()
+    direct, proxied = answers
     assert "Strict-Transport-Security" not in direct.headers
     assert "Strict-Transport-Security" in proxied.headers
 
