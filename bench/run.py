@@ -50,6 +50,9 @@ GZIP_LEVEL = 6              # what nginx/Caddy setups commonly use (nginx's own 
 # A booking POST per client must not trip the per-client booking limit: every request comes from 127.0.0.1.
 # The limit stays enabled (its database counter is part of the cost of a booking), only its ceiling is raised.
 BENCH_RATE_LIMIT = "100000000/600"
+# The app's own default (busapp/config.py): anonymous public pages kept 5 s per process. BENCH_PAGE_CACHE_SECONDS=0
+# measures every request rendered from the database instead.
+PAGE_CACHE_SECONDS = int(os.environ.get("BENCH_PAGE_CACHE_SECONDS", 5))
 
 
 # --------------------------------------------------------------------------------------------------- plumbing
@@ -446,6 +449,7 @@ def app_env(db_url: str) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": db_url,
         "RATELIMIT_BOOKING": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        "PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
         # Plain http on loopback: the session cookie must come back, as it would through the TLS proxy.
         "SESSION_COOKIE_SECURE": "0",
     })
@@ -581,6 +585,9 @@ def print_header(args, cores: int, pg_version: str) -> None:
           f"--keep-alive 5, bound to 127.0.0.1, no access log")
     print(f"  app          APP_ENV=production, no debug, CSRF on; RATELIMIT_BOOKING={BENCH_RATE_LIMIT} "
           f"(limit active but high: all clients share 127.0.0.1)")
+    print(f"  page cache   PAGE_CACHE_SECONDS={PAGE_CACHE_SECONDS}: " + (
+        "home, district and stop pages come from the per-process cache after the first request of each 5 s; "
+        "ticket and booking never do" if PAGE_CACHE_SECONDS else "off: every request is rendered from the database"))
     print(f"  load         {gen}; {args.connections} connections (keep-alive), {args.duration:g} s per case "
           f"after {args.warmup:g} s warm-up")
     print(f"  databases    SQLite (fresh file, WAL) and PostgreSQL {pg_version} (throwaway database)")

@@ -21,6 +21,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(config.load(app.instance_path, test_config))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(app.root_path, "..", "translations"))
+    from . import pagecache
+
+    # Inside ProxyFix (its key needs the visitor's scheme and host), and its hook first so that it runs last.
+    pagecache.init_app(app)
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

@@ -120,9 +120,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "DEMO_ACCOUNTS": env != "production",
+        # Anonymous public pages are kept this many seconds per process (busapp/pagecache.py); 0 switches it off.
+        "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
     }
     if env == "testing":
         cfg["TESTING"] = True
+        cfg["PAGE_CACHE_SECONDS"] = 0  # tests see each change at once; the cache's own tests switch it on
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
     _check(cfg)
@@ -141,6 +144,8 @@ def _check(cfg: dict) -> None:
             parse(cfg[key])
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
+    if cfg["PAGE_CACHE_SECONDS"] < 0:
+        raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):
         raise ConfigError("AUTH_HOURS must be at least 1")
     for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):

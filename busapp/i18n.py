@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from babel.dates import format_date as babel_format_date, match_skeleton
 from flask import current_app, has_request_context, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from .extensions import babel
 
@@ -22,19 +24,31 @@ LANG_PARAM = "lang"
 REMEMBER_PARAM = "remember"
 
 
+def locale_for_request_parts(query: str, remembered: str | None, accept_language: str | None, config) -> str:
+    """?lang= first (shareable links), then the remembered choice, then the browser's languages, then German.
+
+    From the raw query string and header, so the page cache (busapp/pagecache.py) can tell a page's language before
+    the app runs, by the very same rule."""
+    languages = config["LANGUAGES"]
+    asked = next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == LANG_PARAM), "") if query else ""
+    if asked in languages:
+        return asked
+    if remembered in languages:
+        return remembered
+    if accept_language:
+        best = parse_accept_header(accept_language, LanguageAccept).best_match(list(languages))
+        if best:
+            return best
+    return config["BABEL_DEFAULT_LOCALE"]
+
+
 def select_locale() -> str:
-    """?lang= first (shareable links), then the remembered choice, then the browser's languages, then German."""
-    languages = current_app.config["LANGUAGES"]
+    """The visitor's language: see locale_for_request_parts."""
     if not has_request_context():
         # Commands and background work (reminder mails) format text outside any request.
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    asked = request.args.get(LANG_PARAM, "")
-    if asked in languages:
-        return asked
-    chosen = session.get("lang")
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(list(languages)) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return locale_for_request_parts(request.query_string.decode("latin-1"), session.get("lang"),
+                                    request.headers.get("Accept-Language"), current_app.config)
 
 
 def text_direction() -> str:
