@@ -8,12 +8,17 @@ is a shareable link in that language that changes nobody's choice. Public pages 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, timezone
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date as babel_format_date, match_skeleton
+from babel import Locale
+from babel.dates import (
+    DateTimePattern, format_date as babel_format_date, get_date_format, get_time_format, match_skeleton,
+)
 from flask import current_app, has_request_context, redirect, request, session, url_for
-from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -22,6 +27,9 @@ from .extensions import babel
 LANG_PARAM = "lang"
 # Sent by the header's language switch beside `lang`: remember the choice, not just show this page in it.
 REMEMBER_PARAM = "remember"
+# Named formats the filters look up themselves; time formats with a zone name ("long", "full") go to flask-babel.
+DATE_FORMATS = ("short", "medium", "long", "full")
+TIME_FORMATS = ("short", "medium")
 
 
 def locale_for_request_parts(query: str, remembered: str | None, accept_language: str | None, config) -> str:
@@ -83,13 +91,52 @@ def _widen(pattern: str) -> str:
     return "'".join(parts)
 
 
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored (UTC) time as the city's wall-clock time; naive values count as UTC, as in flask-babel."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(_zone(current_app.config["TIMEZONE"]))
+
+
+@lru_cache(maxsize=64)
+def _weekday_pattern(locale: Locale) -> str:
+    # Matching a skeleton walks all of the locale's patterns: done once per locale, not once per date shown.
+    skeletons = locale.datetime_skeletons
+    # Babel picks the nearest pattern but, unlike ICU, keeps that pattern's field widths ("Do." for "Donnerstag").
+    return _widen(skeletons[match_skeleton("MMMMEEEEd", skeletons)].pattern)
+
+
+@lru_cache(maxsize=64)
+def _named_pattern(locale: Locale, kind: str, fmt: str) -> DateTimePattern:
+    return get_date_format(fmt, locale) if kind == "date" else get_time_format(fmt, locale)
+
+
+def date_filter(value: datetime | date, fmt: str = "full") -> str:
+    """|date: the city's calendar day in a named locale format (others go to flask-babel)."""
+    if fmt not in DATE_FORMATS:
+        return format_date(value, fmt)
+    locale = get_locale()
+    day = local_time(value).date() if isinstance(value, datetime) else value
+    return _named_pattern(locale, "date", fmt).apply(day, locale)
+
+
+def time_filter(value: datetime, fmt: str = "short") -> str:
+    """|time: the city's wall-clock time; the pattern is looked up once per locale, as a page shows dozens."""
+    if fmt not in TIME_FORMATS:
+        return format_time(value, fmt)
+    locale = get_locale()
+    return _named_pattern(locale, "time", fmt).apply(local_time(value), locale)
+
+
 def weekday_date(value: datetime) -> str:
     """Weekday, day and month in the locale's own order: "Donnerstag, 26. November" / "Thursday, November 26"."""
     locale = get_locale()
-    skeletons = locale.datetime_skeletons
-    # Babel picks the nearest pattern but, unlike ICU, keeps that pattern's field widths ("Do." for "Donnerstag").
-    pattern = _widen(skeletons[match_skeleton("MMMMEEEEd", skeletons)].pattern)
-    return babel_format_date(to_user_timezone(value).date(), pattern, locale=locale)
+    return babel_format_date(local_time(value).date(), _weekday_pattern(locale), locale=locale)
 
 
 def _without_switch_params(query: str) -> str:
@@ -116,13 +163,8 @@ def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     app.before_request(remember_switch)
 
-    @app.template_filter("date")
-    def _date(value: datetime, fmt: str = "full") -> str:
-        return format_date(value, fmt)
-
-    @app.template_filter("time")
-    def _time(value: datetime, fmt: str = "short") -> str:
-        return format_time(value, fmt)
+    app.add_template_filter(date_filter, "date")
+    app.add_template_filter(time_filter, "time")
 
     @app.template_filter("datetime")
     def _datetime(value: datetime, fmt: str = "medium") -> str:

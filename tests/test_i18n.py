@@ -163,6 +163,26 @@ def test_weekday_date_spells_out_weekday_and_month(app):
             assert weekday_date(value) == "4 Aralık Cuma"
 
 
+@pytest.mark.parametrize("value", [
+    datetime(2026, 3, 28, 23, 30, tzinfo=ZoneInfo("UTC")),  # the night the clocks go forward: already Sunday
+    datetime(2026, 10, 25, 0, 30, tzinfo=ZoneInfo("UTC")),  # the night they go back
+    datetime(2026, 12, 4, 13, 5, tzinfo=ZoneInfo("UTC")),
+])
+def test_date_and_time_filters_match_flask_babel(app, value):
+    from flask_babel import format_date, format_time
+
+    from busapp.i18n import date_filter, time_filter
+
+    with app.test_request_context("/"):
+        for locale in ("de", "en", "tr"):
+            with force_locale(locale):
+                for fmt in ("short", "medium", "long", "full"):
+                    assert date_filter(value, fmt) == format_date(value, fmt), (locale, fmt)
+                    assert time_filter(value, fmt) == format_time(value, fmt), (locale, fmt)
+                assert date_filter(value.date(), "long") == format_date(value.date(), "long")
+                assert date_filter(value, "d.M.") == format_date(value, "d.M.")
+
+
 def test_weekday_date_uses_the_city_day_not_the_utc_day(app):
     late_evening_utc = datetime(2026, 12, 3, 23, 30, tzinfo=ZoneInfo("UTC"))  # already Friday in Lübeck
     with app.test_request_context("/"), force_locale("de"):

@@ -7,8 +7,9 @@ from itertools import groupby
 from urllib.parse import quote
 
 from flask import current_app
-from flask_babel import gettext as _, to_user_timezone
+from flask_babel import gettext as _
 
+from ..i18n import local_time
 from ..models import LiveStatus, Stop, StopStatus, Workshop, WorkshopStatus
 
 
@@ -47,7 +48,7 @@ def polls_live(stop: Stop, now: datetime) -> bool:
 
 def local_day(value: datetime) -> date:
     """The calendar day in the city, which is what people mean by "Friday"."""
-    return to_user_timezone(value).date()
+    return local_time(value).date()
 
 
 def by_day(stops: list[Stop]) -> list[tuple[datetime, list[Stop]]]:
