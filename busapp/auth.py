@@ -212,8 +212,9 @@ def signout():
     _restart_session()
     flash(_("You are signed out."), "success")
     response = redirect(url_for("auth.signout"), code=303)
-    # Tell the browser to drop stored staff data (the service worker's caches included).
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    # Drop the browser's HTTP cache of staff pages. Not "storage": on a shared device that would also wipe the
+    # residents' saved tickets and the outbox of unsent bookings; staff offline data is cleared by its own script.
+    response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
 

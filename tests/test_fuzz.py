@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -306,7 +306,6 @@ def _run(app, rule, method, protected, fields, types):
             response = client.get(path, query_string=query, headers=headers)
         else:
             body = {**_clean(extra), **_clean(known)}
-            assume(not known_bug_in(rule.endpoint, body))
             if csrf != "none":
                 token = token if csrf == "valid" else "x" + uuid.uuid4().hex
                 body["csrf_token"] = token
@@ -418,19 +417,6 @@ NASTY = {
     "two values": ["1", "2"],
     "empty": "",
 }
-# Failures already reported to the owners of the code: (endpoint, field, nasty) -> what was seen. Each must still
-# fail, so a fixed one is noticed and taken off this list.
-# (The booking form's NUL bytes in name and needs_note were the first entries: fixed by dropping control characters.)
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
-TRIGGERS = {"NUL": lambda value: any("\x00" in str(v) for v in (value if isinstance(value, list) else [value]))}
-
-
-def known_bug_in(endpoint: str, body: dict) -> bool:
-    """True when the random search drew an input that hits a bug already on KNOWN_BUGS (so it stays quiet)."""
-    for (where, field, label) in KNOWN_BUGS:
-        if where == endpoint and field in body and TRIGGERS[label](body[field]):
-            return True
-    return False
 
 WRITE_TARGETS = [t for t in TARGETS if t.values[2] in WRITING]
 
@@ -473,11 +459,7 @@ def test_each_field_alone_with_nasty_values(fuzz_app, rule_text, endpoint, metho
         finally:
             db.session.remove()
             _empty_tables()
-    known = {k: v for k, v in KNOWN_BUGS.items() if k[0] == endpoint}
-    new = {k: v for k, v in failures.items() if k not in known}
-    assert not new, "\n".join(new.values())
-    fixed = sorted(set(known) - set(failures))
-    assert not fixed, f"fixed now, take them off KNOWN_BUGS: {fixed}"
+    assert not failures, "\n".join(failures.values())
 
 
 GET_TARGETS = [t for t in TARGETS if t.values[2] == "GET"]
