@@ -120,6 +120,20 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "DEMO_ACCOUNTS": env != "production",
+        # Feedback is taken from a stop's start until this many days after it; one device may answer this often
+        # per workshop (or stop) and day.
+        "FEEDBACK_OPEN_DAYS": _int("FEEDBACK_OPEN_DAYS", 14),
+        "FEEDBACK_DEVICE_LIMIT": _int("FEEDBACK_DEVICE_LIMIT", 3),
+        # The service worker: SW_KILL_SWITCH=1 serves a worker that clears its caches and unregisters itself;
+        # SW_RELEASE forces a new worker version without a change of files.
+        "SW_KILL_SWITCH": _bool("SW_KILL_SWITCH", False),
+        "SW_RELEASE": os.environ.get("SW_RELEASE", ""),
+        # The accessibility statement's contact and complaints body (busapp/pages.py has Schleswig-Holstein's).
+        "ACCESSIBILITY_CONTACT": os.environ.get("ACCESSIBILITY_CONTACT", ""),
+        "ACCESSIBILITY_PHONE": os.environ.get("ACCESSIBILITY_PHONE", ""),
+        "ACCESSIBILITY_STATEMENT_DATE": os.environ.get("ACCESSIBILITY_STATEMENT_DATE", ""),
+        "ACCESSIBILITY_ENFORCEMENT_NAME": os.environ.get("ACCESSIBILITY_ENFORCEMENT_NAME", ""),
+        "ACCESSIBILITY_ENFORCEMENT_URL": os.environ.get("ACCESSIBILITY_ENFORCEMENT_URL", ""),
         # Anonymous public pages are kept this many seconds per process (busapp/pagecache.py); 0 switches it off.
         "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
     }

@@ -14,7 +14,6 @@ with these environment variables:
 """
 from __future__ import annotations
 
-import os
 from datetime import date
 
 from flask import Blueprint, current_app, render_template
@@ -33,11 +32,8 @@ ENFORCEMENT_URL = "https://www.landtag.ltsh.de/beauftragte/beschwerdestelle-fuer
 
 
 def _setting(name: str, default: str = "") -> str:
-    """A setting from the app config (tests) or the environment (deployments), else the default."""
-    value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name, "")
-    return str(value).strip() or default
+    """A setting from the app config (read from the environment in busapp/config.py), else the default."""
+    return str(current_app.config.get(name) or "").strip() or default
 
 
 def statement_date() -> date:

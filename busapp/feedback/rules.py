@@ -18,8 +18,6 @@ from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcno
 BERLIN = ZoneInfo("Europe/Berlin")
 DEVICE_COOKIE = "fbdev"
 DEVICE_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at about 400 days
-DEFAULT_OPEN_DAYS = 14
-DEFAULT_DEVICE_LIMIT = 3
 
 
 def now() -> datetime:
@@ -33,11 +31,11 @@ def day_start(at: datetime) -> datetime:
 
 
 def open_days() -> int:
-    return int(current_app.config.get("FEEDBACK_OPEN_DAYS", DEFAULT_OPEN_DAYS))
+    return int(current_app.config["FEEDBACK_OPEN_DAYS"])
 
 
 def device_limit() -> int:
-    return int(current_app.config.get("FEEDBACK_DEVICE_LIMIT", DEFAULT_DEVICE_LIMIT))
+    return int(current_app.config["FEEDBACK_DEVICE_LIMIT"])
 
 
 def bus_stop(at: datetime) -> Stop | None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
@@ -51,10 +50,7 @@ SCREENSHOTS = (
 
 @bp.record_once
 def _settings(state) -> None:
-    """Operators switch the worker off from the environment, like every other setting."""
-    cfg = state.app.config
-    cfg.setdefault("SW_KILL_SWITCH", os.environ.get("SW_KILL_SWITCH", "").strip().lower() in {"1", "true", "yes", "on"})
-    cfg.setdefault("SW_RELEASE", os.environ.get("SW_RELEASE", ""))
+    """Template helpers for the worker's strings and its kill switch (SW_KILL_SWITCH, see busapp/config.py)."""
     state.app.jinja_env.globals["pwa_strings"] = strings
     state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
 
