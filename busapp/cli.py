@@ -103,22 +103,22 @@ def users_list() -> None:
 @click.argument("email")
 def users_disable(email: str) -> None:
     """Disable an account: it can no longer sign in, and its open sign-ins end at their next request."""
-    user = _user(email)
-    user.active = False
-    audit("user-disable", user)
-    db.session.commit()
-    click.echo(f"Disabled {user.email}.")
+    click.echo(f"Disabled {_set_active(email, False).email}.")
 
 
 @users.command("enable")
 @click.argument("email")
 def users_enable(email: str) -> None:
     """Allow a disabled account to sign in again."""
+    click.echo(f"Enabled {_set_active(email, True).email}.")
+
+
+def _set_active(email: str, active: bool) -> User:
     user = _user(email)
-    user.active = True
-    audit("user-enable", user)
+    user.active = active
+    audit("user-enable" if active else "user-disable", user)
     db.session.commit()
-    click.echo(f"Enabled {user.email}.")
+    return user
 
 
 @users.command("set-password")
