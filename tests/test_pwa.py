@@ -267,13 +267,12 @@ def test_every_page_links_manifest_icons_and_scripts(client):
         assert image.mode == "RGB"  # iOS paints transparency black
     for script in ("js/outbox.js", "js/offline.js"):
         assert re.search(r'<script src="/static/%s\?v=[0-9a-f]+" defer></script>' % re.escape(script), head)
-    # The only non-file script is a JSON data block, which the browser never runs (the CSP forbids inline code).
-    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
-    assert inline == [' type="application/json" id="pwa-strings"']
+    # No inline script at all (the CSP forbids inline code); the sentences travel in a <meta> element.
+    assert re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html) == []
 
 
 def _strings(html: str) -> dict:
-    match = re.search(r'<script type="application/json" id="pwa-strings">(.*?)</script>', html, re.S)
+    match = re.search(r"<meta name=\"pwa-strings\" id=\"pwa-strings\" content='([^']*)'>", html)
     assert match
     return json.loads(match.group(1))
 
@@ -290,12 +289,13 @@ def test_offline_strings_come_in_the_visitors_language(client):
         assert "{reason}" in strings["store_failed"]
 
 
-def test_strings_block_cannot_break_out_of_its_script_element(app, client, monkeypatch):
-    monkeypatch.setattr(pwa, "strings", lambda: {"x": "</script><script>alert(1)</script>"})
+def test_strings_cannot_break_out_of_their_attribute(app, client, monkeypatch):
+    hostile = "'><script>alert(1)</script>\"&amp;"
+    monkeypatch.setattr(pwa, "strings", lambda: {"x": hostile})
     app.jinja_env.globals["pwa_strings"] = pwa.strings
     html = client.get("/").get_data(as_text=True)
-    assert "</script><script>alert(1)" not in html.split('id="pwa-strings">')[1].split("</script>")[0]
-    assert _strings(html) == {"x": "</script><script>alert(1)</script>"}
+    assert "<script>alert(1)" not in html
+    assert _strings(html) == {"x": hostile}
 
 
 # --- offline page --------------------------------------------------------------------------------------------------

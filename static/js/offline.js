@@ -17,7 +17,7 @@
   function readStrings() {
     var el = document.getElementById("pwa-strings");
     try {
-      S = el ? JSON.parse(el.textContent) : {};
+      S = el ? JSON.parse(el.getAttribute("content")) : {};
     } catch (err) {
       S = {};
     }
@@ -574,7 +574,7 @@
   function adoptHead(doc) {
     var strings = doc.getElementById("pwa-strings");
     var mine = document.getElementById("pwa-strings");
-    if (strings && mine) mine.textContent = strings.textContent;
+    if (strings && mine) mine.setAttribute("content", strings.getAttribute("content"));
     readStrings();
     doc.head.querySelectorAll('link[rel="stylesheet"]').forEach(function (link) {
       if (!document.head.querySelector('link[rel="stylesheet"][href="' + link.getAttribute("href") + '"]')) {
