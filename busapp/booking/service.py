@@ -154,14 +154,31 @@ def _free_seats(workshop_id: int, n: int) -> None:
     _execute(sa.update(Workshop).where(Workshop.id == workshop_id).values(seats_taken=Workshop.seats_taken - n))
 
 
-def _write(work, attempts: int = 2):
+def _write(work, attempts: int = 2, *, keep_loaded: bool = False):
     """Run `work` as one transaction that starts with a write; retry once when the database says it is busy
-    or chose this transaction as a deadlock victim."""
-    db.session.rollback()  # end any read transaction first: the write must come first (see module docstring)
+    or chose this transaction as a deadlock victim.
+
+    With `keep_loaded`, the object `work` returns keeps the values it was just written with, instead of being
+    expired by the commit and read back in another round trip (it is taken out of the session for the commit)."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql" and not (session.new or session.dirty or session.deleted):
+        # PostgreSQL's READ COMMITTED gives every statement a fresh snapshot and the conditional UPDATEs re-check the
+        # rows they lock, so the request's earlier reads may share this transaction (saving a rollback, a new
+        # connection check-out and a BEGIN). Objects read before are expired, so that what `work` reads through them
+        # comes from after the lock, as it did after the rollback.
+        session.expire_all()
+    else:
+        # SQLite: end any read transaction first, the write must come first (see module docstring); and nothing a
+        # caller left unsaved is written along with `work`.
+        session.rollback()
     for attempt in range(attempts):
         try:
             result = work()
+            if keep_loaded:
+                db.session.expunge(result)
             db.session.commit()
+            if keep_loaded:
+                db.session.add(result)
             return result
         except OperationalError:
             db.session.rollback()
@@ -179,9 +196,12 @@ def find_by_token(token: str) -> Booking | None:
 
 
 def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,
-           idempotency_key: str, locale: str) -> Created:
-    """Book seats, or a place on the waiting list, exactly once per idempotency key; raises Refused."""
-    existing = find_by_key(idempotency_key)
+           idempotency_key: str, locale: str, key_checked: bool = False) -> Created:
+    """Book seats, or a place on the waiting list, exactly once per idempotency key; raises Refused.
+
+    `key_checked`: the caller has just looked the key up and found nothing, so the lookup is not repeated (a
+    replay racing this one is still caught by the key's UNIQUE constraint, below)."""
+    existing = None if key_checked else find_by_key(idempotency_key)
     if existing is not None:
         return Created(existing, False)
 
@@ -210,7 +230,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
 
     for _ in range(INSERT_ATTEMPTS):
         try:
-            return Created(_write(insert), True)
+            return Created(_write(insert, keep_loaded=True), True)
         except IntegrityError:
             db.session.rollback()
             existing = find_by_key(idempotency_key)

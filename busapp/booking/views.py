@@ -23,13 +23,14 @@ from uuid import uuid4
 
 from flask import Response, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
 from .. import qr, ratelimit, tickets
 from ..errors import wants_json
 from ..extensions import csrf, db
 from ..htmx import render
-from ..models import Booking, BookingStatus, Workshop
+from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, ics_for_workshop
 from . import bp, notify, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
@@ -137,7 +138,8 @@ def _refused(workshop: Workshop, form: BookingForm, reason: str):
 @ratelimit.limit("booking", "RATELIMIT_BOOKING")
 def new(workshop_id: int):
     """Booking form for one workshop (GET); book a seat or a waiting-list place (POST)."""
-    workshop = db.session.get(Workshop, workshop_id)
+    # The stop (for the refusal check) and its district (for the page) come in the same query.
+    workshop = db.session.get(Workshop, workshop_id, options=[joinedload(Workshop.stop).joinedload(Stop.district)])
     if workshop is None:
         if request.method == "POST" and wants_json():
             return _json(404, "refused", refusal_message("gone"))
@@ -155,10 +157,12 @@ def new(workshop_id: int):
 
     valid = form.validate(extra_validators={"party_size": [fits]})
     key = form.idempotency_key.data or ""
+    key_checked = False
     if not form.csrf_token.errors and IDEMPOTENCY_KEY.match(key):
         existing = service.find_by_key(key)
         if existing is not None:
             return _done(existing, created=False)
+        key_checked = True
     reason = service.refusal(workshop)
     if reason:
         return _refused(workshop, form, reason)
@@ -172,7 +176,7 @@ def new(workshop_id: int):
     try:
         outcome = service.create(
             workshop.id, party_size=form.party_size.data, name=form.name.data, contact=form.contact.data,
-            needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()),
+            needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()), key_checked=key_checked,
         )
     except service.Refused as exc:
         workshop = db.session.get(Workshop, workshop_id)
