@@ -1,6 +1,7 @@
 """QR codes as small, crisp SVG: one path of merged dark runs, a quiet zone, and error correction M or higher."""
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 import qrcode
@@ -19,10 +20,10 @@ def matrix(data: str, level: str = "M") -> list[list[bool]]:
     return code.get_matrix()
 
 
-def svg(data: str, label: str = "", level: str = "M") -> Markup:
-    """An SVG QR code that scales to its container (viewBox in modules, crispEdges, no fixed size).
-
-    `label` becomes the accessible name; without one the image is decorative for assistive technology."""
+@lru_cache(maxsize=512)
+def _drawing(data: str, level: str) -> tuple[int, str]:
+    """The code's size in modules and its SVG path. Making a code tries all eight masks and is most of a ticket
+    page's work; the same data always gives the same code, so each one (a few kB) is made once per process."""
     rows = matrix(data, level)
     size = len(rows)
     parts = []
@@ -36,12 +37,20 @@ def svg(data: str, label: str = "", level: str = "M") -> Markup:
                 parts.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
             else:
                 x += 1
+    return size, "".join(parts)
+
+
+def svg(data: str, label: str = "", level: str = "M") -> Markup:
+    """An SVG QR code that scales to its container (viewBox in modules, crispEdges, no fixed size).
+
+    `label` becomes the accessible name; without one the image is decorative for assistive technology."""
+    size, path = _drawing(data, level)
     a11y = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'
     title = f"<title>{escape(label)}</title>" if label else ""
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges" '
         f'class="qr" {a11y}>{title}<rect width="{size}" height="{size}" fill="#fff"/>'
-        f'<path fill="#000" d="{"".join(parts)}"/></svg>'
+        f'<path fill="#000" d="{path}"/></svg>'
     )
 
 

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -192,7 +193,11 @@ def find_by_key(key: str) -> Booking | None:
 
 
 def find_by_token(token: str) -> Booking | None:
-    return db.session.scalar(sa.select(Booking).where(Booking.manage_token == token))
+    """The booking behind a manage link, with its workshop, stop and district (every page of it shows them)."""
+    return db.session.scalar(
+        sa.select(Booking).where(Booking.manage_token == token)
+        .options(joinedload(Booking.workshop).joinedload(Workshop.stop).joinedload(Stop.district))
+    )
 
 
 def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,
