@@ -1,0 +1,106 @@
+"""SQL statements per request on the busiest paths: a booking, its ticket, the public pages.
+
+Each statement is a round trip to PostgreSQL, so these budgets are what the booking throughput rests on; a change
+that adds one should be a decision, not an accident.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from busapp.extensions import db
+from busapp.models import Booking, BookingStatus
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+
+
+def form_fields(client, workshop_id: int) -> dict:
+    html = client.get(f"/workshops/{workshop_id}/book").get_data(as_text=True)
+    return {
+        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1),
+        "idempotency_key": re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html).group(1),
+        "name": "Anna", "party_size": "1", "consent": "y",
+    }
+
+
+def first_booking(client, make_workshop) -> None:
+    """The first booking of a rate-limit window also clears old windows: get that out of the way."""
+    other = make_workshop(title="Erste Buchung").id
+    assert client.post(f"/workshops/{other}/book", data=form_fields(client, other)).status_code == 303
+
+
+@pytest.mark.parametrize("seats", [8, 0])
+def test_a_booking_costs_seven_statements_and_reads_nothing_back(client, make_workshop, seats):
+    """Rate counter, workshop with stop and district, the key, lock, seats, booking, waiting parties: no more.
+    With no seat free the party waits and nobody is passed over, so one statement fewer."""
+    first_booking(client, make_workshop)
+    workshop = make_workshop(capacity=max(seats, 1))
+    if not seats:
+        workshop.seats_taken = 1
+        db.session.commit()
+    workshop_id = workshop.id
+    data = form_fields(client, workshop_id)
+    with statements() as seen:
+        response = client.post(f"/workshops/{workshop_id}/book", data=data)
+    assert response.status_code == 303
+    booking = db.session.scalars(sa.select(Booking).where(Booking.workshop_id == workshop_id)).one()
+    assert booking.status == (BookingStatus.CONFIRMED if seats else BookingStatus.WAITING)
+    assert response.headers["Location"] == f"/t/{booking.manage_token}"
+    writes = ("INSERT INTO rate_counter", "SELECT workshop", "SELECT booking", "UPDATE workshop", "UPDATE workshop",
+              "INSERT INTO booking", "UPDATE booking")
+    assert [s[:len(w)] for s, w in zip(seen, writes)] == list(writes[:len(seen)]), seen
+    assert len(seen) == (7 if seats else 6), seen
+    # The redirect to the ticket needs nothing from the database after the booking is stored.
+    assert seen[-1].startswith(("INSERT INTO booking", "UPDATE booking")), seen
+
+
+def test_a_replay_is_answered_from_one_lookup(client, make_workshop):
+    workshop_id = make_workshop().id
+    data = form_fields(client, workshop_id)
+    first = client.post(f"/workshops/{workshop_id}/book", data=data)
+    with statements() as seen:
+        again = client.post(f"/workshops/{workshop_id}/book", data=data)
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(seen) == 3, seen  # rate counter, workshop, the key's booking
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1
+
+
+def test_a_ticket_is_one_statement(client, make_workshop):
+    workshop_id = make_workshop().id
+    location = client.post(f"/workshops/{workshop_id}/book", data=form_fields(client, workshop_id)).headers["Location"]
+    client.get(location)
+    with statements() as seen:
+        page = client.get(location)
+    assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    assert len(seen) == 1, seen
+
+
+def test_public_pages_stay_within_a_few_statements(client, make_workshop, make_stop):
+    stops = [make_stop() for _ in range(3)]
+    for stop in stops:
+        make_workshop(stop=stop)
+        make_workshop(stop=stop, title="Videoanrufe")
+    budgets = {"/": 4, f"/d/{stops[0].district.slug}": 3, f"/s/{stops[0].id}": 2,
+               f"/s/{stops[0].id}?x={uuid.uuid4().hex}": 2}
+    db.session.commit()
+    for path, budget in budgets.items():
+        client.get(path)
+        with statements() as seen:
+            assert client.get(path).status_code == 200
+        assert len(seen) <= budget, (path, seen)
