@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
@@ -51,7 +52,7 @@ SCREENSHOTS = (
 @bp.record_once
 def _settings(state) -> None:
     """Template helpers for the worker's strings and its kill switch (SW_KILL_SWITCH, see busapp/config.py)."""
-    state.app.jinja_env.globals["pwa_strings"] = strings
+    state.app.jinja_env.globals["pwa_strings"] = page_strings
     state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
 
 
@@ -75,6 +76,17 @@ def release() -> str:
     h.update(str(current_app.config["SW_RELEASE"]).encode())
     h.update(repr(sorted(current_app.config["LANGUAGES"])).encode())
     return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=32)
+def _strings_in(locale: str) -> dict:
+    return strings()
+
+
+def page_strings() -> dict:
+    """strings() for the page's language, made once per language: every page carries them and they are the same
+    each time (some fifty translations per page otherwise)."""
+    return _strings_in(str(get_locale()))
 
 
 def strings() -> dict:
