@@ -29,6 +29,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -127,28 +128,52 @@ def _execute(stmt) -> int:
     return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
 
 
-def _lock(workshop_id: int, *, bookable_after: datetime | None = None) -> bool:
-    """Lock the workshop's row (a no-op UPDATE); with `bookable_after`, only if it can be booked until then."""
-    stmt = sa.update(Workshop).where(Workshop.id == workshop_id).values(seats_taken=Workshop.seats_taken)
-    if bookable_after is not None:
+# The statements every booking runs are put together once, with bind parameters: building and keying a statement
+# for SQLAlchemy's compiled cache costs more than a round trip to the database.
+
+@lru_cache(maxsize=None)
+def _lock_statement(bookable: bool) -> sa.Update:
+    stmt = sa.update(Workshop).where(Workshop.id == sa.bindparam("wid")).values(seats_taken=Workshop.seats_taken)
+    if bookable:
         stmt = stmt.where(
             Workshop.status == WorkshopStatus.PUBLISHED,
-            Workshop.starts_at > bookable_after,
+            Workshop.starts_at > sa.bindparam("after"),
             Workshop.stop_id.in_(sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED)),
         )
-    return _execute(stmt) == 1
+    return stmt.execution_options(synchronize_session=False)
+
+
+@lru_cache(maxsize=None)
+def _take_statement(unless_owed: bool) -> sa.Update:
+    stmt = (
+        sa.update(Workshop)
+        .where(Workshop.id == sa.bindparam("wid"), Workshop.seats_taken + sa.bindparam("n") <= Workshop.capacity)
+        .values(seats_taken=Workshop.seats_taken + sa.bindparam("n"))
+    )
+    if unless_owed:
+        stmt = stmt.where(~_blocking_party())
+    return stmt.execution_options(synchronize_session=False)
+
+
+@lru_cache(maxsize=None)
+def _pass_over_statement() -> sa.Update:
+    return (
+        sa.update(Booking)
+        .where(Booking.workshop_id == sa.bindparam("wid"), Booking.status == BookingStatus.WAITING)
+        .values(passed_over=Booking.passed_over + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _lock(workshop_id: int, *, bookable_after: datetime | None = None) -> bool:
+    """Lock the workshop's row (a no-op UPDATE); with `bookable_after`, only if it can be booked until then."""
+    params = {"wid": workshop_id} if bookable_after is None else {"wid": workshop_id, "after": bookable_after}
+    return db.session.execute(_lock_statement(bookable_after is not None), params).rowcount == 1
 
 
 def _take_seats(workshop_id: int, n: int, *, unless_owed: bool = False) -> bool:
     """The one conditional UPDATE that gives seats: True when there were n free seats and they are now taken."""
-    stmt = (
-        sa.update(Workshop)
-        .where(Workshop.id == workshop_id, Workshop.seats_taken + n <= Workshop.capacity)
-        .values(seats_taken=Workshop.seats_taken + n)
-    )
-    if unless_owed:
-        stmt = stmt.where(~_blocking_party())
-    return _execute(stmt) == 1
+    return db.session.execute(_take_statement(unless_owed), {"wid": workshop_id, "n": n}).rowcount == 1
 
 
 def _free_seats(workshop_id: int, n: int) -> None:
@@ -226,11 +251,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
         db.session.flush()
         if got:
             # Everyone still waiting has just seen a later party get seats first.
-            _execute(
-                sa.update(Booking)
-                .where(Booking.workshop_id == workshop_id, Booking.status == BookingStatus.WAITING)
-                .values(passed_over=Booking.passed_over + 1)
-            )
+            db.session.execute(_pass_over_statement(), {"wid": workshop_id})
         return booking
 
     for _ in range(INSERT_ATTEMPTS):
