@@ -213,16 +213,21 @@ def _write(work, attempts: int = 2, *, keep_loaded: bool = False):
     raise AssertionError("unreachable")
 
 
+_BY_KEY = sa.select(Booking).where(Booking.idempotency_key == sa.bindparam("key"))
+# Every page behind a manage link shows the workshop, its stop and district: one query, not four.
+_BY_TOKEN = (
+    sa.select(Booking).where(Booking.manage_token == sa.bindparam("token"))
+    .options(joinedload(Booking.workshop).joinedload(Workshop.stop).joinedload(Stop.district))
+)
+
+
 def find_by_key(key: str) -> Booking | None:
-    return db.session.scalar(sa.select(Booking).where(Booking.idempotency_key == key))
+    return db.session.scalar(_BY_KEY, {"key": key})
 
 
 def find_by_token(token: str) -> Booking | None:
-    """The booking behind a manage link, with its workshop, stop and district (every page of it shows them)."""
-    return db.session.scalar(
-        sa.select(Booking).where(Booking.manage_token == token)
-        .options(joinedload(Booking.workshop).joinedload(Workshop.stop).joinedload(Stop.district))
-    )
+    """The booking behind a manage link, with its workshop, stop and district."""
+    return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
 def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,

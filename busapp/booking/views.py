@@ -45,6 +45,8 @@ REFUSALS = {
     "unavailable": _l("This workshop cannot be booked right now."),
 }
 TOKEN_MAX = 64
+# The stop (for the refusal check) and its district (for the page) come in the workshop's query.
+WITH_STOP = (joinedload(Workshop.stop).joinedload(Stop.district),)
 
 
 def refusal_message(reason: str) -> str:
@@ -138,8 +140,7 @@ def _refused(workshop: Workshop, form: BookingForm, reason: str):
 @ratelimit.limit("booking", "RATELIMIT_BOOKING")
 def new(workshop_id: int):
     """Booking form for one workshop (GET); book a seat or a waiting-list place (POST)."""
-    # The stop (for the refusal check) and its district (for the page) come in the same query.
-    workshop = db.session.get(Workshop, workshop_id, options=[joinedload(Workshop.stop).joinedload(Stop.district)])
+    workshop = db.session.get(Workshop, workshop_id, options=WITH_STOP)
     if workshop is None:
         if request.method == "POST" and wants_json():
             return _json(404, "refused", refusal_message("gone"))
