@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from flask import current_app, request, session
+from flask import request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.http import parse_cookie
