@@ -5,7 +5,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, request, url_for
+from flask import current_app, has_request_context, request, url_for
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 
@@ -23,7 +23,17 @@ def version(filename: str) -> str:
 
 def static_url(filename: str) -> str:
     """URL of a static file with its content hash, for templates: {{ static_url('css/app.css') }}."""
-    return url_for("static", filename=filename, v=version(filename))
+    if current_app.config.get("APP_ENV") != "production" or not has_request_context():
+        # Files are edited under a running development server: look at them each time.
+        return url_for("static", filename=filename, v=version(filename))
+    # In production the files do not change while the process runs (a release restarts it), and every page names
+    # a dozen of them: each URL is worked out once.
+    urls = current_app.extensions.setdefault("busapp.static_urls", {})
+    key = (request.script_root, filename)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for("static", filename=filename, v=version(filename))
+    return url
 
 
 def static_files() -> list[str]:
