@@ -158,6 +158,26 @@ def translate_init(lang: str) -> None:
     _pybabel("init", "-i", "translations/messages.pot", "-d", "translations", "-l", lang, "--no-wrap")
 
 
+@translate.command("missing")
+@click.argument("langs", nargs=-1)
+def translate_missing(langs: tuple[str, ...]) -> None:
+    """List the messages each language still has to translate (all configured languages when none is named)."""
+    from flask import current_app
+
+    from .catalogues import SOURCE_LANGUAGE, missing
+
+    tags = langs or [t for t in current_app.config["LANGUAGES"] if t != SOURCE_LANGUAGE]
+    total = 0
+    for tag in tags:
+        messages = missing(tag)
+        total += len(messages)
+        click.echo(f"# {tag}: {len(messages)} missing")
+        for message in messages:
+            ids = message.id if isinstance(message.id, (list, tuple)) else (message.id,)
+            click.echo("  " + " | ".join(ids))
+    raise SystemExit(1 if total else 0)
+
+
 @translate.command("compile")
 def translate_compile() -> None:
     """Compile catalogues for the running app."""

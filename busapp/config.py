@@ -42,6 +42,33 @@ def _dev_secret(instance_path: Path) -> str:
     return key
 
 
+# Languages the app offers when LANGUAGES is not set, as BCP 47 tags in the order the picker lists them.
+# "de-x-ls" is Leichte Sprache (Easy German): its catalogue is "de@ls" and it falls back to German.
+DEFAULT_LANGUAGES = "de,en,tr,uk,ar,pl,ru,fa,de-x-ls"
+# Names of private-use tags, which Babel cannot name; every other language is named by Babel in itself.
+PRIVATE_LANGUAGE_NAMES = {"de-x-ls": "Leichte Sprache"}
+
+
+def languages(value: str, default_locale: str) -> dict[str, str]:
+    """The LANGUAGES setting ("de,en,tr,...") as {tag: name in that language}, in the order given."""
+    from babel import Locale, UnknownLocaleError
+
+    from .i18n import catalogue_id
+
+    tags = [t.strip() for t in value.split(",") if t.strip()]
+    if default_locale not in tags:
+        raise ConfigError(f"LANGUAGES must include the default language {default_locale!r}, got {value!r}")
+    names = {}
+    for tag in tags:
+        try:
+            locale = Locale.parse(catalogue_id(tag))
+        except (ValueError, UnknownLocaleError) as exc:
+            raise ConfigError(f"LANGUAGES: {tag!r} is not a language tag Babel knows ({exc})") from exc
+        name = PRIVATE_LANGUAGE_NAMES.get(tag) or locale.get_display_name(locale) or tag
+        names[tag] = name[:1].upper() + name[1:]
+    return names
+
+
 def database_url(url: str) -> str:
     """Name the psycopg 3 driver in plain postgres:// URLs, as hosting platforms hand them out."""
     for prefix in ("postgres://", "postgresql://"):
@@ -94,7 +121,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_FORM_MEMORY_SIZE": _int("MAX_CONTENT_LENGTH", 64 * 1024),
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
-        "LANGUAGES": {"de": "Deutsch", "en": "English"},
+        # Comma-separated BCP 47 tags: which languages the picker offers (each needs its catalogue in translations/).
+        "LANGUAGES": languages(os.environ.get("LANGUAGES", "") or DEFAULT_LANGUAGES, "de"),
         "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
         "TIMEZONE": "Europe/Berlin",
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),

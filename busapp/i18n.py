@@ -1,5 +1,11 @@
 """Language choice, locale-aware formatting of dates and times, and the language switch.
 
+Languages are named by BCP 47 tags everywhere people and browsers see them (`?lang=`, `hreflang`, the picker, the
+LANGUAGES setting); Babel's catalogues have their own identifiers. The two differ only for private-use tags:
+Leichte Sprache is `de-x-ls` to the outside and the catalogue `de@ls` inside; the page itself says `lang="de"`.
+A message missing in a catalogue with such a modifier comes from the base language's catalogue (German), never
+from the English source.
+
 The switch in the page header is a plain GET form to the page itself: `?lang=xx&remember=1`. Only that form stores
 the choice in the session (and so sets a cookie), then sends the visitor back to the clean address. A bare `?lang=xx`
 is a shareable link in that language that changes nobody's choice. Public pages therefore carry nothing personal
@@ -18,7 +24,8 @@ from babel.dates import (
     DateTimePattern, format_date as babel_format_date, get_date_format, get_time_format, match_skeleton,
 )
 from flask import current_app, has_request_context, redirect, request, session, url_for
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from babel.support import Translations
+from flask_babel import Domain, format_date, format_datetime, format_time, get_locale
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -30,6 +37,46 @@ REMEMBER_PARAM = "remember"
 # Named formats the filters look up themselves; time formats with a zone name ("long", "full") go to flask-babel.
 DATE_FORMATS = ("short", "medium", "long", "full")
 TIME_FORMATS = ("short", "medium")
+
+
+def catalogue_id(tag: str) -> str:
+    """A BCP 47 tag as Babel's locale identifier: "de-x-ls" -> "de@ls", "pt-BR" -> "pt_BR"."""
+    base, _sep, private = tag.partition("-x-")
+    return base.replace("-", "_") + (f"@{private}" if private else "")
+
+
+def language_tag(locale) -> str:
+    """Babel's locale (or its identifier) as the BCP 47 tag: "de@ls" -> "de-x-ls", the reverse of catalogue_id."""
+    ident = str(locale)
+    base, _sep, modifier = ident.partition("@")
+    return base.replace("_", "-") + (f"-x-{modifier}" if modifier else "")
+
+
+def html_lang(tag: str) -> str:
+    """What <html lang> says: the tag without its private part ("de-x-ls" is German text to a screen reader)."""
+    return tag.partition("-x-")[0]
+
+
+def current_tag() -> str:
+    """The visitor's language as a BCP 47 tag."""
+    return language_tag(get_locale())
+
+
+class FallbackDomain(Domain):
+    """Flask-Babel's domain, with the base language's catalogue behind a catalogue with a modifier (de@ls -> de)."""
+
+    def get_translations(self):
+        translations = super().get_translations()
+        locale = get_locale()
+        if locale is None or not locale.modifier or getattr(translations, "base_added", False):
+            return translations
+        base = Locale(locale.language, locale.territory, locale.script)
+        for dirname in self.translation_directories:
+            fallback = Translations.load(dirname, [base], self.domain[0])
+            if isinstance(fallback, Translations):
+                translations.add_fallback(fallback)
+        translations.base_added = True
+        return translations
 
 
 def locale_for_request_parts(query: str, remembered: str | None, accept_language: str | None, config) -> str:
@@ -51,17 +98,33 @@ def locale_for_request_parts(query: str, remembered: str | None, accept_language
 
 
 def select_locale() -> str:
-    """The visitor's language: see locale_for_request_parts."""
+    """The visitor's language, as Babel's identifier: see locale_for_request_parts."""
     if not has_request_context():
         # Commands and background work (reminder mails) format text outside any request.
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    return locale_for_request_parts(request.query_string.decode("latin-1"), session.get("lang"),
-                                    request.headers.get("Accept-Language"), current_app.config)
+    return catalogue_id(locale_for_request_parts(request.query_string.decode("latin-1"), session.get("lang"),
+                                                 request.headers.get("Accept-Language"), current_app.config))
+
+
+def direction_of(locale) -> str:
+    """"rtl" for right-to-left languages, else "ltr"."""
+    return "rtl" if str(locale).split("_")[0].split("@")[0] in current_app.config["RTL_LANGUAGES"] else "ltr"
 
 
 def text_direction() -> str:
     """"rtl" for right-to-left languages, else "ltr", for <html dir>."""
-    return "rtl" if str(get_locale()).split("_")[0] in current_app.config["RTL_LANGUAGES"] else "ltr"
+    return direction_of(get_locale())
+
+
+def alternates() -> list[tuple[str, str]]:
+    """(hreflang, absolute URL) of this page in every language, and "x-default" for the address without ?lang=."""
+    query = _without_switch_params(request.query_string.decode("latin-1"))
+    base = request.base_url
+    links = []
+    for tag in current_app.config["LANGUAGES"]:
+        links.append((tag, f"{base}?{query + '&' if query else ''}{LANG_PARAM}={tag}"))
+    links.append(("x-default", f"{base}?{query}" if query else base))
+    return links
 
 
 def _safe_next(target: str | None) -> str:
@@ -161,6 +224,7 @@ def remember_switch():
 
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+    babel.domain_instance = FallbackDomain()  # replaces the plain Domain that Flask-Babel would make
     app.before_request(remember_switch)
 
     app.add_template_filter(date_filter, "date")
@@ -174,8 +238,12 @@ def init_app(app) -> None:
 
     @app.context_processor
     def i18n_context():
+        tag = current_tag()
         return {
-            "current_locale": str(get_locale()),
+            "current_locale": html_lang(tag),
+            "current_lang": tag,
             "text_direction": text_direction(),
             "languages": app.config["LANGUAGES"],
+            "lang_alternates": alternates,
+            "html_lang": html_lang,
         }

@@ -32,7 +32,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.http import parse_cookie
 
-from .i18n import locale_for_request_parts
+from .i18n import language_tag, locale_for_request_parts
 
 CACHED_BLUEPRINTS = frozenset({"schedule", "pages"})
 CACHED_ENDPOINTS = frozenset({"pwa.offline", "pwa.manifest"})
@@ -170,7 +170,7 @@ def init_app(app) -> None:
         response.vary.update(("Cookie", "Accept-Language", *HTMX_HEADERS))
         key = request.environ.get(_KEY)
         # The key's language comes from the raw request; keep the page only when the app chose the same one.
-        if key is not None and key[0] == str(get_locale()):
+        if key is not None and key[0] == language_tag(get_locale()):
             request.environ[_STORE] = True
         return response
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 
+from babel import Locale
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 
 from ..assets import static_files, static_url, version
+from ..i18n import direction_of, html_lang, language_tag
 from . import bp
 
 CACHE_PREFIX = "dwb-"
@@ -29,8 +31,9 @@ OFFLINE_PAGES = (
 NOT_PRECACHED = ("screenshots/",)
 NOT_PRECACHED_SUFFIXES = (".png",)
 NAVIGATION_TIMEOUT_MS = 3500
-# Plural forms for the scripts: they pick one with Intl.PluralRules ("one", "other") and put the number in for {n}.
-PLURAL_PROBES = (("one", 1), ("other", 2))
+# The scripts pick a plural form with Intl.PluralRules (CLDR categories: zero, one, two, few, many, other) and put
+# the number in for {n}; the page carries each category the language has, made from a whole number of that category.
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 THEME_COLOR = "#0b4f6c"
 BACKGROUND_COLOR = "#ffffff"
 
@@ -79,6 +82,21 @@ def release() -> str:
 
 
 @lru_cache(maxsize=32)
+def plural_probes(locale: str) -> tuple[tuple[str, int], ...]:
+    """(CLDR category, a whole number in it) for each category the language has among whole numbers, by Babel's
+    CLDR rules; "other" is always there, with the number of the last category when no whole number is "other"
+    (Russian, Ukrainian and Polish keep "other" for fractions)."""
+    rule = Locale.parse(locale).plural_form
+    found: dict[str, int] = {}
+    for n in range(0, 1000):
+        found.setdefault(rule(n), n)
+    probes = [(c, found[c]) for c in PLURAL_CATEGORIES if c in found]
+    if "other" not in found:
+        probes.append(("other", probes[-1][1]))
+    return tuple(probes)
+
+
+@lru_cache(maxsize=32)
 def _strings_in(locale: str) -> dict:
     return strings()
 
@@ -91,13 +109,14 @@ def page_strings() -> dict:
 
 def strings() -> dict:
     """The sentences the offline scripts show, in the page's language (the scripts carry no text of their own)."""
+    probes = plural_probes(str(get_locale()))
     return {
         "online": _("Online"),
         "offline": _("Offline"),
         "offline_hint": _("You are offline. Saved pages and forms still work."),
         "waiting": {
             n: ngettext("%(count)s item is waiting to be sent.", "%(count)s items are waiting to be sent.", k, count="{n}")
-            for n, k in PLURAL_PROBES
+            for n, k in probes
         },
         "attention": _("Please look at the list below."),
         "send_now": _("Send now"),
@@ -124,7 +143,7 @@ def strings() -> dict:
         "open_form": _("Open the form again"),
         "alternatives": _("Other workshops you can book:"),
         "seats_free": {
-            n: ngettext("%(count)s seat free", "%(count)s seats free", k, count="{n}") for n, k in PLURAL_PROBES
+            n: ngettext("%(count)s seat free", "%(count)s seats free", k, count="{n}") for n, k in probes
         },
         "dismiss": _("Remove from this list"),
         "saved_when": _("saved %(time)s", time="{time}"),
@@ -161,7 +180,7 @@ def worker():
         "prefix": CACHE_PREFIX,
         "pagesCache": PAGES_CACHE,
         "precache": [static_url(f) for f in precached_files()],
-        "offline": {code: f"/offline?lang={code}" for code in current_app.config["LANGUAGES"]},
+        "offline": {tag: f"/offline?lang={tag}" for tag in current_app.config["LANGUAGES"]},
         "defaultLang": current_app.config["BABEL_DEFAULT_LOCALE"],
         "pages": list(OFFLINE_PAGES),
         "timeout": NAVIGATION_TIMEOUT_MS,
@@ -174,7 +193,7 @@ def worker():
 @bp.get("/manifest.webmanifest")
 def manifest():
     """The web app manifest that makes the app installable, in the visitor's language."""
-    locale = str(get_locale())
+    locale = get_locale()
     data = {
         "id": "/",
         "name": current_app.config["SITE_NAME"],
@@ -185,8 +204,8 @@ def manifest():
         "scope": "/",
         "display": "standalone",
         "orientation": "any",
-        "lang": locale,
-        "dir": "rtl" if locale.split("_")[0] in current_app.config["RTL_LANGUAGES"] else "ltr",
+        "lang": html_lang(language_tag(locale)),
+        "dir": direction_of(locale),
         "theme_color": THEME_COLOR,
         "background_color": BACKGROUND_COLOR,
         "categories": ["education", "government"],

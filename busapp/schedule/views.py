@@ -7,6 +7,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _, get_locale
 
 from ..htmx import render
+from ..i18n import language_tag
 from ..models import District, utcnow
 from . import bp, display, queries
 from .calendar import calendar_response, stops_calendar, webcal_url
@@ -41,8 +42,8 @@ def _stop_not_found():
 
 def _calendar_lang() -> dict:
     """Keep the visitor's language in feed links, since calendar apps send no cookie and no useful language."""
-    locale = str(get_locale())
-    return {"lang": locale} if locale != current_app.config["BABEL_DEFAULT_LOCALE"] else {}
+    tag = language_tag(get_locale())
+    return {"lang": tag} if tag != current_app.config["BABEL_DEFAULT_LOCALE"] else {}
 
 
 def _kept_args() -> dict:

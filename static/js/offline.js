@@ -557,9 +557,10 @@
       keepPage(response.url);
     }
     document.title = doc.title;
-    ["lang", "dir"].forEach(function (name) {
+    ["lang", "dir", "data-lang"].forEach(function (name) {
       var value = doc.documentElement.getAttribute(name);
       if (value) document.documentElement.setAttribute(name, value);
+      else document.documentElement.removeAttribute(name);
     });
     adoptHead(doc);
     document.body.replaceWith(document.adoptNode(doc.body));
@@ -690,7 +691,8 @@
       Outbox.keepPage = keepPage;
       Outbox.onChange(refresh);
       Outbox.open().then(function () {
-        Outbox.setMeta("lang", lang()).catch(function () {});
+        // The language tag (Leichte Sprache is "de-x-ls" while the page says lang="de") picks the offline page.
+        Outbox.setMeta("lang", document.documentElement.getAttribute("data-lang") || lang()).catch(function () {});
       }, noteStoreProblem);
     }
     registerWorker();

@@ -1,0 +1,199 @@
+"""Every resident in their language: the languages come from the LANGUAGES setting, Leichte Sprache is its own
+catalogue that falls back to German, the picker names each language in itself, pages carry hreflang alternates,
+plural forms follow CLDR, and every catalogue is complete for what residents see."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_babel import force_locale, gettext, ngettext
+
+from busapp import config as config_module
+from busapp.catalogues import FULL_LANGUAGES, ROOT, SOURCE_LANGUAGE, catalogue_path, load, missing
+from busapp.i18n import catalogue_id, language_tag
+from busapp.pwa.views import plural_probes
+
+TAGS = [t for t in config_module.DEFAULT_LANGUAGES.split(",")]
+TRANSLATED = [t for t in TAGS if t != SOURCE_LANGUAGE]
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def html_tag(page: str) -> str:
+    return re.search(r"<html[^>]*>", page).group(0)
+
+
+def test_languages_come_from_the_setting_and_are_named_in_themselves():
+    names = config_module.languages(config_module.DEFAULT_LANGUAGES, "de")
+    assert list(names) == ["de", "en", "tr", "uk", "ar", "pl", "ru", "fa", "de-x-ls"]
+    assert names == {
+        "de": "Deutsch", "en": "English", "tr": "Türkçe", "uk": "Українська", "ar": "العربية", "pl": "Polski",
+        "ru": "Русский", "fa": "فارسی", "de-x-ls": "Leichte Sprache",
+    }
+    assert list(config_module.languages(" de , pl ", "de")) == ["de", "pl"]
+
+
+@pytest.mark.parametrize("value", ["en,tr", "de,xx-nonsense-zz", "de,qq"])
+def test_a_bad_language_setting_stops_the_start(value):
+    with pytest.raises(config_module.ConfigError):
+        config_module.languages(value, "de")
+
+
+def test_the_setting_is_read_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LANGUAGES", "de,en,ar")
+    cfg = config_module.load(str(tmp_path), {"APP_ENV": "testing"})
+    assert list(cfg["LANGUAGES"]) == ["de", "en", "ar"]
+
+
+@pytest.mark.parametrize("tag, ident", [("de", "de"), ("de-x-ls", "de@ls"), ("pt-BR", "pt_BR"), ("fa", "fa")])
+def test_tags_and_catalogue_names(tag, ident):
+    assert catalogue_id(tag) == ident and language_tag(ident) == tag
+
+
+def test_picker_names_every_language_in_itself_and_marks_easy_german(client):
+    page = html(client.get("/"))
+    form = page[page.index('class="lang-switch"'):]
+    form = form[:form.index("</form>")]
+    options = re.findall(r'<option value="([^"]+)" lang="([^"]+)" dir="(\w+)"[^>]*>([^<]+)</option>', form)
+    assert [(v, name) for v, _l, _d, name in options] == list(config_module.languages(
+        config_module.DEFAULT_LANGUAGES, "de").items())
+    assert ("de-x-ls", "de-x-ls", "ltr", "Leichte Sprache") in options
+    assert ("ar", "ar", "rtl", "العربية") in options and ("fa", "fa", "rtl", "فارسی") in options
+
+
+def test_easy_german_says_german_with_a_marker_and_is_remembered_when_asked(client):
+    page = html(client.get("/?lang=de-x-ls"))
+    assert html_tag(page) == '<html lang="de" dir="ltr" data-lang="de-x-ls">'
+    assert re.search(r'<option value="de-x-ls"[^>]*selected', page)
+    response = client.get("/?lang=de-x-ls&remember=1")
+    assert response.status_code == 303
+    assert 'data-lang="de-x-ls"' in html_tag(html(client.get("/s/1")))
+
+
+def test_easy_german_falls_back_to_german_never_to_english(app):
+    # Staff pages are not written in Leichte Sprache: their messages are left out of de@ls on purpose.
+    with app.test_request_context("/?lang=de-x-ls"):
+        with force_locale("de@ls"):
+            assert gettext("Password") == "Passwort"
+            assert gettext("You are signed out.") == "Sie sind abgemeldet."
+
+
+@pytest.mark.parametrize("lang, direction", [("ar", "rtl"), ("fa", "rtl"), ("tr", "ltr"), ("uk", "ltr")])
+def test_direction_per_language(client, lang, direction):
+    assert html_tag(html(client.get(f"/?lang={lang}"))) == f'<html lang="{lang}" dir="{direction}">'
+
+
+def test_pages_carry_hreflang_alternates_for_every_language(client, make_stop):
+    stop = make_stop()
+    page = html(client.get(f"/d/{stop.district.slug}?x=1&lang=tr"))
+    links = {tag: href.replace("&amp;", "&")
+             for tag, href in re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">', page)}
+    assert set(links) == set(TAGS) | {"x-default"}
+    assert links["de-x-ls"] == f"http://localhost/d/{stop.district.slug}?x=1&lang=de-x-ls"
+    assert links["x-default"] == f"http://localhost/d/{stop.district.slug}?x=1"
+
+
+# Arabic: the six CLDR forms, with gettext's order zero, one, two, few (3-10), many (11-99), other (100-102).
+PLURALS = {
+    "ar": {0: 0, 1: 1, 2: 2, 3: 3, 10: 3, 11: 4, 99: 4, 100: 5, 102: 5, 103: 3, 111: 4},
+    "pl": {1: 0, 2: 1, 4: 1, 5: 2, 12: 2, 22: 1, 25: 2, 0: 2},
+    "ru": {1: 0, 21: 0, 2: 1, 4: 1, 5: 2, 11: 2, 12: 2, 0: 2},
+    "uk": {1: 0, 21: 0, 2: 1, 24: 1, 5: 2, 11: 2, 0: 2},
+}
+
+
+@pytest.mark.parametrize("lang", sorted(PLURALS))
+def test_plural_forms_follow_cldr_in_python(app, lang):
+    catalogue = load(lang)
+    message = catalogue.get(("%(num)d workshop", "%(num)d workshops")[0])
+    forms = message.string
+    assert len(set(forms)) == len(forms) == catalogue.num_plurals, forms  # each form its own text
+    with app.test_request_context(f"/?lang={lang}"):
+        for n, index in PLURALS[lang].items():
+            got = ngettext("%(num)d workshop", "%(num)d workshops", n)
+            assert got == forms[index] % {"num": n}, (lang, n)
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("ar", (("zero", 0), ("one", 1), ("two", 2), ("few", 3), ("many", 11), ("other", 100))),
+    ("pl", (("one", 1), ("few", 2), ("many", 0), ("other", 0))),
+    ("ru", (("one", 1), ("few", 2), ("many", 0), ("other", 0))),
+    ("uk", (("one", 1), ("few", 2), ("many", 0), ("other", 0))),
+    ("de", (("one", 1), ("other", 0))),
+    ("tr", (("one", 1), ("other", 0))),
+])
+def test_offline_scripts_get_every_cldr_category(lang, expected):
+    assert plural_probes(catalogue_id(lang)) == expected
+
+
+def test_offline_sentences_carry_each_arabic_form(client):
+    page = html(client.get("/?lang=ar"))
+    import html as htmllib
+    import json
+
+    meta = re.search(r'<meta name="pwa-strings" content="([^"]*)"', page) or re.search(
+        r'id="pwa-strings"[^>]*content="([^"]*)"', page)
+    strings = json.loads(htmllib.unescape(meta.group(1)))
+    seats = strings["seats_free"]
+    assert set(seats) == {"zero", "one", "two", "few", "many", "other"}
+    assert len(set(seats.values())) == 6 and all("{n}" in v or k in ("one", "two") for k, v in seats.items())
+
+
+# --- the catalogues -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tag", TRANSLATED)
+def test_every_catalogue_is_complete_for_residents(tag):
+    left = [m.id for m in missing(tag)]
+    assert not left, f"{tag}: {len(left)} missing, e.g. {left[:5]} (run: flask translate missing {tag})"
+
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+MARKUP = re.compile(r"</?\w+[^>]*>")
+
+
+def _same_bag(a: list[str], b: list[str]) -> bool:
+    return sorted(a) == sorted(b)
+
+
+@pytest.mark.parametrize("tag", TRANSLATED)
+def test_placeholders_and_markup_match_the_source(tag):
+    wrong = []
+    for message in load(tag):
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        names = set(PLACEHOLDER.findall(ids[-1])) | set(PLACEHOLDER.findall(ids[0]))
+        for text in strings:
+            if not text:
+                continue
+            # A plural form may leave the number out ("one seat"), but never add a name the source lacks.
+            if not set(PLACEHOLDER.findall(text)) <= names or (
+                    len(ids) == 1 and set(PLACEHOLDER.findall(text)) != names):
+                wrong.append((ids[0], text))
+            if not _same_bag(MARKUP.findall(ids[0]), MARKUP.findall(text)):
+                wrong.append((ids[0], text))
+    assert not wrong, wrong[:5]
+
+
+def test_compile_reports_nothing_fuzzy_or_untranslated_for_residents(tmp_path):
+    for tag in TRANSLATED:
+        catalogue = load(tag)
+        assert not [m.id for m in catalogue if m.id and m.fuzzy], tag
+    out = subprocess.run([sys.executable, "-m", "babel.messages.frontend", "compile", "-d", "translations",
+                          "--statistics", "--use-fuzzy"], cwd=ROOT, capture_output=True, text=True, check=True)
+    report = out.stdout + out.stderr
+    de = re.search(r"(\d+) of (\d+) messages \(\d+%\) translated in translations/de/", report)
+    assert de and de.group(1) == de.group(2), report
+    assert "fuzzy" not in report, report
+
+
+def test_every_configured_language_has_a_catalogue():
+    for tag in TRANSLATED:
+        assert catalogue_path(tag).exists(), tag
+    assert set(FULL_LANGUAGES) <= set(TAGS)
