@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite()
 
-    from . import assets, auth, catalog, cli, errors, htmx, i18n, security
+    from . import assets, auth, catalog, cli, content, errors, htmx, i18n, security
 
     i18n.init_app(app)
     auth.init_app(app)
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     assets.init_app(app)
     catalog.init_app(app)
+    content.init_app(app)
     cli.init_app(app)
 
     from . import booking, feedback, pages, pwa, schedule

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from .content import set_text
 from .extensions import db
 from .models import (
     AuditEvent, Booking, District, Feedback, LiveStatus, RateCounter, Role, Stop, StopStatus, User, Workshop,
@@ -46,6 +47,80 @@ WORKSHOPS = [
     ("smartphone_basics", "Akıllı telefon: ilk adımlar", "newcomers", "tr", 60, 8,
      "Akıllı telefonun temel işlevleri, Türkçe anlatımla.", ""),
 ]
+
+# The demo workshops in other languages, by their own title: {tag: (title, description)}; an empty description
+# leaves the German (or the workshop's own) one in place.
+WORKSHOP_TEXTS = {
+    "Das Smartphone kennenlernen": {
+        "de-x-ls": ("Das Handy kennen-lernen", "Wir zeigen Ihnen Ihr Handy. Schritt für Schritt. Sie lernen: "
+                    "Das Handy anmachen. Apps öffnen. Die Schrift größer machen. Anrufen. Fotos machen."),
+        "en": ("Getting to know your smartphone", "Switching on, opening apps, making text larger, calls and "
+               "photos: calmly, step by step."),
+        "tr": ("Akıllı telefonu tanıyalım", "Açmak, uygulama açmak, yazıyı büyütmek, arama ve fotoğraf: "
+               "sakin sakin, adım adım."),
+        "ar": ("تعرّف على هاتفك الذكي", "التشغيل، فتح التطبيقات، تكبير الخط، المكالمات والصور: بهدوء وخطوة بخطوة."),
+        "uk": ("Знайомство зі смартфоном", "Увімкнути, відкрити застосунки, збільшити шрифт, дзвінки й фото: "
+               "спокійно, крок за кроком."),
+        "ru": ("Знакомство со смартфоном", ""),
+        "pl": ("Poznajemy smartfon", ""),
+        "fa": ("آشنایی با گوشی هوشمند", "روشن کردن، باز کردن برنامه‌ها، بزرگ کردن نوشته، تماس و عکس: آرام و گام به گام."),
+    },
+    "Videoanrufe mit der Familie": {
+        "de-x-ls": ("Video-Anrufe mit der Familie", "Wir probieren Video-Anrufe zusammen aus. Mit Ihrem Handy. "
+                    "Oder mit einem Handy von uns."),
+        "en": ("Video calls with your family", "We try video calls together, on your device or on one we lend you."),
+        "tr": ("Aileyle görüntülü görüşme", "Görüntülü görüşmeyi birlikte deniyoruz, kendi cihazınızla veya "
+               "ödünç bir cihazla."),
+        "ar": ("مكالمات الفيديو مع العائلة", "نجرّب مكالمات الفيديو معًا، على جهازك أو على جهاز نعيره لك."),
+        "uk": ("Відеодзвінки з родиною", "Разом пробуємо відеодзвінки, на вашому пристрої або на нашому."),
+        "ru": ("Видеозвонки с семьёй", ""),
+        "pl": ("Rozmowy wideo z rodziną", ""),
+        "fa": ("تماس تصویری با خانواده", ""),
+    },
+    "Sicher online bezahlen": {
+        "de-x-ls": ("Sicher im Internet bezahlen", ""),
+        "en": ("Paying safely online", "Online banking, safe passwords and how to spot fraudulent messages."),
+        "tr": ("İnternette güvenli ödeme", ""),
+        "ar": ("الدفع الآمن عبر الإنترنت", ""),
+        "uk": ("Безпечно платити онлайн", ""),
+    },
+    "Falschmeldungen erkennen": {
+        "de-x-ls": ("Falsche Nachrichten erkennen", ""),
+        "en": ("Spotting false reports", ""),
+        "tr": ("Yalan haberleri tanımak", ""),
+        "ar": ("كشف الأخبار الكاذبة", ""),
+    },
+    "Online zum Amt: die Dienste der Stadt": {
+        "de-x-ls": ("Die Stadt im Internet", "Sie lernen: Einen Termin bei der Stadt machen. "
+                    "Einen Antrag im Internet schicken."),
+        "en": ("The city's services online", "Booking appointments, applying online, setting up the citizen account."),
+        "tr": ("Belediye işleri internetten", "Randevu almak, başvuruları internetten yapmak, vatandaş hesabı açmak."),
+        "ar": ("خدمات المدينة عبر الإنترنت", "حجز المواعيد، تقديم الطلبات عبر الإنترنت، وإنشاء حساب المواطن."),
+        "uk": ("Послуги міста онлайн", "Записатися на прийом, подати заяву онлайн, створити обліковий запис громадянина."),
+        "ru": ("Услуги города онлайн", ""),
+        "fa": ("خدمات اینترنتی شهر", ""),
+    },
+    "Messenger for newcomers": {
+        "de": ("Messenger für Neue in Lübeck", "Messenger, E-Mail und die Apps der Stadt, auf Englisch erklärt, "
+               "mit Zeit für Ihre Fragen."),
+        "uk": ("Месенджери для нових мешканців", ""),
+        "ar": ("تطبيقات المراسلة للقادمين الجدد", ""),
+    },
+    "Akıllı telefon: ilk adımlar": {
+        "de": ("Smartphone: erste Schritte", "Die wichtigsten Funktionen des Smartphones, auf Türkisch erklärt."),
+        "en": ("Smartphone: first steps", "The basics of a smartphone, explained in Turkish."),
+    },
+}
+CANCEL_REASON_TEXTS = {
+    "de-x-ls": "Der Bus ist kaputt. Er ist in der Werkstatt. Wir kommen an einem anderen Tag.",
+    "en": "The bus is in the garage. We will make up the date.",
+    "tr": "Otobüs tamirde. Bu ziyareti daha sonra yapacağız.",
+    "ar": "الحافلة في الورشة. سنعوّض هذا الموعد لاحقًا.",
+    "uk": "Автобус на ремонті. Ми перенесемо цей візит.",
+    "ru": "Автобус в ремонте. Мы перенесём этот визит.",
+    "pl": "Autobus jest w warsztacie. Odrobimy ten termin.",
+    "fa": "اتوبوس در تعمیرگاه است. این بازدید را بعداً جبران می‌کنیم.",
+}
 
 SLOTS = ((time(10, 0), time(13, 0)), (time(14, 30), time(17, 30)))
 
@@ -106,6 +181,8 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
                 if n == 7:
                     stop.status = StopStatus.CANCELLED
                     stop.cancel_reason = "Der Bus ist in der Werkstatt. Wir holen den Termin nach."
+                    for lang, reason in CANCEL_REASON_TEXTS.items():
+                        set_text(stop, lang, cancel_reason=reason)
                     stop.sequence = 1
                 if day > today + timedelta(weeks=weeks - 1) and n % 2:
                     stop.status = StopStatus.DRAFT  # the coordinators are still planning these
@@ -117,11 +194,14 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
                     starts = stop.starts_at + timedelta(minutes=75 * k)
                     if starts + timedelta(minutes=minutes) > stop.ends_at:
                         starts = stop.ends_at - timedelta(minutes=minutes)
-                    db.session.add(Workshop(
+                    workshop = Workshop(
                         stop=stop, title=title, topic=topic, audience=audience, language=lang,
                         duration_minutes=minutes, capacity=capacity, description=desc,
                         accessibility_notes=notes, starts_at=starts,
-                    ))
+                    )
+                    for text_lang, (other_title, other_desc) in WORKSHOP_TEXTS.get(title, {}).items():
+                        set_text(workshop, text_lang, title=other_title, description=other_desc)
+                    db.session.add(workshop)
                     workshops += 1
                 n += 1
         day += timedelta(days=1)

@@ -111,6 +111,8 @@ class Stop(db.Model):
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The live note and cancel reason in other languages, {tag: {field: text}} (busapp/content.py).
+    texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -152,6 +154,8 @@ class Workshop(db.Model):
     # Kept in step with confirmed bookings by one conditional UPDATE, so a seat is never given twice.
     seats_taken: Mapped[int] = mapped_column(default=0)
     accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Title, description and access notes in other languages than `language`, {tag: {field: text}} (busapp/content.py).
+    texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     status: Mapped[WorkshopStatus] = mapped_column(
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )

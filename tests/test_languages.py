@@ -196,3 +196,84 @@ def test_every_configured_language_has_a_catalogue():
     for tag in TRANSLATED:
         assert catalogue_path(tag).exists(), tag
     assert set(FULL_LANGUAGES) <= set(TAGS)
+
+
+# --- content written per language ---------------------------------------------------------------------------------
+
+def _workshop_with_texts(make_workshop, **kw):
+    from busapp.content import set_text
+    from busapp.extensions import db
+
+    workshop = make_workshop(title="Smartphone-Grundlagen", description="Schritt für Schritt.", language="de", **kw)
+    set_text(workshop, "en", title="Smartphone basics", description="Step by step.")
+    set_text(workshop, "tr", title="Akıllı telefon temelleri")
+    db.session.commit()
+    return workshop
+
+
+def test_workshop_text_in_the_visitors_language_else_german_marked_with_its_lang(client, make_workshop):
+    workshop = _workshop_with_texts(make_workshop)
+    stop_id = workshop.stop_id
+    en = html(client.get(f"/s/{stop_id}?lang=en"))
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="en">Smartphone basics</h3>' in en
+    assert '<p class="workshop__description" lang="en">Step by step.</p>' in en
+    tr = html(client.get(f"/s/{stop_id}?lang=tr"))
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="tr">Akıllı telefon temelleri</h3>' in tr
+    # No Turkish description: the German one, marked as German on the Turkish page.
+    assert '<p class="workshop__description" lang="de">Schritt für Schritt.</p>' in tr
+    ar = html(client.get(f"/s/{stop_id}?lang=ar"))
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="de">Smartphone-Grundlagen</h3>' in ar
+    ls = html(client.get(f"/s/{stop_id}?lang=de-x-ls"))
+    assert f'lang="de">Smartphone-Grundlagen</h3>' in ls
+    booking = html(client.get(f"/workshops/{workshop.id}/book?lang=en"))
+    assert '<dd lang="en">Smartphone basics</dd>' in booking
+
+
+def test_a_workshop_in_another_language_falls_back_to_its_german_text(app, make_workshop):
+    from busapp.content import set_text, text_in
+    from busapp.extensions import db
+
+    workshop = make_workshop(title="Akıllı telefon: ilk adımlar", language="tr")
+    set_text(workshop, "de", title="Smartphone: erste Schritte")
+    db.session.commit()
+    title = text_in(workshop, "title", "uk")
+    assert (title, title.lang) == ("Smartphone: erste Schritte", "de")
+    title = text_in(workshop, "title", "tr")
+    assert (title, title.lang) == ("Akıllı telefon: ilk adımlar", "tr")
+    assert text_in(workshop, "title", "de-x-ls").lang == "de"
+
+
+def test_stop_notices_per_language(client, make_stop):
+    from busapp.content import set_text
+    from busapp.extensions import db
+    from busapp.models import LiveStatus
+
+    stop = make_stop(live_status=LiveStatus.LATE, live_note="Wir kommen 20 Minuten später.")
+    set_text(stop, "uk", live_note="Ми запізнюємося на 20 хвилин.")
+    db.session.commit()
+    assert '<p class="live__text" lang="uk">Ми запізнюємося на 20 хвилин.</p>' in html(client.get(f"/s/{stop.id}?lang=uk"))
+    assert '<p class="live__text" lang="de">Wir kommen 20 Minuten später.</p>' in html(client.get(f"/s/{stop.id}?lang=pl"))
+
+
+def test_only_known_fields_take_translations(app, make_workshop):
+    from busapp.content import set_text, text_in
+
+    workshop = make_workshop()
+    with pytest.raises(ValueError):
+        set_text(workshop, "en", capacity="9")
+    with app.test_request_context("/"), pytest.raises(ValueError):
+        text_in(workshop, "topic")
+
+
+def test_demo_data_speaks_several_languages(app):
+    from busapp import demo
+    from busapp.content import text_in
+    from busapp.extensions import db
+    from busapp.models import Workshop
+    import sqlalchemy as sa
+
+    demo.load(with_users=False)
+    workshop = db.session.scalar(sa.select(Workshop).where(Workshop.title == "Das Smartphone kennenlernen").limit(1))
+    assert {"en", "tr", "ar", "uk", "de-x-ls"} <= set(workshop.texts)
+    with app.test_request_context("/?lang=ar"):
+        assert text_in(workshop, "title") == "تعرّف على هاتفك الذكي"

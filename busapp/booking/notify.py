@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import force_locale, format_date, format_time, gettext as _
 
 from .. import mail
+from ..content import text_in
 from ..models import Booking, BookingStatus
 from ..schedule.calendar import absolute_url, ics_for_workshop
 from .forms import contact_kind
@@ -15,7 +16,7 @@ from .service import waiting_position
 def _facts(booking: Booking) -> list[str]:
     workshop, stop = booking.workshop, booking.workshop.stop
     return [
-        _("Workshop: %(title)s", title=workshop.title),
+        _("Workshop: %(title)s", title=text_in(workshop, "title")),
         _("When: %(date)s, %(start)s to %(end)s", date=format_date(workshop.starts_at, "full"),
           start=format_time(workshop.starts_at, "short"), end=format_time(workshop.ends_at, "short")),
         _("Where: %(place)s", place=", ".join(p for p in (stop.place, stop.address) if p)),
@@ -44,10 +45,10 @@ def confirmation(booking: Booking) -> bool:
         return False
     with force_locale(booking.locale):
         if booking.status == BookingStatus.CONFIRMED:
-            subject = _("Your seat: %(title)s", title=booking.workshop.title)
+            subject = _("Your seat: %(title)s", title=text_in(booking.workshop, "title"))
             intro = [_("Hello %(name)s,", name=booking.name), "", _("your seat is booked."), ""]
         else:
-            subject = _("Waiting list: %(title)s", title=booking.workshop.title)
+            subject = _("Waiting list: %(title)s", title=text_in(booking.workshop, "title"))
             intro = [
                 _("Hello %(name)s,", name=booking.name), "",
                 _("the workshop is full. You are number %(n)d on the waiting list.", n=waiting_position(booking) or 1),
@@ -61,7 +62,7 @@ def promotion(booking: Booking) -> bool:
     if not mail.enabled() or contact_kind(booking.contact) != "email":
         return False
     with force_locale(booking.locale):
-        subject = _("You have a seat: %(title)s", title=booking.workshop.title)
+        subject = _("You have a seat: %(title)s", title=text_in(booking.workshop, "title"))
         intro = [
             _("Hello %(name)s,", name=booking.name), "",
             _("good news: seats became free and you have moved up from the waiting list. Your seat is booked."),

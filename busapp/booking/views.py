@@ -27,6 +27,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
 from .. import qr, ratelimit, tickets
+from ..content import text_in
 from ..errors import wants_json
 from ..extensions import csrf, db
 from ..htmx import render
@@ -79,7 +80,7 @@ def _when(workshop: Workshop) -> str:
 def _alternative(workshop: Workshop) -> dict:
     stop = workshop.stop
     return {
-        "title": workshop.title,
+        "title": str(text_in(workshop, "title")),
         "when": _when(workshop),
         "place": f"{stop.place}, {stop.district.name}",
         "url": url_for("booking.new", workshop_id=workshop.id),

@@ -135,8 +135,10 @@ class FeedbackForm(FlaskForm):
         """Offer the visit's workshops, labelled with their start time and title."""
         from flask_babel import format_time
 
+        from ..content import text_in
+
         self.workshop.choices = [SelectChoice("", _l("The whole visit, or I don't know"))] + [
-            SelectChoice(str(w.id), f"{format_time(w.starts_at, 'short')} · {w.title}") for w in workshops
+            SelectChoice(str(w.id), f"{format_time(w.starts_at, 'short')} · {text_in(w, 'title')}") for w in workshops
         ]
 
 

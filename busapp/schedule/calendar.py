@@ -13,6 +13,7 @@ from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
+from ..content import text_in
 from ..models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import public_workshops
 
@@ -63,7 +64,7 @@ def _workshop_line(workshop: Workshop) -> str:
     tz = _tz()
     start = workshop.starts_at.astimezone(tz)
     end = workshop.ends_at.astimezone(tz)
-    line = f"{start:%H:%M}–{end:%H:%M} {workshop.title} ({audience_label(workshop.audience)}, {language_label(workshop.language)})"
+    line = f"{start:%H:%M}–{end:%H:%M} {text_in(workshop, 'title')} ({audience_label(workshop.audience)}, {language_label(workshop.language)})"
     if workshop.status == WorkshopStatus.CANCELLED:
         line = _("Cancelled: %(title)s", title=line)
     return "• " + line
@@ -76,7 +77,7 @@ def stop_event(stop: Stop) -> Event:
     url = absolute_url("schedule.stop", stop_id=stop.id)
     lines = [_("Digital workshop bus in %(district)s", district=stop.district.name)]
     if cancelled and stop.cancel_reason:
-        lines.append(_("Reason: %(reason)s", reason=stop.cancel_reason))
+        lines.append(_("Reason: %(reason)s", reason=text_in(stop, "cancel_reason")))
     workshops = public_workshops(stop)
     if workshops:
         lines += ["", _("Workshops (free, please book a seat):")]
@@ -107,15 +108,15 @@ def workshop_event(workshop: Workshop) -> Event:
     stop = workshop.stop
     cancelled = workshop.status == WorkshopStatus.CANCELLED or stop.status == StopStatus.CANCELLED
     url = absolute_url("schedule.stop", stop_id=stop.id)
-    lines = [workshop.description] if workshop.description else []
+    lines = [text_in(workshop, "description")] if workshop.description else []
     if workshop.accessibility_notes:
-        lines.append(workshop.accessibility_notes)
+        lines.append(text_in(workshop, "accessibility_notes"))
     if stop.status == StopStatus.CANCELLED and stop.cancel_reason:
-        lines.append(_("Reason: %(reason)s", reason=stop.cancel_reason))
+        lines.append(_("Reason: %(reason)s", reason=text_in(stop, "cancel_reason")))
     lines.append(_("Details: %(url)s", url=url))
     event = Event.new(
         uid=f"workshop-{workshop.id}@{uid_domain()}",
-        summary=_summary(workshop.title, cancelled),
+        summary=_summary(text_in(workshop, "title"), cancelled),
         start=workshop.starts_at.astimezone(tz),
         end=workshop.ends_at.astimezone(tz),
         location=_location(stop),
@@ -161,7 +162,7 @@ def stops_calendar(stops: Iterable[Stop], name: str, uid: str, feed: bool = True
 
 def ics_for_workshop(workshop: Workshop) -> bytes:
     """The .ics bytes of one workshop (its stop and district must be loadable)."""
-    return build_calendar([workshop_event(workshop)], workshop.title, f"workshop-{workshop.id}").to_ical()
+    return build_calendar([workshop_event(workshop)], text_in(workshop, "title"), f"workshop-{workshop.id}").to_ical()
 
 
 def calendar_response(cal: Calendar | bytes, filename: str, attachment: bool = False) -> Response:

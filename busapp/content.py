@@ -1,0 +1,79 @@
+"""Text that people write for residents, in several languages: workshop titles, descriptions and access notes, and a
+stop's notices (live note, reason for a cancellation).
+
+The model is small on purpose. Each row keeps its text in its own columns, written in the row's own language (a
+workshop's `language`, German for a stop), and a JSON column `texts` with the other languages:
+`{"en": {"title": "...", "description": "..."}, "tr": {"title": "..."}}`, keyed by BCP 47 tag. A page shows the
+visitor's language, else German, else the row's own text, and says which language it picked, so the template can
+mark it with `lang` when it differs from the page.
+"""
+from __future__ import annotations
+
+from flask import current_app, has_app_context
+
+from .i18n import current_tag, html_lang
+
+# The columns that may carry other languages, per model.
+TRANSLATABLE = {
+    "Workshop": ("title", "description", "accessibility_notes"),
+    "Stop": ("live_note", "cancel_reason"),
+}
+
+
+class Text(str):
+    """A piece of written text and the language it is in (`lang`: what an HTML lang attribute says)."""
+
+    lang: str
+
+    def __new__(cls, value: str, lang: str) -> "Text":
+        text = super().__new__(cls, value)
+        text.lang = lang
+        return text
+
+
+def own_language(obj) -> str:
+    """The language of a row's own columns: a workshop's language, else the default language."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"] if has_app_context() else "de"
+    return getattr(obj, "language", None) or default
+
+
+def choices(tag: str) -> list[str]:
+    """The languages to try, best first: the visitor's, its base language (Leichte Sprache -> German), German."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"] if has_app_context() else "de"
+    order = [tag, html_lang(tag), default]
+    return list(dict.fromkeys(order))
+
+
+def text_in(obj, field: str, tag: str | None = None) -> Text:
+    """The field's text in the visitor's language (or `tag`), else German, else the row's own text."""
+    if field not in TRANSLATABLE.get(type(obj).__name__, ()):
+        raise ValueError(f"{type(obj).__name__}.{field} has no translations")
+    own = own_language(obj)
+    base = getattr(obj, field) or ""
+    texts = getattr(obj, "texts", None) or {}
+    for lang in choices(tag or current_tag()):
+        if lang == own and base:
+            return Text(base, html_lang(own))
+        value = (texts.get(lang) or {}).get(field)
+        if value:
+            return Text(value, html_lang(lang))
+    return Text(base, html_lang(own))
+
+
+def set_text(obj, lang: str, **fields: str) -> None:
+    """Store text in another language; an empty value removes it (the JSON column is replaced, so it is saved)."""
+    allowed = TRANSLATABLE[type(obj).__name__]
+    texts = {k: dict(v) for k, v in (obj.texts or {}).items()}
+    entry = texts.setdefault(lang, {})
+    for name, value in fields.items():
+        if name not in allowed:
+            raise ValueError(f"{type(obj).__name__}.{name} has no translations")
+        if value:
+            entry[name] = value
+        else:
+            entry.pop(name, None)
+    obj.texts = {k: v for k, v in texts.items() if v}
+
+
+def init_app(app) -> None:
+    app.add_template_filter(text_in, "text")
