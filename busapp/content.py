@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import current_app, has_app_context
 
-from .i18n import current_tag, html_lang
+from .i18n import current_tag, direction_of, html_lang
 
 # The columns that may carry other languages, per model.
 TRANSLATABLE = {
@@ -21,13 +21,16 @@ TRANSLATABLE = {
 
 
 class Text(str):
-    """A piece of written text and the language it is in (`lang`: what an HTML lang attribute says)."""
+    """A piece of written text, the language it is in (`lang`, for an HTML lang attribute) and its direction
+    (`dir`: German text on an Arabic page stays left to right, full stop and all)."""
 
     lang: str
+    dir: str
 
     def __new__(cls, value: str, lang: str) -> "Text":
         text = super().__new__(cls, value)
         text.lang = lang
+        text.dir = direction_of(lang) if has_app_context() else "ltr"
         return text
 
 

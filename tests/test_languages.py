@@ -215,18 +215,18 @@ def test_workshop_text_in_the_visitors_language_else_german_marked_with_its_lang
     workshop = _workshop_with_texts(make_workshop)
     stop_id = workshop.stop_id
     en = html(client.get(f"/s/{stop_id}?lang=en"))
-    assert f'<h3 id="workshop-{workshop.id}-title" lang="en">Smartphone basics</h3>' in en
-    assert '<p class="workshop__description" lang="en">Step by step.</p>' in en
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="en" dir="ltr">Smartphone basics</h3>' in en
+    assert '<p class="workshop__description" lang="en" dir="ltr">Step by step.</p>' in en
     tr = html(client.get(f"/s/{stop_id}?lang=tr"))
-    assert f'<h3 id="workshop-{workshop.id}-title" lang="tr">Akıllı telefon temelleri</h3>' in tr
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="tr" dir="ltr">Akıllı telefon temelleri</h3>' in tr
     # No Turkish description: the German one, marked as German on the Turkish page.
-    assert '<p class="workshop__description" lang="de">Schritt für Schritt.</p>' in tr
+    assert '<p class="workshop__description" lang="de" dir="ltr">Schritt für Schritt.</p>' in tr
     ar = html(client.get(f"/s/{stop_id}?lang=ar"))
-    assert f'<h3 id="workshop-{workshop.id}-title" lang="de">Smartphone-Grundlagen</h3>' in ar
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="de" dir="ltr">Smartphone-Grundlagen</h3>' in ar
     ls = html(client.get(f"/s/{stop_id}?lang=de-x-ls"))
-    assert f'lang="de">Smartphone-Grundlagen</h3>' in ls
+    assert f'lang="de" dir="ltr">Smartphone-Grundlagen</h3>' in ls
     booking = html(client.get(f"/workshops/{workshop.id}/book?lang=en"))
-    assert '<dd lang="en">Smartphone basics</dd>' in booking
+    assert '<dd lang="en" dir="ltr">Smartphone basics</dd>' in booking
 
 
 def test_a_workshop_in_another_language_falls_back_to_its_german_text(app, make_workshop):
@@ -243,6 +243,17 @@ def test_a_workshop_in_another_language_falls_back_to_its_german_text(app, make_
     assert text_in(workshop, "title", "de-x-ls").lang == "de"
 
 
+def test_arabic_text_on_a_german_page_runs_right_to_left(client, make_workshop):
+    from busapp.content import set_text
+    from busapp.extensions import db
+
+    workshop = make_workshop(title="Smartphone-Grundlagen", language="de")
+    set_text(workshop, "ar", title="أساسيات الهاتف الذكي")
+    db.session.commit()
+    page = html(client.get(f"/s/{workshop.stop_id}?lang=ar"))
+    assert f'<h3 id="workshop-{workshop.id}-title" lang="ar" dir="rtl">أساسيات الهاتف الذكي</h3>' in page
+
+
 def test_stop_notices_per_language(client, make_stop):
     from busapp.content import set_text
     from busapp.extensions import db
@@ -251,8 +262,8 @@ def test_stop_notices_per_language(client, make_stop):
     stop = make_stop(live_status=LiveStatus.LATE, live_note="Wir kommen 20 Minuten später.")
     set_text(stop, "uk", live_note="Ми запізнюємося на 20 хвилин.")
     db.session.commit()
-    assert '<p class="live__text" lang="uk">Ми запізнюємося на 20 хвилин.</p>' in html(client.get(f"/s/{stop.id}?lang=uk"))
-    assert '<p class="live__text" lang="de">Wir kommen 20 Minuten später.</p>' in html(client.get(f"/s/{stop.id}?lang=pl"))
+    assert '<p class="live__text" lang="uk" dir="ltr">Ми запізнюємося на 20 хвилин.</p>' in html(client.get(f"/s/{stop.id}?lang=uk"))
+    assert '<p class="live__text" lang="de" dir="ltr">Wir kommen 20 Minuten später.</p>' in html(client.get(f"/s/{stop.id}?lang=pl"))
 
 
 def test_only_known_fields_take_translations(app, make_workshop):
@@ -277,3 +288,30 @@ def test_demo_data_speaks_several_languages(app):
     assert {"en", "tr", "ar", "uk", "de-x-ls"} <= set(workshop.texts)
     with app.test_request_context("/?lang=ar"):
         assert text_in(workshop, "title") == "تعرّف على هاتفك الذكي"
+
+
+def test_bar_chart_mirrors_right_to_left():
+    from busapp.feedback.charts import LABEL_WIDTH, WIDTH, bar_chart
+
+    ltr = str(bar_chart([("جيد", 4.0)], scale_max=5, rtl=False))
+    rtl = str(bar_chart([("جيد", 4.0)], scale_max=5, rtl=True))
+    bar = lambda svg: [float(v) for v in re.search(r'<rect class="chart__bar" x="([\d.]+)" [^>]*width="([\d.]+)"', svg).groups()]
+    x, width = bar(ltr)
+    assert x == LABEL_WIDTH
+    rx, rwidth = bar(rtl)
+    assert rwidth == width and rx + rwidth == WIDTH - LABEL_WIDTH  # the bar grows leftwards from the axis
+    label = re.search(r'<text class="chart__label" x="([\d.]+)" [^>]*text-anchor="(\w+)"', rtl).groups()
+    assert float(label[0]) > WIDTH - LABEL_WIDTH and label[1] == "start"  # labels on the right
+
+
+def test_the_stylesheets_use_logical_properties_only():
+    physical = re.compile(r"(?<![\w-])(margin|padding|border)-(left|right)\b|(?<![\w-])(left|right)\s*:|"
+                          r"text-align\s*:\s*(left|right)|float\s*:\s*(left|right)")
+    found = []
+    for css in sorted((ROOT / "static" / "css").glob("*.css")):
+        text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), css.read_text(encoding="utf-8"),
+                      flags=re.S)
+        for number, line in enumerate(text.splitlines(), 1):
+            if physical.search(line):
+                found.append(f"{css.name}:{number}: {line.strip()}")
+    assert not found, found

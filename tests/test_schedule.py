@@ -460,7 +460,7 @@ def test_workshop_titles_carry_their_language(client, make_workshop):
     """A title in another language is read with that language's pronunciation (WCAG 3.1.2)."""
     workshop = make_workshop(title="Akıllı telefon: ilk adımlar", language="tr")
     page = client.get(f"/s/{workshop.stop_id}").get_data(as_text=True)
-    assert 'lang="tr">Akıllı telefon: ilk adımlar</h3>' in page
+    assert 'lang="tr" dir="ltr">Akıllı telefon: ilk adımlar</h3>' in page
 
 
 def test_district_filter_swaps_the_list_only_when_asked(client, make_stop):

@@ -20,10 +20,18 @@ def _shorten(text: str) -> str:
 
 
 def bar_chart(rows: Sequence[tuple[str, float]], scale_max: float | None = None,
-              fmt: Callable[[float], str] = str, title: str = "") -> Markup:
+              fmt: Callable[[float], str] = str, title: str = "", rtl: bool | None = None) -> Markup:
     """One bar per (label, value); `scale_max` fixes the scale (5 for ratings), else the largest value.
 
-    The SVG is hidden from assistive technology: the page puts a table with the same figures beside it."""
+    Right to left (Arabic, Persian; by default when the page is), the chart is mirrored: labels on the right, bars
+    growing to the left, values at their left end. The SVG is hidden from assistive technology: the page puts a
+    table with the same figures beside it."""
+    if rtl is None:
+        from flask import has_request_context
+
+        from ..i18n import text_direction
+
+        rtl = has_request_context() and text_direction() == "rtl"
     rows = list(rows)
     top = scale_max if scale_max else max((value for _, value in rows), default=0) or 1
     track = WIDTH - LABEL_WIDTH - VALUE_WIDTH - 2 * PAD
@@ -37,6 +45,17 @@ def bar_chart(rows: Sequence[tuple[str, float]], scale_max: float | None = None,
     for i, (label, value) in enumerate(rows):
         y = PAD + i * ROW
         length = 0 if not value else max(track * min(value / top, 1), 2)
+        if rtl:
+            axis = WIDTH - LABEL_WIDTH
+            parts.append(
+                f'<text class="chart__label" x="{axis + PAD}" y="{y + ROW / 2:.1f}" text-anchor="start" '
+                f'dominant-baseline="middle" fill="#1a1a1a">{escape(_shorten(str(label)))}</text>'
+                f'<rect class="chart__bar" x="{axis - length:.1f}" y="{y + (ROW - BAR) / 2:.1f}" width="{length:.1f}" '
+                f'height="{BAR}" fill="#0b4f6c"/>'
+                f'<text class="chart__value" x="{axis - length - PAD:.1f}" y="{y + ROW / 2:.1f}" text-anchor="end" '
+                f'dominant-baseline="middle" fill="#1a1a1a">{escape(fmt(value))}</text>'
+            )
+            continue
         parts.append(
             f'<text class="chart__label" x="{LABEL_WIDTH - PAD}" y="{y + ROW / 2:.1f}" text-anchor="end" '
             f'dominant-baseline="middle" fill="#1a1a1a">{escape(_shorten(str(label)))}</text>'
@@ -45,8 +64,9 @@ def bar_chart(rows: Sequence[tuple[str, float]], scale_max: float | None = None,
             f'<text class="chart__value" x="{LABEL_WIDTH + length + PAD:.1f}" y="{y + ROW / 2:.1f}" '
             f'dominant-baseline="middle" fill="#1a1a1a">{escape(fmt(value))}</text>'
         )
+    axis = WIDTH - LABEL_WIDTH if rtl else LABEL_WIDTH
     parts.append(
-        f'<line x1="{LABEL_WIDTH}" y1="{PAD / 2}" x2="{LABEL_WIDTH}" y2="{height - PAD / 2}" '
+        f'<line x1="{axis}" y1="{PAD / 2}" x2="{axis}" y2="{height - PAD / 2}" '
         f'stroke="#444" stroke-width="1"/></svg>'
     )
     return Markup("".join(parts))
