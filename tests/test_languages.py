@@ -17,6 +17,7 @@ from busapp import config as config_module
 from busapp.catalogues import FULL_LANGUAGES, ROOT, SOURCE_LANGUAGE, catalogue_path, load, missing
 from busapp.i18n import catalogue_id, language_tag
 from busapp.pwa.views import plural_probes
+from tests.test_pwa import fetch_bytes
 
 TAGS = [t for t in config_module.DEFAULT_LANGUAGES.split(",")]
 TRANSLATED = [t for t in TAGS if t != SOURCE_LANGUAGE]
@@ -315,3 +316,30 @@ def test_the_stylesheets_use_logical_properties_only():
             if physical.search(line):
                 found.append(f"{css.name}:{number}: {line.strip()}")
     assert not found, found
+
+
+# What a phone downloads on its first visit to the home page (HTML and every file it links), uncompressed. German
+# with the demo tour is some 142 kB; Cyrillic and Arabic script take two bytes a letter in UTF-8.
+FIRST_VISIT_BUDGET = 160_000
+
+
+def test_first_visit_weight_stays_in_budget_and_carries_one_language(client, make_workshop):
+    from flask_babel import force_locale
+
+    make_workshop()
+    send_now = {}
+    for tag in TAGS:
+        with client.application.test_request_context(), force_locale(catalogue_id(tag)):
+            send_now[tag] = gettext("Send now")
+    assert len(set(send_now.values())) == len(TAGS)  # each language has its own words for it
+    for tag in TAGS:
+        page = client.get(f"/?lang={tag}").get_data()
+        assets = set(re.findall(rb'(?:href|src)="(/static/[^"]+)"', page))
+        total = len(page) + sum(len(fetch_bytes(client, a.decode())) for a in assets)
+        assert total <= FIRST_VISIT_BUDGET, (tag, total)
+        text = page.decode()
+        strings = json.loads(htmllib.unescape(re.search(r"id=\"pwa-strings\" content='([^']*)'", text).group(1)))
+        assert strings["send_now"] == send_now[tag], tag
+        others = [t for t in TAGS if send_now[t] != send_now[tag]
+                  and (send_now[t] in text or json.dumps(send_now[t])[1:-1] in text)]
+        assert not others, (tag, others)
