@@ -410,6 +410,7 @@ def production_app(monkeypatch, database_url, _schema):
     from tests.conftest import _empty_tables
 
     monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://localhost")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
     with app.app_context():
         yield app

@@ -1,0 +1,94 @@
+"""Residents' trust: a forged Host, copied sessions, sign-in lock-outs, leaked idempotency keys, odd input, long
+sessions and the bus's shared Wi-Fi. Browser-side parts are in tests/e2e/test_trust.py."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from busapp import create_app
+from busapp.booking import notify
+from busapp.config import ConfigError
+from busapp.extensions import db
+from tests.conftest import _driver, csrf_token
+from tests.test_booking import book, token_of
+
+SECRET = "a-production-secret-key-of-enough-length-0123456789"
+
+
+@pytest.fixture
+def make_app(monkeypatch, database_url):
+    """Another app on the test database with a profile and environment of the test's choosing."""
+    made = []
+
+    def make(env: str, **environ):
+        for name in ("PUBLIC_BASE_URL", "TRUSTED_HOSTS", "SESSION_COOKIE_SECURE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("SECRET_KEY", SECRET)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        other = create_app({"APP_ENV": env, "SQLALCHEMY_DATABASE_URI": _driver(database_url),
+                            "PAGE_CACHE_SECONDS": 0, "RATELIMIT_ENABLED": False})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+# 1. Host header ---------------------------------------------------------------------------------------------------
+
+def test_production_refuses_to_start_without_public_base_url(make_app):
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        make_app("production")
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        make_app("production", PUBLIC_BASE_URL="digitalbus.example.org/path")
+
+
+def test_production_answers_only_its_own_host_and_links_to_it(make_app, make_stop):
+    stop = make_stop()
+    prod = make_app("production", PUBLIC_BASE_URL="https://bus.example.org", TRUSTED_HOSTS="bus.example.org,internal")
+    client = prod.test_client()
+    forged = client.get(f"/d/{stop.district.slug}", base_url="https://evil.example")
+    assert forged.status_code == 400
+    for host in ("bus.example.org", "internal"):
+        page = client.get(f"/d/{stop.district.slug}", base_url=f"https://{host}").get_data(as_text=True)
+        assert f'href="webcal://bus.example.org/d/{stop.district.slug}.ics"' in page
+    only_base = make_app("production", PUBLIC_BASE_URL="https://bus.example.org")
+    assert only_base.test_client().get("/", base_url="https://internal").status_code == 400
+    assert only_base.test_client().get("/healthz", base_url="https://bus.example.org").status_code == 200
+
+
+def test_development_links_to_its_own_address_whatever_the_host(make_app, make_stop):
+    stop = make_stop()
+    dev = make_app("development")
+    assert dev.config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    page = dev.test_client().get("/", base_url="http://evil.example").get_data(as_text=True)
+    assert 'href="webcal://127.0.0.1:5000/tour.ics"' in page and "evil.example" not in page
+    ics = dev.test_client().get(f"/s/{stop.id}.ics", base_url="http://evil.example").get_data(as_text=True)
+    assert f"http://127.0.0.1:5000/s/{stop.id}" in ics.replace("\r\n ", "") and "evil.example" not in ics
+
+
+def test_forged_host_on_cancel_does_not_reach_the_promotion_mail(make_app, make_workshop, monkeypatch):
+    sent = []
+    monkeypatch.setattr(notify.mail, "enabled", lambda: True)
+    monkeypatch.setattr(notify.mail, "send", lambda to, subject, body, attachments=(): sent.append(body) or True)
+    workshop = make_workshop(capacity=1)
+    dev = make_app("development")
+    attacker = dev.test_client()
+    attacker_token = token_of(book(attacker, workshop.id, headers={"Host": "evil.example"}))
+    victim = dev.test_client()
+    victim_token = token_of(book(victim, workshop.id, contact="victim@example.org"))
+    sent.clear()
+    page = attacker.get(f"/t/{attacker_token}/cancel", headers={"Host": "evil.example"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = attacker.post(f"/t/{attacker_token}/cancel", data={"csrf_token": token},
+                             headers={"Host": "evil.example"})
+    assert response.status_code == 303
+    [body] = sent
+    assert f"http://127.0.0.1:5000/t/{victim_token}" in body
+    assert "evil.example" not in body
+    ticket = victim.get(f"/t/{victim_token}", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" not in ticket
