@@ -119,6 +119,8 @@ def load_user(user_id: str) -> User | None:
         return None
     if not hmac.compare_digest(str(session.get("auth_stamp", "")), _password_stamp(user)):
         return None
+    if session.get("auth_version") != user.session_version:
+        return None  # signed out elsewhere, disabled since, or a copy of a cookie that was signed out
     return user
 
 
@@ -189,6 +191,7 @@ def signin():
             login_user(user)
             session["auth_at"] = datetime.now(timezone.utc).timestamp()
             session["auth_stamp"] = _password_stamp(user)
+            session["auth_version"] = user.session_version
             session.permanent = True
             user.last_login_at = utcnow()
             audit("signin", user, user=user)
@@ -206,7 +209,10 @@ def signout():
     if request.method == "GET":
         return render_template("auth/signout.html", form=form)
     if current_user.is_authenticated:
-        audit("signout", current_user._get_current_object(), user=current_user._get_current_object())
+        user = current_user._get_current_object()
+        # Ends this sign-in everywhere: a copied cookie is no longer accepted either.
+        user.end_sessions()
+        audit("signout", user, user=user)
         db.session.commit()
     logout_user()
     _restart_session()

@@ -92,3 +92,42 @@ def test_forged_host_on_cancel_does_not_reach_the_promotion_mail(make_app, make_
     assert "evil.example" not in body
     ticket = victim.get(f"/t/{victim_token}", headers={"Host": "evil.example"}).get_data(as_text=True)
     assert "evil.example" not in ticket
+
+
+# 6. Sessions end everywhere ---------------------------------------------------------------------------------------
+
+STAFF_PAGE = "/admin/feedback"
+
+
+def copy_of(app, client):
+    """A second browser holding a copy of the first one's session cookie."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    other = app.test_client()
+    other.set_cookie(cookie.key, cookie.value)
+    return other
+
+
+def test_sign_out_ends_a_copied_session(app, client, login):
+    login("coordinator")
+    copied = copy_of(app, client)
+    assert copied.get(STAFF_PAGE).status_code == 200
+    response = client.post("/signout", data={"csrf_token": csrf_token(client, "/signout")})
+    assert response.status_code == 303
+    assert copied.get(STAFF_PAGE).status_code == 302
+    assert client.get(STAFF_PAGE).status_code == 302
+
+
+def test_disabling_ends_a_copied_session_for_good(app, client, runner, login):
+    user = login("coordinator")
+    copied = copy_of(app, client)
+    assert runner.invoke(args=["users", "disable", user.email]).exit_code == 0
+    assert runner.invoke(args=["users", "enable", user.email]).exit_code == 0
+    assert copied.get(STAFF_PAGE).status_code == 302
+    assert client.get(STAFF_PAGE).status_code == 302
+
+
+def test_new_password_ends_copied_sessions(app, client, runner, login):
+    user = login("coordinator")
+    copied = copy_of(app, client)
+    assert runner.invoke(args=["users", "set-password", user.email], input="another-long-password\n").exit_code == 0
+    assert copied.get(STAFF_PAGE).status_code == 302
