@@ -141,8 +141,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
         # Rate limits: "count/seconds", counted in the database so every app process shares them.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        # Sign-in attempts per account; per client address the limit is higher, since one office or one mobile
-        # network can put several colleagues behind the same address.
+        # Failed sign-ins (only failures count) per account and client address together, and per client address
+        # for all accounts; the latter is higher, since one office can put several colleagues behind one address.
+        # Failures for one account from anywhere also make the clients that failed wait longer (busapp/auth.py).
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
         "RATELIMIT_SIGNIN_CLIENT": os.environ.get("RATELIMIT_SIGNIN_CLIENT", "30/900"),
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),

@@ -131,3 +131,47 @@ def test_new_password_ends_copied_sessions(app, client, runner, login):
     copied = copy_of(app, client)
     assert runner.invoke(args=["users", "set-password", user.email], input="another-long-password\n").exit_code == 0
     assert copied.get(STAFF_PAGE).status_code == 302
+
+
+# 3. Sign-in limits ------------------------------------------------------------------------------------------------
+
+def _sign_in(client, email, password, address):
+    from tests.conftest import PASSWORD
+
+    token = csrf_token(client, "/signin")
+    return client.post("/signin", data={"email": email, "password": password or PASSWORD, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_wrong_passwords_from_many_clients_do_not_lock_the_account(app, make_user):
+    user = make_user()
+    for n in range(10):
+        assert _sign_in(app.test_client(), user.email, "wrong password!", f"198.51.100.{n + 1}").status_code == 422
+    assert _sign_in(app.test_client(), user.email, None, "203.0.113.5").status_code == 303
+
+
+def test_a_correct_password_is_not_counted(app, make_user):
+    app.config["RATELIMIT_SIGNIN"] = "2/900"
+    user = make_user()
+    client = app.test_client()
+    for _ in range(4):
+        assert _sign_in(client, user.email, None, "203.0.113.5").status_code == 303
+    assert _sign_in(client, user.email, "wrong password!", "203.0.113.5").status_code == 422
+    assert _sign_in(client, user.email, None, "203.0.113.5").status_code == 303
+
+
+def test_failing_clients_wait_longer_the_more_an_account_fails(app, make_user):
+    from busapp.auth import DELAY_AFTER
+
+    user = make_user()
+    failed = [app.test_client() for _ in range(DELAY_AFTER + 4)]
+    for n, client in enumerate(failed[:DELAY_AFTER + 1]):
+        assert _sign_in(client, user.email, "wrong password!", f"198.51.100.{n + 1}").status_code == 422
+    first = _sign_in(failed[0], user.email, None, "198.51.100.1")  # a client that failed waits, right password or not
+    assert first.status_code == 429 and 1 <= int(first.headers["Retry-After"]) <= 2
+    for n, client in enumerate(failed[DELAY_AFTER + 1:], start=DELAY_AFTER + 1):
+        assert _sign_in(client, user.email, "wrong password!", f"198.51.100.{n + 1}").status_code == 422
+    later = _sign_in(failed[0], user.email, None, "198.51.100.1")
+    assert later.status_code == 429 and int(later.headers["Retry-After"]) >= 8
+    # a client that has not failed for this account is still let in
+    assert _sign_in(app.test_client(), user.email, None, "203.0.113.5").status_code == 303
