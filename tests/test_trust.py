@@ -175,3 +175,52 @@ def test_failing_clients_wait_longer_the_more_an_account_fails(app, make_user):
     assert later.status_code == 429 and int(later.headers["Retry-After"]) >= 8
     # a client that has not failed for this account is still let in
     assert _sign_in(app.test_client(), user.email, None, "203.0.113.5").status_code == 303
+
+
+# 4. Idempotency keys open nothing of someone else's -------------------------------------------------------------
+
+JSON = {"Accept": "application/json", "X-Outbox": "1"}
+
+
+def _fields(client, workshop_id, **extra):
+    from tests.test_booking import form_tokens
+
+    data = form_tokens(client, workshop_id)
+    data.update(name="Anna", party_size="1", consent="y", contact="anna@example.org", **extra)
+    return data
+
+
+def test_a_leaked_key_does_not_open_the_booking(app, make_workshop):
+    victim_workshop, other_workshop = make_workshop(), make_workshop(title="Online-Banking")
+    victim = app.test_client()
+    data = _fields(victim, victim_workshop.id)
+    token = token_of(victim.post(f"/workshops/{victim_workshop.id}/book", data=data))
+    key = data["idempotency_key"]
+    for workshop in (other_workshop, victim_workshop):
+        attacker = app.test_client()
+        stolen = _fields(attacker, workshop.id)
+        stolen["idempotency_key"] = key
+        answer = attacker.post(f"/workshops/{workshop.id}/book", data=stolen, headers=JSON)
+        assert answer.status_code == 409 and answer.json["url"] is None and token not in answer.get_data(as_text=True)
+        page = attacker.post(f"/workshops/{workshop.id}/book", data=stolen)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 409 and token not in html and "Anna" in html
+        assert f'value="{key}"' not in html  # a new key to send the kept entries with
+    # the victim's own repeat still gets the ticket
+    again = victim.post(f"/workshops/{victim_workshop.id}/book", data=data, headers=JSON)
+    assert again.status_code == 200 and again.json["url"] == f"/t/{token}"
+    assert victim.post(f"/workshops/{other_workshop.id}/book", data=data, headers=JSON).status_code == 409
+
+
+def test_the_outbox_secret_proves_a_replay_after_the_session_is_gone(app, make_workshop):
+    workshop = make_workshop()
+    phone = app.test_client()
+    data = _fields(phone, workshop.id, outbox_secret="s3cr3t-of-this-outbox-item")
+    first = phone.post(f"/workshops/{workshop.id}/book", data=data, headers=JSON)
+    assert first.status_code == 201
+    fresh = app.test_client()  # the same phone with its cookies cleared
+    replay = dict(data, csrf_token=_fields(fresh, workshop.id)["csrf_token"])
+    answer = fresh.post(f"/workshops/{workshop.id}/book", data=replay, headers=JSON)
+    assert answer.status_code == 200 and answer.json["url"] == first.json["url"]
+    replay["outbox_secret"] = "a-guess-at-the-secret-value"
+    assert fresh.post(f"/workshops/{workshop.id}/book", data=replay, headers=JSON).status_code == 409
