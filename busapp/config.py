@@ -197,6 +197,9 @@ def _check(cfg: dict) -> None:
             f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.luebeck.de, "
             f"got {cfg['PUBLIC_BASE_URL']!r}"
         )
+    if cfg["PURGE_AFTER_DAYS"] < 0:
+        raise ConfigError("PURGE_AFTER_DAYS must be 0 or more: it counts days after a workshop, so a negative "
+                          "value would delete the data of bookings still to come")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):

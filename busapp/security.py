@@ -27,6 +27,7 @@ CSP = "; ".join(
 
 PERMISSIONS = "accelerometer=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 HSTS = "max-age=31536000; includeSubDomains"
+ROUTE_ENVIRON = "busapp.route"
 
 
 def allow_camera(view):
@@ -57,6 +58,12 @@ def _view():
 def init_app(app) -> None:
     # Set before the feature blueprints add their routes (create_app registers them after this).
     app.url_map.converters["int"] = BoundedIntConverter
+
+    @app.before_request
+    def name_route():
+        # For the access log (gunicorn.conf.py): the route, never the address, which for a ticket is its secret.
+        rule = request.url_rule
+        request.environ[ROUTE_ENVIRON] = rule.rule if rule is not None else "(no route)"
 
     @app.after_request
     def security_headers(response):

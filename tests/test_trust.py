@@ -224,3 +224,73 @@ def test_the_outbox_secret_proves_a_replay_after_the_session_is_gone(app, make_w
     assert answer.status_code == 200 and answer.json["url"] == first.json["url"]
     replay["outbox_secret"] = "a-guess-at-the-secret-value"
     assert fresh.post(f"/workshops/{workshop.id}/book", data=replay, headers=JSON).status_code == 409
+
+
+# 7. Small ones ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", ["", "/qr.svg", "/cancel", "/forget"])
+def test_a_nul_byte_in_a_ticket_address_is_not_found(client, suffix):
+    for token in ("abc%00def", "%00" * 20, "a" * 30 + "%00", "x" * 65, "ab"):
+        assert client.get(f"/t/{token}{suffix}").status_code == 404
+    assert client.get("/t/" + "a" * 30 + "%00.ics").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["start=0001-01-01", "end=9999-12-31", "start=0001-01-01&end=9999-12-31"])
+def test_dates_at_the_ends_of_the_calendar_are_a_message_not_a_500(client, login, query):
+    login("coordinator")
+    page = client.get(f"/admin/feedback?{query}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "Please enter a date between the years" in page.get_data(as_text=True)
+    assert client.get(f"/admin/feedback.csv?{query}").status_code == 200
+
+
+def test_a_negative_purge_after_days_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("PURGE_AFTER_DAYS", "-1")
+    with pytest.raises(ConfigError, match="PURGE_AFTER_DAYS"):
+        create_app({"APP_ENV": "testing"})
+
+
+def test_only_known_query_parameters_are_echoed(client, make_stop):
+    stop = make_stop()
+    junk = "x" * 60_000
+    page = client.get(f"/?junk={junk}&district={stop.district.slug}&a=1&a=2")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and junk not in html and 'name="junk"' not in html and 'name="a"' not in html
+    assert f'name="district" value="{stop.district.slug}"' in html
+    assert len(page.data) < 60_000
+
+
+def test_the_access_log_names_the_route_not_the_token(app, client, make_workshop):
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+    from tests.conftest import ROOT
+
+    token = token_of(book(client, make_workshop().id))
+    seen: dict = {}
+    inner = app.wsgi_app
+
+    def spy(environ, start_response):
+        try:
+            return inner(environ, start_response)
+        finally:
+            seen.update(environ)
+
+    app.wsgi_app = spy
+    response = client.get(f"/t/{token}?x=1", headers={"Referer": f"http://localhost/t/{token}"})
+    assert response.status_code == 200
+    environ = dict(seen, RAW_URI=f"/t/{token}?x=1", SERVER_PROTOCOL="HTTP/1.1")
+    settings: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)
+    config = Config()
+    config.set("access_log_format", settings["access_log_format"])
+    logger = Logger(config)
+
+    class Answer:
+        status = "200 OK"
+        sent = 100
+        headers = [("Content-Type", "text/html")]
+
+    line = config.access_log_format % logger.atoms_wrapper_class(
+        logger.atoms(Answer(), environ, environ, timedelta(milliseconds=5)))
+    assert "GET /t/<token>" in line and token not in line, line
