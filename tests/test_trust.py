@@ -294,3 +294,37 @@ def test_the_access_log_names_the_route_not_the_token(app, client, make_workshop
     line = config.access_log_format % logger.atoms_wrapper_class(
         logger.atoms(Answer(), environ, environ, timedelta(milliseconds=5)))
     assert "GET /t/<token>" in line and token not in line, line
+
+
+# 9. Sessions last as long as the README says ---------------------------------------------------------------------
+
+def reopened(app, client):
+    """The same browser after it was closed and opened again: only cookies with an expiry survive."""
+    other = app.test_client()
+    for cookie in client._cookies.values():
+        if cookie.expires is not None:
+            other.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    return other
+
+
+def test_a_queued_booking_is_accepted_after_the_browser_was_closed_and_reopened(app, make_workshop):
+    from datetime import datetime, timedelta, timezone
+
+    workshop = make_workshop()
+    phone = app.test_client()
+    data = _fields(phone, workshop.id)  # the form as it was when the booking was queued offline
+    cookie = phone.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    assert cookie.expires is not None
+    assert cookie.expires > datetime.now(timezone.utc) + lifetime - timedelta(minutes=5)
+    later = reopened(app, phone)
+    answer = later.post(f"/workshops/{workshop.id}/book", data=data, headers=JSON)
+    assert answer.status_code == 201, answer.json
+    again = reopened(app, later).post(f"/workshops/{workshop.id}/book", data=data, headers=JSON)
+    assert again.status_code == 200 and again.json["url"] == answer.json["url"]
+
+
+def test_public_pages_still_set_no_cookie(client, make_stop):
+    stop = make_stop()
+    for path in ("/", f"/s/{stop.id}", f"/d/{stop.district.slug}"):
+        assert "Set-Cookie" not in client.get(path).headers
