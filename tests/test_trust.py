@@ -328,3 +328,55 @@ def test_public_pages_still_set_no_cookie(client, make_stop):
     stop = make_stop()
     for path in ("/", f"/s/{stop.id}", f"/d/{stop.district.slug}"):
         assert "Set-Cookie" not in client.get(path).headers
+
+
+# 10. The bus's own Wi-Fi --------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def running_stop(make_stop, make_workshop, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from busapp.feedback import rules
+
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    monkeypatch.setattr(rules, "now", lambda: at)
+    stop = make_stop(starts_at=at - timedelta(hours=1), hours=3)
+    make_workshop(stop=stop)
+    return stop
+
+
+def _feedback(client, stop, address="192.0.2.10"):
+    from tests.test_feedback import fresh_form
+
+    data = fresh_form(client, f"/f/{stop.id}") | {"rating": "5"}
+    return client.post(f"/f/{stop.id}", data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def test_forty_devices_behind_one_address_can_all_give_feedback(app, running_stop):
+    statuses = [_feedback(app.test_client(), running_stop).status_code for _ in range(40)]
+    assert statuses == [303] * 40
+
+
+def test_one_device_is_limited_and_so_is_one_address(app, running_stop):
+    app.config["RATELIMIT_FEEDBACK"] = "2/600"
+    phone = app.test_client()
+    assert [_feedback(phone, running_stop).status_code for _ in range(3)] == [303, 303, 429]
+    assert _feedback(app.test_client(), running_stop).status_code == 303  # the next phone on the bus
+    app.config["RATELIMIT_FEEDBACK_ADDRESS"] = "5/600"
+    # 4 hits on the address so far: a fifth passes, then the address as a whole is full
+    assert [_feedback(app.test_client(), running_stop).status_code for _ in range(2)] == [303, 429]
+
+
+def test_trusted_networks_get_the_higher_budget(app, running_stop):
+    from busapp.ratelimit import parse_networks
+
+    app.config.update(RATELIMIT_FEEDBACK_ADDRESS="3/600", RATELIMIT_TRUSTED="50/600",
+                      TRUSTED_NETWORKS=parse_networks("10.8.0.0/24"))
+    assert [_feedback(app.test_client(), running_stop, "10.8.0.7").status_code for _ in range(6)] == [303] * 6
+    assert [_feedback(app.test_client(), running_stop).status_code for _ in range(4)] == [303] * 3 + [429]
+
+
+def test_bad_trusted_networks_refuse_to_start(monkeypatch):
+    monkeypatch.setenv("TRUSTED_NETWORKS", "10.8.0.0/24, the bus")
+    with pytest.raises(ConfigError, match="TRUSTED_NETWORKS"):
+        create_app({"APP_ENV": "testing"})
