@@ -129,6 +129,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "TIMEZONE": "Europe/Berlin",
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
         "PUBLIC_BASE_URL": _public_base_url(env),
+        # The town in postal addresses of places ("23564 Lübeck").
+        "CITY_NAME": os.environ.get("CITY_NAME", "Lübeck"),
         # Booking rules
         "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),
         "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 30),
