@@ -54,7 +54,8 @@ run: db
 	$(FLASK) seed-demo --if-empty
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT) with the mail worker beside it (demo sign-ins are listed in README.md; Ctrl+C stops)"
-	@$(FLASK) mail send --loop & worker=$$!; \
+	@export PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	$(FLASK) mail send --loop & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT) & server=$$!; \
 	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
 	wait $$server
