@@ -8,6 +8,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -67,6 +68,33 @@ def languages(value: str, default_locale: str) -> dict[str, str]:
         name = PRIVATE_LANGUAGE_NAMES.get(tag) or locale.get_display_name(locale) or tag
         names[tag] = name[:1].upper() + name[1:]
     return names
+# What `make run` serves; the development profile builds its links on it unless PUBLIC_BASE_URL says otherwise.
+DEV_BASE_URL = "http://127.0.0.1:5000"
+# The test client's address.
+TEST_BASE_URL = "http://localhost"
+
+
+def _public_base_url(env: str) -> str:
+    """The address people reach the app at; every absolute link is built on it, never on a request's Host."""
+    if env == "testing":
+        return TEST_BASE_URL
+    value = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if value or env != "production":
+        return value or DEV_BASE_URL
+    raise ConfigError(
+        "PUBLIC_BASE_URL is not set. In production every link in mails, calendars and QR codes is built on it, "
+        "for example: export PUBLIC_BASE_URL=https://digitalbus.luebeck.de"
+    )
+
+
+def _trusted_hosts(env: str, base_url: str) -> list[str] | None:
+    """Host names a request may name; in production the public address's host unless TRUSTED_HOSTS lists more."""
+    listed = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    if listed:
+        return listed
+    if env == "production":
+        return [urlsplit(base_url).hostname or ""]
+    return None
 
 
 def database_url(url: str) -> str:
@@ -126,7 +154,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
         "TIMEZONE": "Europe/Berlin",
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        "PUBLIC_BASE_URL": _public_base_url(env),
+        # The town in postal addresses of places ("23564 Lübeck").
+        "CITY_NAME": os.environ.get("CITY_NAME", "Lübeck"),
         # Booking rules
         "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),
         "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 30),
@@ -137,14 +167,28 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        # The outbox worker (busapp/mail/service.py): tries per message, first wait before a retry (doubling),
+        # how long a claim holds, how often the worker looks, how long sent messages are kept.
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "MAIL_RETRY_SECONDS": _int("MAIL_RETRY_SECONDS", 60),
+        "MAIL_LEASE_SECONDS": _int("MAIL_LEASE_SECONDS", 300),
+        "MAIL_POLL_SECONDS": _int("MAIL_POLL_SECONDS", 5),
+        "MAIL_KEEP_DAYS": _int("MAIL_KEEP_DAYS", 7),
         # Rate limits: "count/seconds", counted in the database so every app process shares them.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        # Sign-in attempts per account; per client address the limit is higher, since one office or one mobile
-        # network can put several colleagues behind the same address.
+        # Failed sign-ins (only failures count) per account and client address together, and per client address
+        # for all accounts; the latter is higher, since one office can put several colleagues behind one address.
+        # Failures for one account from anywhere also make the clients that failed wait longer (busapp/auth.py).
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
         "RATELIMIT_SIGNIN_CLIENT": os.environ.get("RATELIMIT_SIGNIN_CLIENT", "30/900"),
+        # Bookings and feedback per device and address together; per address a ceiling high enough for everyone
+        # on the bus behind its router, and a higher one for TRUSTED_NETWORKS (the bus router's own range).
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
         "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
+        "RATELIMIT_BOOKING_ADDRESS": os.environ.get("RATELIMIT_BOOKING_ADDRESS", "150/600"),
+        "RATELIMIT_FEEDBACK_ADDRESS": os.environ.get("RATELIMIT_FEEDBACK_ADDRESS", "150/600"),
+        "RATELIMIT_TRUSTED": os.environ.get("RATELIMIT_TRUSTED", "1000/600"),
+        "TRUSTED_NETWORKS": os.environ.get("TRUSTED_NETWORKS", ""),
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "DEMO_ACCOUNTS": env != "production",
@@ -170,24 +214,45 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["PAGE_CACHE_SECONDS"] = 0  # tests see each change at once; the cache's own tests switch it on
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
+    if "TRUSTED_HOSTS" not in overrides:
+        cfg["TRUSTED_HOSTS"] = _trusted_hosts(env, cfg["PUBLIC_BASE_URL"])
     _check(cfg)
     return cfg
 
 
-RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK")
+RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK",
+                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED")
 
 
 def _check(cfg: dict) -> None:
     """Refuse to start with settings that would only fail later, in the middle of a request."""
-    from .ratelimit import parse
+    from .ratelimit import parse, parse_networks
 
     for key in RATE_LIMIT_KEYS:
         try:
             parse(cfg[key])
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
+    if isinstance(cfg["TRUSTED_NETWORKS"], str):
+        try:
+            cfg["TRUSTED_NETWORKS"] = parse_networks(cfg["TRUSTED_NETWORKS"])
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_NETWORKS must list address ranges like 10.8.0.0/24: {exc}") from exc
+    base = urlsplit(cfg["PUBLIC_BASE_URL"] or "")
+    if base.scheme not in ("http", "https") or not base.hostname or base.path or base.query or base.fragment:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.luebeck.de, "
+            f"got {cfg['PUBLIC_BASE_URL']!r}"
+        )
+    if cfg["PURGE_AFTER_DAYS"] < 0:
+        raise ConfigError("PURGE_AFTER_DAYS must be 0 or more: it counts days after a workshop, so a negative "
+                          "value would delete the data of bookings still to come")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    if cfg["MAIL_LEASE_SECONDS"] < 60:
+        raise ConfigError("MAIL_LEASE_SECONDS must be at least 60: a claim must outlast a slow mail server")
+    if cfg["MAIL_MAX_ATTEMPTS"] < 1 or cfg["MAIL_RETRY_SECONDS"] < 1 or cfg["MAIL_POLL_SECONDS"] < 1:
+        raise ConfigError("MAIL_MAX_ATTEMPTS, MAIL_RETRY_SECONDS and MAIL_POLL_SECONDS must be at least 1")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):
         raise ConfigError("AUTH_HOURS must be at least 1")
     for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):

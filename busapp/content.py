@@ -1,8 +1,8 @@
-"""Text that people write for residents, in several languages: workshop titles, descriptions and access notes, and a
-stop's notices (live note, reason for a cancellation).
+"""Text that people write for residents, in several languages: workshop titles, descriptions and access notes, a
+stop's notices (live note, reason for a cancellation) and a place's note for finding the bus.
 
 The model is small on purpose. Each row keeps its text in its own columns, written in the row's own language (a
-workshop's `language`, German for a stop), and a JSON column `texts` with the other languages:
+workshop's `language`, German for a stop or place), and a JSON column `texts` with the other languages:
 `{"en": {"title": "...", "description": "..."}, "tr": {"title": "..."}}`, keyed by BCP 47 tag. A page shows the
 visitor's language, else German, else the row's own text, and says which language it picked, so the template can
 mark it with `lang` when it differs from the page.
@@ -17,6 +17,7 @@ from .i18n import current_tag, direction_of, html_lang
 TRANSLATABLE = {
     "Workshop": ("title", "description", "accessibility_notes"),
     "Stop": ("live_note", "cancel_reason"),
+    "Place": ("finding_note",),
 }
 
 

@@ -117,12 +117,13 @@ def text_direction() -> str:
 
 
 def alternates() -> list[tuple[str, str]]:
-    """(hreflang, absolute URL) of this page in every language, and "x-default" for the address without ?lang=."""
-    query = _without_switch_params(request.query_string.decode("latin-1"))
-    base = request.base_url
-    links = []
-    for tag in current_app.config["LANGUAGES"]:
-        links.append((tag, f"{base}?{query + '&' if query else ''}{LANG_PARAM}={tag}"))
+    """(hreflang, absolute URL) of this page in every language, and "x-default" for the address without ?lang=.
+
+    On the configured public address, like every absolute link, and with only the page's known parameters."""
+    path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+    base = current_app.config["PUBLIC_BASE_URL"] + path
+    query = urlencode(page_query())
+    links = [(tag, f"{base}?{query + '&' if query else ''}{LANG_PARAM}={tag}") for tag in current_app.config["LANGUAGES"]]
     links.append(("x-default", f"{base}?{query}" if query else base))
     return links
 
@@ -209,6 +210,18 @@ def _without_switch_params(query: str) -> str:
     return "&".join(kept)
 
 
+# Query parameters a page reads, carried through the language switch; nothing else a visitor (or a crafted link)
+# puts in the address is echoed into the page, and each value only up to PAGE_QUERY_MAX characters.
+PAGE_QUERY = ("district", "start", "end", "next", "mm")
+PAGE_QUERY_MAX = 300
+
+
+def page_query() -> list[tuple[str, str]]:
+    """The known parameters of this page's address, once each, for the language switch's hidden fields."""
+    return [(key, request.args[key]) for key in PAGE_QUERY
+            if key in request.args and len(request.args[key]) <= PAGE_QUERY_MAX]
+
+
 def remember_switch():
     """The language switch (GET ?lang=xx&remember=1): store the choice and go back to the same page without them."""
     if request.method != "GET" or REMEMBER_PARAM not in request.args:
@@ -246,4 +259,5 @@ def init_app(app) -> None:
             "languages": app.config["LANGUAGES"],
             "lang_alternates": alternates,
             "html_lang": html_lang,
+            "page_query": page_query,
         }

@@ -19,9 +19,12 @@ JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the o
 """
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
-from flask import Response, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response, abort, current_app, jsonify, make_response, redirect, render_template, request, session, url_for,
+)
 from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
@@ -33,7 +36,7 @@ from ..extensions import csrf, db
 from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, ics_for_workshop
-from . import bp, notify, service
+from . import bp, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
 
 REFUSALS = {
@@ -45,7 +48,7 @@ REFUSALS = {
     "closed": _l("Booking for this workshop has closed."),
     "unavailable": _l("This workshop cannot be booked right now."),
 }
-TOKEN_MAX = 64
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # The stop (for the refusal check) and its district (for the page) come in the workshop's query.
 WITH_STOP = (joinedload(Workshop.stop).joinedload(Stop.district),)
 
@@ -63,7 +66,8 @@ def _private(response: Response) -> Response:
 
 
 def _booking_or_404(token: str) -> Booking:
-    booking = service.find_by_token(token) if len(token) <= TOKEN_MAX else None
+    # Only what secrets.token_urlsafe() makes reaches the database (PostgreSQL cannot even compare a NUL byte).
+    booking = service.find_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
     if booking is None:
         abort(404)
     return booking
@@ -82,7 +86,7 @@ def _alternative(workshop: Workshop) -> dict:
     return {
         "title": str(text_in(workshop, "title")),
         "when": _when(workshop),
-        "place": f"{stop.place}, {stop.district.name}",
+        "place": f"{stop.place.name}, {stop.district.name}",
         "url": url_for("booking.new", workshop_id=workshop.id),
         "seats_free": workshop.seats_free,
     }
@@ -136,6 +140,18 @@ def _refused(workshop: Workshop, form: BookingForm, reason: str):
     return _form_page(workshop, form, reason, 409)
 
 
+def _key_taken(workshop: Workshop, form: BookingForm):
+    """The form's key belongs to a booking sent by someone else (or for another workshop): nothing is shown of
+    it; the entries come back with a new key, to be sent again."""
+    message = _("This form was already sent from another browser. Nothing was booked. Please send it again.")
+    if wants_json():
+        return _json(409, "refused", message)
+    form.idempotency_key.data = str(uuid4())
+    form.idempotency_key.raw_data = [form.idempotency_key.data]
+    form.idempotency_key.errors = [message]
+    return _form_page(workshop, form, None, 409)
+
+
 @bp.route("/workshops/<int:workshop_id>/book", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one is answered next to the kept entries
 @ratelimit.limit("booking", "RATELIMIT_BOOKING")
@@ -160,10 +176,14 @@ def new(workshop_id: int):
     valid = form.validate(extra_validators={"party_size": [fits]})
     key = form.idempotency_key.data or ""
     key_checked = False
+    proofs = service.replay_proofs(session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")),
+                                   request.form.get("outbox_secret"))
     if not form.csrf_token.errors and IDEMPOTENCY_KEY.match(key):
         existing = service.find_by_key(key)
         if existing is not None:
-            return _done(existing, created=False)
+            if service.may_replay(existing, workshop.id, proofs):
+                return _done(existing, created=False)
+            return _key_taken(workshop, form)
         key_checked = True
     reason = service.refusal(workshop)
     if reason:
@@ -179,14 +199,15 @@ def new(workshop_id: int):
         outcome = service.create(
             workshop.id, party_size=form.party_size.data, name=form.name.data, contact=form.contact.data,
             needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()), key_checked=key_checked,
+            proofs=proofs,
         )
     except service.Refused as exc:
+        if exc.reason == "key_taken":
+            return _key_taken(workshop, form)
         workshop = db.session.get(Workshop, workshop_id)
         if workshop is None:  # deleted while this request ran
             return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)
         return _refused(workshop, form, exc.reason)
-    if outcome.created:
-        notify.confirmation(outcome.booking)
     return _done(outcome.booking, outcome.created)
 
 
@@ -238,12 +259,10 @@ def cancel(token: str):
     if request.method == "POST":
         if booking.status != BookingStatus.CANCELLED:
             try:
-                promoted = service.cancel(booking)
+                service.cancel(booking)
             except service.Refused:
                 return _private(make_response(render_template(
                     "booking/cancel.html", booking=booking, can_cancel=False), 409))
-            for other in promoted:
-                notify.promotion(other)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/cancel.html", booking=booking, can_cancel=service.can_cancel(booking))))
@@ -255,8 +274,7 @@ def forget(token: str):
     booking = _booking_or_404(token)
     if request.method == "POST":
         if booking.purged_at is None:
-            for other in service.forget(booking):
-                notify.promotion(other)
+            service.forget(booking)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/forget.html", booking=booking, can_cancel=service.can_cancel(booking))))
