@@ -36,11 +36,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite()
 
-    from . import assets, auth, catalog, cli, errors, htmx, i18n, security
+    from . import assets, auth, catalog, cli, errors, faults, htmx, i18n, security
 
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    faults.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
     assets.init_app(app)
@@ -58,8 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         try:
             db.session.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
-            db.session.rollback()
-            return jsonify(status="unavailable", database=False), 503
+            faults.reset_session()
+            response = jsonify(status="unavailable", database=False)
+            response.headers["Retry-After"] = str(faults.RETRY_AFTER_SECONDS)
+            return response, 503
         return jsonify(status="ok", database=True)
 
     return app

@@ -26,7 +26,7 @@ from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
-from .. import qr, ratelimit, tickets
+from .. import faults, qr, ratelimit, tickets
 from ..errors import wants_json
 from ..extensions import csrf, db
 from ..htmx import render
@@ -87,12 +87,15 @@ def _alternative(workshop: Workshop) -> dict:
     }
 
 
-def _status_message(booking: Booking) -> str:
-    if booking.status == BookingStatus.CONFIRMED:
-        return _("Your seat is booked. Your booking code is %(code)s.", code=booking.code)
-    if booking.status == BookingStatus.WAITING:
+def _status_message(status: BookingStatus, code: str, position: int | None) -> str:
+    if status == BookingStatus.CONFIRMED:
+        return _("Your seat is booked. Your booking code is %(code)s.", code=code)
+    if status == BookingStatus.WAITING:
+        if position is None:  # the number could not be looked up just now; the ticket page shows it
+            return _("There is no free seat for your party right now. You are on the waiting list. "
+                     "We move you up automatically when seats become free.")
         return _("There is no free seat for your party right now. You are number %(n)d on the waiting list. "
-                 "We move you up automatically when seats become free.", n=service.waiting_position(booking))
+                 "We move you up automatically when seats become free.", n=position)
     return _("This booking has been cancelled.")
 
 
@@ -110,12 +113,24 @@ def _json(status: int, state: str, message: str, booking: Booking | None = None,
 
 
 def _done(booking: Booking, created: bool):
-    """The answer once a submission has its booking: the ticket page, or JSON for the outbox."""
-    if wants_json():
+    """The answer once a submission has its booking: the ticket page, or JSON for the outbox.
+
+    Built from what was written: the booking may be committed already, so the extras (the waiting-list number,
+    other workshops) are looked up through faults.optional and left out if the database fails now."""
+    status, code, token, workshop_id = booking.status, booking.code, booking.manage_token, booking.workshop_id
+    url = url_for("booking.show", token=token)
+    if not wants_json():
+        return redirect(url, code=303)
+    position = faults.optional(lambda: service.waiting_position(booking)) if status == BookingStatus.WAITING else None
+    others = []
+    if status == BookingStatus.WAITING:
         # A party that only got a waiting-list place is shown other workshops where it would get a seat now.
-        others = service.alternatives(booking.workshop) if booking.status == BookingStatus.WAITING else ()
-        return _json(201 if created else 200, booking.status.value, _status_message(booking), booking, others)
-    return redirect(url_for("booking.show", token=booking.manage_token), code=303)
+        others = faults.optional(lambda: [_alternative(w) for w in
+                                          service.alternatives(db.session.get(Workshop, workshop_id))], [])
+    return jsonify(
+        ok=True, state=status.value, message=_status_message(status, code, position), url=url, code=code,
+        alternatives=others, errors={},
+    ), 201 if created else 200
 
 
 def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status: int):
@@ -184,9 +199,11 @@ def new(workshop_id: int):
         if workshop is None:  # deleted while this request ran
             return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)
         return _refused(workshop, form, exc.reason)
+    answer = _done(outcome.booking, outcome.created)
     if outcome.created:
-        notify.confirmation(outcome.booking)
-    return _done(outcome.booking, outcome.created)
+        # Committed: a mail that cannot go out now must not turn the answer into an error.
+        faults.optional(lambda: notify.confirmation(outcome.booking))
+    return answer
 
 
 @bp.get("/t/<token>")
@@ -241,8 +258,7 @@ def cancel(token: str):
             except service.Refused:
                 return _private(make_response(render_template(
                     "booking/cancel.html", booking=booking, can_cancel=False), 409))
-            for other in promoted:
-                notify.promotion(other)
+            _notify_promoted(promoted)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/cancel.html", booking=booking, can_cancel=service.can_cancel(booking))))
@@ -254,11 +270,16 @@ def forget(token: str):
     booking = _booking_or_404(token)
     if request.method == "POST":
         if booking.purged_at is None:
-            for other in service.forget(booking):
-                notify.promotion(other)
+            _notify_promoted(service.forget(booking))
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/forget.html", booking=booking, can_cancel=service.can_cancel(booking))))
+
+
+def _notify_promoted(promoted: list[Booking]) -> None:
+    """Tell the parties moved up; after the commit, so a failure here is logged, never the answer."""
+    for other in promoted:
+        faults.optional(lambda: notify.promotion(other))
 
 
 @bp.get("/booking/privacy")
