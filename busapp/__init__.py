@@ -70,15 +70,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _tune_sqlite() -> None:
     """WAL and a busy timeout let concurrent requests wait for the write lock instead of failing."""
+    from flask import current_app
+
     engine = db.engine
     if engine.dialect.name != "sqlite":
         return
+    config = current_app.config
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        # How long a statement waits for another connection's lock before "database is locked" (tests shorten it).
+        cur.execute(f"PRAGMA busy_timeout={int(config.get('SQLITE_BUSY_TIMEOUT_MS', 30000))}")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

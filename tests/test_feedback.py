@@ -585,3 +585,64 @@ def test_form_leaves_validation_to_the_server(client, make_stop, now):
     stop = make_stop(starts_at=now - timedelta(hours=1))
     page = client.get(f"/f/{stop.id}").get_data(as_text=True)
     assert 'id="feedback"' in page and "novalidate" in page.split('id="feedback"')[1].split(">")[0]
+
+
+# --- answers given offline to the bus's code ---------------------------------------------------------------
+
+
+def test_an_answer_given_offline_goes_to_the_stop_the_bus_was_at_then(client, make_stop, make_workshop, clock,
+                                                                      relaxed):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    morning = make_stop(starts_at=berlin(2026, 11, 26, 9, 0), hours=3, place="Vormittag")
+    workshop = make_workshop(stop=morning, title="Videoanrufe")
+    afternoon = make_stop(starts_at=berlin(2026, 11, 26, 14, 0), hours=3, place="Nachmittag")
+    data = form_fields(client.get("/f").get_data(as_text=True))  # the copy the phone keeps, made at the morning stop
+
+    # Given in the bus at 11:30 without reception; the outbox sends it at 15:10, at the afternoon stop.
+    given = berlin(2026, 11, 26, 11, 30)
+    clock.at = berlin(2026, 11, 26, 15, 10)
+    response = client.post("/f", data=data | {"rating": "5", "workshop": str(workshop.id),
+                                               "given_at": given.astimezone(timezone.utc).isoformat()}, headers=JSON)
+    assert response.status_code == 201
+    stored = db.session.scalar(sa.select(Feedback))
+    assert stored.stop_id == morning.id and stored.workshop_id == workshop.id
+    assert stored.given_at == given
+    assert afternoon.id != morning.id
+
+
+def test_a_workshop_of_another_stop_on_an_old_copy_counts_for_the_visit(client, make_stop, make_workshop, clock,
+                                                                        relaxed):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    yesterday = make_stop(starts_at=berlin(2026, 11, 25, 9, 0), hours=3)
+    old_workshop = make_workshop(stop=yesterday)
+    today = make_stop(starts_at=berlin(2026, 11, 26, 10, 0), hours=3)
+    data = form_fields(client.get("/f").get_data(as_text=True)) | {"rating": "3", "workshop": str(old_workshop.id)}
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    stored = db.session.scalar(sa.select(Feedback))
+    assert stored.stop_id == today.id and stored.workshop_id is None
+
+
+@pytest.mark.parametrize("given", ["2026-11-26T20:00:00+00:00", "gestern", "2026-11-26T11:30:00", "9" * 50])
+def test_a_time_in_the_future_or_not_a_time_counts_as_arrival(client, make_stop, clock, relaxed, given):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    stop = make_stop(starts_at=berlin(2026, 11, 26, 10, 0), hours=3)
+    data = form_fields(client.get("/f").get_data(as_text=True)) | {"rating": "4", "given_at": given}
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    stored = db.session.scalar(sa.select(Feedback))
+    assert stored.stop_id == stop.id and stored.given_at == clock.at
+
+
+def test_an_answer_from_a_time_without_a_stop_is_refused_clearly(client, make_stop, clock, relaxed):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    make_stop(starts_at=berlin(2026, 11, 26, 10, 0), hours=3)
+    data = form_fields(client.get("/f").get_data(as_text=True)) | {"rating": "4"}
+    early = berlin(2026, 11, 26, 7, 0).isoformat()
+    response = client.post("/f", data=data | {"given_at": early}, headers=JSON)
+    assert response.status_code == 409 and response.json["state"] == "refused"
+    page = client.post("/f", data=data | {"given_at": early})
+    assert page.status_code == 409 and "role=\"alert\"" in page.get_data(as_text=True)
+    assert count() == 0
+    # The same answer, once stored, is answered as stored even when resent with another time.
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    assert client.post("/f", data=data | {"given_at": early}, headers=JSON).status_code == 200
+    assert count() == 1
