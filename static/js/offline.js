@@ -342,11 +342,13 @@
     }, Math.max(500, ms));
   }
 
-  // While the page stays open, an item that had to wait is tried again when its time comes.
+  // While the page stays open, an item that had to wait is tried again when its time comes, and one whose lease ends
+  // (its sender was closed while the answer was on its way) is sent again then.
   function planRetry(items) {
     var next = null;
     items.forEach(function (item) {
-      if (item.state === "waiting" && item.next_at && (next === null || item.next_at < next)) next = item.next_at;
+      var due = Outbox.dueAt(item);
+      if (item.state === "waiting" && due && (next === null || due < next)) next = due;
     });
     if (next !== null) schedule(next - Date.now());
   }
@@ -458,7 +460,10 @@
   }
 
   function queue(form, submitter, afterFailure) {
-    var fields = fieldsOf(form, submitter);
+    // A form that asks for it (feedback) carries the time the person acted: the answer may arrive much later.
+    var fields = fieldsOf(form, submitter).map(function (pair) {
+      return pair[0] === "given_at" && !pair[1] ? ["given_at", new Date().toISOString()] : pair;
+    });
     var key = valueOf(fields, "idempotency_key");
     if (!key || typeof Outbox === "undefined" || storeProblem) {
       // Without a key a later replay could not be recognised: only a normal attempt is safe.
