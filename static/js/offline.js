@@ -540,6 +540,12 @@
       });
     }).then(function (answer) {
       clearTimeout(timer);
+      if (answer.response.status >= 500) {
+        // The server is in trouble (503: the database is away) and stored nothing: the outbox sends it again.
+        setBusy(form, false);
+        queue(form, submitter, true);
+        return;
+      }
       showAnswer(answer.response, answer.html);
     }, function () {
       clearTimeout(timer);
@@ -705,6 +711,10 @@
     document.addEventListener("submit", onSubmit, true);
     document.addEventListener("htmx:sendError", onHtmxFailure);
     document.addEventListener("htmx:timeout", onHtmxFailure);
+    document.addEventListener("htmx:responseError", function (event) {
+      var xhr = event.detail && event.detail.xhr;
+      if (xhr && xhr.status >= 500) onHtmxFailure(event);
+    });
     document.addEventListener("htmx:configRequest", function (event) {
       if (outboxForm(event.detail && event.detail.elt)) event.detail.timeout = ONLINE_TIMEOUT_MS;
     });

@@ -114,10 +114,14 @@ def test_the_bus_feedback_code_opens_offline_and_the_answer_keeps_its_time(page,
             return stop.id
 
         stop_id = query(live_app, add)
-    page.goto("/f")
+    page.goto(f"/f/{stop_id}")
     controlled(page)
-    wait_kept(page, "/f")
+    page.goto("/f")
+    wait_kept(page, "/f", f"/f/{stop_id}")
     go_offline(context, live_server)
+    page.goto(f"/f/{stop_id}")  # a stop's form opened before opens offline, too
+    expect(page.locator(".pwa-copy")).to_be_visible()
+    expect(page.locator("form[data-outbox='feedback']")).to_be_visible()
     page.goto("/f")  # in the bus without reception: the saved copy
     expect(page.locator(".pwa-copy")).to_be_visible()
     key = page.locator("input[name='idempotency_key']").input_value()
@@ -137,3 +141,33 @@ def test_the_bus_feedback_code_opens_offline_and_the_answer_keeps_its_time(page,
     assert stored_stop == stop_id
     assert before - 1 <= given_at.timestamp() <= before + 1.5
     assert created_at > given_at
+
+
+def test_a_503_before_the_commit_is_kept_and_sent_again_not_shown_as_a_failure(page, context, live_app):
+    """The database is away: the server answers 503 with Retry-After, for the form and for the outbox's replay."""
+    context.add_init_script(NO_BACKGROUND_SYNC)
+    workshop = bookable_workshop(live_app)
+    page.goto(f"/workshops/{workshop.id}/book")
+    controlled(page)
+    key = fill_booking(page, "Greta")
+    seen: list[str] = []
+
+    def away_twice(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        seen.append(route.request.headers.get("x-outbox") or "form")
+        if len(seen) <= 2:
+            json = seen[-1] == "1"
+            route.fulfill(status=503, headers={"Retry-After": "1"},
+                          content_type="application/json" if json else "text/html",
+                          body='{"ok": false, "error": 503}' if json else "<!doctype html><title>503</title>")
+        else:
+            route.continue_()
+
+    context.route(f"**/workshops/{workshop.id}/book", away_twice)
+    page.locator("form[data-outbox='booking'] button[type='submit']").click()
+    item = page.locator(f".outbox__item[data-key='{key}']")
+    expect(item).to_contain_text("Gebucht", timeout=SETTLE_SECONDS * 1000)
+    assert seen[:3] == ["form", "1", "1"]
+    assert count(live_app, Booking, Booking.idempotency_key == key) == 1
