@@ -1,7 +1,7 @@
 """feedback: the time an answer was given
 
 Revision ID: 0002_faults
-Revises: 0001
+Revises: 0002_journey
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import busapp.models
 
 
 revision = "0002_faults"
-down_revision = "0001"
+down_revision = "0002_journey"
 branch_labels = None
 depends_on = None
 
