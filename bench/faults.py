@@ -21,6 +21,7 @@ the seat invariants (no workshop over capacity, seats taken = confirmed seats). 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import random
@@ -135,6 +136,37 @@ class Client(threading.Thread):
         return sub
 
 
+@contextlib.contextmanager
+def gunicorn(env: dict, workers: int, threads: int, port: int, log: Path):
+    """gunicorn on loopback, ready once /healthz answers (a busy machine may take a while to start it)."""
+    cmd = [run.GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+           "--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning", "--error-logfile", str(log),
+           "app:app"]
+    proc = subprocess.Popen(cmd, cwd=run.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start: {log.read_text() if log.exists() else ''}")
+            time.sleep(0.5)
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def workers_of(master: int) -> list[int]:
     try:
         with open(f"/proc/{master}/task/{master}/children") as f:
@@ -246,8 +278,9 @@ def main() -> int:
         seeded_keys = set(bookings_by_key(db_url))  # the seed's own booking (for the ticket page)
         port = run.free_port()
         env = run.app_env(db_url)
+        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # production refuses to start without it
         plain_url = db_url.replace("postgresql+psycopg://", "postgresql://")
-        with run.gunicorn("app:app", env, args.workers, args.threads, port, Path(tmp) / "gunicorn.log") as master:
+        with gunicorn(env, args.workers, args.threads, port, Path(tmp) / "gunicorn.log") as master:
             subs: list[Submission] = []
             phase = ["kill"]
             stop = threading.Event()
