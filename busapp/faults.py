@@ -14,7 +14,7 @@ import logging
 from typing import Callable, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
 
 from .extensions import db
 
@@ -73,6 +73,5 @@ def init_app(app) -> None:
 
 
 def _where() -> str:
-    from flask import request
-
+    # The route, not the path: manage links carry secret tokens that do not belong in a log.
     return f"{request.method} {request.url_rule.rule if request.url_rule else '?'}"

@@ -15,7 +15,9 @@ JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the o
      "alternatives": [{"title", "when", "place", "url", "seats_free"}], "errors": {"field": ["message"]}}
     201 a booking was made; 200 the idempotency key was seen before (the same booking; "cancelled" when it
     has been cancelled since); 409 the workshop cannot be booked; 422 invalid input or form token;
-    404 the workshop does not exist; 429 too many tries (from errors.py).
+    404 the workshop does not exist; 429 too many tries (from errors.py); 503 with Retry-After: the database
+    cannot be reached, nothing was stored, send it again (from faults.py). Once a booking is stored the answer is a
+    success; details the database cannot give at that moment (waiting-list number, alternatives) are left out.
 """
 from __future__ import annotations
 
