@@ -23,6 +23,10 @@ OFFLINE_PAGES = (
     r"^/t/[\w-]+$",
     # A booking form the visitor opened; its saved copy gets fresh idempotency keys from offline.js.
     r"^/workshops/\d+/book$",
+    # The bus's feedback code and the feedback forms the visitor opened, for answering in the bus without reception.
+    r"^/f$",
+    r"^/f/\d+$",
+    r"^/f/w/\d+$",
     r"^/offline$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
