@@ -184,6 +184,27 @@
     });
   }
 
+  // Removes the settled items `test` picks (a booking whose data was deleted, a person's tickets on a shared
+  // device); an item still waiting to be sent is never removed. Resolves to the number removed.
+  function removeWhere(test) {
+    return run([ITEMS], "readwrite", function (tx, out) {
+      var store = tx.objectStore(ITEMS);
+      var request = store.getAll();
+      out.value = 0;
+      request.onsuccess = function () {
+        request.result.forEach(function (item) {
+          if (item.state !== "waiting" && test(item)) {
+            store.delete(item.key);
+            out.value += 1;
+          }
+        });
+      };
+    }).then(function (removed) {
+      if (removed) changed();
+      return removed;
+    });
+  }
+
   function getMeta(name) {
     return run([META], "readonly", function (tx, out) {
       var request = tx.objectStore(META).get(name);
@@ -462,6 +483,7 @@
     all: all,
     add: add,
     dismiss: dismiss,
+    removeWhere: removeWhere,
     flush: flush,
     getMeta: getMeta,
     setMeta: setMeta,
