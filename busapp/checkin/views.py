@@ -66,6 +66,14 @@ LIVE_ERRORS = {
 }
 
 
+@bp.context_processor
+def answer_texts() -> dict:
+    """The answers' words for the tablet's script, which decides by itself while offline."""
+    texts = {key: str(value) for key, value in ANSWERS.items()}
+    texts["unprepared"] = _("This tablet is not prepared for today. Connect to the network and press “Prepare for today”.")
+    return {"answer_texts": texts}
+
+
 def current_device() -> Device | None:
     """The registered tablet this request comes from (its credential in a header set by the tablet's script)."""
     if "device" not in g:
