@@ -57,6 +57,7 @@ test-pg: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/checkin_sync.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
