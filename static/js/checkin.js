@@ -90,6 +90,10 @@
       if (!response.ok) return;
       var data = await response.json();
       save("day", data);
+      // The QR reader's files, so scanning works offline too (the service worker keeps what passes through it).
+      JSON.parse(panel.dataset.offlineFiles || "[]").forEach(function (file) {
+        fetch(file, { credentials: "same-origin" }).catch(function () { /* tried again at the next prepare */ });
+      });
       save("local", { arrived: {}, used: {}, walkins: [] });
       if (load("sequence", 0) < data.device.last_sequence) save("sequence", data.device.last_sequence);
       setOnline(true);
@@ -364,18 +368,20 @@
   document.addEventListener("submit", async function (event) {
     var form = event.target;
     if (!form.action || !/\/signout$/.test(new URL(form.action, location.href).pathname)) return;
-    if (form.dataset.sent === "true" || !device()) { drop("day"); drop("local"); drop("problems"); return; }
+    if (form.dataset.sent === "true") return;
+    if (!device()) { drop("day"); drop("local"); drop("problems"); return; }
     event.preventDefault();
     flash(panel ? panel.dataset.textSigningOut : "");
     var done = await sync(true);
     if (done) {
       drop("day"); drop("local"); drop("problems");
-      form.dataset.sent = "true";
-      form.submit();
-    } else {
+    } else if (form.dataset.warned !== "true") {
       flash(panel ? panel.dataset.textUnsent : "");
-      form.dataset.sent = "true";  // a second press signs out; the queue stays on this tablet and is sent later
+      form.dataset.warned = "true";  // a second press signs out; the queue and the day stay on this tablet
+      return;
     }
+    form.dataset.sent = "true";
+    form.submit();
   }, true);
 
   window.addEventListener("online", function () { setOnline(true); sync(false); });

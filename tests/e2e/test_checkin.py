@@ -194,3 +194,28 @@ def test_offline_check_in_and_walk_in_sync_once_and_a_second_tablet_sees_the_con
     expect(page_a.locator(".conflicts")).to_contain_text("Erika Muster")
     context_a.close()
     context_b.close()
+
+
+def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+    context.set_offline(True)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    # Offline: signing out cannot send, so it says so and keeps the check-in and the day's data.
+    page.click("nav form button[type=submit]")
+    expect(page.locator("#status-bar")).to_contain_text("Nicht alles konnte gesendet werden")
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 1
+    assert page.url.endswith(f"/staff/workshops/{ids['workshop']}")
+    # Back online, signing out sends first, then wipes the day's data.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("[data-sync-queue]")).to_have_text("")
+    page.click("nav form button[type=submit]")
+    page.wait_for_url(server.url + "/signout")
+    assert arrived(app, "HANS22") == 1
+    assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 0
+    context.close()
