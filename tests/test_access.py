@@ -22,7 +22,7 @@ from busapp import create_app
 from busapp.auth import role_required
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, District, Feedback, Role, Stop, StopStatus, User, Workshop,
+    Booking, BookingStatus, CheckIn, Device, District, Feedback, Role, Stop, StopStatus, User, Workshop,
 )
 from tests.conftest import PASSWORD
 
@@ -98,7 +98,12 @@ def build_world() -> dict:
                       code=f"K{n.upper()}", manage_token=secrets.token_urlsafe(24),
                       idempotency_key=secrets.token_hex(16), confirmed_at=now)
     feedback = Feedback(stop=past, rating=5, idempotency_key=secrets.token_hex(16))
-    db.session.add_all([district, stop, past, workshop, booking, feedback])
+    device = Device(name="Tablet", token_hash=secrets.token_hex(32))
+    db.session.add_all([district, stop, past, workshop, booking, feedback, device])
+    db.session.flush()
+    check_in = CheckIn(nonce=secrets.token_hex(12), device=device, workshop_id=workshop.id, booking=booking,
+                       kind="checkin", outcome="valid", conflict=True)
+    db.session.add(check_in)
     db.session.commit()
     return {
         "district": district, "stop": stop, "workshop": workshop, "booking": booking, "feedback": feedback,
@@ -106,6 +111,7 @@ def build_world() -> dict:
             "district_id": district.id, "slug": district.slug, "district_slug": district.slug,
             "number": district.number, "district_number": district.number,
             "stop_id": stop.id, "workshop_id": workshop.id, "booking_id": booking.id, "feedback_id": feedback.id,
+            "device_id": device.id, "check_in_id": check_in.id,
             "code": booking.code, "booking_code": booking.code,
             "token": booking.manage_token, "manage_token": booking.manage_token,
             "filename": "css/app.css", "lang": "en", "date": stop.starts_at.date().isoformat(),
