@@ -37,13 +37,14 @@ def seed(db_url: str) -> dict:
 
     from busapp.checkin import service
     from busapp.extensions import db
-    from busapp.models import Booking, BookingStatus, District, Role, Stop, StopStatus, User, Workshop, utcnow
+    from busapp.models import Booking, BookingStatus, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow
 
     app = make_app(db_url)
     with app.app_context():
         db.create_all()
         now = utcnow()
-        stop = Stop(district=District(number="01", name="Innenstadt", slug="innenstadt"), place="Markt",
+        district = District(number="01", name="Innenstadt", slug="innenstadt")
+        stop = Stop(district=district, place=Place(district=district, name="Markt"),
                     starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=5),
                     status=StopStatus.PUBLISHED)
         staff = User(email="staff@example.org", role=Role.STAFF, password_hash="x")
@@ -116,7 +117,9 @@ def main() -> int:
     with postgres_database(args.pg) as db_url, tempfile.TemporaryDirectory() as tmp:
         world = seed(db_url)
         port = free_port()
-        with gunicorn("app:app", app_env(db_url), args.workers, args.threads, port, Path(tmp) / "gunicorn.log"):
+        env = app_env(db_url)
+        env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+        with gunicorn("app:app", env, args.workers, args.threads, port, Path(tmp) / "gunicorn.log"):
             base = f"http://127.0.0.1:{port}"
             first = both_at_once(base, world)
             replay = both_at_once(base, world)

@@ -90,6 +90,7 @@ def test_legacy_hmac_tokens_verify_as_legacy(app):
 
 def test_production_without_ticket_key_refuses_to_start(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://bus.example.org")
     monkeypatch.delenv("TICKET_SIGNING_KEY", raising=False)
     with pytest.raises(ConfigError, match="TICKET_SIGNING_KEY is not set"):
         create_app({"APP_ENV": "production"})
@@ -98,6 +99,7 @@ def test_production_without_ticket_key_refuses_to_start(monkeypatch):
 @pytest.mark.parametrize("bad", ["not base64!", "c2hvcnQ="])
 def test_bad_ticket_key_refuses_to_start(monkeypatch, bad):
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://bus.example.org")
     monkeypatch.setenv("TICKET_SIGNING_KEY", bad)
     with pytest.raises(ConfigError, match="TICKET_SIGNING_KEY is not a usable"):
         create_app({"APP_ENV": "production"})

@@ -1,7 +1,7 @@
 """Staff check-in: registered tablets, check-in records, walk-in seat shares, arrivals and the late-by minutes.
 
 Revision ID: 0002_checkin
-Revises: 0001
+Revises: 0002_journey
 """
 from alembic import op
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import busapp.models
 
 # revision identifiers, used by Alembic.
 revision = '0002_checkin'
-down_revision = '0001'
+down_revision = '0002_journey'
 branch_labels = None
 depends_on = None
 

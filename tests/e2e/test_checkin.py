@@ -15,7 +15,7 @@ from busapp import create_app, qr, tickets
 from busapp.config import database_url as _db_url
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, CheckIn, District, Role, Stop, StopStatus, User, Workshop, utcnow,
+    Booking, BookingStatus, CheckIn, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
 )
 from tests.conftest import PASSWORD, _empty_tables
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -37,8 +37,8 @@ def bus(tmp_path):
         _empty_tables()
         now = utcnow().replace(microsecond=0)
         district = District(number="77", name="Innenstadt", slug="innenstadt")
-        stop = Stop(district=district, place="Marktplatz", address="Am Markt 1", starts_at=now - timedelta(hours=1),
-                    ends_at=now + timedelta(hours=4), status=StopStatus.PUBLISHED)
+        stop = Stop(district=district, place=Place(district=district, name="Marktplatz", address="Am Markt 1"),
+                    starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=4), status=StopStatus.PUBLISHED)
         workshop = Workshop(stop=stop, title="Smartphone-Grundlagen", topic="smartphone_basics",
                             starts_at=now + timedelta(hours=1), capacity=8, seats_taken=4)
         people = {}
