@@ -243,7 +243,9 @@ def scan(workshop_id: int):
         typed = request.form.get("code", "")[:400]
         nonce = request.form.get("nonce", "")[:64]
         answer = service.decide(typed, workshop)
-        if answer.outcome == service.VALID and len(nonce) >= 8:
+        if answer.outcome == service.VALID and len(nonce) < 8:
+            answer = service.Decision(service.INVALID)  # a form without its nonce: nothing is checked in
+        elif answer.outcome == service.VALID:
             answer = service.perform(Action("checkin", workshop.id, nonce, booking_id=answer.booking.id),
                                      user=_user(), device=current_device())
         status = 200 if answer.outcome in (service.VALID, service.AGAIN) else 422
