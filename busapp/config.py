@@ -136,6 +136,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ACCESSIBILITY_ENFORCEMENT_URL": os.environ.get("ACCESSIBILITY_ENFORCEMENT_URL", ""),
         # Anonymous public pages are kept this many seconds per process (busapp/pagecache.py); 0 switches it off.
         "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
+        # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
+        # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once; calendar feeds hold the stops of the
+        # last FEED_PAST_DAYS and the next FEED_FUTURE_DAYS, at most FEED_MAX_EVENTS of them (the soonest).
+        "SCHEDULE_WINDOW_DAYS": _int("SCHEDULE_WINDOW_DAYS", 28),
+        "SCHEDULE_PAGE_SIZE": _int("SCHEDULE_PAGE_SIZE", 40),
+        "FEED_PAST_DAYS": _int("FEED_PAST_DAYS", 30),
+        "FEED_FUTURE_DAYS": _int("FEED_FUTURE_DAYS", 365),
+        "FEED_MAX_EVENTS": _int("FEED_MAX_EVENTS", 1000),
     }
     if env == "testing":
         cfg["TESTING"] = True
@@ -160,6 +168,11 @@ def _check(cfg: dict) -> None:
             raise ConfigError(f"{key}: {exc}") from exc
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    for key in ("SCHEDULE_WINDOW_DAYS", "SCHEDULE_PAGE_SIZE", "FEED_FUTURE_DAYS", "FEED_MAX_EVENTS"):
+        if not 1 <= cfg[key] <= 5000:
+            raise ConfigError(f"{key} must be between 1 and 5000")
+    if not 0 <= cfg["FEED_PAST_DAYS"] <= 5000:
+        raise ConfigError("FEED_PAST_DAYS must be between 0 and 5000")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):
         raise ConfigError("AUTH_HOURS must be at least 1")
     for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):

@@ -1,7 +1,14 @@
-"""iCalendar files: one stop, a district's feed, the whole tour, and one workshop for the booking pages."""
+"""iCalendar files: one stop, a district's feed, the whole tour, and one workshop for the booking pages.
+
+Stop files and feeds are written here line by line from plain rows (busapp/schedule/feeds.py loads them): building
+an icalendar object per event cost about a millisecond each, which a feed of a thousand stops cannot afford. The
+single workshop file for the booking pages still goes through the icalendar library, which also checks our output
+in the tests.
+"""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -9,12 +16,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Response, current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
 from ..models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from .display import public_workshops
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -57,48 +63,6 @@ def _summary(title: str, cancelled: bool) -> str:
 
 def _location(stop: Stop) -> str:
     return ", ".join(part for part in (stop.place, stop.address) if part)
-
-
-def _workshop_line(workshop: Workshop) -> str:
-    tz = _tz()
-    start = workshop.starts_at.astimezone(tz)
-    end = workshop.ends_at.astimezone(tz)
-    line = f"{start:%H:%M}–{end:%H:%M} {workshop.title} ({audience_label(workshop.audience)}, {language_label(workshop.language)})"
-    if workshop.status == WorkshopStatus.CANCELLED:
-        line = _("Cancelled: %(title)s", title=line)
-    return "• " + line
-
-
-def stop_event(stop: Stop) -> Event:
-    """One VEVENT for a stop: its times in the city's time zone, its workshops in the description."""
-    tz = _tz()
-    cancelled = stop.status == StopStatus.CANCELLED
-    url = absolute_url("schedule.stop", stop_id=stop.id)
-    lines = [_("Digital workshop bus in %(district)s", district=stop.district.name)]
-    if cancelled and stop.cancel_reason:
-        lines.append(_("Reason: %(reason)s", reason=stop.cancel_reason))
-    workshops = public_workshops(stop)
-    if workshops:
-        lines += ["", _("Workshops (free, please book a seat):")]
-        lines += [_workshop_line(w) for w in workshops]
-    lines += ["", _("Details and booking: %(url)s", url=url)]
-    event = Event.new(
-        uid=f"stop-{stop.id}@{uid_domain()}",
-        summary=_summary(_("Digital workshop bus: %(place)s", place=stop.place), cancelled),
-        start=stop.starts_at.astimezone(tz),
-        end=stop.ends_at.astimezone(tz),
-        location=_location(stop),
-        description="\n".join(lines),
-        url=url,
-        status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
-        sequence=stop.sequence,
-        stamp=utcnow(),
-        created=stop.created_at,
-        last_modified=stop.updated_at,
-    )
-    if stop.lat is not None and stop.lon is not None:
-        event.add("geo", (stop.lat, stop.lon))
-    return event
 
 
 def workshop_event(workshop: Workshop) -> Event:
@@ -154,11 +118,6 @@ def build_calendar(events: Iterable[Event], name: str, uid: str, feed: bool = Fa
     return cal
 
 
-def stops_calendar(stops: Iterable[Stop], name: str, uid: str, feed: bool = True) -> Calendar:
-    """A calendar of stops, for one stop's file or a subscribable feed."""
-    return build_calendar((stop_event(s) for s in stops), name, uid, feed=feed)
-
-
 def ics_for_workshop(workshop: Workshop) -> bytes:
     """The .ics bytes of one workshop (its stop and district must be loadable)."""
     return build_calendar([workshop_event(workshop)], workshop.title, f"workshop-{workshop.id}").to_ical()
@@ -182,3 +141,120 @@ def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
         return
     if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
         stop.sequence = (stop.sequence or 0) + 1
+
+
+# --- Stop files and feeds, written from rows ------------------------------------------------------------------------
+
+def _escape(value: str) -> str:
+    """A TEXT value (RFC 5545, 3.3.11): backslash, semicolon, comma and line breaks escaped."""
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets go on in continuation lines that start with a space, never inside a character."""
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    parts, start, width = [], 0, 75
+    while start < len(raw):
+        end = min(start + width, len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # a UTF-8 continuation byte: step back
+            end -= 1
+        parts.append(raw[start:end].decode("utf-8"))
+        start, width = end, 74
+    return "\r\n ".join(parts)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+@lru_cache(maxsize=16)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
+    # The rules only need to cover the events; the library's default span (1970-2038) bloats every file.
+    tz = Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
+    return tz.to_ical().decode("utf-8").rstrip("\r\n")
+
+
+class _Labels:
+    """Translated words each event repeats, looked up once per file rather than once per event."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, str] = {}
+
+    def get(self, kind: str, key: str) -> str:
+        cached = self._cache.get((kind, key))
+        if cached is None:
+            if kind == "audience":
+                cached = audience_label(key)
+            elif kind == "language":
+                cached = language_label(key)
+            else:
+                cached = _("Digital workshop bus in %(district)s", district=key)
+            self._cache[(kind, key)] = cached
+        return cached
+
+
+def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, feed: bool) -> bytes:
+    """A VCALENDAR of stop rows (see feeds.STOP_COLUMNS) and their public workshops' rows, by stop id."""
+    tz = _tz()
+    tzid = current_app.config["TIMEZONE"]
+    domain = uid_domain()
+    stamp = _utc(utcnow())
+    # Links to stop pages differ only in the id: made once (url_for per event is a noticeable share of a feed).
+    link = absolute_url("schedule.stop", stop_id=1)
+    link_prefix = link[:-1] if link.endswith("/1") else None
+    labels = _Labels()
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "METHOD:PUBLISH",
+             f"NAME:{_escape(name)}", f"X-WR-CALNAME:{_escape(name)}"]
+    if feed:
+        lines.append("REFRESH-INTERVAL;VALUE=DURATION:PT3H")
+    lines.append(f"UID:{uid}@{domain}")
+    if feed:
+        lines.append("X-PUBLISHED-TTL:PT3H")
+    if stops:
+        lines.append(_vtimezone(tzid, stops[0].starts_at.astimezone(tz).year - 1,
+                                stops[-1].starts_at.astimezone(tz).year + 2))
+    heading = _("Workshops (free, please book a seat):")
+    for stop in stops:
+        cancelled = stop.status == StopStatus.CANCELLED
+        url = f"{link_prefix}{stop.id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop.id)
+        text = [labels.get("district", stop.district_name)]
+        if cancelled and stop.cancel_reason:
+            text.append(_("Reason: %(reason)s", reason=stop.cancel_reason))
+        rows = workshops.get(stop.id)
+        if rows:
+            text += ["", heading]
+            for w in rows:
+                start = w.starts_at.astimezone(tz)
+                end = start + timedelta(minutes=w.duration_minutes)
+                line = (f"{start:%H:%M}–{end:%H:%M} {w.title} "
+                        f"({labels.get('audience', w.audience)}, {labels.get('language', w.language)})")
+                if w.status == WorkshopStatus.CANCELLED:
+                    line = _("Cancelled: %(title)s", title=line)
+                text.append("• " + line)
+        text += ["", _("Details and booking: %(url)s", url=url)]
+        location = ", ".join(part for part in (stop.place, stop.address) if part)
+        lines += [
+            "BEGIN:VEVENT",
+            _fold("SUMMARY:" + _escape(_summary(_("Digital workshop bus: %(place)s", place=stop.place), cancelled))),
+            f"DTSTART;TZID={tzid}:{stop.starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
+            f"DTEND;TZID={tzid}:{stop.ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
+            f"DTSTAMP:{stamp}",
+            f"UID:stop-{stop.id}@{domain}",
+            f"SEQUENCE:{stop.sequence}",
+            f"CREATED:{_utc(stop.created_at)}",
+            _fold("DESCRIPTION:" + _escape("\n".join(text))),
+        ]
+        if stop.lat is not None and stop.lon is not None:
+            lines.append(f"GEO:{stop.lat!r};{stop.lon!r}")
+        lines += [
+            f"LAST-MODIFIED:{_utc(stop.updated_at)}",
+            _fold("LOCATION:" + _escape(location)),
+            "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+            _fold("URL:" + url),
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
