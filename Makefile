@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Local commands run the development profile (a generated secret key in instance/); production sets APP_ENV itself.
 export APP_ENV ?= development
 
-.PHONY: run test setup db demo translations translations-extract translations-update test-pg bench clean help
+.PHONY: run test setup db demo translations translations-extract translations-update test-pg bench bench-scale clean help
 
 help:
 	@echo "make run    set up and serve the app with demo data on http://$(HOST):$(PORT)"
@@ -57,6 +57,10 @@ test-pg: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# Only the tour-size part of the benchmark: pages and feeds at the demo size and at 100,000 stops.
+bench-scale: setup
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

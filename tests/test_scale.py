@@ -257,3 +257,20 @@ def test_seed_demo_makes_a_large_tour_on_demand(runner):
     now = demo.datetime.now(demo.BERLIN)
     assert first < now < last
     assert runner.invoke(args=["seed-demo", "--stops", "0"]).exit_code != 0
+
+
+def test_a_tickets_calendar_file_has_validators_too(client, make_workshop):
+    workshop = make_workshop()
+    html = client.get(f"/workshops/{workshop.id}/book").get_data(as_text=True)
+    data = {name: re.search(rf'name="{name}"[^>]*value="([^"]+)"', html).group(1)
+            for name in ("csrf_token", "idempotency_key")}
+    ticket = client.post(f"/workshops/{workshop.id}/book",
+                         data={**data, "name": "Anna", "party_size": "1", "consent": "y"}).headers["Location"]
+    first = client.get(ticket + ".ics")
+    assert first.status_code == 200 and "BEGIN:VEVENT" in first.get_data(as_text=True)
+    tag = first.headers["ETag"]
+    again = client.get(ticket + ".ics", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["Cache-Control"] == "private, no-cache"
+    workshop.title = "Neuer Titel"
+    db.session.commit()
+    assert client.get(ticket + ".ics", headers={"If-None-Match": tag}).status_code == 200

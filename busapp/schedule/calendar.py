@@ -13,9 +13,12 @@ from typing import Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import hashlib
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import Response, current_app, has_request_context, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from icalendar import Calendar, Event, Timezone
 from icalendar.enums import STATUS
 
@@ -24,6 +27,10 @@ from ..models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+# Calendar apps may keep a file five minutes; after that they ask again with If-None-Match and mostly get a 304.
+CALENDAR_CACHE = "public, max-age=300"
+# Raise when the files' content changes shape, so that copies made by earlier code are not kept as current.
+FORMAT = "2"
 # Calendar apps poll subscribed feeds; a few hours keeps changes timely without hammering the server.
 REFRESH = timedelta(hours=3)
 # Stop fields a subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
@@ -129,8 +136,50 @@ def calendar_response(cal: Calendar | bytes, filename: str, attachment: bool = F
     response = Response(body, content_type=CONTENT_TYPE)
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = CALENDAR_CACHE
     return response
+
+
+@dataclass(frozen=True)
+class Version:
+    """A validator for one calendar answer: an ETag value and the Last-Modified time."""
+
+    etag: str
+    last_modified: datetime
+
+    @classmethod
+    def of(cls, parts: tuple, changed: Iterable[datetime | None]) -> Version:
+        """From everything the answer depends on, and the times its content last changed."""
+        digest = hashlib.sha256(repr((FORMAT,) + parts).encode("utf-8")).hexdigest()[:32]
+        latest = max(c for c in changed if c is not None)
+        return cls(digest, latest.astimezone(timezone.utc).replace(microsecond=0))
+
+
+def calendar_answer(version: Version, make, filename: str, attachment: bool = False) -> Response:
+    """A calendar answer with its validators; a 304 without building the body when the caller has this version."""
+    if _unchanged(version):
+        response = Response(status=304)
+        response.headers["Cache-Control"] = CALENDAR_CACHE
+    else:
+        response = calendar_response(make(), filename, attachment=attachment)
+    response.set_etag(version.etag, weak=True)  # weak: DTSTAMP says when the file was made, so bytes differ
+    response.last_modified = version.last_modified
+    return response
+
+
+def _unchanged(version: Version) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when sent; If-Modified-Since only without it."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(version.etag)
+    since = request.if_modified_since
+    return since is not None and version.last_modified <= since
+
+
+def workshop_version(workshop: Workshop) -> Version:
+    """The version of one workshop's file (its workshop and stop rows, which the booking page has loaded)."""
+    stop = workshop.stop
+    parts = (workshop.id, workshop.updated_at, stop.updated_at, stop.sequence, str(get_locale()), uid_domain())
+    return Version.of(parts, [workshop.updated_at, stop.updated_at])
 
 
 @sa.event.listens_for(Stop, "before_update")
@@ -153,6 +202,8 @@ def _escape(value: str) -> str:
 
 def _fold(line: str) -> str:
     """Lines longer than 75 octets go on in continuation lines that start with a space, never inside a character."""
+    if len(line) <= 75 and line.isascii():
+        return line
     raw = line.encode("utf-8")
     if len(raw) <= 75:
         return line
@@ -170,6 +221,18 @@ def _utc(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+class _Memo(dict):
+    """Formatted values by their input: stops made or changed together share their timestamps."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
+
+
 @lru_cache(maxsize=16)
 def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
     # The rules only need to cover the events; the library's default span (1970-2038) bloats every file.
@@ -177,11 +240,27 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
     return tz.to_ical().decode("utf-8").rstrip("\r\n")
 
 
+def _pattern(text: str, *names: str):
+    """A translated sentence with placeholders, looked up once and filled in many times (gettext per event was a
+    third of a feed's time)."""
+    marks = {name: f"\x00{name}\x00" for name in names}
+    translated = _(text, **marks)
+
+    def fill(**values: str) -> str:
+        result = translated
+        for name, mark in marks.items():
+            result = result.replace(mark, values[name])
+        return result
+
+    return fill
+
+
 class _Labels:
     """Translated words each event repeats, looked up once per file rather than once per event."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple, str] = {}
+        self.district = _pattern("Digital workshop bus in %(district)s", "district")
 
     def get(self, kind: str, key: str) -> str:
         cached = self._cache.get((kind, key))
@@ -191,7 +270,7 @@ class _Labels:
             elif kind == "language":
                 cached = language_label(key)
             else:
-                cached = _("Digital workshop bus in %(district)s", district=key)
+                cached = self.district(district=key)
             self._cache[(kind, key)] = cached
         return cached
 
@@ -217,40 +296,47 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
         lines.append(_vtimezone(tzid, stops[0].starts_at.astimezone(tz).year - 1,
                                 stops[-1].starts_at.astimezone(tz).year + 2))
     heading = _("Workshops (free, please book a seat):")
-    for stop in stops:
-        cancelled = stop.status == StopStatus.CANCELLED
-        url = f"{link_prefix}{stop.id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop.id)
-        text = [labels.get("district", stop.district_name)]
-        if cancelled and stop.cancel_reason:
-            text.append(_("Reason: %(reason)s", reason=stop.cancel_reason))
-        rows = workshops.get(stop.id)
+    summary = _pattern("Digital workshop bus: %(place)s", "place")
+    cancelled_title = _pattern("Cancelled: %(title)s", "title")
+    reason = _pattern("Reason: %(reason)s", "reason")
+    details = _pattern("Details and booking: %(url)s", "url")
+    utc = _Memo(_utc)
+    for (stop_id, starts_at, ends_at, place, address, lat, lon, status, cancel_reason, sequence, created_at,
+         updated_at, district_name) in stops:
+        cancelled = status == StopStatus.CANCELLED
+        url = f"{link_prefix}{stop_id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop_id)
+        text = [labels.get("district", district_name)]
+        if cancelled and cancel_reason:
+            text.append(reason(reason=cancel_reason))
+        rows = workshops.get(stop_id)
         if rows:
             text += ["", heading]
-            for w in rows:
-                start = w.starts_at.astimezone(tz)
-                end = start + timedelta(minutes=w.duration_minutes)
-                line = (f"{start:%H:%M}–{end:%H:%M} {w.title} "
-                        f"({labels.get('audience', w.audience)}, {labels.get('language', w.language)})")
-                if w.status == WorkshopStatus.CANCELLED:
-                    line = _("Cancelled: %(title)s", title=line)
+            for _stop_id, title, w_starts, minutes, audience, language, w_status in rows:
+                start = w_starts.astimezone(tz)
+                end = start + timedelta(minutes=minutes)
+                line = (f"{start:%H:%M}–{end:%H:%M} {title} "
+                        f"({labels.get('audience', audience)}, {labels.get('language', language)})")
+                if w_status == WorkshopStatus.CANCELLED:
+                    line = cancelled_title(title=line)
                 text.append("• " + line)
-        text += ["", _("Details and booking: %(url)s", url=url)]
-        location = ", ".join(part for part in (stop.place, stop.address) if part)
+        text += ["", details(url=url)]
+        location = ", ".join(part for part in (place, address) if part)
         lines += [
             "BEGIN:VEVENT",
-            _fold("SUMMARY:" + _escape(_summary(_("Digital workshop bus: %(place)s", place=stop.place), cancelled))),
-            f"DTSTART;TZID={tzid}:{stop.starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
-            f"DTEND;TZID={tzid}:{stop.ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
+            _fold("SUMMARY:" + _escape(cancelled_title(title=summary(place=place)) if cancelled
+                                       else summary(place=place))),
+            f"DTSTART;TZID={tzid}:{starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
+            f"DTEND;TZID={tzid}:{ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
             f"DTSTAMP:{stamp}",
-            f"UID:stop-{stop.id}@{domain}",
-            f"SEQUENCE:{stop.sequence}",
-            f"CREATED:{_utc(stop.created_at)}",
+            f"UID:stop-{stop_id}@{domain}",
+            f"SEQUENCE:{sequence}",
+            f"CREATED:{utc[created_at]}",
             _fold("DESCRIPTION:" + _escape("\n".join(text))),
         ]
-        if stop.lat is not None and stop.lon is not None:
-            lines.append(f"GEO:{stop.lat!r};{stop.lon!r}")
+        if lat is not None and lon is not None:
+            lines.append(f"GEO:{lat!r};{lon!r}")
         lines += [
-            f"LAST-MODIFIED:{_utc(stop.updated_at)}",
+            f"LAST-MODIFIED:{utc[updated_at]}",
             _fold("LOCATION:" + _escape(location)),
             "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
             _fold("URL:" + url),

@@ -12,7 +12,6 @@ instead of deleting avoids).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -23,10 +22,8 @@ from flask import current_app
 from ..extensions import db
 from ..i18n import local_time
 from ..models import District, Stop, Workshop, WorkshopStatus
+from .calendar import Version
 from .queries import MAX_ID, PUBLIC_STATUSES, district_condition
-
-# Raise when the files' content changes shape, so that cached copies made by the previous code are not kept.
-FORMAT = "2"
 
 STOP_COLUMNS = (
     Stop.id, Stop.starts_at, Stop.ends_at, Stop.place, Stop.address, Stop.lat, Stop.lon, Stop.status,
@@ -59,22 +56,12 @@ class Window:
         return [Stop.status.in_(PUBLIC_STATUSES), Stop.starts_at >= self.first, Stop.starts_at < self.last]
 
 
-@dataclass(frozen=True)
-class Version:
-    """A validator for one calendar answer: an ETag value and the Last-Modified time."""
-
-    etag: str
-    last_modified: datetime
-
-
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 
 def _version(parts: tuple, changed: list[datetime | None], floor: datetime) -> Version:
-    digest = hashlib.sha256(repr((FORMAT,) + parts).encode("utf-8")).hexdigest()[:32]
-    latest = max([c for c in changed if c is not None] + [floor])
-    return Version(digest, latest.astimezone(timezone.utc).replace(microsecond=0))
+    return Version.of(parts, [*changed, floor])
 
 
 def _latest_changes() -> tuple:

@@ -1,13 +1,13 @@
 """Public pages and calendar feeds of the tour schedule."""
 from __future__ import annotations
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _, get_locale
 
 from ..htmx import render
 from ..models import District, utcnow
 from . import bp, display, feeds, queries
-from .calendar import absolute_url, calendar_response, render_stops, uid_domain, webcal_url
+from .calendar import absolute_url, calendar_answer, render_stops, uid_domain, webcal_url
 
 display.register(bp)
 bp.add_app_template_global(webcal_url)
@@ -16,8 +16,6 @@ ALL = "all"
 # The whole tour is long for a phone on a weak signal; the home list shows two weeks, a district a few weeks at a
 # time (SCHEDULE_WINDOW_DAYS), both paging on from there.
 HOME_SPAN_DAYS = 14
-# Calendar apps may keep a feed five minutes; after that they ask again with If-None-Match and mostly get a 304.
-CALENDAR_CACHE = "public, max-age=300"
 
 
 def _not_found(title: str, message: str):
@@ -141,26 +139,6 @@ def _feed_context() -> tuple:
     return (str(get_locale()), uid_domain(), absolute_url("schedule.tour_ics"))
 
 
-def _calendar(version: feeds.Version, make, filename: str, attachment: bool = False):
-    """A calendar answer with its validators; a 304 without building the body when the caller has this version."""
-    if _unchanged(version):
-        response = Response(status=304)
-    else:
-        response = calendar_response(make(), filename, attachment=attachment)
-    response.set_etag(version.etag, weak=True)  # weak: DTSTAMP says when the file was made, so bytes differ
-    response.last_modified = version.last_modified
-    response.headers["Cache-Control"] = CALENDAR_CACHE
-    return response
-
-
-def _unchanged(version: feeds.Version) -> bool:
-    """RFC 9110 13.2.2: If-None-Match decides when sent; If-Modified-Since only without it."""
-    if request.if_none_match:
-        return request.if_none_match.contains_weak(version.etag)
-    since = request.if_modified_since
-    return since is not None and version.last_modified <= since
-
-
 @bp.get("/s/<int:stop_id>.ics")
 def stop_ics(stop_id: int):
     """One stop as a calendar file, with its workshops in the description."""
@@ -171,7 +149,7 @@ def stop_ics(stop_id: int):
     def make() -> bytes:
         return render_stops(*feeds.stop_rows(found.id), found.place, f"stop-{found.id}-calendar", feed=False)
 
-    return _calendar(found.version, make, f"digitalbus-{found.id}.ics", attachment=True)
+    return calendar_answer(found.version, make, f"digitalbus-{found.id}.ics", attachment=True)
 
 
 @bp.get("/d/<slug>.ics")
@@ -188,7 +166,7 @@ def district_ics(slug: str):
         name = _("Digital workshop bus in %(district)s", district=found.name)
         return render_stops(*feeds.feed_rows(window, found.id), name, f"district-{found.slug}", feed=True)
 
-    return _calendar(found.version, make, f"digitalbus-{found.slug}.ics")
+    return calendar_answer(found.version, make, f"digitalbus-{found.slug}.ics")
 
 
 @bp.get("/tour.ics")
@@ -200,4 +178,4 @@ def tour_ics():
     def make() -> bytes:
         return render_stops(*feeds.feed_rows(window), _("Digital workshop bus: all stops"), "tour", feed=True)
 
-    return _calendar(version, make, "digitalbus-tour.ics")
+    return calendar_answer(version, make, "digitalbus-tour.ics")
