@@ -137,10 +137,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Anonymous public pages are kept this many seconds per process (busapp/pagecache.py); 0 switches it off.
         "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
         # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
-        # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once; calendar feeds hold the stops of the
+        # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once (24: two weeks of a bus that makes
+        # two stops a weekday fit on the home page); calendar feeds hold the stops of the
         # last FEED_PAST_DAYS and the next FEED_FUTURE_DAYS, at most FEED_MAX_EVENTS of them (the soonest).
         "SCHEDULE_WINDOW_DAYS": _int("SCHEDULE_WINDOW_DAYS", 28),
-        "SCHEDULE_PAGE_SIZE": _int("SCHEDULE_PAGE_SIZE", 40),
+        "SCHEDULE_PAGE_SIZE": _int("SCHEDULE_PAGE_SIZE", 24),
         "FEED_PAST_DAYS": _int("FEED_PAST_DAYS", 30),
         "FEED_FUTURE_DAYS": _int("FEED_FUTURE_DAYS", 365),
         "FEED_MAX_EVENTS": _int("FEED_MAX_EVENTS", 1000),
