@@ -221,7 +221,7 @@ def test_any_change_to_what_a_feed_shows_makes_a_new_version(client, make_worksh
                                                              change == "stop" else [])
     tags = {p: client.get(p).headers["ETag"] for p in paths}
     if change == "stop":
-        stop.place = "Neuer Ort"
+        stop.place.name = "Neuer Ort"
     elif change == "workshop":
         workshop.title = "Neuer Titel"
     elif change == "new stop":

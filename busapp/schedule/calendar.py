@@ -17,13 +17,14 @@ import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Response, current_app, has_request_context, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_babel import get_locale, gettext as _
 from icalendar import Calendar, Event, Timezone
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
-from ..models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from ..models import Place, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from .display import place_line
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -34,24 +35,20 @@ FORMAT = "2"
 # Calendar apps poll subscribed feeds; a few hours keeps changes timely without hammering the server.
 REFRESH = timedelta(hours=3)
 # Stop fields a subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
-CALENDAR_FIELDS = ("starts_at", "ends_at", "place", "address", "lat", "lon", "status", "cancel_reason", "district_id")
+CALENDAR_FIELDS = ("starts_at", "ends_at", "place_id", "place", "status", "cancel_reason", "district_id")
+# Place fields that go into a stop's calendar entry: changing one raises SEQUENCE of the place's stops.
+PLACE_CALENDAR_FIELDS = ("name", "address", "postcode", "lat", "lon")
 
 
 def uid_domain() -> str:
     """The right-hand side of every UID: the public host, so UIDs stay the same across requests and servers."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    host = urlsplit(base).hostname if base else None
-    if not host and has_request_context():
-        host = urlsplit("//" + request.host).hostname
-    return host or "localhost"
+    return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """An absolute link for calendar apps, on the configured public address when there is one."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute link (mail, calendar, QR code) on the configured public address, never on the request's Host:
+    a forged Host header must not put someone's private link on another site."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def webcal_url(endpoint: str, **values) -> str:
@@ -69,7 +66,7 @@ def _summary(title: str, cancelled: bool) -> str:
 
 
 def _location(stop: Stop) -> str:
-    return ", ".join(part for part in (stop.place, stop.address) if part)
+    return place_line(stop.place)
 
 
 def workshop_event(workshop: Workshop) -> Event:
@@ -99,8 +96,8 @@ def workshop_event(workshop: Workshop) -> Event:
         created=workshop.created_at,
         last_modified=max(stop.updated_at, workshop.created_at),
     )
-    if stop.lat is not None and stop.lon is not None:
-        event.add("geo", (stop.lat, stop.lon))
+    if stop.place.has_position:
+        event.add("geo", (stop.place.lat, stop.place.lon))
     return event
 
 
@@ -301,8 +298,9 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
     reason = _pattern("Reason: %(reason)s", "reason")
     details = _pattern("Details and booking: %(url)s", "url")
     utc = _Memo(_utc)
-    for (stop_id, starts_at, ends_at, place, address, lat, lon, status, cancel_reason, sequence, created_at,
-         updated_at, district_name) in stops:
+    city = current_app.config["CITY_NAME"]
+    for (stop_id, starts_at, ends_at, place, address, postcode, lat, lon, status, cancel_reason, sequence,
+         created_at, updated_at, district_name) in stops:
         cancelled = status == StopStatus.CANCELLED
         url = f"{link_prefix}{stop_id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop_id)
         text = [labels.get("district", district_name)]
@@ -320,7 +318,8 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
                     line = cancelled_title(title=line)
                 text.append("• " + line)
         text += ["", details(url=url)]
-        location = ", ".join(part for part in (place, address) if part)
+        # As display.place_line writes it: name, street, postcode and town.
+        location = ", ".join(part for part in (place, address, f"{postcode} {city}" if postcode else "") if part)
         lines += [
             "BEGIN:VEVENT",
             _fold("SUMMARY:" + _escape(cancelled_title(title=summary(place=place)) if cancelled
@@ -344,3 +343,12 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
         ]
     lines.append("END:VCALENDAR")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+@sa.event.listens_for(Place, "before_update")
+def _bump_place_sequences(_mapper, connection, place: Place) -> None:
+    """A place moved or renamed changes every calendar entry of its stops."""
+    state = sa.inspect(place)
+    if any(state.attrs[name].history.has_changes() for name in PLACE_CALENDAR_FIELDS):
+        table = Stop.__table__
+        connection.execute(
+            table.update().where(table.c.place_id == place.id).values(sequence=table.c.sequence + 1)
+        )

@@ -4,8 +4,8 @@ A feed holds the stops that start between FEED_PAST_DAYS before today and FEED_F
 city's time zone), at most FEED_MAX_EVENTS of them, the earliest first. The window moves at midnight, so all day long
 every poll of an unchanged tour gets the same answer.
 
-The version is one statement that reads three index entries' worth of data: the latest change of any stop, the
-latest change of any workshop, and how many stops start inside the window (a stop deleted from it lowers that count).
+The version is one statement that reads a few index entries' worth of data: the latest change of any stop, any
+workshop and any place, and how many stops start inside the window (a stop deleted from it lowers that count).
 Any change to the tour makes the version new, so a calendar app may see a 200 it did not strictly need, never an
 outdated 304 (apart from a public stop deleted and another added inside the same window at once, which cancelling
 instead of deleting avoids).
@@ -21,13 +21,14 @@ from flask import current_app
 
 from ..extensions import db
 from ..i18n import local_time
-from ..models import District, Stop, Workshop, WorkshopStatus
+from ..models import District, Place, Stop, Workshop, WorkshopStatus
 from .calendar import Version
 from .queries import MAX_ID, PUBLIC_STATUSES, district_condition
 
 STOP_COLUMNS = (
-    Stop.id, Stop.starts_at, Stop.ends_at, Stop.place, Stop.address, Stop.lat, Stop.lon, Stop.status,
-    Stop.cancel_reason, Stop.sequence, Stop.created_at, Stop.updated_at, District.name.label("district_name"),
+    Stop.id, Stop.starts_at, Stop.ends_at, Place.name.label("place_name"), Place.address, Place.postcode, Place.lat,
+    Place.lon, Stop.status, Stop.cancel_reason, Stop.sequence, Stop.created_at, Stop.updated_at,
+    District.name.label("district_name"),
 )
 WORKSHOP_COLUMNS = (
     Workshop.stop_id, Workshop.title, Workshop.starts_at, Workshop.duration_minutes, Workshop.audience,
@@ -65,9 +66,10 @@ def _version(parts: tuple, changed: list[datetime | None], floor: datetime) -> V
 
 
 def _latest_changes() -> tuple:
-    # MAX over an indexed column is one index lookup on both databases, however long the tour.
+    # MAX over an indexed column is one index lookup on both databases, however long the tour; places are few.
     return (sa.select(sa.func.max(Stop.updated_at)).scalar_subquery(),
-            sa.select(sa.func.max(Workshop.updated_at)).scalar_subquery())
+            sa.select(sa.func.max(Workshop.updated_at)).scalar_subquery(),
+            sa.select(sa.func.max(Place.updated_at)).scalar_subquery())
 
 
 def _in_window(window: Window, *where) -> sa.ScalarSelect:
@@ -77,9 +79,8 @@ def _in_window(window: Window, *where) -> sa.ScalarSelect:
 
 def tour_version(window: Window, context: tuple) -> Version:
     """The whole tour's feed version, in one statement."""
-    stops_changed, workshops_changed = _latest_changes()
-    row = db.session.execute(sa.select(stops_changed, workshops_changed, _in_window(window))).one()
-    return _version(("tour", window, *context, *row), [row[0], row[1]], window.opened)
+    row = db.session.execute(sa.select(*_latest_changes(), _in_window(window))).one()
+    return _version(("tour", window, *context, *row), [row[0], row[1], row[2]], window.opened)
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,14 @@ def district_feed(key: str, window: Window, context: tuple) -> DistrictFeed | No
     condition = district_condition(key)
     if condition is None:
         return None
-    stops_changed, workshops_changed = _latest_changes()
     row = db.session.execute(
-        sa.select(District.id, District.slug, District.name, stops_changed, workshops_changed,
+        sa.select(District.id, District.slug, District.name, *_latest_changes(),
                   _in_window(window, Stop.district_id == District.id))
         .where(condition).limit(1)
     ).one_or_none()
     if row is None:
         return None
-    version = _version(("district", window, *context, *row), [row[3], row[4]], window.opened)
+    version = _version(("district", window, *context, *row), [row[3], row[4], row[5]], window.opened)
     return DistrictFeed(row.id, row.slug, row.name, version)
 
 
@@ -121,21 +121,23 @@ def stop_file(stop_id: int, context: tuple) -> StopFile | None:
     workshops_changed = (sa.select(sa.func.max(Workshop.updated_at)).where(Workshop.stop_id == Stop.id)
                          .scalar_subquery())
     row = db.session.execute(
-        sa.select(Stop.id, Stop.place, Stop.updated_at, Stop.sequence, District.name, workshops_changed)
-        .join(District, District.id == Stop.district_id)
+        sa.select(Stop.id, Place.name, Stop.updated_at, Stop.sequence, District.name, workshops_changed,
+                  Place.updated_at)
+        .join(District, District.id == Stop.district_id).join(Place, Place.id == Stop.place_id)
         .where(Stop.id == stop_id, Stop.status.in_(PUBLIC_STATUSES))
     ).one_or_none()
     if row is None:
         return None
-    version = _version(("stop", *context, *row), [row[2], row[5]], row[2])
-    return StopFile(row.id, row.place, version)
+    version = _version(("stop", *context, *row), [row[2], row[5], row[6]], row[2])
+    return StopFile(row[0], row[1], version)
 
 
 def _rows(where: list, limit: int) -> tuple[list, dict[int, list]]:
     """Stop rows and their public workshops' rows (by stop id): two statements, however many stops."""
     ordered = (Stop.starts_at, Stop.id)
     stops = db.session.execute(
-        sa.select(*STOP_COLUMNS).join(District, District.id == Stop.district_id).where(*where)
+        sa.select(*STOP_COLUMNS).join(District, District.id == Stop.district_id)
+        .join(Place, Place.id == Stop.place_id).where(*where)
         .order_by(*ordered).limit(limit)
     ).all()
     workshops: dict[int, list] = {}
