@@ -173,10 +173,10 @@ def _unchanged(version: Version) -> bool:
 
 
 def workshop_version(workshop: Workshop) -> Version:
-    """The version of one workshop's file (its workshop and stop rows, which the booking page has loaded)."""
+    """The version of one workshop's file (its workshop, stop and place rows, which the booking page has loaded)."""
     stop = workshop.stop
-    parts = (workshop.id, workshop.updated_at, stop.updated_at, stop.sequence, str(get_locale()), uid_domain())
-    return Version.of(parts, [workshop.updated_at, stop.updated_at])
+    changed = [workshop.updated_at, stop.updated_at, stop.place.updated_at]
+    return Version.of((workshop.id, stop.sequence, str(get_locale()), uid_domain(), *changed), changed)
 
 
 @sa.event.listens_for(Stop, "before_update")
