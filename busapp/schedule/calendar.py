@@ -218,18 +218,6 @@ def _utc(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-class _Memo(dict):
-    """Formatted values by their input: stops made or changed together share their timestamps."""
-
-    def __init__(self, make):
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key):
-        value = self[key] = self.make(key)
-        return value
-
-
 @lru_cache(maxsize=16)
 def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
     # The rules only need to cover the events; the library's default span (1970-2038) bloats every file.
@@ -272,16 +260,79 @@ class _Labels:
         return cached
 
 
+# Rendered events by everything they are made of (the stop's row with place and district, its workshops' rows, the
+# language and the public address). Feeds share most events with each other and with their own previous version, so
+# after a change only the stops that changed are written again. Bounded; losing it changes only speed.
+_EVENTS: dict[tuple, str] = {}
+EVENT_CACHE_SIZE = 20_000
+
+
+class _Words:
+    """The translated sentences of a stop's event, looked up once per file."""
+
+    def __init__(self) -> None:
+        self.labels = _Labels()
+        self.heading = _("Workshops (free, please book a seat):")
+        self.summary = _pattern("Digital workshop bus: %(place)s", "place")
+        self.cancelled = _pattern("Cancelled: %(title)s", "title")
+        self.reason = _pattern("Reason: %(reason)s", "reason")
+        self.details = _pattern("Details and booking: %(url)s", "url")
+
+
+def _event(stop: tuple, workshops: tuple, words: _Words, url: str, context: tuple) -> str:
+    """One VEVENT's lines after BEGIN and DTSTAMP, CRLF-joined."""
+    _locale, domain, _link, city, tzid = context
+    tz = ZoneInfo(tzid)
+    (stop_id, starts_at, ends_at, place, address, postcode, lat, lon, status, cancel_reason, sequence,
+     created_at, updated_at, district_name) = stop
+    cancelled = status == StopStatus.CANCELLED
+    text = [words.labels.get("district", district_name)]
+    if cancelled and cancel_reason:
+        text.append(words.reason(reason=cancel_reason))
+    if workshops:
+        text += ["", words.heading]
+        for _stop_id, title, w_starts, minutes, audience, language, w_status in workshops:
+            start = w_starts.astimezone(tz)
+            end = start + timedelta(minutes=minutes)
+            line = (f"{start:%H:%M}–{end:%H:%M} {title} "
+                    f"({words.labels.get('audience', audience)}, {words.labels.get('language', language)})")
+            if w_status == WorkshopStatus.CANCELLED:
+                line = words.cancelled(title=line)
+            text.append("• " + line)
+    text += ["", words.details(url=url)]
+    # As display.place_line writes it: name, street, postcode and town.
+    location = ", ".join(part for part in (place, address, f"{postcode} {city}" if postcode else "") if part)
+    summary = words.summary(place=place)
+    lines = [
+        _fold("SUMMARY:" + _escape(words.cancelled(title=summary) if cancelled else summary)),
+        f"DTSTART;TZID={tzid}:{starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
+        f"DTEND;TZID={tzid}:{ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
+        f"UID:stop-{stop_id}@{domain}",
+        f"SEQUENCE:{sequence}",
+        f"CREATED:{_utc(created_at)}",
+        _fold("DESCRIPTION:" + _escape("\n".join(text))),
+    ]
+    if lat is not None and lon is not None:
+        lines.append(f"GEO:{lat!r};{lon!r}")
+    lines += [
+        f"LAST-MODIFIED:{_utc(updated_at)}",
+        _fold("LOCATION:" + _escape(location)),
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        _fold("URL:" + url),
+        "END:VEVENT",
+    ]
+    return "\r\n".join(lines)
+
+
 def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, feed: bool) -> bytes:
     """A VCALENDAR of stop rows (see feeds.STOP_COLUMNS) and their public workshops' rows, by stop id."""
     tz = _tz()
     tzid = current_app.config["TIMEZONE"]
     domain = uid_domain()
-    stamp = _utc(utcnow())
+    stamp = f"DTSTAMP:{_utc(utcnow())}"
     # Links to stop pages differ only in the id: made once (url_for per event is a noticeable share of a feed).
     link = absolute_url("schedule.stop", stop_id=1)
     link_prefix = link[:-1] if link.endswith("/1") else None
-    labels = _Labels()
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "METHOD:PUBLISH",
              f"NAME:{_escape(name)}", f"X-WR-CALNAME:{_escape(name)}"]
     if feed:
@@ -292,57 +343,25 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
     if stops:
         lines.append(_vtimezone(tzid, stops[0].starts_at.astimezone(tz).year - 1,
                                 stops[-1].starts_at.astimezone(tz).year + 2))
-    heading = _("Workshops (free, please book a seat):")
-    summary = _pattern("Digital workshop bus: %(place)s", "place")
-    cancelled_title = _pattern("Cancelled: %(title)s", "title")
-    reason = _pattern("Reason: %(reason)s", "reason")
-    details = _pattern("Details and booking: %(url)s", "url")
-    utc = _Memo(_utc)
-    city = current_app.config["CITY_NAME"]
-    for (stop_id, starts_at, ends_at, place, address, postcode, lat, lon, status, cancel_reason, sequence,
-         created_at, updated_at, district_name) in stops:
-        cancelled = status == StopStatus.CANCELLED
-        url = f"{link_prefix}{stop_id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop_id)
-        text = [labels.get("district", district_name)]
-        if cancelled and cancel_reason:
-            text.append(reason(reason=cancel_reason))
-        rows = workshops.get(stop_id)
-        if rows:
-            text += ["", heading]
-            for _stop_id, title, w_starts, minutes, audience, language, w_status in rows:
-                start = w_starts.astimezone(tz)
-                end = start + timedelta(minutes=minutes)
-                line = (f"{start:%H:%M}–{end:%H:%M} {title} "
-                        f"({labels.get('audience', audience)}, {labels.get('language', language)})")
-                if w_status == WorkshopStatus.CANCELLED:
-                    line = cancelled_title(title=line)
-                text.append("• " + line)
-        text += ["", details(url=url)]
-        # As display.place_line writes it: name, street, postcode and town.
-        location = ", ".join(part for part in (place, address, f"{postcode} {city}" if postcode else "") if part)
-        lines += [
-            "BEGIN:VEVENT",
-            _fold("SUMMARY:" + _escape(cancelled_title(title=summary(place=place)) if cancelled
-                                       else summary(place=place))),
-            f"DTSTART;TZID={tzid}:{starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
-            f"DTEND;TZID={tzid}:{ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
-            f"DTSTAMP:{stamp}",
-            f"UID:stop-{stop_id}@{domain}",
-            f"SEQUENCE:{sequence}",
-            f"CREATED:{utc[created_at]}",
-            _fold("DESCRIPTION:" + _escape("\n".join(text))),
-        ]
-        if lat is not None and lon is not None:
-            lines.append(f"GEO:{lat!r};{lon!r}")
-        lines += [
-            f"LAST-MODIFIED:{utc[updated_at]}",
-            _fold("LOCATION:" + _escape(location)),
-            "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
-            _fold("URL:" + url),
-            "END:VEVENT",
-        ]
+    context = (str(get_locale()), domain, link_prefix, current_app.config["CITY_NAME"], tzid)
+    words = None
+    for stop in stops:
+        stop_id = stop[0]
+        rows = tuple(tuple(w) for w in workshops.get(stop_id, ()))
+        key = (context, tuple(stop), rows)
+        body = _EVENTS.get(key)
+        if body is None:
+            words = words or _Words()
+            url = f"{link_prefix}{stop_id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop_id)
+            body = _event(tuple(stop), rows, words, url, context)
+            if len(_EVENTS) >= EVENT_CACHE_SIZE:
+                _EVENTS.clear()
+            _EVENTS[key] = body
+        lines += ["BEGIN:VEVENT", stamp, body]
     lines.append("END:VCALENDAR")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
 @sa.event.listens_for(Place, "before_update")
 def _bump_place_sequences(_mapper, connection, place: Place) -> None:
     """A place moved or renamed changes every calendar entry of its stops."""

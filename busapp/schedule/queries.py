@@ -124,8 +124,8 @@ def stop_page(now: datetime, days: int, limit: int, district: District | None = 
     Without a key the page starts now with the stops not over yet; `start` begins it at that stop; `end` makes it
     the page that ends just before that stop. With `skip_empty`, a page starting now that would be empty starts at
     the next stop instead (one query more, only then), so a district visited rarely does not look forgotten.
-    Besides the page, the query fetches the nearest stop on either side
-    of it, which tells whether there is a page to go to and where it starts."""
+    Besides the page, the query fetches the nearest stop on either side of it, which tells whether there is a page
+    to go to and where it starts."""
     base = sa.select(Stop.id).where(Stop.status.in_(PUBLIC_STATUSES))
     if district is not None:
         base = base.where(Stop.district_id == district.id)
