@@ -1,7 +1,7 @@
 """scale: indexes for long tours, and workshop.updated_at for the calendar feeds' version
 
 Revision ID: 0002_scale
-Revises: 0002_journey
+Revises: 0002_faults
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import busapp.models
 
 
 revision = "0002_scale"
-down_revision = "0002_journey"
+down_revision = "0002_faults"
 branch_labels = None
 depends_on = None
 
