@@ -543,6 +543,8 @@ def main() -> int:
                         help="PostgreSQL server (a throwaway database is created and dropped)")
     parser.add_argument("--loadgen", choices=("wrk", "python"), default="wrk" if WRK else "python")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--scale-stops", type=int, default=int(os.environ.get("BENCH_SCALE_STOPS", 100_000)),
+                        help="then pages and feeds at this tour size beside the demo tour (bench/scale.py; 0 skips)")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -569,6 +571,13 @@ def main() -> int:
             with postgres_database(args.pg) as url:
                 run_backend("PostgreSQL", url, args, workdir, report)
     print_report(report, args)
+    if args.scale_stops > 0:
+        from bench import scale
+
+        print(f"\n== Tour size: the demo tour and {args.scale_stops:,} stops (bench/scale.py) ...", flush=True)
+        backends = [label for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql"))
+                    if key in args.backends and not (key == "postgresql" and pg_version.startswith("unavailable"))]
+        scale.print_report(scale.run(backends, [None, args.scale_stops], repeat=5, pg=args.pg))
     print(f"\nTotal run time {time.monotonic() - started:.0f} s.")
     return 0
 

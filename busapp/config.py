@@ -215,6 +215,15 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Check-in: seats each tablet may give to walk-ins while offline, per workshop, and how long a
         # registered tablet's sync credential lasts.
         "WALKIN_SHARE": _int("WALKIN_SHARE", 2),
+        # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
+        # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once (24: two weeks of a bus that makes
+        # two stops a weekday fit on the home page); calendar feeds hold the stops of the
+        # last FEED_PAST_DAYS and the next FEED_FUTURE_DAYS, at most FEED_MAX_EVENTS of them (the soonest).
+        "SCHEDULE_WINDOW_DAYS": _int("SCHEDULE_WINDOW_DAYS", 28),
+        "SCHEDULE_PAGE_SIZE": _int("SCHEDULE_PAGE_SIZE", 24),
+        "FEED_PAST_DAYS": _int("FEED_PAST_DAYS", 30),
+        "FEED_FUTURE_DAYS": _int("FEED_FUTURE_DAYS", 365),
+        "FEED_MAX_EVENTS": _int("FEED_MAX_EVENTS", 1000),
     }
     if env == "testing":
         cfg["TESTING"] = True
@@ -269,6 +278,11 @@ def _check(cfg: dict) -> None:
                           "value would delete the data of bookings still to come")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    for key in ("SCHEDULE_WINDOW_DAYS", "SCHEDULE_PAGE_SIZE", "FEED_FUTURE_DAYS", "FEED_MAX_EVENTS"):
+        if not 1 <= cfg[key] <= 5000:
+            raise ConfigError(f"{key} must be between 1 and 5000")
+    if not 0 <= cfg["FEED_PAST_DAYS"] <= 5000:
+        raise ConfigError("FEED_PAST_DAYS must be between 0 and 5000")
     if cfg["MAIL_LEASE_SECONDS"] < 60:
         raise ConfigError("MAIL_LEASE_SECONDS must be at least 60: a claim must outlast a slow mail server")
     if cfg["MAIL_MAX_ATTEMPTS"] < 1 or cfg["MAIL_RETRY_SECONDS"] < 1 or cfg["MAIL_POLL_SECONDS"] < 1:

@@ -161,14 +161,19 @@ class Stop(db.Model):
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: the calendar feeds' version reads its latest value (busapp/schedule/feeds.py).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     district: Mapped[District] = relationship(back_populates="stops")
     # Every page that shows a stop shows where it is: loaded with the stop, never as a query of its own.
     place: Mapped[Place] = relationship(back_populates="stops", lazy="joined", innerjoin=True)
     workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
 
-    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # A district's page and feed read its stops in start order, from anywhere in a long tour.
+        sa.Index("ix_stop_district_id_starts_at", "district_id", "starts_at"),
+    )
 
     @property
     def is_public(self) -> bool:
@@ -205,6 +210,8 @@ class Workshop(db.Model):
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Any change of the row, seat counts included; calendar feeds compare its latest value (indexed) for their ETag.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     stop: Mapped[Stop] = relationship(back_populates="workshops")
     bookings: Mapped[list[Booking]] = relationship(back_populates="workshop", order_by="Booking.created_at")

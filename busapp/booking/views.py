@@ -36,7 +36,7 @@ from ..errors import wants_json
 from ..extensions import csrf, db
 from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
-from ..schedule.calendar import absolute_url, ics_for_workshop
+from ..schedule.calendar import absolute_url, calendar_answer, ics_for_workshop, workshop_version
 from . import bp, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
 
@@ -262,9 +262,9 @@ def qr_file(token: str):
 @bp.get("/t/<token>.ics")
 def ics(token: str):
     """The booked workshop as a calendar file."""
-    booking = _booking_or_404(token)
-    response = Response(ics_for_workshop(booking.workshop), content_type="text/calendar; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="workshop-{booking.workshop_id}.ics"'
+    workshop = _booking_or_404(token).workshop
+    response = calendar_answer(workshop_version(workshop), lambda: ics_for_workshop(workshop),
+                               f"workshop-{workshop.id}.ics", attachment=True)
     return _private(response)
 
 
