@@ -136,10 +136,19 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ACCESSIBILITY_ENFORCEMENT_URL": os.environ.get("ACCESSIBILITY_ENFORCEMENT_URL", ""),
         # Anonymous public pages are kept this many seconds per process (busapp/pagecache.py); 0 switches it off.
         "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
+        # Open data (busapp/opendata): the licence of the data (a DCAT-AP.de licence URI), who publishes it, and
+        # how long a process answers If-None-Match from memory without a query (0 switches that off).
+        "OPENDATA_LICENSE": os.environ.get("OPENDATA_LICENSE", "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"),
+        "OPENDATA_PUBLISHER": os.environ.get("OPENDATA_PUBLISHER", "Hansestadt Lübeck"),
+        "OPENDATA_CONTACT_EMAIL": os.environ.get("OPENDATA_CONTACT_EMAIL", "")
+        or os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        "OPENDATA_MUNICIPALITY_KEY": os.environ.get("OPENDATA_MUNICIPALITY_KEY", "01003000"),
+        "OPENDATA_FRESH_SECONDS": _int("OPENDATA_FRESH_SECONDS", 5),
     }
     if env == "testing":
         cfg["TESTING"] = True
         cfg["PAGE_CACHE_SECONDS"] = 0  # tests see each change at once; the cache's own tests switch it on
+        cfg["OPENDATA_FRESH_SECONDS"] = 0
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
     _check(cfg)
@@ -160,6 +169,10 @@ def _check(cfg: dict) -> None:
             raise ConfigError(f"{key}: {exc}") from exc
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    if cfg["OPENDATA_FRESH_SECONDS"] < 0:
+        raise ConfigError("OPENDATA_FRESH_SECONDS must be 0 (off) or more")
+    if not cfg["OPENDATA_LICENSE"].startswith(("http://", "https://")):
+        raise ConfigError("OPENDATA_LICENSE must be a licence URI, e.g. http://dcat-ap.de/def/licenses/dl-zero-de/2.0")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):
         raise ConfigError("AUTH_HOURS must be at least 1")
     for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):

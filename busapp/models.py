@@ -113,6 +113,8 @@ class Stop(db.Model):
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
+    # When a published stop last got a new time or place (see _mark_moved); the open data calls such a stop moved.
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -129,11 +131,30 @@ class Stop(db.Model):
     def is_cancelled(self) -> bool:
         return self.status == StopStatus.CANCELLED
 
+    @property
+    def is_moved(self) -> bool:
+        return self.status == StopStatus.PUBLISHED and self.moved_at is not None
+
     def is_over(self, now: datetime | None = None) -> bool:
         return self.ends_at <= (now or utcnow())
 
     def __repr__(self) -> str:
         return f"<Stop {self.id} {self.place!r} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+
+# What makes a published stop "moved" for the people who already know it: another time or another place.
+MOVE_FIELDS = ("starts_at", "ends_at", "place", "address", "lat", "lon", "district_id")
+
+
+@sa.event.listens_for(Stop, "before_update")
+def _mark_moved(_mapper, _connection, stop: Stop) -> None:
+    """Stamp moved_at when a stop that was already published changes time or place, whoever changes it."""
+    state = sa.inspect(stop)
+    status = state.attrs.status.history
+    was_published = (status.deleted or status.unchanged or [None])[0] == StopStatus.PUBLISHED
+    if was_published and stop.status == StopStatus.PUBLISHED and not state.attrs.moved_at.history.has_changes() \
+            and any(state.attrs[name].history.has_changes() for name in MOVE_FIELDS):
+        stop.moved_at = utcnow()
 
 
 class Workshop(db.Model):
