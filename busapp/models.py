@@ -106,7 +106,9 @@ class Stop(db.Model):
     lon: Mapped[float | None] = mapped_column(sa.Float)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT)
+    # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
+    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT,
+                                               active_history=True)
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -10,13 +10,16 @@ def _param(name: str, description: str, schema: dict, required: bool = False, wh
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
+# A date, or a date and time with an optional offset (without one it is Lübeck's time).
+WHEN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+
 LIST_PARAMETERS = [
     _param("district", "Only stops in this district (its id, see /api/v1/districts).",
            {"type": "string", "pattern": "^[a-z0-9-]{1,80}$"}),
     _param("from", "Only what ends after this date (the whole day, in Lübeck) or date and time.",
-           {"type": "string", "examples": ["2026-05-04", "2026-05-04T10:00:00+02:00"]}),
+           {"type": "string", "pattern": WHEN, "examples": ["2026-05-04", "2026-05-04T10:00:00+02:00"]}),
     _param("to", "Only what starts before this date (up to the end of that day) or date and time.",
-           {"type": "string", "examples": ["2026-05-31"]}),
+           {"type": "string", "pattern": WHEN, "examples": ["2026-05-31"]}),
     _param("topic", "Only workshops with this topic key (for stops: stops that have one).",
            {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"}),
     _param("language", "Only workshops in this language (for stops: stops that have one).",
@@ -115,7 +118,7 @@ def document(base_url: str) -> dict:
              "304": {"description": "Not modified."},
              "400": _ngsi_bad("Not an entity id (NGSI-LD BadRequestData)."),
              "404": _ngsi_bad("No such entity (NGSI-LD ResourceNotFound).")},
-            [_param("entityId", "The entity's URN.", {"type": "string", "maxLength": 200}, required=True,
+            [_param("entityId", "The entity's URN.", {"type": "string", "pattern": "^urn:[A-Za-z0-9:._-]{1,190}$"}, required=True,
                     where="path")],
             tag="ngsi-ld"),
     }
