@@ -46,7 +46,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
@@ -60,7 +60,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 LOCALITY = "Lübeck"
 COUNTRY = "DE"
 PUBLIC_STATUSES = (StopStatus.PUBLISHED, StopStatus.CANCELLED)
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 MAX_TEXT_PARAM = 80
 TOUR_ID = "tour"
@@ -101,6 +101,21 @@ def base_url() -> str:
 
 def link(endpoint: str, **values) -> str:
     return base_url() + url_for(endpoint, **values)
+
+
+# A stand-in id no object has: each address pattern is built once per request through url_for (so the routes stay
+# the only place that spells them) and then filled in, since a page of stops needs hundreds of links.
+_SLOT = 2**31 - 7
+
+
+def id_link(endpoint: str, name: str, value: int) -> str:
+    """link(endpoint, **{name: value}) for an integer id, with the pattern built once per request."""
+    cache = g.setdefault("opendata_links", {})
+    parts = cache.get(endpoint)
+    if parts is None:
+        head, _slot, tail = link(endpoint, **{name: _SLOT}).partition(str(_SLOT))
+        parts = cache[endpoint] = (head, tail)
+    return f"{parts[0]}{value}{parts[1]}"
 
 
 # --------------------------------------------------------------------------------------------- the one mapping
@@ -161,8 +176,8 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
     bookable = display.bookable(workshop, now)
     return {
         "id": str(workshop.id),
-        "url": link("schedule.stop", stop_id=stop.id) + f"#workshop-{workshop.id}-title",
-        "booking_url": link("booking.new", workshop_id=workshop.id) if bookable else None,
+        "url": id_link("schedule.stop", "stop_id", stop.id) + f"#workshop-{workshop.id}-title",
+        "booking_url": id_link("booking.new", "workshop_id", workshop.id) if bookable else None,
         "stop": str(stop.id),
         "place": place_key(stop),
         "district": stop.district.slug,
@@ -189,8 +204,8 @@ def stop_facts(stop: Stop, now: datetime) -> dict:
     status = stop_status(stop)
     return {
         "id": str(stop.id),
-        "url": link("schedule.stop", stop_id=stop.id),
-        "calendar_url": link("schedule.stop_ics", stop_id=stop.id),
+        "url": id_link("schedule.stop", "stop_id", stop.id),
+        "calendar_url": id_link("schedule.stop_ics", "stop_id", stop.id),
         "district": stop.district.slug,
         "place": place_facts(stop),
         "starts_at": local(stop.starts_at),
