@@ -64,6 +64,8 @@ def tour(app, make_district, make_stop, make_workshop, now):
     open_ = make_workshop(stop=scheduled, title="Akıllı telefon", capacity=8, topic="messengers",
                           audience="newcomers", language="tr", starts_at=start + timedelta(minutes=90))
     make_workshop(stop=scheduled, title="Noch geheim", status=WorkshopStatus.DRAFT)
+    make_workshop(stop=scheduled, title="Fotos ordnen", status=WorkshopStatus.CANCELLED, topic="photos",
+                  starts_at=start + timedelta(minutes=150), duration_minutes=30)
 
     cancelled = make_stop(district=other, starts_at=start + timedelta(days=1), place="Bücherei Buntekuh",
                           address="Ziegelstraße 2", status=StopStatus.CANCELLED,
@@ -128,7 +130,10 @@ def test_only_public_stops_and_workshops_with_their_statuses(client, tour):
     assert moved["status"] == "moved" and moved["place"]["name"] == "Gemeindehaus Moisling"
     assert moved["workshops"][0]["status"] == "moved"
     titles = [w["title"] for w in stops[str(tour["scheduled"].id)]["workshops"]]
-    assert titles == ["Das Smartphone kennenlernen", "Akıllı telefon"]
+    assert titles == ["Das Smartphone kennenlernen", "Akıllı telefon", "Fotos ordnen"]
+    photos = stops[str(tour["scheduled"].id)]["workshops"][2]
+    assert photos["status"] == "cancelled" and photos["seats_free"] == 0 and not photos["bookable"]
+    assert stops[str(tour["scheduled"].id)]["seats_free"] == 7
     workshops = all_pages(client, "/api/v1/workshops")
     assert "Noch geheim" not in {w["title"] for w in workshops} and "Entwurf" not in {w["title"] for w in workshops}
     get_json(client, f"/api/v1/stops/{tour['draft'].id}", 404)
@@ -532,7 +537,7 @@ def test_push_upserts_every_entity_into_a_broker(app, runner, tour, client):
                 for e in get_json(client, f"/ngsi-ld/v1/entities?type={kind}&limit=1000")}
     assert set(broker.entities) == expected
     workshops = [e for e in broker.entities.values() if "refPointOfInterest" in e]
-    assert len(workshops) == 4
+    assert len(workshops) == 5
     for e in workshops:
         assert e["refPointOfInterest"]["object"] in broker.entities
         assert e["superEvent"]["object"] in broker.entities
