@@ -95,15 +95,54 @@ class District(db.Model):
         return f"<District {self.number} {self.slug}>"
 
 
+class Place(db.Model):
+    """Where the bus parks, typed once and reused by every stop there: how to get there and what is on site.
+
+    The amenities are yes, no or unknown (None): a place nobody has checked must not be shown as step-free."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    # Street and house number, e.g. "Elisabeth-Haseloff-Straße 1".
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    postcode: Mapped[str] = mapped_column(sa.String(10), default="")
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    # The nearest city bus stop and the lines that call there, e.g. "Marli-Forum", "1, 11".
+    transit_stop: Mapped[str] = mapped_column(sa.String(120), default="")
+    transit_lines: Mapped[str] = mapped_column(sa.String(120), default="")
+    step_free: Mapped[bool | None] = mapped_column()
+    seats: Mapped[bool | None] = mapped_column()
+    toilet: Mapped[bool | None] = mapped_column()
+    hearing_loop: Mapped[bool | None] = mapped_column()
+    # How to find the bus on the spot, e.g. "entrance at the back of the library".
+    finding_note: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Where the address comes from; an example address (demo data) is marked as one on every page.
+    source: Mapped[str] = mapped_column(sa.String(200), default="")
+    is_example: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    district: Mapped[District] = relationship()
+    stops: Mapped[list[Stop]] = relationship(back_populates="place", order_by="Stop.starts_at")
+
+    @property
+    def has_position(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Place {self.id} {self.name!r}>"
+
+
 class Stop(db.Model):
     """One visit of the bus at a place in a district."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
-    place: Mapped[str] = mapped_column(sa.String(160))
-    address: Mapped[str] = mapped_column(sa.String(200), default="")
-    lat: Mapped[float | None] = mapped_column(sa.Float)
-    lon: Mapped[float | None] = mapped_column(sa.Float)
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
@@ -121,6 +160,8 @@ class Stop(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     district: Mapped[District] = relationship(back_populates="stops")
+    # Every page that shows a stop shows where it is: loaded with the stop, never as a query of its own.
+    place: Mapped[Place] = relationship(back_populates="stops", lazy="joined", innerjoin=True)
     workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
 
     __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
@@ -141,11 +182,11 @@ class Stop(db.Model):
         return self.ends_at <= (now or utcnow())
 
     def __repr__(self) -> str:
-        return f"<Stop {self.id} {self.place!r} {self.starts_at:%Y-%m-%d %H:%M}>"
+        return f"<Stop {self.id} place={self.place_id} {self.starts_at:%Y-%m-%d %H:%M}>"
 
 
 # What makes a published stop "moved" for the people who already know it: another time or another place.
-MOVE_FIELDS = ("starts_at", "ends_at", "place", "address", "lat", "lon", "district_id")
+MOVE_FIELDS = ("starts_at", "ends_at", "place_id", "place", "district_id")
 
 
 @sa.event.listens_for(Stop, "before_update")
@@ -153,7 +194,8 @@ def _mark_moved(_mapper, _connection, stop: Stop) -> None:
     """Stamp moved_at when a stop that was already published changes time or place, whoever changes it."""
     state = sa.inspect(stop)
     status = state.attrs.status.history
-    was_published = (status.deleted or status.unchanged or [None])[0] == StopStatus.PUBLISHED
+    # An unchanged status may not be loaded yet: reading the attribute loads it.
+    was_published = (status.deleted[0] if status.deleted else stop.status) == StopStatus.PUBLISHED
     if was_published and stop.status == StopStatus.PUBLISHED and not state.attrs.moved_at.history.has_changes() \
             and any(state.attrs[name].history.has_changes() for name in MOVE_FIELDS):
         stop.moved_at = utcnow()
@@ -215,6 +257,9 @@ class Booking(db.Model):
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     manage_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # A keyed hash of who sent the booking (the visitor's session, or the outbox item's own secret): a repeat of
+    # the idempotency key gets the booking back only with the same proof, so a leaked key opens nothing.
+    replay_proof: Mapped[str | None] = mapped_column(sa.String(64))
     locale: Mapped[str] = mapped_column(sa.String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -267,6 +312,16 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept in every sign-in's session and compared on each request: raising it ends all of the account's open
+    # sign-ins, even copies of the cookie (sign-out, disabling, a new password).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def end_sessions(self) -> None:
+        """End every open sign-in of this account, in the current transaction."""
+        db.session.execute(
+            sa.update(User).where(User.id == self.id).values(session_version=User.session_version + 1)
+        )
+        db.session.refresh(self, ["session_version"])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -51,13 +51,14 @@ def _book(workshop: Workshop, name: str, contact: str, note: str, party: int = 1
 
 
 @pytest.fixture
-def tour(app, make_district, make_stop, make_workshop, now):
+def tour(app, make_district, make_place, make_stop, make_workshop, now):
     """A small tour: a scheduled stop (one workshop full), a cancelled one, a moved one, and drafts that stay hidden,
     with bookings full of personal data."""
     district = make_district(name="Moisling", slug="moisling", number="03")
     other = make_district(name="Buntekuh", slug="buntekuh", number="04")
     start = now.replace(minute=0, second=0) + timedelta(days=2)
-    scheduled = make_stop(district=district, starts_at=start, place="Moislinger Markt", address="Niendorfer Str. 50")
+    scheduled = make_stop(district=district, starts_at=start, place="Moislinger Markt", address="Niendorfer Str. 50",
+                          transit_stop="Moislinger Baum", transit_lines="6", hearing_loop=True)
     full = make_workshop(stop=scheduled, title="Das Smartphone kennenlernen", capacity=2, topic="smartphone_basics",
                          audience="seniors", language="de", accessibility_notes="Hebebühne am Einstieg",
                          description="Schritt für Schritt.")
@@ -79,7 +80,9 @@ def tour(app, make_district, make_stop, make_workshop, now):
     # Moved by a coordinator after it was published: another day and another place.
     moved.starts_at += timedelta(days=1)
     moved.ends_at += timedelta(days=1)
-    moved.place, moved.address = "Gemeindehaus Moisling", "Oberbüssauer Weg 7"
+    moved.place = make_place(district, "Gemeindehaus Moisling", address="Oberbüssauer Weg 7", postcode="23560",
+                             transit_stop="Moisling Markt", transit_lines="5, 16", step_free=True, toilet=False,
+                             finding_note="Hinter der Kirche", lat=53.83, lon=10.62)
     moved_workshop.starts_at += timedelta(days=1)
     db.session.commit()
 
@@ -92,7 +95,8 @@ def tour(app, make_district, make_stop, make_workshop, now):
         n = secrets.token_hex(3)
         people.append(_book(workshop, f"Erika Mustermann{n}", f"erika{n}@example.org",
                             f"Rollstuhl, bitte Rampe {n}", party))
-    people.append(_book(full, "Wartende Person", "+49 451 1234567", "Hörgerät", 1, BookingStatus.WAITING))
+    people.append(_book(full, "Wartende Person", "+49 451 1234567", f"Hörgerät Nr. {secrets.token_hex(3)}", 1,
+                        BookingStatus.WAITING))
     db.session.commit()
     secrets_ = []
     for b in people:
@@ -128,6 +132,8 @@ def test_only_public_stops_and_workshops_with_their_statuses(client, tour):
     assert all(w["status"] == "cancelled" and not w["bookable"] for w in cancelled["workshops"])
     moved = stops[str(tour["moved"].id)]
     assert moved["status"] == "moved" and moved["place"]["name"] == "Gemeindehaus Moisling"
+    assert moved["place"]["bus_lines"] == ["5", "16"] and moved["place"]["step_free"] is True
+    assert moved["place"]["toilet"] is False and moved["place"]["seats"] is None
     assert moved["workshops"][0]["status"] == "moved"
     titles = [w["title"] for w in stops[str(tour["scheduled"].id)]["workshops"]]
     assert titles == ["Das Smartphone kennenlernen", "Akıllı telefon", "Fotos ordnen"]
@@ -139,7 +145,7 @@ def test_only_public_stops_and_workshops_with_their_statuses(client, tour):
     get_json(client, f"/api/v1/stops/{tour['draft'].id}", 404)
 
 
-def test_publishing_a_draft_is_not_a_move_but_changing_a_published_stop_is(app, make_stop):
+def test_publishing_a_draft_is_not_a_move_but_changing_a_published_stop_is(app, make_stop, make_place):
     stop = make_stop(status=StopStatus.DRAFT)
     stop.status = StopStatus.PUBLISHED
     stop.starts_at += timedelta(hours=1)
@@ -149,7 +155,7 @@ def test_publishing_a_draft_is_not_a_move_but_changing_a_published_stop_is(app, 
     stop.live_note = "Wir stehen heute hinter der Bücherei"
     db.session.commit()
     assert stop.moved_at is None
-    stop.address = "Neue Straße 1"
+    stop.place = make_place(stop.district, "Anderswo")
     db.session.commit()
     assert stop.moved_at is not None and service.stop_status(stop) == "moved"
 
@@ -368,6 +374,9 @@ def test_api_jsonld_ngsild_and_html_agree(client, tour):
         place = stop["place"]
         # HTML: place, address, status and reason
         assert _norm(page.h1) == place["name"] and place["street"] in text
+        for key in ("postcode", "nearest_bus_stop", "note"):
+            assert place[key] is None or place[key] in text, key
+        assert all(line in text for line in place["bus_lines"])
         if stop["status"] == "cancelled":
             assert "Cancelled" in text and stop["status_reason"] in text
         assert ("new time or place" in text) == (stop["status"] == "moved")

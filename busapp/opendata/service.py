@@ -52,7 +52,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..models import District, Stop, StopStatus, Workshop, WorkshopStatus
+from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from ..schedule import display
 from . import schemas
 
@@ -120,32 +120,30 @@ def id_link(endpoint: str, name: str, value: int) -> str:
 
 # --------------------------------------------------------------------------------------------- the one mapping
 
-def place_key(stop: Stop) -> str:
-    """A stable id for the stop's place. Today a place is typed on each stop, so the id is made from what names it;
-    with a Place table this becomes the table's id."""
-    raw = "\x1f".join([str(stop.district_id), stop.place.strip().casefold(), (stop.address or "").strip().casefold()])
-    return "p" + hashlib.sha256(raw.encode()).hexdigest()[:12]
-
-
-def place_facts(stop: Stop) -> dict:
-    """Where the stop is, from today's fields on Stop: the one function to change when Stop.place becomes a Place."""
+def place_facts(place: Place, district: District) -> dict:
+    """Where a stop is: the one function to change when the place record changes (its district comes loaded)."""
+    lines = [line.strip() for line in (place.transit_lines or "").split(",") if line.strip()]
     return {
-        "id": place_key(stop),
-        "name": stop.place,
-        "street": stop.address or None,
-        "postcode": None,
+        "id": str(place.id),
+        "name": place.name,
+        "street": place.address or None,
+        "postcode": place.postcode or None,
         "locality": LOCALITY,
-        "district": stop.district.slug,
-        "lat": stop.lat,
-        "lon": stop.lon,
-        "nearest_bus_stop": None,
-        "bus_lines": [],
-        "step_free": None,
-        "seats": None,
-        "toilet": None,
-        "hearing_loop": None,
-        "note": None,
+        "district": district.slug,
+        "lat": place.lat,
+        "lon": place.lon,
+        "nearest_bus_stop": place.transit_stop or None,
+        "bus_lines": lines,
+        "step_free": place.step_free,
+        "seats": place.seats,
+        "toilet": place.toilet,
+        "hearing_loop": place.hearing_loop,
+        "note": place.finding_note or None,
     }
+
+
+def stop_place(stop: Stop) -> dict:
+    return place_facts(stop.place, stop.district)
 
 
 def district_facts(district: District) -> dict:
@@ -179,7 +177,7 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
         "url": id_link("schedule.stop", "stop_id", stop.id) + f"#workshop-{workshop.id}-title",
         "booking_url": id_link("booking.new", "workshop_id", workshop.id) if bookable else None,
         "stop": str(stop.id),
-        "place": place_key(stop),
+        "place": str(stop.place_id),
         "district": stop.district.slug,
         "title": workshop.title,
         "description": workshop.description or "",
@@ -207,7 +205,7 @@ def stop_facts(stop: Stop, now: datetime) -> dict:
         "url": id_link("schedule.stop", "stop_id", stop.id),
         "calendar_url": id_link("schedule.stop_ics", "stop_id", stop.id),
         "district": stop.district.slug,
-        "place": place_facts(stop),
+        "place": stop_place(stop),
         "starts_at": local(stop.starts_at),
         "ends_at": local(stop.ends_at),
         "status": status,
@@ -454,17 +452,25 @@ def _page(items: list[dict], rows: list, f: Filters, endpoint: str) -> dict:
     return {"items": items, "links": {"self": link(endpoint, **args), "next": next_link}}
 
 
-def places(now: datetime) -> list[dict]:
-    """Every place of a public stop, once, in order of district and name."""
-    query = (
-        sa.select(Stop).where(Stop.status.in_(PUBLIC_STATUSES))
-        .order_by(Stop.district_id, Stop.place, Stop.address, Stop.starts_at.desc(), Stop.id.desc())
-        .options(joinedload(Stop.district))
-    )
-    seen: dict[str, dict] = {}
-    for stop in db.session.scalars(query):
-        seen.setdefault(place_key(stop), place_facts(stop))
-    return list(seen.values())
+def public_places() -> sa.Select:
+    """Places where a public stop is or was."""
+    used = sa.select(Stop.place_id).where(Stop.status.in_(PUBLIC_STATUSES))
+    return (sa.select(Place).where(Place.id.in_(used)).order_by(Place.district_id, Place.name, Place.id)
+            .options(joinedload(Place.district)))
+
+
+def places(now: datetime, offset: int = 0, limit: int | None = None) -> list[dict]:
+    """The places of public stops, in order of district and name."""
+    query = public_places().offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [place_facts(p, p.district) for p in db.session.scalars(query)]
+
+
+def public_place(place_id: int) -> Place | None:
+    if not 0 < place_id <= 2**31 - 1:
+        return None
+    return db.session.scalar(public_places().where(Place.id == place_id))
 
 
 def stops_csv(f: Filters, now: datetime) -> str:
@@ -671,7 +677,7 @@ def ngsi_workshop(w: dict, stop: dict) -> dict:
 def ngsi_entities(kind: str, offset: int, limit: int, now: datetime) -> list[dict]:
     """One slice of the entities of a type, in a fixed order (the tour first among the events)."""
     if kind == "PointOfInterest":
-        return [ngsi_place(p) for p in places(now)[offset:offset + limit]]
+        return [ngsi_place(p) for p in places(now, offset, limit)]
     entities = [ngsi_tour()] if offset == 0 else []
     start = max(offset - 1, 0)
     count = limit - len(entities)
@@ -692,7 +698,7 @@ def _stop_head(stop: Stop, now: datetime) -> dict:
     """The stop facts an entity of one workshop needs, without loading the stop's other workshops."""
     status = stop_status(stop)
     return {
-        "place": place_facts(stop),
+        "place": stop_place(stop),
         "status_reason": (stop.cancel_reason or None) if status == "cancelled" else None,
         "live_status": display.live_state(stop, now).key,
     }
@@ -708,16 +714,15 @@ def ngsi_entity(entity_id: str, now: datetime) -> dict | None:
     if kind == "Event" and rest.startswith("workshop-") and rest[9:].isdigit() and rest[9:].isascii():
         workshop = public_workshop(int(rest[9:]))
         return ngsi_workshop(workshop_facts(workshop, now), _stop_head(workshop.stop, now)) if workshop else None
-    if kind == "PointOfInterest":
-        for p in places(now):
-            if p["id"] == rest:
-                return ngsi_place(p)
+    if kind == "PointOfInterest" and rest.isascii() and rest.isdigit() and len(rest) <= 10:
+        place = public_place(int(rest))
+        return ngsi_place(place_facts(place, place.district)) if place else None
     return None
 
 
 def all_ngsi_entities(now: datetime) -> Iterable[dict]:
     """Every entity, for a push to a context broker: places first, so that relationships point at something."""
-    yield from (ngsi_place(p) for p in places(now))
+    yield from (ngsi_place(p) for p in places(now))  # one row per place, so a list is small
     offset = 0
     while True:
         batch = ngsi_entities("Event", offset, 500, now)

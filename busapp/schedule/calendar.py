@@ -7,38 +7,34 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Response, current_app, has_request_context, request, url_for
+from flask import Response, current_app, url_for
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
-from ..models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from .display import public_workshops
+from ..models import Place, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from .display import place_line, public_workshops
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Calendar apps poll subscribed feeds; a few hours keeps changes timely without hammering the server.
 REFRESH = timedelta(hours=3)
 # Stop fields a subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
-CALENDAR_FIELDS = ("starts_at", "ends_at", "place", "address", "lat", "lon", "status", "cancel_reason", "district_id")
+CALENDAR_FIELDS = ("starts_at", "ends_at", "place_id", "place", "status", "cancel_reason", "district_id")
+# Place fields that go into a stop's calendar entry: changing one raises SEQUENCE of the place's stops.
+PLACE_CALENDAR_FIELDS = ("name", "address", "postcode", "lat", "lon")
 
 
 def uid_domain() -> str:
     """The right-hand side of every UID: the public host, so UIDs stay the same across requests and servers."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    host = urlsplit(base).hostname if base else None
-    if not host and has_request_context():
-        host = urlsplit("//" + request.host).hostname
-    return host or "localhost"
+    return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """An absolute link for calendar apps, on the configured public address when there is one."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute link (mail, calendar, QR code) on the configured public address, never on the request's Host:
+    a forged Host header must not put someone's private link on another site."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def webcal_url(endpoint: str, **values) -> str:
@@ -56,7 +52,7 @@ def _summary(title: str, cancelled: bool) -> str:
 
 
 def _location(stop: Stop) -> str:
-    return ", ".join(part for part in (stop.place, stop.address) if part)
+    return place_line(stop.place)
 
 
 def _workshop_line(workshop: Workshop) -> str:
@@ -84,7 +80,7 @@ def stop_event(stop: Stop) -> Event:
     lines += ["", _("Details and booking: %(url)s", url=url)]
     event = Event.new(
         uid=f"stop-{stop.id}@{uid_domain()}",
-        summary=_summary(_("Digital workshop bus: %(place)s", place=stop.place), cancelled),
+        summary=_summary(_("Digital workshop bus: %(place)s", place=stop.place.name), cancelled),
         start=stop.starts_at.astimezone(tz),
         end=stop.ends_at.astimezone(tz),
         location=_location(stop),
@@ -96,8 +92,8 @@ def stop_event(stop: Stop) -> Event:
         created=stop.created_at,
         last_modified=stop.updated_at,
     )
-    if stop.lat is not None and stop.lon is not None:
-        event.add("geo", (stop.lat, stop.lon))
+    if stop.place.has_position:
+        event.add("geo", (stop.place.lat, stop.place.lon))
     return event
 
 
@@ -128,8 +124,8 @@ def workshop_event(workshop: Workshop) -> Event:
         created=workshop.created_at,
         last_modified=max(stop.updated_at, workshop.created_at),
     )
-    if stop.lat is not None and stop.lon is not None:
-        event.add("geo", (stop.lat, stop.lon))
+    if stop.place.has_position:
+        event.add("geo", (stop.place.lat, stop.place.lon))
     return event
 
 
@@ -182,3 +178,14 @@ def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
         return
     if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
         stop.sequence = (stop.sequence or 0) + 1
+
+
+@sa.event.listens_for(Place, "before_update")
+def _bump_place_sequences(_mapper, connection, place: Place) -> None:
+    """A place moved or renamed changes every calendar entry of its stops."""
+    state = sa.inspect(place)
+    if any(state.attrs[name].history.has_changes() for name in PLACE_CALENDAR_FIELDS):
+        table = Stop.__table__
+        connection.execute(
+            table.update().where(table.c.place_id == place.id).values(sequence=table.c.sequence + 1)
+        )
