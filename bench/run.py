@@ -461,6 +461,9 @@ def app_env(db_url: str) -> dict:
         "DATABASE_URL": db_url,
         "RATELIMIT_BOOKING": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
         "PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
+        # Production refuses to start without its public address and answers only the hosts it names.
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "TRUSTED_HOSTS": "127.0.0.1",
         # Plain http on loopback: the session cookie must come back, as it would through the TLS proxy.
         "SESSION_COOKIE_SECURE": "0",
     })

@@ -52,7 +52,7 @@ def test_api_conforms_to_its_document(live_api, mode):
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         def check(case):
-            case.call_and_validate(excluded_checks=[positive_data_acceptance],
+            case.call_and_validate(base_url=live_api.url, excluded_checks=[positive_data_acceptance],
                                    additional_checks=[only_schema_blind_refusals])
 
         check()

@@ -19,6 +19,7 @@ JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the o
 """
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from flask import (
@@ -34,7 +35,7 @@ from ..extensions import csrf, db
 from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, ics_for_workshop
-from . import bp, notify, service
+from . import bp, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
 
 REFUSALS = {
@@ -46,7 +47,7 @@ REFUSALS = {
     "closed": _l("Booking for this workshop has closed."),
     "unavailable": _l("This workshop cannot be booked right now."),
 }
-TOKEN_MAX = 64
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # The stop (for the refusal check) and its district (for the page) come in the workshop's query.
 WITH_STOP = (joinedload(Workshop.stop).joinedload(Stop.district),)
 
@@ -64,7 +65,8 @@ def _private(response: Response) -> Response:
 
 
 def _booking_or_404(token: str) -> Booking:
-    booking = service.find_by_token(token) if len(token) <= TOKEN_MAX else None
+    # Only what secrets.token_urlsafe() makes reaches the database (PostgreSQL cannot even compare a NUL byte).
+    booking = service.find_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
     if booking is None:
         abort(404)
     return booking
@@ -205,8 +207,6 @@ def new(workshop_id: int):
         if workshop is None:  # deleted while this request ran
             return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)
         return _refused(workshop, form, exc.reason)
-    if outcome.created:
-        notify.confirmation(outcome.booking)
     return _done(outcome.booking, outcome.created)
 
 
@@ -258,12 +258,10 @@ def cancel(token: str):
     if request.method == "POST":
         if booking.status != BookingStatus.CANCELLED:
             try:
-                promoted = service.cancel(booking)
+                service.cancel(booking)
             except service.Refused:
                 return _private(make_response(render_template(
                     "booking/cancel.html", booking=booking, can_cancel=False), 409))
-            for other in promoted:
-                notify.promotion(other)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/cancel.html", booking=booking, can_cancel=service.can_cancel(booking))))
@@ -275,8 +273,7 @@ def forget(token: str):
     booking = _booking_or_404(token)
     if request.method == "POST":
         if booking.purged_at is None:
-            for other in service.forget(booking):
-                notify.promotion(other)
+            service.forget(booking)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/forget.html", booking=booking, can_cancel=service.can_cancel(booking))))
