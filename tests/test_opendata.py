@@ -179,6 +179,8 @@ def test_filters(client, tour):
 
 def test_cursor_pages_through_everything_once_and_refuses_tampering(client, tour):
     first = get_json(client, "/api/v1/stops?limit=1")
+    assert client.get("/api/v1/stops?limit=1").headers["Link"] == f'<{first["links"]["next"]}>; rel="next"'
+    assert "Link" not in client.get("/api/v1/stops?limit=5").headers
     ids = [s["id"] for s in all_pages(client, "/api/v1/stops?limit=1")]
     assert ids == [s["id"] for s in all_pages(client, "/api/v1/stops")] and len(ids) == 3
     cursor = re.search(r"cursor=([^&]+)", first["links"]["next"]).group(1)

@@ -37,7 +37,8 @@ ID_PARAMETER = _param("id", "The id.", {"type": "string", "pattern": "^[0-9]{1,1
 
 def _json(schema: dict, description: str, media: str = "application/json") -> dict:
     return {"description": description, "content": {media: {"schema": schema}},
-            "headers": {"ETag": {"schema": {"type": "string"}}, "Last-Modified": {"schema": {"type": "string"}}}}
+            "headers": {"ETag": {"schema": {"type": "string"}}, "Last-Modified": {"schema": {"type": "string"}},
+                        "Link": {"schema": {"type": "string"}, "description": "The next page (lists only)."}}}
 
 
 def _ref(schema: schemas.Schema) -> dict:

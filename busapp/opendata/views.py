@@ -39,12 +39,20 @@ def _id(raw: str) -> int:
     return int(raw)
 
 
+def _paged(body: dict):
+    """The page's answer, with its next page also in a Link header, as HTTP clients that follow pages expect."""
+    response = service.answer(body)
+    if body["links"]["next"] and response.status_code == 200:
+        response.headers["Link"] = f'<{body["links"]["next"]}>; rel="next"'
+    return response
+
+
 @bp.get("/api/v1/stops")
 @api_view
 def stops():
     """A page of public stops with place and workshops, filtered and soonest first."""
     filters = service.parse_filters(request.args)
-    return service.answer(schemas.STOP_PAGE.dump(service.stop_page(filters, utcnow())))
+    return _paged(schemas.STOP_PAGE.dump(service.stop_page(filters, utcnow())))
 
 
 @bp.get("/api/v1/stops.csv")
@@ -73,7 +81,7 @@ def stop(item_id: str):
 def workshops():
     """A page of public workshops, filtered and soonest first."""
     filters = service.parse_filters(request.args)
-    return service.answer(schemas.WORKSHOP_PAGE.dump(service.workshop_page(filters, utcnow())))
+    return _paged(schemas.WORKSHOP_PAGE.dump(service.workshop_page(filters, utcnow())))
 
 
 @bp.get("/api/v1/workshops/<item_id>")
