@@ -70,6 +70,7 @@ test-pg: setup-test
 
 bench: setup-test
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/checkin_sync.py
 
 # Bookings on PostgreSQL through gunicorn while workers are killed and connections terminated (bench/README.md).
 bench-faults: setup-test

@@ -1,7 +1,7 @@
 """open data: when a published stop was moved
 
 Revision ID: 0002_opendata
-Revises: 0002_faults
+Revises: 0002_checkin
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import busapp.models
 
 
 revision = "0002_opendata"
-down_revision = "0002_faults"
+down_revision = "0002_checkin"
 branch_labels = None
 depends_on = None
 
