@@ -1,7 +1,7 @@
 """open data: when a published stop was moved
 
 Revision ID: 0002_opendata
-Revises: 0002_faults
+Revises: 0002_scale
 """
 from alembic import op
 import sqlalchemy as sa
