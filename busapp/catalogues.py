@@ -2,9 +2,9 @@
 
 Every language must translate every message a resident can meet: pages, forms, messages, mails, calendar text, the
 offline page and the service worker's sentences. Messages that only staff and coordinators see (sign-in, results,
-posters list, /staff, /admin) must be in German; the other languages may leave them empty, and then show English
-(Leichte Sprache shows German, see busapp/i18n.py). A message counts as staff-only when every place it is used in
-is staff-only.
+posters list, mail outbox, /staff, /admin) and the open data API's answers and documentation, which programmers
+read, must be in German; the other languages may leave them empty, and then show English (Leichte Sprache shows
+German, see busapp/i18n.py). A message counts as staff-only when every place it is used in is staff-only.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ STAFF_ONLY_SOURCES = (
     "busapp/feedback/results.py", "templates/feedback/results.html", "templates/feedback/posters.html",
     "busapp/planning/", "templates/planning/", "busapp/checkin/", "templates/checkin/",
     "templates/admin/", "templates/staff/", "busapp/mail/views.py", "templates/mail/",
+    "busapp/opendata/", "templates/opendata/",
 )
 
 

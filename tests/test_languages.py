@@ -198,7 +198,10 @@ def test_compile_reports_nothing_fuzzy_and_untranslated_only_where_staff_alone_r
         found = re.search(rf"(\d+) of (\d+) messages \(\d+%\) translated in translations/{re.escape(ident)}/", report)
         assert found, (tag, report)
         left = int(found.group(2)) - int(found.group(1))
-        expected = 0 if tag in FULL_LANGUAGES else sum(1 for m in catalogue if m.id and staff_only(m) and untranslated(m))
+        # pybabel counts a plural message as translated as soon as it has its forms, even empty ones; the empty
+        # forms are found by missing() above.
+        expected = 0 if tag in FULL_LANGUAGES else sum(
+            1 for m in catalogue if m.id and staff_only(m) and not isinstance(m.string, tuple) and not m.string)
         assert left == expected, (tag, left, expected)
 
 

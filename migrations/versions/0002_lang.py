@@ -1,14 +1,14 @@
 """texts in other languages for workshops, stops and places
 
 Revision ID: 0002_lang
-Revises: 0002_journey
+Revises: 0002_opendata
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0002_lang"
-down_revision = "0002_journey"
+down_revision = "0002_opendata"
 branch_labels = None
 depends_on = None
 
