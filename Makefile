@@ -70,6 +70,7 @@ test-pg: setup-test
 
 bench: setup-test
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/checkin_sync.py
 
 # Only the tour-size part of the benchmark: pages and feeds at the demo size and at 100,000 stops.
 bench-scale: setup

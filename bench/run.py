@@ -11,6 +11,7 @@ of a first visit, the SQL queries per public page, and PASS/MISS for each target
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import json
 import os
@@ -447,6 +448,7 @@ def app_env(db_url: str) -> dict:
     env.update({
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "TICKET_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DATABASE_URL": db_url,
         "RATELIMIT_BOOKING": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
         # Every simulated visitor comes from loopback: the per-address ceiling is the per-device limit's size.

@@ -48,9 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalog.init_app(app)
     cli.init_app(app)
 
-    from . import booking, feedback, mail, pages, pwa, schedule
+    from . import booking, checkin, feedback, mail, pages, pwa, schedule
 
-    for feature in (schedule, booking, feedback, pwa, pages, mail):
+    for feature in (schedule, booking, feedback, pwa, pages, mail, checkin):
         app.register_blueprint(feature.bp)
 
     @app.get("/healthz")

@@ -30,7 +30,9 @@ OFFLINE_PAGES = (
     r"^/offline$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
-NOT_PRECACHED = ("screenshots/",)
+# The QR reader for check-in tablets (about 1 MB) is for staff only: a tablet stores it when it prepares the day
+# (static/js/checkin.js), through the worker's cache for static files.
+NOT_PRECACHED = ("screenshots/", "vendor/barcode-detector-")
 NOT_PRECACHED_SUFFIXES = (".png",)
 NAVIGATION_TIMEOUT_MS = 3500
 # Plural forms for the scripts: they pick one with Intl.PluralRules ("one", "other") and put the number in for {n}.

@@ -10,7 +10,7 @@ import busapp.models
 
 
 revision = "0002_scale"
-down_revision = "0002_faults"
+down_revision = "0002_checkin"
 branch_labels = None
 depends_on = None
 
