@@ -23,10 +23,16 @@ OFFLINE_PAGES = (
     r"^/t/[\w-]+$",
     # A booking form the visitor opened; its saved copy gets fresh idempotency keys from offline.js.
     r"^/workshops/\d+/book$",
+    # The bus's feedback code and the feedback forms the visitor opened, for answering in the bus without reception.
+    r"^/f$",
+    r"^/f/\d+$",
+    r"^/f/w/\d+$",
     r"^/offline$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
-NOT_PRECACHED = ("screenshots/",)
+# The QR reader for check-in tablets (about 1 MB) is for staff only: a tablet stores it when it prepares the day
+# (static/js/checkin.js), through the worker's cache for static files.
+NOT_PRECACHED = ("screenshots/", "vendor/barcode-detector-")
 NOT_PRECACHED_SUFFIXES = (".png",)
 NAVIGATION_TIMEOUT_MS = 3500
 # Plural forms for the scripts: they pick one with Intl.PluralRules ("one", "other") and put the number in for {n}.

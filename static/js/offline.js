@@ -342,11 +342,13 @@
     }, Math.max(500, ms));
   }
 
-  // While the page stays open, an item that had to wait is tried again when its time comes.
+  // While the page stays open, an item that had to wait is tried again when its time comes, and one whose lease ends
+  // (its sender was closed while the answer was on its way) is sent again then.
   function planRetry(items) {
     var next = null;
     items.forEach(function (item) {
-      if (item.state === "waiting" && item.next_at && (next === null || item.next_at < next)) next = item.next_at;
+      var due = Outbox.dueAt(item);
+      if (item.state === "waiting" && due && (next === null || due < next)) next = due;
     });
     if (next !== null) schedule(next - Date.now());
   }
@@ -483,7 +485,10 @@
   }
 
   function queue(form, submitter, afterFailure) {
-    var fields = outboxFields(form, submitter);
+    // A form that asks for it (feedback) carries the time the person acted: the answer may arrive much later.
+    var fields = outboxFields(form, submitter).map(function (pair) {
+      return pair[0] === "given_at" && !pair[1] ? ["given_at", new Date().toISOString()] : pair;
+    });
     var key = valueOf(fields, "idempotency_key");
     if (!key || typeof Outbox === "undefined" || storeProblem) {
       // Without a key a later replay could not be recognised: only a normal attempt is safe.
@@ -560,6 +565,12 @@
       });
     }).then(function (answer) {
       clearTimeout(timer);
+      if (answer.response.status >= 500) {
+        // The server is in trouble (503: the database is away) and stored nothing: the outbox sends it again.
+        setBusy(form, false);
+        queue(form, submitter, true);
+        return;
+      }
       showAnswer(answer.response, answer.html);
     }, function () {
       clearTimeout(timer);
@@ -802,6 +813,10 @@
     document.addEventListener("submit", onSubmit, true);
     document.addEventListener("htmx:sendError", onHtmxFailure);
     document.addEventListener("htmx:timeout", onHtmxFailure);
+    document.addEventListener("htmx:responseError", function (event) {
+      var xhr = event.detail && event.detail.xhr;
+      if (xhr && xhr.status >= 500) onHtmxFailure(event);
+    });
     document.addEventListener("htmx:configRequest", function (event) {
       if (outboxForm(event.detail && event.detail.elt)) event.detail.timeout = ONLINE_TIMEOUT_MS;
     });
