@@ -168,6 +168,13 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        # The outbox worker (busapp/mail/service.py): tries per message, first wait before a retry (doubling),
+        # how long a claim holds, how often the worker looks, how long sent messages are kept.
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "MAIL_RETRY_SECONDS": _int("MAIL_RETRY_SECONDS", 60),
+        "MAIL_LEASE_SECONDS": _int("MAIL_LEASE_SECONDS", 300),
+        "MAIL_POLL_SECONDS": _int("MAIL_POLL_SECONDS", 5),
+        "MAIL_KEEP_DAYS": _int("MAIL_KEEP_DAYS", 7),
         # Rate limits: "count/seconds", counted in the database so every app process shares them.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Failed sign-ins (only failures count) per account and client address together, and per client address
@@ -175,8 +182,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Failures for one account from anywhere also make the clients that failed wait longer (busapp/auth.py).
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
         "RATELIMIT_SIGNIN_CLIENT": os.environ.get("RATELIMIT_SIGNIN_CLIENT", "30/900"),
+        # Bookings and feedback per device and address together; per address a ceiling high enough for everyone
+        # on the bus behind its router, and a higher one for TRUSTED_NETWORKS (the bus router's own range).
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
         "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
+        "RATELIMIT_BOOKING_ADDRESS": os.environ.get("RATELIMIT_BOOKING_ADDRESS", "150/600"),
+        "RATELIMIT_FEEDBACK_ADDRESS": os.environ.get("RATELIMIT_FEEDBACK_ADDRESS", "150/600"),
+        "RATELIMIT_TRUSTED": os.environ.get("RATELIMIT_TRUSTED", "1000/600"),
+        "TRUSTED_NETWORKS": os.environ.get("TRUSTED_NETWORKS", ""),
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "DEMO_ACCOUNTS": env != "production",
@@ -202,10 +215,28 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Check-in: seats each tablet may give to walk-ins while offline, per workshop, and how long a
         # registered tablet's sync credential lasts.
         "WALKIN_SHARE": _int("WALKIN_SHARE", 2),
+        # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
+        # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once (24: two weeks of a bus that makes
+        # two stops a weekday fit on the home page); calendar feeds hold the stops of the
+        # last FEED_PAST_DAYS and the next FEED_FUTURE_DAYS, at most FEED_MAX_EVENTS of them (the soonest).
+        "SCHEDULE_WINDOW_DAYS": _int("SCHEDULE_WINDOW_DAYS", 28),
+        "SCHEDULE_PAGE_SIZE": _int("SCHEDULE_PAGE_SIZE", 24),
+        "FEED_PAST_DAYS": _int("FEED_PAST_DAYS", 30),
+        "FEED_FUTURE_DAYS": _int("FEED_FUTURE_DAYS", 365),
+        "FEED_MAX_EVENTS": _int("FEED_MAX_EVENTS", 1000),
+        # Open data (busapp/opendata): the licence of the data (a DCAT-AP.de licence URI), who publishes it, and
+        # how long a process answers If-None-Match from memory without a query (0 switches that off).
+        "OPENDATA_LICENSE": os.environ.get("OPENDATA_LICENSE", "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"),
+        "OPENDATA_PUBLISHER": os.environ.get("OPENDATA_PUBLISHER", "Hansestadt Lübeck"),
+        "OPENDATA_CONTACT_EMAIL": os.environ.get("OPENDATA_CONTACT_EMAIL", "")
+        or os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        "OPENDATA_MUNICIPALITY_KEY": os.environ.get("OPENDATA_MUNICIPALITY_KEY", "01003000"),
+        "OPENDATA_FRESH_SECONDS": _int("OPENDATA_FRESH_SECONDS", 5),
     }
     if env == "testing":
         cfg["TESTING"] = True
         cfg["PAGE_CACHE_SECONDS"] = 0  # tests see each change at once; the cache's own tests switch it on
+        cfg["OPENDATA_FRESH_SECONDS"] = 0
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
     if "TRUSTED_HOSTS" not in overrides:
@@ -214,18 +245,24 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     return cfg
 
 
-RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK")
+RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK",
+                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED")
 
 
 def _check(cfg: dict) -> None:
     """Refuse to start with settings that would only fail later, in the middle of a request."""
-    from .ratelimit import parse
+    from .ratelimit import parse, parse_networks
 
     for key in RATE_LIMIT_KEYS:
         try:
             parse(cfg[key])
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
+    if isinstance(cfg["TRUSTED_NETWORKS"], str):
+        try:
+            cfg["TRUSTED_NETWORKS"] = parse_networks(cfg["TRUSTED_NETWORKS"])
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_NETWORKS must list address ranges like 10.8.0.0/24: {exc}") from exc
     from .tickets import private_key_from_text, public_key_from_text
 
     try:
@@ -245,8 +282,24 @@ def _check(cfg: dict) -> None:
             f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.luebeck.de, "
             f"got {cfg['PUBLIC_BASE_URL']!r}"
         )
+    if cfg["PURGE_AFTER_DAYS"] < 0:
+        raise ConfigError("PURGE_AFTER_DAYS must be 0 or more: it counts days after a workshop, so a negative "
+                          "value would delete the data of bookings still to come")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    for key in ("SCHEDULE_WINDOW_DAYS", "SCHEDULE_PAGE_SIZE", "FEED_FUTURE_DAYS", "FEED_MAX_EVENTS"):
+        if not 1 <= cfg[key] <= 5000:
+            raise ConfigError(f"{key} must be between 1 and 5000")
+    if not 0 <= cfg["FEED_PAST_DAYS"] <= 5000:
+        raise ConfigError("FEED_PAST_DAYS must be between 0 and 5000")
+    if cfg["OPENDATA_FRESH_SECONDS"] < 0:
+        raise ConfigError("OPENDATA_FRESH_SECONDS must be 0 (off) or more")
+    if not cfg["OPENDATA_LICENSE"].startswith(("http://", "https://")):
+        raise ConfigError("OPENDATA_LICENSE must be a licence URI, e.g. http://dcat-ap.de/def/licenses/dl-zero-de/2.0")
+    if cfg["MAIL_LEASE_SECONDS"] < 60:
+        raise ConfigError("MAIL_LEASE_SECONDS must be at least 60: a claim must outlast a slow mail server")
+    if cfg["MAIL_MAX_ATTEMPTS"] < 1 or cfg["MAIL_RETRY_SECONDS"] < 1 or cfg["MAIL_POLL_SECONDS"] < 1:
+        raise ConfigError("MAIL_MAX_ATTEMPTS, MAIL_RETRY_SECONDS and MAIL_POLL_SECONDS must be at least 1")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):
         raise ConfigError("AUTH_HOURS must be at least 1")
     for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):

@@ -74,6 +74,13 @@ class BookingStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+class MailStatus(str, enum.Enum):
+    WAITING = "waiting"  # to be sent when next_attempt_at has come
+    SENDING = "sending"  # claimed by a worker until lease_until
+    SENT = "sent"
+    DEAD = "dead"  # given up after too many tries or a permanent refusal; a coordinator may retry it
+
+
 class Role(str, enum.Enum):
     STAFF = "staff"
     COORDINATOR = "coordinator"
@@ -145,7 +152,9 @@ class Stop(db.Model):
     place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT)
+    # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
+    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT,
+                                               active_history=True)
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -153,15 +162,22 @@ class Stop(db.Model):
     live_minutes_late: Mapped[int | None] = mapped_column()
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
+    # When a published stop last got a new time or place (see _mark_moved); the open data calls such a stop moved.
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: the calendar feeds' version reads its latest value (busapp/schedule/feeds.py).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     district: Mapped[District] = relationship(back_populates="stops")
     # Every page that shows a stop shows where it is: loaded with the stop, never as a query of its own.
     place: Mapped[Place] = relationship(back_populates="stops", lazy="joined", innerjoin=True)
     workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
 
-    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # A district's page and feed read its stops in start order, from anywhere in a long tour.
+        sa.Index("ix_stop_district_id_starts_at", "district_id", "starts_at"),
+    )
 
     @property
     def is_public(self) -> bool:
@@ -171,11 +187,31 @@ class Stop(db.Model):
     def is_cancelled(self) -> bool:
         return self.status == StopStatus.CANCELLED
 
+    @property
+    def is_moved(self) -> bool:
+        return self.status == StopStatus.PUBLISHED and self.moved_at is not None
+
     def is_over(self, now: datetime | None = None) -> bool:
         return self.ends_at <= (now or utcnow())
 
     def __repr__(self) -> str:
         return f"<Stop {self.id} place={self.place_id} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+
+# What makes a published stop "moved" for the people who already know it: another time or another place.
+MOVE_FIELDS = ("starts_at", "ends_at", "place_id", "place", "district_id")
+
+
+@sa.event.listens_for(Stop, "before_update")
+def _mark_moved(_mapper, _connection, stop: Stop) -> None:
+    """Stamp moved_at when a stop that was already published changes time or place, whoever changes it."""
+    state = sa.inspect(stop)
+    status = state.attrs.status.history
+    # An unchanged status may not be loaded yet: reading the attribute loads it.
+    was_published = (status.deleted[0] if status.deleted else stop.status) == StopStatus.PUBLISHED
+    if was_published and stop.status == StopStatus.PUBLISHED and not state.attrs.moved_at.history.has_changes() \
+            and any(state.attrs[name].history.has_changes() for name in MOVE_FIELDS):
+        stop.moved_at = utcnow()
 
 
 class Workshop(db.Model):
@@ -198,6 +234,8 @@ class Workshop(db.Model):
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Any change of the row, seat counts included; calendar feeds compare its latest value (indexed) for their ETag.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     stop: Mapped[Stop] = relationship(back_populates="workshops")
     bookings: Mapped[list[Booking]] = relationship(back_populates="workshop", order_by="Booking.created_at")
@@ -280,6 +318,8 @@ class Feedback(db.Model):
     # A keyed hash of a random per-device cookie: limits repeats without knowing who anyone is.
     device_hash: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person gave the answer (an answer given offline arrives later, from the phone's outbox).
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     stop: Mapped[Stop] = relationship()
     workshop: Mapped[Workshop | None] = relationship()
@@ -343,6 +383,37 @@ class AuditEvent(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+class OutgoingMail(db.Model):
+    """A message in the durable outbox: written in the same transaction as the change that causes it, sent later
+    by the mail worker (busapp/mail/service.py has the rules)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), default="")
+    # Personal data: deleted with the booking's data and some days after sending (`flask purge`).
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # [{"filename", "mimetype", "content"}], text attachments only (calendar files).
+    attachments: Mapped[list] = mapped_column(sa.JSON, default=list)
+    locale: Mapped[str] = mapped_column(sa.String(8), default="de")
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
+    # Made once, so that a message sent again after a lost answer can be recognised as the same one.
+    message_id: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"), default=MailStatus.WAITING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(sa.String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking | None] = relationship()
+
+    __table_args__ = (sa.Index("ix_outgoing_mail_due", "status", "next_attempt_at"),)
+
+    def __repr__(self) -> str:
+        return f"<OutgoingMail {self.id} {self.kind} {self.status.value}>"
 class Device(db.Model):
     """A registered staff tablet: its own sync credential, independent of anyone's sign-in; revocable."""
 

@@ -22,14 +22,15 @@ from busapp import create_app
 from busapp.auth import role_required
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, CheckIn, Device, District, Feedback, Place, Role, Stop, StopStatus, User, Workshop,
+    Booking, BookingStatus, CheckIn, Device, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop,
+    StopStatus, User, Workshop,
 )
 from tests.conftest import PASSWORD
 
 # Public endpoints: residents' pages, need no account. Blueprint-wide patterns only for blueprints that serve
 # residents alone; feedback names each public view, so a coordinator's feedback report cannot hide under "feedback.*".
 PUBLIC = (
-    "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*",
+    "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*", "opendata.*", "ngsild.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
     "static", "healthz",
 )
@@ -99,8 +100,11 @@ def build_world() -> dict:
                       code=f"K{n.upper()}", manage_token=secrets.token_urlsafe(24),
                       idempotency_key=secrets.token_hex(16), confirmed_at=now)
     feedback = Feedback(stop=past, rating=5, idempotency_key=secrets.token_hex(16))
+    # A message the mail worker gave up on, so that the coordinators' retry route has something to act on.
+    mail = OutgoingMail(to_address="erika@example.org", subject="Ihr Platz", body="Hallo", booking=booking,
+                        message_id=f"<{n}@example.org>", status=MailStatus.DEAD, attempts=8)
     device = Device(name="Tablet", token_hash=secrets.token_hex(32))
-    db.session.add_all([district, stop, past, workshop, booking, feedback, device])
+    db.session.add_all([district, stop, past, workshop, booking, feedback, mail, device])
     db.session.flush()
     check_in = CheckIn(nonce=secrets.token_hex(12), device=device, workshop_id=workshop.id, booking=booking,
                        kind="checkin", outcome="valid", conflict=True)
@@ -112,7 +116,7 @@ def build_world() -> dict:
             "district_id": district.id, "slug": district.slug, "district_slug": district.slug,
             "number": district.number, "district_number": district.number,
             "stop_id": stop.id, "workshop_id": workshop.id, "booking_id": booking.id, "feedback_id": feedback.id,
-            "device_id": device.id, "check_in_id": check_in.id,
+            "mail_id": mail.id, "device_id": device.id, "check_in_id": check_in.id,
             "code": booking.code, "booking_code": booking.code,
             "token": booking.manage_token, "manage_token": booking.manage_token,
             "filename": "css/app.css", "lang": "en", "date": stop.starts_at.date().isoformat(),

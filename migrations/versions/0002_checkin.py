@@ -11,7 +11,7 @@ import busapp.models
 
 # revision identifiers, used by Alembic.
 revision = '0002_checkin'
-down_revision = '0002_journey'
+down_revision = '0002_faults'
 branch_labels = None
 depends_on = None
 
