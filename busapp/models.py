@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -259,6 +259,22 @@ class Booking(db.Model):
 
     def __repr__(self) -> str:
         return f"<Booking {self.code} {self.status.value} x{self.party_size}>"
+
+
+# How often a waiting party may be passed over by smaller parties behind it before the free seats wait for it
+# (the waiting-list rule in busapp/booking/service.py).
+MAX_PASSED_OVER = 2
+
+# Whether a waiting party is owed this workshop's free seats: then a new party cannot take them. Loaded with the
+# workshop in the same statement, so every page that shows seats can follow the booking rule without a query more.
+Workshop.seats_owed = column_property(
+    sa.exists().where(
+        Booking.workshop_id == Workshop.id,
+        Booking.status == BookingStatus.WAITING,
+        Booking.passed_over >= MAX_PASSED_OVER,
+        Booking.party_size <= Workshop.capacity,
+    ).correlate_except(Booking),
+)
 
 
 class Feedback(db.Model):

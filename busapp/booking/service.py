@@ -51,13 +51,12 @@ from ..extensions import db
 from ..mail import service as outbox
 from . import notify
 from ..models import (
-    Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
+    MAX_PASSED_OVER, Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
 )
 
 # No 0/O, 1/I/L: a code is read aloud over a counter and typed on a tablet.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
-MAX_PASSED_OVER = 2
 INSERT_ATTEMPTS = 4
 
 
@@ -110,6 +109,42 @@ def refusal(workshop: Workshop | None, now: datetime | None = None) -> str | Non
     return None
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What a visitor can do with a workshop right now: the one answer every page, form and JSON reply shows.
+
+    `seats_free` are the seats a new party gets at once: the free seats, or none while a party that has waited
+    long is owed them (see the module's rule). A party of `n` gets seats when n <= seats_free, else it waits."""
+
+    refusal: str | None
+    seats_free: int
+    seats_owed: bool = False
+
+    @property
+    def bookable(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def waiting_list_only(self) -> bool:
+        """Bookable, but every new party goes onto the waiting list."""
+        return self.bookable and self.seats_free == 0
+
+    def outcome(self, party_size: int) -> str:
+        """"confirmed", "waiting" or "refused": what a booking of this party would get now."""
+        if not self.bookable:
+            return "refused"
+        return "confirmed" if party_size <= self.seats_free else "waiting"
+
+
+def offer(workshop: Workshop | None, now: datetime | None = None) -> Offer:
+    """The offer of a workshop now; reads nothing from the database beyond the loaded workshop and stop."""
+    reason = refusal(workshop, now)
+    if reason is not None:
+        return Offer(reason, 0)
+    owed = bool(workshop.seats_owed) and workshop.seats_free > 0
+    return Offer(None, 0 if owed else workshop.seats_free, owed)
+
+
 def _blocking_party():
     """A waiting party that may not be passed over again (see the module's rule)."""
     return (
@@ -126,15 +161,7 @@ def _blocking_party():
 
 def open_seats(workshop: Workshop) -> int:
     """Seats a new party can take now: the free seats, or 0 while a party that waited long is owed them."""
-    if not workshop.seats_free:
-        return 0
-    blocked = db.session.scalar(sa.select(sa.exists().where(
-        Booking.workshop_id == workshop.id,
-        Booking.status == BookingStatus.WAITING,
-        Booking.passed_over >= MAX_PASSED_OVER,
-        Booking.party_size <= workshop.capacity,
-    )))
-    return 0 if blocked else workshop.seats_free
+    return offer(workshop).seats_free
 
 
 def _execute(stmt) -> int:

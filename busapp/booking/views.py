@@ -85,7 +85,7 @@ def _alternative(workshop: Workshop) -> dict:
         "when": _when(workshop),
         "place": f"{stop.place.name}, {stop.district.name}",
         "url": url_for("booking.new", workshop_id=workshop.id),
-        "seats_free": workshop.seats_free,
+        "seats_free": service.offer(workshop).seats_free,
     }
 
 
@@ -121,12 +121,13 @@ def _done(booking: Booking, created: bool):
 
 
 def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status: int):
-    open_seats = service.open_seats(workshop) if reason is None else 0
+    offer = service.offer(workshop)
+    open_seats = offer.seats_free if reason is None else 0
     alternatives = service.alternatives(workshop) if reason or not open_seats else []
     return render(
         "booking/new.html", "booking/_new.html",
         workshop=workshop, form=form, reason=reason, refusal=refusal_message(reason) if reason else None,
-        open_seats=open_seats, closes_at=service.closes_at(workshop), alternatives=alternatives,
+        open_seats=open_seats, seats_owed=offer.seats_owed, closes_at=service.closes_at(workshop), alternatives=alternatives,
         submitted=request.method == "POST",
     ), status
 
