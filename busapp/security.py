@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from werkzeug.routing import IntegerConverter
 
 # No 'unsafe-inline' and no 'unsafe-eval': scripts and styles come only as files from this host, so injected markup
@@ -27,6 +27,7 @@ CSP = "; ".join(
 
 PERMISSIONS = "accelerometer=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 HSTS = "max-age=31536000; includeSubDomains"
+ROUTE_ENVIRON = "busapp.route"
 
 
 def allow_camera(view):
@@ -57,6 +58,21 @@ def _view():
 def init_app(app) -> None:
     # Set before the feature blueprints add their routes (create_app registers them after this).
     app.url_map.converters["int"] = BoundedIntConverter
+
+    @app.after_request
+    def lasting_session(response):
+        # A session once made (a form's token, a language choice) lasts PERMANENT_SESSION_LIFETIME, not until the
+        # browser closes: a booking queued offline is sent days later with the token it was made with.
+        # An empty session sets no cookie, so anonymous public pages stay cacheable.
+        if session and not session.permanent:
+            session.permanent = True
+        return response
+
+    @app.before_request
+    def name_route():
+        # For the access log (gunicorn.conf.py): the route, never the address, which for a ticket is its secret.
+        rule = request.url_rule
+        request.environ[ROUTE_ENVIRON] = rule.rule if rule is not None else "(no route)"
 
     @app.after_request
     def security_headers(response):

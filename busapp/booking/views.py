@@ -19,6 +19,7 @@ JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the o
 """
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from flask import (
@@ -46,7 +47,7 @@ REFUSALS = {
     "closed": _l("Booking for this workshop has closed."),
     "unavailable": _l("This workshop cannot be booked right now."),
 }
-TOKEN_MAX = 64
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # The stop (for the refusal check) and its district (for the page) come in the workshop's query.
 WITH_STOP = (joinedload(Workshop.stop).joinedload(Stop.district),)
 
@@ -64,7 +65,8 @@ def _private(response: Response) -> Response:
 
 
 def _booking_or_404(token: str) -> Booking:
-    booking = service.find_by_token(token) if len(token) <= TOKEN_MAX else None
+    # Only what secrets.token_urlsafe() makes reaches the database (PostgreSQL cannot even compare a NUL byte).
+    booking = service.find_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
     if booking is None:
         abort(404)
     return booking
