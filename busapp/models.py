@@ -252,6 +252,8 @@ class Booking(db.Model):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How often a party behind this one on the waiting list got seats first; bounds how long it can be skipped.
     passed_over: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the reminder of the day before was queued (once per booking).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     workshop: Mapped[Workshop] = relationship(back_populates="bookings")
 

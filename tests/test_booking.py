@@ -159,8 +159,8 @@ def test_calendar_file_of_the_booked_workshop(client, make_workshop):
     body = response.get_data(as_text=True)
     assert response.content_type.startswith("text/calendar")
     assert "attachment" in response.headers["Content-Disposition"]
-    assert "BEGIN:VEVENT" in body and "SUMMARY:Sicher online bezahlen" in body
-    assert f"UID:workshop-{workshop.id}@" in body
+    assert "BEGIN:VEVENT" in body and "SUMMARY:Digitalwerkstatt-Bus: Sicher online bezahlen" in body
+    assert f"UID:booking-{bookings()[0].code}@" in body
     assert workshop.starts_at.strftime("%Y%m%d") in body
 
 

@@ -58,6 +58,8 @@ from ..models import (
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 INSERT_ATTEMPTS = 4
+# A booking made this shortly before its reminder would be due gets none: the person has just booked.
+REMINDER_QUIET = timedelta(hours=6)
 
 
 class Refused(Exception):
@@ -561,3 +563,91 @@ def purge(now: datetime | None = None, days: int | None = None) -> tuple[int, in
 
     purged = _write(work) if ended else 0
     return purged, len(ended), cutoff
+
+
+def reduce_party(booking: Booking, party_size: int) -> list[Booking]:
+    """Give back seats of a party without cancelling it (3 -> 2, 2 -> 1); the seats go to the waiting list at once.
+    Returns the parties that moved up; raises Refused when the booking can no longer change."""
+    if not can_cancel(booking):
+        raise Refused("past")
+    if not 1 <= party_size < booking.party_size:
+        raise Refused("unavailable")
+    booking_id, workshop_id, before = booking.id, booking.workshop_id, booking.party_size
+
+    def work():
+        _lock(workshop_id)
+        changed = _execute(
+            sa.update(Booking)
+            .where(Booking.id == booking_id, Booking.party_size == before,
+                   Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITING)))
+            .values(party_size=party_size)
+        )
+        if not changed:
+            raise Refused("unavailable")  # changed meanwhile (cancelled, or reduced in another tab)
+        status = db.session.scalar(sa.select(Booking.status).where(Booking.id == booking_id))
+        if status == BookingStatus.CONFIRMED:
+            _free_seats(workshop_id, before - party_size)
+        audit("booking-reduce", db.session.get(Booking, booking_id), workshop=workshop_id, before=before,
+              after=party_size)
+        # Fewer seats free up places for others, and a smaller waiting party may fit now.
+        return promote(workshop_id)
+
+    try:
+        return _write(work)
+    except Refused:
+        db.session.rollback()
+        raise
+
+
+def find_by_code_and_name(code: str, name: str) -> Booking | None:
+    """The booking with this code whose name matches (ignoring case and spaces around it); None for every miss,
+    including bookings whose personal data is deleted."""
+    code = normalize_code(code)
+    wanted = " ".join((name or "").split()).casefold()
+    if len(code) != CODE_LENGTH or not wanted:
+        return None
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    if booking is None or booking.name is None:
+        return None
+    if not secrets.compare_digest(" ".join(booking.name.split()).casefold().encode(), wanted.encode()):
+        return None
+    return booking
+
+
+def due_reminders(now: datetime | None = None) -> list[int]:
+    """Bookings to remind now: confirmed, with a contact, not reminded yet, whose workshop is tomorrow (in the
+    city's time) and that were not made in the last few hours (those people know)."""
+    from zoneinfo import ZoneInfo
+
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tomorrow = (now.astimezone(tz) + timedelta(days=1)).date()
+    start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=tz)
+    end = start + timedelta(days=1)
+    return list(db.session.scalars(
+        sa.select(Booking.id).join(Workshop, Workshop.id == Booking.workshop_id).join(Stop, Stop.id == Workshop.stop_id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED, Booking.reminded_at.is_(None), Booking.contact.is_not(None),
+            Booking.created_at < now - REMINDER_QUIET,
+            Workshop.status == WorkshopStatus.PUBLISHED, Stop.status == StopStatus.PUBLISHED,
+            Workshop.starts_at >= start, Workshop.starts_at < end,
+        ).order_by(Booking.id)
+    ))
+
+
+def remind(now: datetime | None = None) -> int:
+    """Queue the reminder mail of the day before, once per booking (each marked and queued in one transaction).
+    Returns how many were queued."""
+    now = now or utcnow()
+    queued = 0
+    for booking_id in due_reminders(now):
+        def work(booking_id=booking_id):
+            marked = _execute(sa.update(Booking).where(Booking.id == booking_id, Booking.reminded_at.is_(None))
+                              .values(reminded_at=now))
+            if not marked:
+                return False  # another run took it
+            booking = db.session.get(Booking, booking_id)
+            return notify.reminder(booking) is not None
+
+        queued += bool(_write(work))
+    return queued

@@ -24,6 +24,7 @@ OFFLINE_PAGES = (
     # A booking form the visitor opened; its saved copy gets fresh idempotency keys from offline.js.
     r"^/workshops/\d+/book$",
     r"^/offline$",
+    r"^/my-bookings$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
 NOT_PRECACHED = ("screenshots/",)
@@ -53,7 +54,17 @@ SCREENSHOTS = (
 def _settings(state) -> None:
     """Template helpers for the worker's strings and its kill switch (SW_KILL_SWITCH, see busapp/config.py)."""
     state.app.jinja_env.globals["pwa_strings"] = page_strings
+    state.app.jinja_env.globals["pwa_paths"] = paths
     state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
+
+
+def paths() -> dict:
+    """Paths the scripts need, taken from the app's URL map rather than written by hand in JavaScript."""
+    return {
+        "ticket": url_for("booking.show", token="x")[:-1],
+        "feedback": url_for("feedback.bus"),
+        "pagesCache": PAGES_CACHE,
+    }
 
 
 def precached_files() -> list[str]:
@@ -139,6 +150,8 @@ def strings() -> dict:
         "error_422": _("Some entries were not accepted. Please open the form again."),
         "error_other": _("The server did not accept it (error %(code)s).", code="{code}"),
         "no_saved_pages": _("No pages are saved on this phone yet."),
+        "no_tickets": _("No tickets are kept on this phone yet. Tickets you book or open here are listed."),
+        "ticket_waiting": _("Booking not sent yet – it will be sent when you are online"),
     }
 
 
@@ -167,6 +180,7 @@ def worker():
         "timeout": NAVIGATION_TIMEOUT_MS,
         "outboxScript": static_url("js/outbox.js"),
         "staticPrefix": url_for("static", filename=""),
+        "ticketPrefix": paths()["ticket"],
     }
     return _javascript(render_template("pwa/sw.js", config=config))
 

@@ -58,6 +58,9 @@ def upgrade():
 
     _move_places_out_of_stops()
 
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reminded_at', busapp.models.UTCDateTime(timezone=True), nullable=True))
+
     op.create_table('outgoing_mail',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -126,6 +129,9 @@ def downgrade():
         batch_op.drop_index('ix_outgoing_mail_due')
 
     op.drop_table('outgoing_mail')
+
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_column('reminded_at')
 
     with op.batch_alter_table('stop', schema=None) as batch_op:
         batch_op.add_column(sa.Column('place', sa.String(length=160), nullable=True))
