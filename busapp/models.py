@@ -200,6 +200,10 @@ class Workshop(db.Model):
     # Kept in step with confirmed bookings by one conditional UPDATE, so a seat is never given twice.
     seats_taken: Mapped[int] = mapped_column(default=0)
     accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
+    # For whom and what to bring: a level key of catalog.LEVELS, a short list, and whether people may just drop in.
+    level: Mapped[str] = mapped_column(sa.String(20), default="first_steps", server_default="first_steps")
+    bring: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    walk_ins: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     status: Mapped[WorkshopStatus] = mapped_column(
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )

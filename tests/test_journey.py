@@ -227,3 +227,44 @@ def test_team_phone_on_stop_pages_and_tickets(client, app, make_workshop):
         assert 'href="tel:04511220">0451 122-0</a>' in page(client.get(path))
     app.config["TEAM_PHONE"] = ""
     assert "tel:" not in page(client.get(f"/s/{workshop.stop_id}"))
+
+
+def test_each_workshop_says_its_level_what_to_bring_and_walk_ins(client, make_workshop):
+    first = make_workshop(title="Erste Schritte", level="first_steps", bring="Ihr Handy und das Ladekabel",
+                          walk_ins=True)
+    make_workshop(first.stop, title="Online-Banking", level="some_experience", walk_ins=False)
+    html = page(client.get(f"/s/{first.stop_id}", headers=EN))
+    assert "First steps: no experience needed" in html and "Some experience" in html
+    assert "Please bring" in html and "Ihr Handy und das Ladekabel" in html
+    assert "Welcome: just come by." in html and "Only with a booking." in html
+    token = token_of(book(client, first.id))
+    ticket = page(client.get(f"/t/{token}", headers=EN))
+    assert "First steps: no experience needed" in ticket and "Ihr Handy und das Ladekabel" in ticket
+
+
+# 11. Plain words -------------------------------------------------------------------------------------------------
+
+def test_german_uses_plain_words():
+    """No "Workshop", "Link", "Messenger", "Karten-App" or "Lesezeichen" where a plain word does."""
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).resolve().parent.parent / "translations/de/LC_MESSAGES/messages.po"
+    with path.open("rb") as f:
+        catalog = read_po(f)
+    words = re.compile(r"\b(Workshops?|Links?|Messenger|Karten-App|Lesezeichen|Online|Offline)\b")
+    found = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        found += [s for s in strings if words.search(s.replace("Online-", "").replace("online", ""))]
+    assert found == []
+
+
+def test_offline_list_heading_and_items_agree_and_the_dot_says_internet(app):
+    from busapp.pwa.views import strings
+
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        said = strings()
+    assert said["online"] == "mit Internet" and said["offline"] == "ohne Internet"
+    assert said["outbox_title"] == "Formulare von diesem Handy" and said["state_waiting"] == "Noch nicht gesendet"

@@ -103,8 +103,8 @@ def page_strings() -> dict:
 def strings() -> dict:
     """The sentences the offline scripts show, in the page's language (the scripts carry no text of their own)."""
     return {
-        "online": _("Online"),
-        "offline": _("Offline"),
+        "online": _("With internet"),
+        "offline": _("Without internet"),
         "offline_hint": _("You are offline. Saved pages and forms still work."),
         "waiting": {
             n: ngettext("%(count)s item is waiting to be sent.", "%(count)s items are waiting to be sent.", k, count="{n}")
@@ -121,8 +121,8 @@ def strings() -> dict:
         "no_store": _("Forms cannot be kept on this phone while offline (%(reason)s).", reason="{reason}"),
         "reason_quota": _("the phone's storage is full"),
         "reason_broken": _("the browser's storage does not work"),
-        "outbox_title": _("Sent from your phone"),
-        "state_waiting": _("Waiting to be sent"),
+        "outbox_title": _("Forms from this phone"),
+        "state_waiting": _("Not sent yet"),
         "state_done": _("Sent"),
         "state_confirmed": _("Booked"),
         "state_waiting_list": _("On the waiting list"),

@@ -752,7 +752,7 @@
       });
       tickets.forEach(function (p) {
         var entry = el("li", "card my-bookings__item");
-        var link = el("a", "my-bookings__link", p.title || p.url);
+        var link = el("a", "my-bookings__link", p.title.split(" · ")[0] || p.url);
         link.href = p.url;
         entry.appendChild(link);
         entry.appendChild(el("p", "meta", t("saved_when", {time: formatTime(p.at)})));
