@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Local commands run the development profile (a generated secret key in instance/); production sets APP_ENV itself.
 export APP_ENV ?= development
 
-.PHONY: run test setup setup-test db demo translations translations-extract translations-update test-pg bench clean help
+.PHONY: run test setup setup-test db demo translations translations-extract translations-update test-pg bench bench-scale bench-faults clean help
 
 help:
 	@echo "make run    set up and serve the app with demo data on http://$(HOST):$(PORT)"
@@ -70,6 +70,15 @@ test-pg: setup-test
 
 bench: setup-test
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/checkin_sync.py
+
+# Only the tour-size part of the benchmark: pages and feeds at the demo size and at 100,000 stops.
+bench-scale: setup
+	$(BIN)/python bench/scale.py
+
+# Bookings on PostgreSQL through gunicorn while workers are killed and connections terminated (bench/README.md).
+bench-faults: setup-test
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -11,6 +11,7 @@ of a first visit, the SQL queries per public page, and PASS/MISS for each target
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import json
 import os
@@ -447,8 +448,12 @@ def app_env(db_url: str) -> dict:
     env.update({
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "TICKET_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DATABASE_URL": db_url,
         "RATELIMIT_BOOKING": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        # Every simulated visitor comes from loopback: the per-address ceiling is the per-device limit's size.
+        "RATELIMIT_BOOKING_ADDRESS": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
         "PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
         # Plain http on loopback: the session cookie must come back, as it would through the TLS proxy.
         "SESSION_COOKIE_SECURE": "0",
@@ -538,6 +543,8 @@ def main() -> int:
                         help="PostgreSQL server (a throwaway database is created and dropped)")
     parser.add_argument("--loadgen", choices=("wrk", "python"), default="wrk" if WRK else "python")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--scale-stops", type=int, default=int(os.environ.get("BENCH_SCALE_STOPS", 100_000)),
+                        help="then pages and feeds at this tour size beside the demo tour (bench/scale.py; 0 skips)")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -564,6 +571,13 @@ def main() -> int:
             with postgres_database(args.pg) as url:
                 run_backend("PostgreSQL", url, args, workdir, report)
     print_report(report, args)
+    if args.scale_stops > 0:
+        from bench import scale
+
+        print(f"\n== Tour size: the demo tour and {args.scale_stops:,} stops (bench/scale.py) ...", flush=True)
+        backends = [label for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql"))
+                    if key in args.backends and not (key == "postgresql" and pg_version.startswith("unavailable"))]
+        scale.print_report(scale.run(backends, [None, args.scale_stops], repeat=5, pg=args.pg))
     print(f"\nTotal run time {time.monotonic() - started:.0f} s.")
     return 0
 

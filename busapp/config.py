@@ -43,6 +43,33 @@ def _dev_secret(instance_path: Path) -> str:
     return key
 
 
+def _ticket_key(env: str, instance_path: Path, secret: str) -> str:
+    """The Ed25519 seed (base64) that signs tickets: from the environment, else made for development or tests."""
+    import base64
+    import hashlib
+
+    value = os.environ.get("TICKET_SIGNING_KEY", "").strip()
+    if value:
+        return value
+    if env == "production":
+        raise ConfigError(
+            "TICKET_SIGNING_KEY is not set. In production the private key that signs tickets must come from the "
+            "environment. Make one with: python3 -c 'import base64, os; "
+            "print(base64.b64encode(os.urandom(32)).decode())' and keep it secret. Check-in tablets only ever "
+            "get its public key."
+        )
+    if env == "testing":
+        return base64.b64encode(hashlib.sha256(b"ticket key for tests " + secret.encode()).digest()).decode()
+    path = instance_path / "ticket-signing-key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
 # What `make run` serves; the development profile builds its links on it unless PUBLIC_BASE_URL says otherwise.
 DEV_BASE_URL = "http://127.0.0.1:5000"
 # The test client's address.
@@ -186,6 +213,21 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ACCESSIBILITY_ENFORCEMENT_URL": os.environ.get("ACCESSIBILITY_ENFORCEMENT_URL", ""),
         # Anonymous public pages are kept this many seconds per process (busapp/pagecache.py); 0 switches it off.
         "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
+        # Tickets: the private Ed25519 key that signs them, and public keys of earlier keys still accepted.
+        "TICKET_SIGNING_KEY": _ticket_key(env, ipath, secret),
+        "TICKET_PUBLIC_KEYS": [k for k in os.environ.get("TICKET_PUBLIC_KEYS", "").replace(",", " ").split() if k],
+        # Check-in: seats each tablet may give to walk-ins while offline, per workshop, and how long a
+        # registered tablet's sync credential lasts.
+        "WALKIN_SHARE": _int("WALKIN_SHARE", 2),
+        # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
+        # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once (24: two weeks of a bus that makes
+        # two stops a weekday fit on the home page); calendar feeds hold the stops of the
+        # last FEED_PAST_DAYS and the next FEED_FUTURE_DAYS, at most FEED_MAX_EVENTS of them (the soonest).
+        "SCHEDULE_WINDOW_DAYS": _int("SCHEDULE_WINDOW_DAYS", 28),
+        "SCHEDULE_PAGE_SIZE": _int("SCHEDULE_PAGE_SIZE", 24),
+        "FEED_PAST_DAYS": _int("FEED_PAST_DAYS", 30),
+        "FEED_FUTURE_DAYS": _int("FEED_FUTURE_DAYS", 365),
+        "FEED_MAX_EVENTS": _int("FEED_MAX_EVENTS", 1000),
     }
     if env == "testing":
         cfg["TESTING"] = True
@@ -216,6 +258,19 @@ def _check(cfg: dict) -> None:
             cfg["TRUSTED_NETWORKS"] = parse_networks(cfg["TRUSTED_NETWORKS"])
         except ValueError as exc:
             raise ConfigError(f"TRUSTED_NETWORKS must list address ranges like 10.8.0.0/24: {exc}") from exc
+    from .tickets import private_key_from_text, public_key_from_text
+
+    try:
+        private_key_from_text(cfg["TICKET_SIGNING_KEY"])
+    except ValueError as exc:
+        raise ConfigError(f"TICKET_SIGNING_KEY is not a usable Ed25519 key: {exc}") from exc
+    for text in cfg["TICKET_PUBLIC_KEYS"]:
+        try:
+            public_key_from_text(text)
+        except ValueError as exc:
+            raise ConfigError(f"TICKET_PUBLIC_KEYS: {text!r} is not an Ed25519 public key: {exc}") from exc
+    if cfg["WALKIN_SHARE"] < 0:
+        raise ConfigError("WALKIN_SHARE must be 0 or more")
     base = urlsplit(cfg["PUBLIC_BASE_URL"] or "")
     if base.scheme not in ("http", "https") or not base.hostname or base.path or base.query or base.fragment:
         raise ConfigError(
@@ -227,6 +282,11 @@ def _check(cfg: dict) -> None:
                           "value would delete the data of bookings still to come")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    for key in ("SCHEDULE_WINDOW_DAYS", "SCHEDULE_PAGE_SIZE", "FEED_FUTURE_DAYS", "FEED_MAX_EVENTS"):
+        if not 1 <= cfg[key] <= 5000:
+            raise ConfigError(f"{key} must be between 1 and 5000")
+    if not 0 <= cfg["FEED_PAST_DAYS"] <= 5000:
+        raise ConfigError("FEED_PAST_DAYS must be between 0 and 5000")
     if cfg["MAIL_LEASE_SECONDS"] < 60:
         raise ConfigError("MAIL_LEASE_SECONDS must be at least 60: a claim must outlast a slow mail server")
     if cfg["MAIL_MAX_ATTEMPTS"] < 1 or cfg["MAIL_RETRY_SECONDS"] < 1 or cfg["MAIL_POLL_SECONDS"] < 1:

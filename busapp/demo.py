@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from .extensions import db
 from .models import (
     AuditEvent, Booking, District, Feedback, LiveStatus, Place, RateCounter, Role, Stop, StopStatus, User, Workshop,
+    WorkshopStatus,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -158,13 +159,7 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     _add_feedback(today)
 
     if with_users:
-        for email, role, password in DEMO_USERS:
-            user = db.session.scalar(sa.select(User).where(User.email == email))
-            if user is None:
-                user = User(email=email, role=Role(role))
-                db.session.add(user)
-            user.active = True
-            user.set_password(password)
+        _demo_users()
     db.session.add(AuditEvent(action="seed-demo", detail={"stops": stops, "workshops": workshops}))
     db.session.commit()
     return {"districts": len(districts), "places": len(places), "stops": stops, "workshops": workshops}
@@ -200,3 +195,105 @@ def _add_feedback(today: date) -> None:
 
 def is_empty() -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(District)) == 0
+
+
+# A synthetic tour for measuring: one bus per district, two visits every weekday, spread evenly over past and future
+# years. Rows go in with bulk INSERTs (one statement per few thousand rows), because a 100,000-stop tour built one
+# ORM object at a time takes minutes.
+LARGE_SLOTS = ((time(9, 0), time(12, 0)), (time(14, 0), time(17, 0)))
+LARGE_CHUNK = 5000
+
+
+def load_large(stops: int, today: date | None = None, with_users: bool = True) -> dict[str, int]:
+    """Replace the tour with `stops` published stops (two workshops each), half before `today`, half after it."""
+    if stops < 1:
+        raise ValueError("stops must be at least 1")
+    today = today or datetime.now(BERLIN).date()
+    clear()
+    # Districts and their few places as objects; the many stops and workshops as bulk INSERTs.
+    districts, places = [], []
+    for row in _districts_data():
+        d = District(number=row["number"], name=row["name"], slug=row["slug"], lat=row["lat"], lon=row["lon"])
+        d.places = [_place(d, p, len(places) + i) for i, p in enumerate(row["places"])]
+        places += d.places
+        districts.append(d)
+        db.session.add(d)
+    db.session.flush()
+    per_day = len(districts) * len(LARGE_SLOTS)
+    # Weekdays needed, half of them before today (so even a small tour has visits that are over).
+    weekdays = -(-stops // per_day)
+    first, back = today, max(1, weekdays // 2)
+    while back:
+        first -= timedelta(days=1)
+        back -= first.weekday() < 5
+    now = datetime.now(BERLIN)
+
+    def stop_rows():
+        n, day = 0, first
+        while n < stops:
+            if day.weekday() < 5:
+                for slot, (start, end) in enumerate(LARGE_SLOTS):
+                    for district in districts:
+                        if n >= stops:
+                            return
+                        place = district.places[(day.toordinal() + slot) % len(district.places)]
+                        starts, ends = _at(day, start), _at(day, end)
+                        cancelled = n % 97 == 13
+                        yield {
+                            "district_id": district.id, "place_id": place.id, "starts_at": starts, "ends_at": ends,
+                            "status": StopStatus.CANCELLED if cancelled else StopStatus.PUBLISHED,
+                            "cancel_reason": "Der Bus ist in der Werkstatt." if cancelled else "",
+                            "live_status": LiveStatus.LEFT if ends < now else LiveStatus.SCHEDULED,
+                            "live_note": "", "sequence": 1 if cancelled else 0,
+                            "created_at": now, "updated_at": now,
+                        }
+                        n += 1
+            day += timedelta(days=1)
+
+    made = workshops = 0
+    batch: list[dict] = []
+    for row in stop_rows():
+        batch.append(row)
+        if len(batch) == LARGE_CHUNK:
+            workshops += _insert_large_batch(batch, made, now)
+            made += len(batch)
+            batch = []
+    if batch:
+        workshops += _insert_large_batch(batch, made, now)
+        made += len(batch)
+
+    if with_users:
+        _demo_users()
+    db.session.add(AuditEvent(action="seed-demo", detail={"stops": made, "workshops": workshops, "synthetic": True}))
+    db.session.commit()
+    return {"districts": len(districts), "places": len(places), "stops": made, "workshops": workshops}
+
+
+def _insert_large_batch(batch: list[dict], offset: int, now: datetime) -> int:
+    """Insert a batch of stops, then two workshops for each; returns the number of workshops."""
+    ids = db.session.scalars(
+        sa.insert(Stop).returning(Stop.id, sort_by_parameter_order=True), batch
+    ).all()
+    workshop_rows = []
+    for i, (stop_id, stop) in enumerate(zip(ids, batch)):
+        for k in range(2):
+            topic, title, audience, lang, minutes, capacity, desc, notes = WORKSHOPS[(offset + i + 3 * k) % len(WORKSHOPS)]
+            starts = stop["starts_at"] + timedelta(minutes=90 * k)
+            workshop_rows.append({
+                "stop_id": stop_id, "title": title, "topic": topic, "description": desc, "language": lang,
+                "audience": audience, "starts_at": starts, "duration_minutes": minutes, "capacity": capacity,
+                "seats_taken": 0, "accessibility_notes": notes, "status": WorkshopStatus.PUBLISHED,
+                "created_at": now, "updated_at": now,
+            })
+    db.session.execute(sa.insert(Workshop), workshop_rows)
+    return len(workshop_rows)
+
+
+def _demo_users() -> None:
+    for email, role, password in DEMO_USERS:
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, role=Role(role))
+            db.session.add(user)
+        user.active = True
+        user.set_password(password)

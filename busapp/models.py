@@ -157,17 +157,23 @@ class Stop(db.Model):
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    live_minutes_late: Mapped[int | None] = mapped_column()
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: the calendar feeds' version reads its latest value (busapp/schedule/feeds.py).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     district: Mapped[District] = relationship(back_populates="stops")
     # Every page that shows a stop shows where it is: loaded with the stop, never as a query of its own.
     place: Mapped[Place] = relationship(back_populates="stops", lazy="joined", innerjoin=True)
     workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
 
-    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # A district's page and feed read its stops in start order, from anywhere in a long tour.
+        sa.Index("ix_stop_district_id_starts_at", "district_id", "starts_at"),
+    )
 
     @property
     def is_public(self) -> bool:
@@ -208,6 +214,8 @@ class Workshop(db.Model):
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Any change of the row, seat counts included; calendar feeds compare its latest value (indexed) for their ETag.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     stop: Mapped[Stop] = relationship(back_populates="workshops")
     bookings: Mapped[list[Booking]] = relationship(back_populates="workshop", order_by="Booking.created_at")
@@ -258,10 +266,18 @@ class Booking(db.Model):
     passed_over: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the reminder of the day before was queued (once per booking).
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Check-in (busapp/checkin/service.py): how many of the party came, who let them in, and whether they walked in.
+    arrived: Mapped[int] = mapped_column(default=0, server_default="0")
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    walk_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     workshop: Mapped[Workshop] = relationship(back_populates="bookings")
+    checked_in_by: Mapped[User | None] = relationship()
 
-    __table_args__ = (sa.CheckConstraint("party_size BETWEEN 1 AND 4", name="party_size_range"),)
+    __table_args__ = (
+        sa.CheckConstraint("party_size BETWEEN 1 AND 4", name="party_size_range"),
+        sa.CheckConstraint("arrived BETWEEN 0 AND party_size", name="arrived_within_party"),
+    )
 
     def __repr__(self) -> str:
         return f"<Booking {self.code} {self.status.value} x{self.party_size}>"
@@ -300,6 +316,8 @@ class Feedback(db.Model):
     # A keyed hash of a random per-device cookie: limits repeats without knowing who anyone is.
     device_hash: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person gave the answer (an answer given offline arrives later, from the phone's outbox).
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     stop: Mapped[Stop] = relationship()
     workshop: Mapped[Workshop | None] = relationship()
@@ -394,6 +412,70 @@ class OutgoingMail(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutgoingMail {self.id} {self.kind} {self.status.value}>"
+class Device(db.Model):
+    """A registered staff tablet: its own sync credential, independent of anyone's sign-in; revocable."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    # SHA-256 of the sync credential; the credential itself is shown once, to the tablet that registered.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest queue sequence number received from this tablet.
+    last_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Device {self.id} {self.name!r}>"
+
+
+class CheckIn(db.Model):
+    """One check-in action (check in, undo, walk-in) as a tablet sent it, online or from its offline queue."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Made on the tablet when staff acted; a replay of the same action carries the same nonce.
+    nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device.id"), index=True)
+    sequence: Mapped[int | None] = mapped_column()
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    workshop_id: Mapped[int] = mapped_column(sa.ForeignKey("workshop.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"), index=True)
+    people: Mapped[int] = mapped_column(default=1)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # When staff acted (the tablet's clock) and when the server got it.
+    acted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the server decided: an outcome of busapp/checkin/service.py.
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    # The booking was already checked in by another tablet while this one was offline: staff should look.
+    conflict: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)
+    conflict_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    device: Mapped[Device | None] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("device_id", "sequence", name="device_sequence"),)
+
+
+class SeatShare(db.Model):
+    """Seats of a workshop held for one tablet's offline walk-ins, so two offline tablets cannot overbook."""
+
+    device_id: Mapped[int] = mapped_column(sa.ForeignKey("device.id"), primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(sa.ForeignKey("workshop.id"), primary_key=True)
+    # Counted in Workshop.seats_taken while held; `used` of them have become walk-in bookings.
+    seats: Mapped[int] = mapped_column(default=0)
+    used: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (sa.CheckConstraint("used >= 0 AND used <= seats", name="share_used_within_seats"),)
 
 
 class RateCounter(db.Model):

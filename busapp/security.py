@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import current_app, g, request, session
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 # No 'unsafe-inline' and no 'unsafe-eval': scripts and styles come only as files from this host, so injected markup
@@ -89,7 +90,11 @@ def init_app(app) -> None:
         h.setdefault("Permissions-Policy", f"{camera}, {PERMISSIONS}")
         if request.is_secure:
             h.setdefault("Strict-Transport-Security", HSTS)
-        if getattr(view, "required_roles", None) or (request.endpoint or "").startswith("auth."):
+        if "_user_id" in session and not getattr(view, "required_roles", None) and current_user.is_authenticated:
+            # A public page rendered for someone signed in carries their name and sign-out form: no cache keeps
+            # it (the service worker honours this too), so it cannot be shown to the next person on the device.
+            h["Cache-Control"] = "no-store"
+        elif getattr(view, "required_roles", None) or (request.endpoint or "").startswith("auth."):
             # Staff pages and the sign-in form stay out of every cache: the browser's, a proxy's, the back button's.
             # A view that hands out data meant for offline use sets its own Cache-Control.
             h.setdefault("Cache-Control", "no-store")

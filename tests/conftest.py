@@ -19,6 +19,8 @@ from busapp.extensions import db
 from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, WorkshopStatus
 
 ROOT = Path(__file__).resolve().parent.parent
+# Production apps in tests need a ticket key from the environment, as a real deployment does; a fixed one for tests.
+os.environ.setdefault("TICKET_SIGNING_KEY", "dGVzdHMgb25seSwgbm90IGEgcmVhbCB0aWNrZXQga2U=")
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,8 @@ from busapp import create_app
 from busapp.auth import role_required
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop, StopStatus, User, Workshop,
+    Booking, BookingStatus, CheckIn, Device, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop,
+    StopStatus, User, Workshop,
 )
 from tests.conftest import PASSWORD
 
@@ -102,7 +103,12 @@ def build_world() -> dict:
     # A message the mail worker gave up on, so that the coordinators' retry route has something to act on.
     mail = OutgoingMail(to_address="erika@example.org", subject="Ihr Platz", body="Hallo", booking=booking,
                         message_id=f"<{n}@example.org>", status=MailStatus.DEAD, attempts=8)
-    db.session.add_all([district, stop, past, workshop, booking, feedback, mail])
+    device = Device(name="Tablet", token_hash=secrets.token_hex(32))
+    db.session.add_all([district, stop, past, workshop, booking, feedback, mail, device])
+    db.session.flush()
+    check_in = CheckIn(nonce=secrets.token_hex(12), device=device, workshop_id=workshop.id, booking=booking,
+                       kind="checkin", outcome="valid", conflict=True)
+    db.session.add(check_in)
     db.session.commit()
     return {
         "district": district, "stop": stop, "workshop": workshop, "booking": booking, "feedback": feedback,
@@ -110,7 +116,7 @@ def build_world() -> dict:
             "district_id": district.id, "slug": district.slug, "district_slug": district.slug,
             "number": district.number, "district_number": district.number,
             "stop_id": stop.id, "workshop_id": workshop.id, "booking_id": booking.id, "feedback_id": feedback.id,
-            "mail_id": mail.id,
+            "mail_id": mail.id, "device_id": device.id, "check_in_id": check_in.id,
             "code": booking.code, "booking_code": booking.code,
             "token": booking.manage_token, "manage_token": booking.manage_token,
             "filename": "css/app.css", "lang": "en", "date": stop.starts_at.date().isoformat(),

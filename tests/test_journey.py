@@ -245,7 +245,7 @@ def test_each_workshop_says_its_level_what_to_bring_and_walk_ins(client, make_wo
 # 11. Plain words -------------------------------------------------------------------------------------------------
 
 def test_german_uses_plain_words():
-    """No "Workshop", "Link", "Messenger", "Karten-App" or "Lesezeichen" where a plain word does."""
+    """Residents read no "Workshop", "Link", "Messenger", "Karten-App" or "Lesezeichen" where a plain word does."""
     from babel.messages.pofile import read_po
 
     path = Path(__file__).resolve().parent.parent / "translations/de/LC_MESSAGES/messages.po"
@@ -253,9 +253,10 @@ def test_german_uses_plain_words():
         catalog = read_po(f)
     words = re.compile(r"\b(Workshops?|Links?|Messenger|Karten-App|Lesezeichen|Online|Offline)\b")
     found = []
+    staff = ("checkin", "planning", "staff", "admin")
     for message in catalog:
-        if not message.id:
-            continue
+        if not message.id or (message.locations and all(any(w in f for w in staff) for f, _ in message.locations)):
+            continue  # the bus team's and coordinators' own words
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         found += [s for s in strings if words.search(s.replace("Online-", "").replace("online", ""))]
     assert found == []

@@ -471,8 +471,9 @@ def test_wall_clock_time_stays_across_the_daylight_saving_change(client, make_st
 
 # --- Query discipline ------------------------------------------------------------------------------------------------
 
-def test_public_pages_need_few_queries_however_big_the_tour(client, make_district, make_stop, make_workshop, now,
+def test_public_pages_need_few_queries_however_big_the_tour(app, client, make_district, make_stop, make_workshop, now,
                                                              login):
+    app.config["SCHEDULE_PAGE_SIZE"] = 30  # all of them on one page
     districts = [make_district() for _ in range(3)]
     stops = []
     for i in range(30):

@@ -162,6 +162,7 @@ def test_a_correct_password_is_not_counted(app, make_user):
 def test_failing_clients_wait_longer_the_more_an_account_fails(app, make_user):
     from busapp.auth import DELAY_AFTER
 
+    app.config["RATELIMIT_SIGNIN"] = "20/86400"  # no window ends in the middle of the test
     user = make_user()
     failed = [app.test_client() for _ in range(DELAY_AFTER + 4)]
     for n, client in enumerate(failed[:DELAY_AFTER + 1]):
@@ -357,11 +358,12 @@ def test_forty_devices_behind_one_address_can_all_give_feedback(app, running_sto
 
 
 def test_one_device_is_limited_and_so_is_one_address(app, running_stop):
-    app.config["RATELIMIT_FEEDBACK"] = "2/600"
+    # Day-long windows, so that no window ends in the middle of the test.
+    app.config.update(RATELIMIT_FEEDBACK="2/86400", RATELIMIT_FEEDBACK_ADDRESS="150/86400")
     phone = app.test_client()
     assert [_feedback(phone, running_stop).status_code for _ in range(3)] == [303, 303, 429]
     assert _feedback(app.test_client(), running_stop).status_code == 303  # the next phone on the bus
-    app.config["RATELIMIT_FEEDBACK_ADDRESS"] = "5/600"
+    app.config["RATELIMIT_FEEDBACK_ADDRESS"] = "5/86400"
     # 4 hits on the address so far: a fifth passes, then the address as a whole is full
     assert [_feedback(app.test_client(), running_stop).status_code for _ in range(2)] == [303, 429]
 
@@ -369,7 +371,7 @@ def test_one_device_is_limited_and_so_is_one_address(app, running_stop):
 def test_trusted_networks_get_the_higher_budget(app, running_stop):
     from busapp.ratelimit import parse_networks
 
-    app.config.update(RATELIMIT_FEEDBACK_ADDRESS="3/600", RATELIMIT_TRUSTED="50/600",
+    app.config.update(RATELIMIT_FEEDBACK_ADDRESS="3/86400", RATELIMIT_TRUSTED="50/86400",
                       TRUSTED_NETWORKS=parse_networks("10.8.0.0/24"))
     assert [_feedback(app.test_client(), running_stop, "10.8.0.7").status_code for _ in range(6)] == [303] * 6
     assert [_feedback(app.test_client(), running_stop).status_code for _ in range(4)] == [303] * 3 + [429]

@@ -18,7 +18,9 @@ JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the o
      "alternatives": [{"title", "when", "place", "url", "seats_free"}], "errors": {"field": ["message"]}}
     201 a booking was made; 200 the idempotency key was seen before (the same booking; "cancelled" when it
     has been cancelled since); 409 the workshop cannot be booked; 422 invalid input or form token;
-    404 the workshop does not exist; 429 too many tries (from errors.py).
+    404 the workshop does not exist; 429 too many tries (from errors.py); 503 with Retry-After: the database
+    cannot be reached, nothing was stored, send it again (from faults.py). Once a booking is stored the answer is a
+    success; details the database cannot give at that moment (waiting-list number, alternatives) are left out.
 """
 from __future__ import annotations
 
@@ -32,12 +34,12 @@ from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
-from .. import qr, ratelimit, tickets
+from .. import faults, qr, ratelimit, tickets
 from ..errors import wants_json
 from ..extensions import csrf, db
 from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
-from ..schedule.calendar import absolute_url, ics_for_booking
+from ..schedule.calendar import absolute_url, booking_version, calendar_answer, ics_for_booking
 from . import bp, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, FindForm, ReduceForm, contact_kind
 
@@ -94,12 +96,15 @@ def _alternative(workshop: Workshop) -> dict:
     }
 
 
-def _status_message(booking: Booking) -> str:
-    if booking.status == BookingStatus.CONFIRMED:
-        return _("Your seat is booked. Your booking code is %(code)s.", code=booking.code)
-    if booking.status == BookingStatus.WAITING:
+def _status_message(status: BookingStatus, code: str, position: int | None) -> str:
+    if status == BookingStatus.CONFIRMED:
+        return _("Your seat is booked. Your booking code is %(code)s.", code=code)
+    if status == BookingStatus.WAITING:
+        if position is None:  # the number could not be looked up just now; the ticket page shows it
+            return _("There is no free seat for your party right now. You are on the waiting list. "
+                     "We move you up automatically when seats become free.")
         return _("There is no free seat for your party right now. You are number %(n)d on the waiting list. "
-                 "We move you up automatically when seats become free.", n=service.waiting_position(booking))
+                 "We move you up automatically when seats become free.", n=position)
     return _("This booking has been cancelled.")
 
 
@@ -117,12 +122,24 @@ def _json(status: int, state: str, message: str, booking: Booking | None = None,
 
 
 def _done(booking: Booking, created: bool):
-    """The answer once a submission has its booking: the ticket page, or JSON for the outbox."""
-    if wants_json():
+    """The answer once a submission has its booking: the ticket page, or JSON for the outbox.
+
+    Built from what was written: the booking may be committed already, so the extras (the waiting-list number,
+    other workshops) are looked up through faults.optional and left out if the database fails now."""
+    status, code, token, workshop_id = booking.status, booking.code, booking.manage_token, booking.workshop_id
+    url = url_for("booking.show", token=token)
+    if not wants_json():
+        return redirect(url, code=303)
+    position = faults.optional(lambda: service.waiting_position(booking)) if status == BookingStatus.WAITING else None
+    others = []
+    if status == BookingStatus.WAITING:
         # A party that only got a waiting-list place is shown other workshops where it would get a seat now.
-        others = service.alternatives(booking.workshop) if booking.status == BookingStatus.WAITING else ()
-        return _json(201 if created else 200, booking.status.value, _status_message(booking), booking, others)
-    return redirect(url_for("booking.show", token=booking.manage_token), code=303)
+        others = faults.optional(lambda: [_alternative(w) for w in
+                                          service.alternatives(db.session.get(Workshop, workshop_id))], [])
+    return jsonify(
+        ok=True, state=status.value, message=_status_message(status, code, position), url=url, code=code,
+        alternatives=others, errors={},
+    ), 201 if created else 200
 
 
 def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status: int):
@@ -263,8 +280,8 @@ def ics(token: str):
     booking = _booking_or_404(token)
     if booking.status == BookingStatus.WAITING:
         abort(404)
-    response = Response(ics_for_booking(booking), content_type="text/calendar; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="digitalbus-{booking.code}.ics"'
+    response = calendar_answer(booking_version(booking), lambda: ics_for_booking(booking),
+                               f"digitalbus-{booking.code}.ics", attachment=True)
     return _private(response)
 
 

@@ -97,6 +97,8 @@ def _rating_given(form, field):
 class FeedbackForm(FlaskForm):
     # Made when the form is shown: a resent or replayed form carries the same key and is stored only once.
     idempotency_key = HiddenField()
+    # Filled in by the page's script when the answer is kept on the phone: the time it was given (ISO 8601).
+    given_at = HiddenField()
     workshop = SelectField(
         _l("Which workshop were you in?"), coerce=strict_int_or_none, choices=[],
         invalid_value_message=_l("Please pick a workshop of this visit from the list."),

@@ -23,11 +23,17 @@ OFFLINE_PAGES = (
     r"^/t/[\w-]+$",
     # A booking form the visitor opened; its saved copy gets fresh idempotency keys from offline.js.
     r"^/workshops/\d+/book$",
+    # The bus's feedback code and the feedback forms the visitor opened, for answering in the bus without reception.
+    r"^/f$",
+    r"^/f/\d+$",
+    r"^/f/w/\d+$",
     r"^/offline$",
     r"^/my-bookings$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
-NOT_PRECACHED = ("screenshots/",)
+# The QR reader for check-in tablets (about 1 MB) is for staff only: a tablet stores it when it prepares the day
+# (static/js/checkin.js), through the worker's cache for static files.
+NOT_PRECACHED = ("screenshots/", "vendor/barcode-detector-")
 NOT_PRECACHED_SUFFIXES = (".png",)
 NAVIGATION_TIMEOUT_MS = 3500
 # Plural forms for the scripts: they pick one with Intl.PluralRules ("one", "other") and put the number in for {n}.
@@ -81,7 +87,7 @@ def release() -> str:
     for name in static_files():
         h.update(f"{name}:{version(name)}\n".encode())
     env = current_app.jinja_env
-    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_head.html", "base.html"):
+    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_remove_tickets.html", "pwa/_head.html", "base.html"):
         source, _filename, _uptodate = env.loader.get_source(env, template)
         h.update(source.encode())
     h.update(str(current_app.config["SW_RELEASE"]).encode())
@@ -152,6 +158,7 @@ def strings() -> dict:
         "no_saved_pages": _("No pages are saved on this phone yet."),
         "no_tickets": _("No tickets are kept on this phone yet. Tickets you book or open here are listed."),
         "ticket_waiting": _("Booking not sent yet – it will be sent when you are online"),
+        "tickets_removed": _("Your tickets were removed from this device."),
     }
 
 

@@ -1,23 +1,37 @@
-"""iCalendar files: one stop, a district's feed, the whole tour, and one workshop for the booking pages."""
+"""iCalendar files: one stop, a district's feed, the whole tour, and one workshop for the booking pages.
+
+Stop files and feeds are written here line by line from plain rows (busapp/schedule/feeds.py loads them): building
+an icalendar object per event cost about a millisecond each, which a feed of a thousand stops cannot afford. The
+single workshop file for the booking pages still goes through the icalendar library, which also checks our output
+in the tests.
+"""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import hashlib
+from dataclasses import dataclass
+
 import sqlalchemy as sa
-from flask import Response, current_app, url_for
-from flask_babel import gettext as _
-from icalendar import Alarm, Calendar, Event
+from flask import Response, current_app, request, url_for
+from flask_babel import get_locale, gettext as _
+from icalendar import Alarm, Calendar, Event, Timezone
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
 from ..models import Booking, BookingStatus, Place, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from .display import place_line, public_workshops
+from .display import place_line
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+# Calendar apps may keep a file five minutes; after that they ask again with If-None-Match and mostly get a 304.
+CALENDAR_CACHE = "public, max-age=300"
+# Raise when the files' content changes shape, so that copies made by earlier code are not kept as current.
+FORMAT = "2"
 # Calendar apps poll subscribed feeds; a few hours keeps changes timely without hammering the server.
 REFRESH = timedelta(hours=3)
 # Stop fields a subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
@@ -53,48 +67,6 @@ def _summary(title: str, cancelled: bool) -> str:
 
 def _location(stop: Stop) -> str:
     return place_line(stop.place)
-
-
-def _workshop_line(workshop: Workshop) -> str:
-    tz = _tz()
-    start = workshop.starts_at.astimezone(tz)
-    end = workshop.ends_at.astimezone(tz)
-    line = f"{start:%H:%M}–{end:%H:%M} {workshop.title} ({audience_label(workshop.audience)}, {language_label(workshop.language)})"
-    if workshop.status == WorkshopStatus.CANCELLED:
-        line = _("Cancelled: %(title)s", title=line)
-    return "• " + line
-
-
-def stop_event(stop: Stop) -> Event:
-    """One VEVENT for a stop: its times in the city's time zone, its workshops in the description."""
-    tz = _tz()
-    cancelled = stop.status == StopStatus.CANCELLED
-    url = absolute_url("schedule.stop", stop_id=stop.id)
-    lines = [_("Digital workshop bus in %(district)s", district=stop.district.name)]
-    if cancelled and stop.cancel_reason:
-        lines.append(_("Reason: %(reason)s", reason=stop.cancel_reason))
-    workshops = public_workshops(stop)
-    if workshops:
-        lines += ["", _("Workshops (free, please book a seat):")]
-        lines += [_workshop_line(w) for w in workshops]
-    lines += ["", _("Details and booking: %(url)s", url=url)]
-    event = Event.new(
-        uid=f"stop-{stop.id}@{uid_domain()}",
-        summary=_summary(_("Digital workshop bus: %(place)s", place=stop.place.name), cancelled),
-        start=stop.starts_at.astimezone(tz),
-        end=stop.ends_at.astimezone(tz),
-        location=_location(stop),
-        description="\n".join(lines),
-        url=url,
-        status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
-        sequence=stop.sequence,
-        stamp=utcnow(),
-        created=stop.created_at,
-        last_modified=stop.updated_at,
-    )
-    if stop.place.has_position:
-        event.add("geo", (stop.place.lat, stop.place.lon))
-    return event
 
 
 def workshop_event(workshop: Workshop) -> Event:
@@ -206,11 +178,6 @@ def build_calendar(events: Iterable[Event], name: str, uid: str, feed: bool = Fa
     return cal
 
 
-def stops_calendar(stops: Iterable[Stop], name: str, uid: str, feed: bool = True) -> Calendar:
-    """A calendar of stops, for one stop's file or a subscribable feed."""
-    return build_calendar((stop_event(s) for s in stops), name, uid, feed=feed)
-
-
 def ics_for_workshop(workshop: Workshop) -> bytes:
     """The .ics bytes of one workshop (its stop and district must be loadable)."""
     return build_calendar([workshop_event(workshop)], workshop.title, f"workshop-{workshop.id}").to_ical()
@@ -222,8 +189,57 @@ def calendar_response(cal: Calendar | bytes, filename: str, attachment: bool = F
     response = Response(body, content_type=CONTENT_TYPE)
     disposition = "attachment" if attachment else "inline"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = CALENDAR_CACHE
     return response
+
+
+@dataclass(frozen=True)
+class Version:
+    """A validator for one calendar answer: an ETag value and the Last-Modified time."""
+
+    etag: str
+    last_modified: datetime
+
+    @classmethod
+    def of(cls, parts: tuple, changed: Iterable[datetime | None]) -> Version:
+        """From everything the answer depends on, and the times its content last changed."""
+        digest = hashlib.sha256(repr((FORMAT,) + parts).encode("utf-8")).hexdigest()[:32]
+        latest = max(c for c in changed if c is not None)
+        return cls(digest, latest.astimezone(timezone.utc).replace(microsecond=0))
+
+
+def calendar_answer(version: Version, make, filename: str, attachment: bool = False) -> Response:
+    """A calendar answer with its validators; a 304 without building the body when the caller has this version."""
+    if _unchanged(version):
+        response = Response(status=304)
+        response.headers["Cache-Control"] = CALENDAR_CACHE
+    else:
+        response = calendar_response(make(), filename, attachment=attachment)
+    response.set_etag(version.etag, weak=True)  # weak: DTSTAMP says when the file was made, so bytes differ
+    response.last_modified = version.last_modified
+    return response
+
+
+def _unchanged(version: Version) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when sent; If-Modified-Since only without it."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(version.etag)
+    since = request.if_modified_since
+    return since is not None and version.last_modified <= since
+
+
+def workshop_version(workshop: Workshop) -> Version:
+    """The version of one workshop's file (its workshop, stop and place rows, which the booking page has loaded)."""
+    stop = workshop.stop
+    changed = [workshop.updated_at, stop.updated_at, stop.place.updated_at]
+    return Version.of((workshop.id, stop.sequence, str(get_locale()), uid_domain(), *changed), changed)
+
+
+def booking_version(booking: Booking) -> Version:
+    """The version of a booked seat's file: its workshop's, and the booking's state and size."""
+    base = workshop_version(booking.workshop)
+    changed = [base.last_modified, booking.created_at, booking.confirmed_at, booking.cancelled_at]
+    return Version.of((base.etag, booking.code, booking.status.value, booking.party_size), changed)
 
 
 @sa.event.listens_for(Stop, "before_update")
@@ -234,6 +250,179 @@ def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
         return
     if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
         stop.sequence = (stop.sequence or 0) + 1
+
+
+# --- Stop files and feeds, written from rows ------------------------------------------------------------------------
+
+def _escape(value: str) -> str:
+    """A TEXT value (RFC 5545, 3.3.11): backslash, semicolon, comma and line breaks escaped."""
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets go on in continuation lines that start with a space, never inside a character."""
+    if len(line) <= 75 and line.isascii():
+        return line
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    parts, start, width = [], 0, 75
+    while start < len(raw):
+        end = min(start + width, len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # a UTF-8 continuation byte: step back
+            end -= 1
+        parts.append(raw[start:end].decode("utf-8"))
+        start, width = end, 74
+    return "\r\n ".join(parts)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+@lru_cache(maxsize=16)
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
+    # The rules only need to cover the events; the library's default span (1970-2038) bloats every file.
+    tz = Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
+    return tz.to_ical().decode("utf-8").rstrip("\r\n")
+
+
+def _pattern(text: str, *names: str):
+    """A translated sentence with placeholders, looked up once and filled in many times (gettext per event was a
+    third of a feed's time)."""
+    marks = {name: f"\x00{name}\x00" for name in names}
+    translated = _(text, **marks)
+
+    def fill(**values: str) -> str:
+        result = translated
+        for name, mark in marks.items():
+            result = result.replace(mark, values[name])
+        return result
+
+    return fill
+
+
+class _Labels:
+    """Translated words each event repeats, looked up once per file rather than once per event."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, str] = {}
+        self.district = _pattern("Digital workshop bus in %(district)s", "district")
+
+    def get(self, kind: str, key: str) -> str:
+        cached = self._cache.get((kind, key))
+        if cached is None:
+            if kind == "audience":
+                cached = audience_label(key)
+            elif kind == "language":
+                cached = language_label(key)
+            else:
+                cached = self.district(district=key)
+            self._cache[(kind, key)] = cached
+        return cached
+
+
+# Rendered events by everything they are made of (the stop's row with place and district, its workshops' rows, the
+# language and the public address). Feeds share most events with each other and with their own previous version, so
+# after a change only the stops that changed are written again. Bounded; losing it changes only speed.
+_EVENTS: dict[tuple, str] = {}
+EVENT_CACHE_SIZE = 20_000
+
+
+class _Words:
+    """The translated sentences of a stop's event, looked up once per file."""
+
+    def __init__(self) -> None:
+        self.labels = _Labels()
+        self.heading = _("Workshops (free, please book a seat):")
+        self.summary = _pattern("Digital workshop bus: %(place)s", "place")
+        self.cancelled = _pattern("Cancelled: %(title)s", "title")
+        self.reason = _pattern("Reason: %(reason)s", "reason")
+        self.details = _pattern("Details and booking: %(url)s", "url")
+
+
+def _event(stop: tuple, workshops: tuple, words: _Words, url: str, context: tuple) -> str:
+    """One VEVENT's lines after BEGIN and DTSTAMP, CRLF-joined."""
+    _locale, domain, _link, city, tzid = context
+    tz = ZoneInfo(tzid)
+    (stop_id, starts_at, ends_at, place, address, postcode, lat, lon, status, cancel_reason, sequence,
+     created_at, updated_at, district_name) = stop
+    cancelled = status == StopStatus.CANCELLED
+    text = [words.labels.get("district", district_name)]
+    if cancelled and cancel_reason:
+        text.append(words.reason(reason=cancel_reason))
+    if workshops:
+        text += ["", words.heading]
+        for _stop_id, title, w_starts, minutes, audience, language, w_status in workshops:
+            start = w_starts.astimezone(tz)
+            end = start + timedelta(minutes=minutes)
+            line = (f"{start:%H:%M}–{end:%H:%M} {title} "
+                    f"({words.labels.get('audience', audience)}, {words.labels.get('language', language)})")
+            if w_status == WorkshopStatus.CANCELLED:
+                line = words.cancelled(title=line)
+            text.append("• " + line)
+    text += ["", words.details(url=url)]
+    # As display.place_line writes it: name, street, postcode and town.
+    location = ", ".join(part for part in (place, address, f"{postcode} {city}" if postcode else "") if part)
+    summary = words.summary(place=place)
+    lines = [
+        _fold("SUMMARY:" + _escape(words.cancelled(title=summary) if cancelled else summary)),
+        f"DTSTART;TZID={tzid}:{starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
+        f"DTEND;TZID={tzid}:{ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
+        f"UID:stop-{stop_id}@{domain}",
+        f"SEQUENCE:{sequence}",
+        f"CREATED:{_utc(created_at)}",
+        _fold("DESCRIPTION:" + _escape("\n".join(text))),
+    ]
+    if lat is not None and lon is not None:
+        lines.append(f"GEO:{lat!r};{lon!r}")
+    lines += [
+        f"LAST-MODIFIED:{_utc(updated_at)}",
+        _fold("LOCATION:" + _escape(location)),
+        "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
+        _fold("URL:" + url),
+        "END:VEVENT",
+    ]
+    return "\r\n".join(lines)
+
+
+def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, feed: bool) -> bytes:
+    """A VCALENDAR of stop rows (see feeds.STOP_COLUMNS) and their public workshops' rows, by stop id."""
+    tz = _tz()
+    tzid = current_app.config["TIMEZONE"]
+    domain = uid_domain()
+    stamp = f"DTSTAMP:{_utc(utcnow())}"
+    # Links to stop pages differ only in the id: made once (url_for per event is a noticeable share of a feed).
+    link = absolute_url("schedule.stop", stop_id=1)
+    link_prefix = link[:-1] if link.endswith("/1") else None
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "METHOD:PUBLISH",
+             f"NAME:{_escape(name)}", f"X-WR-CALNAME:{_escape(name)}"]
+    if feed:
+        lines.append("REFRESH-INTERVAL;VALUE=DURATION:PT3H")
+    lines.append(f"UID:{uid}@{domain}")
+    if feed:
+        lines.append("X-PUBLISHED-TTL:PT3H")
+    if stops:
+        lines.append(_vtimezone(tzid, stops[0].starts_at.astimezone(tz).year - 1,
+                                stops[-1].starts_at.astimezone(tz).year + 2))
+    context = (str(get_locale()), domain, link_prefix, current_app.config["CITY_NAME"], tzid)
+    words = None
+    for stop in stops:
+        stop_id = stop[0]
+        rows = tuple(tuple(w) for w in workshops.get(stop_id, ()))
+        key = (context, tuple(stop), rows)
+        body = _EVENTS.get(key)
+        if body is None:
+            words = words or _Words()
+            url = f"{link_prefix}{stop_id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop_id)
+            body = _event(tuple(stop), rows, words, url, context)
+            if len(_EVENTS) >= EVENT_CACHE_SIZE:
+                _EVENTS.clear()
+            _EVENTS[key] = body
+        lines += ["BEGIN:VEVENT", stamp, body]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
 @sa.event.listens_for(Place, "before_update")

@@ -1,21 +1,20 @@
 """Public pages and calendar feeds of the tour schedule."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _, get_locale
 
 from ..htmx import render
 from ..models import District, utcnow
-from . import bp, display, queries
-from .calendar import calendar_response, stops_calendar, webcal_url
+from . import bp, display, feeds, queries
+from .calendar import absolute_url, calendar_answer, render_stops, uid_domain, webcal_url
 
 display.register(bp)
 bp.add_app_template_global(webcal_url)
 
 ALL = "all"
-# The whole tour is long for a phone on a weak signal; the home list shows two weeks, a district all its dates.
+# The whole tour is long for a phone on a weak signal; the home list shows two weeks, a district a few weeks at a
+# time (SCHEDULE_WINDOW_DAYS), both paging on from there.
 HOME_SPAN_DAYS = 14
 
 
@@ -62,14 +61,34 @@ def _district_filter(districts: list[District]) -> tuple[District | None, bool]:
     return None, True
 
 
+def _page(now, days: int, district: District | None, link_args: dict | None = None) -> dict:
+    """One page of a stop list as asked for in ?from= or ?before=, with the links to the pages around it."""
+    start = queries.PageKey.parse(request.args.get("from"))
+    end = None if start else queries.PageKey.parse(request.args.get("before"))
+    page = queries.stop_page(now, days, current_app.config["SCHEDULE_PAGE_SIZE"], district, start=start, end=end,
+                             skip_empty=district is not None)
+    values = {**(request.view_args or {}), **_kept_args(), **(link_args or {})}
+
+    def link(**key) -> str:
+        return url_for(request.endpoint, **values, **{k: str(v) for k, v in key.items()})
+
+    return {
+        "listing": page,
+        "stops": page.stops,
+        "later_url": link(**{"from": page.later}) if page.later else None,
+        "earlier_url": link(before=page.earlier) if page.earlier else None,
+        "upcoming_url": None if page.current else link(),
+    }
+
+
 @bp.get("/")
 def index():
-    """Home: where the bus is now or next, then upcoming stops by day, filterable by district."""
+    """Home: where the bus is now or next, then the next two weeks of stops by day, filterable by district."""
     now = utcnow()
     districts = queries.all_districts()
     chosen, unknown_filter = _district_filter(districts)
-    span = None if chosen else timedelta(days=HOME_SPAN_DAYS)
-    stops = queries.upcoming_stops(now, chosen, within=span)
+    days = current_app.config["SCHEDULE_WINDOW_DAYS"] if chosen else HOME_SPAN_DAYS
+    listing = _page(now, days, chosen, {"district": chosen.slug} if chosen else None)
     return render(
         "schedule/index.html",
         "schedule/_stops.html",
@@ -77,11 +96,11 @@ def index():
         districts=districts,
         chosen=chosen,
         unknown_filter=unknown_filter,
-        stops=stops,
         current=queries.current_or_next_stop(now),
         show_district=chosen is None,
-        span_days=HOME_SPAN_DAYS if span else None,
+        span_days=None if chosen or not listing["listing"].current else HOME_SPAN_DAYS,
         calendar_lang=_calendar_lang(),
+        **listing,
     )
 
 
@@ -99,9 +118,9 @@ def district(slug: str):
         "schedule/_stops.html",
         now=now,
         district=found,
-        stops=queries.upcoming_stops(now, found),
         show_district=False,
         calendar_lang=_calendar_lang(),
+        **_page(now, current_app.config["SCHEDULE_WINDOW_DAYS"], found),
     )
 
 
@@ -115,32 +134,48 @@ def stop(stop_id: int):
                   calendar_lang=_calendar_lang())
 
 
+def _feed_context() -> tuple:
+    """What else a calendar answer depends on: its language and the address its links and UIDs name."""
+    return (str(get_locale()), uid_domain(), absolute_url("schedule.tour_ics"))
+
+
 @bp.get("/s/<int:stop_id>.ics")
 def stop_ics(stop_id: int):
     """One stop as a calendar file, with its workshops in the description."""
-    found = queries.public_stop(stop_id)
+    found = feeds.stop_file(stop_id, _feed_context())
     if found is None:
         return _stop_not_found()
-    cal = stops_calendar([found], found.place.name, f"stop-{found.id}-calendar", feed=False)
-    return calendar_response(cal, f"digitalbus-{found.id}.ics", attachment=True)
+
+    def make() -> bytes:
+        return render_stops(*feeds.stop_rows(found.id), found.place, f"stop-{found.id}-calendar", feed=False)
+
+    return calendar_answer(found.version, make, f"digitalbus-{found.id}.ics", attachment=True)
 
 
 @bp.get("/d/<slug>.ics")
 def district_ics(slug: str):
-    """A subscribable feed of every stop in one district."""
-    found = queries.find_district(slug)
+    """A subscribable feed of one district's stops, from FEED_PAST_DAYS ago to FEED_FUTURE_DAYS ahead."""
+    window = feeds.Window.today(utcnow())
+    found = feeds.district_feed(slug, window, _feed_context())
     if found is None:
         return _district_not_found()
     if slug != found.slug:
         return redirect(url_for("schedule.district_ics", slug=found.slug, **_kept_args()), code=301)
-    name = _("Digital workshop bus in %(district)s", district=found.name)
-    cal = stops_calendar(queries.feed_stops(utcnow(), found), name, f"district-{found.slug}")
-    return calendar_response(cal, f"digitalbus-{found.slug}.ics")
+
+    def make() -> bytes:
+        name = _("Digital workshop bus in %(district)s", district=found.name)
+        return render_stops(*feeds.feed_rows(window, found.id), name, f"district-{found.slug}", feed=True)
+
+    return calendar_answer(found.version, make, f"digitalbus-{found.slug}.ics")
 
 
 @bp.get("/tour.ics")
 def tour_ics():
-    """A subscribable feed of the whole tour."""
-    name = _("Digital workshop bus: all stops")
-    cal = stops_calendar(queries.feed_stops(utcnow()), name, "tour")
-    return calendar_response(cal, "digitalbus-tour.ics")
+    """A subscribable feed of the whole tour, from FEED_PAST_DAYS ago to FEED_FUTURE_DAYS ahead."""
+    window = feeds.Window.today(utcnow())
+    version = feeds.tour_version(window, _feed_context())
+
+    def make() -> bytes:
+        return render_stops(*feeds.feed_rows(window), _("Digital workshop bus: all stops"), "tour", feed=True)
+
+    return calendar_answer(version, make, "digitalbus-tour.ics")

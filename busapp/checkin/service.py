@@ -1,0 +1,787 @@
+"""Check-in rules: who may come in, walk-ins, releasing no-shows, registered tablets and their offline queues.
+
+What a scanned or typed code means (`decide`)
+    A code is either a ticket token read from a QR code (DB2, signed with Ed25519; or DB1, the older HMAC tickets)
+    or a booking code typed by hand ("K7M-Q4P" is read as "K7MQ4P"). A token whose signature does not hold is
+    FORGED; so is a DB1 token once its workshop has passed (DB1 tickets are honoured only until then). A code that
+    names no booking is UNKNOWN, and so is anything that is neither a token nor a code (a garbled scan). Then the
+    booking decides, in this order: CANCELLED; on the waiting list (WAITING); for another workshop at this stop
+    (OTHER_WORKSHOP, with its time) or at another stop or day (OTHER_STOP, with place and date); already checked in
+    (AGAIN, with when, on which tablet and by whom); else VALID. The tablet's offline check applies the same order
+    to the day's data (static/js/checkin.js), so online and offline answers agree.
+
+Checking in
+    Checking in sets how many of the party came (`arrived`, 1 to the party size; the whole party unless staff say
+    "2 of 3 came") with one conditional UPDATE that only matches a confirmed booking nobody has checked in yet, so
+    two tablets tapping the same person at once check them in once. The count can be changed afterwards, and a
+    check-in can be undone. Each action carries a nonce made on the tablet when staff acted: the same nonce again
+    (a double tap, a queue sent twice) gets the first answer back and changes nothing.
+
+Walk-ins and no-shows
+    Staff may seat people without a booking (a first name, a party of 1 to 4) in free seats, also after the start
+    (residents may not book then). Seats come only through the booking service's conditional UPDATE, so walk-ins
+    never exceed the capacity, however many tablets add them at once. From the workshop's start, staff can release
+    the seats of confirmed bookings nobody has checked in for (one confirmation): those bookings are cancelled and
+    their seats go to walk-ins and to waiting parties who are there ("seat now" on a waiting party).
+
+Tablets and the offline queue
+    A tablet is registered once by staff (a name, a sync credential shown to it once, stored hashed); a coordinator
+    can revoke it, after which nothing it sends is accepted. The credential is not a sign-in: it outlives the
+    12-hour staff sign-in, so check-ins made offline are never stranded by an expired session. "Prepare for today"
+    gives the tablet the day's bookings (only what the door needs: code, name, party size, needs note, state), the
+    public ticket keys and, per workshop, a share of free seats (WALKIN_SHARE) held for it in `seats_taken`, so two
+    offline tablets can never give away the same seat. The day's data expires at the end of the day. Offline, the
+    tablet decides by the same rules and queues each action with its device id, a per-device sequence number and
+    the nonce. On sync, actions are applied in sequence order; a replayed nonce gets its stored answer; a check-in
+    of a booking another tablet has already checked in is stored once, counted once, and flagged as a CONFLICT for
+    staff to look at. Gaps in the sequence are reported back. Offline walk-ins use the tablet's share first, then
+    any free seat; if there is none the walk-in is refused and shown to staff, never dropped. Unused shares go back
+    when the tablet signs out.
+
+Audit
+    Every check-in, change of count, undo, walk-in, release, device registration and revocation is an AuditEvent
+    with the user, the tablet's name and the time.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
+
+from .. import tickets
+from ..booking.service import _free_seats, _lock, _take_seats, _write, new_code, normalize_code
+from ..extensions import db
+from ..models import (
+    AuditEvent, Booking, BookingStatus, CheckIn, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit,
+    utcnow,
+)
+
+VALID = "valid"
+AGAIN = "again"
+OTHER_WORKSHOP = "other_workshop"
+OTHER_STOP = "other_stop"
+CANCELLED = "cancelled"
+WAITING = "waiting"
+UNKNOWN = "unknown"
+FORGED = "forged"
+# Outcomes of actions other than a check-in
+DONE = "done"
+FULL = "full"
+CLOSED = "closed"
+INVALID = "invalid"
+
+OUTCOMES = (VALID, AGAIN, OTHER_WORKSHOP, OTHER_STOP, CANCELLED, WAITING, UNKNOWN, FORGED)
+KINDS = ("checkin", "count", "undo", "walkin", "seat")
+NAME_MAX = 40
+NONCE_MAX = 64
+MAX_QUEUE = 1000
+
+
+class Refused(Exception):
+    """An action that cannot be done; `reason` names why (one of the outcome constants)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Decision:
+    """What a code or an action came to: the outcome, the booking it concerns, and the record of the action."""
+
+    outcome: str
+    booking: Booking | None = None
+    conflict: bool = False
+    replay: bool = False
+    record: CheckIn | None = None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (VALID, DONE)
+
+
+# --- places, days and the stop of today ----------------------------------------------------------------------------
+
+def place_name(stop: Stop) -> str:
+    """A stop's place as text, whether the stop holds a name or a Place record."""
+    place = stop.place
+    return getattr(place, "name", place) or ""
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def end_of_day(now: datetime) -> datetime:
+    """Midnight after `now`, local time, as UTC: when the day's offline data expires."""
+    local = now.astimezone(_zone())
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=_zone())
+    return midnight.astimezone(now.tzinfo)
+
+
+def stops_of_day(now: datetime) -> list[Stop]:
+    """Today's public stops (local day), soonest first."""
+    local = now.astimezone(_zone())
+    start = datetime.combine(local.date(), time(0), tzinfo=_zone())
+    return list(db.session.scalars(
+        sa.select(Stop)
+        .where(Stop.status != StopStatus.DRAFT, Stop.starts_at < end_of_day(now), Stop.ends_at > start)
+        .order_by(Stop.starts_at, Stop.id)
+        .options(joinedload(Stop.district))
+    ))
+
+
+def current_stop(now: datetime) -> Stop | None:
+    """The stop the bus is at or going to next: today's first stop not yet over, else the next public stop."""
+    stop = db.session.scalar(
+        sa.select(Stop)
+        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now)
+        .order_by(Stop.starts_at, Stop.id)
+        .limit(1)
+        .options(joinedload(Stop.district))
+    )
+    return stop
+
+
+@dataclass
+class Counts:
+    """A workshop's numbers for the door: seats booked, people checked in, seats free, people waiting."""
+
+    booked: int = 0
+    checked_in: int = 0
+    free: int = 0
+    waiting: int = 0
+    held: int = 0
+
+
+def counts(workshops: list[Workshop]) -> dict[int, Counts]:
+    """Counts per workshop id, in two queries whatever the number of workshops."""
+    ids = [w.id for w in workshops]
+    result = {w.id: Counts(free=w.seats_free) for w in workshops}
+    if not ids:
+        return result
+    rows = db.session.execute(
+        sa.select(Booking.workshop_id, Booking.status, sa.func.sum(Booking.party_size), sa.func.sum(Booking.arrived))
+        .where(Booking.workshop_id.in_(ids), Booking.status != BookingStatus.CANCELLED)
+        .group_by(Booking.workshop_id, Booking.status)
+    )
+    for workshop_id, status, people, arrived in rows:
+        c = result[workshop_id]
+        if status == BookingStatus.CONFIRMED:
+            c.booked = int(people or 0)
+            c.checked_in = int(arrived or 0)
+        else:
+            c.waiting = int(people or 0)
+    for workshop_id, held in db.session.execute(
+        sa.select(SeatShare.workshop_id, sa.func.sum(SeatShare.seats - SeatShare.used))
+        .where(SeatShare.workshop_id.in_(ids)).group_by(SeatShare.workshop_id)
+    ):
+        result[workshop_id].held = int(held or 0)
+    return result
+
+
+def bookings_for(workshop: Workshop, query: str = "") -> list[Booking]:
+    """The door list of a workshop: confirmed parties by name, then the waiting list in order, then cancelled ones;
+    with `query`, only those whose name contains it or whose code starts with it."""
+    stmt = sa.select(Booking).where(Booking.workshop_id == workshop.id).options(joinedload(Booking.checked_in_by))
+    query = " ".join((query or "").split())[:NAME_MAX]
+    if query:
+        code = normalize_code(query)
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        condition = sa.func.lower(Booking.name).like(like.lower(), escape="\\")
+        if code:
+            condition = sa.or_(condition, Booking.code.like(code + "%"))
+        stmt = stmt.where(condition)
+    order = sa.case(
+        (Booking.status == BookingStatus.CONFIRMED, 0), (Booking.status == BookingStatus.WAITING, 1), else_=2
+    )
+    stmt = stmt.order_by(order, sa.case((Booking.status == BookingStatus.WAITING, Booking.created_at), else_=None),
+                         sa.func.lower(sa.func.coalesce(Booking.name, "")), Booking.id)
+    return list(db.session.scalars(stmt))
+
+
+# --- deciding what a code means -----------------------------------------------------------------------------------
+
+def _find(code: str) -> Booking | None:
+    return db.session.scalar(
+        sa.select(Booking).where(Booking.code == code)
+        .options(joinedload(Booking.workshop).joinedload(Workshop.stop), joinedload(Booking.checked_in_by))
+    )
+
+
+def decide(text: str, workshop: Workshop, now: datetime | None = None) -> Decision:
+    """What a scanned token or typed code means at this workshop's door (the module's first rule); reads only."""
+    now = now or utcnow()
+    text = (text or "").strip()[:400]
+    if text.upper().startswith(("DB1.", "DB2.")):
+        payload = tickets.verify(text)
+        if payload is None:
+            return Decision(FORGED)
+        booking = _find(payload.code)
+        if booking is None:
+            return Decision(UNKNOWN)
+        if payload.legacy and now >= booking.workshop.ends_at:
+            return Decision(FORGED, booking, detail={"legacy": True})
+        return _by_booking(booking, workshop)
+    code = normalize_code(text)
+    if not 4 <= len(code) <= 12:
+        return Decision(UNKNOWN)
+    booking = _find(code)
+    if booking is None:
+        return Decision(UNKNOWN)
+    return _by_booking(booking, workshop)
+
+
+def _by_booking(booking: Booking, workshop: Workshop) -> Decision:
+    if booking.status == BookingStatus.CANCELLED:
+        return Decision(CANCELLED, booking)
+    if booking.status == BookingStatus.WAITING:
+        return Decision(WAITING, booking)
+    if booking.workshop_id != workshop.id:
+        same_stop = booking.workshop.stop_id == workshop.stop_id
+        return Decision(OTHER_WORKSHOP if same_stop else OTHER_STOP, booking)
+    if booking.arrived:
+        return Decision(AGAIN, booking)
+    return Decision(VALID, booking)
+
+
+# --- actions -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Action:
+    """One staff action as a tablet sends it (online at once, or later from its queue)."""
+
+    kind: str
+    workshop_id: int
+    nonce: str
+    booking_id: int | None = None
+    people: int | None = None
+    name: str = ""
+    party_size: int = 1
+    sequence: int | None = None
+    acted_at: datetime | None = None
+    from_queue: bool = False
+
+
+def new_nonce() -> str:
+    """A nonce for an action offered on a page (the tablet's script makes its own)."""
+    return secrets.token_urlsafe(18)
+
+
+def _stored(nonce: str) -> CheckIn | None:
+    return db.session.scalar(sa.select(CheckIn).where(CheckIn.nonce == nonce).options(joinedload(CheckIn.booking)))
+
+
+def _device_label(device: Device | None) -> str:
+    return device.name if device is not None else ""
+
+
+def summary(booking: Booking | None) -> dict | None:
+    """What a tablet needs to know about the booking an action concerned."""
+    if booking is None:
+        return None
+    return {"id": booking.id, "code": booking.code, "name": booking.name or "", "status": booking.status.value,
+            "arrived": booking.arrived, "party_size": booking.party_size, "workshop_id": booking.workshop_id}
+
+
+def _replayed(earlier: CheckIn) -> Decision:
+    return Decision(earlier.outcome, earlier.booking, conflict=earlier.conflict, replay=True, record=earlier,
+                    detail={"summary": summary(earlier.booking)})
+
+
+def _record_action(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
+    """Apply one action and store it with its audit event, in the caller's transaction."""
+    decision = _APPLY[action.kind](action, user_id, device, now)
+    record = CheckIn(
+        nonce=action.nonce, device_id=device.id if device is not None else None, sequence=action.sequence,
+        kind=action.kind, workshop_id=action.workshop_id,
+        booking_id=decision.booking.id if decision.booking is not None else None,
+        people=decision.detail.get("people", action.people or 0), user_id=user_id,
+        acted_at=min(action.acted_at or now, now), received_at=now, outcome=decision.outcome,
+        conflict=decision.conflict,
+    )
+    db.session.add(record)
+    # The event by hand rather than through audit(): it takes the user's id, so the user is not loaded.
+    db.session.add(AuditEvent(
+        action=f"checkin-{action.kind}", object_type="booking" if decision.booking is not None else "",
+        object_id=str(decision.booking.id) if decision.booking is not None else "", user_id=user_id,
+        device=_device_label(device), detail={
+            "outcome": decision.outcome, "workshop": action.workshop_id, "nonce": action.nonce,
+            "sequence": action.sequence, "conflict": decision.conflict, "people": record.people}))
+    db.session.flush()
+    decision.record = record
+    decision.detail["summary"] = summary(decision.booking)
+    return decision
+
+
+def perform(action: Action, user: User | None = None, device: Device | None = None,
+            now: datetime | None = None, nonce_checked: bool = False) -> Decision:
+    """Do one action exactly once per nonce, by the module's rules; never raises for a refusal.
+
+    `nonce_checked`: the caller has just looked the nonce up and found nothing (a racing replay is still caught by
+    the nonce's UNIQUE constraint)."""
+    if not action.nonce or len(action.nonce) > NONCE_MAX:
+        return Decision(INVALID)
+    earlier = None if nonce_checked else _stored(action.nonce)
+    if earlier is not None:
+        return _replayed(earlier)
+    user_id = user.id if user is not None else None
+    when = now
+
+    def work() -> Decision:
+        return _record_action(action, user_id, device, when or utcnow())
+
+    try:
+        decision = _write(work)
+    except IntegrityError:
+        # The same nonce arrived twice at once, or a sequence number was used twice: the first one stands.
+        db.session.rollback()
+        earlier = _stored(action.nonce)
+        if earlier is None:
+            return Decision(INVALID, detail={"sequence_reused": True})
+        return _replayed(earlier)
+    return decision
+
+
+def _booking(booking_id: int | None, workshop_id: int) -> Booking | None:
+    if booking_id is None:
+        return None
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.workshop_id != workshop_id:
+        return None
+    return booking
+
+
+# The whole party unless a number is given; only a confirmed booking of this workshop nobody has checked in yet.
+_PEOPLE = sa.func.coalesce(sa.bindparam("people", type_=sa.Integer), Booking.party_size)
+_CHECK_IN = (
+    sa.update(Booking)
+    .where(Booking.id == sa.bindparam("bid"), Booking.workshop_id == sa.bindparam("wid"),
+           Booking.status == BookingStatus.CONFIRMED, Booking.arrived == 0, _PEOPLE <= Booking.party_size)
+    .values(arrived=_PEOPLE, checked_in_at=sa.bindparam("at"),
+            checked_in_device=sa.bindparam("device"), checked_in_by_id=sa.bindparam("uid"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _apply_checkin(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
+    # The conditional UPDATE comes first: it decides on its own (no workshop lock needed), and on SQLite a
+    # transaction must begin with its write.
+    done = db.session.execute(_CHECK_IN, {"bid": action.booking_id, "wid": action.workshop_id,
+                                          "people": action.people, "at": action.acted_at or now,
+                                          "device": _device_label(device)[:64], "uid": user_id}).rowcount
+    booking = _booking(action.booking_id, action.workshop_id)
+    if booking is None:
+        return Decision(UNKNOWN)
+    if done:
+        return Decision(VALID, booking, detail={"people": booking.arrived})
+    if action.people is not None and not 1 <= action.people <= booking.party_size:
+        return Decision(INVALID, booking)
+    if booking.status == BookingStatus.CANCELLED:
+        return Decision(CANCELLED, booking)
+    if booking.status == BookingStatus.WAITING:
+        return Decision(WAITING, booking)
+    # Already checked in. From an offline queue, by someone else, this is the double check-in to look at.
+    other_hand = booking.checked_in_device != _device_label(device) or booking.checked_in_by_id != user_id
+    return Decision(AGAIN, booking, conflict=action.from_queue and other_hand, detail={"people": 0})
+
+
+def _apply_count(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
+    _lock(action.workshop_id)
+    booking = _booking(action.booking_id, action.workshop_id)
+    if booking is None:
+        return Decision(UNKNOWN)
+    people = action.people or 0
+    if not 1 <= people <= booking.party_size or booking.status != BookingStatus.CONFIRMED or not booking.arrived:
+        return Decision(INVALID, booking)
+    booking.arrived = people
+    return Decision(DONE, booking, detail={"people": people})
+
+
+def _apply_undo(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
+    _lock(action.workshop_id)
+    booking = _booking(action.booking_id, action.workshop_id)
+    if booking is None:
+        return Decision(UNKNOWN)
+    if not booking.arrived:
+        return Decision(DONE, booking, detail={"people": 0})
+    booking.arrived = 0
+    booking.checked_in_at = None
+    booking.checked_in_device = None
+    booking.checked_in_by_id = None
+    return Decision(DONE, booking, detail={"people": 0})
+
+
+def _open_for_walk_ins(workshop_id: int, now: datetime) -> bool:
+    row = db.session.execute(
+        sa.select(Workshop.status, Workshop.starts_at, Workshop.duration_minutes, Stop.status)
+        .join(Stop, Stop.id == Workshop.stop_id).where(Workshop.id == workshop_id)
+    ).one_or_none()
+    if row is None:
+        return False
+    status, starts_at, minutes, stop_status = row
+    return (status == WorkshopStatus.PUBLISHED and stop_status == StopStatus.PUBLISHED
+            and now < starts_at + timedelta(minutes=minutes))
+
+
+def _use_share(device: Device | None, workshop_id: int, n: int) -> bool:
+    if device is None:
+        return False
+    return db.session.execute(
+        sa.update(SeatShare)
+        .where(SeatShare.device_id == device.id, SeatShare.workshop_id == workshop_id,
+               SeatShare.used + n <= SeatShare.seats)
+        .values(used=SeatShare.used + n)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def _apply_walkin(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
+    _lock(action.workshop_id)
+    name = " ".join((action.name or "").split())[:NAME_MAX]
+    n = action.party_size
+    if not name or not 1 <= n <= 4:
+        return Decision(INVALID)
+    if not _open_for_walk_ins(action.workshop_id, now):
+        return Decision(CLOSED)
+    if not (_use_share(device, action.workshop_id, n) or _take_seats(action.workshop_id, n)):
+        return Decision(FULL, detail={"people": 0})
+    booking = Booking(
+        workshop_id=action.workshop_id, party_size=n, name=name, status=BookingStatus.CONFIRMED, code=new_code(),
+        manage_token=secrets.token_urlsafe(32), idempotency_key="walkin-" + action.nonce, locale="de",
+        created_at=now, confirmed_at=now, walk_in=True, arrived=n, checked_in_at=action.acted_at or now,
+        checked_in_device=_device_label(device)[:64] or None, checked_in_by_id=user_id,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    return Decision(VALID, booking, detail={"people": n})
+
+
+def _apply_seat(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
+    """A waiting party that is here gets seats (after seats were released) and is checked in."""
+    _lock(action.workshop_id)
+    booking = _booking(action.booking_id, action.workshop_id)
+    if booking is None:
+        return Decision(UNKNOWN)
+    if booking.status != BookingStatus.WAITING:
+        return _apply_checkin(action, user_id, device, now)
+    if not _open_for_walk_ins(action.workshop_id, now):
+        return Decision(CLOSED, booking)
+    n = booking.party_size
+    if not (_use_share(device, action.workshop_id, n) or _take_seats(action.workshop_id, n)):
+        return Decision(FULL, booking, detail={"people": 0})
+    people = action.people if action.people and 1 <= action.people <= n else n
+    booking.status = BookingStatus.CONFIRMED
+    booking.confirmed_at = now
+    booking.arrived = people
+    booking.checked_in_at = action.acted_at or now
+    booking.checked_in_device = _device_label(device)[:64] or None
+    booking.checked_in_by_id = user_id
+    return Decision(VALID, booking, detail={"people": people})
+
+
+_APPLY = {"checkin": _apply_checkin, "count": _apply_count, "undo": _apply_undo, "walkin": _apply_walkin,
+          "seat": _apply_seat}
+
+
+def release(workshop: Workshop, user: User | None = None, device: Device | None = None,
+            now: datetime | None = None) -> int:
+    """From the workshop's start: cancel confirmed bookings nobody checked in for; returns the seats set free."""
+    now = now or utcnow()
+    if now < workshop.starts_at:
+        raise Refused("not_started")
+    workshop_id = workshop.id
+
+    def work() -> int:
+        _lock(workshop_id)
+        absent = db.session.execute(
+            sa.select(Booking.id, Booking.party_size, Booking.code).where(
+                Booking.workshop_id == workshop_id, Booking.status == BookingStatus.CONFIRMED, Booking.arrived == 0)
+        ).all()
+        freed = 0
+        codes = []
+        for booking_id, party_size, code in absent:
+            gone = db.session.execute(
+                sa.update(Booking)
+                .where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED, Booking.arrived == 0)
+                .values(status=BookingStatus.CANCELLED, cancelled_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if gone:
+                _free_seats(workshop_id, party_size)
+                freed += party_size
+                codes.append(code)
+        audit("checkin-release", db.session.get(Workshop, workshop_id), user=user, device=_device_label(device),
+              seats=freed, bookings=codes)
+        return freed
+
+    return _write(work)
+
+
+# --- tablets -------------------------------------------------------------------------------------------------------
+
+def _hash(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+def register_device(name: str, user: User) -> tuple[Device, str]:
+    """Register a tablet; returns it and its sync credential (shown once, stored only as a hash)."""
+    name = " ".join((name or "").split())[:80]
+    if not name:
+        raise Refused(INVALID)
+    credential = secrets.token_urlsafe(32)
+    device = Device(name=name, token_hash=_hash(credential), created_by_id=user.id)
+    db.session.add(device)
+    db.session.flush()
+    audit("device-register", device, user=user, device=name)
+    db.session.commit()
+    return device, credential
+
+
+def device_for(credential: str | None) -> Device | None:
+    """The registered, not revoked tablet holding this credential, or None."""
+    if not credential or len(credential) > 100:
+        return None
+    device = db.session.scalar(sa.select(Device).where(Device.token_hash == _hash(credential)))
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def revoke_device(device: Device, user: User) -> None:
+    """Revoke a tablet: its credential stops working at once and its held walk-in seats go back."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        device.revoked_by_id = user.id
+        audit("device-revoke", device, user=user, device=device.name)
+        db.session.commit()
+    return_shares(device)
+
+
+def devices() -> list[Device]:
+    """All tablets, the active ones first."""
+    return list(db.session.scalars(
+        sa.select(Device).order_by(Device.revoked_at.is_not(None), Device.name, Device.id)
+    ))
+
+
+def _hold_share(device: Device, workshop: Workshop) -> int:
+    """Hold up to WALKIN_SHARE free seats of the workshop for this tablet (once); returns the seats it holds."""
+    wanted = current_app.config["WALKIN_SHARE"]
+    device_id, workshop_id = device.id, workshop.id
+
+    def work() -> int:
+        _lock(workshop_id)
+        share = db.session.get(SeatShare, (device_id, workshop_id))
+        if share is not None:
+            return share.seats - share.used
+        got = 0
+        for n in range(wanted, 0, -1):
+            if _take_seats(workshop_id, n):
+                got = n
+                break
+        db.session.add(SeatShare(device_id=device_id, workshop_id=workshop_id, seats=got, used=0))
+        return got
+
+    try:
+        return _write(work)
+    except IntegrityError:  # the same tablet prepared twice at once: the other request holds the share
+        db.session.rollback()
+        share = db.session.get(SeatShare, (device_id, workshop_id))
+        return share.seats - share.used if share else 0
+
+
+def return_shares(device: Device) -> int:
+    """Give a tablet's unused held seats back to the workshops; returns how many."""
+    device_id = device.id
+
+    def work() -> int:
+        shares = db.session.scalars(sa.select(SeatShare).where(SeatShare.device_id == device_id)).all()
+        returned = 0
+        for share in sorted(shares, key=lambda s: s.workshop_id):
+            _lock(share.workshop_id)
+            unused = share.seats - share.used
+            if unused:
+                _free_seats(share.workshop_id, unused)
+                returned += unused
+            db.session.delete(share)
+        return returned
+
+    return _write(work)
+
+
+def prepare(device: Device, stop: Stop, now: datetime | None = None) -> dict:
+    """The day's data for a tablet: the stop's workshops and bookings (minimal fields), public keys, seat shares."""
+    now = now or utcnow()
+    workshops = [w for w in stop.workshops if w.status == WorkshopStatus.PUBLISHED]
+    shares = {}
+    for workshop in workshops:
+        if stop.status == StopStatus.PUBLISHED and now < workshop.ends_at:
+            shares[workshop.id] = _hold_share(device, workshop)
+    bookings = db.session.scalars(
+        sa.select(Booking).where(Booking.workshop_id.in_([w.id for w in workshops]))
+        .order_by(Booking.workshop_id, Booking.id)
+    ).all() if workshops else []
+    device.last_seen_at = now
+    db.session.commit()
+    return {
+        "version": 1,
+        "device": {"id": device.id, "name": device.name, "last_sequence": device.last_sequence},
+        "stop": {"id": stop.id, "place": place_name(stop), "starts_at": stop.starts_at.isoformat()},
+        "expires_at": end_of_day(now).isoformat(),
+        "keys": tickets.public_keys_for_devices(),
+        "workshops": [
+            {"id": w.id, "title": w.title, "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
+             "capacity": w.capacity, "share": shares.get(w.id, 0)}
+            for w in workshops
+        ],
+        "bookings": [
+            {"id": b.id, "workshop_id": b.workshop_id, "code": b.code, "name": b.name or "",
+             "party_size": b.party_size, "needs_note": b.needs_note or "", "status": b.status.value,
+             "arrived": b.arrived, "checked_in_at": b.checked_in_at.isoformat() if b.checked_in_at else None,
+             "checked_in_device": b.checked_in_device or "",
+             "legacy": tickets.legacy_digest(b.code, b.workshop_id, b.party_size)}
+            for b in bookings
+        ],
+    }
+
+
+def _parse_time(value) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _small_int(value, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return None
+    return value
+
+
+def action_from(item: dict) -> Action | None:
+    """An Action from one queued item as the tablet sent it, or None when it is malformed."""
+    if not isinstance(item, dict):
+        return None
+    kind, nonce = item.get("kind"), item.get("nonce")
+    workshop_id = _small_int(item.get("workshop_id"), 1, 2**31 - 1)
+    sequence = _small_int(item.get("sequence"), 1, 2**31 - 1)
+    if kind not in KINDS or not isinstance(nonce, str) or not 8 <= len(nonce) <= NONCE_MAX or not workshop_id \
+            or sequence is None:
+        return None
+    booking_id = item.get("booking_id")
+    if booking_id is not None and _small_int(booking_id, 1, 2**31 - 1) is None:
+        return None
+    if kind != "walkin" and booking_id is None:
+        return None
+    people = item.get("people")
+    if people is not None and _small_int(people, 1, 4) is None:
+        return None
+    name = item.get("name") or ""
+    party_size = item.get("party_size", 1)
+    if not isinstance(name, str) or _small_int(party_size, 1, 4) is None:
+        return None
+    return Action(kind=kind, workshop_id=workshop_id, nonce=nonce, booking_id=booking_id, people=people,
+                  name="".join(ch for ch in name if ch.isprintable())[:NAME_MAX], party_size=party_size,
+                  sequence=sequence, acted_at=_parse_time(item.get("acted_at")), from_queue=True)
+
+
+BATCH = 50
+
+
+def _apply_batched(actions: list[Action], user: User | None, device: Device) -> dict[str, Decision]:
+    """On PostgreSQL: apply a queue BATCH actions per transaction, each in its own savepoint, so a queue of 200
+    costs 4 commits instead of 200. Whatever a batch could not settle (a nonce or sequence number that collides,
+    a deadlock with another tablet's batch) is left out of the answer and done one by one by `perform`.
+    SQLite keeps one transaction per action: there a transaction must begin with its write."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return {}
+    user_id = user.id if user is not None else None
+    done: dict[str, Decision] = {}
+    for start in range(0, len(actions), BATCH):
+        chunk = actions[start:start + BATCH]
+        db.session.rollback()
+        settled: dict[str, Decision] = {}
+        try:
+            for action in chunk:
+                try:
+                    with db.session.begin_nested():
+                        settled[action.nonce] = _record_action(action, user_id, device, utcnow())
+                except IntegrityError:
+                    continue
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()
+            continue
+        done.update(settled)
+    return done
+
+
+def sync(device: Device, items: list, user: User | None = None) -> dict:
+    """Apply a tablet's queued actions in sequence order (the module's rule); returns each one's answer and the
+    sequence numbers still missing."""
+    results = []
+    actions = []
+    for item in items[:MAX_QUEUE]:
+        action = action_from(item)
+        if action is None:
+            nonce = item.get("nonce") if isinstance(item, dict) else None
+            results.append({"nonce": nonce if isinstance(nonce, str) else None, "outcome": INVALID})
+        else:
+            actions.append(action)
+    device_id = device.id
+    # Replays are answered from one query; new actions then skip their own look-up.
+    known = {record.nonce: record for record in db.session.scalars(
+        sa.select(CheckIn).where(CheckIn.nonce.in_([a.nonce for a in actions])).options(joinedload(CheckIn.booking))
+    )} if actions else {}
+    ordered = sorted(actions, key=lambda a: a.sequence)
+    batched = _apply_batched([a for a in ordered if a.nonce not in known], user, device)
+    for action in ordered:
+        earlier = known.get(action.nonce)
+        if earlier is not None:
+            decision = _replayed(earlier)
+        else:
+            decision = batched.get(action.nonce) or perform(action, user=user, device=device, nonce_checked=True)
+        results.append({
+            "nonce": action.nonce, "sequence": action.sequence, "outcome": decision.outcome,
+            "conflict": decision.conflict, "replay": decision.replay, "booking": decision.detail.get("summary"),
+        })
+    seen = set(db.session.scalars(sa.select(CheckIn.sequence).where(CheckIn.device_id == device_id,
+                                                                    CheckIn.sequence.is_not(None))))
+    highest = max(seen, default=0)
+    device = db.session.get(Device, device_id)
+    device.last_sequence = max(device.last_sequence, highest)
+    device.last_seen_at = utcnow()
+    db.session.commit()
+    gaps = [n for n in range(1, highest + 1) if n not in seen][:100]
+    return {"results": results, "last_sequence": device.last_sequence, "gaps": gaps}
+
+
+def conflicts(stop: Stop) -> list[CheckIn]:
+    """Double check-ins from offline tablets at this stop that nobody has looked at yet."""
+    return list(db.session.scalars(
+        sa.select(CheckIn)
+        .join(Workshop, Workshop.id == CheckIn.workshop_id)
+        .where(Workshop.stop_id == stop.id, CheckIn.conflict.is_(True), CheckIn.conflict_seen_at.is_(None))
+        .order_by(CheckIn.received_at)
+        .options(joinedload(CheckIn.booking), joinedload(CheckIn.device), joinedload(CheckIn.user))
+    ))
+
+
+def mark_conflict_seen(record: CheckIn, user: User) -> None:
+    """Staff have looked at a double check-in."""
+    if record.conflict_seen_at is None:
+        record.conflict_seen_at = utcnow()
+        audit("checkin-conflict-seen", record.booking, user=user, check_in=record.id)
+        db.session.commit()

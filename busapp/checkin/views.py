@@ -1,0 +1,365 @@
+"""Staff pages under /staff: today on the bus, the door list, scanning, walk-ins, tablets and their sync.
+
+URL map
+    GET  /staff/                                   today on the bus (landing page after sign-in)
+    POST /staff/stops/<stop_id>/live               set the live status
+    GET  /staff/workshops/<workshop_id>            the door list, with search (?q=); htmx gets the list alone
+    POST /staff/workshops/<workshop_id>/act        check in, change the count, undo, seat a waiting party
+    POST /staff/workshops/<workshop_id>/walkin     add a walk-in
+    GET|POST /staff/workshops/<workshop_id>/release   release the seats of no-shows (asks first)
+    GET|POST /staff/workshops/<workshop_id>/scan   scan or type a ticket code
+    POST /staff/conflicts/<check_in_id>/seen       a double check-in has been looked at
+    GET|POST /staff/tablet                         register this tablet
+    GET  /staff/tablets                            coordinators: the registered tablets
+    POST /staff/tablets/<device_id>/revoke         coordinators: revoke a tablet
+    GET  /staff/day.json                           the tablet's data for today (device credential)
+    POST /staff/sync                               the tablet's queued actions (device credential)
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from ..auth import role_required
+from ..extensions import csrf, db
+from ..htmx import is_partial
+from ..models import CheckIn, Device, Role, Stop, User, Workshop, utcnow
+from ..schedule import service as schedule_service
+from ..security import CSP, allow_camera
+from . import bp, service
+from .service import Action
+
+DEVICE_HEADER = "X-Device-Credential"
+
+# What each answer says at the door; the template adds the booking's details.
+ANSWERS = {
+    service.VALID: _l("Checked in"),
+    service.AGAIN: _l("Already checked in"),
+    service.OTHER_WORKSHOP: _l("Ticket for another workshop"),
+    service.OTHER_STOP: _l("Ticket for another stop or day"),
+    service.CANCELLED: _l("Booking cancelled"),
+    service.WAITING: _l("On the waiting list"),
+    service.UNKNOWN: _l("Code not found"),
+    service.FORGED: _l("Not a valid ticket"),
+    service.DONE: _l("Done"),
+    service.FULL: _l("No free seat"),
+    service.CLOSED: _l("This workshop is over or cancelled"),
+    service.INVALID: _l("That did not work. Please check the entry."),
+}
+LIVE_LABELS = {
+    "on_the_way": _l("On the way"),
+    "here": _l("Here now"),
+    "late": _l("Running late"),
+    "left": _l("Left"),
+    "scheduled": _l("As planned"),
+    "cancelled": _l("Cancel this visit"),
+}
+LIVE_ERRORS = {
+    "minutes": _l("Enter how many minutes late, from 1 to 600."),
+    "reason": _l("Please write a reason for residents."),
+    "cancelled": _l("This visit is cancelled. Only a coordinator can publish it again."),
+    "not_public": _l("This stop is not published."),
+    "unknown": _l("Please choose a status."),
+}
+
+
+@bp.context_processor
+def answer_texts() -> dict:
+    """The answers' words for the tablet's script, which decides by itself while offline."""
+    texts = {key: str(value) for key, value in ANSWERS.items()}
+    texts["unprepared"] = _("This tablet is not prepared for today. Connect to the network and press “Prepare for today”.")
+    return {"answer_texts": texts}
+
+
+def current_device() -> Device | None:
+    """The registered tablet this request comes from (its credential in a header set by the tablet's script)."""
+    if "device" not in g:
+        g.device = service.device_for(request.headers.get(DEVICE_HEADER))
+    return g.device
+
+
+def _user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _workshop(workshop_id: int) -> Workshop:
+    return db.first_or_404(db.select(Workshop).where(Workshop.id == workshop_id))
+
+
+def _int(value, low: int, high: int) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if low <= number <= high else None
+
+
+@bp.get("/")
+@role_required(Role.STAFF)
+def index():
+    """Today on the bus: the current or next stop, its workshops with counts, and the live status buttons."""
+    now = utcnow()
+    stop = service.current_stop(now)
+    return render_template("checkin/index.html", **_today(stop, now))
+
+
+def _today(stop: Stop | None, now, errors: dict | None = None, typed: dict | None = None) -> dict:
+    workshops = list(stop.workshops) if stop else []
+    return {
+        "stop": stop, "now": now, "workshops": workshops, "counts": service.counts(workshops),
+        "others": [s for s in service.stops_of_day(now) if stop is None or s.id != stop.id],
+        "conflicts": service.conflicts(stop) if stop else [], "place_name": service.place_name,
+        "live_labels": LIVE_LABELS, "errors": errors or {}, "typed": typed or {},
+    }
+
+
+@bp.post("/stops/<int:stop_id>/live")
+@role_required(Role.STAFF)
+def live(stop_id: int):
+    """Set the stop's live status; a wrong entry is shown next to its field with what was typed."""
+    stop = db.first_or_404(db.select(Stop).where(Stop.id == stop_id))
+    status = request.form.get("status", "")
+    typed = {"minutes_late": request.form.get("minutes_late", "")[:10], "reason": request.form.get("reason", "")[:200]}
+    minutes = _int(typed["minutes_late"], 0, 10_000) if typed["minutes_late"].strip() else None
+    device = current_device()
+    try:
+        schedule_service.set_live_status(stop, status, minutes_late=minutes, reason=typed["reason"], user=_user(),
+                                         device=device.name if device else "")
+    except schedule_service.LiveStatusRefused as exc:
+        db.session.rollback()
+        errors = {exc.reason: LIVE_ERRORS[exc.reason], "status": status}
+        context = _today(stop, utcnow(), errors, typed)
+        template = "checkin/_live.html" if is_partial() else "checkin/index.html"
+        return render_template(template, **context), 422
+    if is_partial():
+        return render_template("checkin/_live.html", **_today(stop, utcnow()))
+    return redirect(url_for("checkin.index"), code=303)
+
+
+def _list_context(workshop: Workshop, query: str = "", answer: service.Decision | None = None,
+                  errors: dict | None = None, typed: dict | None = None) -> dict:
+    stop = workshop.stop
+    return {
+        "workshop": workshop, "stop": stop, "query": query, "bookings": service.bookings_for(workshop, query),
+        "count": service.counts([workshop])[workshop.id], "answer": answer, "answers": ANSWERS,
+        "nonce": service.new_nonce, "now": utcnow(), "place_name": service.place_name,
+        "errors": errors or {}, "typed": typed or {},
+    }
+
+
+@bp.get("/workshops/<int:workshop_id>")
+@role_required(Role.STAFF)
+def door(workshop_id: int):
+    """The door list of a workshop: every party with name, code, size, needs note and state; search as you type."""
+    workshop = _workshop(workshop_id)
+    query = request.args.get("q", "")[:80]
+    context = _list_context(workshop, query)
+    if is_partial():
+        return render_template("checkin/_list.html", **context)
+    return render_template("checkin/door.html", **context)
+
+
+def _respond(workshop: Workshop, decision: service.Decision, status: int = 200):
+    query = request.form.get("q", "")[:80]
+    if is_partial():
+        return render_template("checkin/_list.html", **_list_context(workshop, query, decision)), status
+    return render_template("checkin/door.html", **_list_context(workshop, query, decision)), status
+
+
+@bp.post("/workshops/<int:workshop_id>/act")
+@role_required(Role.STAFF)
+def act(workshop_id: int):
+    """Check a party in (all or some of them), change the count, undo, or seat a waiting party that is here."""
+    workshop = _workshop(workshop_id)
+    kind = request.form.get("kind", "")
+    booking_id = _int(request.form.get("booking_id"), 1, 2**31 - 1)
+    people = _int(request.form.get("people"), 1, 4) if request.form.get("people") else None
+    nonce = request.form.get("nonce", "")[:64]
+    if kind not in ("checkin", "count", "undo", "seat") or booking_id is None or len(nonce) < 8:
+        return _respond(workshop, service.Decision(service.INVALID), 422)
+    decision = service.perform(Action(kind, workshop.id, nonce, booking_id=booking_id, people=people),
+                               user=_user(), device=current_device())
+    return _respond(workshop, decision, 200 if decision.outcome != service.INVALID else 422)
+
+
+@bp.post("/workshops/<int:workshop_id>/walkin")
+@role_required(Role.STAFF)
+def walkin(workshop_id: int):
+    """Seat people who came without a booking, with a first name only."""
+    workshop = _workshop(workshop_id)
+    typed = {"name": request.form.get("name", "")[:80], "party_size": request.form.get("party_size", "1")[:4]}
+    party_size = _int(typed["party_size"], 1, 4)
+    nonce = request.form.get("nonce", "")[:64]
+    errors = {}
+    if not " ".join(typed["name"].split()):
+        errors["name"] = _("Please enter a first name.")
+    if party_size is None:
+        errors["party_size"] = _("Choose 1 to 4 people.")
+    if len(nonce) < 8:
+        errors["form"] = _("Please try again.")
+    query = request.form.get("q", "")[:80]
+    if errors:
+        context = _list_context(workshop, query, errors=errors, typed=typed)
+        return render_template("checkin/_list.html" if is_partial() else "checkin/door.html", **context), 422
+    decision = service.perform(Action("walkin", workshop.id, nonce, name=typed["name"], party_size=party_size),
+                               user=_user(), device=current_device())
+    status = 200 if decision.ok else 409
+    context = _list_context(workshop, query, decision, typed=typed if not decision.ok else None)
+    return render_template("checkin/_list.html" if is_partial() else "checkin/door.html", **context), status
+
+
+@bp.route("/workshops/<int:workshop_id>/release", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def release(workshop_id: int):
+    """Release the seats of bookings nobody checked in for, from the start; asks once before doing it."""
+    workshop = _workshop(workshop_id)
+    now = utcnow()
+    absent = [b for b in service.bookings_for(workshop) if b.status.value == "confirmed" and not b.arrived]
+    if request.method == "POST":
+        try:
+            freed = service.release(workshop, user=_user(), device=current_device(), now=now)
+        except service.Refused:
+            return render_template("checkin/release.html", workshop=workshop, absent=absent, started=False,
+                                   place_name=service.place_name), 409
+        return render_template("checkin/release.html", workshop=workshop, absent=[], started=True, freed=freed,
+                               place_name=service.place_name)
+    return render_template("checkin/release.html", workshop=workshop, absent=absent,
+                           started=now >= workshop.starts_at, place_name=service.place_name)
+
+
+@bp.route("/workshops/<int:workshop_id>/scan", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+@allow_camera
+def scan(workshop_id: int):
+    """Scan a ticket with the camera or type its code; a valid ticket is checked in at once."""
+    workshop = _workshop(workshop_id)
+    answer = None
+    typed = ""
+    status = 200
+    if request.method == "POST":
+        typed = request.form.get("code", "")[:400]
+        nonce = request.form.get("nonce", "")[:64]
+        answer = service.decide(typed, workshop)
+        if answer.outcome == service.VALID and len(nonce) < 8:
+            answer = service.Decision(service.INVALID)  # a form without its nonce: nothing is checked in
+        elif answer.outcome == service.VALID:
+            answer = service.perform(Action("checkin", workshop.id, nonce, booking_id=answer.booking.id),
+                                     user=_user(), device=current_device())
+        status = 200 if answer.outcome in (service.VALID, service.AGAIN) else 422
+        if answer.outcome == service.VALID:
+            typed = ""
+    context = {"workshop": workshop, "stop": workshop.stop, "answer": answer, "answers": ANSWERS, "typed": typed,
+               "nonce": service.new_nonce, "place_name": service.place_name,
+               "count": service.counts([workshop])[workshop.id]}
+    if is_partial():
+        return render_template("checkin/_answer.html", **context), status
+    response = make_response(render_template("checkin/scan.html", **context), status)
+    # The QR reader for browsers without a native one is WebAssembly, which Chromium compiles only with this
+    # source; it allows no eval of JavaScript and no inline code. On this page only.
+    response.headers["Content-Security-Policy"] = CSP.replace("script-src 'self'",
+                                                              "script-src 'self' 'wasm-unsafe-eval'")
+    return response
+
+
+@bp.post("/conflicts/<int:check_in_id>/seen")
+@role_required(Role.STAFF)
+def conflict_seen(check_in_id: int):
+    """Staff have looked at a double check-in: it leaves the list on today's page."""
+    record = db.first_or_404(db.select(CheckIn).where(CheckIn.id == check_in_id))
+    service.mark_conflict_seen(record, _user())
+    return redirect(url_for("checkin.index"), code=303)
+
+
+@bp.route("/tablet", methods=["GET", "POST"])
+@role_required(Role.STAFF)
+def tablet():
+    """Register this tablet under a name, so it can work offline and send its check-ins later."""
+    error = None
+    typed = request.form.get("name", "")[:80]
+    if request.method == "POST":
+        try:
+            device, credential = service.register_device(typed, _user())
+        except service.Refused:
+            error = _("Please give this tablet a name, for example “Tablet front door”.")
+        else:
+            return render_template("checkin/tablet.html", device=device, credential=credential)
+    return render_template("checkin/tablet.html", error=error, typed=typed), 422 if error else 200
+
+
+@bp.get("/tablets")
+@role_required(Role.COORDINATOR)
+def tablets():
+    """Coordinators: every registered tablet, when it was last seen, and a button to revoke it."""
+    return render_template("checkin/tablets.html", devices=service.devices())
+
+
+@bp.post("/tablets/<int:device_id>/revoke")
+@role_required(Role.COORDINATOR)
+def revoke(device_id: int):
+    """Coordinators: revoke a lost or retired tablet; it can no longer send anything."""
+    device = db.first_or_404(db.select(Device).where(Device.id == device_id))
+    service.revoke_device(device, _user())
+    return redirect(url_for("checkin.tablets"), code=303)
+
+
+def device_required(view):
+    """For the tablet's data and sync: a registered tablet's credential, which outlives the staff sign-in.
+
+    Without a credential, a signed-in staff member is told to register the tablet, anyone else gets 401."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        device = current_device()
+        if device is None:
+            revoked = request.headers.get(DEVICE_HEADER) and not current_user.is_authenticated
+            if current_user.is_authenticated and current_user.has_role(Role.STAFF):
+                return jsonify(error="no_device", message=_("Register this tablet first.")), 409
+            return jsonify(error="revoked" if revoked else "unauthorized",
+                           message=_("This tablet is not registered or was revoked.")), 401
+        return view(device, *args, **kwargs)
+
+    # The role matrix reads this: only staff (by sign-in) or their registered tablets get in.
+    wrapped.required_roles = (Role.STAFF,)
+    return wrapped
+
+
+def _json_no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/day.json")
+@device_required
+def day(device: Device):
+    """The day's data for offline work: bookings with the fields the door needs, public keys, seat shares."""
+    now = utcnow()
+    stop_id = _int(request.args.get("stop"), 1, 2**31 - 1)
+    stop = db.session.get(Stop, stop_id) if stop_id else service.current_stop(now)
+    if stop is None:
+        return _json_no_store(jsonify(error="no_stop", message=_("No stop today."))), 404
+    return _json_no_store(jsonify(service.prepare(device, stop, now)))
+
+
+@bp.post("/sync")
+@csrf.exempt  # authenticated by the tablet's credential in a header, which another site cannot send
+@device_required
+def sync(device: Device):
+    """Receive a tablet's queued actions; answers each one, and hands back unused seat shares when asked."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
+        return _json_no_store(jsonify(error="invalid", message=_("The data sent was not readable."))), 400
+    user = _user()
+    if user is None and isinstance(body.get("user_id"), int):
+        claimed = db.session.get(User, body["user_id"])
+        user = claimed if claimed is not None and claimed.active else None
+    result = service.sync(device, body.get("items", []), user=user)
+    if body.get("finish"):
+        result["returned_seats"] = service.return_shares(device)
+    for item in result["results"]:
+        item["message"] = str(ANSWERS.get(item["outcome"], ""))
+    return _json_no_store(jsonify(result))
+
+

@@ -1,0 +1,221 @@
+"""Staff on the tablet in a real browser (Debian's Chromium, 1024 x 768): check-in by typed code and by name search,
+a QR code read by the camera (Chromium's fake camera plays a video made here from a ticket's QR code), and offline
+check-ins and walk-ins sent once when the network is back, with the conflict of two offline tablets."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from busapp import create_app, qr, tickets
+from busapp.config import database_url as _db_url
+from busapp.extensions import db
+from busapp.models import (
+    Booking, BookingStatus, CheckIn, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
+)
+from tests.conftest import PASSWORD, _empty_tables
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.live import LiveServer
+from tests.qrtools import rasterise
+
+pytestmark = pytest.mark.browser
+
+TABLET = {"width": 1024, "height": 768}
+
+
+@pytest.fixture
+def bus(tmp_path):
+    """An app with a stop going on now, a workshop in an hour with three bookings, and a staff account."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'checkin.sqlite3'}"
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(url), "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        db.create_all()
+        _empty_tables()
+        now = utcnow().replace(microsecond=0)
+        district = District(number="77", name="Innenstadt", slug="innenstadt")
+        stop = Stop(district=district, place=Place(district=district, name="Marktplatz", address="Am Markt 1"),
+                    starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=4), status=StopStatus.PUBLISHED)
+        workshop = Workshop(stop=stop, title="Smartphone-Grundlagen", topic="smartphone_basics",
+                            starts_at=now + timedelta(hours=1), capacity=8, seats_taken=4)
+        people = {}
+        for name, code, size in (("Erika Muster", "ERIKA2", 1), ("Hans Meier", "HANS22", 1),
+                                 ("Aylin Kaya", "AYLIN2", 2)):
+            people[name] = Booking(workshop=workshop, party_size=size, name=name, status=BookingStatus.CONFIRMED,
+                                   code=code, manage_token=secrets.token_urlsafe(24),
+                                   idempotency_key=secrets.token_hex(16), confirmed_at=now)
+        staff = User(email="staff@example.org", role=Role.STAFF)
+        staff.set_password(PASSWORD)
+        db.session.add_all([district, stop, workshop, staff, *people.values()])
+        db.session.commit()
+        ids = {"workshop": workshop.id, "stop": stop.id,
+               "tokens": {name: tickets.sign(b) for name, b in people.items()},
+               "codes": {name: b.code for name, b in people.items()}}
+    server = LiveServer(app).start()
+    yield app, server, ids
+    server.stop()
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def query(app, fn):
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+
+
+def arrived(app, code: str) -> int:
+    return query(app, lambda: db.session.scalar(sa.select(Booking.arrived).where(Booking.code == code)))
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(base + "/signin")
+    page.fill("#email", "staff@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit] >> nth=-1")
+    page.wait_for_url(base + "/staff/")
+
+
+def new_tablet(browser, base: str, name: str):
+    context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
+    page = context.new_page()
+    sign_in(page, base)
+    page.goto(base + "/staff/tablet")
+    page.fill("#name", name)
+    page.click("main form button[type=submit]")
+    expect(page.locator("#device-credential")).to_have_count(1)
+    return context, page
+
+
+def test_check_in_by_typed_code_and_by_name_search(browser, bus):
+    app, server, ids = bus
+    context = browser.new_context(viewport=TABLET, base_url=server.url, locale="de-DE")
+    page = context.new_page()
+    sign_in(page, server.url)
+    expect(page.locator("h1")).to_have_text("Heute im Bus")
+    page.click("text=Check-in-Liste")
+    page.fill("#q", "hans")  # htmx searches as one types
+    expect(page.locator("#list .door-row")).to_have_count(1)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("#list .door-row", has_text="Hans Meier")).to_contain_text("1 von 1 da")
+    expect(page.locator("[data-count=checked_in]")).to_have_text("1")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+    page.fill("#code", ids["codes"]["Erika Muster"].lower())
+    page.click("#scan-form button[type=submit]")
+    expect(page.locator("#answer")).to_have_attribute("data-outcome", "valid")
+    expect(page.locator("#answer")).to_contain_text("Erika Muster")
+    assert arrived(app, "HANS22") == 1 and arrived(app, "ERIKA2") == 1
+    context.close()
+
+
+def _y4m(path, image) -> None:
+    """A short Y4M video (4:2:0) showing `image` in the middle of a white 640 x 480 frame."""
+    from PIL import Image
+
+    frame = Image.new("L", (640, 480), 255)
+    image.thumbnail((440, 440))
+    frame.paste(image, ((640 - image.width) // 2, (480 - image.height) // 2))
+    y = frame.tobytes()
+    chroma = bytes([128]) * (320 * 240)
+    with open(path, "wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            out.write(b"FRAME\n" + y + chroma + chroma)
+
+
+def test_scan_reads_a_ticket_from_the_camera(_playwright, bus, tmp_path):
+    app, server, ids = bus
+    video = tmp_path / "ticket.y4m"
+    _y4m(video, rasterise(str(qr.svg(ids["tokens"]["Aylin Kaya"], "ticket")), scale=8))
+    browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = browser.new_context(viewport=TABLET, base_url=server.url, locale="de-DE")
+        context.grant_permissions(["camera"], origin=server.url)
+        page = context.new_page()
+        sign_in(page, server.url)
+        page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+        expect(page.locator("#scanner")).to_be_visible()
+        expect(page.locator("#answer")).to_have_attribute("data-outcome", "valid", timeout=30000)
+        expect(page.locator("#answer")).to_contain_text("Aylin Kaya")
+        assert arrived(app, "AYLIN2") == 2
+        context.close()
+    finally:
+        browser.close()
+
+
+def _wait_prepared(page) -> None:
+    expect(page.locator("[data-sync-day]")).to_contain_text("Bereit für offline")
+
+
+def test_offline_check_in_and_walk_in_sync_once_and_a_second_tablet_sees_the_conflict(browser, bus):
+    app, server, ids = bus
+    door = f"{server.url}/staff/workshops/{ids['workshop']}"
+    context_a, page_a = new_tablet(browser, server.url, "Tablet vorne")
+    context_b, page_b = new_tablet(browser, server.url, "Tablet hinten")
+    for page in (page_a, page_b):
+        page.goto(door)
+        _wait_prepared(page)
+    context_a.set_offline(True)
+    context_b.set_offline(True)
+    # Tablet A, offline: checks Erika in by tap and adds a walk-in.
+    page_a.locator("#list .door-row", has_text="Erika Muster").locator("button", has_text="Einchecken").click()
+    expect(page_a.locator("#booking-" + str(query(app, lambda: db.session.scalar(
+        sa.select(Booking.id).where(Booking.code == "ERIKA2")))))).to_have_attribute("data-offline", "true")
+    page_a.fill("#walkin-name", "Ali")
+    page_a.click(".walkin-form button[type=submit]")
+    expect(page_a.locator("[data-sync-queue]")).to_contain_text("2")
+    # Tablet B, offline too: scans Erika's ticket, which it cannot know was taken.
+    page_b.locator("#list .door-row", has_text="Erika Muster").locator("button", has_text="Einchecken").click()
+    expect(page_b.locator("[data-sync-queue]")).to_contain_text("1")
+    assert arrived(app, "ERIKA2") == 0
+    # A comes back first, then B.
+    context_a.set_offline(False)
+    page_a.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page_a.locator("[data-sync-queue]")).to_have_text("")
+    context_b.set_offline(False)
+    page_b.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page_b.locator("[data-sync-problems]")).to_contain_text("Schon auf einem anderen Tablet eingecheckt")
+    assert arrived(app, "ERIKA2") == 1
+    walk_ins = query(app, lambda: db.session.scalars(sa.select(Booking).where(Booking.walk_in.is_(True))).all())
+    assert [(b.name, b.arrived) for b in walk_ins] == [("Ali", 1)]
+    records = query(app, lambda: db.session.execute(sa.select(CheckIn.kind, CheckIn.conflict)).all())
+    assert sorted(records) == [("checkin", False), ("checkin", True), ("walkin", False)]
+    # Staff see the conflict on today's page.
+    page_a.goto(server.url + "/staff/")
+    expect(page_a.locator(".conflicts")).to_contain_text("Erika Muster")
+    context_a.close()
+    context_b.close()
+
+
+def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+    context.set_offline(True)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    # Offline: signing out cannot send, so it says so and keeps the check-in and the day's data.
+    page.click("nav form button[type=submit]")
+    expect(page.locator("#status-bar")).to_contain_text("Nicht alles konnte gesendet werden")
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 1
+    assert page.url.endswith(f"/staff/workshops/{ids['workshop']}")
+    # Back online, signing out sends first, then wipes the day's data.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("[data-sync-queue]")).to_have_text("")
+    page.click("nav form button[type=submit]")
+    page.wait_for_url(server.url + "/signout")
+    assert arrived(app, "HANS22") == 1
+    assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 0
+    context.close()

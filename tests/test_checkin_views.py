@@ -1,0 +1,200 @@
+"""Staff pages under /staff: landing after sign-in, today's page with counts and live status, the door list with
+search, check-in by tap and by code, walk-ins, release, tablets and their sync, and bad input."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from busapp import tickets
+from busapp.checkin import service
+from busapp.extensions import db
+from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Device, Stop
+from tests.conftest import PASSWORD, csrf_token
+from tests.test_checkin_service import make_booking, today  # noqa: F401 - fixtures
+
+HX = {"HX-Request": "true"}
+
+
+def form(client, path, data, headers=None):
+    token = csrf_token(client, "/staff/")
+    return client.post(path, data={"csrf_token": token, **data}, headers=headers or {})
+
+
+def nonce_from(html: str) -> str:
+    return re.search(r'name="nonce" value="([^"]+)"', html).group(1)
+
+
+def test_staff_land_on_today_after_sign_in(client, make_user):
+    user = make_user("staff")
+    token = csrf_token(client, "/signin")
+    response = client.post("/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/staff/")
+
+
+def test_today_shows_counts_and_live_buttons(client, login, today, make_booking):
+    stop, later, running = today
+    make_booking(later, party_size=2, name="Erika")
+    make_booking(later, party_size=1, status=BookingStatus.WAITING, name="Wanda")
+    login("staff")
+    html = client.get("/staff/").get_data(as_text=True)
+    assert "Später" in html and "Jetzt" in html
+    card = html[html.index(f'id="workshop-{later.id}"'):]
+    assert re.search(r"<dd>2</dd>.*?<dd>0</dd>.*?<dd>2</dd>.*?<dd>1</dd>", card, re.S)
+    assert 'value="here"' in html and 'value="cancelled"' in html
+
+
+def test_live_status_buttons_reach_the_public_page(client, login, today):
+    stop, _, _ = today
+    login("staff")
+    response = form(client, f"/staff/stops/{stop.id}/live", {"status": "late", "minutes_late": "20",
+                                                             "reason": "Stau"}, HX)
+    assert response.status_code == 200 and 'id="live"' in response.get_data(as_text=True)
+    public = client.get(f"/s/{stop.id}").get_data(as_text=True)
+    assert "Stau" in public and "20 Minuten" in public
+
+
+def test_live_status_bad_minutes_kept_with_message(client, login, today):
+    stop, _, _ = today
+    login("staff")
+    response = form(client, f"/staff/stops/{stop.id}/live", {"status": "late", "minutes_late": "abc"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="abc"' in html and 'aria-invalid="true"' in html
+
+
+def test_door_list_search_page_and_fragment(client, login, today, make_booking):
+    _stop, workshop, _ = today
+    erika = make_booking(workshop, name="Erika Muster", needs_note="Lupe")
+    make_booking(workshop, name="Hans Meier")
+    login("staff")
+    page = client.get(f"/staff/workshops/{workshop.id}?q=eri").get_data(as_text=True)
+    assert "Erika Muster" in page and "Hans Meier" not in page and "Lupe" in page and "<html" in page
+    fragment = client.get(f"/staff/workshops/{workshop.id}?q={erika.code[:3].lower()}", headers=HX)
+    text = fragment.get_data(as_text=True)
+    assert text.lstrip().startswith('<section id="list"') and "Erika Muster" in text
+
+
+def test_tap_check_in_partial_and_undo(client, login, today, make_booking):
+    _stop, workshop, _ = today
+    booking = make_booking(workshop, party_size=3, name="Familie Yilmaz")
+    login("staff")
+    page = client.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
+    response = form(client, f"/staff/workshops/{workshop.id}/act",
+                    {"kind": "checkin", "booking_id": booking.id, "people": "2", "nonce": nonce_from(page)}, HX)
+    assert response.status_code == 200 and "2 von 3 da" in response.get_data(as_text=True)
+    db.session.refresh(booking)
+    assert booking.arrived == 2
+    response = form(client, f"/staff/workshops/{workshop.id}/act",
+                    {"kind": "undo", "booking_id": booking.id, "nonce": "undo-" + nonce_from(page)})
+    assert response.status_code == 200
+    db.session.refresh(booking)
+    assert booking.arrived == 0
+
+
+def test_scan_typed_code_checks_in_and_again(client, login, today, make_booking):
+    _stop, workshop, _ = today
+    booking = make_booking(workshop, name="Erika Muster", needs_note="Rollstuhl")
+    login("staff")
+    page = client.get(f"/staff/workshops/{workshop.id}/scan")
+    assert "camera=(self)" in page.headers["Permissions-Policy"]
+    html = page.get_data(as_text=True)
+    first = form(client, f"/staff/workshops/{workshop.id}/scan", {"code": tickets.sign(booking),
+                                                                   "nonce": nonce_from(html)}, HX)
+    text = first.get_data(as_text=True)
+    assert first.status_code == 200 and 'data-outcome="valid"' in text and "Rollstuhl" in text
+    again = form(client, f"/staff/workshops/{workshop.id}/scan", {"code": booking.code, "nonce": "n" * 20}, HX)
+    assert 'data-outcome="again"' in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", ["", "xyz", "DB2.garbled", "\x00\x01", "A" * 1000])
+def test_scan_garbled_never_500(client, login, today, code):
+    _stop, workshop, _ = today
+    login("staff")
+    response = form(client, f"/staff/workshops/{workshop.id}/scan", {"code": code, "nonce": "n" * 20})
+    assert response.status_code == 422
+
+
+def test_walk_in_form_and_bad_input(client, login, today):
+    _stop, _, running = today
+    login("staff")
+    page = client.get(f"/staff/workshops/{running.id}").get_data(as_text=True)
+    bad = form(client, f"/staff/workshops/{running.id}/walkin", {"name": " ", "party_size": "9",
+                                                                 "nonce": nonce_from(page)})
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.get_data(as_text=True)
+    good = form(client, f"/staff/workshops/{running.id}/walkin", {"name": "Ali", "party_size": "2",
+                                                                  "nonce": nonce_from(page)}, HX)
+    assert good.status_code == 200 and "Ali" in good.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Booking).where(Booking.walk_in.is_(True))).arrived == 2
+
+
+def test_release_asks_first_then_frees(client, login, today, make_booking):
+    _stop, _, running = today
+    absent = make_booking(running, party_size=2, name="Nobody")
+    login("staff")
+    page = client.get(f"/staff/workshops/{running.id}/release").get_data(as_text=True)
+    assert "Nobody" in page
+    db.session.refresh(absent)
+    assert absent.status == BookingStatus.CONFIRMED
+    assert form(client, f"/staff/workshops/{running.id}/release", {}).status_code == 200
+    db.session.refresh(absent)
+    assert absent.status == BookingStatus.CANCELLED
+
+
+def test_tablet_registration_day_data_sync_and_revocation(client, login, today, make_booking, make_user, app):
+    stop, workshop, _ = today
+    booking = make_booking(workshop)
+    login("staff")
+    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
+    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    device = db.session.scalar(sa.select(Device))
+    assert device.name == "Tablet vorne" and device.token_hash != credential
+    # The tablet's credential works without any sign-in (a fresh client), and without a CSRF token.
+    tablet = app.test_client()
+    headers = {"X-Device-Credential": credential}
+    day = tablet.get(f"/staff/day.json?stop={stop.id}", headers=headers)
+    assert day.status_code == 200 and day.headers["Cache-Control"] == "no-store"
+    assert booking.code in [b["code"] for b in day.json["bookings"]]
+    queue = {"items": [{"kind": "checkin", "workshop_id": workshop.id, "booking_id": booking.id,
+                        "sequence": 1, "nonce": "abcdefgh12345"}]}
+    first = tablet.post("/staff/sync", json=queue, headers=headers)
+    assert first.status_code == 200 and first.json["results"][0]["outcome"] == "valid"
+    again = tablet.post("/staff/sync", json=queue, headers=headers)
+    assert again.json["results"][0]["replay"] is True
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 1
+    assert tablet.post("/staff/sync", data="not json", headers=headers).status_code == 400
+    # A coordinator revokes it: from then on nothing it sends is taken.
+    coordinator_client = app.test_client()
+    coordinator = make_user("coordinator")
+    token = csrf_token(coordinator_client, "/signin")
+    coordinator_client.post("/signin", data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token})
+    listing = coordinator_client.get("/staff/tablets").get_data(as_text=True)
+    assert "Tablet vorne" in listing
+    token = csrf_token(coordinator_client, "/staff/tablets")
+    coordinator_client.post(f"/staff/tablets/{device.id}/revoke", data={"csrf_token": token})
+    assert tablet.post("/staff/sync", json=queue, headers=headers).status_code == 401
+    assert tablet.get("/staff/day.json", headers=headers).status_code == 401
+
+
+def test_staff_cannot_revoke_tablets(client, login, make_user):
+    login("staff")
+    assert client.get("/staff/tablets").status_code == 403
+
+
+def test_expired_sign_in_mid_check_in_goes_to_sign_in_and_back(client, login, today, make_booking, app):
+    _stop, workshop, _ = today
+    booking = make_booking(workshop)
+    login("staff")
+    page = client.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
+    with client.session_transaction() as sess:
+        sess["auth_at"] = 0
+    response = client.post(f"/staff/workshops/{workshop.id}/act",
+                           data={"csrf_token": csrf_token(client, "/signin"), "kind": "checkin",
+                                 "booking_id": booking.id, "nonce": nonce_from(page)},
+                           headers={**HX, "Referer": f"http://localhost/staff/workshops/{workshop.id}"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].endswith(f"next=/staff/workshops/{workshop.id}")
+    db.session.refresh(booking)
+    assert booking.arrived == 0
