@@ -269,3 +269,20 @@ def test_offline_list_heading_and_items_agree_and_the_dot_says_internet(app):
         said = strings()
     assert said["online"] == "mit Internet" and said["offline"] == "ohne Internet"
     assert said["outbox_title"] == "Formulare von diesem Handy" and said["state_waiting"] == "Noch nicht gesendet"
+
+
+# 15. Partials are plain includes; paths come from the URL map ---------------------------------------------------
+
+def test_booking_pages_are_whole_pages_even_when_htmx_asks(client, make_workshop):
+    workshop = make_workshop()
+    token = token_of(book(client, workshop.id))
+    for path in (f"/workshops/{workshop.id}/book", f"/t/{token}"):
+        html = page(client.get(path, headers={"HX-Request": "true"}))
+        assert html.lstrip().lower().startswith("<!doctype html>") and "</html>" in html
+
+
+def test_scripts_take_the_ticket_path_from_the_page():
+    root = Path(__file__).resolve().parent.parent
+    for name in ("static/js/offline.js", "static/js/outbox.js", "static/js/ticket.js", "templates/pwa/sw.js"):
+        text = (root / name).read_text(encoding="utf-8")
+        assert '"/t/"' not in text and "'/t/'" not in text, name

@@ -37,7 +37,6 @@ from wtforms.validators import ValidationError
 from .. import faults, qr, ratelimit, tickets
 from ..errors import wants_json
 from ..extensions import csrf, db
-from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, booking_version, calendar_answer, ics_for_booking
 from . import bp, service
@@ -146,11 +145,13 @@ def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status
     offer = service.offer(workshop)
     open_seats = offer.seats_free if reason is None else 0
     alternatives = service.alternatives(workshop) if reason or not open_seats else []
-    return render(
-        "booking/new.html", "booking/_new.html",
+    # The form's page is always whole: nothing asks for it as a fragment (the offline outbox posts for JSON), so
+    # booking/_new.html is a plain include of booking/new.html.
+    return render_template(
+        "booking/new.html",
         workshop=workshop, form=form, reason=reason, refusal=refusal_message(reason) if reason else None,
-        open_seats=open_seats, seats_owed=offer.seats_owed, closes_at=service.closes_at(workshop), alternatives=alternatives,
-        submitted=request.method == "POST",
+        open_seats=open_seats, seats_owed=offer.seats_owed, closes_at=service.closes_at(workshop),
+        alternatives=alternatives, submitted=request.method == "POST",
     ), status
 
 
@@ -249,7 +250,7 @@ def show(token: str):
         "workshop_refusal": service.refusal(workshop),
         "reduce_form": _reduce_form(booking),
     }
-    return _private(make_response(render("booking/show.html", "booking/_ticket.html", **context)))
+    return _private(make_response(render_template("booking/show.html", **context)))
 
 
 def _reduce_form(booking: Booking) -> ReduceForm | None:
