@@ -22,7 +22,7 @@ from markupsafe import Markup
 bp = Blueprint("pages", __name__)
 
 # The day this statement's content was last checked against the app; bump it when reviewing the statement again.
-STATEMENT_DATE = date(2026, 11, 26)
+STATEMENT_DATE = date(2026, 11, 29)
 
 DEFAULT_CONTACT = "barrierefreiheit@digitalbus.example"
 ENFORCEMENT_NAME = (

@@ -286,3 +286,13 @@ def test_scripts_take_the_ticket_path_from_the_page():
     for name in ("static/js/offline.js", "static/js/outbox.js", "static/js/ticket.js", "templates/pwa/sw.js"):
         text = (root / name).read_text(encoding="utf-8")
         assert '"/t/"' not in text and "'/t/'" not in text, name
+
+
+# The accessibility statement ---------------------------------------------------------------------------------------
+
+def test_accessibility_statement_lists_what_is_built(client):
+    html = page(client.get("/barrierefreiheit", headers=EN))
+    assert "nearest city bus stop" in html and "hearing loop" in html
+    assert "found again with the booking code" in html and "reminder the day before" in html
+    assert "OpenStreetMap" in html and "The link to a stop opens the map app" not in html
+    assert "My bookings on this phone" in html  # what needs JavaScript is named
