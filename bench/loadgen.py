@@ -20,6 +20,7 @@ def build_request(plan: dict, conn_id: int, n: int) -> bytes:
     i = conn_id * 1_000_003 + n
     path = plan["paths"][i % len(plan["paths"])]
     headers = [f"Host: {plan['host']}:{plan['port']}", "User-Agent: bench-loadgen"]
+    headers += [f"{name}: {value}" for name, value in plan.get("headers", {}).items()]
     body = b""
     if plan["sessions"]:
         session = plan["sessions"][i % len(plan["sessions"])]
@@ -44,7 +45,9 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
         if ":" in line:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
+    if status in (204, 304):
+        pass  # no body, whatever the headers say
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
             await reader.readexactly(size + 2)

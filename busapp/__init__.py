@@ -53,6 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     for feature in (schedule, booking, feedback, pwa, pages, mail, checkin):
         app.register_blueprint(feature.bp)
 
+    from . import opendata
+
+    opendata.init_app(app)
+
     @app.get("/healthz")
     def healthz():
         """Liveness and database check for the load balancer."""

@@ -228,10 +228,19 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "FEED_PAST_DAYS": _int("FEED_PAST_DAYS", 30),
         "FEED_FUTURE_DAYS": _int("FEED_FUTURE_DAYS", 365),
         "FEED_MAX_EVENTS": _int("FEED_MAX_EVENTS", 1000),
+        # Open data (busapp/opendata): the licence of the data (a DCAT-AP.de licence URI), who publishes it, and
+        # how long a process answers If-None-Match from memory without a query (0 switches that off).
+        "OPENDATA_LICENSE": os.environ.get("OPENDATA_LICENSE", "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"),
+        "OPENDATA_PUBLISHER": os.environ.get("OPENDATA_PUBLISHER", "Hansestadt Lübeck"),
+        "OPENDATA_CONTACT_EMAIL": os.environ.get("OPENDATA_CONTACT_EMAIL", "")
+        or os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        "OPENDATA_MUNICIPALITY_KEY": os.environ.get("OPENDATA_MUNICIPALITY_KEY", "01003000"),
+        "OPENDATA_FRESH_SECONDS": _int("OPENDATA_FRESH_SECONDS", 5),
     }
     if env == "testing":
         cfg["TESTING"] = True
         cfg["PAGE_CACHE_SECONDS"] = 0  # tests see each change at once; the cache's own tests switch it on
+        cfg["OPENDATA_FRESH_SECONDS"] = 0
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
     if "TRUSTED_HOSTS" not in overrides:
@@ -287,6 +296,10 @@ def _check(cfg: dict) -> None:
             raise ConfigError(f"{key} must be between 1 and 5000")
     if not 0 <= cfg["FEED_PAST_DAYS"] <= 5000:
         raise ConfigError("FEED_PAST_DAYS must be between 0 and 5000")
+    if cfg["OPENDATA_FRESH_SECONDS"] < 0:
+        raise ConfigError("OPENDATA_FRESH_SECONDS must be 0 (off) or more")
+    if not cfg["OPENDATA_LICENSE"].startswith(("http://", "https://")):
+        raise ConfigError("OPENDATA_LICENSE must be a licence URI, e.g. http://dcat-ap.de/def/licenses/dl-zero-de/2.0")
     if cfg["MAIL_LEASE_SECONDS"] < 60:
         raise ConfigError("MAIL_LEASE_SECONDS must be at least 60: a claim must outlast a slow mail server")
     if cfg["MAIL_MAX_ATTEMPTS"] < 1 or cfg["MAIL_RETRY_SECONDS"] < 1 or cfg["MAIL_POLL_SECONDS"] < 1:

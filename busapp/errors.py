@@ -1,7 +1,7 @@
 """Friendly error pages in the visitor's language, or JSON for clients that ask for it. Never a stack trace."""
 from __future__ import annotations
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -36,14 +36,15 @@ def render_error(code: int, title=None, message=None, headers=None) -> Response:
     """The error answer: JSON or the error page, with the status code and the error's own headers."""
     default_title, default_message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
     title, message = title or default_title, message or default_message
+    for matches, renderer in current_app.extensions.get("errors.json_renderers", ()):
+        if matches(request.path):
+            return renderer(code, title, message, headers)
     if wants_json():
         response = jsonify(ok=False, error=code, title=str(title), message=str(message))
     else:
         try:
             response = Response(render_template("errors/error.html", code=code, title=title, message=message))
         except Exception:  # the page itself failed (the database is down, say): a plain page, still friendly
-            from flask import current_app
-
             current_app.logger.exception("error page for %s could not be rendered", code)
             body = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p>"
             response = Response(body, mimetype="text/html")
@@ -53,6 +54,11 @@ def render_error(code: int, title=None, message=None, headers=None) -> Response:
             response.headers[name] = value
     response.vary.add("Accept")
     return response
+
+
+def register_json_errors(app, matches, renderer) -> None:
+    """Let a feature answer every error on its own addresses in its own JSON shape (the open data API does)."""
+    app.extensions.setdefault("errors.json_renderers", []).append((matches, renderer))
 
 
 def init_app(app) -> None:

@@ -152,7 +152,9 @@ class Stop(db.Model):
     place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT)
+    # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
+    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT,
+                                               active_history=True)
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -160,6 +162,8 @@ class Stop(db.Model):
     live_minutes_late: Mapped[int | None] = mapped_column()
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)
+    # When a published stop last got a new time or place (see _mark_moved); the open data calls such a stop moved.
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Indexed: the calendar feeds' version reads its latest value (busapp/schedule/feeds.py).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
@@ -183,11 +187,31 @@ class Stop(db.Model):
     def is_cancelled(self) -> bool:
         return self.status == StopStatus.CANCELLED
 
+    @property
+    def is_moved(self) -> bool:
+        return self.status == StopStatus.PUBLISHED and self.moved_at is not None
+
     def is_over(self, now: datetime | None = None) -> bool:
         return self.ends_at <= (now or utcnow())
 
     def __repr__(self) -> str:
         return f"<Stop {self.id} place={self.place_id} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+
+# What makes a published stop "moved" for the people who already know it: another time or another place.
+MOVE_FIELDS = ("starts_at", "ends_at", "place_id", "place", "district_id")
+
+
+@sa.event.listens_for(Stop, "before_update")
+def _mark_moved(_mapper, _connection, stop: Stop) -> None:
+    """Stamp moved_at when a stop that was already published changes time or place, whoever changes it."""
+    state = sa.inspect(stop)
+    status = state.attrs.status.history
+    # An unchanged status may not be loaded yet: reading the attribute loads it.
+    was_published = (status.deleted[0] if status.deleted else stop.status) == StopStatus.PUBLISHED
+    if was_published and stop.status == StopStatus.PUBLISHED and not state.attrs.moved_at.history.has_changes() \
+            and any(state.attrs[name].history.has_changes() for name in MOVE_FIELDS):
+        stop.moved_at = utcnow()
 
 
 class Workshop(db.Model):

@@ -30,7 +30,7 @@ from tests.conftest import PASSWORD
 # Public endpoints: residents' pages, need no account. Blueprint-wide patterns only for blueprints that serve
 # residents alone; feedback names each public view, so a coordinator's feedback report cannot hide under "feedback.*".
 PUBLIC = (
-    "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*",
+    "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*", "opendata.*", "ngsild.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
     "static", "healthz",
 )

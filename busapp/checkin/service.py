@@ -45,6 +45,7 @@ Audit
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -58,6 +59,7 @@ from sqlalchemy.orm import joinedload
 from .. import tickets
 from ..booking.service import _free_seats, _lock, _take_seats, _write, new_code, normalize_code
 from ..extensions import db
+from ..forms import clean_text
 from ..models import (
     AuditEvent, Booking, BookingStatus, CheckIn, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit,
     utcnow,
@@ -80,8 +82,15 @@ INVALID = "invalid"
 OUTCOMES = (VALID, AGAIN, OTHER_WORKSHOP, OTHER_STOP, CANCELLED, WAITING, UNKNOWN, FORGED)
 KINDS = ("checkin", "count", "undo", "walkin", "seat")
 NAME_MAX = 40
+DEVICE_NAME_MAX = 64  # what an audit event's device column holds
 NONCE_MAX = 64
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_QUEUE = 1000
+
+
+def _clean(text: str | None, limit: int) -> str:
+    """Typed text as stored: no control characters (PostgreSQL refuses NUL), spaces collapsed, cut to `limit`."""
+    return " ".join(clean_text(text or "").split())[:limit]
 
 
 class Refused(Exception):
@@ -328,7 +337,7 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
 
     `nonce_checked`: the caller has just looked the nonce up and found nothing (a racing replay is still caught by
     the nonce's UNIQUE constraint)."""
-    if not action.nonce or len(action.nonce) > NONCE_MAX:
+    if not isinstance(action.nonce, str) or not _NONCE.match(action.nonce):
         return Decision(INVALID)
     earlier = None if nonce_checked else _stored(action.nonce)
     if earlier is not None:
@@ -446,7 +455,7 @@ def _use_share(device: Device | None, workshop_id: int, n: int) -> bool:
 
 def _apply_walkin(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
     _lock(action.workshop_id)
-    name = " ".join((action.name or "").split())[:NAME_MAX]
+    name = _clean(action.name, NAME_MAX)
     n = action.party_size
     if not name or not 1 <= n <= 4:
         return Decision(INVALID)
@@ -456,7 +465,8 @@ def _apply_walkin(action: Action, user_id: int | None, device: Device | None, no
         return Decision(FULL, detail={"people": 0})
     booking = Booking(
         workshop_id=action.workshop_id, party_size=n, name=name, status=BookingStatus.CONFIRMED, code=new_code(),
-        manage_token=secrets.token_urlsafe(32), idempotency_key="walkin-" + action.nonce, locale="de",
+        manage_token=secrets.token_urlsafe(32),
+        idempotency_key="walkin-" + hashlib.sha256(action.nonce.encode()).hexdigest()[:40], locale="de",
         created_at=now, confirmed_at=now, walk_in=True, arrived=n, checked_in_at=action.acted_at or now,
         checked_in_device=_device_label(device)[:64] or None, checked_in_by_id=user_id,
     )
@@ -534,7 +544,7 @@ def _hash(credential: str) -> str:
 
 def register_device(name: str, user: User) -> tuple[Device, str]:
     """Register a tablet; returns it and its sync credential (shown once, stored only as a hash)."""
-    name = " ".join((name or "").split())[:80]
+    name = _clean(name, DEVICE_NAME_MAX)
     if not name:
         raise Refused(INVALID)
     credential = secrets.token_urlsafe(32)
@@ -677,7 +687,7 @@ def action_from(item: dict) -> Action | None:
     kind, nonce = item.get("kind"), item.get("nonce")
     workshop_id = _small_int(item.get("workshop_id"), 1, 2**31 - 1)
     sequence = _small_int(item.get("sequence"), 1, 2**31 - 1)
-    if kind not in KINDS or not isinstance(nonce, str) or not 8 <= len(nonce) <= NONCE_MAX or not workshop_id \
+    if kind not in KINDS or not isinstance(nonce, str) or not _NONCE.match(nonce) or not workshop_id \
             or sequence is None:
         return None
     booking_id = item.get("booking_id")

@@ -12,6 +12,7 @@ Live status (the rule)
 from __future__ import annotations
 
 from ..extensions import db
+from ..forms import clean_text
 from ..models import LiveStatus, Stop, StopStatus, User, audit, utcnow
 
 CANCELLED = "cancelled"
@@ -40,7 +41,7 @@ def set_live_status(stop: Stop, status: str, minutes_late: int | None = None, re
         raise LiveStatusRefused("not_public")
     if stop.status == StopStatus.CANCELLED:
         raise LiveStatusRefused("cancelled")
-    reason = " ".join((reason or "").split())[:REASON_MAX]
+    reason = " ".join(clean_text(reason or "").split())[:REASON_MAX]
     before = {"status": stop.status.value, "live_status": stop.live_status.value,
               "minutes_late": stop.live_minutes_late, "note": stop.live_note}
     now = utcnow()

@@ -1,7 +1,7 @@
 """Staff check-in: registered tablets, check-in records, walk-in seat shares, arrivals and the late-by minutes.
 
 Revision ID: 0002_checkin
-Revises: 0002_journey
+Revises: 0002_faults
 """
 from alembic import op
 import sqlalchemy as sa

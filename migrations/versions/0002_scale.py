@@ -1,7 +1,7 @@
 """scale: indexes for long tours, and workshop.updated_at for the calendar feeds' version
 
 Revision ID: 0002_scale
-Revises: 0002_faults
+Revises: 0002_checkin
 """
 from alembic import op
 import sqlalchemy as sa

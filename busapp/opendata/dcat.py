@@ -1,0 +1,121 @@
+"""The DCAT-AP.de description of the tour data, for the city's open-data portal (GovData harvests it)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import Stop
+from . import service
+
+CONTEXT = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "dcatde": "http://dcat-ap.de/def/dcatde/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "locn": "http://www.w3.org/ns/locn#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+EU = "http://publications.europa.eu/resource/authority"
+# The formats offered, each with the address that serves it: (key, title, media type, EU file type, path).
+FORMATS = (
+    ("json", "JSON", "application/json", "JSON", "/api/v1/stops"),
+    ("csv", "CSV", "text/csv", "CSV", "/api/v1/stops.csv"),
+    ("ical", "iCalendar", "text/calendar", "ICAL", "/tour.ics"),
+    ("ngsi-ld", "NGSI-LD", "application/ld+json", "JSON_LD", "/ngsi-ld/v1/entities?type=Event"),
+)
+# Lübeck's bounding box (WGS 84), for the spatial coverage.
+BBOX = "POLYGON((10.57 53.80, 10.95 53.80, 10.95 54.00, 10.57 54.00, 10.57 53.80))"
+
+
+def _date(value: datetime | None) -> dict | None:
+    return {"@value": value.date().isoformat(), "@type": "xsd:date"} if value else None
+
+
+def catalogue() -> dict:
+    """The catalogue: one dataset with a distribution per format, and the API as a data service."""
+    cfg = current_app.config
+    base = service.base_url()
+    licence = {"@id": cfg["OPENDATA_LICENSE"]}
+    first, last = db.session.execute(
+        sa.select(sa.func.min(Stop.starts_at), sa.func.max(Stop.ends_at)).where(
+            Stop.status.in_(service.PUBLIC_STATUSES))
+    ).one()
+    dataset_id = f"{base}/api/v1/catalog.jsonld#dataset"
+    service_id = f"{base}/api/v1/catalog.jsonld#api"
+    publisher = {"@type": "foaf:Organization", "foaf:name": cfg["OPENDATA_PUBLISHER"]}
+    distributions = [
+        {
+            "@id": f"{base}/api/v1/catalog.jsonld#distribution-{key}",
+            "@type": "dcat:Distribution",
+            "dct:title": title,
+            "dcat:accessURL": {"@id": base + path},
+            "dcat:downloadURL": {"@id": base + path},
+            "dcat:mediaType": {"@id": f"https://www.iana.org/assignments/media-types/{media}"},
+            "dct:format": {"@id": f"{EU}/file-type/{eu}"},
+            "dct:license": licence,
+            "dcatde:licenseAttributionByText": cfg["OPENDATA_PUBLISHER"],
+            **({"dcat:accessService": {"@id": service_id}} if key in ("json", "ngsi-ld") else {}),
+        }
+        for key, title, media, eu, path in FORMATS
+    ]
+    temporal = {k: v for k, v in {"@type": "dct:PeriodOfTime", "dcat:startDate": _date(first),
+                                  "dcat:endDate": _date(last)}.items() if v is not None}
+    dataset = {
+        "@id": dataset_id,
+        "@type": "dcat:Dataset",
+        "dct:identifier": dataset_id,
+        "dct:title": [{"@value": "Digitalwerkstatt-Bus: Haltestellen und Kurse", "@language": "de"},
+                      {"@value": "Digital workshop bus: stops and workshops", "@language": "en"}],
+        "dct:description": [
+            {"@value": "Wann und wo der Digitalwerkstatt-Bus in den Stadtteilen hält, mit seinen kostenlosen Kursen, "
+                       "freien Plätzen, Sprache, Zielgruppe, Barrierefreiheit und aktuellem Status. Ohne "
+                       "personenbezogene Daten.", "@language": "de"},
+            {"@value": "When and where the digital workshop bus stops in the districts, with its free workshops, "
+                       "free seats, language, audience, accessibility and live status. No personal data.",
+             "@language": "en"},
+        ],
+        "dct:publisher": publisher,
+        "dcatde:maintainer": publisher,
+        "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": cfg["OPENDATA_PUBLISHER"],
+                              "vcard:hasEmail": {"@id": f"mailto:{cfg['OPENDATA_CONTACT_EMAIL']}"}},
+        "dcat:keyword": ["Digitalisierung", "Bildung", "Weiterbildung", "Senioren", "Teilhabe", "Bus",
+                         "Stadtteile", "Veranstaltungen", "digital workshop"],
+        "dcat:theme": [{"@id": f"{EU}/data-theme/EDUC"}, {"@id": f"{EU}/data-theme/SOCI"}],
+        "dct:language": [{"@id": f"{EU}/language/DEU"}, {"@id": f"{EU}/language/ENG"}],
+        "dcatde:politicalGeocodingLevelURI": {"@id": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"},
+        "dcatde:politicalGeocodingURI": {
+            "@id": f"http://dcat-ap.de/def/politicalGeocoding/municipalityKey/{cfg['OPENDATA_MUNICIPALITY_KEY']}"},
+        "dct:spatial": {"@type": "dct:Location", "locn:geometry": {"@value": BBOX, "@type": "gsp:wktLiteral"},
+                        "dcat:bbox": {"@value": BBOX, "@type": "gsp:wktLiteral"}},
+        "dct:temporal": temporal,
+        "dct:accrualPeriodicity": {"@id": f"{EU}/frequency/CONT"},
+        "dct:license": licence,
+        "dcat:landingPage": {"@id": base + "/api"},
+        "dcat:distribution": [{"@id": d["@id"]} for d in distributions],
+    }
+    data_service = {
+        "@id": service_id,
+        "@type": "dcat:DataService",
+        "dct:title": "Digitalwerkstatt-Bus open data API",
+        "dcat:endpointURL": {"@id": base + "/api/v1/"},
+        "dcat:endpointDescription": {"@id": base + "/api/v1/openapi.json"},
+        "dcat:servesDataset": {"@id": dataset_id},
+        "dct:license": licence,
+        "dct:publisher": publisher,
+    }
+    catalog = {
+        "@id": f"{base}/api/v1/catalog.jsonld",
+        "@type": "dcat:Catalog",
+        "dct:title": "Digitalwerkstatt-Bus",
+        "dct:description": "Open data of the digital workshop bus.",
+        "dct:publisher": publisher,
+        "dcat:dataset": {"@id": dataset_id},
+        "dcat:service": {"@id": service_id},
+        "foaf:homepage": {"@id": base + "/"},
+    }
+    return {"@context": {**CONTEXT, "gsp": "http://www.opengis.net/ont/geosparql#"},
+            "@graph": [catalog, dataset, *distributions, data_service]}

@@ -1,0 +1,135 @@
+"""The read-only JSON API under /api/v1 and its readable page at /api."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import render_template, request
+from flask_babel import gettext as _
+
+from ..models import utcnow
+from . import bp, dcat, openapi, schemas, service
+from .service import ApiError
+
+
+def api_view(view):
+    """Answer a remembered ETag without a query, and turn an ApiError into a problem-details answer."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        cached = service.fresh_not_modified()
+        if cached is not None:
+            return cached
+        try:
+            return view(*args, **kwargs)
+        except ApiError as error:
+            return service.problem(error)
+
+    return wrapped
+
+
+def _no_params() -> None:
+    if request.args:
+        name = next(iter(request.args))
+        raise service.bad(name[:80], _("This address takes no parameters."))
+
+
+def _id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        raise service.not_found(_("No public object has this id."))
+    return int(raw)
+
+
+def _paged(body: dict):
+    """The page's answer, with its next page also in a Link header, as HTTP clients that follow pages expect."""
+    response = service.answer(body)
+    if body["links"]["next"] and response.status_code == 200:
+        response.headers["Link"] = f'<{body["links"]["next"]}>; rel="next"'
+    return response
+
+
+@bp.get("/api/v1/stops")
+@api_view
+def stops():
+    """A page of public stops with place and workshops, filtered and soonest first."""
+    filters = service.parse_filters(request.args)
+    return _paged(schemas.STOP_PAGE.dump(service.stop_page(filters, utcnow())))
+
+
+@bp.get("/api/v1/stops.csv")
+@api_view
+def stops_csv():
+    """The same page of stops as CSV, one row per workshop."""
+    filters = service.parse_filters(request.args)
+    response = service.answer(service.stops_csv(filters, utcnow()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'inline; filename="digitalbus-stops.csv"'
+    return response
+
+
+@bp.get("/api/v1/stops/<item_id>")
+@api_view
+def stop(item_id: str):
+    """One public stop."""
+    _no_params()
+    found = service.public_stop(_id(item_id))
+    if found is None:
+        raise service.not_found(_("No public stop has this id."))
+    return service.answer(schemas.STOP.dump(service.stop_facts(found, utcnow())))
+
+
+@bp.get("/api/v1/workshops")
+@api_view
+def workshops():
+    """A page of public workshops, filtered and soonest first."""
+    filters = service.parse_filters(request.args)
+    return _paged(schemas.WORKSHOP_PAGE.dump(service.workshop_page(filters, utcnow())))
+
+
+@bp.get("/api/v1/workshops/<item_id>")
+@api_view
+def workshop(item_id: str):
+    """One public workshop."""
+    _no_params()
+    found = service.public_workshop(_id(item_id))
+    if found is None:
+        raise service.not_found(_("No public workshop has this id."))
+    return service.answer(schemas.WORKSHOP.dump(service.workshop_facts(found, utcnow())))
+
+
+@bp.get("/api/v1/places")
+@api_view
+def places():
+    """Every place the bus stops at."""
+    _no_params()
+    return service.answer(schemas.PLACE_LIST.dump({"items": service.places(utcnow())}))
+
+
+@bp.get("/api/v1/districts")
+@api_view
+def districts():
+    """The districts in their official order."""
+    _no_params()
+    items = [service.district_facts(d) for d in service.all_districts()]
+    return service.answer(schemas.DISTRICT_LIST.dump({"items": items}))
+
+
+@bp.get("/api/v1/catalog.jsonld")
+@api_view
+def catalog():
+    """The DCAT-AP.de catalogue for open-data portals."""
+    _no_params()
+    return service.answer(dcat.catalogue(), mimetype="application/ld+json")
+
+
+@bp.get("/api/v1/openapi.json")
+@api_view
+def openapi_document():
+    """The OpenAPI 3.1 document of this API."""
+    _no_params()
+    return service.answer(openapi.document(service.base_url()))
+
+
+@bp.get("/api")
+def docs():
+    """A readable page about the API, made from its OpenAPI document."""
+    return render_template("opendata/docs.html", doc=openapi.document(service.base_url()),
+                           schemas=schemas.ALL, base=service.base_url())

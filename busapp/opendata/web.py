@@ -1,0 +1,59 @@
+"""How the API's addresses differ from the rest of the site: readable from any origin, errors always in JSON."""
+from __future__ import annotations
+
+from flask import request
+
+from . import service
+from .service import ApiError, Validators
+
+# Only these answer other origins; the pages of the site keep their same-origin policy.
+CORS_PREFIXES = ("/api/v1/", "/ngsi-ld/v1/")
+ALLOWED_HEADERS = "Accept, Accept-Language, If-None-Match, If-Modified-Since"
+EXPOSED_HEADERS = "ETag, Last-Modified, Link, Retry-After"
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(CORS_PREFIXES)
+
+
+def init_app(app) -> None:
+    """Register the blueprints, the CORS headers, the JSON error answers and the `flask opendata` commands."""
+    from . import bp, commands, ngsild_bp
+    from .. import errors
+
+    app.extensions["opendata.validators"] = Validators()
+    app.register_blueprint(bp)
+    app.register_blueprint(ngsild_bp)
+    app.cli.add_command(commands.opendata)
+    errors.register_json_errors(app, is_api_path, _error_answer)
+    # Every stop page carries its workshops as schema.org events (a JSON-LD data block, which the CSP lets be).
+    app.add_template_global(service.stop_jsonld, "stop_jsonld")
+
+    @app.after_request
+    def cors(response):
+        if is_api_path(request.path):
+            h = response.headers
+            h["Access-Control-Allow-Origin"] = "*"
+            h["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+            # Data meant for other sites: they may load it, which same-origin would forbid.
+            h["Cross-Origin-Resource-Policy"] = "cross-origin"
+            if request.method == "OPTIONS":
+                h["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+                h["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+                h["Access-Control-Max-Age"] = "86400"
+            response.vary.add("Accept-Language")
+        return response
+
+
+def _error_answer(code: int, title: str, message: str, headers):
+    """Any HTTP error on an API address, as problem details (NGSI-LD addresses get NGSI-LD's error types)."""
+    if request.path.startswith("/ngsi-ld/"):
+        from .ngsild import ngsi_error
+
+        response = ngsi_error(code, title, message)
+    else:
+        response = service.problem(ApiError(code, str(title), str(message)))
+    for name, value in headers or ():
+        if name.lower() in ("allow", "retry-after"):
+            response.headers[name] = value
+    return response

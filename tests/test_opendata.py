@@ -1,0 +1,564 @@
+"""Open data: the JSON API, NGSI-LD, schema.org JSON-LD in stop pages, the DCAT-AP.de catalogue, and the push to a
+context broker; that they agree with each other and with the pages, and that no personal data ever leaves."""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from busapp.extensions import db
+from busapp.models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus
+from busapp.opendata import service
+from tests.live import free_port
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SECRETS = []  # filled by the tour fixture: every piece of personal data it wrote
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def before(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+
+
+def _book(workshop: Workshop, name: str, contact: str, note: str, party: int = 1,
+          status: BookingStatus = BookingStatus.CONFIRMED) -> Booking:
+    booking = Booking(workshop_id=workshop.id, party_size=party, name=name, contact=contact, needs_note=note,
+                      status=status, code="Q" + secrets.token_hex(4).upper(),
+                      manage_token=secrets.token_urlsafe(24), idempotency_key=secrets.token_hex(16))
+    db.session.add(booking)
+    if status == BookingStatus.CONFIRMED:
+        workshop.seats_taken += party
+    return booking
+
+
+@pytest.fixture
+def tour(app, make_district, make_place, make_stop, make_workshop, now):
+    """A small tour: a scheduled stop (one workshop full), a cancelled one, a moved one, and drafts that stay hidden,
+    with bookings full of personal data."""
+    district = make_district(name="Moisling", slug="moisling", number="03")
+    other = make_district(name="Buntekuh", slug="buntekuh", number="04")
+    start = now.replace(minute=0, second=0) + timedelta(days=2)
+    scheduled = make_stop(district=district, starts_at=start, place="Moislinger Markt", address="Niendorfer Str. 50",
+                          transit_stop="Moislinger Baum", transit_lines="6", hearing_loop=True)
+    full = make_workshop(stop=scheduled, title="Das Smartphone kennenlernen", capacity=2, topic="smartphone_basics",
+                         audience="seniors", language="de", accessibility_notes="Hebebühne am Einstieg",
+                         description="Schritt für Schritt.")
+    open_ = make_workshop(stop=scheduled, title="Akıllı telefon", capacity=8, topic="messengers",
+                          audience="newcomers", language="tr", starts_at=start + timedelta(minutes=90))
+    make_workshop(stop=scheduled, title="Noch geheim", status=WorkshopStatus.DRAFT)
+    make_workshop(stop=scheduled, title="Fotos ordnen", status=WorkshopStatus.CANCELLED, topic="photos",
+                  starts_at=start + timedelta(minutes=150), duration_minutes=30)
+
+    cancelled = make_stop(district=other, starts_at=start + timedelta(days=1), place="Bücherei Buntekuh",
+                          address="Ziegelstraße 2", status=StopStatus.CANCELLED,
+                          cancel_reason="Der Bus ist in der Werkstatt.")
+    make_workshop(stop=cancelled, title="Videoanrufe", topic="video_calls", capacity=8)
+
+    moved = make_stop(district=district, starts_at=start + timedelta(days=3), place="Schule Moisling",
+                      address="Andersenring 1")
+    moved_workshop = make_workshop(stop=moved, title="Sicher online bezahlen", topic="online_banking", capacity=10,
+                                   language="en")
+    # Moved by a coordinator after it was published: another day and another place.
+    moved.starts_at += timedelta(days=1)
+    moved.ends_at += timedelta(days=1)
+    moved.place = make_place(district, "Gemeindehaus Moisling", address="Oberbüssauer Weg 7", postcode="23560",
+                             transit_stop="Moisling Markt", transit_lines="5, 16", step_free=True, toilet=False,
+                             finding_note="Hinter der Kirche", lat=53.83, lon=10.62)
+    moved_workshop.starts_at += timedelta(days=1)
+    db.session.commit()
+
+    draft = make_stop(district=district, starts_at=start + timedelta(days=5), place="Geheimer Ort",
+                      status=StopStatus.DRAFT)
+    make_workshop(stop=draft, title="Entwurf")
+
+    people = []
+    for workshop, party in ((full, 2), (open_, 1), (moved_workshop, 3)):
+        n = secrets.token_hex(3)
+        people.append(_book(workshop, f"Erika Mustermann{n}", f"erika{n}@example.org",
+                            f"Rollstuhl, bitte Rampe {n}", party))
+    people.append(_book(full, "Wartende Person", "+49 451 1234567", f"Hörgerät Nr. {secrets.token_hex(3)}", 1,
+                        BookingStatus.WAITING))
+    db.session.commit()
+    secrets_ = []
+    for b in people:
+        secrets_ += [b.name, b.contact, b.needs_note, b.code, b.manage_token, b.idempotency_key]
+    return {"district": district, "scheduled": scheduled, "cancelled": cancelled, "moved": moved, "draft": draft,
+            "full": full, "open": open_, "moved_workshop": moved_workshop, "secrets": secrets_}
+
+
+def get_json(client, url: str, status: int = 200):
+    response = client.get(url)
+    assert response.status_code == status, (url, response.get_data(as_text=True))
+    return response.get_json(force=True)
+
+
+def all_pages(client, url: str) -> list[dict]:
+    items = []
+    while url:
+        page = get_json(client, url)
+        items += page["items"]
+        url = page["links"]["next"]
+    return items
+
+
+# ------------------------------------------------------------------------------------------------------------- rules
+
+def test_only_public_stops_and_workshops_with_their_statuses(client, tour):
+    stops = {s["id"]: s for s in all_pages(client, "/api/v1/stops")}
+    assert set(stops) == {str(tour[k].id) for k in ("scheduled", "cancelled", "moved")}
+    assert stops[str(tour["scheduled"].id)]["status"] == "scheduled"
+    cancelled = stops[str(tour["cancelled"].id)]
+    assert cancelled["status"] == "cancelled" and cancelled["status_reason"] == "Der Bus ist in der Werkstatt."
+    assert cancelled["live_status"] == "cancelled" and cancelled["seats_free"] == 0
+    assert all(w["status"] == "cancelled" and not w["bookable"] for w in cancelled["workshops"])
+    moved = stops[str(tour["moved"].id)]
+    assert moved["status"] == "moved" and moved["place"]["name"] == "Gemeindehaus Moisling"
+    assert moved["place"]["bus_lines"] == ["5", "16"] and moved["place"]["step_free"] is True
+    assert moved["place"]["toilet"] is False and moved["place"]["seats"] is None
+    assert moved["workshops"][0]["status"] == "moved"
+    titles = [w["title"] for w in stops[str(tour["scheduled"].id)]["workshops"]]
+    assert titles == ["Das Smartphone kennenlernen", "Akıllı telefon", "Fotos ordnen"]
+    photos = stops[str(tour["scheduled"].id)]["workshops"][2]
+    assert photos["status"] == "cancelled" and photos["seats_free"] == 0 and not photos["bookable"]
+    assert stops[str(tour["scheduled"].id)]["seats_free"] == 7
+    workshops = all_pages(client, "/api/v1/workshops")
+    assert "Noch geheim" not in {w["title"] for w in workshops} and "Entwurf" not in {w["title"] for w in workshops}
+    get_json(client, f"/api/v1/stops/{tour['draft'].id}", 404)
+
+
+def test_publishing_a_draft_is_not_a_move_but_changing_a_published_stop_is(app, make_stop, make_place):
+    stop = make_stop(status=StopStatus.DRAFT)
+    stop.status = StopStatus.PUBLISHED
+    stop.starts_at += timedelta(hours=1)
+    stop.ends_at += timedelta(hours=1)
+    db.session.commit()
+    assert stop.moved_at is None and service.stop_status(stop) == "scheduled"
+    stop.live_note = "Wir stehen heute hinter der Bücherei"
+    db.session.commit()
+    assert stop.moved_at is None
+    stop.place = make_place(stop.district, "Anderswo")
+    db.session.commit()
+    assert stop.moved_at is not None and service.stop_status(stop) == "moved"
+
+
+def test_filters(client, tour):
+    def ids(url):
+        return [s["id"] for s in all_pages(client, url)]
+
+    s, c, m = (str(tour[k].id) for k in ("scheduled", "cancelled", "moved"))
+    assert ids("/api/v1/stops?district=moisling") == [s, m]
+    assert ids("/api/v1/stops?topic=online_banking") == [m]
+    assert ids("/api/v1/stops?language=tr") == [s]
+    day = tour["cancelled"].starts_at.astimezone(BERLIN).date().isoformat()
+    assert ids(f"/api/v1/stops?from={day}&to={day}") == [c]
+    assert ids("/api/v1/stops?free_seats=true") == [s, m]
+    free = {w["title"] for w in all_pages(client, "/api/v1/workshops?free_seats=true")}
+    assert free == {"Akıllı telefon", "Sicher online bezahlen"}
+    when = tour["moved"].starts_at.astimezone(BERLIN).isoformat()
+    assert ids(f"/api/v1/stops?from={when.replace('+', '%2B')}") == [m]
+
+
+def test_cursor_pages_through_everything_once_and_refuses_tampering(client, tour):
+    first = get_json(client, "/api/v1/stops?limit=1")
+    assert client.get("/api/v1/stops?limit=1").headers["Link"] == f'<{first["links"]["next"]}>; rel="next"'
+    assert "Link" not in client.get("/api/v1/stops?limit=5").headers
+    ids = [s["id"] for s in all_pages(client, "/api/v1/stops?limit=1")]
+    assert ids == [s["id"] for s in all_pages(client, "/api/v1/stops")] and len(ids) == 3
+    cursor = re.search(r"cursor=([^&]+)", first["links"]["next"]).group(1)
+    payload, _, signature = cursor.partition(".")
+    tampered = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + signature
+    for url in (f"/api/v1/stops?limit=1&cursor={tampered}", f"/api/v1/stops?limit=2&cursor={cursor}",
+                f"/api/v1/stops?limit=1&district=moisling&cursor={cursor}", "/api/v1/stops?cursor=x.y"):
+        problem = get_json(client, url, 400)
+        assert problem["parameter"] == "cursor" and problem["status"] == 400
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("colour=red", "colour"),
+    ("from=2026-06-02&to=2026-06-01", "from"),
+    ("from=2026-06-01&to=2026-06-01T00:00:00%2B02:00", "from"),
+    ("from=yesterday", "from"),
+    ("to=2026-13-01", "to"),
+    ("limit=100000", "limit"),
+    ("limit=0", "limit"),
+    ("limit=-1", "limit"),
+    ("limit=ten", "limit"),
+    ("free_seats=yes", "free_seats"),
+    ("district=atlantis", "district"),
+    ("district=%00", "district"),
+    ("topic=%3Cscript%3E", "topic"),
+    ("language=" + "x" * 200, "language"),
+    ("limit=1&limit=2", "limit"),
+    ("cursor=" + "a" * 2000, "cursor"),
+])
+def test_bad_input_is_a_clear_json_400(client, tour, query, parameter):
+    for path in ("/api/v1/stops", "/api/v1/workshops", "/api/v1/stops.csv"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, query)
+        assert response.mimetype == "application/problem+json"
+        body = response.get_json(force=True)
+        assert body["parameter"] == parameter and body["detail"] and body["title"]
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_unknown_addresses_and_methods_answer_json(client, tour):
+    for url, status in (("/api/v1/nothing", 404), ("/api/v1/stops/abc", 404), ("/api/v1/stops/99999999999", 404),
+                        ("/api/v1/stops/1?x=1", 400)):
+        response = client.get(url)
+        assert response.status_code == status and response.mimetype == "application/problem+json", url
+    response = client.post("/api/v1/stops")
+    assert response.status_code == 405 and response.mimetype == "application/problem+json"
+    assert "GET" in response.headers["Allow"]
+    for url, status in (("/ngsi-ld/v1/entities", 400), ("/ngsi-ld/v1/entities?type=Car", 400),
+                        ("/ngsi-ld/v1/entities?type=Event&limit=5000", 400),
+                        ("/ngsi-ld/v1/entities/urn:ngsi-ld:Event:digitalbus:workshop-99999", 404),
+                        ("/ngsi-ld/v1/entities/nonsense", 400)):
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert response.get_json(force=True)["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/")
+
+
+# ------------------------------------------------------------------------------------------------- HTTP behaviour
+
+def test_cors_only_on_the_api(client, tour):
+    for url in ("/api/v1/stops", "/api/v1/openapi.json", "/ngsi-ld/v1/entities?type=Event", "/api/v1/nothing"):
+        response = client.get(url, headers={"Origin": "https://map.example"})
+        assert response.headers["Access-Control-Allow-Origin"] == "*", url
+        assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin", url
+        assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+    preflight = client.options("/api/v1/stops", headers={
+        "Origin": "https://map.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "if-none-match"})
+    assert preflight.status_code == 200
+    assert "If-None-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "POST" not in preflight.headers["Access-Control-Allow-Methods"]
+    for url in ("/", f"/s/{tour['scheduled'].id}", "/api", "/signin"):
+        response = client.get(url, headers={"Origin": "https://map.example"})
+        assert "Access-Control-Allow-Origin" not in response.headers, url
+        assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin", url
+
+
+def test_etag_and_last_modified(client, tour):
+    first = client.get("/api/v1/stops")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert client.get("/api/v1/stops", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/api/v1/stops", headers={"If-Modified-Since": modified}).status_code == 304
+    tour["open"].seats_taken += 1
+    db.session.commit()
+    changed = client.get("/api/v1/stops", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert client.get("/api/v1/stops", headers={"If-Modified-Since": modified}).status_code == 200
+
+
+def test_a_conditional_request_within_the_fresh_window_costs_no_query(app, client, tour):
+    app.config["OPENDATA_FRESH_SECONDS"] = 60
+    etag = client.get("/api/v1/stops?district=moisling").headers["ETag"]
+    with statements() as seen:
+        response = client.get("/api/v1/stops?district=moisling", headers={"If-None-Match": etag})
+    assert response.status_code == 304 and seen == []
+    assert response.headers["ETag"] == etag and response.headers["Access-Control-Allow-Origin"] == "*"
+    with statements() as seen:  # another address, or no validator: answered in full
+        assert client.get("/api/v1/stops?district=buntekuh", headers={"If-None-Match": etag}).status_code == 200
+    assert seen
+
+
+# ----------------------------------------------------------------------------------------------------- privacy
+
+def every_api_answer(client, tour) -> list[tuple[str, str]]:
+    """Every address of the API with its answer: lists walked page by page, every item, every entity."""
+    answers = []
+
+    def fetch(url):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        answers.append((url, response.get_data(as_text=True)))
+        return response
+
+    for base in ("/api/v1/stops?limit=1", "/api/v1/workshops?limit=1"):
+        url = base
+        while url:
+            url = fetch(url).get_json()["links"]["next"]
+    for url in ("/api/v1/places", "/api/v1/districts", "/api/v1/catalog.jsonld", "/api/v1/openapi.json",
+                "/api/v1/stops.csv", "/ngsi-ld/v1/entities?type=PointOfInterest&limit=1000",
+                "/ngsi-ld/v1/entities?type=Event&limit=1000", "/api", "/tour.ics"):
+        fetch(url)
+    for stop in all_pages(client, "/api/v1/stops"):
+        fetch(f"/api/v1/stops/{stop['id']}")
+        fetch(urlsplit(stop["url"]).path)
+        for w in stop["workshops"]:
+            fetch(f"/api/v1/workshops/{w['id']}")
+    for kind in ("PointOfInterest", "Event"):
+        for entity in get_json(client, f"/ngsi-ld/v1/entities?type={kind}&limit=1000"):
+            fetch(f"/ngsi-ld/v1/entities/{entity['id']}")
+    return answers
+
+
+def test_no_personal_data_in_any_answer(client, tour):
+    answers = every_api_answer(client, tour)
+    assert len(answers) > 20
+    for url, text in answers:
+        folded = text.casefold()
+        for secret in tour["secrets"]:
+            assert secret.casefold() not in folded, f"{secret!r} leaked in {url}"
+        assert "mustermann" not in folded and "@example.org" not in folded, url
+
+
+# ---------------------------------------------------------------------------------------------- formats agree
+
+class StopPage(HTMLParser):
+    """What a stop page says: its JSON-LD, headings, and the text of each workshop article."""
+
+    def __init__(self):
+        super().__init__()
+        self.jsonld, self.h1, self.articles, self.text = [], "", {}, []
+        self._in, self._article = None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and a.get("type") == "application/ld+json":
+            self._in = "jsonld"
+        elif tag == "h1":
+            self._in = "h1"
+        elif tag == "article" and (a.get("aria-labelledby") or "").startswith("workshop-"):
+            self._article = a["aria-labelledby"].split("-")[1]
+            self.articles[self._article] = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "h1"):
+            self._in = None
+        if tag == "article":
+            self._article = None
+
+    def handle_data(self, data):
+        if self._in == "jsonld":
+            self.jsonld.append(data)
+        elif self._in == "h1":
+            self.h1 += data
+        if self._article:
+            self.articles[self._article] += data
+        self.text.append(data)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_api_jsonld_ngsild_and_html_agree(client, tour):
+    entities = {e["id"]: e for kind in ("PointOfInterest", "Event")
+                for e in get_json(client, f"/ngsi-ld/v1/entities?type={kind}&limit=1000")}
+    stops = all_pages(client, "/api/v1/stops")
+    assert {s["status"] for s in stops} == {"scheduled", "cancelled", "moved"}
+    for stop in stops:
+        html = client.get(urlsplit(stop["url"]).path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+        page = StopPage()
+        page.feed(html)
+        events = {e["identifier"]: e for e in json.loads("".join(page.jsonld))}
+        text = _norm(" ".join(page.text))
+        place = stop["place"]
+        # HTML: place, address, status and reason
+        assert _norm(page.h1) == place["name"] and place["street"] in text
+        for key in ("postcode", "nearest_bus_stop", "note"):
+            assert place[key] is None or place[key] in text, key
+        assert all(line in text for line in place["bus_lines"])
+        if stop["status"] == "cancelled":
+            assert "Cancelled" in text and stop["status_reason"] in text
+        assert ("new time or place" in text) == (stop["status"] == "moved")
+        assert get_json(client, f"/api/v1/stops/{stop['id']}") == stop
+        poi = entities[service.ngsi_id("PointOfInterest", place["id"])]
+        assert poi["name"]["value"] == place["name"]
+        assert poi["address"]["value"]["streetAddress"] == place["street"]
+        assert poi["location"]["value"]["coordinates"] == [place["lon"], place["lat"]]
+        assert set(events) == {w["id"] for w in stop["workshops"]}
+        for w in stop["workshops"]:
+            event, entity = events[w["id"]], entities[service.ngsi_id("Event", f"workshop-{w['id']}")]
+            assert get_json(client, f"/api/v1/workshops/{w['id']}") == w
+            article = _norm(page.articles[w["id"]])
+            # the same title, times, capacity, free seats, language and status everywhere
+            assert event["name"] == entity["name"]["value"] == w["title"] and w["title"] in article
+            assert event["startDate"] == entity["startDate"]["value"]["@value"] == w["starts_at"]
+            assert event["endDate"] == entity["endDate"]["value"]["@value"] == w["ends_at"]
+            start = datetime.fromisoformat(w["starts_at"]).astimezone(BERLIN)
+            assert start.strftime("%H:%M").lstrip("0") in article or start.strftime("%-I:%M") in article
+            assert event["maximumAttendeeCapacity"] == entity["maximumAttendeeCapacity"]["value"] == w["capacity"]
+            assert event["remainingAttendeeCapacity"] == entity["remainingAttendeeCapacity"]["value"] \
+                == w["seats_free"]
+            assert event["inLanguage"] == entity["inLanguage"]["value"] == w["language"]
+            assert event["eventStatus"].endswith(service.SCHEMA_STATUS[w["status"]])
+            assert entity["eventStatus"]["value"] == w["status"]
+            assert entity["refPointOfInterest"]["object"] == poi["id"]
+            assert entity["superEvent"]["object"] == service.ngsi_id("Event", "tour")
+            assert event["location"]["name"] == place["name"]
+            assert event["location"]["geo"] == {"@type": "GeoCoordinates", "latitude": place["lat"],
+                                                "longitude": place["lon"]}
+            assert event["offers"]["price"] == 0 and event["eventAttendanceMode"].endswith("Offline" +
+                                                                                          "EventAttendanceMode")
+            if w["status"] == "cancelled" and stop["status"] != "cancelled":
+                assert "Cancelled" in article
+            elif w["seats_free"]:
+                assert f"{w['seats_free']} of {w['capacity']}" in article or str(w["seats_free"]) in article
+            if w["accessibility"]:
+                assert w["accessibility"] in article
+
+
+def test_jsonld_cannot_break_out_of_its_script_element(client, make_workshop):
+    workshop = make_workshop(title="</script><script>alert(1)</script>", description="a & b < c")
+    html = client.get(f"/s/{workshop.stop_id}").get_data(as_text=True)
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in block and json.loads(block)[0]["name"] == workshop.title
+
+
+# ------------------------------------------------------------------------------------------------------ catalogue
+
+def test_dcat_catalogue_describes_every_format_with_its_licence(app, client, tour):
+    catalog = get_json(client, "/api/v1/catalog.jsonld")
+    graph = {node["@type"]: node for node in catalog["@graph"] if node["@type"] != "dcat:Distribution"}
+    dataset = graph["dcat:Dataset"]
+    distributions = [n for n in catalog["@graph"] if n["@type"] == "dcat:Distribution"]
+    assert {d["dct:title"] for d in distributions} == {"JSON", "CSV", "iCalendar", "NGSI-LD"}
+    assert all(d["dct:license"]["@id"] == "http://dcat-ap.de/def/licenses/dl-zero-de/2.0" for d in distributions)
+    for d in distributions:
+        url = urlsplit(d["dcat:accessURL"]["@id"])
+        assert client.get(url.path + ("?" + url.query if url.query else "")).status_code == 200, url
+    assert dataset["dcatde:politicalGeocodingURI"]["@id"].endswith("/01003000")
+    for key in ("dct:title", "dct:description", "dct:publisher", "dcat:keyword", "dcat:theme", "dcat:contactPoint",
+                "dct:temporal", "dct:spatial"):
+        assert dataset[key], key
+    assert graph["dcat:DataService"]["dcat:endpointDescription"]["@id"].endswith("/api/v1/openapi.json")
+    app.config["OPENDATA_LICENSE"] = "http://dcat-ap.de/def/licenses/cc-by/4.0"
+    again = get_json(client, "/api/v1/catalog.jsonld")
+    assert "http://dcat-ap.de/def/licenses/cc-by/4.0" in json.dumps(again)
+
+
+def test_openapi_documents_every_api_route(app, client):
+    doc = get_json(client, "/api/v1/openapi.json")
+    documented = set(doc["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(("opendata.", "ngsild.")) and rule.rule != "/api":
+            path = re.sub(r"<(?:[a-z]+:)?item_id>", "{id}", rule.rule)
+            path = re.sub(r"<(?:[a-z]+:)?entity_id>", "{entityId}", path)
+            assert path in documented, rule.rule
+    assert client.get("/api").status_code == 200
+
+
+# ------------------------------------------------------------------------------------------------ broker push
+
+class StandInBroker:
+    """A tiny NGSI-LD context broker: takes batch upserts, checks each payload, keeps the entities."""
+
+    def __init__(self, refuse: bool = False):
+        self.entities: dict[str, dict] = {}
+        self.requests: list[dict] = []
+        self.problems: list[str] = []
+        broker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                broker.requests.append({"path": self.path, "type": self.headers.get("Content-Type")})
+                if refuse:
+                    self.send_response(400)
+                    self.end_headers()
+                    self.wfile.write(b'{"type":"https://uri.etsi.org/ngsi-ld/errors/BadRequestData"}')
+                    return
+                if self.path != "/ngsi-ld/v1/entityOperations/upsert":
+                    broker.problems.append(f"wrong path {self.path}")
+                if self.headers.get("Content-Type") != "application/ld+json":
+                    broker.problems.append("wrong content type")
+                created = []
+                for entity in json.loads(body):
+                    broker.problems += check_entity(entity)
+                    if entity["id"] not in broker.entities:
+                        created.append(entity["id"])
+                    broker.entities[entity["id"]] = entity
+                self.send_response(201 if created else 204)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                if created:
+                    self.wfile.write(json.dumps(created).encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def check_entity(entity: dict) -> list[str]:
+    """What a broker would refuse in one entity."""
+    problems = []
+    if not re.fullmatch(r"urn:ngsi-ld:(PointOfInterest|Event):digitalbus:[\w-]+", entity.get("id", "")):
+        problems.append(f"bad id {entity.get('id')}")
+    if entity.get("@context") != service.NGSI_CONTEXT:
+        problems.append(f"{entity.get('id')}: no core @context")
+    for name, attr in entity.items():
+        if name in ("id", "type", "@context"):
+            continue
+        kind = attr.get("type")
+        if kind == "Property" and "value" not in attr or kind == "Relationship" and "object" not in attr:
+            problems.append(f"{entity['id']}.{name}: no value")
+        elif kind == "GeoProperty" and attr["value"].get("type") != "Point":
+            problems.append(f"{entity['id']}.{name}: not a point")
+        elif kind not in ("Property", "Relationship", "GeoProperty"):
+            problems.append(f"{entity['id']}.{name}: not an attribute")
+        elif attr.get("value", attr.get("object")) is None:
+            problems.append(f"{entity['id']}.{name}: empty")
+    return problems
+
+
+def test_push_upserts_every_entity_into_a_broker(app, runner, tour, client):
+    with StandInBroker() as broker:
+        result = runner.invoke(args=["opendata", "push", "--broker", broker.url, "--batch-size", "3"])
+        assert result.exit_code == 0, result.output
+        again = runner.invoke(args=["opendata", "push", "--broker", broker.url + "/"])
+        assert again.exit_code == 0, again.output
+    assert broker.problems == []
+    assert len(broker.requests) > 2
+    expected = {e["id"] for kind in ("PointOfInterest", "Event")
+                for e in get_json(client, f"/ngsi-ld/v1/entities?type={kind}&limit=1000")}
+    assert set(broker.entities) == expected
+    workshops = [e for e in broker.entities.values() if "refPointOfInterest" in e]
+    assert len(workshops) == 5
+    for e in workshops:
+        assert e["refPointOfInterest"]["object"] in broker.entities
+        assert e["superEvent"]["object"] in broker.entities
+    text = json.dumps(broker.entities).casefold()
+    assert not any(s.casefold() in text for s in tour["secrets"])
+
+
+def test_push_reports_a_refusal_and_a_bad_address(runner, tour):
+    with StandInBroker(refuse=True) as broker:
+        result = runner.invoke(args=["opendata", "push", "--broker", broker.url])
+    assert result.exit_code != 0 and "refused" in result.output
+    result = runner.invoke(args=["opendata", "push", "--broker", "ftp://x"])
+    assert result.exit_code != 0 and "http" in result.output
