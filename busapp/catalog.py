@@ -24,6 +24,11 @@ AUDIENCES = {
     "youth": _l("Young people"),
 }
 
+LEVELS = {
+    "first_steps": _l("First steps: no experience needed"),
+    "some_experience": _l("Some experience: you already use a phone or computer"),
+}
+
 # Languages a workshop can be held in; names are shown in the visitor's language by Babel.
 WORKSHOP_LANGUAGES = ("de", "en", "tr", "ar", "uk", "pl", "fa", "ru")
 
@@ -34,6 +39,10 @@ def topic_label(key: str) -> str:
 
 def audience_label(key: str) -> str:
     return str(AUDIENCES.get(key, key))
+
+
+def level_label(key: str) -> str:
+    return str(LEVELS.get(key, key))
 
 
 def language_label(code: str) -> str:
@@ -47,4 +56,5 @@ def language_label(code: str) -> str:
 def init_app(app) -> None:
     app.jinja_env.filters["topic"] = topic_label
     app.jinja_env.filters["audience"] = audience_label
+    app.jinja_env.filters["level"] = level_label
     app.jinja_env.filters["language_name"] = language_label

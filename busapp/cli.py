@@ -194,11 +194,12 @@ def translate_compile() -> None:
 
 
 def init_app(app) -> None:
-    from .booking.commands import purge
+    from .booking.commands import purge, remind
     from .mail.commands import mail
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(translate)
     app.cli.add_command(purge)
+    app.cli.add_command(remind)
     app.cli.add_command(mail)

@@ -182,6 +182,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "TIMEZONE": "Europe/Berlin",
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
         "PUBLIC_BASE_URL": _public_base_url(env),
+        # The bus team's telephone, shown on every stop page and ticket; the demo shows an example number.
+        "TEAM_PHONE": os.environ.get("TEAM_PHONE", "" if production else "0451 000000 (Beispiel)"),
         # The town in postal addresses of places ("23564 Lübeck").
         "CITY_NAME": os.environ.get("CITY_NAME", "Lübeck"),
         # Booking rules
@@ -212,6 +214,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # on the bus behind its router, and a higher one for TRUSTED_NETWORKS (the bus router's own range).
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
         "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
+        # Tries of "find my booking" (booking code and name) per device and address.
+        "RATELIMIT_FIND": os.environ.get("RATELIMIT_FIND", "10/600"),
         "RATELIMIT_BOOKING_ADDRESS": os.environ.get("RATELIMIT_BOOKING_ADDRESS", "150/600"),
         "RATELIMIT_FEEDBACK_ADDRESS": os.environ.get("RATELIMIT_FEEDBACK_ADDRESS", "150/600"),
         "RATELIMIT_TRUSTED": os.environ.get("RATELIMIT_TRUSTED", "1000/600"),
@@ -272,7 +276,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
 
 
 RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK",
-                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED")
+                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED", "RATELIMIT_FIND")
 
 
 def _check(cfg: dict) -> None:

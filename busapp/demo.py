@@ -125,6 +125,17 @@ CANCEL_REASON_TEXTS = {
 
 SLOTS = ((time(10, 0), time(13, 0)), (time(14, 30), time(17, 30)))
 
+# Level and what to bring, by topic (the rest: first steps, and the default list).
+LEVELS = {"online_banking": "some_experience", "fake_news": "some_experience", "ai_tools": "some_experience",
+          "passwords": "some_experience"}
+BRING_DEFAULT = "Ihr Handy und das Ladekabel, Ihre Brille"
+BRING = {
+    "online_banking": "Ihr Handy und das Ladekabel, die Zugangsdaten zu Ihrem Online-Banking, Ihre Brille",
+    "city_services": "Ihr Handy, Ihren Ausweis, die Passwörter für Ihre Konten",
+    "passwords": "Ihr Handy und das Ladekabel, die Passwörter für Ihre Konten",
+    "messengers": "Your phone and charger, the passwords for your accounts",
+}
+
 # Details of the demo places beyond name and coordinates. The data file has no street addresses (a few names
 # carry one), so everything here is an example and every page says so: (postcode, nearest city bus stop, lines,
 # step-free, seats, toilet, hearing loop, how to find the bus), cycled over the places.
@@ -239,6 +250,8 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
                         stop=stop, title=title, topic=topic, audience=audience, language=lang,
                         duration_minutes=minutes, capacity=capacity, description=desc,
                         accessibility_notes=notes, starts_at=starts,
+                        level=LEVELS.get(topic, "first_steps"), bring=BRING.get(topic, BRING_DEFAULT),
+                        walk_ins=capacity >= 10,
                     )
                     for text_lang, (other_title, other_desc) in WORKSHOP_TEXTS.get(title, {}).items():
                         set_text(workshop, text_lang, title=other_title, description=other_desc)

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -236,6 +236,10 @@ class Workshop(db.Model):
     accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
     # Title, description and access notes in other languages than `language`, {tag: {field: text}} (busapp/content.py).
     texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
+    # For whom and what to bring: a level key of catalog.LEVELS, a short list, and whether people may just drop in.
+    level: Mapped[str] = mapped_column(sa.String(20), default="first_steps", server_default="first_steps")
+    bring: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    walk_ins: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     status: Mapped[WorkshopStatus] = mapped_column(
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
@@ -290,6 +294,8 @@ class Booking(db.Model):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How often a party behind this one on the waiting list got seats first; bounds how long it can be skipped.
     passed_over: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the reminder of the day before was queued (once per booking).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Check-in (busapp/checkin/service.py): how many of the party came, who let them in, and whether they walked in.
     arrived: Mapped[int] = mapped_column(default=0, server_default="0")
     checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
@@ -305,6 +311,22 @@ class Booking(db.Model):
 
     def __repr__(self) -> str:
         return f"<Booking {self.code} {self.status.value} x{self.party_size}>"
+
+
+# How often a waiting party may be passed over by smaller parties behind it before the free seats wait for it
+# (the waiting-list rule in busapp/booking/service.py).
+MAX_PASSED_OVER = 2
+
+# Whether a waiting party is owed this workshop's free seats: then a new party cannot take them. Loaded with the
+# workshop in the same statement, so every page that shows seats can follow the booking rule without a query more.
+Workshop.seats_owed = column_property(
+    sa.exists().where(
+        Booking.workshop_id == Workshop.id,
+        Booking.status == BookingStatus.WAITING,
+        Booking.passed_over >= MAX_PASSED_OVER,
+        Booking.party_size <= Workshop.capacity,
+    ).correlate_except(Booking),
+)
 
 
 class Feedback(db.Model):

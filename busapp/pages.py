@@ -17,11 +17,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup
 
 bp = Blueprint("pages", __name__)
 
 # The day this statement's content was last checked against the app; bump it when reviewing the statement again.
-STATEMENT_DATE = date(2026, 11, 26)
+STATEMENT_DATE = date(2026, 11, 29)
 
 DEFAULT_CONTACT = "barrierefreiheit@digitalbus.example"
 ENFORCEMENT_NAME = (
@@ -57,3 +58,13 @@ def accessibility():
         enforcement_name=_setting("ACCESSIBILITY_ENFORCEMENT_NAME", ENFORCEMENT_NAME),
         enforcement_url=_setting("ACCESSIBILITY_ENFORCEMENT_URL", ENFORCEMENT_URL),
     )
+
+
+@bp.app_template_global()
+def team_phone() -> Markup:
+    """"Questions? Call the bus team" with the configured number (TEAM_PHONE), or nothing when none is set."""
+    phone = _setting("TEAM_PHONE")
+    if not phone:
+        return Markup("")
+    dial = "".join(ch for ch in phone.split("(")[0] if ch.isdigit() or ch == "+")
+    return Markup(render_template("pages/_team_phone.html", phone=phone, dial=dial))

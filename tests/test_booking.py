@@ -104,7 +104,7 @@ def test_privacy_notice(client, app):
     app.config["PURGE_AFTER_DAYS"] = 21
     html = client.get("/booking/privacy", headers=EN).get_data(as_text=True)
     assert "21 days after the workshop" in html
-    assert "21 Tage nach dem Workshop" in client.get("/booking/privacy").get_data(as_text=True)
+    assert "21 Tage nach dem Kurs" in client.get("/booking/privacy").get_data(as_text=True)
 
 
 # Booking and the ticket page ------------------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_booking_gives_a_ticket_with_a_signed_qr_code(client, make_workshop):
     assert booking.code[:3] in html and booking.code[3:] in html
     assert "Anna K." in html
     assert f"http://localhost/t/{token}" in html  # the manage link, shown in full to be kept
-    assert "Diesen Link aufbewahren" in html
+    assert "Die Adresse dieser Seite aufbewahren" in html
     [svg] = re.findall(r"<svg.*?</svg>", html, re.S)
     [text] = decode(svg)
     assert tickets.verify(text) == tickets.TicketPayload(booking.code, workshop.id, 2)
@@ -159,8 +159,8 @@ def test_calendar_file_of_the_booked_workshop(client, make_workshop):
     body = response.get_data(as_text=True)
     assert response.content_type.startswith("text/calendar")
     assert "attachment" in response.headers["Content-Disposition"]
-    assert "BEGIN:VEVENT" in body and "SUMMARY:Sicher online bezahlen" in body
-    assert f"UID:workshop-{workshop.id}@" in body
+    assert "BEGIN:VEVENT" in body and "SUMMARY:Digitalwerkstatt-Bus: Sicher online bezahlen" in body
+    assert f"UID:booking-{bookings()[0].code}@" in body
     assert workshop.starts_at.strftime("%Y%m%d") in body
 
 
@@ -399,10 +399,10 @@ def closed_workshop(make_workshop, make_stop, now, app):
 
 
 @pytest.mark.parametrize("reason, message", [
-    ("past", "Dieser Workshop hat schon begonnen oder ist vorbei."),
-    ("cancelled", "Dieser Workshop wurde abgesagt."),
+    ("past", "Dieser Kurs hat schon begonnen oder ist vorbei."),
+    ("cancelled", "Dieser Kurs wurde abgesagt."),
     ("stop_cancelled", "Der Bus kommt nicht zu diesem Halt"),
-    ("closed", "Die Buchung für diesen Workshop ist geschlossen."),
+    ("closed", "Die Buchung für diesen Kurs ist geschlossen."),
 ])
 def test_closed_workshops_say_why(client, closed_workshop, make_workshop, reason, message):
     workshop = closed_workshop(reason)
@@ -420,7 +420,7 @@ def test_closed_workshops_say_why(client, closed_workshop, make_workshop, reason
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     assert message in html and 'value="Anna Beispiel"' in html  # kept, ready to send to another workshop
-    assert "Stattdessen diesen Workshop buchen" in html
+    assert "Stattdessen diesen Kurs buchen" in html
     assert bookings() == []
 
 

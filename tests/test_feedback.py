@@ -259,7 +259,7 @@ def test_workshop_of_another_stop_cannot_be_chosen(client, open_stop, make_works
     data = fresh_form(client, f"/f/{open_stop.id}") | {"rating": "4", "workshop": str(elsewhere.id)}
     response = client.post(f"/f/{open_stop.id}", data=data)
     assert response.status_code == 422
-    assert "Bitte wählen Sie einen Workshop dieses Besuchs aus der Liste." in response.get_data(as_text=True)
+    assert "Bitte wählen Sie einen Kurs dieses Besuchs aus der Liste." in response.get_data(as_text=True)
     assert count() == 0
 
 

@@ -128,7 +128,7 @@ def test_confirmation_is_queued_with_the_booking_and_sent_by_the_worker(client, 
     assert attachment.get_filename() == "workshop.ics"
     ics = attachment.get_content()
     ics = ics.decode() if isinstance(ics, bytes) else ics
-    assert "SUMMARY:Videoanrufe mit der Familie" in ics
+    assert "SUMMARY:Digitalwerkstatt-Bus: Videoanrufe mit der Familie" in ics and "BEGIN:VALARM" in ics
     assert outbox()[0].status == MailStatus.SENT
     assert deliver().handled == 0  # sent once, never again
 

@@ -11,7 +11,7 @@ def test_statement_in_german_by_default(client):
     assert "<h1>Erklärung zur Barrierefreiheit</h1>" in html
     assert "teilweise vereinbar" in html
     assert "Beschwerdestelle für barrierefreie Informationstechnik" in html
-    assert 'datetime="2026-11-26"' in html
+    assert 'datetime="2026-11-29"' in html
 
 
 def test_statement_in_english(client):
@@ -35,7 +35,7 @@ def test_malformed_statement_date_falls_back(app, client):
     app.config["ACCESSIBILITY_STATEMENT_DATE"] = "next tuesday"
     response = client.get("/barrierefreiheit")
     assert response.status_code == 200
-    assert 'datetime="2026-11-26"' in response.get_data(as_text=True)
+    assert 'datetime="2026-11-29"' in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/", "/signin", "/barrierefreiheit", "/no-such-page"])

@@ -110,7 +110,7 @@ def test_bus_poster_carries_the_permanent_code(app, client, coordinator):
     assert '<p class="poster__url">bus.luebeck.example/f</p>' in html
     english = client.get("/admin/posters/bus", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "How was your workshop?" in english and "Your opinion counts" in english
-    assert "Wie war Ihr Workshop?" in html and "Ihre Meinung zählt" in html
+    assert "Wie war Ihr Kurs?" in html and "Ihre Meinung zählt" in html
 
 
 @pytest.mark.parametrize("path,expected", [

@@ -87,7 +87,7 @@ def test_counts_and_averages_per_district_topic_stop_and_workshop(client, coordi
 
     details = html.split("<details")
     by_stop, by_workshop = details[1], details[2]
-    assert "Nach Halt (3)" in by_stop and "Nach Workshop (3)" in by_workshop
+    assert "Nach Halt (3)" in by_stop and "Nach Kurs (3)" in by_workshop
     assert by_stop.index("Kronsforde") < by_stop.index("Hochschulstadtteil") < by_stop.index("Strandbahnhof")
     assert re.search(r"Strandbahnhof</th>.*?<td>Travemünde</td>\s*<td class=\"num\">3</td>\s*<td class=\"num\">4,0</td>",
                      by_stop, flags=re.S)
@@ -179,7 +179,7 @@ def test_csv_export_has_every_answer(client, coordinator, tour):
     first = dict(zip(header, data[0]))
     assert first["Stadtteil"] == "Travemünde" and first["Ort"] == "Strandbahnhof"
     assert first["Bewertung"] == "5" and first["Was haben Sie gelernt?"] == "Videoanruf mit dem Enkel"
-    assert first["Workshop-Thema"] == "Videoanrufe mit der Familie"
+    assert first["Kurs-Thema"] == "Videoanrufe mit der Familie"
     assert first["Gewünschtes Thema"] == "Sicheres Online-Banking"
     assert first["Altersgruppe"] == "65 bis 79"
     assert "fbdev" not in response.get_data(as_text=True) and "device" not in ";".join(header).lower()

@@ -177,9 +177,15 @@ def test_camera_only_on_views_that_allow_it(app):
     assert "camera=()" in client.get("/signin").headers["Permissions-Policy"]
 
 
-def test_camera_views_in_the_app_are_few():
+def test_the_ticket_scanner_may_use_the_camera_and_other_staff_pages_may_not(client, login, make_workshop):
+    """The app's real camera view: the staff scanner page asks for the camera, the staff page beside it does not."""
     scanning = [e for e, v in ROUTE_APP.view_functions.items() if getattr(v, "allows_camera", False)]
-    assert len(scanning) <= 2, scanning
+    assert scanning == ["checkin.scan"]
+    workshop = make_workshop()
+    login("staff")
+    scanner = client.get(f"/staff/workshops/{workshop.id}/scan")
+    assert scanner.status_code == 200 and "camera=(self)" in scanner.headers["Permissions-Policy"]
+    assert "camera=()" in client.get("/barrierefreiheit").headers["Permissions-Policy"]
 
 
 # --- cookies ---------------------------------------------------------------------------------------------------

@@ -34,3 +34,13 @@ def purge(days: int | None) -> None:
     mails = outbox.purge()
     if mails:
         click.echo(f"Deleted {_count(mails, 'sent or purged mail')} from the outbox.")
+
+
+@click.command("remind")
+def remind() -> None:
+    """Queue the reminder mail for tomorrow's workshops (run it every hour; each booking is reminded once)."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+    # Mails carry links to tickets: build them on the public address, as a request to it would.
+    with current_app.test_request_context(base_url=base):
+        queued = service.remind()
+    click.echo(f"Queued {_count(queued, 'reminder')}.")

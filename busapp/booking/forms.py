@@ -96,3 +96,32 @@ class BookingForm(FlaskForm):
         digits = sum(ch.isdigit() for ch in value)
         if not _PHONE.match(value) or not 6 <= digits <= 20:
             raise ValidationError(_l("Please enter an email address or a phone number, or leave this empty."))
+
+
+class FindForm(FlaskForm):
+    """Find a booking by its code and the name given, for people who lost the link."""
+
+    code = StringField(
+        _l("Booking code"),
+        filters=[clean_text],
+        validators=[DataRequired(message=_l("Please enter the booking code, for example K7M Q4P.")), _too_long(20)],
+    )
+    name = StringField(
+        _l("The name given when booking"),
+        filters=[clean_text],
+        validators=[DataRequired(message=_l("Please enter the name given when booking.")), _too_long(NAME_MAX)],
+    )
+
+
+class ReduceForm(FlaskForm):
+    """Give back seats of a party: how many people still come."""
+
+    party_size = RadioField(
+        _l("How many people are still coming?"),
+        coerce=_party,
+        validate_choice=False,
+        validators=[InputRequired(message=_l("Please choose how many people are still coming."))],
+    )
+
+    def set_choices(self, party_size: int) -> None:
+        self.party_size.choices = [SelectChoice(n, str(n)) for n in range(1, party_size)]

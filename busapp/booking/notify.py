@@ -10,7 +10,7 @@ from flask_babel import force_locale, format_date, format_time, gettext as _
 from ..content import text_in
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, OutgoingMail
-from ..schedule.calendar import absolute_url, ics_for_workshop
+from ..schedule.calendar import absolute_url, ics_for_booking
 from ..schedule.display import place_line
 from .forms import contact_kind
 
@@ -42,7 +42,7 @@ def _manage_lines(booking: Booking) -> list[str]:
 
 def _queue(booking: Booking, kind: str, subject: str, lines: list[str], calendar: bool = True) -> OutgoingMail | None:
     body = "\n".join(lines) + "\n\n" + _("Your digital workshop bus team") + "\n"
-    attachments = [("workshop.ics", ics_for_workshop(booking.workshop).decode(), "text/calendar")] if calendar else []
+    attachments = [("workshop.ics", ics_for_booking(booking).decode(), "text/calendar")] if calendar else []
     return outbox.enqueue(to=booking.contact, subject=subject, body=body, locale=booking.locale, kind=kind,
                           booking=booking, attachments=attachments)
 

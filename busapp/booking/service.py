@@ -51,14 +51,15 @@ from ..extensions import db
 from ..mail import service as outbox
 from . import notify
 from ..models import (
-    Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
+    MAX_PASSED_OVER, Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
 )
 
 # No 0/O, 1/I/L: a code is read aloud over a counter and typed on a tablet.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
-MAX_PASSED_OVER = 2
 INSERT_ATTEMPTS = 4
+# A booking made this shortly before its reminder would be due gets none: the person has just booked.
+REMINDER_QUIET = timedelta(hours=6)
 
 
 class Refused(Exception):
@@ -110,6 +111,42 @@ def refusal(workshop: Workshop | None, now: datetime | None = None) -> str | Non
     return None
 
 
+@dataclass(frozen=True)
+class Offer:
+    """What a visitor can do with a workshop right now: the one answer every page, form and JSON reply shows.
+
+    `seats_free` are the seats a new party gets at once: the free seats, or none while a party that has waited
+    long is owed them (see the module's rule). A party of `n` gets seats when n <= seats_free, else it waits."""
+
+    refusal: str | None
+    seats_free: int
+    seats_owed: bool = False
+
+    @property
+    def bookable(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def waiting_list_only(self) -> bool:
+        """Bookable, but every new party goes onto the waiting list."""
+        return self.bookable and self.seats_free == 0
+
+    def outcome(self, party_size: int) -> str:
+        """"confirmed", "waiting" or "refused": what a booking of this party would get now."""
+        if not self.bookable:
+            return "refused"
+        return "confirmed" if party_size <= self.seats_free else "waiting"
+
+
+def offer(workshop: Workshop | None, now: datetime | None = None) -> Offer:
+    """The offer of a workshop now; reads nothing from the database beyond the loaded workshop and stop."""
+    reason = refusal(workshop, now)
+    if reason is not None:
+        return Offer(reason, 0)
+    owed = bool(workshop.seats_owed) and workshop.seats_free > 0
+    return Offer(None, 0 if owed else workshop.seats_free, owed)
+
+
 def _blocking_party():
     """A waiting party that may not be passed over again (see the module's rule)."""
     return (
@@ -126,15 +163,7 @@ def _blocking_party():
 
 def open_seats(workshop: Workshop) -> int:
     """Seats a new party can take now: the free seats, or 0 while a party that waited long is owed them."""
-    if not workshop.seats_free:
-        return 0
-    blocked = db.session.scalar(sa.select(sa.exists().where(
-        Booking.workshop_id == workshop.id,
-        Booking.status == BookingStatus.WAITING,
-        Booking.passed_over >= MAX_PASSED_OVER,
-        Booking.party_size <= workshop.capacity,
-    )))
-    return 0 if blocked else workshop.seats_free
+    return offer(workshop).seats_free
 
 
 def _execute(stmt) -> int:
@@ -534,3 +563,91 @@ def purge(now: datetime | None = None, days: int | None = None) -> tuple[int, in
 
     purged = _write(work) if ended else 0
     return purged, len(ended), cutoff
+
+
+def reduce_party(booking: Booking, party_size: int) -> list[Booking]:
+    """Give back seats of a party without cancelling it (3 -> 2, 2 -> 1); the seats go to the waiting list at once.
+    Returns the parties that moved up; raises Refused when the booking can no longer change."""
+    if not can_cancel(booking):
+        raise Refused("past")
+    if not 1 <= party_size < booking.party_size:
+        raise Refused("unavailable")
+    booking_id, workshop_id, before = booking.id, booking.workshop_id, booking.party_size
+
+    def work():
+        _lock(workshop_id)
+        changed = _execute(
+            sa.update(Booking)
+            .where(Booking.id == booking_id, Booking.party_size == before,
+                   Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.WAITING)))
+            .values(party_size=party_size)
+        )
+        if not changed:
+            raise Refused("unavailable")  # changed meanwhile (cancelled, or reduced in another tab)
+        status = db.session.scalar(sa.select(Booking.status).where(Booking.id == booking_id))
+        if status == BookingStatus.CONFIRMED:
+            _free_seats(workshop_id, before - party_size)
+        audit("booking-reduce", db.session.get(Booking, booking_id), workshop=workshop_id, before=before,
+              after=party_size)
+        # Fewer seats free up places for others, and a smaller waiting party may fit now.
+        return promote(workshop_id)
+
+    try:
+        return _write(work)
+    except Refused:
+        db.session.rollback()
+        raise
+
+
+def find_by_code_and_name(code: str, name: str) -> Booking | None:
+    """The booking with this code whose name matches (ignoring case and spaces around it); None for every miss,
+    including bookings whose personal data is deleted."""
+    code = normalize_code(code)
+    wanted = " ".join((name or "").split()).casefold()
+    if len(code) != CODE_LENGTH or not wanted:
+        return None
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    if booking is None or booking.name is None:
+        return None
+    if not secrets.compare_digest(" ".join(booking.name.split()).casefold().encode(), wanted.encode()):
+        return None
+    return booking
+
+
+def due_reminders(now: datetime | None = None) -> list[int]:
+    """Bookings to remind now: confirmed, with a contact, not reminded yet, whose workshop is tomorrow (in the
+    city's time) and that were not made in the last few hours (those people know)."""
+    from zoneinfo import ZoneInfo
+
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tomorrow = (now.astimezone(tz) + timedelta(days=1)).date()
+    start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=tz)
+    end = start + timedelta(days=1)
+    return list(db.session.scalars(
+        sa.select(Booking.id).join(Workshop, Workshop.id == Booking.workshop_id).join(Stop, Stop.id == Workshop.stop_id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED, Booking.reminded_at.is_(None), Booking.contact.is_not(None),
+            Booking.created_at < now - REMINDER_QUIET,
+            Workshop.status == WorkshopStatus.PUBLISHED, Stop.status == StopStatus.PUBLISHED,
+            Workshop.starts_at >= start, Workshop.starts_at < end,
+        ).order_by(Booking.id)
+    ))
+
+
+def remind(now: datetime | None = None) -> int:
+    """Queue the reminder mail of the day before, once per booking (each marked and queued in one transaction).
+    Returns how many were queued."""
+    now = now or utcnow()
+    queued = 0
+    for booking_id in due_reminders(now):
+        def work(booking_id=booking_id):
+            marked = _execute(sa.update(Booking).where(Booking.id == booking_id, Booking.reminded_at.is_(None))
+                              .values(reminded_at=now))
+            if not marked:
+                return False  # another run took it
+            booking = db.session.get(Booking, booking_id)
+            return notify.reminder(booking) is not None
+
+        queued += bool(_write(work))
+    return queued

@@ -7,7 +7,10 @@ URL map
     GET  /t/<token>/qr.svg       booking.qr       the ticket's QR code as a file
     GET  /t/<token>.ics          booking.ics      the workshop for the person's calendar
     GET|POST /t/<token>/cancel   booking.cancel   confirm, then cancel or leave the waiting list
+    POST /t/<token>/seats        booking.reduce   give back seats of a party (3 -> 2); they go to the waiting list
     GET|POST /t/<token>/forget   booking.forget   confirm, then delete one's own personal data
+    GET|POST /find               booking.find     find a booking by its code and the name given (rate-limited)
+    GET  /my-bookings            booking.mine     the tickets this phone has opened or booked (kept offline)
     GET  /booking/privacy        booking.privacy  what is stored, for how long
 
 JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the offline outbox):
@@ -35,11 +38,10 @@ from .. import faults, qr, ratelimit, tickets
 from ..content import text_in
 from ..errors import wants_json
 from ..extensions import csrf, db
-from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
-from ..schedule.calendar import absolute_url, calendar_answer, ics_for_workshop, workshop_version
+from ..schedule.calendar import absolute_url, booking_version, calendar_answer, ics_for_booking
 from . import bp, service
-from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
+from .forms import IDEMPOTENCY_KEY, BookingForm, FindForm, ReduceForm, contact_kind
 
 REFUSALS = {
     "gone": _l("This workshop no longer exists."),
@@ -90,7 +92,7 @@ def _alternative(workshop: Workshop) -> dict:
         "when": _when(workshop),
         "place": f"{stop.place.name}, {stop.district.name}",
         "url": url_for("booking.new", workshop_id=workshop.id),
-        "seats_free": workshop.seats_free,
+        "seats_free": service.offer(workshop).seats_free,
     }
 
 
@@ -141,13 +143,16 @@ def _done(booking: Booking, created: bool):
 
 
 def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status: int):
-    open_seats = service.open_seats(workshop) if reason is None else 0
+    offer = service.offer(workshop)
+    open_seats = offer.seats_free if reason is None else 0
     alternatives = service.alternatives(workshop) if reason or not open_seats else []
-    return render(
-        "booking/new.html", "booking/_new.html",
+    # The form's page is always whole: nothing asks for it as a fragment (the offline outbox posts for JSON), so
+    # booking/_new.html is a plain include of booking/new.html.
+    return render_template(
+        "booking/new.html",
         workshop=workshop, form=form, reason=reason, refusal=refusal_message(reason) if reason else None,
-        open_seats=open_seats, closes_at=service.closes_at(workshop), alternatives=alternatives,
-        submitted=request.method == "POST",
+        open_seats=open_seats, seats_owed=offer.seats_owed, closes_at=service.closes_at(workshop),
+        alternatives=alternatives, submitted=request.method == "POST",
     ), status
 
 
@@ -244,8 +249,18 @@ def show(token: str):
         "manage_url": absolute_url("booking.show", token=booking.manage_token),
         "contact_kind": contact_kind(booking.contact),
         "workshop_refusal": service.refusal(workshop),
+        "reduce_form": _reduce_form(booking),
     }
-    return _private(make_response(render("booking/show.html", "booking/_ticket.html", **context)))
+    return _private(make_response(render_template("booking/show.html", **context)))
+
+
+def _reduce_form(booking: Booking) -> ReduceForm | None:
+    """The form to give back seats, for a party of two or more that can still change its booking."""
+    if booking.party_size < 2 or not service.can_cancel(booking):
+        return None
+    form = ReduceForm(formdata=None, party_size=booking.party_size - 1)
+    form.set_choices(booking.party_size)
+    return form
 
 
 @bp.get("/t/<token>/qr.svg")
@@ -262,10 +277,13 @@ def qr_file(token: str):
 
 @bp.get("/t/<token>.ics")
 def ics(token: str):
-    """The booked workshop as a calendar file."""
-    workshop = _booking_or_404(token).workshop
-    response = calendar_answer(workshop_version(workshop), lambda: ics_for_workshop(workshop),
-                               f"workshop-{workshop.id}.ics", attachment=True)
+    """The booked seat as a calendar file with reminders; a cancellation of the same entry once cancelled. A place
+    on the waiting list is no appointment yet: it has no calendar file."""
+    booking = _booking_or_404(token)
+    if booking.status == BookingStatus.WAITING:
+        abort(404)
+    response = calendar_answer(booking_version(booking), lambda: ics_for_booking(booking),
+                               f"digitalbus-{booking.code}.ics", attachment=True)
     return _private(response)
 
 
@@ -283,6 +301,43 @@ def cancel(token: str):
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/cancel.html", booking=booking, can_cancel=service.can_cancel(booking))))
+
+
+@bp.post("/t/<token>/seats")
+def reduce(token: str):
+    """Give back seats of a party without cancelling the booking; the seats go to the waiting list."""
+    booking = _booking_or_404(token)
+    form = ReduceForm()
+    form.set_choices(booking.party_size)
+    if form.validate() and 1 <= form.party_size.data < booking.party_size:
+        try:
+            service.reduce_party(booking, form.party_size.data)
+        except service.Refused:
+            pass  # changed meanwhile: the ticket page shows how it stands now
+    return redirect(url_for("booking.show", token=token), code=303)
+
+
+@bp.route("/find", methods=["GET", "POST"])
+@ratelimit.limit("find", "RATELIMIT_FIND")
+def find():
+    """Find a booking by its code and the name given: one answer for every miss, and a limit on tries."""
+    form = FindForm()
+    missed = False
+    if form.validate_on_submit():
+        booking = service.find_by_code_and_name(form.code.data, form.name.data)
+        if booking is not None:
+            return redirect(url_for("booking.show", token=booking.manage_token), code=303)
+        missed = True
+    status = 200 if request.method == "GET" else (404 if missed else 422)
+    response = make_response(render_template("booking/find.html", form=form, missed=missed), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/my-bookings")
+def mine():
+    """The tickets this phone has opened or booked, listed by the page's script from what the phone keeps."""
+    return render_template("booking/mine.html")
 
 
 @bp.route("/t/<token>/forget", methods=["GET", "POST"])

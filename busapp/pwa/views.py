@@ -30,6 +30,7 @@ OFFLINE_PAGES = (
     r"^/f/\d+$",
     r"^/f/w/\d+$",
     r"^/offline$",
+    r"^/my-bookings$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
 # The QR reader for check-in tablets (about 1 MB) is for staff only: a tablet stores it when it prepares the day
@@ -62,7 +63,17 @@ SCREENSHOTS = (
 def _settings(state) -> None:
     """Template helpers for the worker's strings and its kill switch (SW_KILL_SWITCH, see busapp/config.py)."""
     state.app.jinja_env.globals["pwa_strings"] = page_strings
+    state.app.jinja_env.globals["pwa_paths"] = paths
     state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
+
+
+def paths() -> dict:
+    """Paths the scripts need, taken from the app's URL map rather than written by hand in JavaScript."""
+    return {
+        "ticket": url_for("booking.show", token="x")[:-1],
+        "feedback": url_for("feedback.bus"),
+        "pagesCache": PAGES_CACHE,
+    }
 
 
 def precached_files() -> list[str]:
@@ -117,8 +128,8 @@ def strings() -> dict:
     """The sentences the offline scripts show, in the page's language (the scripts carry no text of their own)."""
     probes = plural_probes(str(get_locale()))
     return {
-        "online": _("Online"),
-        "offline": _("Offline"),
+        "online": _("With internet"),
+        "offline": _("Without internet"),
         "offline_hint": _("You are offline. Saved pages and forms still work."),
         "waiting": {
             n: ngettext("%(count)s item is waiting to be sent.", "%(count)s items are waiting to be sent.", k, count="{n}")
@@ -135,8 +146,8 @@ def strings() -> dict:
         "no_store": _("Forms cannot be kept on this phone while offline (%(reason)s).", reason="{reason}"),
         "reason_quota": _("the phone's storage is full"),
         "reason_broken": _("the browser's storage does not work"),
-        "outbox_title": _("Sent from your phone"),
-        "state_waiting": _("Waiting to be sent"),
+        "outbox_title": _("Forms from this phone"),
+        "state_waiting": _("Not sent yet"),
         "state_done": _("Sent"),
         "state_confirmed": _("Booked"),
         "state_waiting_list": _("On the waiting list"),
@@ -164,6 +175,8 @@ def strings() -> dict:
         "error_422": _("Some entries were not accepted. Please open the form again."),
         "error_other": _("The server did not accept it (error %(code)s).", code="{code}"),
         "no_saved_pages": _("No pages are saved on this phone yet."),
+        "no_tickets": _("No tickets are kept on this phone yet. Tickets you book or open here are listed."),
+        "ticket_waiting": _("Booking not sent yet – it will be sent when you are online"),
         "tickets_removed": _("Your tickets were removed from this device."),
     }
 
@@ -193,6 +206,7 @@ def worker():
         "timeout": NAVIGATION_TIMEOUT_MS,
         "outboxScript": static_url("js/outbox.js"),
         "staticPrefix": url_for("static", filename=""),
+        "ticketPrefix": paths()["ticket"],
     }
     return _javascript(render_template("pwa/sw.js", config=config))
 

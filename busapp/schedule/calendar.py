@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Response, current_app, request, url_for
 from flask_babel import get_locale, gettext as _
-from icalendar import Calendar, Event, Timezone
+from icalendar import Alarm, Calendar, Event, Timezone
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
 from ..content import text_in
-from ..models import Place, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from ..models import Booking, BookingStatus, Place, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import place_line
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
@@ -102,7 +102,63 @@ def workshop_event(workshop: Workshop) -> Event:
     return event
 
 
-def build_calendar(events: Iterable[Event], name: str, uid: str, feed: bool = False) -> Calendar:
+# A booked seat reminds its owner the day before and two hours before.
+ALARMS = (timedelta(days=1), timedelta(hours=2))
+
+
+def booking_event(booking: Booking) -> Event:
+    """One VEVENT for a booked seat: the bus in its title, the code and ticket link in its description, two
+    reminders; a cancelled booking is the same event (same UID) marked cancelled."""
+    tz = _tz()
+    workshop, stop = booking.workshop, booking.workshop.stop
+    cancelled = (booking.status == BookingStatus.CANCELLED or workshop.status == WorkshopStatus.CANCELLED
+                 or stop.status == StopStatus.CANCELLED)
+    ticket = absolute_url("booking.show", token=booking.manage_token)
+    lines = [
+        _("Booking code: %(code)s", code=booking.code),
+        _("Your ticket: %(url)s", url=ticket),
+        _("People: %(n)d", n=booking.party_size),
+    ]
+    if stop.place.finding_note:
+        lines.append(_("How to find the bus: %(note)s", note=stop.place.finding_note))
+    if workshop.description:
+        lines += ["", workshop.description]
+    event = Event.new(
+        uid=f"booking-{booking.code}@{uid_domain()}",
+        summary=_summary(_("Digital workshop bus: %(title)s", title=workshop.title), cancelled),
+        start=workshop.starts_at.astimezone(tz),
+        end=workshop.ends_at.astimezone(tz),
+        location=_location(stop),
+        description="\n".join(lines),
+        url=ticket,
+        status=STATUS.CANCELLED if cancelled else STATUS.CONFIRMED,
+        # The stop's change counter, one more once the booking is cancelled, so calendars take the cancellation.
+        sequence=stop.sequence + (1 if booking.status == BookingStatus.CANCELLED else 0),
+        stamp=utcnow(),
+        created=booking.created_at,
+    )
+    if stop.place.has_position:
+        event.add("geo", (stop.place.lat, stop.place.lon))
+    if not cancelled:
+        for before in ALARMS:
+            alarm = Alarm.new(description=_("Digital workshop bus: %(title)s", title=workshop.title))
+            alarm.add("action", "DISPLAY")
+            alarm.add("trigger", -before)
+            event.add_component(alarm)
+    return event
+
+
+def ics_for_booking(booking: Booking) -> bytes:
+    """The .ics bytes of a booked seat; METHOD:CANCEL once the booking (or its workshop) is cancelled."""
+    event = booking_event(booking)
+    cancelled = str(event["STATUS"]) == "CANCELLED"
+    cal = build_calendar([event], booking.workshop.title, f"booking-{booking.code}",
+                         method="CANCEL" if cancelled else "PUBLISH")
+    return cal.to_ical()
+
+
+def build_calendar(events: Iterable[Event], name: str, uid: str, feed: bool = False,
+                   method: str = "PUBLISH") -> Calendar:
     """A VCALENDAR with the events and the VTIMEZONE they refer to."""
     cal = Calendar.new(
         prodid=PRODID,
@@ -110,7 +166,7 @@ def build_calendar(events: Iterable[Event], name: str, uid: str, feed: bool = Fa
         uid=f"{uid}@{uid_domain()}",
         refresh_interval=REFRESH if feed else None,
     )
-    cal.add("method", "PUBLISH")
+    cal.add("method", method)
     if feed:
         cal.add("x-published-ttl", REFRESH)
     days = []
@@ -178,6 +234,13 @@ def workshop_version(workshop: Workshop) -> Version:
     stop = workshop.stop
     changed = [workshop.updated_at, stop.updated_at, stop.place.updated_at]
     return Version.of((workshop.id, stop.sequence, str(get_locale()), uid_domain(), *changed), changed)
+
+
+def booking_version(booking: Booking) -> Version:
+    """The version of a booked seat's file: its workshop's, and the booking's state and size."""
+    base = workshop_version(booking.workshop)
+    changed = [base.last_modified, booking.created_at, booking.confirmed_at, booking.cancelled_at]
+    return Version.of((base.etag, booking.code, booking.status.value, booking.party_size), changed)
 
 
 @sa.event.listens_for(Stop, "before_update")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import groupby
 from urllib.parse import quote
 
@@ -75,19 +75,21 @@ def public_workshops(stop: Stop) -> list[Workshop]:
     return [w for w in stop.workshops if w.status != WorkshopStatus.DRAFT]
 
 
-def seats_free(stop: Stop) -> int:
-    """Free seats over the stop's workshops that still take bookings."""
-    return sum(w.seats_free for w in public_workshops(stop) if w.status == WorkshopStatus.PUBLISHED)
+def workshop_offer(workshop: Workshop, now: datetime | None = None):
+    """Whether the workshop can be booked and how many seats a new party gets: the booking service's one answer."""
+    from ..booking.service import offer
+
+    return offer(workshop, now)
+
+
+def seats_free(stop: Stop, now: datetime | None = None) -> int:
+    """Seats a new party could get at once, over the stop's workshops that can be booked now."""
+    return sum(workshop_offer(w, now).seats_free for w in public_workshops(stop))
 
 
 def bookable(workshop: Workshop, now: datetime) -> bool:
-    """Whether a visitor can still book (or join the waiting list): not cancelled and not started yet."""
-    closes = workshop.starts_at - timedelta(minutes=current_app.config.get("BOOKING_CLOSES_MINUTES", 0))
-    return (
-        workshop.status == WorkshopStatus.PUBLISHED
-        and workshop.stop.status == StopStatus.PUBLISHED
-        and now < closes
-    )
+    """Whether a visitor can still book (or join the waiting list)."""
+    return workshop_offer(workshop, now).bookable
 
 
 def geo_link(stop: Stop) -> str | None:
@@ -123,6 +125,7 @@ def register(bp) -> None:
     bp.add_app_template_global(public_workshops)
     bp.add_app_template_global(seats_free, "stop_seats_free")
     bp.add_app_template_global(bookable, "workshop_bookable")
+    bp.add_app_template_global(workshop_offer)
     bp.add_app_template_global(geo_link, "stop_geo_link")
     bp.add_app_template_global(osm_link, "stop_osm_link")
     bp.add_app_template_filter(by_day)

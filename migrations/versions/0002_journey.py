@@ -58,6 +58,14 @@ def upgrade():
 
     _move_places_out_of_stops()
 
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reminded_at', busapp.models.UTCDateTime(timezone=True), nullable=True))
+
+    with op.batch_alter_table('workshop', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('level', sa.String(length=20), server_default='first_steps', nullable=False))
+        batch_op.add_column(sa.Column('bring', sa.String(length=300), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('walk_ins', sa.Boolean(), server_default=sa.true(), nullable=False))
+
     op.create_table('outgoing_mail',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -126,6 +134,14 @@ def downgrade():
         batch_op.drop_index('ix_outgoing_mail_due')
 
     op.drop_table('outgoing_mail')
+
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_column('reminded_at')
+
+    with op.batch_alter_table('workshop', schema=None) as batch_op:
+        batch_op.drop_column('walk_ins')
+        batch_op.drop_column('bring')
+        batch_op.drop_column('level')
 
     with op.batch_alter_table('stop', schema=None) as batch_op:
         batch_op.add_column(sa.Column('place', sa.String(length=160), nullable=True))

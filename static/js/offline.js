@@ -714,7 +714,7 @@
   function ticketPath(url) {
     try {
       var u = new URL(url, location.href);
-      return u.origin === location.origin && u.pathname.indexOf("/t/") === 0 ? u.pathname : null;
+      return u.origin === location.origin && u.pathname.indexOf(readPaths().ticket) === 0 ? u.pathname : null;
     } catch (err) {
       return null;
     }
@@ -758,7 +758,7 @@
       return 0;
     });
     var pages = dropSavedPages(function (url) {
-      return path ? url.pathname === path : url.pathname.indexOf("/t/") === 0;
+      return path ? url.pathname === path : url.pathname.indexOf(readPaths().ticket) === 0;
     });
     return Promise.all([items, pages]);
   }
@@ -785,6 +785,74 @@
     });
   }
 
+  /* ---------- my bookings on this phone ---------- */
+
+  function readPaths() {
+    var meta = document.getElementById("pwa-paths");
+    try {
+      return meta ? JSON.parse(meta.getAttribute("content")) : {};
+    } catch (err) {
+      return {};
+    }
+  }
+
+  // The tickets this phone keeps (pages saved by the service worker under the ticket path) and bookings that
+  // still wait in the outbox, newest first; each entry opens its ticket, which also works offline.
+  function listMyBookings() {
+    var box = document.getElementById("my-bookings");
+    if (!box) return;
+    var paths = readPaths();
+    var saved = !window.caches || !paths.pagesCache ? Promise.resolve([]) : caches.has(paths.pagesCache)
+      .then(function (exists) {
+        if (!exists) return [];
+        return caches.open(paths.pagesCache).then(function (cache) {
+          return cache.keys().then(function (requests) {
+            return Promise.all(requests.filter(function (request) {
+              return new URL(request.url).pathname.indexOf(paths.ticket) === 0;
+            }).map(function (request) {
+              return cache.match(request).then(function (response) {
+                return {
+                  url: request.url,
+                  title: decodeURIComponent(response.headers.get("X-Saved-Title") || ""),
+                  at: Number(response.headers.get("X-Saved-At")) || 0,
+                };
+              });
+            }));
+          });
+        });
+      }).catch(function () { return []; });
+    var pending = (storeProblem || typeof Outbox === "undefined") ? Promise.resolve([]) :
+      Outbox.all().then(function (items) {
+        return items.filter(function (item) {
+          return item.kind === "booking" && item.state === "waiting";
+        });
+      }, function () { return []; });
+    Promise.all([saved, pending]).then(function (found) {
+      var tickets = found[0].sort(function (a, b) { return b.at - a.at; });
+      var waiting = found[1];
+      if (!tickets.length && !waiting.length) {
+        box.replaceChildren(el("p", "", t("no_tickets")));
+        return;
+      }
+      var list = el("ul", "my-bookings plain-list");
+      waiting.forEach(function (item) {
+        var entry = el("li", "card my-bookings__item");
+        entry.appendChild(el("p", "", (item.title || t("kind_booking"))));
+        entry.appendChild(el("p", "meta", t("ticket_waiting")));
+        list.appendChild(entry);
+      });
+      tickets.forEach(function (p) {
+        var entry = el("li", "card my-bookings__item");
+        var link = el("a", "my-bookings__link", p.title.split(" · ")[0] || p.url);
+        link.href = p.url;
+        entry.appendChild(link);
+        entry.appendChild(el("p", "meta", t("saved_when", {time: formatTime(p.at)})));
+        list.appendChild(entry);
+      });
+      box.replaceChildren(list);
+    });
+  }
+
   /* ---------- wiring ---------- */
 
   // Everything that lives in <body>; runs again when showAnswer() has put a new body in place.
@@ -792,6 +860,7 @@
     renderStatus([]);
     markSavedCopy();
     listSavedPages();
+    listMyBookings();
     mountPrivacy();
     refresh();
   }

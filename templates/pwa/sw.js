@@ -135,7 +135,7 @@ async function trim(cache) {
   if (requests.length <= MAX_PAGES) return;
   const entries = await Promise.all(requests.map(async (request) => {
     const response = await cache.match(request);
-    const ticket = new URL(request.url).pathname.startsWith("/t/");
+    const ticket = new URL(request.url).pathname.startsWith(CONFIG.ticketPrefix);
     return {request, rank: (ticket ? 1e15 : 0) + Number(response && response.headers.get("X-Saved-At") || 0)};
   }));
   entries.sort((a, b) => a.rank - b.rank);

@@ -212,6 +212,8 @@ def public_targets(site: Site) -> list[Target]:
         Target("page not found", "/no-such-page", status=404),
         Target("unknown stop", "/s/999999", status=404),
         Target("accessibility statement", "/barrierefreiheit"),
+        Target("my bookings on this phone", "/my-bookings"),
+        Target("find my booking", "/find"),
         Target("offline page", "/offline"),
         Target("saved copy of a stop offline", f"/s/{ids['stop']}", action=saved_copy_offline),
         Target("staff sign-in", "/signin"),

@@ -92,7 +92,7 @@ def test_axe_runs_and_finds_a_planted_violation(lang_page, site):
 
 PUBLIC = [
     "home", "home filtered by district", "district", "stop", "past stop", "cancelled stop", "page not found",
-    "unknown stop", "accessibility statement", "offline page", "saved copy of a stop offline", "staff sign-in", "staff sign-in with errors",
+    "unknown stop", "accessibility statement", "my bookings on this phone", "find my booking", "offline page", "saved copy of a stop offline", "staff sign-in", "staff sign-in with errors",
     "sign-out page, not signed in",
     # booking
     "booking form", "booking form with errors", "booking form, workshop full", "booking form, workshop over",

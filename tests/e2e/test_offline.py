@@ -144,7 +144,7 @@ def test_visited_pages_open_offline_as_saved_copies(page, context, live_server, 
 
     page.goto("/")
     controlled(page)
-    expect(page.locator(".pwa-status")).to_contain_text("Online")
+    expect(page.locator(".pwa-status")).to_contain_text("mit Internet")
     page.goto(district)
     page.goto(stop)
     wait_kept(page, "/", district, stop)  # the first page, opened before the worker ran, is kept too
@@ -207,7 +207,7 @@ def test_feedback_sent_offline_is_stored_once_when_back_online(page, context, li
     expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
     expect(page.locator("#status-bar")).to_contain_text("1 Eintrag wartet auf das Senden.")
     item = page.locator(f".outbox__item[data-key='{key}']")
-    expect(item).to_contain_text("Wartet auf das Senden")
+    expect(item).to_contain_text("Noch nicht gesendet")
     expect(item).not_to_contain_text("Videoanrufe mit meiner Enkelin")  # typed text stays out of the list
     assert count(live_app, Feedback, SENT_HERE) == 0
 
@@ -293,8 +293,8 @@ def test_workshop_cancelled_before_replay_is_refused_with_alternatives(page, con
     go_online(context, live_server)
     item = page.locator(f".outbox__item[data-key='{key}']")
     expect(item).to_contain_text("Nicht angenommen")
-    expect(item).to_contain_text("Dieser Workshop wurde abgesagt.")
-    expect(item).to_contain_text("Andere Workshops, die Sie buchen können:")
+    expect(item).to_contain_text("Dieser Kurs wurde abgesagt.")
+    expect(item).to_contain_text("Andere Kurse, die Sie buchen können:")
     alternatives = item.locator(".outbox__alternatives a")
     expect(alternatives.first).to_be_visible()
     assert re.fullmatch(r"/workshops/\d+/book", alternatives.first.get_attribute("href"))
@@ -302,7 +302,7 @@ def test_workshop_cancelled_before_replay_is_refused_with_alternatives(page, con
     assert count(live_app, Booking) == 0
     # Kept until the person has read it and removes it.
     page.reload()
-    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Dieser Workshop wurde abgesagt.")
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Dieser Kurs wurde abgesagt.")
     page.locator(f".outbox__item[data-key='{key}'] .outbox__dismiss").click()
     expect(page.locator("#outbox")).to_have_count(0)
     assert outbox_items(page) == []
@@ -440,9 +440,9 @@ def test_replay_for_a_deleted_workshop_is_explained_not_dropped(page, context, l
     go_online(context, live_server)
     item = page.locator(f".outbox__item[data-key='{key}']")
     expect(item).to_contain_text("Nicht angenommen")
-    expect(item).to_contain_text("Diesen Workshop gibt es nicht mehr.")
+    expect(item).to_contain_text("Diesen Kurs gibt es nicht mehr.")
     page.reload()
-    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Diesen Workshop gibt es nicht mehr.")
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Diesen Kurs gibt es nicht mehr.")
     stored = outbox_items(page)
     assert stored[0]["state"] == "attention" and stored[0]["result"]["http"] == 404
 
@@ -579,19 +579,21 @@ def test_slow_network_shows_the_saved_copy_after_a_short_wait(page, live_app, mo
     index = live_app.view_functions["schedule.index"]
     answer = threading.Event()
 
+    returned = []
+
     def slow_index():
-        answer.wait(15)
+        answer.wait(30)
+        returned.append(True)
         return index()
 
     monkeypatch.setitem(live_app.view_functions, "schedule.index", slow_index)
-    started = time.monotonic()
     try:
         page.reload()
-        expect(page.locator(".pwa-copy")).to_be_visible()
-        waited = time.monotonic() - started
+        # The saved copy comes while the server is still holding its answer: the worker gave up waiting for it.
+        expect(page.locator(".pwa-copy")).to_be_visible(timeout=20000)
+        assert returned == [], "the page came from the network, not from the saved copy"
     finally:
         answer.set()
-    assert 3 <= waited < 10, f"the saved copy came after {waited:.1f}s, not after the worker's short timeout"
 
 
 @pytest.mark.parametrize("kind", ["booking", "feedback"])
