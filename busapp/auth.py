@@ -31,7 +31,7 @@ PASSWORD_MAX = 200
 # Session keys that survive signing in and out: the visitor's language is not a secret.
 KEPT_ON_SWITCH = ("lang",)
 # Where a role lands after signing in without a `next` page, when that feature exists.
-HOME_BY_ROLE = {Role.STAFF: ("checkin.index",), Role.COORDINATOR: ("admin.index", "checkin.index")}
+HOME_BY_ROLE = {Role.STAFF: ("checkin.index",), Role.COORDINATOR: ("planning.index", "checkin.index")}
 
 _DUMMY_HASH: str | None = None
 

@@ -125,6 +125,13 @@ class Stop(db.Model):
     def is_public(self) -> bool:
         return self.status in (StopStatus.PUBLISHED, StopStatus.CANCELLED)
 
+    def calendar_changed(self) -> bool:
+        """True when a field a calendar subscriber sees has a pending change that did not set SEQUENCE itself."""
+        state = sa.inspect(self)
+        if state.attrs.sequence.history.has_changes():
+            return False
+        return any(state.attrs[name].history.has_changes() for name in STOP_CALENDAR_FIELDS)
+
     @property
     def is_cancelled(self) -> bool:
         return self.status == StopStatus.CANCELLED
@@ -134,6 +141,20 @@ class Stop(db.Model):
 
     def __repr__(self) -> str:
         return f"<Stop {self.id} {self.place!r} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+
+# Stop fields a calendar subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
+STOP_CALENDAR_FIELDS = (
+    "starts_at", "ends_at", "place", "address", "lat", "lon", "status", "cancel_reason", "district_id",
+)
+
+
+@sa.event.listens_for(Stop, "before_update")
+def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
+    # Part of the model, so the SEQUENCE rule holds whoever changes a stop (planning, import, a shell), not only
+    # when some feature module happens to be imported.
+    if stop.calendar_changed():
+        stop.sequence = (stop.sequence or 0) + 1
 
 
 class Workshop(db.Model):
@@ -152,6 +173,8 @@ class Workshop(db.Model):
     # Kept in step with confirmed bookings by one conditional UPDATE, so a seat is never given twice.
     seats_taken: Mapped[int] = mapped_column(default=0)
     accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Held at the same time as another workshop of the stop on purpose (a second trainer, another corner).
+    parallel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[WorkshopStatus] = mapped_column(
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
@@ -176,6 +199,28 @@ class Workshop(db.Model):
 
     def __repr__(self) -> str:
         return f"<Workshop {self.id} {self.title!r}>"
+
+
+class Course(db.Model):
+    """A reusable workshop template of the course catalogue: a new workshop starts as a copy of it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(160))
+    topic: Mapped[str] = mapped_column(sa.String(40))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    audience: Mapped[str] = mapped_column(sa.String(40), default="everyone")
+    level: Mapped[str] = mapped_column(sa.String(20), default="first_steps")
+    language: Mapped[str] = mapped_column(sa.String(8), default="de")
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    capacity: Mapped[int] = mapped_column(default=8)
+    what_to_bring: Mapped[str] = mapped_column(sa.String(300), default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        sa.CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
 
 
 class Booking(db.Model):

@@ -6,7 +6,6 @@ from typing import Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import Response, current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
@@ -20,8 +19,6 @@ PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Calendar apps poll subscribed feeds; a few hours keeps changes timely without hammering the server.
 REFRESH = timedelta(hours=3)
-# Stop fields a subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
-CALENDAR_FIELDS = ("starts_at", "ends_at", "place", "address", "lat", "lon", "status", "cancel_reason", "district_id")
 
 
 def uid_domain() -> str:
@@ -172,13 +169,3 @@ def calendar_response(cal: Calendar | bytes, filename: str, attachment: bool = F
     response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
-
-
-@sa.event.listens_for(Stop, "before_update")
-def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
-    """Raise SEQUENCE when a subscriber-visible field changes, unless the change set it already."""
-    state = sa.inspect(stop)
-    if state.attrs.sequence.history.has_changes():
-        return
-    if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
-        stop.sequence = (stop.sequence or 0) + 1

@@ -1,0 +1,191 @@
+"""Coordinators' forms: stops, workshops, courses, series, import, people. They parse; the service decides."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField, DateField, DecimalField, EmailField, HiddenField, IntegerField, PasswordField, RadioField,
+    SelectField, StringField, TextAreaField, TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
+from ..forms import clean_text
+from . import service
+
+LEVELS = {"first_steps": _l("First steps"), "some_experience": _l("Some experience")}
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _too_long(limit: int):
+    return Length(max=limit, message=_l("Please use at most %(max)d characters."))
+
+
+def _required(message):
+    return DataRequired(message=message)
+
+
+def _int_or_none(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class StopForm(FlaskForm):
+    district = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False,
+                           validators=[InputRequired(message=_l("Please choose a district."))])
+    place = StringField(_l("Place"), filters=[clean_text],
+                        validators=[_required(_l("Please name the place where the bus stands.")), _too_long(160)])
+    address = StringField(_l("Street address"), filters=[clean_text], validators=[Optional(), _too_long(200)])
+    day = DateField(_l("Date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[InputRequired(message=_l("Please give a date, for example 01.12.2026."))])
+    start = TimeField(_l("Starts at"), validators=[InputRequired(message=_l("Please give a start time, for example 10:00."))])
+    end = TimeField(_l("Ends at"), validators=[InputRequired(message=_l("Please give an end time, for example 14:00."))])
+    lat = DecimalField(_l("Latitude"), places=None, validators=[Optional(), NumberRange(-90, 90)])
+    lon = DecimalField(_l("Longitude"), places=None, validators=[Optional(), NumberRange(-180, 180)])
+    holiday_ok = BooleanField(_l("Yes, the bus really comes on this public holiday."))
+
+    def __init__(self, *args, districts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = choices([("", _l("Choose a district"))] + [(d.id, d.name) for d in districts])
+        self._district_ids = {d.id for d in districts}
+
+    def validate_district(self, field) -> None:
+        if field.data not in self._district_ids:
+            raise ValidationError(_l("Please choose a district."))
+
+
+class WorkshopForm(FlaskForm):
+    course = SelectField(_l("From the course catalogue"), coerce=_int_or_none, validate_choice=False,
+                         validators=[Optional()])
+    title = StringField(_l("Title"), filters=[clean_text],
+                        validators=[_required(_l("Please give the workshop a title.")), _too_long(160)])
+    topic = SelectField(_l("Topic"), choices=choices(TOPICS.items()),
+                        validators=[_required(_l("Please choose a topic."))])
+    description = TextAreaField(_l("Description"), filters=[clean_text], validators=[Optional(), _too_long(2000)])
+    language = SelectField(_l("Language"), choices=choices((c, c) for c in WORKSHOP_LANGUAGES), default="de")
+    audience = SelectField(_l("For whom"), choices=choices(AUDIENCES.items()), default="everyone")
+    start = TimeField(_l("Starts at"), validators=[InputRequired(message=_l("Please give a start time, for example 10:00."))])
+    duration_minutes = IntegerField(_l("Duration in minutes"), default=60, validators=[
+        InputRequired(message=_l("Please give the duration in minutes.")),
+        NumberRange(1, service.MAX_WORKSHOP_MINUTES, message=_l("Please give between %(min)d and %(max)d minutes."))])
+    capacity = IntegerField(_l("Seats"), default=8, validators=[
+        InputRequired(message=_l("Please give the number of seats.")),
+        NumberRange(service.MIN_CAPACITY, service.MAX_CAPACITY,
+                    message=_l("Please give between %(min)d and %(max)d seats."))])
+    accessibility_notes = StringField(_l("Accessibility notes"), filters=[clean_text],
+                                      validators=[Optional(), _too_long(300)])
+    parallel = BooleanField(_l("Held in parallel with other workshops (a second trainer)"))
+
+    def __init__(self, *args, courses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.course.choices = choices([("", _l("None: fill in below"))] + [(c.id, c.title) for c in courses])
+        from ..catalog import language_label
+
+        self.language.choices = choices((c, language_label(c)) for c in WORKSHOP_LANGUAGES)
+
+
+class CourseForm(FlaskForm):
+    title = StringField(_l("Title"), filters=[clean_text],
+                        validators=[_required(_l("Please give the course a title.")), _too_long(160)])
+    topic = SelectField(_l("Topic"), choices=choices(TOPICS.items()))
+    description = TextAreaField(_l("Description"), filters=[clean_text], validators=[Optional(), _too_long(2000)])
+    audience = SelectField(_l("For whom"), choices=choices(AUDIENCES.items()), default="everyone")
+    level = SelectField(_l("Level"), choices=choices(LEVELS.items()), default="first_steps")
+    language = SelectField(_l("Language"), choices=choices((c, c) for c in WORKSHOP_LANGUAGES), default="de")
+    duration_minutes = IntegerField(_l("Duration in minutes"), default=60, validators=[
+        InputRequired(message=_l("Please give the duration in minutes.")),
+        NumberRange(1, service.MAX_WORKSHOP_MINUTES, message=_l("Please give between %(min)d and %(max)d minutes."))])
+    capacity = IntegerField(_l("Seats"), default=8, validators=[
+        InputRequired(message=_l("Please give the number of seats.")),
+        NumberRange(service.MIN_CAPACITY, service.MAX_CAPACITY,
+                    message=_l("Please give between %(min)d and %(max)d seats."))])
+    what_to_bring = StringField(_l("What to bring"), filters=[clean_text], validators=[Optional(), _too_long(300)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..catalog import language_label
+
+        self.language.choices = choices((c, language_label(c)) for c in WORKSHOP_LANGUAGES)
+
+
+class RepeatForm(FlaskForm):
+    rule = RadioField(_l("Repeat"), default="biweekly", choices=choices([
+        ("weekly", _l("Every week")), ("biweekly", _l("Every second week")),
+        ("monthly", _l("Every month on the same weekday (for example the 2nd Tuesday)")),
+    ]), validators=[InputRequired(message=_l("Please choose how often."))])
+    count = IntegerField(_l("How many times"), validators=[
+        Optional(), NumberRange(1, service.MAX_SERIES, message=_l("Please give between %(min)d and %(max)d."))])
+    until = DateField(_l("Or until this date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[Optional()])
+    exceptions = StringField(_l("Leave out these dates"), filters=[clean_text], validators=[Optional(), _too_long(600)])
+    confirm = HiddenField()
+
+    def validate_count(self, field) -> None:
+        if not field.data and not self.until.data:
+            raise ValidationError(_l("Please give how many times, or a last date."))
+
+    def exception_dates(self) -> set[date]:
+        from .service import parse_date
+
+        out = set()
+        for part in (self.exceptions.data or "").replace(";", ",").split(","):
+            part = part.strip()
+            if part:
+                day = parse_date(part)
+                if day is None:
+                    self.exceptions.errors = list(self.exceptions.errors) + [
+                        _l("“%(text)s” is not a date. Write dates like 01.12.2026, separated by commas.", text=part)]
+                else:
+                    out.add(day)
+        return out
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason, shown to the people booked"), filters=[clean_text], validators=[
+        _required(_l("Please give a reason; the people booked will read it.")), _too_long(300)])
+    confirm = HiddenField()
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"))
+    confirm = HiddenField()
+
+
+class StaffForm(FlaskForm):
+    email = EmailField(_l("Email"), filters=[clean_text], validators=[
+        _required(_l("Please give an email address.")), _too_long(254)])
+    role = SelectField(_l("Role"), choices=choices([("staff", _l("Bus staff")), ("coordinator", _l("Coordinator"))]))
+    password = PasswordField(_l("First password (at least 10 characters)"), validators=[
+        _required(_l("Please give a first password."))])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password (at least 10 characters)"), validators=[
+        _required(_l("Please give a new password."))])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    user = SelectField(_l("Person"), coerce=_int_or_none, validate_choice=False, validators=[Optional()])
+    stop = IntegerField(_l("Stop number"), validators=[Optional()])
+    day = DateField(_l("Day"), validators=[Optional()])
+
+
+class ReportFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
