@@ -33,6 +33,7 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
 
 @pytest.fixture
 def coordinator(client, login):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # the messages checked below are the English ones
     return login("coordinator")
 
 
