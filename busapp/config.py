@@ -98,6 +98,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
         "TIMEZONE": "Europe/Berlin",
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
+        # The town in postal addresses of places ("23564 Lübeck").
+        "CITY_NAME": os.environ.get("CITY_NAME", "Lübeck"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
         # Booking rules
         "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),

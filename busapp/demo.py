@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .models import (
-    AuditEvent, Booking, Course, District, Feedback, LiveStatus, RateCounter, Role, Stop, StopStatus, User, Workshop,
+    AuditEvent, Booking, Course, District, Feedback, LiveStatus, Place, RateCounter, Role, Stop, StopStatus, User, Workshop,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -49,6 +49,22 @@ WORKSHOPS = [
 
 SLOTS = ((time(10, 0), time(13, 0)), (time(14, 30), time(17, 30)))
 
+# Details of the demo places beyond name and coordinates. The data file has no street addresses (a few names
+# carry one), so everything here is an example and every page says so: (postcode, nearest city bus stop, lines,
+# step-free, seats, toilet, hearing loop, how to find the bus), cycled over the places.
+PLACE_DETAILS = [
+    ("23552", "Markt", "1, 2, 11", True, True, None, False, "Der Bus steht an der Seite zum Rathaus."),
+    ("23560", "Brink", "2, 9", True, False, True, None, "Der Bus steht hinter den Marktständen, am Parkplatz."),
+    ("23560", "Moislinger Mitte", "6, 16", True, True, True, True,
+     "Der Bus steht vor dem Haupteingang. Die Toilette ist im Haus, gleich links."),
+    ("23560", "Bibliothek", "6", None, True, True, False, "Eingang an der Rückseite der Bücherei, der Bus steht dort."),
+    ("23556", "Buntekuh", "7, 17", True, None, False, None, "Der Bus steht auf dem Hof hinter dem Familienzentrum."),
+    ("23554", "Kolberger Platz", "5, 15", False, True, None, None,
+     "Der Bus steht auf dem Platz. Zum Einstieg gibt es eine Hebebühne."),
+    ("23568", "Brolingplatz", "3, 10", True, True, False, None, "Der Bus steht am Rand des Markts, an der Bushaltestelle."),
+    ("23566", "Marli-Forum", "1, 11", True, True, True, True, "Der Bus steht auf dem Parkplatz vor dem Forum."),
+]
+
 # Answers for the stops already visited, so the coordinators' results page has something to show:
 # (rating, what was learned, what was missing, topic wished for, age group)
 FEEDBACK = [
@@ -72,7 +88,7 @@ def _at(day: date, clock: time) -> datetime:
 
 def clear() -> None:
     """Delete every row of the tour, its bookings and feedback (accounts stay unless asked)."""
-    for model in (Feedback, Booking, Workshop, Stop, District, Course, RateCounter):
+    for model in (Feedback, Booking, Workshop, Stop, Place, District, Course, RateCounter):
         db.session.execute(sa.delete(model))
 
 
@@ -80,10 +96,11 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     """Replace the tour with demo data starting a few days before `today`; returns counts."""
     today = today or datetime.now(BERLIN).date()
     clear()
-    districts = []
+    districts, places = [], []
     for row in _districts_data():
         d = District(number=row["number"], name=row["name"], slug=row["slug"], lat=row["lat"], lon=row["lon"])
-        d.places = row["places"]  # not stored: used below to place the stops
+        d.places = [_place(d, p, len(places) + i) for i, p in enumerate(row["places"])]  # used below
+        places += d.places
         districts.append(d)
         db.session.add(d)
 
@@ -95,10 +112,8 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
             for start, end in SLOTS:
                 district = districts[n % len(districts)]
                 place = district.places[(n // len(districts)) % len(district.places)]
-                name, _, address = place["name"].partition(", ")
                 stop = Stop(
-                    district=district, place=name, address=address or f"{district.name}, Lübeck",
-                    lat=place["lat"], lon=place["lon"],
+                    district=district, place=place,
                     starts_at=_at(day, start), ends_at=_at(day, end), status=StopStatus.PUBLISHED,
                 )
                 if day < today:
@@ -147,7 +162,20 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
             user.set_password(password)
     db.session.add(AuditEvent(action="seed-demo", detail={"stops": stops, "workshops": workshops}))
     db.session.commit()
-    return {"districts": len(districts), "stops": stops, "workshops": workshops}
+    return {"districts": len(districts), "places": len(places), "stops": stops, "workshops": workshops}
+
+
+def _place(district: District, row: dict, n: int) -> Place:
+    """A demo place from the data file, with example details marked as such."""
+    name, _, street = row["name"].partition(", ")
+    postcode, transit_stop, lines, step_free, seats, toilet, loop, note = PLACE_DETAILS[n % len(PLACE_DETAILS)]
+    place = Place(
+        district=district, name=name, address=street, postcode=postcode, lat=row["lat"], lon=row["lon"],
+        transit_stop=transit_stop, transit_lines=lines, step_free=step_free, seats=seats, toilet=toilet,
+        hearing_loop=loop, finding_note=note, is_example=True,
+    )
+    db.session.add(place)
+    return place
 
 
 def _add_feedback(today: date) -> None:

@@ -95,15 +95,54 @@ class District(db.Model):
         return f"<District {self.number} {self.slug}>"
 
 
+class Place(db.Model):
+    """Where the bus parks, typed once and reused by every stop there: how to get there and what is on site.
+
+    The amenities are yes, no or unknown (None): a place nobody has checked must not be shown as step-free."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    # Street and house number, e.g. "Elisabeth-Haseloff-Straße 1".
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    postcode: Mapped[str] = mapped_column(sa.String(10), default="")
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    # The nearest city bus stop and the lines that call there, e.g. "Marli-Forum", "1, 11".
+    transit_stop: Mapped[str] = mapped_column(sa.String(120), default="")
+    transit_lines: Mapped[str] = mapped_column(sa.String(120), default="")
+    step_free: Mapped[bool | None] = mapped_column()
+    seats: Mapped[bool | None] = mapped_column()
+    toilet: Mapped[bool | None] = mapped_column()
+    hearing_loop: Mapped[bool | None] = mapped_column()
+    # How to find the bus on the spot, e.g. "entrance at the back of the library".
+    finding_note: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Where the address comes from; an example address (demo data) is marked as one on every page.
+    source: Mapped[str] = mapped_column(sa.String(200), default="")
+    is_example: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    district: Mapped[District] = relationship()
+    stops: Mapped[list[Stop]] = relationship(back_populates="place", order_by="Stop.starts_at")
+
+    @property
+    def has_position(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Place {self.id} {self.name!r}>"
+
+
 class Stop(db.Model):
     """One visit of the bus at a place in a district."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
-    place: Mapped[str] = mapped_column(sa.String(160))
-    address: Mapped[str] = mapped_column(sa.String(200), default="")
-    lat: Mapped[float | None] = mapped_column(sa.Float)
-    lon: Mapped[float | None] = mapped_column(sa.Float)
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT)
@@ -117,6 +156,8 @@ class Stop(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     district: Mapped[District] = relationship(back_populates="stops")
+    # Every page that shows a stop shows where it is: loaded with the stop, never as a query of its own.
+    place: Mapped[Place] = relationship(back_populates="stops", lazy="joined", innerjoin=True)
     workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
 
     __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
@@ -140,13 +181,13 @@ class Stop(db.Model):
         return self.ends_at <= (now or utcnow())
 
     def __repr__(self) -> str:
-        return f"<Stop {self.id} {self.place!r} {self.starts_at:%Y-%m-%d %H:%M}>"
+        return f"<Stop {self.id} place={self.place_id} {self.starts_at:%Y-%m-%d %H:%M}>"
 
 
 # Stop fields a calendar subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
-STOP_CALENDAR_FIELDS = (
-    "starts_at", "ends_at", "place", "address", "lat", "lon", "status", "cancel_reason", "district_id",
-)
+STOP_CALENDAR_FIELDS = ("starts_at", "ends_at", "place_id", "place", "status", "cancel_reason", "district_id")
+# Place fields that go into a stop's calendar entry: changing one raises SEQUENCE of the place's stops.
+PLACE_CALENDAR_FIELDS = ("name", "address", "postcode", "lat", "lon")
 
 
 @sa.event.listens_for(Stop, "before_update")
@@ -155,6 +196,17 @@ def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
     # when some feature module happens to be imported.
     if stop.calendar_changed():
         stop.sequence = (stop.sequence or 0) + 1
+
+
+@sa.event.listens_for(Place, "before_update")
+def _bump_place_sequences(_mapper, connection, place: Place) -> None:
+    # A place moved or renamed changes every calendar entry of its stops.
+    state = sa.inspect(place)
+    if any(state.attrs[name].history.has_changes() for name in PLACE_CALENDAR_FIELDS):
+        table = Stop.__table__
+        connection.execute(
+            table.update().where(table.c.place_id == place.id).values(sequence=table.c.sequence + 1)
+        )
 
 
 class Workshop(db.Model):

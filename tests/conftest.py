@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from busapp import create_app
 from busapp.extensions import db
-from busapp.models import District, Role, Stop, StopStatus, User, Workshop, WorkshopStatus
+from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, WorkshopStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,13 +107,37 @@ def make_district(app):
 
 
 @pytest.fixture
-def make_stop(app, make_district, now):
+def make_place(app, make_district):
+    def make(district: District | None = None, name: str = "Marktplatz", **kw) -> Place:
+        kw.setdefault("address", "Am Markt 1")
+        kw.setdefault("lat", 53.86)
+        kw.setdefault("lon", 10.68)
+        place = Place(district=district or make_district(), name=name, **kw)
+        db.session.add(place)
+        db.session.commit()
+        return place
+
+    return make
+
+
+PLACE_FIELDS = ("address", "postcode", "lat", "lon", "transit_stop", "transit_lines", "step_free", "seats", "toilet",
+                "hearing_loop", "finding_note", "is_example", "source")
+
+
+@pytest.fixture
+def make_stop(app, make_district, make_place, now):
+    """make_stop(place="Marli-Forum", address=...) makes a new place for the stop; place=<Place> reuses one."""
+
     def make(district: District | None = None, starts_at: datetime | None = None, hours: float = 3,
-             status: StopStatus = StopStatus.PUBLISHED, place: str = "Marktplatz", **kw) -> Stop:
+             status: StopStatus = StopStatus.PUBLISHED, place: str | Place = "Marktplatz", **kw) -> Stop:
         starts_at = starts_at or now + timedelta(days=1)
-        stop = Stop(district=district or make_district(), place=place, address=kw.pop("address", "Am Markt 1"),
-                    starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), status=status,
-                    lat=kw.pop("lat", 53.86), lon=kw.pop("lon", 10.68), **kw)
+        if isinstance(place, Place):
+            district = district or place.district
+        else:
+            district = district or make_district()
+            place = make_place(district, place, **{k: kw.pop(k) for k in PLACE_FIELDS if k in kw})
+        stop = Stop(district=district, place=place,
+                    starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), status=status, **kw)
         db.session.add(stop)
         db.session.commit()
         return stop

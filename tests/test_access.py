@@ -22,7 +22,7 @@ from busapp import create_app
 from busapp.auth import role_required
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, District, Feedback, Role, Stop, StopStatus, User, Workshop,
+    Booking, BookingStatus, District, Feedback, Place, Role, Stop, StopStatus, User, Workshop,
 )
 from tests.conftest import PASSWORD
 
@@ -86,10 +86,11 @@ def build_world() -> dict:
     n = secrets.token_hex(3)
     district = District(number=str(secrets.randbelow(9000) + 1000), name=f"Bezirk {n}", slug=f"bezirk-{n}")
     # The bus is at this stop now, so its feedback is open, and its workshop starts later, so it can be booked.
-    stop = Stop(district=district, place="Marktplatz", address="Am Markt 1", lat=53.86, lon=10.68,
+    market = Place(district=district, name="Marktplatz", address="Am Markt 1", lat=53.86, lon=10.68)
+    stop = Stop(district=district, place=market,
                 starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=3),
                 status=StopStatus.PUBLISHED)
-    past = Stop(district=district, place="Bücherei", address="Hauptstraße 2",
+    past = Stop(district=district, place=Place(district=district, name="Bücherei", address="Hauptstraße 2"),
                 starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=2) + timedelta(hours=3),
                 status=StopStatus.PUBLISHED)
     workshop = Workshop(stop=stop, title="Smartphone-Grundlagen", topic="smartphone_basics",

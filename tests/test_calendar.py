@@ -8,7 +8,7 @@ import pytest
 from icalendar import Calendar
 
 from busapp.extensions import db
-from busapp.models import LiveStatus, StopStatus, WorkshopStatus
+from busapp.models import LiveStatus, Place, StopStatus, WorkshopStatus
 from busapp.schedule.calendar import ics_for_workshop
 from tests.test_schedule import berlin, next_last_sunday
 
@@ -95,10 +95,21 @@ def test_sequence_rises_when_a_stop_changes_and_only_then(client, make_stop):
     assert sequence() == 2
 
     # Code that manages SEQUENCE itself is not counted twice.
-    stop.place = "Neuer Ort"
+    stop.place = Place(district=stop.district, name="Neuer Ort")
     stop.sequence = 7
     db.session.commit()
     assert sequence() == 7
+
+    # Moving to another place is a change; so is a change of the place itself (it is in every entry there).
+    stop.place = Place(district=stop.district, name="Dritter Ort")
+    db.session.commit()
+    assert sequence() == 8
+    stop.place.address = "Neue Straße 3"
+    db.session.commit()
+    assert sequence() == 9
+    stop.place.finding_note = "Hinter der Bücherei"  # not in the calendar entry
+    db.session.commit()
+    assert sequence() == 9
 
     uid_after = str(parse(client.get(f"/s/{stop.id}.ics")).walk("VEVENT")[0]["UID"])
     assert uid_before == uid_after

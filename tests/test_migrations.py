@@ -43,3 +43,38 @@ def test_migrations_match_models_and_downgrade(empty_database_url):
             remaining = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
         assert remaining == set()
         db.engine.dispose()
+
+
+def test_stops_keep_their_places_through_the_upgrade_and_back(empty_database_url):
+    """Existing stops' place, address and coordinates move into places (one per distinct place) and back."""
+    import sqlalchemy as sa
+
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url(empty_database_url)})
+    with app.app_context():
+        upgrade(revision="0001")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO district (id, number, name, slug) VALUES (1, '07', 'St. Gertrud', 'st-gertrud')"))
+            for i, (place, address, lat) in enumerate([("Marli-Forum", "Elisabeth-Haseloff-Straße 1", 53.88),
+                                                       ("Marli-Forum", "Elisabeth-Haseloff-Straße 1", 53.88),
+                                                       ("Wochenmarkt", "", None)], start=1):
+                conn.execute(sa.text(
+                    "INSERT INTO stop (id, district_id, place, address, lat, lon, starts_at, ends_at, status, "
+                    "cancel_reason, live_status, live_note, sequence, created_at, updated_at) VALUES (:id, 1, :place, "
+                    ":address, :lat, :lat, :start, :end, 'published', '', 'scheduled', '', 0, :start, :start)"),
+                    {"id": i, "place": place, "address": address, "lat": lat,
+                     "start": f"2026-12-0{i} 09:00:00", "end": f"2026-12-0{i} 12:00:00"})
+        upgrade(revision="0002_journey")
+        with db.engine.connect() as conn:
+            places = conn.execute(sa.text("SELECT id, name, address, lat FROM place ORDER BY id")).all()
+            stops = conn.execute(sa.text("SELECT id, place_id FROM stop ORDER BY id")).all()
+        assert [(p.name, p.address, p.lat) for p in places] == [
+            ("Marli-Forum", "Elisabeth-Haseloff-Straße 1", 53.88), ("Wochenmarkt", "", None)]
+        assert [s.place_id for s in stops] == [places[0].id, places[0].id, places[1].id]
+        downgrade(revision="0001")
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT place, address, lat FROM stop ORDER BY id")).all()
+        assert [tuple(r) for r in back] == [("Marli-Forum", "Elisabeth-Haseloff-Straße 1", 53.88),
+                                            ("Marli-Forum", "Elisabeth-Haseloff-Straße 1", 53.88),
+                                            ("Wochenmarkt", "", None)]
+        downgrade(revision="base")
+        db.engine.dispose()

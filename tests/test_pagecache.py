@@ -28,7 +28,7 @@ def visitor(cached):
 
 
 def rename(stop, place: str) -> None:
-    stop.place = place
+    stop.place.name = place
     db.session.commit()
 
 

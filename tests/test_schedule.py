@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from busapp import demo
 from busapp.extensions import db
-from busapp.models import LiveStatus, StopStatus, WorkshopStatus
+from busapp.models import LiveStatus, Stop, StopStatus, WorkshopStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HX = {"HX-Request": "true"}
@@ -340,7 +340,51 @@ def test_feedback_link_only_once_the_visit_has_begun(client, make_stop, now):
 
 def test_no_map_link_without_coordinates(client, make_stop):
     stop = make_stop(lat=None, lon=None)
-    assert "geo:" not in html(client.get(f"/s/{stop.id}"))
+    page = html(client.get(f"/s/{stop.id}"))
+    assert "geo:" not in page and "openstreetmap" not in page
+
+
+def test_stop_page_shows_the_place_record(client, make_place, make_stop):
+    place = make_place(name="Stadtteilbibliothek Moisling", address="Moislinger Mitte 5", postcode="23560",
+                       lat=53.8405, lon=10.6385, transit_stop="Moislinger Mitte", transit_lines="6, 16",
+                       step_free=True, seats=False, toilet=None, hearing_loop=True,
+                       finding_note="Entrance at the back of the library")
+    stop = make_stop(place=place)
+    page = html(client.get(f"/s/{stop.id}", headers=EN))
+    assert "Moislinger Mitte 5" in page and "23560 Lübeck" in page
+    assert "Entrance at the back of the library" in page
+    assert "Bus stop: Moislinger Mitte" in page and "Lines: 6, 16" in page
+    facts = re.sub(r"\s+", " ", page)
+    assert "Without steps: yes" in facts and "Seats to wait on: no" in facts
+    assert "Toilet: not known" in facts and "Hearing loop (for hearing aids): yes" in facts
+    assert 'href="geo:53.840500,10.638500?q=53.840500,10.638500(Stadtteilbibliothek%20Moisling)"' in page
+    assert ('href="https://www.openstreetmap.org/?mlat=53.840500&amp;mlon=10.638500'
+            '#map=18/53.840500/10.638500"') in page
+    # A plain link: nothing from the map's host is loaded into the page.
+    assert not re.search(r'(src|srcset)="https?://', page)
+    assert "Example address" not in page
+
+
+def test_a_place_is_typed_once_and_every_stop_there_shows_it(client, make_place, make_stop, now):
+    place = make_place(name="Marli-Forum", address="Elisabeth-Haseloff-Straße 1")
+    first = make_stop(place=place)
+    second = make_stop(place=place, starts_at=now + timedelta(days=8))
+    assert first.place is second.place and first.district == place.district
+    place.finding_note = "Der Bus steht auf dem Parkplatz vor dem Forum."
+    db.session.commit()
+    for stop in (first, second):
+        assert "Der Bus steht auf dem Parkplatz vor dem Forum." in html(client.get(f"/s/{stop.id}"))
+
+
+def test_demo_places_say_they_are_examples(app, client):
+    demo.load()
+    stops = db.session.scalars(sa.select(Stop).where(Stop.status == StopStatus.PUBLISHED).limit(40)).all()
+    places = {stop.place for stop in stops}
+    assert len(places) > 5 and all(place.is_example for place in places)
+    for stop in stops[:3]:
+        page = html(client.get(f"/s/{stop.id}", headers=EN))
+        assert "Example address" in page
+        assert stop.place.transit_stop and "Bus stop:" in page
 
 
 def test_live_status_fragment_polls_on_the_day(client, make_stop, now):

@@ -8,6 +8,7 @@ from flask_babel import force_locale, format_date, format_time, gettext as _
 from .. import mail
 from ..models import Booking, BookingStatus
 from ..schedule.calendar import absolute_url, ics_for_workshop
+from ..schedule.display import place_line
 from .forms import contact_kind
 from .service import waiting_position
 
@@ -18,7 +19,7 @@ def _facts(booking: Booking) -> list[str]:
         _("Workshop: %(title)s", title=workshop.title),
         _("When: %(date)s, %(start)s to %(end)s", date=format_date(workshop.starts_at, "full"),
           start=format_time(workshop.starts_at, "short"), end=format_time(workshop.ends_at, "short")),
-        _("Where: %(place)s", place=", ".join(p for p in (stop.place, stop.address) if p)),
+        _("Where: %(place)s", place=place_line(stop.place)),
         _("People: %(n)d", n=booking.party_size),
         _("Booking code: %(code)s", code=booking.code),
     ]

@@ -81,7 +81,7 @@ def _alternative(workshop: Workshop) -> dict:
     return {
         "title": workshop.title,
         "when": _when(workshop),
-        "place": f"{stop.place}, {stop.district.name}",
+        "place": f"{stop.place.name}, {stop.district.name}",
         "url": url_for("booking.new", workshop_id=workshop.id),
         "seats_free": workshop.seats_free,
     }

@@ -16,10 +16,12 @@ from wtforms.fields.choices import SelectChoice
 from ..auth import role_required
 from ..catalog import topic_label
 from ..extensions import db
-from ..models import District, Feedback, Role, Stop, Workshop
+from ..models import District, Feedback, Place, Role, Stop, Workshop
 from . import bp, charts
 from .forms import AGE_GROUPS, RATINGS, ResultsFilterForm, age_label, wish_label
 from .rules import BERLIN
+
+PLACE_NAME = Place.name.label("place")
 
 TEXTS_SHOWN = 100
 
@@ -71,7 +73,7 @@ def _grouped(columns: list, where: list, workshop: bool = False, district: bool 
     """Count and average rating of the answers grouped by `columns` (one query)."""
     stmt = (
         sa.select(*columns, sa.func.count(Feedback.id).label("n"), sa.func.avg(Feedback.rating).label("avg"))
-        .select_from(Feedback).join(Stop, Feedback.stop_id == Stop.id)
+        .select_from(Feedback).join(Stop, Feedback.stop_id == Stop.id).join(Place, Stop.place_id == Place.id)
     )
     if workshop:
         stmt = stmt.join(Workshop, Feedback.workshop_id == Workshop.id)
@@ -97,12 +99,12 @@ def collect(where: list) -> dict:
     ]
     stops = [
         Row(r.place, r.n, average(r.avg), detail=r.name, id=r.id, when=r.starts_at)
-        for r in _grouped([Stop.id, Stop.place, Stop.starts_at, District.name], where, district=True,
+        for r in _grouped([Stop.id, PLACE_NAME, Stop.starts_at, District.name], where, district=True,
                           order_by=[Stop.starts_at.desc(), Stop.id])
     ]
     workshops = [
         Row(r.title, r.n, average(r.avg), detail=f"{r.place} · {topic_label(r.topic)}", id=r.id, when=r.starts_at)
-        for r in _grouped([Workshop.id, Workshop.title, Workshop.topic, Workshop.starts_at, Stop.place], where,
+        for r in _grouped([Workshop.id, Workshop.title, Workshop.topic, Workshop.starts_at, PLACE_NAME], where,
                           workshop=True, order_by=[Workshop.starts_at.desc(), Workshop.id])
     ]
     topics = sorted(
@@ -121,9 +123,9 @@ def collect(where: list) -> dict:
     has_text = sa.or_(Feedback.learned != "", Feedback.missing != "", Feedback.wish_other != "")
     texts = db.session.execute(
         sa.select(Feedback.id, Feedback.created_at, Feedback.rating, Feedback.learned, Feedback.missing,
-                  Feedback.wish_other, Stop.place, Stop.starts_at, District.name.label("district"),
+                  Feedback.wish_other, PLACE_NAME, Stop.starts_at, District.name.label("district"),
                   Workshop.title.label("workshop"))
-        .select_from(Feedback).join(Stop, Feedback.stop_id == Stop.id)
+        .select_from(Feedback).join(Stop, Feedback.stop_id == Stop.id).join(Place, Stop.place_id == Place.id)
         .join(District, Stop.district_id == District.id)
         .outerjoin(Workshop, Feedback.workshop_id == Workshop.id)
         .where(*where, has_text).order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(TEXTS_SHOWN)
@@ -185,9 +187,9 @@ def export():
     rows = db.session.execute(
         sa.select(Feedback.id, Feedback.created_at, Feedback.rating, Feedback.learned, Feedback.missing,
                   Feedback.wish_topic, Feedback.wish_other, Feedback.age_group, Feedback.locale,
-                  Stop.id.label("stop_id"), Stop.place, Stop.starts_at, District.number, District.name.label("district"),
+                  Stop.id.label("stop_id"), PLACE_NAME, Stop.starts_at, District.number, District.name.label("district"),
                   Workshop.id.label("workshop_id"), Workshop.title.label("workshop"), Workshop.topic)
-        .select_from(Feedback).join(Stop, Feedback.stop_id == Stop.id)
+        .select_from(Feedback).join(Stop, Feedback.stop_id == Stop.id).join(Place, Stop.place_id == Place.id)
         .join(District, Stop.district_id == District.id)
         .outerjoin(Workshop, Feedback.workshop_id == Workshop.id)
         .where(*_filters(form)).order_by(Feedback.created_at, Feedback.id)

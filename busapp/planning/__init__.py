@@ -9,6 +9,7 @@ bp = Blueprint("planning", __name__, url_prefix="/admin")
 MENU = (
     ("planning.index", _l("Week")),
     ("planning.month", _l("Month list")),
+    ("planning.places", _l("Places")),
     ("planning.courses", _l("Courses")),
     ("planning.transfer", _l("Import and export")),
     ("planning.reports", _l("Reports")),

@@ -43,24 +43,61 @@ def _int_or_none(value):
 
 
 class StopForm(FlaskForm):
-    district = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False,
-                           validators=[InputRequired(message=_l("Please choose a district."))])
-    place = StringField(_l("Place"), filters=[clean_text],
-                        validators=[_required(_l("Please name the place where the bus stands.")), _too_long(160)])
-    address = StringField(_l("Street address"), filters=[clean_text], validators=[Optional(), _too_long(200)])
+    place = SelectField(_l("Place"), coerce=_int_or_none, validate_choice=False,
+                        validators=[InputRequired(message=_l("Please choose a place."))])
     day = DateField(_l("Date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[InputRequired(message=_l("Please give a date, for example 01.12.2026."))])
     start = TimeField(_l("Starts at"), validators=[InputRequired(message=_l("Please give a start time, for example 10:00."))])
     end = TimeField(_l("Ends at"), validators=[InputRequired(message=_l("Please give an end time, for example 14:00."))])
+    holiday_ok = BooleanField(_l("Yes, the bus really comes on this public holiday."))
+
+    def __init__(self, *args, places=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.place.choices = [SelectChoice("", _l("Choose a place"))] + [
+            SelectChoice(p.id, p.name, optgroup=p.district.name) for p in places]
+        self._place_ids = {p.id for p in places}
+
+    def validate_place(self, field) -> None:
+        if field.data not in self._place_ids:
+            raise ValidationError(_l("Please choose a place."))
+
+
+def _yes_no(value):
+    return {"yes": True, "no": False}.get(value) if isinstance(value, str) else value
+
+
+YES_NO = (("", _l("Not known")), ("yes", _l("Yes")), ("no", _l("No")))
+
+
+class _YesNoField(SelectField):
+    """Yes, no or not known (None): a place nobody checked must not be shown as step-free."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(label, choices=choices(YES_NO), coerce=_yes_no, validate_choice=False, **kwargs)
+
+
+class PlaceForm(FlaskForm):
+    district_id = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False,
+                              validators=[InputRequired(message=_l("Please choose a district."))])
+    name = StringField(_l("Name of the place"), filters=[clean_text],
+                       validators=[_required(_l("Please name the place where the bus stands.")), _too_long(160)])
+    address = StringField(_l("Street and house number"), filters=[clean_text], validators=[Optional(), _too_long(200)])
+    postcode = StringField(_l("Postcode"), filters=[clean_text], validators=[Optional(), _too_long(10)])
     lat = DecimalField(_l("Latitude"), places=None, validators=[Optional(), NumberRange(-90, 90)])
     lon = DecimalField(_l("Longitude"), places=None, validators=[Optional(), NumberRange(-180, 180)])
-    holiday_ok = BooleanField(_l("Yes, the bus really comes on this public holiday."))
+    transit_stop = StringField(_l("Nearest city bus stop"), filters=[clean_text], validators=[Optional(), _too_long(120)])
+    transit_lines = StringField(_l("Bus lines there"), filters=[clean_text], validators=[Optional(), _too_long(120)])
+    step_free = _YesNoField(_l("Step-free access"))
+    seats = _YesNoField(_l("Seats"))
+    toilet = _YesNoField(_l("Toilet"))
+    hearing_loop = _YesNoField(_l("Hearing loop"))
+    finding_note = StringField(_l("How to find the bus"), filters=[clean_text], validators=[Optional(), _too_long(300)])
 
     def __init__(self, *args, districts=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.district.choices = choices([("", _l("Choose a district"))] + [(d.id, d.name) for d in districts])
+        self.district_id.choices = choices([("", _l("Choose a district"))] + [(d.id, d.name) for d in districts])
         self._district_ids = {d.id for d in districts}
 
-    def validate_district(self, field) -> None:
+    def validate_district_id(self, field) -> None:
         if field.data not in self._district_ids:
             raise ValidationError(_l("Please choose a district."))
 

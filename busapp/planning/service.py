@@ -49,7 +49,7 @@ from flask_babel import format_datetime, format_time, get_locale, gettext as _, 
 
 from ..extensions import db
 from ..models import (
-    Booking, BookingStatus, Course, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
+    Booking, BookingStatus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
 )
 
 MIN_CAPACITY = 1
@@ -107,15 +107,11 @@ def holiday(day: date) -> str | None:
 
 @dataclass
 class StopDraft:
-    """What a coordinator typed for a stop, already parsed."""
+    """What a coordinator typed for a stop, already parsed: a place from the list of places, and the time."""
 
-    district_id: int
-    place: str
-    address: str
+    place_id: int
     starts_at: datetime
     ends_at: datetime
-    lat: float | None = None
-    lon: float | None = None
 
 
 def _add(errors: dict[str, list[str]], name: str, message: str) -> None:
@@ -144,11 +140,11 @@ def check_stop(draft: StopDraft, stop: Stop | None = None, now: datetime | None 
     moved = stop is None or draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at
     if moved and draft.starts_at < now:
         _add(errors, "day", _("This time is in the past. Please choose a later date."))
-    if (draft.lat is None) != (draft.lon is None):
-        _add(errors, "lat", _("Please give both latitude and longitude, or neither."))
+    if db.session.get(Place, draft.place_id) is None:
+        _add(errors, "place", _("Please choose a place."))
     other = overlapping_stop(draft.starts_at, draft.ends_at, stop.id if stop else None)
     if other is not None:
-        _add(errors, "start", _("The bus is at %(place)s (%(district)s) then: %(when)s.", place=other.place,
+        _add(errors, "start", _("The bus is at %(place)s (%(district)s) then: %(when)s.", place=other.place.name,
                                 district=other.district.name, when=_span(other.starts_at, other.ends_at)))
     if stop is not None and stop.id is not None:
         shift = draft.starts_at - stop.starts_at
@@ -246,9 +242,8 @@ def _planning_lock() -> None:
 
 
 def _stop_values(stop: Stop) -> dict:
-    return {"district_id": stop.district_id, "place": stop.place, "address": stop.address,
-            "starts_at": stop.starts_at.isoformat(), "ends_at": stop.ends_at.isoformat(),
-            "lat": stop.lat, "lon": stop.lon, "status": stop.status.value}
+    return {"district_id": stop.district_id, "place_id": stop.place_id,
+            "starts_at": stop.starts_at.isoformat(), "ends_at": stop.ends_at.isoformat(), "status": stop.status.value}
 
 
 def _workshop_values(w: Workshop) -> dict:
@@ -272,18 +267,16 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None) -> Stop:
         db.session.rollback()
         raise Refused(errors)
     before = _stop_values(stop) if stop else None
+    place = db.session.get(Place, draft.place_id)
     if stop is None:
         stop = Stop(status=StopStatus.DRAFT)
-        db.session.add(stop)
     else:
         shift = draft.starts_at - stop.starts_at
         if shift:
             for workshop in stop.workshops:
                 workshop.starts_at = workshop.starts_at + shift
-    stop.district_id = draft.district_id
-    stop.place = draft.place
-    stop.address = draft.address
-    stop.lat, stop.lon = draft.lat, draft.lon
+    stop.place, stop.district_id = place, place.district_id
+    db.session.add(stop)
     stop.starts_at, stop.ends_at = draft.starts_at, draft.ends_at
     db.session.flush()
     audit("stop-create" if before is None else "stop-update", stop, user=_user(user),
@@ -522,7 +515,7 @@ def preview_series(stop: Stop, dates: list[date]) -> list[Occurrence]:
         if starts < utcnow():
             conflict = _("in the past")
         elif other is not None:
-            conflict = _("the bus is at %(place)s then", place=other.place)
+            conflict = _("the bus is at %(place)s then", place=other.place.name)
         out.append(Occurrence(day, starts, ends, conflict, holiday(day)))
     return out
 
@@ -543,8 +536,8 @@ def create_series(stop_id: int, dates: list[date], user: User | None) -> list[St
     copies = []
     for occurrence in preview_series(stop, dates):
         shift = occurrence.starts_at - stop.starts_at
-        copy = Stop(district_id=stop.district_id, place=stop.place, address=stop.address, lat=stop.lat,
-                    lon=stop.lon, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at,
+        copy = Stop(district_id=stop.district_id, place_id=stop.place_id,
+                    starts_at=occurrence.starts_at, ends_at=occurrence.ends_at,
                     status=StopStatus.DRAFT if stop.status == StopStatus.DRAFT else StopStatus.PUBLISHED)
         for w in stop.workshops:
             if w.status == WorkshopStatus.CANCELLED:
@@ -605,3 +598,38 @@ def parse_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Places
+
+PLACE_FIELDS = ("district_id", "name", "address", "postcode", "lat", "lon", "transit_stop", "transit_lines",
+                "step_free", "seats", "toilet", "hearing_loop", "finding_note")
+
+
+def places() -> list[Place]:
+    """Every place, by district and name."""
+    return list(db.session.scalars(
+        sa.select(Place).join(Place.district).order_by(District.number, Place.name)))
+
+
+def save_place(place_id: int | None, values: dict, user: User | None) -> Place:
+    """Create or change a place; a changed name, address or position reaches its stops' calendar entries."""
+    place = db.session.get(Place, place_id) if place_id else Place()
+    if place is None:
+        raise Refused({"": [_("This place no longer exists.")]})
+    if (values["lat"] is None) != (values["lon"] is None):
+        raise Refused({"lat": [_("Please give both latitude and longitude, or neither.")]})
+    if place_id and values["district_id"] != place.district_id and place.stops:
+        raise Refused({"district_id": [_("Stops are planned at this place; it cannot move to another district.")]})
+    before = {k: getattr(place, k) for k in PLACE_FIELDS} if place_id else None
+    for name in PLACE_FIELDS:
+        setattr(place, name, values[name])
+    if place_id:
+        place.is_example = False  # a coordinator checked it
+    db.session.add(place)
+    db.session.flush()
+    audit("place-create" if before is None else "place-update", place, user=_user(user), before=before,
+          after={k: getattr(place, k) for k in PLACE_FIELDS})
+    db.session.commit()
+    return place

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
-from ..models import District, Stop, StopStatus, User, Workshop, WorkshopStatus, audit
+from ..models import District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit
 from . import service
 
 STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "address", "postcode", "longitude",
@@ -54,8 +54,10 @@ class PlannedWorkshop:
 @dataclass
 class PlannedStop:
     line: int
-    draft: service.StopDraft
+    draft: service.StopDraft  # place_id 0 while the place is new
+    district_id: int
     district_name: str
+    place: dict  # name, address, postcode, lat, lon as in the file
     workshops: list[PlannedWorkshop] = field(default_factory=list)
 
 
@@ -108,6 +110,11 @@ def _districts() -> dict[str, District]:
     return out
 
 
+def _place_ids() -> dict[tuple[int, str], int]:
+    """Known places by (district, name in lower case)."""
+    return {(d, n.lower()): i for i, d, n in db.session.execute(sa.select(Place.id, Place.district_id, Place.name))}
+
+
 def _dates(first: date, rule: str, last: date | None) -> list[date]:
     if not rule:
         return [first]
@@ -141,6 +148,7 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
         return Reading([], errors, 0)
     reader.fieldnames = header
     districts = _districts()
+    place_ids = _place_ids()
     stops: dict[tuple, PlannedStop] = {}
     rows = 0
     for line, raw in enumerate(reader, start=2):
@@ -151,7 +159,7 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
         row = {k: (v or "").strip() for k, v in raw.items() if k}
         if not any(row.values()):
             continue
-        row_errors = _read_row(line, row, districts, stops, now)
+        row_errors = _read_row(line, row, districts, place_ids, stops, now)
         errors.extend(row_errors)
     planned = list(stops.values())
     if not errors:
@@ -161,7 +169,7 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
     return Reading(planned, errors, rows)
 
 
-def _read_row(line: int, row: dict, districts: dict, stops: dict, now) -> list[RowError]:
+def _read_row(line: int, row: dict, districts: dict, place_ids: dict, stops: dict, now) -> list[RowError]:
     errs: list[RowError] = []
     for column in REQUIRED:
         if not row.get(column):
@@ -203,15 +211,16 @@ def _read_row(line: int, row: dict, districts: dict, stops: dict, now) -> list[R
                                                       text=row["frequency"])))
     if errs:
         return errs
-    address = ", ".join(p for p in (row.get("address", ""), row.get("postcode", "")) if p)
+    place = {"name": row["stop"][:160], "address": row.get("address", "")[:200], "postcode": row.get("postcode", "")[:10],
+             "lat": lat, "lon": lon}
+    place_id = place_ids.get((district.id, place["name"].lower()), 0)
     for day in dates:
         key = (district.id, row["stop"].lower(), day, arrival)
         stop = stops.get(key)
         if stop is None:
-            draft = service.StopDraft(district_id=district.id, place=row["stop"][:160], address=address[:200],
-                                      starts_at=service.local(day, arrival), ends_at=service.local(day, departure),
-                                      lat=lat, lon=lon)
-            stop = stops[key] = PlannedStop(line, draft, district.name)
+            draft = service.StopDraft(place_id=place_id, starts_at=service.local(day, arrival),
+                                      ends_at=service.local(day, departure))
+            stop = stops[key] = PlannedStop(line, draft, district.id, district.name, place)
         if row.get("workshop_title"):
             workshop, werrs = _read_workshop(line, row, day)
             errs.extend(werrs)
@@ -264,6 +273,8 @@ def _check_all(planned: list[PlannedStop], now) -> list[RowError]:
             errs.append(RowError(later.line, "arrival", _("This stop overlaps the stop in line %(n)d.", n=earlier.line)))
     for stop in planned:
         for name, messages in service.check_stop(stop.draft, None, now).items():
+            if name == "place" and not stop.draft.place_id:
+                continue  # a new place, written with the stops
             for m in messages:
                 errs.append(RowError(stop.line, _COLUMN_OF.get(name, name), m))
         shell = Stop(starts_at=stop.draft.starts_at, ends_at=stop.draft.ends_at)
@@ -288,10 +299,18 @@ def write(data: bytes, user: User | None) -> Reading:
     if again:
         db.session.rollback()
         return Reading(reading.stops, again, reading.rows)
+    new_places: dict[tuple, Place] = {}
     for planned in reading.stops:
         d = planned.draft
-        stop = Stop(district_id=d.district_id, place=d.place, address=d.address, lat=d.lat, lon=d.lon,
-                    starts_at=d.starts_at, ends_at=d.ends_at, status=StopStatus.DRAFT)
+        place = db.session.get(Place, d.place_id) if d.place_id else None
+        if place is None:
+            key = (planned.district_id, planned.place["name"].lower())
+            place = new_places.get(key)
+            if place is None:
+                place = new_places[key] = Place(district_id=planned.district_id, **planned.place)
+                db.session.add(place)
+        stop = Stop(district_id=planned.district_id, place=place, starts_at=d.starts_at, ends_at=d.ends_at,
+                    status=StopStatus.DRAFT)
         for w in planned.workshops:
             x = w.draft
             stop.workshops.append(Workshop(title=x.title, topic=x.topic, language=x.language, audience=x.audience,
@@ -315,8 +334,9 @@ def export(stops: list[Stop]) -> str:
     organisation = current_app.config.get("SITE_NAME", "")
     for stop in stops:
         start, end = stop.starts_at.astimezone(tz), stop.ends_at.astimezone(tz)
-        base = [organisation, "Digitalwerkstatt-Bus", "", stop.district.name, stop.place, stop.address, "",
-                "" if stop.lon is None else stop.lon, "" if stop.lat is None else stop.lat,
+        place = stop.place
+        base = [organisation, "Digitalwerkstatt-Bus", "", stop.district.name, place.name, place.address, place.postcode,
+                "" if place.lon is None else place.lon, "" if place.lat is None else place.lat,
                 WEEKDAYS[start.weekday()], f"{start:%H:%M}", f"{end:%H:%M}", "", start.date().isoformat(),
                 start.date().isoformat(), ""]
         workshops = [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]

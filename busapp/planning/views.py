@@ -25,9 +25,9 @@ from flask_login import current_user
 from ..auth import role_required
 from ..extensions import db
 from ..htmx import is_partial
-from ..models import Course, District, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from . import bp, service
-from .forms import CourseForm, RepeatForm, StopForm, WorkshopForm
+from .forms import CourseForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
 
 coordinator = role_required(Role.COORDINATOR)
 
@@ -93,24 +93,19 @@ def _stop_draft(form: StopForm) -> service.StopDraft | None:
     """The typed stop, or None while the fields themselves are not valid."""
     if form.errors or not (form.day.data and form.start.data and form.end.data):
         return None
-    return service.StopDraft(
-        district_id=form.district.data, place=form.place.data, address=form.address.data or "",
-        starts_at=service.local(form.day.data, form.start.data), ends_at=service.local(form.day.data, form.end.data),
-        lat=float(form.lat.data) if form.lat.data is not None else None,
-        lon=float(form.lon.data) if form.lon.data is not None else None,
-    )
+    return service.StopDraft(place_id=form.place.data, starts_at=service.local(form.day.data, form.start.data),
+                             ends_at=service.local(form.day.data, form.end.data))
 
 
 def _stop_form(stop: Stop | None) -> StopForm:
-    form = StopForm(districts=_districts())
+    form = StopForm(places=service.places())
     if request.method == "GET" and stop is not None:
         start, end = stop.starts_at.astimezone(service.tz()), stop.ends_at.astimezone(service.tz())
-        form.district.data = stop.district_id
-        form.place.data, form.address.data = stop.place, stop.address
+        form.place.data = stop.place_id
         form.day.data, form.start.data, form.end.data = start.date(), start.time(), end.time()
-        form.lat.data, form.lon.data = stop.lat, stop.lon
-    elif request.method == "GET" and request.args.get("day"):
+    elif request.method == "GET":
         form.day.data = _parse_date_arg("day")
+        form.place.data = request.args.get("place", type=int)
     return form
 
 
@@ -169,7 +164,7 @@ def stop_edit(stop_id: int):
 def stop_check():
     """The live check while typing (htmx): the rules' messages for the stop form as typed, nothing saved."""
     stop = db.session.get(Stop, request.args.get("stop", type=int) or 0)
-    form = StopForm(districts=_districts())
+    form = StopForm(places=service.places())
     _check_stop_form(form, stop)
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
     return render_template("planning/_checks.html", form=form, holiday=holiday, checked=True)
@@ -403,3 +398,45 @@ def course_new():
 def course_edit(course_id: int):
     """Change a course of the catalogue; workshops made from it keep their own copy."""
     return _course_editor(db.get_or_404(Course, course_id))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Places
+
+@bp.get("/places")
+@coordinator
+def places():
+    """Every place where the bus parks, typed once and picked by stops."""
+    return render_template("planning/places.html", places=service.places())
+
+
+def _place_editor(place: Place | None):
+    form = PlaceForm(obj=place, districts=_districts()) if request.method == "GET" and place else PlaceForm(districts=_districts())
+    if request.method == "POST" and form.validate():
+        values = {name: form[name].data for name in service.PLACE_FIELDS}
+        for name in ("lat", "lon"):
+            values[name] = float(values[name]) if values[name] is not None else None
+        try:
+            saved = service.save_place(place.id if place else None, values, current_user._get_current_object())
+        except service.Refused as refused:
+            _merge_errors(form, refused.errors)
+        else:
+            flash(_("The place is saved."), "success")
+            if place is None:
+                return redirect(url_for("planning.stop_new", place=saved.id), code=303)
+            return redirect(url_for("planning.places"), code=303)
+    return render_template("planning/place_form.html", form=form, place=place), 422 if form.errors else 200
+
+
+@bp.route("/places/new", methods=["GET", "POST"])
+@coordinator
+def place_new():
+    """Add a place; afterwards a stop can be planned there."""
+    return _place_editor(None)
+
+
+@bp.route("/places/<int:place_id>", methods=["GET", "POST"])
+@coordinator
+def place_edit(place_id: int):
+    """Change a place; its stops' calendar entries get the change."""
+    return _place_editor(db.get_or_404(Place, place_id))

@@ -13,7 +13,7 @@ from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
 from ..models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from .display import public_workshops
+from .display import place_line, public_workshops
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -53,7 +53,7 @@ def _summary(title: str, cancelled: bool) -> str:
 
 
 def _location(stop: Stop) -> str:
-    return ", ".join(part for part in (stop.place, stop.address) if part)
+    return place_line(stop.place)
 
 
 def _workshop_line(workshop: Workshop) -> str:
@@ -81,7 +81,7 @@ def stop_event(stop: Stop) -> Event:
     lines += ["", _("Details and booking: %(url)s", url=url)]
     event = Event.new(
         uid=f"stop-{stop.id}@{uid_domain()}",
-        summary=_summary(_("Digital workshop bus: %(place)s", place=stop.place), cancelled),
+        summary=_summary(_("Digital workshop bus: %(place)s", place=stop.place.name), cancelled),
         start=stop.starts_at.astimezone(tz),
         end=stop.ends_at.astimezone(tz),
         location=_location(stop),
@@ -93,8 +93,8 @@ def stop_event(stop: Stop) -> Event:
         created=stop.created_at,
         last_modified=stop.updated_at,
     )
-    if stop.lat is not None and stop.lon is not None:
-        event.add("geo", (stop.lat, stop.lon))
+    if stop.place.has_position:
+        event.add("geo", (stop.place.lat, stop.place.lon))
     return event
 
 
@@ -125,8 +125,8 @@ def workshop_event(workshop: Workshop) -> Event:
         created=workshop.created_at,
         last_modified=max(stop.updated_at, workshop.created_at),
     )
-    if stop.lat is not None and stop.lon is not None:
-        event.add("geo", (stop.lat, stop.lon))
+    if stop.place.has_position:
+        event.add("geo", (stop.place.lat, stop.place.lon))
     return event
 
 

@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..i18n import local_time
-from ..models import LiveStatus, Stop, StopStatus, Workshop, WorkshopStatus
+from ..models import LiveStatus, Place, Stop, StopStatus, Workshop, WorkshopStatus
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,27 @@ def bookable(workshop: Workshop, now: datetime) -> bool:
 
 def geo_link(stop: Stop) -> str | None:
     """A geo: URI that opens the place in the phone's own map app, with the place name as the pin's label."""
-    if stop.lat is None or stop.lon is None:
+    place = stop.place
+    if not place.has_position:
         return None
-    point = f"{stop.lat:.6f},{stop.lon:.6f}"
-    label = quote(stop.place.replace("(", "").replace(")", ""), safe="")
+    point = f"{place.lat:.6f},{place.lon:.6f}"
+    label = quote(place.name.replace("(", "").replace(")", ""), safe="")
     return f"geo:{point}?q={point}({label})"
+
+
+def osm_link(stop: Stop) -> str | None:
+    """The place on openstreetmap.org: a plain link for phones that ignore geo: (iPhones); nothing is embedded."""
+    place = stop.place
+    if not place.has_position:
+        return None
+    return (f"https://www.openstreetmap.org/?mlat={place.lat:.6f}&mlon={place.lon:.6f}"
+            f"#map=18/{place.lat:.6f}/{place.lon:.6f}")
+
+
+def place_line(place: Place) -> str:
+    """The place as one line, name, street, postcode and town, for calendars and mails."""
+    town = f"{place.postcode} {current_app.config['CITY_NAME']}" if place.postcode else ""
+    return ", ".join(part for part in (place.name, place.address, town) if part)
 
 
 def register(bp) -> None:
@@ -108,4 +124,5 @@ def register(bp) -> None:
     bp.add_app_template_global(seats_free, "stop_seats_free")
     bp.add_app_template_global(bookable, "workshop_bookable")
     bp.add_app_template_global(geo_link, "stop_geo_link")
+    bp.add_app_template_global(osm_link, "stop_osm_link")
     bp.add_app_template_filter(by_day)

@@ -121,7 +121,7 @@ def stop_ics(stop_id: int):
     found = queries.public_stop(stop_id)
     if found is None:
         return _stop_not_found()
-    cal = stops_calendar([found], found.place, f"stop-{found.id}-calendar", feed=False)
+    cal = stops_calendar([found], found.place.name, f"stop-{found.id}-calendar", feed=False)
     return calendar_response(cal, f"digitalbus-{found.id}.ics", attachment=True)
 
 

@@ -1,7 +1,7 @@
 """planning: the course catalogue and parallel workshops
 
 Revision ID: 0002_planning
-Revises: 0001
+Revises: 0002_journey
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import busapp.models
 
 revision = "0002_planning"
-down_revision = "0001"
+down_revision = "0002_journey"
 branch_labels = None
 depends_on = None
 
