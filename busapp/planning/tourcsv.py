@@ -260,8 +260,8 @@ def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDra
     ), []
 
 
-_COLUMN_OF = {"day": "start", "start": "arrival", "end": "departure", "lat": "latitude",
-              "capacity": "workshop_capacity", "duration_minutes": "workshop_duration"}
+_COLUMN_OF = {"day": "start", "start": "arrival", "end": "departure", "place": "stop"}
+_WORKSHOP_COLUMN_OF = {"capacity": "workshop_capacity", "duration_minutes": "workshop_duration"}
 
 
 def _check_all(planned: list[PlannedStop], now) -> list[RowError]:
@@ -281,7 +281,7 @@ def _check_all(planned: list[PlannedStop], now) -> list[RowError]:
         for w in stop.workshops:
             for name, messages in service.check_workshop(shell, w.draft).items():
                 for m in messages:
-                    errs.append(RowError(w.line, _COLUMN_OF.get(name, "workshop_start"), m))
+                    errs.append(RowError(w.line, _WORKSHOP_COLUMN_OF.get(name, "workshop_start"), m))
             shell.workshops.append(Workshop(title=w.draft.title, starts_at=w.draft.starts_at,
                                             duration_minutes=w.draft.duration_minutes, parallel=w.draft.parallel,
                                             status=WorkshopStatus.DRAFT))

@@ -36,11 +36,18 @@ def transfer():
     return render_template("planning/transfer.html", form=ImportForm(), reading=None, columns=tourcsv.COLUMNS)
 
 
+@bp.url_value_preprocessor
+def _allow_tour_files(endpoint, _values):
+    # Runs before every before_request hook, so the CSRF check (which reads the form) already sees the larger limit
+    # a tour file needs; every other request keeps the app's small MAX_CONTENT_LENGTH.
+    if endpoint == "planning.import_csv":
+        request.max_content_length = tourcsv.MAX_BYTES + 64 * 1024
+
+
 @bp.post("/import")
 @coordinator
 def import_csv():
     """Check an uploaded tour file and show what it would do; with the confirmation, write all of it or nothing."""
-    request.max_content_length = tourcsv.MAX_BYTES + 64 * 1024
     form = ImportForm()
     reading = None
     if form.validate():
