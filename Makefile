@@ -45,7 +45,7 @@ run: db
 	$(FLASK) seed-demo --if-empty
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT)  (demo sign-ins are listed in README.md; Ctrl+C stops)"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import datetime, timezone
 from functools import wraps
 
@@ -14,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.routing import BuildError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
@@ -32,6 +34,11 @@ PASSWORD_MAX = 200
 KEPT_ON_SWITCH = ("lang",)
 # Where a role lands after signing in without a `next` page, when that feature exists.
 HOME_BY_ROLE = {Role.STAFF: ("checkin.index",), Role.COORDINATOR: ("planning.index", "checkin.index")}
+
+# After this many failed sign-ins for an account (from anywhere, within RATELIMIT_SIGNIN's window), each client
+# that has failed for it waits 1 s, then 2, 4 ... up to DELAY_MAX seconds before its next try.
+DELAY_AFTER = 5
+DELAY_MAX = 300
 
 _DUMMY_HASH: str | None = None
 
@@ -119,6 +126,8 @@ def load_user(user_id: str) -> User | None:
         return None
     if not hmac.compare_digest(str(session.get("auth_stamp", "")), _password_stamp(user)):
         return None
+    if session.get("auth_version") != user.session_version:
+        return None  # signed out elsewhere, disabled since, or a copy of a cookie that was signed out
     return user
 
 
@@ -169,26 +178,59 @@ def _restart_session() -> None:
     session.update(kept)
 
 
+def _check_attempts(email: str, client: str) -> None:
+    """Answer 429 to a client that has failed too often, for this account or for any.
+
+    Only failures count, per account and client together, so nobody can lock a colleague out from elsewhere: a
+    client that has not failed for an account may always try it. Clients that have failed for an account wait a
+    delay that doubles with the account's failures (see _count_failure), which slows guessing from many places.
+    """
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    cfg = current_app.config
+    pair = ratelimit.peek("signin-failed", f"{email}\n{client}", cfg["RATELIMIT_SIGNIN"])
+    for hit in (pair, ratelimit.peek("signin-failed-client", client, cfg["RATELIMIT_SIGNIN_CLIENT"])):
+        if not hit.ok:
+            raise TooManyRequests(retry_after=hit.retry_after)
+    if pair.count > 1:  # this client has failed for this account before
+        wait = ratelimit.wait_until("signin-wait", email) - int(time.time())
+        if wait > 0:
+            raise TooManyRequests(retry_after=wait)
+
+
+def _count_failure(email: str, client: str) -> None:
+    cfg = current_app.config
+    if not cfg.get("RATELIMIT_ENABLED", True):
+        return
+    ratelimit.count("signin-failed", f"{email}\n{client}", cfg["RATELIMIT_SIGNIN"])
+    ratelimit.count("signin-failed-client", client, cfg["RATELIMIT_SIGNIN_CLIENT"])
+    failures = ratelimit.count("signin-failed-account", email, cfg["RATELIMIT_SIGNIN"]).count
+    if failures >= DELAY_AFTER:
+        delay = min(2 ** (failures - DELAY_AFTER), DELAY_MAX)
+        ratelimit.hold("signin-wait", email, int(time.time()) + delay)
+
+
 @bp.route("/signin", methods=["GET", "POST"])
 def signin():
     """Sign in with email and password; the same message for an unknown email and a wrong password."""
     form = SignInForm()
     if form.validate_on_submit():
         email = normalize_email(form.email.data)
-        cfg = current_app.config
-        ratelimit.enforce("signin-client", ratelimit.client_key(), cfg["RATELIMIT_SIGNIN_CLIENT"])
-        ratelimit.enforce("signin-account", email, cfg["RATELIMIT_SIGNIN"])
+        client = ratelimit.client_key()
+        _check_attempts(email, client)
         # No account has control characters in its address, and PostgreSQL cannot even compare a NUL byte.
         plausible = not any(ord(c) < 0x20 for c in email)
         user = db.session.scalar(sa.select(User).where(User.email == email)) if plausible else None
         password_ok = _check_password(user, form.password.data)
         if user is None or not password_ok or not user.active:
+            _count_failure(email, client)
             form.password.errors.append(_("The email address or the password is not right."))
         else:
             _restart_session()
             login_user(user)
             session["auth_at"] = datetime.now(timezone.utc).timestamp()
             session["auth_stamp"] = _password_stamp(user)
+            session["auth_version"] = user.session_version
             session.permanent = True
             user.last_login_at = utcnow()
             audit("signin", user, user=user)
@@ -206,7 +248,10 @@ def signout():
     if request.method == "GET":
         return render_template("auth/signout.html", form=form)
     if current_user.is_authenticated:
-        audit("signout", current_user._get_current_object(), user=current_user._get_current_object())
+        user = current_user._get_current_object()
+        # Ends this sign-in everywhere: a copied cookie is no longer accepted either.
+        user.end_sessions()
+        audit("signout", user, user=user)
         db.session.commit()
     logout_user()
     _restart_session()

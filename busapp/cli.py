@@ -116,6 +116,8 @@ def users_enable(email: str) -> None:
 def _set_active(email: str, active: bool) -> User:
     user = _user(email)
     user.active = active
+    if not active:
+        user.end_sessions()
     audit("user-enable" if active else "user-disable", user)
     db.session.commit()
     return user
@@ -127,6 +129,7 @@ def users_set_password(email: str) -> None:
     """Give an account a new password (asked for, or read from standard input); its open sign-ins end."""
     user = _user(email)
     user.set_password(_new_password())
+    user.end_sessions()
     audit("user-password", user)
     db.session.commit()
     click.echo(f"New password set for {user.email}.")

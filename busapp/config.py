@@ -8,6 +8,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +41,35 @@ def _dev_secret(instance_path: Path) -> str:
     key = secrets.token_urlsafe(48)
     path.write_text(key)
     return key
+
+
+# What `make run` serves; the development profile builds its links on it unless PUBLIC_BASE_URL says otherwise.
+DEV_BASE_URL = "http://127.0.0.1:5000"
+# The test client's address.
+TEST_BASE_URL = "http://localhost"
+
+
+def _public_base_url(env: str) -> str:
+    """The address people reach the app at; every absolute link is built on it, never on a request's Host."""
+    if env == "testing":
+        return TEST_BASE_URL
+    value = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if value or env != "production":
+        return value or DEV_BASE_URL
+    raise ConfigError(
+        "PUBLIC_BASE_URL is not set. In production every link in mails, calendars and QR codes is built on it, "
+        "for example: export PUBLIC_BASE_URL=https://digitalbus.luebeck.de"
+    )
+
+
+def _trusted_hosts(env: str, base_url: str) -> list[str] | None:
+    """Host names a request may name; in production the public address's host unless TRUSTED_HOSTS lists more."""
+    listed = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    if listed:
+        return listed
+    if env == "production":
+        return [urlsplit(base_url).hostname or ""]
+    return None
 
 
 def database_url(url: str) -> str:
@@ -98,9 +128,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
         "TIMEZONE": "Europe/Berlin",
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
+        "PUBLIC_BASE_URL": _public_base_url(env),
         # The town in postal addresses of places ("23564 Lübeck").
         "CITY_NAME": os.environ.get("CITY_NAME", "Lübeck"),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
         # Booking rules
         "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),
         "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 30),
@@ -113,8 +143,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
         # Rate limits: "count/seconds", counted in the database so every app process shares them.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
-        # Sign-in attempts per account; per client address the limit is higher, since one office or one mobile
-        # network can put several colleagues behind the same address.
+        # Failed sign-ins (only failures count) per account and client address together, and per client address
+        # for all accounts; the latter is higher, since one office can put several colleagues behind one address.
+        # Failures for one account from anywhere also make the clients that failed wait longer (busapp/auth.py).
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
         "RATELIMIT_SIGNIN_CLIENT": os.environ.get("RATELIMIT_SIGNIN_CLIENT", "30/900"),
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
@@ -144,6 +175,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         cfg["PAGE_CACHE_SECONDS"] = 0  # tests see each change at once; the cache's own tests switch it on
         cfg["SQLALCHEMY_DATABASE_URI"] = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     cfg.update(overrides)
+    if "TRUSTED_HOSTS" not in overrides:
+        cfg["TRUSTED_HOSTS"] = _trusted_hosts(env, cfg["PUBLIC_BASE_URL"])
     _check(cfg)
     return cfg
 
@@ -160,6 +193,12 @@ def _check(cfg: dict) -> None:
             parse(cfg[key])
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
+    base = urlsplit(cfg["PUBLIC_BASE_URL"] or "")
+    if base.scheme not in ("http", "https") or not base.hostname or base.path or base.query or base.fragment:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.luebeck.de, "
+            f"got {cfg['PUBLIC_BASE_URL']!r}"
+        )
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):

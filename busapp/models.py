@@ -289,6 +289,9 @@ class Booking(db.Model):
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     manage_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # A keyed hash of who sent the booking (the visitor's session, or the outbox item's own secret): a repeat of
+    # the idempotency key gets the booking back only with the same proof, so a leaked key opens nothing.
+    replay_proof: Mapped[str | None] = mapped_column(sa.String(64))
     locale: Mapped[str] = mapped_column(sa.String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -341,6 +344,16 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept in every sign-in's session and compared on each request: raising it ends all of the account's open
+    # sign-ins, even copies of the cookie (sign-out, disabling, a new password).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def end_sessions(self) -> None:
+        """End every open sign-in of this account, in the current transaction."""
+        db.session.execute(
+            sa.update(User).where(User.id == self.id).values(session_version=User.session_version + 1)
+        )
+        db.session.refresh(self, ["session_version"])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

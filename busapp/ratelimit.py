@@ -81,7 +81,7 @@ def count(scope: str, key: str, limit: str) -> Hit:
     allowed, seconds = parse(limit)
     now = int(time.time())
     window = now // seconds * seconds
-    full_key = f"{scope[:80]}:{_digest(key)}"
+    full_key = _full_key(scope, key)
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(RateCounter)
@@ -98,6 +98,35 @@ def count(scope: str, key: str, limit: str) -> Hit:
     if n == 1:
         _forget_expired(now)
     return Hit(count=n, allowed=allowed, reset_at=window + seconds)
+
+
+def _full_key(scope: str, key: str) -> str:
+    return f"{scope[:80]}:{_digest(key)}"
+
+
+def peek(scope: str, key: str, limit: str) -> Hit:
+    """The window's count for (scope, key) without counting a hit: for limits that count failures only."""
+    allowed, seconds = parse(limit)
+    window = int(time.time()) // seconds * seconds
+    with db.engine.connect() as conn:
+        n = conn.scalar(sa.select(RateCounter.count).where(
+            RateCounter.key == _full_key(scope, key), RateCounter.window_start == window))
+    return Hit(count=(n or 0) + 1, allowed=allowed, reset_at=window + seconds)
+
+
+def hold(scope: str, key: str, until: int) -> None:
+    """Remember that (scope, key) must wait until the Unix time `until` (see wait_until)."""
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(RateCounter).values(key=_full_key(scope, key), window_start=until, count=0)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=[RateCounter.key, RateCounter.window_start]))
+
+
+def wait_until(scope: str, key: str) -> int:
+    """The latest time given to hold() for (scope, key), or 0."""
+    with db.engine.connect() as conn:
+        return conn.scalar(sa.select(sa.func.max(RateCounter.window_start)).where(
+            RateCounter.key == _full_key(scope, key))) or 0
 
 
 def _forget_expired(now: int) -> None:

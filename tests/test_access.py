@@ -135,6 +135,7 @@ def sign_in(client, user: User | None) -> None:
         sess["_fresh"] = True
         sess["auth_at"] = datetime.now(timezone.utc).timestamp()
         sess["auth_stamp"] = _password_stamp(user)
+        sess["auth_version"] = user.session_version
 
 
 def url_values(rule: Rule, world: dict, user: User | None = None) -> dict:

@@ -11,6 +11,7 @@ from tests.conftest import _driver
 @pytest.fixture
 def production(monkeypatch, _schema, database_url):
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://localhost")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
     yield app
     with app.app_context():

@@ -331,7 +331,7 @@ def test_required_roles_are_visible_on_the_view():
 
 # --- rate limits on sign-in ------------------------------------------------------------------------------------
 
-def test_signin_attempts_per_account_are_limited(app, client, make_user):
+def test_signin_failures_per_account_and_client_are_limited(app, client, make_user):
     app.config["RATELIMIT_SIGNIN"] = "3/900"
     user = make_user()
     for _ in range(3):
@@ -340,10 +340,9 @@ def test_signin_attempts_per_account_are_limited(app, client, make_user):
     assert response.status_code == 429
     assert "Too many tries" in response.get_data(as_text=True)
     assert 0 < int(response.headers["Retry-After"]) <= 900
-    # Another client address is limited for this account too, but other accounts are not.
+    # Another client that has not failed gets in with the right password: nobody can lock the account out.
     other = app.test_client()
-    assert sign_in(other, user.email, environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 429
-    assert sign_in(other, make_user().email, environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 303
+    assert sign_in(other, user.email, environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code == 303
 
 
 def test_signin_attempts_per_client_are_limited(app, client):
@@ -389,7 +388,7 @@ def test_two_app_processes_share_the_signin_count(database_url, _schema, app, ma
         with instance.app_context():
             db.engine.dispose()
     rows = db.session.scalars(sa.select(RateCounter)).all()
-    assert max(r.count for r in rows) == 6
+    assert max(r.count for r in rows) == 4  # failures only: the refused tries are not counted
     assert all(email not in r.key for r in rows)
 
 
@@ -410,6 +409,7 @@ def production_app(monkeypatch, database_url, _schema):
     from tests.conftest import _empty_tables
 
     monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://localhost")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
     with app.app_context():
         yield app

@@ -225,7 +225,8 @@ def test_a_race_with_one_key_keeps_one_booking_and_its_seats_once(app, make_work
     from busapp.booking import service
 
     workshop = make_workshop(capacity=8)
-    fields = dict(party_size=3, name="Anna", contact=None, needs_note=None, idempotency_key="k" * 32, locale="de")
+    fields = dict(party_size=3, name="Anna", contact=None, needs_note=None, idempotency_key="k" * 32, locale="de",
+                  proofs=("the-same-sender",))
     winner = service.create(workshop.id, **fields)
     # Simulate the loser: it did not see the winner's row when it looked, so it tries to insert as well.
     original = service.find_by_key

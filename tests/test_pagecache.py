@@ -187,6 +187,7 @@ def test_least_recently_used_pages_go_first(cached, visitor, make_stop, monkeypa
 
 def test_production_keeps_pages_five_seconds_and_refuses_a_negative_setting(monkeypatch, database_url):
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://localhost")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
     assert app.config["PAGE_CACHE_SECONDS"] == 5
     monkeypatch.setenv("PAGE_CACHE_SECONDS", "-1")

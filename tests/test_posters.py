@@ -82,10 +82,10 @@ def test_stop_poster_codes_decode_to_the_public_urls(app, client, coordinator, s
     assert "css/print.css" in html
 
 
-def test_codes_use_the_request_address_without_a_public_base_url(app, client, coordinator, stop):
-    app.config["PUBLIC_BASE_URL"] = ""
+def test_codes_use_the_public_base_url_not_the_request_address(app, client, coordinator, stop):
+    app.config["PUBLIC_BASE_URL"] = "http://bus.luebeck.example:8080"
     html = client.get(f"/admin/posters/stops/{stop.id}").get_data(as_text=True)
-    assert decoded(codes_in(html)[0]) == f"http://localhost/f/{stop.id}"
+    assert decoded(codes_in(html)[0]) == f"http://bus.luebeck.example:8080/f/{stop.id}"
 
 
 def test_decoded_codes_lead_to_working_pages(client, coordinator, make_stop, make_workshop, now):

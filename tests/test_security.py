@@ -198,6 +198,7 @@ def test_session_cookie_flags_outside_production(client):
 
 def test_session_cookie_is_secure_in_production(monkeypatch, _schema, database_url):
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://localhost")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
     assert app.config["SECRET_KEY"] == "s" * 48
     with app.app_context():

@@ -23,9 +23,16 @@ Exactly once
     Every submission carries an idempotency key made when the form was shown (UNIQUE in the table). A repeat
     with the same key returns the booking made the first time; when two requests with one key race, the
     loser's INSERT fails, its transaction (and the seats it took) is rolled back, and it returns the winner's.
+    A repeat gets the booking back only for the same workshop and from the same sender: the visitor's session, or
+    the outbox item's own secret (a random value the phone keeps with the queued submission). The booking keeps a
+    keyed hash of that proof (`replay_proof`); a key that leaked (a shared screenshot, a proxy's log) opens nothing
+    and is refused as "key_taken".
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -225,20 +232,52 @@ def find_by_key(key: str) -> Booking | None:
     return db.session.scalar(_BY_KEY, {"key": key})
 
 
+OUTBOX_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+
+def _proof(kind: str, value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"booking-replay\n{kind}\n{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def replay_proofs(session_marker: str | None, outbox_secret: str | None) -> tuple[str, ...]:
+    """What this submission can show of its sender, strongest first: the outbox item's secret, the session."""
+    proofs = []
+    if outbox_secret and OUTBOX_SECRET.match(outbox_secret):
+        proofs.append(_proof("outbox", outbox_secret))
+    if session_marker:
+        proofs.append(_proof("session", str(session_marker)))
+    return tuple(proofs)
+
+
+def may_replay(booking: Booking, workshop_id: int, proofs: tuple[str, ...]) -> bool:
+    """Whether a repeat of this booking's key may see the booking: same workshop, same sender."""
+    return (booking.workshop_id == workshop_id and booking.replay_proof is not None
+            and any(hmac.compare_digest(booking.replay_proof, p) for p in proofs))
+
+
 def find_by_token(token: str) -> Booking | None:
     """The booking behind a manage link, with its workshop, stop and district."""
     return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
 def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,
-           idempotency_key: str, locale: str, key_checked: bool = False) -> Created:
+           idempotency_key: str, locale: str, key_checked: bool = False, proofs: tuple[str, ...] = ()) -> Created:
     """Book seats, or a place on the waiting list, exactly once per idempotency key; raises Refused.
 
+    `proofs`: replay_proofs() of this submission; the first is kept with the booking, and a repeat of the key
+    gets the booking only with one of them ("key_taken" otherwise).
     `key_checked`: the caller has just looked the key up and found nothing, so the lookup is not repeated (a
     replay racing this one is still caught by the key's UNIQUE constraint, below)."""
+
+    def replayed(existing: Booking) -> Created:
+        if not may_replay(existing, workshop_id, proofs):
+            raise Refused("key_taken")
+        return Created(existing, False)
+
     existing = None if key_checked else find_by_key(idempotency_key)
     if existing is not None:
-        return Created(existing, False)
+        return replayed(existing)
 
     def insert() -> Booking:
         now = utcnow()
@@ -251,6 +290,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
             needs_note=needs_note or None, status=BookingStatus.CONFIRMED if got else BookingStatus.WAITING,
             code=new_code(), manage_token=secrets.token_urlsafe(32), idempotency_key=idempotency_key,
             locale=locale, created_at=now, confirmed_at=now if got else None,
+            replay_proof=proofs[0] if proofs else None,
         )
         db.session.add(booking)
         db.session.flush()
@@ -266,10 +306,12 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
             db.session.rollback()
             existing = find_by_key(idempotency_key)
             if existing is not None:
-                return Created(existing, False)
+                return replayed(existing)
             # Otherwise the random code or token collided with another booking's: draw new ones.
-        except Refused:
+        except Refused as exc:
             db.session.rollback()
+            if exc.reason == "key_taken":
+                raise
             raise Refused(refusal(db.session.get(Workshop, workshop_id)) or "unavailable") from None
     raise RuntimeError("could not store the booking")
 

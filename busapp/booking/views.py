@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from flask import Response, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response, abort, current_app, jsonify, make_response, redirect, render_template, request, session, url_for,
+)
 from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
@@ -135,6 +137,18 @@ def _refused(workshop: Workshop, form: BookingForm, reason: str):
     return _form_page(workshop, form, reason, 409)
 
 
+def _key_taken(workshop: Workshop, form: BookingForm):
+    """The form's key belongs to a booking sent by someone else (or for another workshop): nothing is shown of
+    it; the entries come back with a new key, to be sent again."""
+    message = _("This form was already sent from another browser. Nothing was booked. Please send it again.")
+    if wants_json():
+        return _json(409, "refused", message)
+    form.idempotency_key.data = str(uuid4())
+    form.idempotency_key.raw_data = [form.idempotency_key.data]
+    form.idempotency_key.errors = [message]
+    return _form_page(workshop, form, None, 409)
+
+
 @bp.route("/workshops/<int:workshop_id>/book", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one is answered next to the kept entries
 @ratelimit.limit("booking", "RATELIMIT_BOOKING")
@@ -159,10 +173,14 @@ def new(workshop_id: int):
     valid = form.validate(extra_validators={"party_size": [fits]})
     key = form.idempotency_key.data or ""
     key_checked = False
+    proofs = service.replay_proofs(session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")),
+                                   request.form.get("outbox_secret"))
     if not form.csrf_token.errors and IDEMPOTENCY_KEY.match(key):
         existing = service.find_by_key(key)
         if existing is not None:
-            return _done(existing, created=False)
+            if service.may_replay(existing, workshop.id, proofs):
+                return _done(existing, created=False)
+            return _key_taken(workshop, form)
         key_checked = True
     reason = service.refusal(workshop)
     if reason:
@@ -178,8 +196,11 @@ def new(workshop_id: int):
         outcome = service.create(
             workshop.id, party_size=form.party_size.data, name=form.name.data, contact=form.contact.data,
             needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()), key_checked=key_checked,
+            proofs=proofs,
         )
     except service.Refused as exc:
+        if exc.reason == "key_taken":
+            return _key_taken(workshop, form)
         workshop = db.session.get(Workshop, workshop_id)
         if workshop is None:  # deleted while this request ran
             return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)

@@ -23,10 +23,8 @@ def district_page(slug: str) -> str | None:
 
 
 def public(path: str) -> str:
-    """The absolute URL a printed code must carry: PUBLIC_BASE_URL when set (the address people reach from
-    outside), else the address this request came in on."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") or request.url_root.rstrip("/")
-    return base + path
+    """The absolute URL a printed code must carry: on PUBLIC_BASE_URL, the address people reach from outside."""
+    return current_app.config["PUBLIC_BASE_URL"] + path
 
 
 def public_url(endpoint: str, **values) -> str:

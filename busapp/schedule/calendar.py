@@ -6,7 +6,7 @@ from typing import Iterable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, has_request_context, request, url_for
+from flask import Response, current_app, url_for
 from flask_babel import gettext as _
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
@@ -23,19 +23,13 @@ REFRESH = timedelta(hours=3)
 
 def uid_domain() -> str:
     """The right-hand side of every UID: the public host, so UIDs stay the same across requests and servers."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    host = urlsplit(base).hostname if base else None
-    if not host and has_request_context():
-        host = urlsplit("//" + request.host).hostname
-    return host or "localhost"
+    return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """An absolute link for calendar apps, on the configured public address when there is one."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    """An absolute link (mail, calendar, QR code) on the configured public address, never on the request's Host:
+    a forged Host header must not put someone's private link on another site."""
+    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
 
 
 def webcal_url(endpoint: str, **values) -> str:

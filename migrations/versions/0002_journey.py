@@ -16,7 +16,7 @@ import busapp.models
 
 # revision identifiers, used by Alembic.
 revision = '0002_journey'
-down_revision = '0001'
+down_revision = '0002_sec'
 branch_labels = None
 depends_on = None
 

@@ -376,6 +376,28 @@
     return fields;
   }
 
+  // A random secret kept with the queued item and sent with it: a replay proves with it that it comes from the
+  // phone that sent the form first, so the server answers it even if the browser's session has gone since.
+  function secretOf(form) {
+    if (!form.getAttribute("data-outbox-secret")) {
+      var bytes = new Uint8Array(24);
+      crypto.getRandomValues(bytes);
+      var hex = Array.prototype.map.call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      }).join("");
+      form.setAttribute("data-outbox-secret", hex);
+    }
+    return form.getAttribute("data-outbox-secret");
+  }
+
+  function outboxFields(form, submitter) {
+    var fields = fieldsOf(form, submitter).filter(function (pair) {
+      return pair[0] !== "outbox_secret";
+    });
+    fields.push(["outbox_secret", secretOf(form)]);
+    return fields;
+  }
+
   function valueOf(fields, name) {
     for (var i = 0; i < fields.length; i++) if (fields[i][0] === name) return fields[i][1];
     return "";
@@ -458,7 +480,7 @@
   }
 
   function queue(form, submitter, afterFailure) {
-    var fields = fieldsOf(form, submitter);
+    var fields = outboxFields(form, submitter);
     var key = valueOf(fields, "idempotency_key");
     if (!key || typeof Outbox === "undefined" || storeProblem) {
       // Without a key a later replay could not be recognised: only a normal attempt is safe.
@@ -513,7 +535,7 @@
   // Online, the form is sent as always (a plain POST the server answers with a page); only when no answer comes
   // (the network drops, or nothing for 15 seconds) does the outbox take over, with the same idempotency key.
   function sendOnline(form, submitter) {
-    var fields = fieldsOf(form, submitter);
+    var fields = outboxFields(form, submitter);
     var body = new URLSearchParams();
     fields.forEach(function (pair) {
       body.append(pair[0], pair[1]);
