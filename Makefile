@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Local commands run the development profile (a generated secret key in instance/); production sets APP_ENV itself.
 export APP_ENV ?= development
 
-.PHONY: run test setup db demo translations translations-extract translations-update test-pg bench clean help
+.PHONY: run test setup setup-test db demo translations translations-extract translations-update test-pg bench clean help
 
 help:
 	@echo "make run    set up and serve the app with demo data on http://$(HOST):$(PORT)"
@@ -18,13 +18,20 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements/app.txt requirements/test.txt pyproject.toml | $(BIN)/python
+# What the app needs to run; `make test` adds the test tools (pytest, Hypothesis, aiosmtpd, Playwright, zxing, Pillow).
+$(VENV)/.installed: requirements/app.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet -r requirements/app.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(BIN)/python -m pip install --quiet -r requirements/test.txt
+	touch $@
+
 setup: $(VENV)/.installed translations
+
+setup-test: $(VENV)/.installed-test translations
 
 translations: $(VENV)/.installed
 	$(FLASK) translate compile
@@ -41,21 +48,26 @@ db: setup
 demo: db
 	$(FLASK) seed-demo
 
+# The app and its mail worker side by side, as production runs them (gunicorn and `flask mail send --loop`);
+# Ctrl+C stops both.
 run: db
 	$(FLASK) seed-demo --if-empty
 	@echo ""
-	@echo "Serving on http://$(HOST):$(PORT)  (demo sign-ins are listed in README.md; Ctrl+C stops)"
-	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" $(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Serving on http://$(HOST):$(PORT) with the mail worker beside it (demo sign-ins are listed in README.md; Ctrl+C stops)"
+	@$(FLASK) mail send --loop & worker=$$!; \
+	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" $(FLASK) run --host $(HOST) --port $(PORT) & server=$$!; \
+	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
+	wait $$server
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The suite against PostgreSQL: a throwaway database is created and dropped around the run.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
-test-pg: setup
+test-pg: setup-test
 	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(PYTEST_ARGS)
 
-bench: setup
+bench: setup-test
 	$(BIN)/python bench/run.py
 
 clean:

@@ -47,9 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalog.init_app(app)
     cli.init_app(app)
 
-    from . import booking, feedback, pages, planning, pwa, schedule
+    from . import booking, feedback, mail, pages, planning, pwa, schedule
 
-    for feature in (schedule, booking, feedback, pwa, pages, planning):
+    for feature in (schedule, booking, feedback, pwa, pages, mail, planning):
         app.register_blueprint(feature.bp)
 
     @app.get("/healthz")

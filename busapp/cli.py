@@ -170,9 +170,11 @@ def translate_compile() -> None:
 def init_app(app) -> None:
     from .booking.commands import purge
     from .planning.transfer import tour_cli
+    from .mail.commands import mail
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(users)
     app.cli.add_command(translate)
     app.cli.add_command(purge)
     app.cli.add_command(tour_cli)
+    app.cli.add_command(mail)

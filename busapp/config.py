@@ -141,6 +141,13 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "digitalbus@localhost"),
+        # The outbox worker (busapp/mail/service.py): tries per message, first wait before a retry (doubling),
+        # how long a claim holds, how often the worker looks, how long sent messages are kept.
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "MAIL_RETRY_SECONDS": _int("MAIL_RETRY_SECONDS", 60),
+        "MAIL_LEASE_SECONDS": _int("MAIL_LEASE_SECONDS", 300),
+        "MAIL_POLL_SECONDS": _int("MAIL_POLL_SECONDS", 5),
+        "MAIL_KEEP_DAYS": _int("MAIL_KEEP_DAYS", 7),
         # Rate limits: "count/seconds", counted in the database so every app process shares them.
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Failed sign-ins (only failures count) per account and client address together, and per client address
@@ -201,6 +208,10 @@ def _check(cfg: dict) -> None:
         )
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
+    if cfg["MAIL_LEASE_SECONDS"] < 60:
+        raise ConfigError("MAIL_LEASE_SECONDS must be at least 60: a claim must outlast a slow mail server")
+    if cfg["MAIL_MAX_ATTEMPTS"] < 1 or cfg["MAIL_RETRY_SECONDS"] < 1 or cfg["MAIL_POLL_SECONDS"] < 1:
+        raise ConfigError("MAIL_MAX_ATTEMPTS, MAIL_RETRY_SECONDS and MAIL_POLL_SECONDS must be at least 1")
     if cfg["AUTH_MAX_AGE"] <= timedelta(0):
         raise ConfigError("AUTH_HOURS must be at least 1")
     for key in ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE"):

@@ -74,6 +74,13 @@ class BookingStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+class MailStatus(str, enum.Enum):
+    WAITING = "waiting"  # to be sent when next_attempt_at has come
+    SENDING = "sending"  # claimed by a worker until lease_until
+    SENT = "sent"
+    DEAD = "dead"  # given up after too many tries or a permanent refusal; a coordinator may retry it
+
+
 class Role(str, enum.Enum):
     STAFF = "staff"
     COORDINATOR = "coordinator"
@@ -388,6 +395,39 @@ class AuditEvent(db.Model):
     device: Mapped[str] = mapped_column(sa.String(64), default="")
 
     user: Mapped[User | None] = relationship()
+
+
+class OutgoingMail(db.Model):
+    """A message in the durable outbox: written in the same transaction as the change that causes it, sent later
+    by the mail worker (busapp/mail/service.py has the rules)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), default="")
+    # Personal data: deleted with the booking's data and some days after sending (`flask purge`).
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    # [{"filename", "mimetype", "content"}], text attachments only (calendar files).
+    attachments: Mapped[list] = mapped_column(sa.JSON, default=list)
+    locale: Mapped[str] = mapped_column(sa.String(8), default="de")
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
+    # Made once, so that a message sent again after a lost answer can be recognised as the same one.
+    message_id: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"), default=MailStatus.WAITING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(sa.String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking | None] = relationship()
+
+    __table_args__ = (sa.Index("ix_outgoing_mail_due", "status", "next_attempt_at"),)
+
+    def __repr__(self) -> str:
+        return f"<OutgoingMail {self.id} {self.kind} {self.status.value}>"
 
 
 class RateCounter(db.Model):

@@ -22,7 +22,7 @@ from busapp import create_app
 from busapp.auth import role_required
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, District, Feedback, Place, Role, Stop, StopStatus, User, Workshop,
+    Booking, BookingStatus, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop, StopStatus, User, Workshop,
 )
 from tests.conftest import PASSWORD
 
@@ -99,7 +99,10 @@ def build_world() -> dict:
                       code=f"K{n.upper()}", manage_token=secrets.token_urlsafe(24),
                       idempotency_key=secrets.token_hex(16), confirmed_at=now)
     feedback = Feedback(stop=past, rating=5, idempotency_key=secrets.token_hex(16))
-    db.session.add_all([district, stop, past, workshop, booking, feedback])
+    # A message the mail worker gave up on, so that the coordinators' retry route has something to act on.
+    mail = OutgoingMail(to_address="erika@example.org", subject="Ihr Platz", body="Hallo", booking=booking,
+                        message_id=f"<{n}@example.org>", status=MailStatus.DEAD, attempts=8)
+    db.session.add_all([district, stop, past, workshop, booking, feedback, mail])
     db.session.commit()
     return {
         "district": district, "stop": stop, "workshop": workshop, "booking": booking, "feedback": feedback,
@@ -107,6 +110,7 @@ def build_world() -> dict:
             "district_id": district.id, "slug": district.slug, "district_slug": district.slug,
             "number": district.number, "district_number": district.number,
             "stop_id": stop.id, "workshop_id": workshop.id, "booking_id": booking.id, "feedback_id": feedback.id,
+            "mail_id": mail.id,
             "code": booking.code, "booking_code": booking.code,
             "token": booking.manage_token, "manage_token": booking.manage_token,
             "filename": "css/app.css", "lang": "en", "date": stop.starts_at.date().isoformat(),

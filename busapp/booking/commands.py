@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 
+from ..mail import service as outbox
 from . import service
 
 
@@ -18,7 +19,8 @@ def _count(n: int, noun: str) -> str:
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="Days after the workshop (default: PURGE_AFTER_DAYS, 30 unless configured).")
 def purge(days: int | None) -> None:
-    """Empty names, contacts and notes of bookings whose workshop ended more than PURGE_AFTER_DAYS ago."""
+    """Empty names, contacts and notes of bookings whose workshop ended more than PURGE_AFTER_DAYS ago, and delete
+    mails sent more than MAIL_KEEP_DAYS ago."""
     days = current_app.config["PURGE_AFTER_DAYS"] if days is None else days
     bookings, workshops, cutoff = service.purge(days=days)
     when = cutoff.isoformat(timespec="minutes")
@@ -29,3 +31,6 @@ def purge(days: int | None) -> None:
     else:
         click.echo(f"Nothing to delete: no personal data left in bookings of workshops that ended before {when} "
                    f"(UTC, {days} days ago).")
+    mails = outbox.purge()
+    if mails:
+        click.echo(f"Deleted {_count(mails, 'sent or purged mail')} from the outbox.")

@@ -19,6 +19,10 @@ Waiting list (the rule)
     enough seats are free for it. So a party of two may let parties of one go first twice, then it is next.
     Parties bigger than the whole workshop never block anyone (they cannot be seated at all).
 
+Mail
+    The confirmation, the news of a seat from the waiting list and the reminder are queued in the mail outbox
+    (busapp/mail/service.py) inside the transaction that makes the change: stored with it or not at all.
+
 Exactly once
     Every submission carries an idempotency key made when the form was shown (UNIQUE in the table). A repeat
     with the same key returns the booking made the first time; when two requests with one key race, the
@@ -44,6 +48,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..mail import service as outbox
+from . import notify
 from ..models import (
     Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
 )
@@ -297,6 +303,8 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
         if got:
             # Everyone still waiting has just seen a later party get seats first.
             db.session.execute(_pass_over_statement(), {"wid": workshop_id})
+        if notify.wants_mail(booking):
+            notify.confirmation(booking, None if got else waiting_position(booking))
         return booking
 
     for _ in range(INSERT_ATTEMPTS):
@@ -368,12 +376,13 @@ def promote(workshop_id: int, now: datetime | None = None) -> list[Booking]:
         passed = []
     for party in promoted:
         db.session.refresh(party)
+        notify.promotion(party)
     return promoted
 
 
 def fill_from_waiting_list(workshop_id: int) -> list[Booking]:
     """Give free seats to waiting parties now, for changes made elsewhere (a coordinator raising the capacity);
-    send `notify.promotion` for each returned booking afterwards."""
+    each promoted party's mail is queued in the same transaction."""
 
     def work():
         _lock(workshop_id)
@@ -439,6 +448,7 @@ def forget(booking: Booking) -> list[Booking]:
             sa.update(Booking).where(Booking.id == ids[0])
             .values(name=None, contact=None, needs_note=None, purged_at=now)
         )
+        outbox.forget_booking(ids[0])  # queued or sent mails carry the address too
         audit("booking-forget", db.session.get(Booking, ids[0]))
         return promoted
 

@@ -34,7 +34,7 @@ from ..extensions import csrf, db
 from ..htmx import render
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, ics_for_workshop
-from . import bp, notify, service
+from . import bp, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, contact_kind
 
 REFUSALS = {
@@ -205,8 +205,6 @@ def new(workshop_id: int):
         if workshop is None:  # deleted while this request ran
             return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)
         return _refused(workshop, form, exc.reason)
-    if outcome.created:
-        notify.confirmation(outcome.booking)
     return _done(outcome.booking, outcome.created)
 
 
@@ -258,12 +256,10 @@ def cancel(token: str):
     if request.method == "POST":
         if booking.status != BookingStatus.CANCELLED:
             try:
-                promoted = service.cancel(booking)
+                service.cancel(booking)
             except service.Refused:
                 return _private(make_response(render_template(
                     "booking/cancel.html", booking=booking, can_cancel=False), 409))
-            for other in promoted:
-                notify.promotion(other)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/cancel.html", booking=booking, can_cancel=service.can_cancel(booking))))
@@ -275,8 +271,7 @@ def forget(token: str):
     booking = _booking_or_404(token)
     if request.method == "POST":
         if booking.purged_at is None:
-            for other in service.forget(booking):
-                notify.promotion(other)
+            service.forget(booking)
         return redirect(url_for("booking.show", token=token), code=303)
     return _private(make_response(render_template(
         "booking/forget.html", booking=booking, can_cancel=service.can_cancel(booking))))

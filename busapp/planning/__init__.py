@@ -15,6 +15,7 @@ MENU = (
     ("planning.reports", _l("Reports")),
     ("feedback.results", _l("Feedback results")),
     ("feedback.posters", _l("QR posters")),
+    ("mail.index", _l("Outgoing mail")),
     ("planning.people", _l("People")),
     ("planning.audit_log", _l("Audit log")),
 )

@@ -326,20 +326,9 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
           before=before, after=_workshop_values(workshop))
     workshop_id = workshop.id
     db.session.commit()
+    # The promoted parties' mails are queued by the booking service in the same transaction as their seats.
     promoted = booking_service.fill_from_waiting_list(workshop_id) if raised else []
-    if promoted:
-        _tell_promoted(promoted)
     return db.session.get(Workshop, workshop_id), promoted
-
-
-def _tell_promoted(promoted: list[Booking]) -> None:
-    from ..booking import notify
-
-    for booking in promoted:
-        try:
-            notify.promotion(booking)
-        except Exception:  # noqa: BLE001 - the seats are given; a mail failure must not undo or hide that
-            current_app.logger.exception("could not tell booking %s about its seat", booking.id)
 
 
 def active_bookings(stop: Stop) -> int:

@@ -58,6 +58,31 @@ def upgrade():
 
     _move_places_out_of_stops()
 
+    op.create_table('outgoing_mail',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.Enum('waiting', 'sending', 'sent', 'dead', name='mail_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lease_token', sa.String(length=32), nullable=True),
+    sa.Column('lease_until', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=300), nullable=False),
+    sa.Column('created_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], name=op.f('fk_outgoing_mail_booking_id_booking'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_mail'))
+    )
+    with op.batch_alter_table('outgoing_mail', schema=None) as batch_op:
+        batch_op.create_index('ix_outgoing_mail_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outgoing_mail_booking_id'), ['booking_id'], unique=False)
+
     with op.batch_alter_table('stop', schema=None) as batch_op:
         batch_op.alter_column('place_id', existing_type=sa.Integer(), nullable=False)
         batch_op.create_index(batch_op.f('ix_stop_place_id'), ['place_id'], unique=False)
@@ -96,6 +121,12 @@ def _move_places_out_of_stops():
 
 
 def downgrade():
+    with op.batch_alter_table('outgoing_mail', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outgoing_mail_booking_id'))
+        batch_op.drop_index('ix_outgoing_mail_due')
+
+    op.drop_table('outgoing_mail')
+
     with op.batch_alter_table('stop', schema=None) as batch_op:
         batch_op.add_column(sa.Column('place', sa.String(length=160), nullable=True))
         batch_op.add_column(sa.Column('address', sa.String(length=200), nullable=True))
