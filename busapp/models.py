@@ -154,6 +154,9 @@ class Stop(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT)
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The last change the people booked were told about (a move or a cancellation), shown on their tickets.
+    change_note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -234,6 +237,7 @@ class Workshop(db.Model):
     accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
     # Held at the same time as another workshop of the stop on purpose (a second trainer, another corner).
     parallel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     status: Mapped[WorkshopStatus] = mapped_column(
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )

@@ -138,14 +138,16 @@ def test_moving_a_stop_moves_its_workshops_keeps_bookings_and_raises_sequence(cl
     booking = booking_service.create(workshop.id, party_size=2, name="Ada", contact=None, needs_note=None,
                                      idempotency_key="k" * 20, locale="de").booking
     later = day + timedelta(days=1)
-    response = post(client, f"/admin/stops/{stop.id}/edit", stop_form(library, later, "13:00", "17:00"))
+    response = post(client, f"/admin/stops/{stop.id}/edit",
+                    stop_form(library, later, "13:00", "17:00", confirm="yes", note="Einen Tag später."))
     assert response.status_code == 303, response.get_data(as_text=True)
     db.session.expire_all()
     assert stop.starts_at == at(later, 13) and stop.sequence == 1
     assert workshop.starts_at == at(later, 14)
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     # Shrinking the stop so that the workshop falls out is refused, naming the workshop.
-    response = post(client, f"/admin/stops/{stop.id}/edit", stop_form(library, later, "13:00", "14:30"))
+    response = post(client, f"/admin/stops/{stop.id}/edit",
+                    stop_form(library, later, "13:00", "14:30", confirm="yes", note="Kürzer."))
     assert response.status_code == 422 and "Smartphone-Grundlagen" in response.get_data(as_text=True)
 
 

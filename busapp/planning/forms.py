@@ -49,6 +49,9 @@ class StopForm(FlaskForm):
     start = TimeField(_l("Starts at"), validators=[InputRequired(message=_l("Please give a start time, for example 10:00."))])
     end = TimeField(_l("Ends at"), validators=[InputRequired(message=_l("Please give an end time, for example 14:00."))])
     holiday_ok = BooleanField(_l("Yes, the bus really comes on this public holiday."))
+    note = TextAreaField(_l("What changed and why (the people booked will read it)"), filters=[clean_text],
+                         validators=[Optional(), _too_long(300)])
+    confirm = HiddenField()
 
     def __init__(self, *args, places=(), **kwargs):
         super().__init__(*args, **kwargs)

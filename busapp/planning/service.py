@@ -256,8 +256,13 @@ def _user(user: User | None) -> User | None:
     return db.session.get(User, user.id) if user is not None else None
 
 
-def save_stop(stop_id: int | None, draft: StopDraft, user: User | None) -> Stop:
-    """Create a stop (as a draft) or change one, moving its workshops with it; raises Refused."""
+def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: str = "") -> Stop:
+    """Create a stop (as a draft) or change one, moving its workshops with it; raises Refused.
+
+    Moving a stop that people booked needs `note` (what changed and why): it is shown on their tickets and mailed
+    to them in the same transaction (planning.changes)."""
+    from . import changes
+
     _planning_lock()
     stop = db.session.get(Stop, stop_id) if stop_id else None
     if stop_id and stop is None:
@@ -267,6 +272,11 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None) -> Stop:
         db.session.rollback()
         raise Refused(errors)
     before = _stop_values(stop) if stop else None
+    moved = stop is not None and (draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at
+                                  or draft.place_id != stop.place_id)
+    if moved and active_bookings(stop) and not note:
+        db.session.rollback()
+        raise Refused({"note": [_("People have booked: please say what changed and why. They will read it.")]})
     place = db.session.get(Place, draft.place_id)
     if stop is None:
         stop = Stop(status=StopStatus.DRAFT)
@@ -276,11 +286,12 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None) -> Stop:
             for workshop in stop.workshops:
                 workshop.starts_at = workshop.starts_at + shift
     stop.place, stop.district_id = place, place.district_id
-    db.session.add(stop)
     stop.starts_at, stop.ends_at = draft.starts_at, draft.ends_at
+    db.session.add(stop)
     db.session.flush()
+    told = changes.tell_moved(stop, note, utcnow()) if moved and note else None
     audit("stop-create" if before is None else "stop-update", stop, user=_user(user),
-          before=before, after=_stop_values(stop))
+          before=before, after=_stop_values(stop), told=told.parties if told else 0)
     db.session.commit()
     return stop
 

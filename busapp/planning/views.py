@@ -19,15 +19,15 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from ..auth import role_required
 from ..extensions import db
 from ..htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from . import bp, service
-from .forms import CourseForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
+from . import bp, changes, service
+from .forms import CancelForm, CourseForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
 
 coordinator = role_required(Role.COORDINATOR)
 
@@ -125,20 +125,30 @@ def _check_stop_form(form: StopForm, stop: Stop | None) -> service.StopDraft | N
 
 def _stop_editor(stop: Stop | None):
     form = _stop_form(stop)
+    dry_run = None
+    booked = bool(stop and service.active_bookings(stop))
     if request.method == "POST":
         draft = _check_stop_form(form, stop)
-        if draft is not None:
+        moved = draft is not None and stop is not None and (
+            draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at or draft.place_id != stop.place_id)
+        if draft is not None and moved and booked and form.confirm.data != "yes":
+            # The dry run: who this move reaches, before anything is saved.
+            dry_run = changes.impact(stop)
+        elif draft is not None:
             try:
-                saved = service.save_stop(stop.id if stop else None, draft, current_user._get_current_object())
+                saved = service.save_stop(stop.id if stop else None, draft, current_user._get_current_object(),
+                                          note=form.note.data or "")
             except service.Refused as refused:
                 _merge_errors(form, refused.errors)
+                dry_run = changes.impact(stop) if stop is not None and booked else None
             else:
                 flash(_("The stop is saved.") if stop else _("The stop is saved as a draft. Add workshops, then publish it."),
                       "success")
                 return redirect(url_for("planning.stop", stop_id=saved.id), code=303)
     status = 422 if form.errors else 200
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
-    return render_template("planning/stop_form.html", form=form, stop=stop, holiday=holiday), status
+    return render_template("planning/stop_form.html", form=form, stop=stop, holiday=holiday, dry_run=dry_run,
+                           booked=booked), status
 
 
 @bp.route("/stops/new", methods=["GET", "POST"])
@@ -440,3 +450,60 @@ def place_new():
 def place_edit(place_id: int):
     """Change a place; its stops' calendar entries get the change."""
     return _place_editor(db.get_or_404(Place, place_id))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cancelling, and the call list
+
+def _cancel_page(stop: Stop, workshop: Workshop | None):
+    form = CancelForm()
+    if request.method == "POST" and form.validate():
+        try:
+            result = changes.cancel(stop.id, workshop.id if workshop else None, form.reason.data,
+                                    current_user._get_current_object())
+        except service.Refused as refused:
+            _merge_errors(form, refused.errors)
+        else:
+            flash(ngettext("Cancelled. %(num)d party is told by email.", "Cancelled. %(num)d parties are told by email.",
+                           len(result.mailed)), "success")
+            if result.phone_only:
+                flash(ngettext("%(num)d party gave only a phone number: see the call list.",
+                               "%(num)d parties gave only a phone number: see the call list.",
+                               len(result.phone_only)), "info")
+            return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+    dry_run = changes.impact(stop, workshop)
+    return render_template("planning/cancel.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run), \
+        422 if form.errors else 200
+
+
+@bp.route("/stops/<int:stop_id>/cancel", methods=["GET", "POST"])
+@coordinator
+def stop_cancel(stop_id: int):
+    """Cancel a stop with a reason: first the dry run (who is affected, who is mailed, who must be called)."""
+    stop = _stop_or_404(stop_id)
+    if stop.status == StopStatus.CANCELLED:
+        return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+    return _cancel_page(stop, None)
+
+
+@bp.route("/workshops/<int:workshop_id>/cancel", methods=["GET", "POST"])
+@coordinator
+def workshop_cancel(workshop_id: int):
+    """Cancel one workshop with a reason, after the same dry run."""
+    workshop = db.get_or_404(Workshop, workshop_id)
+    if workshop.status == WorkshopStatus.CANCELLED:
+        return redirect(url_for("planning.stop", stop_id=workshop.stop_id), code=303)
+    return _cancel_page(workshop.stop, workshop)
+
+
+@bp.get("/stops/<int:stop_id>/calls")
+@coordinator
+def calls(stop_id: int):
+    """A printable list of the people affected by the stop's last change who gave only a phone number."""
+    from ..models import audit
+
+    stop = _stop_or_404(stop_id)
+    people = changes.call_list(stop)
+    audit("call-list", stop, user=current_user._get_current_object(), rows=len(people))
+    db.session.commit()
+    return render_template("planning/calls.html", stop=stop, people=people)

@@ -1,4 +1,4 @@
-"""planning: the course catalogue and parallel workshops
+"""planning: the course catalogue, parallel workshops, cancel reasons of workshops, the last change told to people
 
 Revision ID: 0002_planning
 Revises: 0002_journey
@@ -35,9 +35,17 @@ def upgrade():
     )
     with op.batch_alter_table("workshop", schema=None) as batch_op:
         batch_op.add_column(sa.Column("parallel", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column("cancel_reason", sa.String(length=300), server_default="", nullable=False))
+    with op.batch_alter_table("stop", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("change_note", sa.String(length=300), server_default="", nullable=False))
+        batch_op.add_column(sa.Column("changed_at", busapp.models.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("stop", schema=None) as batch_op:
+        batch_op.drop_column("changed_at")
+        batch_op.drop_column("change_note")
     with op.batch_alter_table("workshop", schema=None) as batch_op:
+        batch_op.drop_column("cancel_reason")
         batch_op.drop_column("parallel")
     op.drop_table("course")
