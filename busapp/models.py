@@ -159,6 +159,8 @@ class Stop(db.Model):
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Minutes the bus runs late, while the live status is "late".
+    live_delay_minutes: Mapped[int | None] = mapped_column()
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0)

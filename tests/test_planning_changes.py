@@ -153,3 +153,19 @@ def test_nothing_is_half_written_when_the_cancel_fails(app, booked_stop, monkeyp
     db.session.expire_all()
     assert db.session.get(Stop, stop.id).status == StopStatus.PUBLISHED
     assert BookingStatus.CANCELLED not in {b.status for b in db.session.scalars(sa.select(Booking))}
+
+
+def test_live_status_set_by_a_coordinator_shows_on_the_public_page(client, coordinator, make_stop, now, app):
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    stop = make_stop(starts_at=now + timedelta(minutes=30))
+    response = post(client, f"/admin/stops/{stop.id}/live", {"status": "late", "minutes": "15", "note": "Stau"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Stop, stop.id).sequence == 0  # not a change of the appointment
+    page = client.get(f"/s/{stop.id}").get_data(as_text=True)
+    assert "about 15 minutes" in page and "Stau" in page
+    # Late without minutes is refused, and nothing changes.
+    post(client, f"/admin/stops/{stop.id}/live", {"status": "late", "minutes": ""})
+    assert "how many minutes late" in client.get(f"/admin/stops/{stop.id}").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Stop, stop.id).live_delay_minutes == 15

@@ -190,6 +190,15 @@ class RepeatForm(FlaskForm):
         return out
 
 
+class LiveForm(FlaskForm):
+    status = SelectField(_l("Where is the bus?"), choices=choices([
+        ("scheduled", _l("As planned")), ("on_the_way", _l("On the way")), ("here", _l("Here now")),
+        ("late", _l("Running late")), ("left", _l("Has left")),
+    ]))
+    minutes = IntegerField(_l("Minutes late"), validators=[Optional()])
+    note = StringField(_l("Note for visitors"), filters=[clean_text], validators=[Optional(), _too_long(200)])
+
+
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason, shown to the people booked"), filters=[clean_text], validators=[
         _required(_l("Please give a reason; the people booked will read it.")), _too_long(300)])

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 from ..auth import role_required
@@ -27,7 +27,7 @@ from ..extensions import db
 from ..htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from . import bp, changes, service
-from .forms import CancelForm, CourseForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
+from .forms import CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
 
 coordinator = role_required(Role.COORDINATOR)
 
@@ -185,8 +185,40 @@ def stop_check():
 def stop(stop_id: int):
     """One stop as coordinators see it: state, workshops with seats and waiting lists, actions."""
     stop = _stop_or_404(stop_id)
+    live = LiveForm(status=stop.live_status.value, minutes=stop.live_delay_minutes, note=stop.live_note)
     return render_template("planning/stop.html", stop=stop, holiday=service.holiday(service.local_day(stop.starts_at)),
-                           bookings=service.active_bookings(stop))
+                           bookings=service.active_bookings(stop), live=live)
+
+
+LIVE_REFUSALS = {
+    "gone": _l("This stop no longer exists."),
+    "not_published": _l("Only a published stop has a live status."),
+    "over": _l("This stop is over."),
+    "minutes": _l("Please give how many minutes late: 1 to 240."),
+    "note": _l("Please use at most %(max)d characters.", max=200),
+}
+
+
+@bp.post("/stops/<int:stop_id>/live")
+@coordinator
+def stop_live(stop_id: int):
+    """Set the stop's live status (on the way, here now, running late by N minutes, left)."""
+    from ..models import LiveStatus
+    from ..schedule.service import LiveRefused, set_live_status
+
+    stop = _stop_or_404(stop_id)
+    form = LiveForm()
+    if form.validate():
+        try:
+            set_live_status(stop.id, LiveStatus(form.status.data), minutes_late=form.minutes.data,
+                            note=form.note.data or "", user=current_user._get_current_object())
+        except (LiveRefused, ValueError) as refused:
+            flash(str(LIVE_REFUSALS.get(getattr(refused, "reason", ""), _("This status is not known."))), "error")
+        else:
+            flash(_("The live status is set. The public pages show it within a few seconds."), "success")
+    else:
+        flash(_("This status is not known."), "error")
+    return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
 
 
 def _status_change(action, stop_id: int, message: str):

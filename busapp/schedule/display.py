@@ -33,6 +33,8 @@ def live_state(stop: Stop, now: datetime) -> LiveState:
     if stop.live_status == LiveStatus.HERE:
         return LiveState("here", _("Here now"), "ok")
     if stop.live_status == LiveStatus.LATE:
+        if stop.live_delay_minutes:
+            return LiveState("late", _("Running late, about %(n)d minutes", n=stop.live_delay_minutes), "warn")
         return LiveState("late", _("Running late"), "warn")
     if stop.live_status == LiveStatus.ON_THE_WAY:
         return LiveState("on_the_way", _("On the way"), "ok")

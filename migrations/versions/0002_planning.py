@@ -39,10 +39,12 @@ def upgrade():
     with op.batch_alter_table("stop", schema=None) as batch_op:
         batch_op.add_column(sa.Column("change_note", sa.String(length=300), server_default="", nullable=False))
         batch_op.add_column(sa.Column("changed_at", busapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("live_delay_minutes", sa.Integer(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table("stop", schema=None) as batch_op:
+        batch_op.drop_column("live_delay_minutes")
         batch_op.drop_column("changed_at")
         batch_op.drop_column("change_note")
     with op.batch_alter_table("workshop", schema=None) as batch_op:
