@@ -101,6 +101,7 @@ def _find_ids() -> dict:
         "past_workshop": past.workshops[0].id,
     }
     ids["course"] = db.session.scalar(sa.select(Course.id).order_by(Course.id).limit(1))
+    ids["place"] = upcoming.place_id
     ids["staff_user"] = db.session.scalar(sa.select(User.id).where(User.role == Role.STAFF).limit(1))
     ids.update(_bookings(workshop, now))
     ids.update(_feedback_stop(now))
@@ -305,6 +306,7 @@ ROUTE_ARGS: dict[str, Callable[[dict], object]] = {
     "workshop_id": lambda ids: ids["workshop"],
     "slug": lambda ids: ids["district"],
     "course_id": lambda ids: ids["course"],
+    "place_id": lambda ids: ids["place"],
     "user_id": lambda ids: ids["staff_user"],
 }
 
