@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Local commands run the development profile (a generated secret key in instance/); production sets APP_ENV itself.
 export APP_ENV ?= development
 
-.PHONY: run test setup setup-test db demo translations translations-extract translations-update test-pg bench clean help
+.PHONY: run test setup setup-test db demo translations translations-extract translations-update test-pg bench bench-faults clean help
 
 help:
 	@echo "make run    set up and serve the app with demo data on http://$(HOST):$(PORT)"
@@ -54,8 +54,9 @@ run: db
 	$(FLASK) seed-demo --if-empty
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT) with the mail worker beside it (demo sign-ins are listed in README.md; Ctrl+C stops)"
-	@$(FLASK) mail send --loop & worker=$$!; \
-	PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" $(FLASK) run --host $(HOST) --port $(PORT) & server=$$!; \
+	@export PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	$(FLASK) mail send --loop & worker=$$!; \
+	$(FLASK) run --host $(HOST) --port $(PORT) & server=$$!; \
 	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
 	wait $$server
 
@@ -69,6 +70,10 @@ test-pg: setup-test
 
 bench: setup-test
 	$(BIN)/python bench/run.py
+
+# Bookings on PostgreSQL through gunicorn while workers are killed and connections terminated (bench/README.md).
+bench-faults: setup-test
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -449,6 +449,9 @@ def app_env(db_url: str) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": db_url,
         "RATELIMIT_BOOKING": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        # Every simulated visitor comes from loopback: the per-address ceiling is the per-device limit's size.
+        "RATELIMIT_BOOKING_ADDRESS": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
         "PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
         # Plain http on loopback: the session cookie must come back, as it would through the TLS proxy.
         "SESSION_COOKIE_SECURE": "0",

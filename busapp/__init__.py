@@ -36,11 +36,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite()
 
-    from . import assets, auth, catalog, cli, errors, htmx, i18n, security
+    from . import assets, auth, catalog, cli, errors, faults, htmx, i18n, security
 
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    faults.init_app(app)
     htmx.init_app(app)
     security.init_app(app)
     assets.init_app(app)
@@ -58,8 +59,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         try:
             db.session.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
-            db.session.rollback()
-            return jsonify(status="unavailable", database=False), 503
+            faults.reset_session()
+            response = jsonify(status="unavailable", database=False)
+            response.headers["Retry-After"] = str(faults.RETRY_AFTER_SECONDS)
+            return response, 503
         return jsonify(status="ok", database=True)
 
     return app
@@ -67,15 +70,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _tune_sqlite() -> None:
     """WAL and a busy timeout let concurrent requests wait for the write lock instead of failing."""
+    from flask import current_app
+
     engine = db.engine
     if engine.dialect.name != "sqlite":
         return
+    config = current_app.config
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        # How long a statement waits for another connection's lock before "database is locked" (tests shorten it).
+        cur.execute(f"PRAGMA busy_timeout={int(config.get('SQLITE_BUSY_TIMEOUT_MS', 30000))}")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")

@@ -155,8 +155,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Failures for one account from anywhere also make the clients that failed wait longer (busapp/auth.py).
         "RATELIMIT_SIGNIN": os.environ.get("RATELIMIT_SIGNIN", "10/900"),
         "RATELIMIT_SIGNIN_CLIENT": os.environ.get("RATELIMIT_SIGNIN_CLIENT", "30/900"),
+        # Bookings and feedback per device and address together; per address a ceiling high enough for everyone
+        # on the bus behind its router, and a higher one for TRUSTED_NETWORKS (the bus router's own range).
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
         "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
+        "RATELIMIT_BOOKING_ADDRESS": os.environ.get("RATELIMIT_BOOKING_ADDRESS", "150/600"),
+        "RATELIMIT_FEEDBACK_ADDRESS": os.environ.get("RATELIMIT_FEEDBACK_ADDRESS", "150/600"),
+        "RATELIMIT_TRUSTED": os.environ.get("RATELIMIT_TRUSTED", "1000/600"),
+        "TRUSTED_NETWORKS": os.environ.get("TRUSTED_NETWORKS", ""),
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
         "DEMO_ACCOUNTS": env != "production",
@@ -188,24 +194,33 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     return cfg
 
 
-RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK")
+RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK",
+                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED")
 
 
 def _check(cfg: dict) -> None:
     """Refuse to start with settings that would only fail later, in the middle of a request."""
-    from .ratelimit import parse
+    from .ratelimit import parse, parse_networks
 
     for key in RATE_LIMIT_KEYS:
         try:
             parse(cfg[key])
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
+    if isinstance(cfg["TRUSTED_NETWORKS"], str):
+        try:
+            cfg["TRUSTED_NETWORKS"] = parse_networks(cfg["TRUSTED_NETWORKS"])
+        except ValueError as exc:
+            raise ConfigError(f"TRUSTED_NETWORKS must list address ranges like 10.8.0.0/24: {exc}") from exc
     base = urlsplit(cfg["PUBLIC_BASE_URL"] or "")
     if base.scheme not in ("http", "https") or not base.hostname or base.path or base.query or base.fragment:
         raise ConfigError(
             f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.luebeck.de, "
             f"got {cfg['PUBLIC_BASE_URL']!r}"
         )
+    if cfg["PURGE_AFTER_DAYS"] < 0:
+        raise ConfigError("PURGE_AFTER_DAYS must be 0 or more: it counts days after a workshop, so a negative "
+                          "value would delete the data of bookings still to come")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
     if cfg["MAIL_LEASE_SECONDS"] < 60:

@@ -1,4 +1,6 @@
 """Flask extensions, created here and bound to the app in create_app()."""
+import logging
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -21,7 +23,29 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy, except that ending a request's session never fails the request.
+
+    Closing the session rolls its transaction back; on a connection the database has dropped that rollback fails,
+    and the error would escape the request after its answer was made (a bare 500 from the server). Here it is
+    logged, the session is thrown away with its connection (which the pool discards), and the next request starts
+    with a fresh one."""
+
+    def _teardown_session(self, exc):
+        try:
+            self.session.remove()
+        except Exception:  # noqa: BLE001 - a dead connection fails in driver-specific ways
+            logging.getLogger(__name__).warning("ending the request's database session failed", exc_info=True)
+            registry = self.session.registry
+            if registry.has():
+                try:
+                    registry().invalidate()
+                except Exception:  # noqa: BLE001
+                    logging.getLogger(__name__).warning("discarding the session's connection failed", exc_info=True)
+            registry.clear()
+
+
+db = Database(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()

@@ -146,6 +146,18 @@ def _without_switch_params(query: str) -> str:
     return "&".join(kept)
 
 
+# Query parameters a page reads, carried through the language switch; nothing else a visitor (or a crafted link)
+# puts in the address is echoed into the page, and each value only up to PAGE_QUERY_MAX characters.
+PAGE_QUERY = ("district", "start", "end", "next", "mm")
+PAGE_QUERY_MAX = 300
+
+
+def page_query() -> list[tuple[str, str]]:
+    """The known parameters of this page's address, once each, for the language switch's hidden fields."""
+    return [(key, request.args[key]) for key in PAGE_QUERY
+            if key in request.args and len(request.args[key]) <= PAGE_QUERY_MAX]
+
+
 def remember_switch():
     """The language switch (GET ?lang=xx&remember=1): store the choice and go back to the same page without them."""
     if request.method != "GET" or REMEMBER_PARAM not in request.args:
@@ -178,4 +190,5 @@ def init_app(app) -> None:
             "current_locale": str(get_locale()),
             "text_direction": text_direction(),
             "languages": app.config["LANGUAGES"],
+            "page_query": page_query,
         }

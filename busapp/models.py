@@ -340,6 +340,8 @@ class Feedback(db.Model):
     # A keyed hash of a random per-device cookie: limits repeats without knowing who anyone is.
     device_hash: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person gave the answer (an answer given offline arrives later, from the phone's outbox).
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     stop: Mapped[Stop] = relationship()
     workshop: Mapped[Workshop | None] = relationship()

@@ -71,6 +71,8 @@ class PageCache:
             return self.wsgi_app(environ, start_response)
         entry = self._get(key)
         if entry is not None:
+            # Kept pages are public pages, whose paths hold no secret: the access log may name them (gunicorn.conf.py).
+            environ.setdefault("busapp.route", environ.get("PATH_INFO", ""))
             start_response(entry.status, list(entry.headers))
             return [entry.body]
 

@@ -73,31 +73,43 @@ class Hit:
 
 
 def count(scope: str, key: str, limit: str) -> Hit:
-    """Count one hit for (scope, key) and return the window's count.
+    """Count one hit for (scope, key) and return the window's count."""
+    return count_all([(scope, key, limit)])[0]
+
+
+def count_all(hits: list[tuple[str, str, str]]) -> list[Hit]:
+    """Count one hit for each (scope, key, limit) and return the windows' counts, in the order given.
 
     One atomic INSERT ... ON CONFLICT DO UPDATE ... RETURNING on a connection of its own, committed at once, so
-    concurrent processes never lose a hit and a later rollback of the request's work does not undo it.
+    concurrent processes never lose a hit and a later rollback of the request's work does not undo it. The rows go
+    in key order, so two requests counting the same keys lock them in the same order (no deadlock).
     """
-    allowed, seconds = parse(limit)
     now = int(time.time())
-    window = now // seconds * seconds
-    full_key = _full_key(scope, key)
+    rows, answers = [], []
+    for scope, key, limit in hits:
+        allowed, seconds = parse(limit)
+        window = now // seconds * seconds
+        full_key = _full_key(scope, key)
+        rows.append({"key": full_key, "window_start": window, "count": 1})
+        answers.append((full_key, window, allowed, seconds))
+    rows.sort(key=lambda row: (row["key"], row["window_start"]))
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(RateCounter)
-        .values(key=full_key, window_start=window, count=1)
+        .values(rows)
         .on_conflict_do_update(
             index_elements=[RateCounter.key, RateCounter.window_start],
             set_={"count": RateCounter.count + 1},
         )
-        .returning(RateCounter.count)
+        .returning(RateCounter.key, RateCounter.window_start, RateCounter.count)
     )
     # A single statement is its own transaction: autocommit spares the BEGIN and COMMIT round trips.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        n = conn.execute(stmt).scalar_one()
-    if n == 1:
+        counts = {(k, w): n for k, w, n in conn.execute(stmt)}
+    result = [Hit(count=counts[(k, w)], allowed=allowed, reset_at=w + seconds) for k, w, allowed, seconds in answers]
+    if any(hit.count == 1 for hit in result):
         _forget_expired(now)
-    return Hit(count=n, allowed=allowed, reset_at=window + seconds)
+    return result
 
 
 def _full_key(scope: str, key: str) -> str:
@@ -154,14 +166,66 @@ def enforce(scope: str, key: str, limit: str) -> None:
         raise TooManyRequests(retry_after=result.retry_after)
 
 
+# Cookies that tell one device from another behind a shared address: the feedback form's device cookie, else the
+# session's form token (both random, made by this app). Their values are only ever used keyed and hashed.
+DEVICE_COOKIES = ("fbdev",)
+
+
+def device_key() -> str | None:
+    """A random value this device keeps (a cookie or its session's form token), or None for a device without."""
+    from flask import session
+
+    for name in DEVICE_COOKIES:
+        value = request.cookies.get(name, "")
+        if 20 <= len(value) <= 100:
+            return value
+    token = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return token if isinstance(token, str) and token else None
+
+
+def trusted_network() -> bool:
+    """Whether the client's address lies in TRUSTED_NETWORKS (the bus router's range, say)."""
+    networks = current_app.config.get("TRUSTED_NETWORKS") or ()
+    try:
+        ip = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks)
+
+
+def parse_networks(value: str) -> tuple:
+    """'10.8.0.0/24, 2001:db8::/48' -> networks; a ValueError names a bad entry."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in (value or "").split(",") if part.strip())
+
+
+def enforce_device(scope: str, config_key: str) -> None:
+    """Count one hit per device and address together (config_key), and one for the address as a whole, whose
+    ceiling (config_key + "_ADDRESS", or RATELIMIT_TRUSTED for TRUSTED_NETWORKS) lets a full bus behind one router
+    through. A client without a device value shares its address's per-device budget."""
+    cfg = current_app.config
+    if not cfg.get("RATELIMIT_ENABLED", True):
+        return
+    address = client_key()
+    hits = [(scope, f"{device_key() or '-'}|{address}", cfg[config_key])]
+    ceiling = cfg["RATELIMIT_TRUSTED"] if trusted_network() else cfg.get(config_key + "_ADDRESS")
+    if ceiling:
+        hits.append((scope + "-address", address, ceiling))
+    refused = [hit for hit in count_all(hits) if not hit.ok]
+    if refused:
+        raise TooManyRequests(retry_after=max(hit.retry_after for hit in refused))
+
+
 def limit(scope: str, config_key: str, methods: tuple[str, ...] = ("POST",)):
-    """Decorator: answer 429 when the client passes the limit configured under `config_key` for this view."""
+    """Decorator: answer 429 when a device (with its address) passes the limit configured under `config_key`, or
+    the address passes its ceiling (see enforce_device)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if request.method in methods:
-                enforce(scope, client_key(), current_app.config[config_key])
+                enforce_device(scope, config_key)
             return view(*args, **kwargs)
 
         return wrapped

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 # No 'unsafe-inline' and no 'unsafe-eval': scripts and styles come only as files from this host, so injected markup
@@ -27,6 +28,7 @@ CSP = "; ".join(
 
 PERMISSIONS = "accelerometer=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 HSTS = "max-age=31536000; includeSubDomains"
+ROUTE_ENVIRON = "busapp.route"
 
 
 def allow_camera(view):
@@ -59,6 +61,21 @@ def init_app(app) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
 
     @app.after_request
+    def lasting_session(response):
+        # A session once made (a form's token, a language choice) lasts PERMANENT_SESSION_LIFETIME, not until the
+        # browser closes: a booking queued offline is sent days later with the token it was made with.
+        # An empty session sets no cookie, so anonymous public pages stay cacheable.
+        if session and not session.permanent:
+            session.permanent = True
+        return response
+
+    @app.before_request
+    def name_route():
+        # For the access log (gunicorn.conf.py): the route, never the address, which for a ticket is its secret.
+        rule = request.url_rule
+        request.environ[ROUTE_ENVIRON] = rule.rule if rule is not None else "(no route)"
+
+    @app.after_request
     def security_headers(response):
         h = response.headers
         view = _view()
@@ -73,7 +90,11 @@ def init_app(app) -> None:
         h.setdefault("Permissions-Policy", f"{camera}, {PERMISSIONS}")
         if request.is_secure:
             h.setdefault("Strict-Transport-Security", HSTS)
-        if getattr(view, "required_roles", None) or (request.endpoint or "").startswith("auth."):
+        if "_user_id" in session and not getattr(view, "required_roles", None) and current_user.is_authenticated:
+            # A public page rendered for someone signed in carries their name and sign-out form: no cache keeps
+            # it (the service worker honours this too), so it cannot be shown to the next person on the device.
+            h["Cache-Control"] = "no-store"
+        elif getattr(view, "required_roles", None) or (request.endpoint or "").startswith("auth."):
             # Staff pages and the sign-in form stay out of every cache: the browser's, a proxy's, the back button's.
             # A view that hands out data meant for offline use sets its own Cache-Control.
             h.setdefault("Cache-Control", "no-store")

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from busapp.extensions import db
-from busapp.feedback import rules, views
+from busapp.feedback import rules, service
 from busapp.models import Feedback, StopStatus, WorkshopStatus
 from tests.conftest import csrf_token
 
@@ -81,9 +81,15 @@ def test_bus_url_leads_to_the_stop_the_bus_is_at_now(client, make_stop, clock):
     make_stop(starts_at=berlin(2026, 11, 26, 14, 0), hours=3, place="Später")
 
     response = client.get("/f")
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"/f/{now_stop.id}"
-    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Jetzt" in html and "Früher" not in html and "Später" not in html
+    # Answered to the bus's own address, so a copy kept on the phone works on the next visit too.
+    assert 'action="/f"' in html
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    data = form_fields(html) | {"rating": "5"}
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    assert db.session.scalar(sa.select(Feedback.stop_id)) == now_stop.id
 
 
 def test_bus_url_leads_to_the_last_stop_later_that_day(client, make_stop, clock):
@@ -93,8 +99,11 @@ def test_bus_url_leads_to_the_last_stop_later_that_day(client, make_stop, clock)
     make_stop(starts_at=berlin(2026, 11, 27, 10, 0), hours=3, place="Morgen")
 
     response = client.get("/f")
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"/f/{afternoon.id}"
+    assert response.status_code == 200
+    assert "Nachmittag" in response.get_data(as_text=True)
+    data = form_fields(response.get_data(as_text=True)) | {"rating": "5"}
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    assert db.session.scalar(sa.select(Feedback.stop_id)) == afternoon.id
 
 
 def test_bus_url_without_a_stop_today_shows_the_next_stops(client, make_stop, clock):
@@ -129,9 +138,11 @@ def test_bus_url_skips_cancelled_and_draft_stops(client, make_stop, clock):
     assert client.get("/f").status_code == 200
 
 
-def test_bus_url_keeps_the_language(client, open_stop):
-    response = client.get("/f?lang=en")
-    assert response.headers["Location"] == f"/f/{open_stop.id}?lang=en"
+def test_bus_url_keeps_the_language(client, open_stop, relaxed):
+    html = client.get("/f?lang=en").get_data(as_text=True)
+    assert 'action="/f?lang=en"' in html
+    response = client.post("/f?lang=en", data=form_fields(html) | {"rating": "4"})
+    assert response.headers["Location"] == f"/f/{open_stop.id}/thanks?lang=en"
 
 
 # --- the form -------------------------------------------------------------------------------------------
@@ -141,7 +152,7 @@ def test_form_is_an_accessible_face_radio_group_that_works_with_and_without_htmx
     response = client.get(f"/f/{open_stop.id}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-cache"
     form = re.search(r"<form[^>]*id=\"feedback\"[^>]*>", html).group(0)
     assert f'action="/f/{open_stop.id}"' in form and 'method="post"' in form
     assert f'hx-post="/f/{open_stop.id}"' in form and 'hx-target="this"' in form and 'hx-swap="outerHTML"' in form
@@ -339,14 +350,14 @@ def test_simultaneous_copies_race_and_the_loser_answers_as_a_replay(client, open
     data = fresh_form(client, f"/f/{open_stop.id}") | {"rating": "4"}
     db.session.add(Feedback(stop_id=open_stop.id, rating=2, idempotency_key=data["idempotency_key"]))
     db.session.commit()
-    real_find = views._find
+    real_find = service.find
     calls = []
 
     def find_too_late(key):
         calls.append(key)
         return None if len(calls) == 1 else real_find(key)
 
-    monkeypatch.setattr(views, "_find", find_too_late)
+    monkeypatch.setattr(service, "find", find_too_late)
     response = client.post(f"/f/{open_stop.id}", data=data, headers=JSON)
     assert len(calls) == 2
     assert response.status_code == 200 and response.json["state"] == "saved"
@@ -574,3 +585,64 @@ def test_form_leaves_validation_to_the_server(client, make_stop, now):
     stop = make_stop(starts_at=now - timedelta(hours=1))
     page = client.get(f"/f/{stop.id}").get_data(as_text=True)
     assert 'id="feedback"' in page and "novalidate" in page.split('id="feedback"')[1].split(">")[0]
+
+
+# --- answers given offline to the bus's code ---------------------------------------------------------------
+
+
+def test_an_answer_given_offline_goes_to_the_stop_the_bus_was_at_then(client, make_stop, make_workshop, clock,
+                                                                      relaxed):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    morning = make_stop(starts_at=berlin(2026, 11, 26, 9, 0), hours=3, place="Vormittag")
+    workshop = make_workshop(stop=morning, title="Videoanrufe")
+    afternoon = make_stop(starts_at=berlin(2026, 11, 26, 14, 0), hours=3, place="Nachmittag")
+    data = form_fields(client.get("/f").get_data(as_text=True))  # the copy the phone keeps, made at the morning stop
+
+    # Given in the bus at 11:30 without reception; the outbox sends it at 15:10, at the afternoon stop.
+    given = berlin(2026, 11, 26, 11, 30)
+    clock.at = berlin(2026, 11, 26, 15, 10)
+    response = client.post("/f", data=data | {"rating": "5", "workshop": str(workshop.id),
+                                               "given_at": given.astimezone(timezone.utc).isoformat()}, headers=JSON)
+    assert response.status_code == 201
+    stored = db.session.scalar(sa.select(Feedback))
+    assert stored.stop_id == morning.id and stored.workshop_id == workshop.id
+    assert stored.given_at == given
+    assert afternoon.id != morning.id
+
+
+def test_a_workshop_of_another_stop_on_an_old_copy_counts_for_the_visit(client, make_stop, make_workshop, clock,
+                                                                        relaxed):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    yesterday = make_stop(starts_at=berlin(2026, 11, 25, 9, 0), hours=3)
+    old_workshop = make_workshop(stop=yesterday)
+    today = make_stop(starts_at=berlin(2026, 11, 26, 10, 0), hours=3)
+    data = form_fields(client.get("/f").get_data(as_text=True)) | {"rating": "3", "workshop": str(old_workshop.id)}
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    stored = db.session.scalar(sa.select(Feedback))
+    assert stored.stop_id == today.id and stored.workshop_id is None
+
+
+@pytest.mark.parametrize("given", ["2026-11-26T20:00:00+00:00", "gestern", "2026-11-26T11:30:00", "9" * 50])
+def test_a_time_in_the_future_or_not_a_time_counts_as_arrival(client, make_stop, clock, relaxed, given):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    stop = make_stop(starts_at=berlin(2026, 11, 26, 10, 0), hours=3)
+    data = form_fields(client.get("/f").get_data(as_text=True)) | {"rating": "4", "given_at": given}
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    stored = db.session.scalar(sa.select(Feedback))
+    assert stored.stop_id == stop.id and stored.given_at == clock.at
+
+
+def test_an_answer_from_a_time_without_a_stop_is_refused_clearly(client, make_stop, clock, relaxed):
+    clock.at = berlin(2026, 11, 26, 11, 0)
+    make_stop(starts_at=berlin(2026, 11, 26, 10, 0), hours=3)
+    data = form_fields(client.get("/f").get_data(as_text=True)) | {"rating": "4"}
+    early = berlin(2026, 11, 26, 7, 0).isoformat()
+    response = client.post("/f", data=data | {"given_at": early}, headers=JSON)
+    assert response.status_code == 409 and response.json["state"] == "refused"
+    page = client.post("/f", data=data | {"given_at": early})
+    assert page.status_code == 409 and "role=\"alert\"" in page.get_data(as_text=True)
+    assert count() == 0
+    # The same answer, once stored, is answered as stored even when resent with another time.
+    assert client.post("/f", data=data, headers=JSON).status_code == 201
+    assert client.post("/f", data=data | {"given_at": early}, headers=JSON).status_code == 200
+    assert count() == 1

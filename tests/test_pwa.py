@@ -115,6 +115,13 @@ def test_public_pages_may_be_kept_offline(app, endpoint, args):
     assert any(re.search(p, path) for p in pwa.OFFLINE_PAGES), path
 
 
+def test_feedback_forms_may_be_kept_offline():
+    """The bus's code and the feedback forms open in the bus without reception (their copies get fresh keys)."""
+    for path in ("/f", "/f/1", "/f/w/1"):
+        assert any(re.search(p, path) for p in pwa.OFFLINE_PAGES), path
+    assert not any(re.search(p, "/f/1/thanks") for p in pwa.OFFLINE_PAGES)
+
+
 def _sample_path(rule) -> str:
     path = rule.rule
     for arg in rule.arguments:
@@ -131,7 +138,7 @@ def test_staff_and_coordinator_pages_are_never_kept(app):
     assert "/signin" in protected
     for path in protected:
         assert not any(re.search(p, path) for p in pwa.OFFLINE_PAGES), path
-    for path in ("/sw.js", "/manifest.webmanifest", "/healthz", "/f/1", "/s/1.ics", "/d/innenstadt.ics",
+    for path in ("/sw.js", "/manifest.webmanifest", "/healthz", "/f/1/thanks", "/s/1.ics", "/d/innenstadt.ics",
                  "/t/abc/qr.svg", "/t/abc/cancel"):
         assert not any(re.search(p, path) for p in pwa.OFFLINE_PAGES), path
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from busapp import create_app
-from busapp.booking import notify
 from busapp.config import ConfigError
 from busapp.extensions import db
+from busapp.models import OutgoingMail
 from tests.conftest import _driver, csrf_token
 from tests.test_booking import book, token_of
 
@@ -71,23 +72,21 @@ def test_development_links_to_its_own_address_whatever_the_host(make_app, make_s
     assert f"http://127.0.0.1:5000/s/{stop.id}" in ics.replace("\r\n ", "") and "evil.example" not in ics
 
 
-def test_forged_host_on_cancel_does_not_reach_the_promotion_mail(make_app, make_workshop, monkeypatch):
-    sent = []
-    monkeypatch.setattr(notify.mail, "enabled", lambda: True)
-    monkeypatch.setattr(notify.mail, "send", lambda to, subject, body, attachments=(): sent.append(body) or True)
+def test_forged_host_on_cancel_does_not_reach_the_promotion_mail(make_app, make_workshop):
     workshop = make_workshop(capacity=1)
     dev = make_app("development")
+    dev.config["MAIL_SERVER"] = "127.0.0.1"  # mails are queued in the outbox; nothing is sent here
     attacker = dev.test_client()
     attacker_token = token_of(book(attacker, workshop.id, headers={"Host": "evil.example"}))
     victim = dev.test_client()
     victim_token = token_of(book(victim, workshop.id, contact="victim@example.org"))
-    sent.clear()
     page = attacker.get(f"/t/{attacker_token}/cancel", headers={"Host": "evil.example"}).get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = attacker.post(f"/t/{attacker_token}/cancel", data={"csrf_token": token},
                              headers={"Host": "evil.example"})
     assert response.status_code == 303
-    [body] = sent
+    db.session.expire_all()
+    [body] = db.session.scalars(sa.select(OutgoingMail.body).where(OutgoingMail.kind == "booking-promotion")).all()
     assert f"http://127.0.0.1:5000/t/{victim_token}" in body
     assert "evil.example" not in body
     ticket = victim.get(f"/t/{victim_token}", headers={"Host": "evil.example"}).get_data(as_text=True)
@@ -163,6 +162,7 @@ def test_a_correct_password_is_not_counted(app, make_user):
 def test_failing_clients_wait_longer_the_more_an_account_fails(app, make_user):
     from busapp.auth import DELAY_AFTER
 
+    app.config["RATELIMIT_SIGNIN"] = "20/86400"  # no window ends in the middle of the test
     user = make_user()
     failed = [app.test_client() for _ in range(DELAY_AFTER + 4)]
     for n, client in enumerate(failed[:DELAY_AFTER + 1]):
@@ -224,3 +224,160 @@ def test_the_outbox_secret_proves_a_replay_after_the_session_is_gone(app, make_w
     assert answer.status_code == 200 and answer.json["url"] == first.json["url"]
     replay["outbox_secret"] = "a-guess-at-the-secret-value"
     assert fresh.post(f"/workshops/{workshop.id}/book", data=replay, headers=JSON).status_code == 409
+
+
+# 7. Small ones ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix", ["", "/qr.svg", "/cancel", "/forget"])
+def test_a_nul_byte_in_a_ticket_address_is_not_found(client, suffix):
+    for token in ("abc%00def", "%00" * 20, "a" * 30 + "%00", "x" * 65, "ab"):
+        assert client.get(f"/t/{token}{suffix}").status_code == 404
+    assert client.get("/t/" + "a" * 30 + "%00.ics").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["start=0001-01-01", "end=9999-12-31", "start=0001-01-01&end=9999-12-31"])
+def test_dates_at_the_ends_of_the_calendar_are_a_message_not_a_500(client, login, query):
+    login("coordinator")
+    page = client.get(f"/admin/feedback?{query}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "Please enter a date between the years" in page.get_data(as_text=True)
+    assert client.get(f"/admin/feedback.csv?{query}").status_code == 200
+
+
+def test_a_negative_purge_after_days_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("PURGE_AFTER_DAYS", "-1")
+    with pytest.raises(ConfigError, match="PURGE_AFTER_DAYS"):
+        create_app({"APP_ENV": "testing"})
+
+
+def test_only_known_query_parameters_are_echoed(client, make_stop):
+    stop = make_stop()
+    junk = "x" * 60_000
+    page = client.get(f"/?junk={junk}&district={stop.district.slug}&a=1&a=2")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and junk not in html and 'name="junk"' not in html and 'name="a"' not in html
+    assert f'name="district" value="{stop.district.slug}"' in html
+    assert len(page.data) < 60_000
+
+
+def test_the_access_log_names_the_route_not_the_token(app, client, make_workshop):
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+    from tests.conftest import ROOT
+
+    token = token_of(book(client, make_workshop().id))
+    seen: dict = {}
+    inner = app.wsgi_app
+
+    def spy(environ, start_response):
+        try:
+            return inner(environ, start_response)
+        finally:
+            seen.update(environ)
+
+    app.wsgi_app = spy
+    response = client.get(f"/t/{token}?x=1", headers={"Referer": f"http://localhost/t/{token}"})
+    assert response.status_code == 200
+    environ = dict(seen, RAW_URI=f"/t/{token}?x=1", SERVER_PROTOCOL="HTTP/1.1")
+    settings: dict = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)
+    config = Config()
+    config.set("access_log_format", settings["access_log_format"])
+    logger = Logger(config)
+
+    class Answer:
+        status = "200 OK"
+        sent = 100
+        headers = [("Content-Type", "text/html")]
+
+    line = config.access_log_format % logger.atoms_wrapper_class(
+        logger.atoms(Answer(), environ, environ, timedelta(milliseconds=5)))
+    assert "GET /t/<token>" in line and token not in line, line
+
+
+# 9. Sessions last as long as the README says ---------------------------------------------------------------------
+
+def reopened(app, client):
+    """The same browser after it was closed and opened again: only cookies with an expiry survive."""
+    other = app.test_client()
+    for cookie in client._cookies.values():
+        if cookie.expires is not None:
+            other.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    return other
+
+
+def test_a_queued_booking_is_accepted_after_the_browser_was_closed_and_reopened(app, make_workshop):
+    from datetime import datetime, timedelta, timezone
+
+    workshop = make_workshop()
+    phone = app.test_client()
+    data = _fields(phone, workshop.id)  # the form as it was when the booking was queued offline
+    cookie = phone.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    assert cookie.expires is not None
+    assert cookie.expires > datetime.now(timezone.utc) + lifetime - timedelta(minutes=5)
+    later = reopened(app, phone)
+    answer = later.post(f"/workshops/{workshop.id}/book", data=data, headers=JSON)
+    assert answer.status_code == 201, answer.json
+    again = reopened(app, later).post(f"/workshops/{workshop.id}/book", data=data, headers=JSON)
+    assert again.status_code == 200 and again.json["url"] == answer.json["url"]
+
+
+def test_public_pages_still_set_no_cookie(client, make_stop):
+    stop = make_stop()
+    for path in ("/", f"/s/{stop.id}", f"/d/{stop.district.slug}"):
+        assert "Set-Cookie" not in client.get(path).headers
+
+
+# 10. The bus's own Wi-Fi --------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def running_stop(make_stop, make_workshop, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from busapp.feedback import rules
+
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    monkeypatch.setattr(rules, "now", lambda: at)
+    stop = make_stop(starts_at=at - timedelta(hours=1), hours=3)
+    make_workshop(stop=stop)
+    return stop
+
+
+def _feedback(client, stop, address="192.0.2.10"):
+    from tests.test_feedback import fresh_form
+
+    data = fresh_form(client, f"/f/{stop.id}") | {"rating": "5"}
+    return client.post(f"/f/{stop.id}", data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def test_forty_devices_behind_one_address_can_all_give_feedback(app, running_stop):
+    statuses = [_feedback(app.test_client(), running_stop).status_code for _ in range(40)]
+    assert statuses == [303] * 40
+
+
+def test_one_device_is_limited_and_so_is_one_address(app, running_stop):
+    # Day-long windows, so that no window ends in the middle of the test.
+    app.config.update(RATELIMIT_FEEDBACK="2/86400", RATELIMIT_FEEDBACK_ADDRESS="150/86400")
+    phone = app.test_client()
+    assert [_feedback(phone, running_stop).status_code for _ in range(3)] == [303, 303, 429]
+    assert _feedback(app.test_client(), running_stop).status_code == 303  # the next phone on the bus
+    app.config["RATELIMIT_FEEDBACK_ADDRESS"] = "5/86400"
+    # 4 hits on the address so far: a fifth passes, then the address as a whole is full
+    assert [_feedback(app.test_client(), running_stop).status_code for _ in range(2)] == [303, 429]
+
+
+def test_trusted_networks_get_the_higher_budget(app, running_stop):
+    from busapp.ratelimit import parse_networks
+
+    app.config.update(RATELIMIT_FEEDBACK_ADDRESS="3/86400", RATELIMIT_TRUSTED="50/86400",
+                      TRUSTED_NETWORKS=parse_networks("10.8.0.0/24"))
+    assert [_feedback(app.test_client(), running_stop, "10.8.0.7").status_code for _ in range(6)] == [303] * 6
+    assert [_feedback(app.test_client(), running_stop).status_code for _ in range(4)] == [303] * 3 + [429]
+
+
+def test_bad_trusted_networks_refuse_to_start(monkeypatch):
+    monkeypatch.setenv("TRUSTED_NETWORKS", "10.8.0.0/24, the bus")
+    with pytest.raises(ConfigError, match="TRUSTED_NETWORKS"):
+        create_app({"APP_ENV": "testing"})

@@ -15,10 +15,13 @@ JSON answers to POST /workshops/<id>/book with `Accept: application/json` (the o
      "alternatives": [{"title", "when", "place", "url", "seats_free"}], "errors": {"field": ["message"]}}
     201 a booking was made; 200 the idempotency key was seen before (the same booking; "cancelled" when it
     has been cancelled since); 409 the workshop cannot be booked; 422 invalid input or form token;
-    404 the workshop does not exist; 429 too many tries (from errors.py).
+    404 the workshop does not exist; 429 too many tries (from errors.py); 503 with Retry-After: the database
+    cannot be reached, nothing was stored, send it again (from faults.py). Once a booking is stored the answer is a
+    success; details the database cannot give at that moment (waiting-list number, alternatives) are left out.
 """
 from __future__ import annotations
 
+import re
 from uuid import uuid4
 
 from flask import (
@@ -28,7 +31,7 @@ from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
-from .. import qr, ratelimit, tickets
+from .. import faults, qr, ratelimit, tickets
 from ..errors import wants_json
 from ..extensions import csrf, db
 from ..htmx import render
@@ -46,7 +49,7 @@ REFUSALS = {
     "closed": _l("Booking for this workshop has closed."),
     "unavailable": _l("This workshop cannot be booked right now."),
 }
-TOKEN_MAX = 64
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # The stop (for the refusal check) and its district (for the page) come in the workshop's query.
 WITH_STOP = (joinedload(Workshop.stop).joinedload(Stop.district),)
 
@@ -64,7 +67,8 @@ def _private(response: Response) -> Response:
 
 
 def _booking_or_404(token: str) -> Booking:
-    booking = service.find_by_token(token) if len(token) <= TOKEN_MAX else None
+    # Only what secrets.token_urlsafe() makes reaches the database (PostgreSQL cannot even compare a NUL byte).
+    booking = service.find_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
     if booking is None:
         abort(404)
     return booking
@@ -89,12 +93,15 @@ def _alternative(workshop: Workshop) -> dict:
     }
 
 
-def _status_message(booking: Booking) -> str:
-    if booking.status == BookingStatus.CONFIRMED:
-        return _("Your seat is booked. Your booking code is %(code)s.", code=booking.code)
-    if booking.status == BookingStatus.WAITING:
+def _status_message(status: BookingStatus, code: str, position: int | None) -> str:
+    if status == BookingStatus.CONFIRMED:
+        return _("Your seat is booked. Your booking code is %(code)s.", code=code)
+    if status == BookingStatus.WAITING:
+        if position is None:  # the number could not be looked up just now; the ticket page shows it
+            return _("There is no free seat for your party right now. You are on the waiting list. "
+                     "We move you up automatically when seats become free.")
         return _("There is no free seat for your party right now. You are number %(n)d on the waiting list. "
-                 "We move you up automatically when seats become free.", n=service.waiting_position(booking))
+                 "We move you up automatically when seats become free.", n=position)
     return _("This booking has been cancelled.")
 
 
@@ -112,12 +119,24 @@ def _json(status: int, state: str, message: str, booking: Booking | None = None,
 
 
 def _done(booking: Booking, created: bool):
-    """The answer once a submission has its booking: the ticket page, or JSON for the outbox."""
-    if wants_json():
+    """The answer once a submission has its booking: the ticket page, or JSON for the outbox.
+
+    Built from what was written: the booking may be committed already, so the extras (the waiting-list number,
+    other workshops) are looked up through faults.optional and left out if the database fails now."""
+    status, code, token, workshop_id = booking.status, booking.code, booking.manage_token, booking.workshop_id
+    url = url_for("booking.show", token=token)
+    if not wants_json():
+        return redirect(url, code=303)
+    position = faults.optional(lambda: service.waiting_position(booking)) if status == BookingStatus.WAITING else None
+    others = []
+    if status == BookingStatus.WAITING:
         # A party that only got a waiting-list place is shown other workshops where it would get a seat now.
-        others = service.alternatives(booking.workshop) if booking.status == BookingStatus.WAITING else ()
-        return _json(201 if created else 200, booking.status.value, _status_message(booking), booking, others)
-    return redirect(url_for("booking.show", token=booking.manage_token), code=303)
+        others = faults.optional(lambda: [_alternative(w) for w in
+                                          service.alternatives(db.session.get(Workshop, workshop_id))], [])
+    return jsonify(
+        ok=True, state=status.value, message=_status_message(status, code, position), url=url, code=code,
+        alternatives=others, errors={},
+    ), 201 if created else 200
 
 
 def _form_page(workshop: Workshop, form: BookingForm, reason: str | None, status: int):

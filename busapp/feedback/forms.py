@@ -97,6 +97,8 @@ def _rating_given(form, field):
 class FeedbackForm(FlaskForm):
     # Made when the form is shown: a resent or replayed form carries the same key and is stored only once.
     idempotency_key = HiddenField()
+    # Filled in by the page's script when the answer is kept on the phone: the time it was given (ISO 8601).
+    given_at = HiddenField()
     workshop = SelectField(
         _l("Which workshop were you in?"), coerce=strict_int_or_none, choices=[],
         invalid_value_message=_l("Please pick a workshop of this visit from the list."),
@@ -140,6 +142,16 @@ class FeedbackForm(FlaskForm):
         ]
 
 
+# The tour's answers lie well within these years; dates near the calendar's ends cannot even be turned into times.
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
+def _plausible(value) -> None:
+    if value and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(_l("Please enter a date between the years %(first)d and %(last)d.",
+                                 first=FIRST_YEAR, last=LAST_YEAR))
+
+
 class ResultsFilterForm(FlaskForm):
     """GET filter of the results page: a period and a district; bookmarkable, so no CSRF token."""
 
@@ -152,6 +164,10 @@ class ResultsFilterForm(FlaskForm):
                            invalid_value_message=_l("Please pick a district from the list."),
                            invalid_choice_message=_l("Please pick a district from the list."))
 
+    def validate_start(self, field):
+        _plausible(field.data)
+
     def validate_end(self, field):
+        _plausible(field.data)
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError(_l("The end date must not be before the start date."))

@@ -4,17 +4,14 @@ from __future__ import annotations
 import re
 import uuid
 
-import sqlalchemy as sa
 from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
-from sqlalchemy.exc import IntegrityError
-
-from .. import ratelimit
+from .. import faults, ratelimit
 from ..errors import wants_json
 from ..extensions import db
 from ..htmx import is_partial, render
-from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus
-from . import bp, rules
+from ..models import Stop, StopStatus, Workshop, WorkshopStatus
+from . import bp, rules, service
 from .forms import FeedbackForm
 
 FORM_PAGE, FORM_PARTIAL = "feedback/form.html", "feedback/_feedback.html"
@@ -30,8 +27,14 @@ def _lang_args() -> dict:
 
 
 def _no_store(response):
-    # A form carries a fresh idempotency key: a cached copy would make two answers look like one.
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _form_cache(response):
+    """A form may be kept on the visitor's own phone, for answering offline (the page's script gives a saved copy a
+    fresh idempotency key), but by no shared cache, and the phone asks again whenever it is online."""
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -44,13 +47,23 @@ def _answer(ok: bool, state: str, message: str, status: int, errors: dict | None
     return jsonify(ok=ok, state=state, message=message, errors=errors or {}), status
 
 
-@bp.get("/f")
+@bp.route("/f", methods=["GET", "POST"])
+@ratelimit.limit("feedback", "RATELIMIT_FEEDBACK")
 def bus():
-    """The bus's permanent code: the form of the stop the bus is at now (or was at earlier today)."""
+    """The bus's permanent code: the form of the stop the bus is at now (or was at earlier today).
+
+    The form is answered to this same address, so a copy kept on the phone works in the bus without reception: the
+    answer goes to the stop the bus was at when it was given (see service.py)."""
     at = rules.now()
+    if request.method == "POST":
+        stop = service.stop_for_bus(service.given_time(request.form.get("given_at"), at))
+        if stop is None:
+            return _replay_or(lambda: _refused(None, _(
+                "The bus was not at a stop at the time of your answer, so it could not be saved.")))
+        return _feedback(stop, None, bus=True)
     stop = rules.bus_stop(at)
     if stop is not None:
-        return _no_store(redirect(url_for("feedback.stop", stop_id=stop.id, **_lang_args()), code=303))
+        return _feedback(stop, None, bus=True)
     next_stops = rules.next_stops(at)
     return _no_store(make_response(render_template("feedback/no_stop.html", next_stops=next_stops)))
 
@@ -89,7 +102,19 @@ def thanks(stop_id: int):
     return _thanks(stop, 200)
 
 
-def _feedback(stop: Stop, preselected: Workshop | None):
+def _replay_or(refusal):
+    """A resent answer gets the first answer's result, whatever has changed since; else `refusal()`."""
+    key = _posted_key()
+    existing = service.find(key) if key else None
+    return _saved(existing) if existing is not None else refusal()
+
+
+def _posted_key() -> str | None:
+    raw = (request.form.get("idempotency_key") or "").strip()
+    return raw if _KEY.fullmatch(raw) else None
+
+
+def _feedback(stop: Stop, preselected: Workshop | None, bus: bool = False):
     """Show the form, or take an answer: replay, refusal, errors or a new record, in that order."""
     at = rules.now()
     if request.method == "GET" and stop.status == StopStatus.DRAFT:
@@ -97,13 +122,12 @@ def _feedback(stop: Stop, preselected: Workshop | None):
 
     key = None
     if request.method == "POST":
-        raw = (request.form.get("idempotency_key") or "").strip()
-        key = raw if _KEY.fullmatch(raw) else None
+        key = _posted_key()
         if key:
             # A resent answer gets the first answer's result, even after the stop closed for new ones.
-            existing = _find(key)
+            existing = service.find(key)
             if existing is not None:
-                return _saved(existing, replay=True)
+                return _saved(existing)
 
     reason = rules.closed_reason(stop, at)
     if reason:
@@ -112,7 +136,12 @@ def _feedback(stop: Stop, preselected: Workshop | None):
         return _closed(stop, reason, 200)
 
     workshops = rules.workshops_for(stop)
-    form = FeedbackForm()
+    formdata = None
+    if request.method == "POST" and bus:
+        # A copy of the bus's form saved on another day may offer another stop's workshops.
+        formdata = request.form.copy()
+        formdata["workshop"] = service.workshop_choice(workshops, formdata.get("workshop"))
+    form = FeedbackForm(formdata=formdata) if formdata is not None else FeedbackForm()
     form.set_workshops(workshops)
     token, new_token = rules.device_token()
 
@@ -120,89 +149,81 @@ def _feedback(stop: Stop, preselected: Workshop | None):
         form.idempotency_key.data = str(uuid.uuid4())
         if preselected is not None:
             form.workshop.data = preselected.id
-        response = make_response(_form_page(form, stop, workshops, preselected))
+        response = make_response(_form_page(form, stop, workshops, preselected, bus))
         if new_token:
             rules.set_device_cookie(response, token)
-        return _no_store(response)
+        return _form_cache(response)
 
     # A form without a usable key still gets one, so it can be sent again safely from the error page.
     key = key or str(uuid.uuid4())
     form.idempotency_key.data = key
     if not form.validate():
-        return _invalid(form, stop, workshops, preselected)
+        return _invalid(form, stop, workshops, preselected, bus)
 
     chosen = next((w for w in workshops if w.id == form.workshop.data), None)
-    hashed = rules.device_hash(token, at)
-    if rules.device_count(hashed, stop, chosen) >= rules.device_limit():
-        return _refused(stop, _(
-            "You can send at most %(limit)d answers a day for the same workshop from one phone. "
-            "Thank you, we have your answers.", limit=rules.device_limit()
-        ), new_token=new_token, token=token)
-
-    record = Feedback(
-        stop_id=stop.id,
-        workshop_id=chosen.id if chosen else None,
+    answers = service.Answers(
         rating=form.rating.data,
         learned=form.learned.data or "",
         missing=form.missing.data or "",
         wish_topic=form.wish_topic.data or "",
         wish_other=form.wish_other.data or "",
         age_group=form.age_group.data or "",
-        locale=str(get_locale())[:8],
-        idempotency_key=key,
-        device_hash=hashed,
     )
-    db.session.add(record)
     try:
-        db.session.commit()
-    except IntegrityError:
-        # Two copies of one answer arrived at once and the other one won: answer as for a replay.
-        db.session.rollback()
-        existing = _find(key)
-        if existing is not None:
-            return _saved(existing, replay=True)
-        if db.session.get(Stop, stop.id) is None:
-            return _gone()
-        raise
-    response = _saved(record, replay=False)
+        saved = service.save(stop, chosen, answers, key=key, device_token=token,
+                             given_at=service.given_time(form.given_at.data, at), locale=str(get_locale()))
+    except service.Refused as exc:
+        return _refused(stop, exc.message, new_token=new_token, token=token)
+    except service.Gone:
+        return _gone()
+    response = _saved(saved)
     if new_token:
         rules.set_device_cookie(response, token)
     return response
 
 
-def _find(key: str) -> Feedback | None:
-    return db.session.scalar(sa.select(Feedback).where(Feedback.idempotency_key == key))
-
-
-def _form_page(form, stop, workshops, preselected):
+def _form_page(form, stop, workshops, preselected, bus=False):
+    action = url_for("feedback.bus", **_lang_args()) if bus else request.path
     return render(FORM_PAGE, FORM_PARTIAL, form=form, stop=stop, workshops=workshops, preselected=preselected,
-                  action=request.path)
+                  action=action)
 
 
-def _saved(record: Feedback, replay: bool):
-    status = 200 if replay else 201
+def _saved(saved: service.Saved):
+    """The answer once the feedback is stored: built from what was written, so it cannot fail after the commit
+    (the thank-you fragment, which reads the stop again, falls back to the thank-you page's address)."""
+    status = 200 if saved.replay else 201
     if _json_reply():
         response, status = _answer(True, "saved", _("Thank you! Your feedback has been saved."), status)
         return make_response(response, status)
+    thanks_url = url_for("feedback.thanks", stop_id=saved.stop_id, **_lang_args())
     if is_partial():
-        return make_response(_thanks(record.stop, status))
-    return redirect(url_for("feedback.thanks", stop_id=record.stop_id, **_lang_args()), code=303)
+        stop = faults.optional(lambda: db.session.get(Stop, saved.stop_id))
+        page = faults.optional(lambda: _thanks(stop, status)) if stop is not None else None
+        if page is not None:
+            return make_response(page)
+        response = make_response("", status)
+        response.headers["HX-Redirect"] = thanks_url
+        return response
+    return redirect(thanks_url, code=303)
 
 
 def _thanks(stop: Stop, status: int):
     return render(THANKS_PAGE, THANKS_PARTIAL, stop=stop, workshops=rules.workshops_for(stop)), status
 
 
-def _invalid(form, stop, workshops, preselected):
+def _invalid(form, stop, workshops, preselected, bus=False):
     if _json_reply():
         errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
         return _answer(False, "invalid", _("Please check your entries."), 422, errors)
-    return _no_store(make_response(_form_page(form, stop, workshops, preselected), 422))
+    return _no_store(make_response(_form_page(form, stop, workshops, preselected, bus), 422))
 
 
-def _refused(stop: Stop, message: str, new_token: bool = False, token: str = ""):
+def _refused(stop: Stop | None, message: str, new_token: bool = False, token: str = ""):
     if _json_reply():
         response = make_response(*_answer(False, "refused", message, 409))
+    elif stop is None:
+        response = make_response(render_template("feedback/no_stop.html", next_stops=rules.next_stops(rules.now()),
+                                                 message=message), 409)
     else:
         response = make_response(_closed(stop, message, 409))
     if new_token:

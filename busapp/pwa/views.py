@@ -23,6 +23,10 @@ OFFLINE_PAGES = (
     r"^/t/[\w-]+$",
     # A booking form the visitor opened; its saved copy gets fresh idempotency keys from offline.js.
     r"^/workshops/\d+/book$",
+    # The bus's feedback code and the feedback forms the visitor opened, for answering in the bus without reception.
+    r"^/f$",
+    r"^/f/\d+$",
+    r"^/f/w/\d+$",
     r"^/offline$",
 )
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
@@ -70,7 +74,7 @@ def release() -> str:
     for name in static_files():
         h.update(f"{name}:{version(name)}\n".encode())
     env = current_app.jinja_env
-    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_head.html", "base.html"):
+    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_remove_tickets.html", "pwa/_head.html", "base.html"):
         source, _filename, _uptodate = env.loader.get_source(env, template)
         h.update(source.encode())
     h.update(str(current_app.config["SW_RELEASE"]).encode())
@@ -139,6 +143,7 @@ def strings() -> dict:
         "error_422": _("Some entries were not accepted. Please open the form again."),
         "error_other": _("The server did not accept it (error %(code)s).", code="{code}"),
         "no_saved_pages": _("No pages are saved on this phone yet."),
+        "tickets_removed": _("Your tickets were removed from this device."),
     }
 
 

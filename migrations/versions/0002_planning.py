@@ -1,7 +1,7 @@
 """planning: the course catalogue, parallel workshops, cancel reasons of workshops, the last change told to people
 
 Revision ID: 0002_planning
-Revises: 0002_journey
+Revises: 0002_faults
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import busapp.models
 
 revision = "0002_planning"
-down_revision = "0002_journey"
+down_revision = "0002_faults"
 branch_labels = None
 depends_on = None
 

@@ -342,11 +342,13 @@
     }, Math.max(500, ms));
   }
 
-  // While the page stays open, an item that had to wait is tried again when its time comes.
+  // While the page stays open, an item that had to wait is tried again when its time comes, and one whose lease ends
+  // (its sender was closed while the answer was on its way) is sent again then.
   function planRetry(items) {
     var next = null;
     items.forEach(function (item) {
-      if (item.state === "waiting" && item.next_at && (next === null || item.next_at < next)) next = item.next_at;
+      var due = Outbox.dueAt(item);
+      if (item.state === "waiting" && due && (next === null || due < next)) next = due;
     });
     if (next !== null) schedule(next - Date.now());
   }
@@ -431,6 +433,9 @@
     Array.prototype.forEach.call(form.elements, function (field) {
       if (!field.name || field.disabled || field.type === "hidden" || field.type === "submit" || field.type === "button") return;
       if ((field.type === "radio" || field.type === "checkbox") && !field.checked) return;
+      // Only choices (party size, rating, workshop): what a person typed (name, contact, notes) is personal and
+      // stays out of the list, which is shown on every page of this device until dismissed.
+      if (field.tagName !== "SELECT" && field.type !== "radio") return;
       var value = field.tagName === "SELECT" ? labelText(field.options[field.selectedIndex]) : String(field.value || "").trim();
       if (!value) return;
       var label = field.labels && field.labels[0] ? labelText(field.labels[0]) : field.name;
@@ -480,7 +485,10 @@
   }
 
   function queue(form, submitter, afterFailure) {
-    var fields = outboxFields(form, submitter);
+    // A form that asks for it (feedback) carries the time the person acted: the answer may arrive much later.
+    var fields = outboxFields(form, submitter).map(function (pair) {
+      return pair[0] === "given_at" && !pair[1] ? ["given_at", new Date().toISOString()] : pair;
+    });
     var key = valueOf(fields, "idempotency_key");
     if (!key || typeof Outbox === "undefined" || storeProblem) {
       // Without a key a later replay could not be recognised: only a normal attempt is safe.
@@ -557,6 +565,12 @@
       });
     }).then(function (answer) {
       clearTimeout(timer);
+      if (answer.response.status >= 500) {
+        // The server is in trouble (503: the database is away) and stored nothing: the outbox sends it again.
+        setBusy(form, false);
+        queue(form, submitter, true);
+        return;
+      }
       showAnswer(answer.response, answer.html);
     }, function () {
       clearTimeout(timer);
@@ -694,6 +708,82 @@
     }).catch(function () {});
   }
 
+  /* ---------- personal data on this device ---------- */
+
+  function ticketPath(url) {
+    try {
+      var u = new URL(url, location.href);
+      return u.origin === location.origin && u.pathname.indexOf("/t/") === 0 ? u.pathname : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  // Deletes the saved copies of pages that `test(url, response)` picks, in every page cache of this site.
+  function dropSavedPages(test) {
+    if (!window.caches) return Promise.resolve(0);
+    return caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf("dwb-pages-") === 0;
+      }).map(function (name) {
+        return caches.open(name).then(function (cache) {
+          return cache.keys().then(function (requests) {
+            return Promise.all(requests.map(function (request) {
+              return Promise.resolve(test(new URL(request.url), cache, request)).then(function (drop) {
+                return drop ? cache.delete(request) : false;
+              });
+            }));
+          });
+        });
+      }));
+    }).catch(function () {
+      return 0;
+    });
+  }
+
+  function renderedSignedIn(url, cache, request) {
+    return cache.match(request).then(function (response) {
+      return response ? response.text() : "";
+    }).then(function (html) {
+      return /<body[^>]*\sdata-signed-in[\s>=]/i.test(html) || /action="[^"]*\/signout"[^>]*class="inline-form"/.test(html);
+    });
+  }
+
+  function removeTicketData(path) {
+    var items = typeof Outbox === "undefined" || storeProblem ? Promise.resolve(0) : Outbox.removeWhere(function (item) {
+      var url = item.result && item.result.url;
+      return path ? ticketPath(url) === path : item.kind === "booking" || !!ticketPath(url);
+    }).catch(function () {
+      return 0;
+    });
+    var pages = dropSavedPages(function (url) {
+      return path ? url.pathname === path : url.pathname.indexOf("/t/") === 0;
+    });
+    return Promise.all([items, pages]);
+  }
+
+  function mountPrivacy() {
+    // After sign-out: pages saved while someone was signed in go (newer ones are never saved: no-store).
+    if (document.querySelector("[data-signed-out]")) dropSavedPages(renderedSignedIn);
+    // A booking whose personal data was deleted: its outbox entries and saved copies go from this device too.
+    var forgotten = document.querySelector("[data-forgotten]");
+    if (forgotten) removeTicketData(forgotten.getAttribute("data-forgotten")).then(refresh, refresh);
+    document.querySelectorAll("[data-remove-tickets]").forEach(function (section) {
+      var button = section.querySelector(".remove-tickets__button");
+      if (!button || (!window.caches && typeof Outbox === "undefined")) return;
+      section.hidden = false;
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        removeTicketData(null).then(function () {
+          setText(section.querySelector(".remove-tickets__done"), t("tickets_removed"));
+          button.disabled = false;
+          refresh();
+          listSavedPages();
+        });
+      });
+    });
+  }
+
   /* ---------- wiring ---------- */
 
   // Everything that lives in <body>; runs again when showAnswer() has put a new body in place.
@@ -701,6 +791,7 @@
     renderStatus([]);
     markSavedCopy();
     listSavedPages();
+    mountPrivacy();
     refresh();
   }
 
@@ -722,6 +813,10 @@
     document.addEventListener("submit", onSubmit, true);
     document.addEventListener("htmx:sendError", onHtmxFailure);
     document.addEventListener("htmx:timeout", onHtmxFailure);
+    document.addEventListener("htmx:responseError", function (event) {
+      var xhr = event.detail && event.detail.xhr;
+      if (xhr && xhr.status >= 500) onHtmxFailure(event);
+    });
     document.addEventListener("htmx:configRequest", function (event) {
       if (outboxForm(event.detail && event.detail.elt)) event.detail.timeout = ONLINE_TIMEOUT_MS;
     });

@@ -16,7 +16,10 @@
   var SYNC_TAG = "dwb-outbox";
   var LOCK_NAME = "dwb-outbox-send";
   var SEND_TIMEOUT_MS = 20000;
-  var LEASE_MS = 60000;
+  // A claimed item is left alone this long; a bit more than one send may take, so that an item claimed by a page
+  // that was closed while sending is free again soon (and under Web Locks it is free at once, see claim()).
+  var LEASE_MS = SEND_TIMEOUT_MS + 10000;
+  var STALE_LEASE_CHECK_MS = 2000;
   var FIRST_RETRY_MS = 5000;
   var MAX_RETRY_MS = 10 * 60 * 1000;
 
@@ -181,6 +184,27 @@
     });
   }
 
+  // Removes the settled items `test` picks (a booking whose data was deleted, a person's tickets on a shared
+  // device); an item still waiting to be sent is never removed. Resolves to the number removed.
+  function removeWhere(test) {
+    return run([ITEMS], "readwrite", function (tx, out) {
+      var store = tx.objectStore(ITEMS);
+      var request = store.getAll();
+      out.value = 0;
+      request.onsuccess = function () {
+        request.result.forEach(function (item) {
+          if (item.state !== "waiting" && test(item)) {
+            store.delete(item.key);
+            out.value += 1;
+          }
+        });
+      };
+    }).then(function (removed) {
+      if (removed) changed();
+      return removed;
+    });
+  }
+
   function getMeta(name) {
     return run([META], "readonly", function (tx, out) {
       var request = tx.objectStore(META).get(name);
@@ -196,10 +220,12 @@
     });
   }
 
-  function claim(key) {
+  // `exclusive`: this context holds the outbox's Web Lock, which the browser releases when its holder goes away, so
+  // a lease still on an item belongs to a sender that was closed while sending (its answer lost): it is stale.
+  function claim(key, exclusive) {
     var now = Date.now();
     return update(key, function (item) {
-      if (item.state !== "waiting" || item.lease_until > now) return null;
+      if (item.state !== "waiting" || (!exclusive && item.lease_until > now)) return null;
       item.lease_until = now + LEASE_MS;
       return item;
     });
@@ -209,7 +235,7 @@
     var locks = global.navigator && global.navigator.locks;
     if (locks && typeof locks.request === "function") {
       return locks.request(LOCK_NAME, {ifAvailable: true}, function (lock) {
-        return lock ? work() : null;
+        return lock ? work(true) : null;
       });
     }
     return withLease(work);
@@ -240,7 +266,7 @@
           };
         });
       };
-      return Promise.resolve().then(work).then(function (value) {
+      return Promise.resolve(false).then(work).then(function (value) {
         return release().then(function () {
           return value;
         });
@@ -395,7 +421,7 @@
     });
   }
 
-  function drain(force) {
+  function drain(force, exclusive) {
     var tried = {};
     var report = {sent: 0, retry: false, busy: false};
     function next() {
@@ -413,7 +439,7 @@
         }
         var item = due[0];
         tried[item.key] = true;
-        return claim(item.key).then(function (claimed) {
+        return claim(item.key, exclusive).then(function (claimed) {
           if (!claimed) return next();
           return sendOne(claimed, false).then(function (outcome) {
             if (outcome === "retry") {
@@ -433,19 +459,31 @@
   // Sends what is due (everything waiting, with force). Resolves to {sent, retry, busy}.
   function flush(options) {
     var force = !!(options && options.force);
-    return withLock(function () {
-      return drain(force);
+    return withLock(function (exclusive) {
+      return drain(force, exclusive);
     }).then(function (report) {
       return report || {sent: 0, retry: true, busy: true};
     });
   }
 
+  // When a waiting item should be tried next: its retry time, or when its lease may be taken over. With Web Locks a
+  // lease is checked again after a moment: if the lock is free then, its sender is gone and claim() ignores it.
+  function dueAt(item) {
+    var lease = item.lease_until || 0;
+    var now = Date.now();
+    var locks = global.navigator && global.navigator.locks;
+    if (lease > now && locks && typeof locks.request === "function") lease = Math.min(lease, now + STALE_LEASE_CHECK_MS);
+    return Math.max(item.next_at || 0, lease);
+  }
+
   var Outbox = {
     SYNC_TAG: SYNC_TAG,
+    dueAt: dueAt,
     open: openDb,
     all: all,
     add: add,
     dismiss: dismiss,
+    removeWhere: removeWhere,
     flush: flush,
     getMeta: getMeta,
     setMeta: setMeta,

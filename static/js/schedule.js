@@ -14,7 +14,7 @@
     });
     var first = form.firstChild;
     new URLSearchParams(window.location.search).forEach(function (value, name) {
-      if (name === "lang" || name === "remember") return;
+      if (name !== "district") return;
       var input = document.createElement("input");
       input.type = "hidden";
       input.name = name;
