@@ -33,13 +33,18 @@ def _required(message):
     return DataRequired(message=message)
 
 
+MAX_ID = 2**31 - 1  # larger numbers name no row, and SQLite cannot even compare them
+
+
 def _int_or_none(value):
+    """A submitted id as a number, or None for anything that cannot be one."""
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None
 
 
 class StopForm(FlaskForm):

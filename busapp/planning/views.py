@@ -49,6 +49,13 @@ def _merge_errors(form, errors: dict[str, list[str]]) -> None:
             form.form_errors.extend(messages)
 
 
+def _id_arg(name: str) -> int | None:
+    """An id from the query string, or None when it is not one."""
+    from .forms import _int_or_none
+
+    return _int_or_none(request.args.get(name))
+
+
 def _parse_date_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(request.args.get(name, ""))
@@ -105,7 +112,7 @@ def _stop_form(stop: Stop | None) -> StopForm:
         form.day.data, form.start.data, form.end.data = start.date(), start.time(), end.time()
     elif request.method == "GET":
         form.day.data = _parse_date_arg("day")
-        form.place.data = request.args.get("place", type=int)
+        form.place.data = _id_arg("place")
     return form
 
 
@@ -173,7 +180,7 @@ def stop_edit(stop_id: int):
 @coordinator
 def stop_check():
     """The live check while typing (htmx): the rules' messages for the stop form as typed, nothing saved."""
-    stop = db.session.get(Stop, request.args.get("stop", type=int) or 0)
+    stop = db.session.get(Stop, _id_arg("stop") or 0)
     form = StopForm(places=service.places())
     _check_stop_form(form, stop)
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
@@ -319,7 +326,7 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
             form.start.data = workshop.starts_at.astimezone(service.tz()).time()
         else:
             form.start.data = _next_free_start(stop)
-            course = db.session.get(Course, request.args.get("course", type=int) or 0)
+            course = db.session.get(Course, _id_arg("course") or 0)
             if course is not None:
                 form.course.data = course.id
                 _fill_from_course(form, course)
@@ -368,7 +375,7 @@ def workshop_edit(workshop_id: int):
 def workshop_check(stop_id: int):
     """The live check while typing (htmx) for the workshop form; nothing saved."""
     stop = _stop_or_404(stop_id)
-    workshop = db.session.get(Workshop, request.args.get("workshop", type=int) or 0)
+    workshop = db.session.get(Workshop, _id_arg("workshop") or 0)
     form = WorkshopForm(courses=())
     form.validate()
     draft = _workshop_draft(form, stop)
