@@ -290,6 +290,14 @@ def test_scripts_take_the_ticket_path_from_the_page():
 
 # The accessibility statement ---------------------------------------------------------------------------------------
 
+def test_accessibility_statement_says_which_pages_and_languages_axe_checks(app, client):
+    html = page(client.get("/barrierefreiheit", headers=EN))
+    assert len(app.config["LANGUAGES"]) == 9  # what "all nine languages" counts
+    assert "the pages for residents in all nine languages" in html
+    assert "the pages for the bus team and the coordinators in German and English" in html
+    assert "WCAG 2.2 levels A and AA, in German and in English" not in html
+
+
 def test_accessibility_statement_lists_what_is_built(client):
     html = page(client.get("/barrierefreiheit", headers=EN))
     assert "nearest city bus stop" in html and "hearing loop" in html
