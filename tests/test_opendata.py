@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from busapp.extensions import db
-from busapp.models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus
+from busapp.models import Booking, BookingStatus, StopStatus, Workshop, WorkshopStatus
 from busapp.opendata import service
 from tests.live import free_port
 from tests.sqlcount import statements
