@@ -61,9 +61,11 @@ def tour(app, make_district, make_place, make_stop, make_workshop, now):
                           transit_stop="Moislinger Baum", transit_lines="6", hearing_loop=True)
     full = make_workshop(stop=scheduled, title="Das Smartphone kennenlernen", capacity=2, topic="smartphone_basics",
                          audience="seniors", language="de", accessibility_notes="Hebebühne am Einstieg",
-                         description="Schritt für Schritt.")
+                         description="Schritt für Schritt.", level="first_steps",
+                         bring="Ihr Smartphone und die PIN", walk_ins=False)
     open_ = make_workshop(stop=scheduled, title="Akıllı telefon", capacity=8, topic="messengers",
-                          audience="newcomers", language="tr", starts_at=start + timedelta(minutes=90))
+                          audience="newcomers", language="tr", starts_at=start + timedelta(minutes=90),
+                          level="some_experience")
     make_workshop(stop=scheduled, title="Noch geheim", status=WorkshopStatus.DRAFT)
     make_workshop(stop=scheduled, title="Fotos ordnen", status=WorkshopStatus.CANCELLED, topic="photos",
                   starts_at=start + timedelta(minutes=150), duration_minutes=30)
@@ -143,6 +145,16 @@ def test_only_public_stops_and_workshops_with_their_statuses(client, tour):
     workshops = all_pages(client, "/api/v1/workshops")
     assert "Noch geheim" not in {w["title"] for w in workshops} and "Entwurf" not in {w["title"] for w in workshops}
     get_json(client, f"/api/v1/stops/{tour['draft'].id}", 404)
+
+
+def test_level_what_to_bring_and_walk_ins(client, tour):
+    full = get_json(client, f"/api/v1/workshops/{tour['full'].id}")
+    assert (full["level"], full["what_to_bring"], full["walk_ins"]) == \
+        ("first_steps", "Ihr Smartphone und die PIN", False)
+    open_ = get_json(client, f"/api/v1/workshops/{tour['open'].id}")
+    assert (open_["level"], open_["what_to_bring"], open_["walk_ins"]) == ("some_experience", None, True)
+    levels = get_json(client, "/api/v1/openapi.json")["components"]["schemas"]["Workshop"]["properties"]["level"]
+    assert set(levels["enum"]) == {"first_steps", "some_experience"}
 
 
 def test_publishing_a_draft_is_not_a_move_but_changing_a_published_stop_is(app, make_stop, make_place):
@@ -358,6 +370,9 @@ class StopPage(HTMLParser):
         self.text.append(data)
 
 
+LEVEL_WORDS = {"first_steps": "First steps", "some_experience": "Some experience"}
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -417,6 +432,16 @@ def test_api_jsonld_ngsild_and_html_agree(client, tour):
                 assert f"{w['seats_free']} of {w['capacity']}" in article or str(w["seats_free"]) in article
             if w["accessibility"]:
                 assert w["accessibility"] in article
+            # level, what to bring and walk-ins: API, NGSI-LD, schema.org (level only: it has no fitting property
+            # for the other two) and the page say the same
+            assert w["level"] in LEVEL_WORDS and LEVEL_WORDS[w["level"]] in article
+            assert entity["level"]["value"] == event["educationalLevel"] == w["level"]
+            assert event["@type"] == "EducationEvent"
+            assert entity.get("whatToBring", {}).get("value") == w["what_to_bring"]
+            assert w["what_to_bring"] is None or w["what_to_bring"] in article
+            assert entity["walkIns"]["value"] is w["walk_ins"]
+            assert ("just come by" in article) is w["walk_ins"] and ("Only with a booking" in article) is not \
+                w["walk_ins"]
 
 
 def test_jsonld_cannot_break_out_of_its_script_element(client, make_workshop):

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from ..catalog import LEVELS
+
 LIVE_STATES = ("scheduled", "on_the_way", "here", "late", "due", "left", "over", "cancelled")
 STOP_STATES = ("scheduled", "moved", "cancelled")
 
@@ -128,9 +130,10 @@ WORKSHOP = Schema("Workshop", "A free workshop held in the bus at one stop.", (
     Field("topic", STRING, "Topic key, for example smartphone_basics."),
     Field("audience", STRING, "Who it is for, for example seniors, families or everyone."),
     Field("language", LANGUAGE, "Language the workshop is held in (BCP 47)."),
-    Field("level", STRING, "How much one should know already; null: not given.", nullable=True),
-    Field("what_to_bring", TEXT, "What to bring; null: not given.", nullable=True),
-    Field("walk_ins", BOOLEAN, "Whether people without a booking are welcome; null: not given.", nullable=True),
+    Field("level", enum(tuple(LEVELS)), "How much one should know already: first_steps (no experience needed) "
+                                            "or some_experience (already uses a phone or computer)."),
+    Field("what_to_bring", TEXT, "What to bring; null: nothing named.", nullable=True),
+    Field("walk_ins", BOOLEAN, "Whether people without a booking are welcome (a booking makes the seat certain)."),
     Field("accessibility", TEXT, "Notes on accessibility; null: none given.", nullable=True),
     Field("starts_at", DATETIME, "Start (with time zone offset)."),
     Field("ends_at", DATETIME, "End (with time zone offset)."),

@@ -184,9 +184,9 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
         "topic": workshop.topic,
         "audience": workshop.audience,
         "language": workshop.language,
-        "level": None,
-        "what_to_bring": None,
-        "walk_ins": None,
+        "level": workshop.level,
+        "what_to_bring": workshop.bring or None,
+        "walk_ins": workshop.walk_ins,
         "accessibility": workshop.accessibility_notes or None,
         "starts_at": local(workshop.starts_at),
         "ends_at": local(workshop.ends_at),
@@ -534,7 +534,8 @@ def schema_events(stop: dict) -> list[dict]:
     for w in stop["workshops"]:
         event = {
             "@context": "https://schema.org",
-            "@type": "Event",
+            # An EducationEvent, so that the level has its schema.org property (educationalLevel).
+            "@type": "EducationEvent",
             "@id": w["url"],
             "identifier": w["id"],
             "name": w["title"],
@@ -558,6 +559,7 @@ def schema_events(stop: dict) -> list[dict]:
             },
             "audience": {"@type": "Audience", "audienceType": w["audience"]},
             "about": w["topic"],
+            "educationalLevel": w["level"],
             "superEvent": super_event,
             "organizer": {"@type": "Organization", "name": tour["name"], "url": tour["url"]},
         }
@@ -667,6 +669,9 @@ def ngsi_workshop(w: dict, stop: dict) -> dict:
         "remainingAttendeeCapacity": _prop(w["seats_free"]),
         "isAccessibleForFree": _prop(True),
         "accessibility": _prop(w["accessibility"]),
+        "level": _prop(w["level"]),
+        "whatToBring": _prop(w["what_to_bring"]),
+        "walkIns": _prop(w["walk_ins"]),
         "stop": _prop(w["stop"]),
         "location": _point(p["lat"], p["lon"]),
         "refPointOfInterest": _rel(ngsi_id("PointOfInterest", p["id"])),
