@@ -33,7 +33,7 @@ PASSWORD_MAX = 200
 # Session keys that survive signing in and out: the visitor's language is not a secret.
 KEPT_ON_SWITCH = ("lang",)
 # Where a role lands after signing in without a `next` page, when that feature exists.
-HOME_BY_ROLE = {Role.STAFF: ("checkin.index",), Role.COORDINATOR: ("admin.index", "checkin.index")}
+HOME_BY_ROLE = {Role.STAFF: ("checkin.index",), Role.COORDINATOR: ("planning.index", "checkin.index")}
 
 # After this many failed sign-ins for an account (from anywhere, within RATELIMIT_SIGNIN's window), each client
 # that has failed for it waits 1 s, then 2, 4 ... up to DELAY_MAX seconds before its next try.

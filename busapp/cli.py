@@ -195,6 +195,7 @@ def translate_compile() -> None:
 
 def init_app(app) -> None:
     from .booking.commands import purge, remind
+    from .planning.transfer import tour_cli
     from .mail.commands import mail
 
     app.cli.add_command(seed_demo)
@@ -202,4 +203,5 @@ def init_app(app) -> None:
     app.cli.add_command(translate)
     app.cli.add_command(purge)
     app.cli.add_command(remind)
+    app.cli.add_command(tour_cli)
     app.cli.add_command(mail)

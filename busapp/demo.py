@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from .content import set_text
 from .extensions import db
 from .models import (
-    AuditEvent, Booking, District, Feedback, LiveStatus, Place, RateCounter, Role, Stop, StopStatus, User, Workshop,
-    WorkshopStatus,
+    AuditEvent, Booking, Course, District, Feedback, LiveStatus, Place, RateCounter, Role, Stop, StopStatus, User,
+    Workshop, WorkshopStatus,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -200,7 +200,7 @@ def _at(day: date, clock: time) -> datetime:
 
 def clear() -> None:
     """Delete every row of the tour, its bookings and feedback (accounts stay unless asked)."""
-    for model in (Feedback, Booking, Workshop, Stop, Place, District, RateCounter):
+    for model in (Feedback, Booking, Workshop, Stop, Place, District, Course, RateCounter):
         db.session.execute(sa.delete(model))
 
 
@@ -262,6 +262,14 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
 
     db.session.flush()
     _add_feedback(today)
+    # The course catalogue starts with the demo tour's workshops, so a coordinator can plan from it at once.
+    seen = set()
+    for topic, title, audience, lang, minutes, capacity, desc, _notes in WORKSHOPS:
+        if title not in seen:
+            seen.add(title)
+            db.session.add(Course(title=title, topic=topic, audience=audience, language=lang, description=desc,
+                                  duration_minutes=minutes, capacity=capacity,
+                                  what_to_bring="Eigenes Handy mit Ladekabel, falls vorhanden"))
 
     if with_users:
         _demo_users()

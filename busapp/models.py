@@ -158,6 +158,9 @@ class Stop(db.Model):
     status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT,
                                                active_history=True)
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The last change the people booked were told about (a move or a cancellation), shown on their tickets.
+    change_note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -186,6 +189,13 @@ class Stop(db.Model):
     @property
     def is_public(self) -> bool:
         return self.status in (StopStatus.PUBLISHED, StopStatus.CANCELLED)
+
+    def calendar_changed(self) -> bool:
+        """True when a field a calendar subscriber sees has a pending change that did not set SEQUENCE itself."""
+        state = sa.inspect(self)
+        if state.attrs.sequence.history.has_changes():
+            return False
+        return any(state.attrs[name].history.has_changes() for name in STOP_CALENDAR_FIELDS)
 
     @property
     def is_cancelled(self) -> bool:
@@ -216,6 +226,29 @@ def _mark_moved(_mapper, _connection, stop: Stop) -> None:
     if was_published and stop.status == StopStatus.PUBLISHED and not state.attrs.moved_at.history.has_changes() \
             and any(state.attrs[name].history.has_changes() for name in MOVE_FIELDS):
         stop.moved_at = utcnow()
+# Stop fields a calendar subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
+STOP_CALENDAR_FIELDS = ("starts_at", "ends_at", "place_id", "place", "status", "cancel_reason", "district_id")
+# Place fields that go into a stop's calendar entry: changing one raises SEQUENCE of the place's stops.
+PLACE_CALENDAR_FIELDS = ("name", "address", "postcode", "lat", "lon")
+
+
+@sa.event.listens_for(Stop, "before_update")
+def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
+    # Part of the model, so the SEQUENCE rule holds whoever changes a stop (planning, import, a shell), not only
+    # when some feature module happens to be imported.
+    if stop.calendar_changed():
+        stop.sequence = (stop.sequence or 0) + 1
+
+
+@sa.event.listens_for(Place, "before_update")
+def _bump_place_sequences(_mapper, connection, place: Place) -> None:
+    # A place moved or renamed changes every calendar entry of its stops.
+    state = sa.inspect(place)
+    if any(state.attrs[name].history.has_changes() for name in PLACE_CALENDAR_FIELDS):
+        table = Stop.__table__
+        connection.execute(
+            table.update().where(table.c.place_id == place.id).values(sequence=table.c.sequence + 1)
+        )
 
 
 class Workshop(db.Model):
@@ -240,6 +273,9 @@ class Workshop(db.Model):
     level: Mapped[str] = mapped_column(sa.String(20), default="first_steps", server_default="first_steps")
     bring: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     walk_ins: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Held at the same time as another workshop of the stop on purpose (a second trainer, another corner).
+    parallel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     status: Mapped[WorkshopStatus] = mapped_column(
         _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
@@ -266,6 +302,28 @@ class Workshop(db.Model):
 
     def __repr__(self) -> str:
         return f"<Workshop {self.id} {self.title!r}>"
+
+
+class Course(db.Model):
+    """A reusable workshop template of the course catalogue: a new workshop starts as a copy of it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(160))
+    topic: Mapped[str] = mapped_column(sa.String(40))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    audience: Mapped[str] = mapped_column(sa.String(40), default="everyone")
+    level: Mapped[str] = mapped_column(sa.String(20), default="first_steps")
+    language: Mapped[str] = mapped_column(sa.String(8), default="de")
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    capacity: Mapped[int] = mapped_column(default=8)
+    what_to_bring: Mapped[str] = mapped_column(sa.String(300), default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        sa.CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
 
 
 class Booking(db.Model):

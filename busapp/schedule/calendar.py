@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import hashlib
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask import Response, current_app, request, url_for
 from flask_babel import get_locale, gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone
@@ -24,7 +23,7 @@ from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
 from ..content import text_in
-from ..models import Booking, BookingStatus, Place, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from ..models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import place_line
 
 PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
@@ -35,10 +34,6 @@ CALENDAR_CACHE = "public, max-age=300"
 FORMAT = "2"
 # Calendar apps poll subscribed feeds; a few hours keeps changes timely without hammering the server.
 REFRESH = timedelta(hours=3)
-# Stop fields a subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
-CALENDAR_FIELDS = ("starts_at", "ends_at", "place_id", "place", "status", "cancel_reason", "district_id")
-# Place fields that go into a stop's calendar entry: changing one raises SEQUENCE of the place's stops.
-PLACE_CALENDAR_FIELDS = ("name", "address", "postcode", "lat", "lon")
 
 
 def uid_domain() -> str:
@@ -243,16 +238,6 @@ def booking_version(booking: Booking) -> Version:
     return Version.of((base.etag, booking.code, booking.status.value, booking.party_size), changed)
 
 
-@sa.event.listens_for(Stop, "before_update")
-def _bump_sequence(_mapper, _connection, stop: Stop) -> None:
-    """Raise SEQUENCE when a subscriber-visible field changes, unless the change set it already."""
-    state = sa.inspect(stop)
-    if state.attrs.sequence.history.has_changes():
-        return
-    if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
-        stop.sequence = (stop.sequence or 0) + 1
-
-
 # --- Stop files and feeds, written from rows ------------------------------------------------------------------------
 
 def _escape(value: str) -> str:
@@ -424,14 +409,3 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
         lines += ["BEGIN:VEVENT", stamp, body]
     lines.append("END:VCALENDAR")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-@sa.event.listens_for(Place, "before_update")
-def _bump_place_sequences(_mapper, connection, place: Place) -> None:
-    """A place moved or renamed changes every calendar entry of its stops."""
-    state = sa.inspect(place)
-    if any(state.attrs[name].history.has_changes() for name in PLACE_CALENDAR_FIELDS):
-        table = Stop.__table__
-        connection.execute(
-            table.update().where(table.c.place_id == place.id).values(sequence=table.c.sequence + 1)
-        )

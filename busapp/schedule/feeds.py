@@ -164,3 +164,12 @@ def feed_rows(window: Window, district_id: int | None = None) -> tuple[list, dic
 def stop_rows(stop_id: int) -> tuple[list, dict[int, list]]:
     """The rows of one public stop's file."""
     return _rows([Stop.id == stop_id, Stop.status.in_(PUBLIC_STATUSES)], 1)
+
+
+def export_rows(ending_after: datetime) -> tuple[list, dict[int, list]]:
+    """The rows of every public stop that ends after the given time, for the coordinators' export."""
+    return _rows([Stop.status.in_(PUBLIC_STATUSES), Stop.ends_at > ending_after], MAX_EXPORT)
+
+
+# An export is a download a coordinator asks for, not a feed that is polled: its bound only guards memory.
+MAX_EXPORT = 100_000

@@ -21,7 +21,7 @@ from werkzeug.routing import AnyConverter
 from busapp import create_app, demo
 from busapp.config import database_url
 from busapp.extensions import db
-from busapp.models import Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from busapp.models import Course, Role, Stop, StopStatus, User, Workshop, WorkshopStatus, utcnow
 from tests.conftest import _empty_tables
 from tests.live import LiveServer
 
@@ -100,6 +100,9 @@ def _find_ids() -> dict:
         "workshop": workshop.id,
         "past_workshop": past.workshops[0].id,
     }
+    ids["course"] = db.session.scalar(sa.select(Course.id).order_by(Course.id).limit(1))
+    ids["place"] = upcoming.place_id
+    ids["staff_user"] = db.session.scalar(sa.select(User.id).where(User.role == Role.STAFF).limit(1))
     ids.update(_bookings(workshop, now))
     ids.update(_feedback_stop(now))
     return ids
@@ -304,6 +307,9 @@ ROUTE_ARGS: dict[str, Callable[[dict], object]] = {
     "stop_id": lambda ids: ids["feedback_stop"],
     "workshop_id": lambda ids: ids["workshop"],
     "slug": lambda ids: ids["district"],
+    "course_id": lambda ids: ids["course"],
+    "place_id": lambda ids: ids["place"],
+    "user_id": lambda ids: ids["staff_user"],
 }
 
 

@@ -106,7 +106,7 @@ def test_each_poster_prints_on_one_a4_sheet(browser, live_server, live_app, open
         page.fill("#email", email)
         page.fill("#password", password)
         page.click("main form button[type=submit]")
-        page.wait_for_url(re.compile(r"/$"))
+        page.wait_for_url(re.compile(r"/admin$"))  # coordinators land on planning
         page.goto(path.format(stop=open_stop_id, ws=workshop_id))
         pdf = page.pdf(prefer_css_page_size=True, print_background=True)
     finally:

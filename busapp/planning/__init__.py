@@ -1,0 +1,41 @@
+"""Coordinators plan the tour under /admin: stops, workshops, courses, series, import and export, reports, people."""
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+bp = Blueprint("planning", __name__, url_prefix="/admin")
+
+# The coordinators' menu, defined here once and drawn by base.html on every page a coordinator sees.
+MENU = (
+    ("planning.index", _l("Week")),
+    ("planning.month", _l("Month list")),
+    ("planning.places", _l("Places")),
+    ("planning.courses", _l("Courses")),
+    ("planning.transfer", _l("Import and export")),
+    ("planning.reports", _l("Reports")),
+    ("feedback.results", _l("Feedback results")),
+    ("feedback.posters", _l("QR posters")),
+    ("mail.index", _l("Outgoing mail")),
+    ("planning.people", _l("People")),
+    ("planning.audit_log", _l("Audit log")),
+)
+
+
+@bp.app_context_processor
+def _coordinator_menu():
+    """The menu entries for a signed-in coordinator, else none."""
+    from ..models import Role
+
+    show = current_user.is_authenticated and current_user.role == Role.COORDINATOR
+    return {"coordinator_menu": MENU if show else ()}
+
+
+STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"), "cancelled": _l("Cancelled")}
+
+
+@bp.context_processor
+def _labels():
+    return {"status_label": lambda value: str(STATUS_LABELS.get(value, value))}
+
+
+from . import audit_log, bookings, people, reports, transfer, views  # noqa: E402,F401  (the views register themselves on bp)

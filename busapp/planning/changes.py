@@ -1,0 +1,149 @@
+"""Changes that reach the people booked: moving a stop, cancelling a stop or a workshop.
+
+The rules
+    Moving a stop keeps every booking; cancelling a stop or a workshop cancels its bookings (confirmed and waiting)
+    and frees their seats, with a reason the people booked will read. Before either is saved, the coordinator sees
+    a dry run (`impact`): how many parties and seats are affected, how many will get an email, and who gave only a
+    phone number (the call list). The change, the stop's note shown on every affected ticket page and the emails
+    (through the durable mail outbox) are written in one transaction: all of it or nothing. The calendar SEQUENCE
+    of the stop rises with the change (the Stop model does that), and a cancelled entry says STATUS:CANCELLED.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import force_locale, format_date, format_time, gettext as _
+
+from ..booking.forms import contact_kind
+from ..extensions import db
+from ..mail import service as outbox
+from ..models import Booking, BookingStatus, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow
+from ..schedule.calendar import absolute_url
+from ..schedule.display import place_line
+from . import service
+
+
+@dataclass
+class Impact:
+    """Who a change reaches: the active bookings, split by how they can be told."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    mail_on: bool = False
+
+    @property
+    def parties(self) -> int:
+        return len(self.bookings)
+
+    @property
+    def seats(self) -> int:
+        return sum(b.party_size for b in self.bookings)
+
+    @property
+    def mailed(self) -> list[Booking]:
+        return [b for b in self.bookings if self.mail_on and contact_kind(b.contact) == "email"]
+
+    @property
+    def phone_only(self) -> list[Booking]:
+        return [b for b in self.bookings if contact_kind(b.contact) == "phone"]
+
+    @property
+    def unreachable(self) -> int:
+        return sum(1 for b in self.bookings if not b.contact or (contact_kind(b.contact) == "email" and not self.mail_on))
+
+
+def _active(query) -> list[Booking]:
+    return list(db.session.scalars(query.where(Booking.status != BookingStatus.CANCELLED)
+                                   .order_by(Booking.workshop_id, Booking.created_at, Booking.id)))
+
+
+def impact(stop: Stop | None = None, workshop: Workshop | None = None) -> Impact:
+    """The dry run: the bookings a change to this stop (all its workshops) or this one workshop reaches."""
+    query = sa.select(Booking)
+    if workshop is not None:
+        query = query.where(Booking.workshop_id == workshop.id)
+    else:
+        query = query.join(Workshop).where(Workshop.stop_id == stop.id)
+    return Impact(_active(query), outbox.smtp.enabled())
+
+
+def call_list(stop: Stop) -> list[Booking]:
+    """People of this stop who gave only a phone number and are affected by its last change (or still booked)."""
+    query = sa.select(Booking).join(Workshop).where(Workshop.stop_id == stop.id)
+    if stop.changed_at is not None:
+        query = query.where(sa.or_(Booking.status != BookingStatus.CANCELLED, Booking.cancelled_at >= stop.changed_at))
+    else:
+        query = query.where(Booking.status != BookingStatus.CANCELLED)
+    rows = db.session.scalars(query.order_by(Booking.workshop_id, Booking.created_at)).all()
+    return [b for b in rows if contact_kind(b.contact) == "phone"]
+
+
+def _tell(booking: Booking, kind: str, reason: str) -> None:
+    """Queue the email about a change for one booking, in its own language."""
+    if contact_kind(booking.contact) != "email":
+        return
+    workshop, stop = booking.workshop, booking.workshop.stop
+    with force_locale(booking.locale):
+        lines = [
+            _("Hello %(name)s,", name=booking.name or ""), "",
+            (_("We are sorry: “%(title)s” is cancelled. Your booking is cancelled with it.", title=workshop.title)
+             if kind.endswith("cancelled") else
+             _("“%(title)s” has a new time or place. Your booking stays as it is.", title=workshop.title)), "",
+            _("Reason: %(reason)s", reason=reason), "",
+            _("Workshop: %(title)s", title=workshop.title),
+            _("When: %(date)s, %(start)s to %(end)s", date=format_date(workshop.starts_at, "full"),
+              start=format_time(workshop.starts_at, "short"), end=format_time(workshop.ends_at, "short")),
+            _("Where: %(place)s", place=place_line(stop.place)),
+            _("Booking code: %(code)s", code=booking.code), "",
+            _("Your ticket page shows the change:"),
+            absolute_url("booking.show", token=booking.manage_token), "",
+            _("Your digital workshop bus team"),
+        ]
+        subject = (_("Cancelled: %(title)s", title=workshop.title) if kind.endswith("cancelled")
+                   else _("Changed: %(title)s", title=workshop.title))
+        outbox.enqueue(to=booking.contact, subject=subject, body="\n".join(lines) + "\n", locale=booking.locale,
+                       kind=kind, booking=booking)
+
+
+def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None) -> Impact:
+    """Cancel a whole stop (workshop_id None) or one workshop: its bookings are cancelled and told, in one go."""
+    service._planning_lock()
+    stop = db.session.get(Stop, stop_id)
+    workshop = db.session.get(Workshop, workshop_id) if workshop_id else None
+    if stop is None or stop.status == StopStatus.CANCELLED or (workshop_id and (
+            workshop is None or workshop.stop_id != stop_id or workshop.status == WorkshopStatus.CANCELLED)):
+        db.session.rollback()
+        raise service.Refused({"": [_("This is cancelled already.")]})
+    now = utcnow()
+    result = impact(stop, workshop)
+    workshops = [workshop] if workshop else [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]
+    for w in workshops:
+        w.status = WorkshopStatus.CANCELLED
+        w.cancel_reason = reason
+        w.seats_taken = 0
+    for booking in result.bookings:
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = now
+    if workshop is None:
+        stop.status = StopStatus.CANCELLED
+        stop.cancel_reason = reason
+    stop.change_note = reason
+    stop.changed_at = now
+    db.session.flush()
+    for booking in result.bookings:
+        _tell(booking, "workshop-cancelled" if workshop else "stop-cancelled", reason)
+    audit("workshop-cancel" if workshop else "stop-cancel", workshop or stop, user=service._user(user),
+          reason=reason, bookings=[b.id for b in result.bookings], mailed=len(result.mailed),
+          phone_only=len(result.phone_only))
+    db.session.commit()
+    return result
+
+
+def tell_moved(stop: Stop, reason: str, now) -> Impact:
+    """Inside a move's transaction: note the change on the stop and queue the mails; returns who it reached."""
+    result = impact(stop)
+    stop.change_note = reason
+    stop.changed_at = now
+    for booking in result.bookings:
+        _tell(booking, "stop-moved", reason)
+    return result

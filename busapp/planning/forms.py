@@ -1,0 +1,245 @@
+"""Coordinators' forms: stops, workshops, courses, series, import, people. They parse; the service decides."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField, DateField, DecimalField, EmailField, HiddenField, IntegerField, PasswordField, RadioField,
+    SelectField, StringField, TextAreaField, TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
+from ..forms import clean_text
+from . import service
+
+LEVELS = {"first_steps": _l("First steps"), "some_experience": _l("Some experience")}
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _too_long(limit: int):
+    return Length(max=limit, message=_l("Please use at most %(max)d characters."))
+
+
+def _required(message):
+    return DataRequired(message=message)
+
+
+MAX_ID = 2**31 - 1  # larger numbers name no row, and SQLite cannot even compare them
+
+
+def _int_or_none(value):
+    """A submitted id as a number, or None for anything that cannot be one."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+class StopForm(FlaskForm):
+    place = SelectField(_l("Place"), coerce=_int_or_none, validate_choice=False,
+                        validators=[InputRequired(message=_l("Please choose a place."))])
+    day = DateField(_l("Date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[InputRequired(message=_l("Please give a date, for example 01.12.2026."))])
+    start = TimeField(_l("Starts at"), validators=[InputRequired(message=_l("Please give a start time, for example 10:00."))])
+    end = TimeField(_l("Ends at"), validators=[InputRequired(message=_l("Please give an end time, for example 14:00."))])
+    holiday_ok = BooleanField(_l("Yes, the bus really comes on this public holiday."))
+    note = TextAreaField(_l("What changed and why (the people booked will read it)"), filters=[clean_text],
+                         validators=[Optional(), _too_long(300)])
+    confirm = HiddenField()
+
+    def __init__(self, *args, places=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.place.choices = [SelectChoice("", _l("Choose a place"))] + [
+            SelectChoice(p.id, p.name, optgroup=p.district.name) for p in places]
+        self._place_ids = {p.id for p in places}
+
+    def validate_place(self, field) -> None:
+        if field.data not in self._place_ids:
+            raise ValidationError(_l("Please choose a place."))
+
+
+def _yes_no(value):
+    return {"yes": True, "no": False}.get(value) if isinstance(value, str) else value
+
+
+YES_NO = (("", _l("Not known")), ("yes", _l("Yes")), ("no", _l("No")))
+
+
+class _YesNoField(SelectField):
+    """Yes, no or not known (None): a place nobody checked must not be shown as step-free."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(label, choices=choices(YES_NO), coerce=_yes_no, validate_choice=False, **kwargs)
+
+
+class PlaceForm(FlaskForm):
+    district_id = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False,
+                              validators=[InputRequired(message=_l("Please choose a district."))])
+    name = StringField(_l("Name of the place"), filters=[clean_text],
+                       validators=[_required(_l("Please name the place where the bus stands.")), _too_long(160)])
+    address = StringField(_l("Street and house number"), filters=[clean_text], validators=[Optional(), _too_long(200)])
+    postcode = StringField(_l("Postcode"), filters=[clean_text], validators=[Optional(), _too_long(10)])
+    lat = DecimalField(_l("Latitude"), places=None, validators=[Optional(), NumberRange(-90, 90)])
+    lon = DecimalField(_l("Longitude"), places=None, validators=[Optional(), NumberRange(-180, 180)])
+    transit_stop = StringField(_l("Nearest city bus stop"), filters=[clean_text], validators=[Optional(), _too_long(120)])
+    transit_lines = StringField(_l("Bus lines there"), filters=[clean_text], validators=[Optional(), _too_long(120)])
+    step_free = _YesNoField(_l("Step-free access"))
+    seats = _YesNoField(_l("Seats"))
+    toilet = _YesNoField(_l("Toilet"))
+    hearing_loop = _YesNoField(_l("Hearing loop"))
+    finding_note = StringField(_l("How to find the bus"), filters=[clean_text], validators=[Optional(), _too_long(300)])
+
+    def __init__(self, *args, districts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district_id.choices = choices([("", _l("Choose a district"))] + [(d.id, d.name) for d in districts])
+        self._district_ids = {d.id for d in districts}
+
+    def validate_district_id(self, field) -> None:
+        if field.data not in self._district_ids:
+            raise ValidationError(_l("Please choose a district."))
+
+
+class WorkshopForm(FlaskForm):
+    course = SelectField(_l("From the course catalogue"), coerce=_int_or_none, validate_choice=False,
+                         validators=[Optional()])
+    title = StringField(_l("Title"), filters=[clean_text],
+                        validators=[_required(_l("Please give the workshop a title.")), _too_long(160)])
+    topic = SelectField(_l("Topic"), choices=choices(TOPICS.items()),
+                        validators=[_required(_l("Please choose a topic."))])
+    description = TextAreaField(_l("Description"), filters=[clean_text], validators=[Optional(), _too_long(2000)])
+    language = SelectField(_l("Language"), choices=choices((c, c) for c in WORKSHOP_LANGUAGES), default="de")
+    audience = SelectField(_l("For whom"), choices=choices(AUDIENCES.items()), default="everyone")
+    start = TimeField(_l("Starts at"), validators=[InputRequired(message=_l("Please give a start time, for example 10:00."))])
+    duration_minutes = IntegerField(_l("Duration in minutes"), default=60, validators=[
+        InputRequired(message=_l("Please give the duration in minutes.")),
+        NumberRange(1, service.MAX_WORKSHOP_MINUTES, message=_l("Please give between %(min)d and %(max)d minutes."))])
+    capacity = IntegerField(_l("Seats"), default=8, validators=[
+        InputRequired(message=_l("Please give the number of seats.")),
+        NumberRange(service.MIN_CAPACITY, service.MAX_CAPACITY,
+                    message=_l("Please give between %(min)d and %(max)d seats."))])
+    accessibility_notes = StringField(_l("Accessibility notes"), filters=[clean_text],
+                                      validators=[Optional(), _too_long(300)])
+    parallel = BooleanField(_l("Held in parallel with other workshops (a second trainer)"))
+
+    def __init__(self, *args, courses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.course.choices = choices([("", _l("None: fill in below"))] + [(c.id, c.title) for c in courses])
+        from ..catalog import language_label
+
+        self.language.choices = choices((c, language_label(c)) for c in WORKSHOP_LANGUAGES)
+
+
+class CourseForm(FlaskForm):
+    title = StringField(_l("Title"), filters=[clean_text],
+                        validators=[_required(_l("Please give the course a title.")), _too_long(160)])
+    topic = SelectField(_l("Topic"), choices=choices(TOPICS.items()))
+    description = TextAreaField(_l("Description"), filters=[clean_text], validators=[Optional(), _too_long(2000)])
+    audience = SelectField(_l("For whom"), choices=choices(AUDIENCES.items()), default="everyone")
+    level = SelectField(_l("Level"), choices=choices(LEVELS.items()), default="first_steps")
+    language = SelectField(_l("Language"), choices=choices((c, c) for c in WORKSHOP_LANGUAGES), default="de")
+    duration_minutes = IntegerField(_l("Duration in minutes"), default=60, validators=[
+        InputRequired(message=_l("Please give the duration in minutes.")),
+        NumberRange(1, service.MAX_WORKSHOP_MINUTES, message=_l("Please give between %(min)d and %(max)d minutes."))])
+    capacity = IntegerField(_l("Seats"), default=8, validators=[
+        InputRequired(message=_l("Please give the number of seats.")),
+        NumberRange(service.MIN_CAPACITY, service.MAX_CAPACITY,
+                    message=_l("Please give between %(min)d and %(max)d seats."))])
+    what_to_bring = StringField(_l("What to bring"), filters=[clean_text], validators=[Optional(), _too_long(300)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..catalog import language_label
+
+        self.language.choices = choices((c, language_label(c)) for c in WORKSHOP_LANGUAGES)
+
+
+class RepeatForm(FlaskForm):
+    rule = RadioField(_l("Repeat"), default="biweekly", choices=choices([
+        ("weekly", _l("Every week")), ("biweekly", _l("Every second week")),
+        ("monthly", _l("Every month on the same weekday (for example the 2nd Tuesday)")),
+    ]), validators=[InputRequired(message=_l("Please choose how often."))])
+    count = IntegerField(_l("How many times"), validators=[
+        Optional(), NumberRange(1, service.MAX_SERIES, message=_l("Please give between %(min)d and %(max)d."))])
+    until = DateField(_l("Or until this date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[Optional()])
+    exceptions = StringField(_l("Leave out these dates"), filters=[clean_text], validators=[Optional(), _too_long(600)])
+    confirm = HiddenField()
+
+    def validate_count(self, field) -> None:
+        if not field.data and not self.until.data:
+            raise ValidationError(_l("Please give how many times, or a last date."))
+
+    def exception_dates(self) -> set[date]:
+        from .service import parse_date
+
+        out = set()
+        for part in (self.exceptions.data or "").replace(";", ",").split(","):
+            part = part.strip()
+            if part:
+                day = parse_date(part)
+                if day is None:
+                    self.exceptions.errors = list(self.exceptions.errors) + [
+                        _l("“%(text)s” is not a date. Write dates like 01.12.2026, separated by commas.", text=part)]
+                else:
+                    out.add(day)
+        return out
+
+
+class LiveForm(FlaskForm):
+    status = SelectField(_l("Where is the bus?"), choices=choices([
+        ("scheduled", _l("As planned")), ("on_the_way", _l("On the way")), ("here", _l("Here now")),
+        ("late", _l("Running late")), ("left", _l("Has left")),
+    ]))
+    minutes = IntegerField(_l("Minutes late"), validators=[Optional()])
+    note = StringField(_l("Note for visitors"), filters=[clean_text], validators=[Optional(), _too_long(200)])
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason, shown to the people booked"), filters=[clean_text], validators=[
+        _required(_l("Please give a reason; the people booked will read it.")), _too_long(300)])
+    confirm = HiddenField()
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"))
+    confirm = HiddenField()
+
+
+class StaffForm(FlaskForm):
+    email = EmailField(_l("Email"), filters=[clean_text], validators=[
+        _required(_l("Please give an email address.")), _too_long(254)])
+    role = SelectField(_l("Role"), choices=choices([("staff", _l("Bus staff")), ("coordinator", _l("Coordinator"))]))
+    password = PasswordField(_l("First password (at least 10 characters)"), validators=[
+        _required(_l("Please give a first password."))])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password (at least 10 characters)"), validators=[
+        _required(_l("Please give a new password."))])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    user = SelectField(_l("Person"), coerce=_int_or_none, validate_choice=False, validators=[Optional()])
+    stop = IntegerField(_l("Stop number"), validators=[Optional()])
+    day = DateField(_l("Day"), validators=[Optional()])
+
+
+class ReportFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])

@@ -1,0 +1,118 @@
+"""Import and export of the tour: CSV (mobile-library stop schema plus workshops) and iCalendar, in the browser and
+as `flask tour import FILE [--dry-run]` and `flask tour export`."""
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from ..auth import role_required
+from ..extensions import db
+from ..models import Role, Stop, audit, utcnow
+from ..schedule.calendar import calendar_response, render_stops
+from ..schedule.feeds import export_rows
+from . import bp, tourcsv
+from .forms import ImportForm
+
+coordinator = role_required(Role.COORDINATOR)
+tour_cli = AppGroup("tour", help="Import and export the tour as CSV.")
+
+
+def _all_stops() -> list[Stop]:
+    return list(db.session.scalars(
+        sa.select(Stop).options(selectinload(Stop.workshops), selectinload(Stop.district)).order_by(Stop.starts_at)))
+
+
+@bp.get("/transfer")
+@coordinator
+def transfer():
+    """Import a tour file, or download the tour as CSV or iCalendar."""
+    return render_template("planning/transfer.html", form=ImportForm(), reading=None, columns=tourcsv.COLUMNS)
+
+
+@bp.url_value_preprocessor
+def _allow_tour_files(endpoint, _values):
+    # Runs before every before_request hook, so the CSRF check (which reads the form) already sees the larger limit
+    # a tour file needs; every other request keeps the app's small MAX_CONTENT_LENGTH.
+    if endpoint == "planning.import_csv":
+        request.max_content_length = tourcsv.MAX_BYTES + 64 * 1024
+
+
+@bp.post("/import")
+@coordinator
+def import_csv():
+    """Check an uploaded tour file and show what it would do; with the confirmation, write all of it or nothing."""
+    form = ImportForm()
+    reading = None
+    if form.validate():
+        upload = form.file.data
+        data = upload.read(tourcsv.MAX_BYTES + 1) if upload else b""
+        if not data:
+            form.file.errors = [_("Please choose a CSV file.")]
+        elif len(data) > tourcsv.MAX_BYTES:
+            form.file.errors = [_("The file is too big: at most %(n)d MB.", n=tourcsv.MAX_BYTES // (1024 * 1024))]
+        elif form.confirm.data == "yes":
+            reading = tourcsv.write(data, current_user._get_current_object())
+            if reading.ok:
+                flash(_("%(stops)d stops and %(workshops)d workshops were added as drafts.",
+                        stops=len(reading.stops), workshops=reading.workshop_count), "success")
+                return redirect(url_for("planning.month"), code=303)
+        else:
+            reading = tourcsv.read(data)
+    status = 422 if form.errors or (reading is not None and reading.errors) else 200
+    return render_template("planning/transfer.html", form=form, reading=reading, columns=tourcsv.COLUMNS), status
+
+
+@bp.get("/tour.csv")
+@coordinator
+def export_csv():
+    """The whole tour (drafts and cancelled stops too) as CSV; the download is recorded in the audit log."""
+    stops = _all_stops()
+    audit("tour-export", None, user=current_user._get_current_object(), format="csv", stops=len(stops))
+    db.session.commit()
+    body = "\ufeff" + tourcsv.export(stops)  # the mark makes spreadsheet programs read UTF-8
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="tour.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/tour.ics")
+@coordinator
+def export_ics():
+    """Published and cancelled stops of the coming months as one iCalendar file."""
+    stops, workshops = export_rows(utcnow() - timedelta(days=31))
+    response = calendar_response(render_stops(stops, workshops, _("Digital workshop bus: tour"), "tour-export",
+                                              feed=False), "tour.ics", attachment=True)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@tour_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check the file and report, write nothing.")
+def tour_import(file, dry_run: bool) -> None:
+    """Import stops and workshops from a CSV file: all of it, or nothing when any row is wrong."""
+    data = file.read(tourcsv.MAX_BYTES + 1)
+    if len(data) > tourcsv.MAX_BYTES:
+        raise click.ClickException("the file is larger than 5 MB")
+    reading = tourcsv.read(data) if dry_run else tourcsv.write(data, None)
+    for error in reading.errors:
+        click.echo(f"line {error.line}, {error.column or '-'}: {error.message}", err=True)
+    if reading.errors:
+        raise click.ClickException(f"{len(reading.errors)} problems; nothing was written")
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} {len(reading.stops)} stops and {reading.workshop_count} workshops (as drafts)")
+
+
+@tour_cli.command("export")
+def tour_export() -> None:
+    """Write the whole tour as CSV to standard output."""
+    sys.stdout.write(tourcsv.export(_all_stops()))

@@ -1,0 +1,546 @@
+"""Coordinators' planning pages: week and month, stops, workshops, series and the course catalogue.
+
+URL map (all under /admin, coordinators only):
+    ""                                   week view            planning.index
+    /month                               month list           planning.month
+    /stops/new, /stops/check             new stop, live check planning.stop_new, planning.stop_check
+    /stops/<id>                          one stop             planning.stop
+    /stops/<id>/edit                     change a stop        planning.stop_edit
+    /stops/<id>/publish, /unpublish      make (in)visible     planning.stop_publish, planning.stop_unpublish
+    /stops/<id>/repeat                   series with preview  planning.stop_repeat
+    /stops/<id>/workshops/new, /check    new workshop         planning.workshop_new, planning.workshop_check
+    /workshops/<id>/edit                 change a workshop    planning.workshop_edit
+    /workshops/<id>/publish, /unpublish                       planning.workshop_publish, planning.workshop_unpublish
+    /courses, /courses/new, /courses/<id>  course catalogue   planning.courses, planning.course_new, planning.course_edit
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_login import current_user
+
+from ..auth import role_required
+from ..extensions import db
+from ..htmx import is_partial
+from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from . import bp, changes, service
+from .forms import CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
+
+coordinator = role_required(Role.COORDINATOR)
+
+
+def _districts() -> list[District]:
+    return list(db.session.scalars(sa.select(District).order_by(District.number)))
+
+
+def _stop_or_404(stop_id: int) -> Stop:
+    return db.get_or_404(Stop, stop_id)
+
+
+def _merge_errors(form, errors: dict[str, list[str]]) -> None:
+    """Put the service's messages next to the fields they are about (general ones go to the form)."""
+    for name, messages in errors.items():
+        if name and name in form:
+            form[name].errors = list(form[name].errors) + messages
+        else:
+            form.form_errors.extend(messages)
+
+
+def _id_arg(name: str) -> int | None:
+    """An id from the query string, or None when it is not one."""
+    from .forms import _int_or_none
+
+    return _int_or_none(request.args.get(name))
+
+
+def _parse_date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Week and month
+
+@bp.get("")
+@coordinator
+def index():
+    """The week view of the tour, Monday to Sunday, with public holidays marked."""
+    today = service.local_day(utcnow())
+    monday = service.week_of(_parse_date_arg("week") or today)
+    days = service.days(monday, monday + timedelta(days=6))
+    return render_template("planning/index.html", days=days, monday=monday, today=today,
+                           previous=monday - timedelta(days=7), next=monday + timedelta(days=7))
+
+
+@bp.get("/month")
+@coordinator
+def month():
+    """Every stop of one month as a list, with public holidays marked."""
+    today = service.local_day(utcnow())
+    try:
+        year, mon = (int(x) for x in request.args.get("month", "").split("-"))
+        first, last = service.month_bounds(year, mon)
+    except ValueError:
+        first, last = service.month_bounds(today.year, today.month)
+    days = [d for d in service.days(first, last) if d.stops or d.holiday]
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = last + timedelta(days=1)
+    return render_template("planning/month.html", days=days, first=first, previous=previous, next=following)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stops
+
+def _stop_draft(form: StopForm) -> service.StopDraft | None:
+    """The typed stop, or None while the fields themselves are not valid."""
+    if form.errors or not (form.day.data and form.start.data and form.end.data):
+        return None
+    return service.StopDraft(place_id=form.place.data, starts_at=service.local(form.day.data, form.start.data),
+                             ends_at=service.local(form.day.data, form.end.data))
+
+
+def _stop_form(stop: Stop | None) -> StopForm:
+    form = StopForm(places=service.places())
+    if request.method == "GET" and stop is not None:
+        start, end = stop.starts_at.astimezone(service.tz()), stop.ends_at.astimezone(service.tz())
+        form.place.data = stop.place_id
+        form.day.data, form.start.data, form.end.data = start.date(), start.time(), end.time()
+    elif request.method == "GET":
+        form.day.data = _parse_date_arg("day")
+        form.place.data = _id_arg("place")
+    return form
+
+
+def _check_stop_form(form: StopForm, stop: Stop | None) -> service.StopDraft | None:
+    """Validate the fields, then the planning rules; the holiday asks for a tick. Returns the draft when all pass."""
+    form.validate()
+    draft = _stop_draft(form)
+    if draft is None:
+        return None
+    _merge_errors(form, service.check_stop(draft, stop))
+    name = service.holiday(form.day.data)
+    if name and not form.holiday_ok.data:
+        form.holiday_ok.errors = [_("%(day)s is a public holiday (%(name)s). Tick the box if the bus comes anyway.",
+                                    day=form.day.data.strftime("%d.%m.%Y"), name=name)]
+    return None if form.errors else draft
+
+
+def _stop_editor(stop: Stop | None):
+    form = _stop_form(stop)
+    dry_run = None
+    booked = bool(stop and service.active_bookings(stop))
+    if request.method == "POST":
+        draft = _check_stop_form(form, stop)
+        moved = draft is not None and stop is not None and (
+            draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at or draft.place_id != stop.place_id)
+        if draft is not None and moved and booked and form.confirm.data != "yes":
+            # The dry run: who this move reaches, before anything is saved.
+            dry_run = changes.impact(stop)
+        elif draft is not None:
+            try:
+                saved = service.save_stop(stop.id if stop else None, draft, current_user._get_current_object(),
+                                          note=form.note.data or "")
+            except service.Refused as refused:
+                _merge_errors(form, refused.errors)
+                dry_run = changes.impact(stop) if stop is not None and booked else None
+            else:
+                flash(_("The stop is saved.") if stop else _("The stop is saved as a draft. Add workshops, then publish it."),
+                      "success")
+                return redirect(url_for("planning.stop", stop_id=saved.id), code=303)
+    status = 422 if form.errors else 200
+    holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
+    return render_template("planning/stop_form.html", form=form, stop=stop, holiday=holiday, dry_run=dry_run,
+                           booked=booked), status
+
+
+@bp.route("/stops/new", methods=["GET", "POST"])
+@coordinator
+def stop_new():
+    """Plan a new stop (saved as a draft)."""
+    return _stop_editor(None)
+
+
+@bp.route("/stops/<int:stop_id>/edit", methods=["GET", "POST"])
+@coordinator
+def stop_edit(stop_id: int):
+    """Change a stop's place or time; its workshops move with it and its bookings stay."""
+    stop = _stop_or_404(stop_id)
+    if stop.status == StopStatus.CANCELLED:
+        flash(_("A cancelled stop cannot be changed."), "error")
+        return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+    return _stop_editor(stop)
+
+
+@bp.post("/stops/check")
+@coordinator
+def stop_check():
+    """The live check while typing (htmx): the rules' messages for the stop form as typed, nothing saved."""
+    stop = db.session.get(Stop, _id_arg("stop") or 0)
+    form = StopForm(places=service.places())
+    _check_stop_form(form, stop)
+    holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
+    return render_template("planning/_checks.html", form=form, holiday=holiday, checked=True)
+
+
+@bp.get("/stops/<int:stop_id>")
+@coordinator
+def stop(stop_id: int):
+    """One stop as coordinators see it: state, workshops with seats and waiting lists, actions."""
+    stop = _stop_or_404(stop_id)
+    live = LiveForm(status=stop.live_status.value, minutes=stop.live_minutes_late, note=stop.live_note)
+    return render_template("planning/stop.html", stop=stop, holiday=service.holiday(service.local_day(stop.starts_at)),
+                           bookings=service.active_bookings(stop), live=live)
+
+
+LIVE_REFUSALS = {
+    "unknown": _l("This status is not known."),
+    "not_public": _l("Only a published stop has a live status."),
+    "cancelled": _l("This stop is cancelled. Publish it again first."),
+    "minutes": _l("Please give how many minutes late: 1 to 600."),
+}
+
+
+@bp.post("/stops/<int:stop_id>/live")
+@coordinator
+def stop_live(stop_id: int):
+    """Set the stop's live status (on the way, here now, running late by N minutes, left)."""
+    from ..schedule.service import LiveStatusRefused, set_live_status
+
+    stop = _stop_or_404(stop_id)
+    form = LiveForm()
+    if form.validate():
+        try:
+            set_live_status(stop, form.status.data, minutes_late=form.minutes.data, reason=form.note.data or "",
+                            user=current_user._get_current_object())
+        except LiveStatusRefused as refused:
+            flash(str(LIVE_REFUSALS.get(refused.reason, LIVE_REFUSALS["unknown"])), "error")
+        else:
+            flash(_("The live status is set. The public pages show it within a few seconds."), "success")
+    else:
+        flash(_("This status is not known."), "error")
+    return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+
+
+def _status_change(action, stop_id: int, message: str):
+    _stop_or_404(stop_id)
+    try:
+        action(stop_id, current_user._get_current_object())
+    except service.Refused as refused:
+        for messages in refused.errors.values():
+            for m in messages:
+                flash(m, "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("planning.stop", stop_id=stop_id), code=303)
+
+
+@bp.post("/stops/<int:stop_id>/publish")
+@coordinator
+def stop_publish(stop_id: int):
+    """Publish a stop and its draft workshops."""
+    return _status_change(service.publish_stop, stop_id, _("The stop is published. Residents can see it now."))
+
+
+@bp.post("/stops/<int:stop_id>/unpublish")
+@coordinator
+def stop_unpublish(stop_id: int):
+    """Take a stop without bookings back to draft."""
+    return _status_change(service.unpublish_stop, stop_id, _("The stop is a draft again. Residents no longer see it."))
+
+
+@bp.route("/stops/<int:stop_id>/repeat", methods=["GET", "POST"])
+@coordinator
+def stop_repeat(stop_id: int):
+    """Repeat a stop with its workshops: preview the dates first, then write all of them or none."""
+    stop = _stop_or_404(stop_id)
+    form = RepeatForm()
+    preview = None
+    if request.method == "POST" and form.validate():
+        exceptions = form.exception_dates()
+        if not form.errors:
+            first = service.local_day(stop.starts_at)
+            dates = service.recurrence(first, form.rule.data, until=form.until.data, count=form.count.data,
+                                       exceptions=exceptions)
+            preview = service.preview_series(stop, dates)
+            if not dates:
+                form.form_errors.append(_("These settings give no dates."))
+            elif form.confirm.data == "yes":
+                try:
+                    copies = service.create_series(stop.id, dates, current_user._get_current_object())
+                except service.Refused as refused:
+                    _merge_errors(form, refused.errors)
+                    preview = service.preview_series(stop, dates)
+                else:
+                    flash(_("%(n)d stops were added.", n=len(copies)), "success")
+                    return redirect(url_for("planning.index", week=service.week_of(dates[0]).isoformat()), code=303)
+    status = 422 if form.errors else 200
+    blocked = bool(preview) and any(o.conflict for o in preview)
+    return render_template("planning/repeat.html", form=form, stop=stop, preview=preview, blocked=blocked), status
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Workshops
+
+def _workshop_draft(form: WorkshopForm, stop: Stop) -> service.WorkshopDraft | None:
+    if form.errors or form.start.data is None or form.duration_minutes.data is None or form.capacity.data is None:
+        return None
+    return service.WorkshopDraft(
+        title=form.title.data, topic=form.topic.data, description=form.description.data or "",
+        language=form.language.data, audience=form.audience.data,
+        starts_at=service.local(service.local_day(stop.starts_at), form.start.data),
+        duration_minutes=form.duration_minutes.data, capacity=form.capacity.data,
+        accessibility_notes=form.accessibility_notes.data or "", parallel=bool(form.parallel.data),
+    )
+
+
+def _fill_from_course(form: WorkshopForm, course: Course) -> None:
+    form.title.data, form.topic.data, form.description.data = course.title, course.topic, course.description
+    form.language.data, form.audience.data = course.language, course.audience
+    form.duration_minutes.data, form.capacity.data = course.duration_minutes, course.capacity
+    if course.what_to_bring:
+        form.description.data = "\n\n".join(p for p in (course.description, _("Please bring: %(what)s",
+                                                                               what=course.what_to_bring)) if p)
+
+
+def _next_free_start(stop: Stop) -> time:
+    """Where a new workshop starts by default: after the last one, or at the stop's start."""
+    ends = [w.ends_at for w in stop.workshops if w.status != WorkshopStatus.CANCELLED and not w.parallel]
+    at = max(ends) if ends else stop.starts_at
+    return at.astimezone(service.tz()).time()
+
+
+def _workshop_editor(stop: Stop, workshop: Workshop | None):
+    form = WorkshopForm(courses=service.courses(active_only=True))
+    if request.method == "GET":
+        if workshop is not None:
+            for name in ("title", "topic", "description", "language", "audience", "duration_minutes", "capacity",
+                         "accessibility_notes", "parallel"):
+                form[name].data = getattr(workshop, name)
+            form.start.data = workshop.starts_at.astimezone(service.tz()).time()
+        else:
+            form.start.data = _next_free_start(stop)
+            course = db.session.get(Course, _id_arg("course") or 0)
+            if course is not None:
+                form.course.data = course.id
+                _fill_from_course(form, course)
+    else:
+        form.validate()
+        draft = _workshop_draft(form, stop)
+        if draft is not None:
+            _merge_errors(form, service.check_workshop(stop, draft, workshop))
+        if not form.errors and draft is not None:
+            try:
+                saved, promoted = service.save_workshop(stop.id, workshop.id if workshop else None, draft,
+                                                        current_user._get_current_object())
+            except service.Refused as refused:
+                _merge_errors(form, refused.errors)
+            else:
+                flash(_("The workshop is saved."), "success")
+                if promoted:
+                    flash(_("%(n)d parties moved up from the waiting list.", n=len(promoted)), "success")
+                return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template("planning/workshop_form.html", form=form, stop=stop, workshop=workshop), status
+
+
+@bp.route("/stops/<int:stop_id>/workshops/new", methods=["GET", "POST"])
+@coordinator
+def workshop_new(stop_id: int):
+    """Add a workshop to a stop, empty or from the course catalogue (saved as a draft)."""
+    stop = _stop_or_404(stop_id)
+    if stop.status == StopStatus.CANCELLED:
+        abort(409)
+    return _workshop_editor(stop, None)
+
+
+@bp.route("/workshops/<int:workshop_id>/edit", methods=["GET", "POST"])
+@coordinator
+def workshop_edit(workshop_id: int):
+    """Change a workshop; raising its seats moves waiting parties up at once."""
+    workshop = db.get_or_404(Workshop, workshop_id)
+    if workshop.status == WorkshopStatus.CANCELLED:
+        abort(409)
+    return _workshop_editor(workshop.stop, workshop)
+
+
+@bp.post("/stops/<int:stop_id>/workshops/check")
+@coordinator
+def workshop_check(stop_id: int):
+    """The live check while typing (htmx) for the workshop form; nothing saved."""
+    stop = _stop_or_404(stop_id)
+    workshop = db.session.get(Workshop, _id_arg("workshop") or 0)
+    form = WorkshopForm(courses=())
+    form.validate()
+    draft = _workshop_draft(form, stop)
+    if draft is not None:
+        _merge_errors(form, service.check_workshop(stop, draft, workshop))
+    return render_template("planning/_checks.html", form=form, holiday=None, checked=True)
+
+
+def _workshop_status(workshop_id: int, publish: bool):
+    workshop = db.get_or_404(Workshop, workshop_id)
+    try:
+        service.set_workshop_status(workshop_id, publish, current_user._get_current_object())
+    except service.Refused as refused:
+        for messages in refused.errors.values():
+            for m in messages:
+                flash(m, "error")
+    else:
+        flash(_("The workshop is published.") if publish else _("The workshop is a draft again."), "success")
+    return redirect(url_for("planning.stop", stop_id=workshop.stop_id), code=303)
+
+
+@bp.post("/workshops/<int:workshop_id>/publish")
+@coordinator
+def workshop_publish(workshop_id: int):
+    """Publish one draft workshop."""
+    return _workshop_status(workshop_id, True)
+
+
+@bp.post("/workshops/<int:workshop_id>/unpublish")
+@coordinator
+def workshop_unpublish(workshop_id: int):
+    """Take a workshop nobody booked back to draft."""
+    return _workshop_status(workshop_id, False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Course catalogue
+
+@bp.get("/courses")
+@coordinator
+def courses():
+    """The course catalogue: reusable workshop templates."""
+    return render_template("planning/courses.html", courses=service.courses())
+
+
+def _course_editor(course: Course | None):
+    form = CourseForm(obj=course) if request.method == "GET" and course else CourseForm()
+    if request.method == "POST" and form.validate():
+        values = {name: form[name].data for name in service.COURSE_FIELDS}
+        try:
+            service.save_course(course.id if course else None, values, current_user._get_current_object())
+        except service.Refused as refused:
+            _merge_errors(form, refused.errors)
+        else:
+            flash(_("The course is saved."), "success")
+            return redirect(url_for("planning.courses"), code=303)
+    return render_template("planning/course_form.html", form=form, course=course), 422 if form.errors else 200
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@coordinator
+def course_new():
+    """Add a course to the catalogue."""
+    return _course_editor(None)
+
+
+@bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+@coordinator
+def course_edit(course_id: int):
+    """Change a course of the catalogue; workshops made from it keep their own copy."""
+    return _course_editor(db.get_or_404(Course, course_id))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Places
+
+@bp.get("/places")
+@coordinator
+def places():
+    """Every place where the bus parks, typed once and picked by stops."""
+    return render_template("planning/places.html", places=service.places())
+
+
+def _place_editor(place: Place | None):
+    form = PlaceForm(obj=place, districts=_districts()) if request.method == "GET" and place else PlaceForm(districts=_districts())
+    if request.method == "POST" and form.validate():
+        values = {name: form[name].data for name in service.PLACE_FIELDS}
+        for name in ("lat", "lon"):
+            values[name] = float(values[name]) if values[name] is not None else None
+        try:
+            saved = service.save_place(place.id if place else None, values, current_user._get_current_object())
+        except service.Refused as refused:
+            _merge_errors(form, refused.errors)
+        else:
+            flash(_("The place is saved."), "success")
+            if place is None:
+                return redirect(url_for("planning.stop_new", place=saved.id), code=303)
+            return redirect(url_for("planning.places"), code=303)
+    return render_template("planning/place_form.html", form=form, place=place), 422 if form.errors else 200
+
+
+@bp.route("/places/new", methods=["GET", "POST"])
+@coordinator
+def place_new():
+    """Add a place; afterwards a stop can be planned there."""
+    return _place_editor(None)
+
+
+@bp.route("/places/<int:place_id>", methods=["GET", "POST"])
+@coordinator
+def place_edit(place_id: int):
+    """Change a place; its stops' calendar entries get the change."""
+    return _place_editor(db.get_or_404(Place, place_id))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cancelling, and the call list
+
+def _cancel_page(stop: Stop, workshop: Workshop | None):
+    form = CancelForm()
+    if request.method == "POST" and form.validate():
+        try:
+            result = changes.cancel(stop.id, workshop.id if workshop else None, form.reason.data,
+                                    current_user._get_current_object())
+        except service.Refused as refused:
+            _merge_errors(form, refused.errors)
+        else:
+            flash(ngettext("Cancelled. %(num)d party is told by email.", "Cancelled. %(num)d parties are told by email.",
+                           len(result.mailed)), "success")
+            if result.phone_only:
+                flash(ngettext("%(num)d party gave only a phone number: see the call list.",
+                               "%(num)d parties gave only a phone number: see the call list.",
+                               len(result.phone_only)), "info")
+            return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+    dry_run = changes.impact(stop, workshop)
+    return render_template("planning/cancel.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run), \
+        422 if form.errors else 200
+
+
+@bp.route("/stops/<int:stop_id>/cancel", methods=["GET", "POST"])
+@coordinator
+def stop_cancel(stop_id: int):
+    """Cancel a stop with a reason: first the dry run (who is affected, who is mailed, who must be called)."""
+    stop = _stop_or_404(stop_id)
+    if stop.status == StopStatus.CANCELLED:
+        return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+    return _cancel_page(stop, None)
+
+
+@bp.route("/workshops/<int:workshop_id>/cancel", methods=["GET", "POST"])
+@coordinator
+def workshop_cancel(workshop_id: int):
+    """Cancel one workshop with a reason, after the same dry run."""
+    workshop = db.get_or_404(Workshop, workshop_id)
+    if workshop.status == WorkshopStatus.CANCELLED:
+        return redirect(url_for("planning.stop", stop_id=workshop.stop_id), code=303)
+    return _cancel_page(workshop.stop, workshop)
+
+
+@bp.get("/stops/<int:stop_id>/calls")
+@coordinator
+def calls(stop_id: int):
+    """A printable list of the people affected by the stop's last change who gave only a phone number."""
+    from ..models import audit
+
+    stop = _stop_or_404(stop_id)
+    people = changes.call_list(stop)
+    audit("call-list", stop, user=current_user._get_current_object(), rows=len(people))
+    db.session.commit()
+    return render_template("planning/calls.html", stop=stop, people=people)

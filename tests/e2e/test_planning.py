@@ -1,0 +1,168 @@
+"""Planning in a real browser on an office screen (1280 × 800): a coordinator plans a place, a stop and two courses,
+repeats it, publishes, sees it on the public district page, then cancels one stop and sees the ticket change.
+Also: the coordinators' pages fit a 1024 px screen."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from busapp.demo import DEMO_USERS
+from busapp.extensions import db
+from busapp.models import Booking, Stop, StopStatus, WorkshopStatus
+from busapp.planning import service
+
+pytestmark = pytest.mark.browser
+OFFICE = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def office(browser, live_server):
+    ctx = browser.new_context(viewport=OFFICE, base_url=live_server.url, locale="de-DE")
+    page = ctx.new_page()
+    yield page
+    ctx.close()
+
+
+def sign_in_as_coordinator(page) -> None:
+    email, _role, password = next(u for u in DEMO_USERS if u[1] == "coordinator")
+    page.goto("/signin")
+    page.fill("input[type=email]", email)
+    page.fill("input[type=password]", password)
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").first.click()
+
+
+def free_saturday(live_app) -> date:
+    """A Saturday some weeks ahead, no public holiday, with no stop on it or on the three after it, two weeks apart."""
+    day = date.today() + timedelta(weeks=3)
+    day += timedelta(days=(5 - day.weekday()) % 7)
+    with live_app.test_request_context():
+        while any(service.holiday(day + timedelta(weeks=2 * i)) or service.stops_between(
+                day + timedelta(weeks=2 * i), day + timedelta(weeks=2 * i)) for i in range(4)):
+            day += timedelta(weeks=1)
+    return day
+
+
+def click_and_wait(page, selector: str) -> None:
+    with page.expect_navigation():
+        page.locator(selector).first.click()
+
+
+def test_a_coordinator_plans_repeats_publishes_and_cancels(office, live_app, browser, live_server):
+    page = office
+    sign_in_as_coordinator(page)
+    assert page.url.endswith("/admin")  # the coordinator lands on planning
+
+    # A new place.
+    page.goto("/admin/places/new")
+    page.select_option("#district_id", label="Moisling")
+    page.fill("#name", "Gemeindehaus am Brink")
+    page.fill("#address", "Brink 1")
+    page.fill("#postcode", "23560")
+    page.fill("#transit_stop", "Moislinger Mitte")
+    page.fill("#transit_lines", "6, 16")
+    page.select_option("#step_free", "yes")
+    page.fill("#finding_note", "Der Bus steht auf dem Parkplatz hinter dem Haus.")
+    click_and_wait(page, "main form.plan-form [type=submit]")
+    assert "/admin/stops/new" in page.url  # on to planning a stop there, the place chosen
+
+    # A stop on a free Saturday.
+    day = free_saturday(live_app)
+    page.fill("#day", day.isoformat())
+    page.fill("#start", "10:00")
+    page.fill("#end", "13:00")
+    click_and_wait(page, "main form.plan-form [type=submit]")
+    assert "/admin/stops/" in page.url and "Gemeindehaus am Brink" in page.inner_text("h1")
+    stop_url = page.url
+
+    # Two courses from the catalogue.
+    for course, start in (("Das Smartphone kennenlernen", "10:00"), ("Videoanrufe mit der Familie", "11:45")):
+        page.goto(stop_url)
+        click_and_wait(page, "text=Kurs hinzufügen")
+        page.select_option("#course", label=course)
+        click_and_wait(page, "form.course-pick [type=submit]")
+        assert page.input_value("#title") == course
+        page.fill("#start", start)
+        click_and_wait(page, "main form.plan-form [type=submit]")
+        assert page.url == stop_url, page.inner_text("main")
+    assert page.locator("tbody tr").count() == 2
+
+    # Repeat every second week, four times: the dates first, then all of them.
+    click_and_wait(page, "text=Halt wiederholen")
+    page.check("input[name=rule][value=biweekly]")
+    page.fill("#count", "4")
+    click_and_wait(page, "button[name=confirm][value='']")
+    assert page.locator(".preview-list li").count() == 4
+    assert page.locator(".preview--bad").count() == 0
+    click_and_wait(page, "button[name=confirm][value=yes]")
+
+    # Publish the stop and its repeats.
+    with live_app.app_context():
+        ids = list(db.session.scalars(sa.select(Stop.id).join(Stop.place).where(
+            Stop.place.has(name="Gemeindehaus am Brink")).order_by(Stop.starts_at)))
+    assert len(ids) == 5
+    for stop_id in ids:
+        page.goto(f"/admin/stops/{stop_id}")
+        click_and_wait(page, "button:has-text('Veröffentlichen')")
+        assert "veröffentlicht" in page.inner_text(".flashes")
+
+    # Residents see them on the district page.
+    resident = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="de-DE")
+    phone = resident.new_page()
+    phone.goto("/d/moisling")
+    assert phone.locator("text=Gemeindehaus am Brink").count() >= 1
+    # A resident books a seat at the first one.
+    with live_app.app_context():
+        workshop_id = db.session.scalar(sa.select(Stop).where(Stop.id == ids[0])).workshops[0].id
+    phone.goto(f"/workshops/{workshop_id}/book")
+    phone.fill("input[name=name]", "Emine")
+    phone.fill("input[name=contact]", "0451 123456")
+    phone.check("input[name=consent]")
+    phone.locator("form.booking-form [type=submit]").click()
+    phone.wait_for_selector(".ticket")
+    ticket_url = phone.url
+
+    # The coordinator cancels that stop: the dry run, then the cancellation.
+    page.goto(f"/admin/stops/{ids[0]}")
+    click_and_wait(page, "text=Diesen Halt absagen")
+    dry_run = page.inner_text(".dry-run")
+    assert "1 Anmeldung" in dry_run and "Anrufliste" in dry_run
+    page.fill("#reason", "Der Bus ist in der Werkstatt.")
+    click_and_wait(page, "main form.plan-form [type=submit]")
+    assert "Abgesagt" in page.inner_text(".flashes")
+    page.goto(f"/admin/stops/{ids[0]}/calls")
+    assert "Emine" in page.inner_text("main") and "0451 123456" in page.inner_text("main")
+
+    # The resident's ticket shows the change and the reason.
+    phone.goto(ticket_url)
+    assert "Der Bus ist in der Werkstatt." in phone.inner_text("main")
+    with live_app.app_context():
+        assert db.session.scalar(sa.select(Booking.status).where(Booking.name == "Emine")).value == "cancelled"
+        assert {w.status for w in db.session.get(Stop, ids[1]).workshops} == {WorkshopStatus.PUBLISHED}
+        assert db.session.get(Stop, ids[0]).status == StopStatus.CANCELLED
+    resident.close()
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/month", "/admin/feedback", "/admin/reports", "/admin/audit",
+                                  "/admin/places", "/admin/people"])
+def test_coordinator_pages_fit_a_1024_px_screen(browser, live_server, path):
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, base_url=live_server.url, locale="de-DE")
+    page = ctx.new_page()
+    try:
+        sign_in_as_coordinator(page)
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} runs {overflow}px off a 1024 px screen"
+        # No table needs sideways scrolling either (the folded tables opened too).
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        scrolling = page.evaluate("[...document.querySelectorAll('.table-wrap')]"
+                                  ".filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.getAttribute('aria-label')"
+                                  " || w.getAttribute('aria-labelledby'))")
+        assert not scrolling, f"{path}: these tables run off the screen: {scrolling}"
+        # One menu: each coordinator entry appears once in the page's navigation.
+        links = page.eval_on_selector_all("nav.site-nav a", "els => els.map(e => e.getAttribute('href'))")
+        assert len(links) == len(set(links)), links
+    finally:
+        ctx.close()

@@ -1,0 +1,253 @@
+"""Tour import and export (CSV, iCalendar, `flask tour`) and the advisory board's report figures."""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from busapp.extensions import db
+from busapp.models import (
+    AuditEvent, Booking, BookingStatus, Feedback, Place, Stop, StopStatus, Workshop, WorkshopStatus,
+)
+from busapp.planning import reports, tourcsv
+from tests.conftest import csrf_token
+
+BERLIN = ZoneInfo("Europe/Berlin")
+HEADER = ";".join(tourcsv.COLUMNS)
+
+
+@pytest.fixture
+def coordinator(client, login):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return login("coordinator")
+
+
+@pytest.fixture
+def moisling(make_district):
+    return make_district(name="Moisling", slug="moisling", number="09")
+
+
+def first_monday(weeks_ahead: int = 3) -> date:
+    day = date.today() + timedelta(weeks=weeks_ahead)
+    return day - timedelta(days=day.weekday())
+
+
+def row(day: date, arrival="10:00", departure="13:00", stop="Bücherei Moisling", community="Moisling",
+        fmt="%Y-%m-%d", title="Erste Schritte", wstart="10:15", **kw) -> list[str]:
+    values = {c: "" for c in tourcsv.COLUMNS}
+    values.update(organisation="Hansestadt Lübeck", vehicle="Digitalwerkstatt-Bus", community=community, stop=stop,
+                  address="Andersenring 41", postcode="23560", day=day.strftime("%A"), arrival=arrival,
+                  departure=departure, start=day.strftime(fmt), end=day.strftime(fmt), workshop_title=title,
+                  workshop_topic="smartphone_basics", workshop_start=wstart, workshop_duration="60",
+                  workshop_capacity="8")
+    values.update(kw)
+    return [values[c] for c in tourcsv.COLUMNS]
+
+
+def csv_bytes(rows: list[list[str]], sep=";", encoding="utf-8", bom=False) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
+    writer.writerow(tourcsv.COLUMNS)
+    writer.writerows(rows)
+    data = out.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_500_row_file_with_a_bad_last_row_writes_nothing(app, moisling):
+    start = first_monday()
+    rows = [row(start + timedelta(days=i), title=f"Kurs {i}") for i in range(499)]
+    rows.append(row(start + timedelta(days=600), arrival="25:00"))
+    reading = tourcsv.write(csv_bytes(rows), None)
+    assert [(e.line, e.column) for e in reading.errors] == [(501, "arrival")]
+    assert count(Stop) == count(Workshop) == count(Place) == 0
+    reading = tourcsv.write(csv_bytes(rows[:-1]), None)
+    assert not reading.errors and count(Stop) == 499 and count(Workshop) == 499 and count(Place) == 1
+    assert {s.status for s in db.session.scalars(sa.select(Stop))} == {StopStatus.DRAFT}
+
+
+@pytest.mark.parametrize("encoding, bom, sep, fmt", [
+    ("latin-1", False, ";", "%d.%m.%Y"),
+    ("utf-8", True, ",", "%Y-%m-%d"),
+    ("utf-8", False, ";", "%d.%m.%Y"),
+])
+def test_encodings_separators_and_date_formats(app, moisling, encoding, bom, sep, fmt):
+    day = first_monday()
+    data = csv_bytes([row(day, fmt=fmt, stop="Bücherei Moisling", title="Größer schreiben")],
+                     sep=sep, encoding=encoding, bom=bom)
+    reading = tourcsv.write(data, None)
+    assert not reading.errors, reading.errors
+    stop = db.session.scalar(sa.select(Stop))
+    assert stop.place.name == "Bücherei Moisling" and stop.workshops[0].title == "Größer schreiben"
+    assert stop.starts_at == datetime.combine(day, time(10), tzinfo=BERLIN)
+
+
+def test_rows_of_one_visit_become_one_stop_and_existing_places_are_reused(app, moisling, make_place):
+    place = make_place(moisling, "Bücherei Moisling")
+    day = first_monday()
+    reading = tourcsv.write(csv_bytes([row(day, title="A", wstart="10:00"), row(day, title="B", wstart="11:00")]), None)
+    assert not reading.errors
+    [stop] = db.session.scalars(sa.select(Stop)).all()
+    assert stop.place_id == place.id and [w.title for w in stop.workshops] == ["A", "B"]
+
+
+def test_a_frequency_repeats_the_visit(app, moisling):
+    day = first_monday()
+    reading = tourcsv.read(csv_bytes([row(day, frequency="FREQ=WEEKLY;INTERVAL=2",
+                                          end=(day + timedelta(weeks=6)).isoformat())]))
+    assert not reading.errors
+    assert [s.draft.starts_at.date() for s in reading.stops] == [day + timedelta(weeks=2 * i) for i in range(4)]
+
+
+def test_row_errors_name_line_column_and_reason(app, moisling, make_stop):
+    day = first_monday()
+    make_stop(moisling, starts_at=datetime.combine(day, time(9), tzinfo=BERLIN), hours=2, place="Markt")
+    rows = [
+        row(day),                                                  # overlaps the planned stop
+        row(day + timedelta(days=1), community="Atlantis"),        # no such district
+        row(day + timedelta(days=2), start="31.02.2027"),          # no such date
+        row(day + timedelta(days=3), workshop_capacity="0"),       # capacity out of range
+        row(day + timedelta(days=4), wstart="15:00"),              # workshop outside its stop
+        row(day + timedelta(days=5), arrival="14:00", departure="10:00"),
+        row(day - timedelta(days=400)),                            # in the past
+    ]
+    reading = tourcsv.read(csv_bytes(rows))
+    got = {(e.line, e.column) for e in reading.errors}
+    assert {(3, "community"), (4, "start")} <= got
+    assert not reading.ok
+    # The stop-level rules run once the rows parse: check them without the unparseable rows.
+    reading = tourcsv.read(csv_bytes([rows[0], rows[3], rows[4], rows[5], rows[6]]))
+    got = {(e.line, e.column): e.message for e in reading.errors}
+    assert "Markt" in got[(2, "arrival")]
+    assert (3, "workshop_capacity") in got and (4, "workshop_start") in got
+    assert (5, "departure") in got and (6, "start") in got
+
+
+def test_wrong_columns_are_reported(app):
+    reading = tourcsv.read(b"name;datum\nA;B\n")
+    assert reading.errors and reading.errors[0].column == "community, stop, arrival, departure, start"
+
+
+def _post_file(client, data: bytes, confirm=""):
+    """Send the upload as a browser does; the body is built here so no temporary file is left open."""
+    token = csrf_token(client, "/admin/transfer")
+    boundary = "----tourfile7d3a"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in (("csrf_token", token), ("confirm", confirm))]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="tour.csv"\r\n'
+                 f"Content-Type: text/csv\r\n\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return client.post("/admin/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_upload_previews_then_writes(client, coordinator, moisling):
+    data = csv_bytes([row(first_monday())])
+    preview = _post_file(client, data)
+    assert preview.status_code == 200 and "1 stops with 1 workshops would be added" in preview.get_data(as_text=True)
+    assert count(Stop) == 0
+    assert _post_file(client, data, confirm="yes").status_code == 303
+    assert count(Stop) == 1
+    bad = _post_file(client, b"foo;bar\n1;2\n")
+    assert bad.status_code == 422 and "These columns are missing" in bad.get_data(as_text=True)
+
+
+def test_a_20_mb_upload_is_refused_plainly(client, coordinator):
+    with _post_file(client, b"x" * (20 * 1024 * 1024)) as response:
+        assert response.status_code == 413
+        assert "too long" in response.get_data(as_text=True)
+    assert count(Stop) == 0
+
+
+def test_a_file_larger_than_an_ordinary_form_is_accepted(client, coordinator, moisling, app):
+    # A 500-row tour is far bigger than the limit for ordinary forms (MAX_CONTENT_LENGTH).
+    rows = [row(first_monday() + timedelta(days=i), title=f"Kurs {i} " + "x" * 100) for i in range(400)]
+    data = csv_bytes(rows)
+    assert len(data) > app.config["MAX_CONTENT_LENGTH"]
+    response = _post_file(client, data)
+    assert response.status_code == 200, response.status_code
+
+
+def test_export_round_trips_and_is_audited(client, coordinator, moisling, make_stop, make_workshop):
+    day = first_monday()
+    stop = make_stop(moisling, starts_at=datetime.combine(day, time(10), tzinfo=BERLIN), place="Bücherei")
+    make_workshop(stop, title="Videoanrufe", starts_at=stop.starts_at)
+    response = client.get("/admin/tour.csv")
+    body = response.data
+    assert body.startswith(b"\xef\xbb\xbf") and "Videoanrufe" in body.decode("utf-8-sig")
+    assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "tour-export")) is not None
+    # The exported file is a valid import (on an empty tour).
+    for model in (Workshop, Stop):
+        db.session.execute(sa.delete(model))
+    db.session.commit()
+    reading = tourcsv.read(body)
+    assert not reading.errors and len(reading.stops) == 1 and reading.stops[0].workshops[0].draft.title == "Videoanrufe"
+    ics = client.get("/admin/tour.ics")
+    assert ics.status_code == 200 and Calendar.from_ical(ics.data)
+
+
+def test_flask_tour_import_and_export(runner, moisling, tmp_path):
+    path = tmp_path / "tour.csv"
+    path.write_bytes(csv_bytes([row(first_monday())]))
+    result = runner.invoke(args=["tour", "import", str(path), "--dry-run"])
+    assert result.exit_code == 0 and "would add 1 stops" in result.output
+    assert count(Stop) == 0
+    result = runner.invoke(args=["tour", "import", str(path)])
+    assert result.exit_code == 0 and count(Stop) == 1
+    path.write_bytes(csv_bytes([row(first_monday() + timedelta(days=1), arrival="x")]))
+    result = runner.invoke(args=["tour", "import", str(path)])
+    assert result.exit_code != 0 and "line 2, arrival" in result.output
+    result = runner.invoke(args=["tour", "export"])
+    assert result.exit_code == 0 and "Bücherei Moisling" in result.output
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reports against a hand-counted fixture
+
+def test_report_figures_match_a_hand_count(app, make_district, make_stop, make_workshop, now):
+    north, south = make_district(name="Nord"), make_district(name="Süd")
+    held_n = make_stop(north, starts_at=now - timedelta(days=3), hours=3)
+    held_s = make_stop(south, starts_at=now - timedelta(days=2), hours=3)
+    make_stop(south, starts_at=now - timedelta(days=1), hours=3, status=StopStatus.CANCELLED)
+    make_stop(north, starts_at=now + timedelta(days=2), hours=3)  # not held yet
+    a = make_workshop(held_n, capacity=8, topic="video_calls", audience="seniors", starts_at=held_n.starts_at)
+    b = make_workshop(held_n, capacity=4, topic="photos", audience="families",
+                      starts_at=held_n.starts_at + timedelta(hours=1))
+    c = make_workshop(held_s, capacity=10, topic="video_calls", audience="everyone", starts_at=held_s.starts_at)
+    make_workshop(held_s, capacity=6, topic="photos", status=WorkshopStatus.CANCELLED, starts_at=held_s.starts_at)
+
+    serial = itertools.count()
+
+    def book(w, n, status=BookingStatus.CONFIRMED, came=False):
+        k = next(serial)
+        db.session.add(Booking(workshop=w, party_size=n, status=status, code=f"C{k}", manage_token=f"t{k}",
+                               idempotency_key=f"k{k}", checked_in_at=now if came else None))
+
+    # a: 3 booked (2 came), 2 waiting; b: 4 booked (4 came); c: 5 booked (1 came), 1 cancelled
+    book(a, 2, came=True); book(a, 1); book(a, 2, BookingStatus.WAITING)  # noqa: E702
+    book(b, 4, came=True)
+    book(c, 1, came=True); book(c, 4); book(c, 3, BookingStatus.CANCELLED)  # noqa: E702
+    for rating, w in ((5, a), (3, a), (4, None)):
+        db.session.add(Feedback(stop=held_n, workshop=w, rating=rating, idempotency_key=f"f{rating}{w}"))
+    db.session.add(Feedback(stop=held_s, workshop=c, rating=2, idempotency_key="fs"))
+    db.session.commit()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        data = reports.figures()
+    by = {group: {f.label: f for f in data[group]} for group in data}
+    n, s = by["district"]["Nord"], by["district"]["Süd"]
+    assert (n.held, n.offered, n.booked, n.checked_in, n.no_shows, n.waiting, n.feedback) == (1, 12, 7, 6, 1, 2, 3)
+    assert n.average == 4.0
+    assert (s.held, s.offered, s.booked, s.checked_in, s.no_shows, s.waiting, s.feedback) == (1, 10, 5, 1, 4, 0, 1)
+    video = by["topic"]["Video calls with family"]
+    assert (video.held, video.offered, video.booked, video.checked_in, video.waiting) == (2, 18, 8, 3, 2)
+    assert (video.feedback, video.average) == (3, 3.33)  # two for workshop a, one for c
+    assert by["audience"]["Families"].booked == 4
+    assert sum(f.held for f in data["month"]) >= 2
