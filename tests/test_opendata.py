@@ -43,19 +43,28 @@ def tour(app, make_district, make_place, make_stop, make_workshop, now):
     other = make_district(name="Buntekuh", slug="buntekuh", number="04")
     start = now.replace(minute=0, second=0) + timedelta(days=2)
     scheduled = make_stop(district=district, starts_at=start, place="Moislinger Markt", address="Niendorfer Str. 50",
-                          transit_stop="Moislinger Baum", transit_lines="6", hearing_loop=True)
+                          transit_stop="Moislinger Baum", transit_lines="6", hearing_loop=True,
+                          live_note="Wir stehen vor der Apotheke.",
+                          texts={"en": {"live_note": "We stand in front of the pharmacy.",
+                                        "cancel_reason": "Stale reason"}})
     full = make_workshop(stop=scheduled, title="Das Smartphone kennenlernen", capacity=2, topic="smartphone_basics",
                          audience="seniors", language="de", accessibility_notes="Hebebühne am Einstieg",
-                         description="Schritt für Schritt.")
+                         description="Schritt für Schritt.", level="first_steps",
+                         bring="Ihr Smartphone und die PIN", walk_ins=False,
+                         texts={"en": {"title": "Getting to know the smartphone", "description": "Step by step."},
+                                "tr": {"title": "Akıllı telefonu tanıyalım"}})
     open_ = make_workshop(stop=scheduled, title="Akıllı telefon", capacity=8, topic="messengers",
-                          audience="newcomers", language="tr", starts_at=start + timedelta(minutes=90))
+                          audience="newcomers", language="tr", starts_at=start + timedelta(minutes=90),
+                          level="some_experience", description="Adım adım.",
+                          texts={"de": {"title": "Das Smartphone", "description": "Schritt für Schritt."}})
     make_workshop(stop=scheduled, title="Noch geheim", status=WorkshopStatus.DRAFT)
     make_workshop(stop=scheduled, title="Fotos ordnen", status=WorkshopStatus.CANCELLED, topic="photos",
                   starts_at=start + timedelta(minutes=150), duration_minutes=30)
 
     cancelled = make_stop(district=other, starts_at=start + timedelta(days=1), place="Bücherei Buntekuh",
                           address="Ziegelstraße 2", status=StopStatus.CANCELLED,
-                          cancel_reason="Der Bus ist in der Werkstatt.")
+                          cancel_reason="Der Bus ist in der Werkstatt.",
+                          texts={"en": {"cancel_reason": "The bus is in the garage.", "live_note": "Stale note"}})
     make_workshop(stop=cancelled, title="Videoanrufe", topic="video_calls", capacity=8)
 
     moved = make_stop(district=district, starts_at=start + timedelta(days=3), place="Schule Moisling",
@@ -67,7 +76,8 @@ def tour(app, make_district, make_place, make_stop, make_workshop, now):
     moved.ends_at += timedelta(days=1)
     moved.place = make_place(district, "Gemeindehaus Moisling", address="Oberbüssauer Weg 7", postcode="23560",
                              transit_stop="Moisling Markt", transit_lines="5, 16", step_free=True, toilet=False,
-                             finding_note="Hinter der Kirche", lat=53.83, lon=10.62)
+                             finding_note="Hinter der Kirche", lat=53.83, lon=10.62,
+                             texts={"en": {"finding_note": "Behind the church"}})
     moved_workshop.starts_at += timedelta(days=1)
     db.session.commit()
 
@@ -128,6 +138,61 @@ def test_only_public_stops_and_workshops_with_their_statuses(client, tour):
     workshops = all_pages(client, "/api/v1/workshops")
     assert "Noch geheim" not in {w["title"] for w in workshops} and "Entwurf" not in {w["title"] for w in workshops}
     get_json(client, f"/api/v1/stops/{tour['draft'].id}", 404)
+
+
+def test_level_what_to_bring_and_walk_ins(client, tour):
+    full = get_json(client, f"/api/v1/workshops/{tour['full'].id}")
+    assert (full["level"], full["what_to_bring"], full["walk_ins"]) == \
+        ("first_steps", "Ihr Smartphone und die PIN", False)
+    open_ = get_json(client, f"/api/v1/workshops/{tour['open'].id}")
+    assert (open_["level"], open_["what_to_bring"], open_["walk_ins"]) == ("some_experience", None, True)
+    levels = get_json(client, "/api/v1/openapi.json")["components"]["schemas"]["Workshop"]["properties"]["level"]
+    assert set(levels["enum"]) == {"first_steps", "some_experience"}
+
+
+def test_texts_in_other_languages(client, tour):
+    """Every language a text is written in, beside the text in the object's own language; the answer is the same
+    whatever language the client asks for."""
+    full = get_json(client, f"/api/v1/workshops/{tour['full'].id}")
+    assert full["language"] == "de" and full["title"] == "Das Smartphone kennenlernen"
+    assert full["translations"] == {"en": {"title": "Getting to know the smartphone", "description": "Step by step."},
+                                    "tr": {"title": "Akıllı telefonu tanıyalım"}}
+    open_ = get_json(client, f"/api/v1/workshops/{tour['open'].id}")
+    assert open_["language"] == "tr" and open_["title"] == "Akıllı telefon"
+    assert open_["translations"] == {"de": {"title": "Das Smartphone", "description": "Schritt für Schritt."}}
+    stops = {s["id"]: s for s in all_pages(client, "/api/v1/stops")}
+    scheduled, cancelled, moved = (stops[str(tour[k].id)] for k in ("scheduled", "cancelled", "moved"))
+    assert scheduled["language"] == scheduled["place"]["language"] == "de"
+    # a reason only while cancelled, a live note only while not: the same for every language
+    assert scheduled["translations"] == {"en": {"live_note": "We stand in front of the pharmacy."}}
+    assert cancelled["translations"] == {"en": {"status_reason": "The bus is in the garage."}}
+    assert moved["place"]["translations"] == {"en": {"note": "Behind the church"}}
+    assert moved["place"]["note"] == "Hinter der Kirche" and moved["translations"] == {}
+    places = {p["id"]: p for p in get_json(client, "/api/v1/places")["items"]}
+    assert places[moved["place"]["id"]] == moved["place"]
+    for lang in ("en", "tr", "ar"):
+        again = client.get(f"/api/v1/workshops/{tour['full'].id}", headers={"Accept-Language": lang})
+        assert again.get_json() == full
+    problem = get_json(client, f"/api/v1/workshops/{tour['full'].id}?lang=en", 400)
+    assert problem["parameter"] == "lang"
+    doc = get_json(client, "/api/v1/openapi.json")
+    translations = doc["components"]["schemas"]["Workshop"]["properties"]["translations"]
+    assert set(translations["additionalProperties"]["properties"]) == {"title", "description", "accessibility"}
+    assert "translations" in doc["info"]["description"]
+    assert "translations" in client.get("/api", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_structured_data_keep_the_workshops_own_language(client, tour):
+    """A page in English shows the English title (marked lang="en"); its schema.org event still names the workshop in
+    the language it is held in, so inLanguage stays true of both the event and its name."""
+    html = client.get(f"/s/{tour['scheduled'].id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<h3 id="workshop-%d-title" lang="en"' % tour["full"].id in html
+    page = StopPage()
+    page.feed(html)
+    events = {e["identifier"]: e for e in json.loads("".join(page.jsonld))}
+    full, open_ = events[str(tour["full"].id)], events[str(tour["open"].id)]
+    assert (full["name"], full["inLanguage"]) == ("Das Smartphone kennenlernen", "de")
+    assert (open_["name"], open_["description"], open_["inLanguage"]) == ("Akıllı telefon", "Adım adım.", "tr")
 
 
 def test_publishing_a_draft_is_not_a_move_but_changing_a_published_stop_is(app, make_stop, make_place):
@@ -343,6 +408,20 @@ class StopPage(HTMLParser):
         self.text.append(data)
 
 
+LEVEL_WORDS = {"first_steps": "First steps", "some_experience": "Some experience"}
+
+
+def in_english(item: dict, field: str) -> str:
+    """What a page in English shows of a written text, from the API's answer: English, else German, else the
+    object's own text."""
+    for tag in ("en", "de"):
+        if tag == item["language"] and item[field]:
+            return item[field]
+        if item["translations"].get(tag, {}).get(field):
+            return item["translations"][tag][field]
+    return item[field]
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -361,11 +440,15 @@ def test_api_jsonld_ngsild_and_html_agree(client, tour):
         place = stop["place"]
         # HTML: place, address, status and reason
         assert _norm(page.h1) == place["name"] and place["street"] in text
-        for key in ("postcode", "nearest_bus_stop", "note"):
+        for key in ("postcode", "nearest_bus_stop"):
             assert place[key] is None or place[key] in text, key
+        # the page is in English: written texts in English where they exist, else in their own language
+        assert place["note"] is None or in_english(place, "note") in text
+        assert stop["status_reason"] is None or in_english(stop, "status_reason") in text
+        # (a live note shows on the page on the day of the visit only)
         assert all(line in text for line in place["bus_lines"])
         if stop["status"] == "cancelled":
-            assert "Cancelled" in text and stop["status_reason"] in text
+            assert "Cancelled" in text
         assert ("new time or place" in text) == (stop["status"] == "moved")
         assert get_json(client, f"/api/v1/stops/{stop['id']}") == stop
         poi = entities[service.ngsi_id("PointOfInterest", place["id"])]
@@ -378,7 +461,7 @@ def test_api_jsonld_ngsild_and_html_agree(client, tour):
             assert get_json(client, f"/api/v1/workshops/{w['id']}") == w
             article = _norm(page.articles[w["id"]])
             # the same title, times, capacity, free seats, language and status everywhere
-            assert event["name"] == entity["name"]["value"] == w["title"] and w["title"] in article
+            assert event["name"] == entity["name"]["value"] == w["title"]
             assert event["startDate"] == entity["startDate"]["value"]["@value"] == w["starts_at"]
             assert event["endDate"] == entity["endDate"]["value"]["@value"] == w["ends_at"]
             start = datetime.fromisoformat(w["starts_at"]).astimezone(BERLIN)
@@ -402,6 +485,24 @@ def test_api_jsonld_ngsild_and_html_agree(client, tour):
                 assert f"{w['seats_free']} of {w['capacity']}" in article or str(w["seats_free"]) in article
             if w["accessibility"]:
                 assert w["accessibility"] in article
+            # level, what to bring and walk-ins: API, NGSI-LD, schema.org (level only: it has no fitting property
+            # for the other two) and the page say the same
+            assert w["level"] in LEVEL_WORDS and LEVEL_WORDS[w["level"]] in article
+            assert entity["level"]["value"] == event["educationalLevel"] == w["level"]
+            assert event["@type"] == "EducationEvent"
+            assert entity.get("whatToBring", {}).get("value") == w["what_to_bring"]
+            assert w["what_to_bring"] is None or w["what_to_bring"] in article
+            assert entity["walkIns"]["value"] is w["walk_ins"]
+            assert ("just come by" in article) is w["walk_ins"] and ("Only with a booking" in article) is not \
+                w["walk_ins"]
+            # texts in other languages: the page in English shows the English text where there is one, the
+            # structured data keep the workshop's own text and language, and NGSI-LD carries every language
+            assert in_english(w, "title") in article and in_english(w, "description") in article
+            assert event["description"] == w["description"]
+            titles = entity["nameByLanguage"]["languageMap"]
+            assert entity["nameByLanguage"]["type"] == "LanguageProperty"
+            assert titles == {w["language"]: w["title"], **{tag: t["title"] for tag, t in w["translations"].items()
+                                                              if "title" in t}}
 
 
 def test_jsonld_cannot_break_out_of_its_script_element(client, make_workshop):
@@ -512,11 +613,16 @@ def check_entity(entity: dict) -> list[str]:
         kind = attr.get("type")
         if kind == "Property" and "value" not in attr or kind == "Relationship" and "object" not in attr:
             problems.append(f"{entity['id']}.{name}: no value")
+        elif kind == "LanguageProperty":
+            texts = attr.get("languageMap")
+            if not texts or not all(re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*", tag) and isinstance(t, str) and t
+                                    for tag, t in texts.items()):
+                problems.append(f"{entity['id']}.{name}: not a language map")
         elif kind == "GeoProperty" and attr["value"].get("type") != "Point":
             problems.append(f"{entity['id']}.{name}: not a point")
-        elif kind not in ("Property", "Relationship", "GeoProperty"):
+        elif kind not in ("Property", "Relationship", "GeoProperty", "LanguageProperty"):
             problems.append(f"{entity['id']}.{name}: not an attribute")
-        elif attr.get("value", attr.get("object")) is None:
+        elif kind != "LanguageProperty" and attr.get("value", attr.get("object")) is None:
             problems.append(f"{entity['id']}.{name}: empty")
     return problems
 

@@ -132,7 +132,12 @@ def document(base_url: str) -> dict:
             "description": (
                 "Read-only, no key needed, open to scripts on any web site (CORS). Lists are cut into pages: follow "
                 "`links.next`. Send the ETag back in If-None-Match to get a cheap 304 when nothing changed. "
-                "Times are in Europe/Berlin with their offset. No personal data is ever part of an answer."
+                "Times are in Europe/Berlin with their offset. No personal data is ever part of an answer. "
+                "Texts that people write (titles, descriptions, notes) come in the object's own `language`, and in "
+                "every other language they exist in under `translations` ({\"en\": {\"title\": \"...\"}}), so one "
+                "answer serves every language and can be cached as it is: answers do not depend on Accept-Language "
+                "(only the wording of error messages does), and there is no `lang` parameter. Pick the visitor's "
+                "language from `translations`, else use the own text and mark it with `language`."
             ),
             "license": {"name": "EUPL-1.2 (software)", "identifier": "EUPL-1.2"},
         },

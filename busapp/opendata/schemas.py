@@ -6,9 +6,12 @@ not describe, nor miss one it promises. `Schema.json_schema()` is what the OpenA
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
+
+from ..catalog import LEVELS
 
 LIVE_STATES = ("scheduled", "on_the_way", "here", "late", "due", "left", "over", "cancelled")
 STOP_STATES = ("scheduled", "moved", "cancelled")
@@ -81,11 +84,36 @@ DATETIME = {"type": "string", "format": "date-time"}
 INTEGER = {"type": "integer", "minimum": 0}
 NUMBER = {"type": "number"}
 BOOLEAN = {"type": "boolean"}
-LANGUAGE = {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"}
+LANGUAGE_PATTERN = "^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+LANGUAGE = {"type": "string", "pattern": LANGUAGE_PATTERN}
+
+
+def is_language(tag: str) -> bool:
+    """Whether a stored language key may go out as one (the documents promise this pattern for the keys)."""
+    return isinstance(tag, str) and len(tag) <= 35 and re.fullmatch(LANGUAGE_PATTERN, tag) is not None
+
+
+def translated(names: dict[str, str]) -> dict:
+    """A `translations` object: per language tag, the texts that exist in it (each field may be missing)."""
+    return {
+        "type": "object",
+        "propertyNames": {"pattern": LANGUAGE_PATTERN, "maxLength": 35},
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {name: {"type": "string", "minLength": 1, "maxLength": 5000, "description": text}
+                           for name, text in names.items()},
+        },
+    }
 
 
 def enum(values: tuple[str, ...]) -> dict:
     return {"type": "string", "enum": list(values)}
+
+
+OTHER_LANGUAGES = ("%s in other languages than `language`, by language tag (BCP 47), for example "
+                   "{\"en\": {\"%s\": \"...\"}}. A text missing there exists only in `language`; {} when none.")
 
 
 DISTRICT = Schema("District", "A Stadtteil of the city that the bus visits.", (
@@ -113,7 +141,9 @@ PLACE = Schema("Place", "Where the bus parks: a place it visits, possibly many t
     Field("seats", BOOLEAN, "Whether there are seats for waiting; null: not known.", nullable=True),
     Field("toilet", BOOLEAN, "Whether a toilet is near; null: not known.", nullable=True),
     Field("hearing_loop", BOOLEAN, "Whether a hearing loop is available; null: not known.", nullable=True),
-    Field("note", TEXT, "How to find the bus there.", nullable=True),
+    Field("note", TEXT, "How to find the bus there, in `language`.", nullable=True),
+    Field("language", LANGUAGE, "Language of note (BCP 47)."),
+    Field("translations", translated({"note": "How to find the bus there."}), OTHER_LANGUAGES % ("note", "note")),
 ))
 
 WORKSHOP = Schema("Workshop", "A free workshop held in the bus at one stop.", (
@@ -124,13 +154,15 @@ WORKSHOP = Schema("Workshop", "A free workshop held in the bus at one stop.", (
     Field("place", STRING, "Id of the place."),
     Field("district", STRING, "Id of the district."),
     Field("title", STRING, "Title, in the workshop's language."),
-    Field("description", TEXT, "What the workshop is about."),
+    Field("description", TEXT, "What the workshop is about, in the workshop's language."),
     Field("topic", STRING, "Topic key, for example smartphone_basics."),
     Field("audience", STRING, "Who it is for, for example seniors, families or everyone."),
-    Field("language", LANGUAGE, "Language the workshop is held in (BCP 47)."),
-    Field("level", STRING, "How much one should know already; null: not given.", nullable=True),
-    Field("what_to_bring", TEXT, "What to bring; null: not given.", nullable=True),
-    Field("walk_ins", BOOLEAN, "Whether people without a booking are welcome; null: not given.", nullable=True),
+    Field("language", LANGUAGE, "Language the workshop is held in (BCP 47), and of its title, description and "
+                                "accessibility."),
+    Field("level", enum(tuple(LEVELS)), "How much one should know already: first_steps (no experience needed) "
+                                            "or some_experience (already uses a phone or computer)."),
+    Field("what_to_bring", TEXT, "What to bring; null: nothing named.", nullable=True),
+    Field("walk_ins", BOOLEAN, "Whether people without a booking are welcome (a booking makes the seat certain)."),
     Field("accessibility", TEXT, "Notes on accessibility; null: none given.", nullable=True),
     Field("starts_at", DATETIME, "Start (with time zone offset)."),
     Field("ends_at", DATETIME, "End (with time zone offset)."),
@@ -139,6 +171,9 @@ WORKSHOP = Schema("Workshop", "A free workshop held in the bus at one stop.", (
     Field("capacity", INTEGER, "Seats in total."),
     Field("seats_free", INTEGER, "Seats free now; 0 when full, cancelled or over."),
     Field("bookable", BOOLEAN, "Whether a seat (or a waiting-list place) can be booked now."),
+    Field("translations", translated({"title": "Title.", "description": "What the workshop is about.",
+                                      "accessibility": "Notes on accessibility."}),
+          OTHER_LANGUAGES % ("title, description and accessibility", "title")),
 ))
 
 STOP = Schema("Stop", "One visit of the bus at a place, with its workshops.", (
@@ -150,12 +185,17 @@ STOP = Schema("Stop", "One visit of the bus at a place, with its workshops.", (
     Field("starts_at", DATETIME, "When the bus opens (with time zone offset)."),
     Field("ends_at", DATETIME, "When the bus leaves (with time zone offset)."),
     Field("status", enum(STOP_STATES), "scheduled, moved (another time or place than first announced) or cancelled."),
-    Field("status_reason", TEXT, "Why the stop is cancelled; null otherwise.", nullable=True),
+    Field("status_reason", TEXT, "Why the stop is cancelled, in `language`; null otherwise.", nullable=True),
     Field("live_status", enum(LIVE_STATES), "Where the bus stands now for this stop."),
-    Field("live_note", TEXT, "The bus team's latest word about this stop; null: none.", nullable=True),
+    Field("live_note", TEXT, "The bus team's latest word about this stop, in `language`; null: none.",
+          nullable=True),
     Field("seats_free", INTEGER, "Free seats over the stop's workshops that still take bookings."),
     Field("workshops", WORKSHOP, "The stop's workshops, in order of time.", many=True),
     Field("updated_at", DATETIME, "When the stop itself last changed (seat counts change without it)."),
+    Field("language", LANGUAGE, "Language of status_reason and live_note (BCP 47)."),
+    Field("translations", translated({"status_reason": "Why the stop is cancelled.",
+                                      "live_note": "The bus team's latest word."}),
+          OTHER_LANGUAGES % ("status_reason (only when cancelled) and live_note (only when not)", "live_note")),
 ))
 
 LINKS = Schema("Links", "Where to go on.", (

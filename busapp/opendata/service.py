@@ -51,6 +51,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..content import own_language
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from ..schedule import display
@@ -120,6 +121,31 @@ def id_link(endpoint: str, name: str, value: int) -> str:
 
 # --------------------------------------------------------------------------------------------- the one mapping
 
+# Texts people write, by the API's name for them: each object's own columns are in its own language (`language`),
+# the other languages come in `translations`, {tag: {api name: text}}, from the row's `texts` (busapp/content.py).
+TRANSLATED = {
+    "Workshop": {"title": "title", "description": "description", "accessibility": "accessibility_notes"},
+    "Stop": {"status_reason": "cancel_reason", "live_note": "live_note"},
+    "Place": {"note": "finding_note"},
+}
+
+
+def translations(obj, shown: Iterable[str] | None = None) -> dict:
+    """The object's texts in languages other than its own, under the API's names; only the fields in `shown` (the
+    ones its own answer shows now), only non-empty texts, languages in a fixed order so the bytes stay the same."""
+    names = TRANSLATED[type(obj).__name__]
+    wanted = [n for n in names if shown is None or n in shown]
+    own = own_language(obj)
+    out: dict[str, dict] = {}
+    for tag, texts in sorted((getattr(obj, "texts", None) or {}).items()):
+        if tag == own or not isinstance(texts, dict) or not schemas.is_language(tag):
+            continue
+        entry = {n: texts[names[n]] for n in wanted if isinstance(texts.get(names[n]), str) and texts[names[n]]}
+        if entry:
+            out[tag] = entry
+    return out
+
+
 def place_facts(place: Place, district: District) -> dict:
     """Where a stop is: the one function to change when the place record changes (its district comes loaded)."""
     lines = [line.strip() for line in (place.transit_lines or "").split(",") if line.strip()]
@@ -139,6 +165,8 @@ def place_facts(place: Place, district: District) -> dict:
         "toilet": place.toilet,
         "hearing_loop": place.hearing_loop,
         "note": place.finding_note or None,
+        "language": own_language(place),
+        "translations": translations(place),
     }
 
 
@@ -184,9 +212,9 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
         "topic": workshop.topic,
         "audience": workshop.audience,
         "language": workshop.language,
-        "level": None,
-        "what_to_bring": None,
-        "walk_ins": None,
+        "level": workshop.level,
+        "what_to_bring": workshop.bring or None,
+        "walk_ins": workshop.walk_ins,
         "accessibility": workshop.accessibility_notes or None,
         "starts_at": local(workshop.starts_at),
         "ends_at": local(workshop.ends_at),
@@ -195,11 +223,13 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
         "capacity": workshop.capacity,
         "seats_free": 0 if cancelled or over else workshop.seats_free,
         "bookable": bookable,
+        "translations": translations(workshop),
     }
 
 
 def stop_facts(stop: Stop, now: datetime) -> dict:
     status = stop_status(stop)
+    shown = ("status_reason",) if status == "cancelled" else ("live_note",)
     return {
         "id": str(stop.id),
         "url": id_link("schedule.stop", "stop_id", stop.id),
@@ -215,6 +245,8 @@ def stop_facts(stop: Stop, now: datetime) -> dict:
         "seats_free": 0 if status == "cancelled" or stop.is_over(now) else display.seats_free(stop),
         "workshops": [workshop_facts(w, now) for w in public_workshops(stop)],
         "updated_at": stop.updated_at.astimezone(timezone.utc),
+        "language": own_language(stop),
+        "translations": translations(stop, shown),
     }
 
 
@@ -534,7 +566,8 @@ def schema_events(stop: dict) -> list[dict]:
     for w in stop["workshops"]:
         event = {
             "@context": "https://schema.org",
-            "@type": "Event",
+            # An EducationEvent, so that the level has its schema.org property (educationalLevel).
+            "@type": "EducationEvent",
             "@id": w["url"],
             "identifier": w["id"],
             "name": w["title"],
@@ -558,6 +591,7 @@ def schema_events(stop: dict) -> list[dict]:
             },
             "audience": {"@type": "Audience", "audienceType": w["audience"]},
             "about": w["topic"],
+            "educationalLevel": w["level"],
             "superEvent": super_event,
             "organizer": {"@type": "Organization", "name": tour["name"], "url": tour["url"]},
         }
@@ -610,10 +644,18 @@ def _point(lat: float | None, lon: float | None) -> dict | None:
     return {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}
 
 
+def _languages(own: str, text: str | None, translated: dict, name: str) -> dict | None:
+    """A text in every language it has, as an NGSI-LD LanguageProperty; None when there is none."""
+    texts = {own: text} if text else {}
+    texts.update({tag: t[name] for tag, t in translated.items() if t.get(name)})
+    return {"type": "LanguageProperty", "languageMap": texts} if texts else None
+
+
 def _entity(kind: str, key: str, attrs: dict) -> dict:
     entity = {"id": ngsi_id(kind, key), "type": kind}
     # NGSI-LD has no empty attributes: a value that is not known is left out.
-    entity.update({k: v for k, v in attrs.items() if v is not None and v.get("value", v.get("object")) is not None})
+    entity.update({k: v for k, v in attrs.items()
+                   if v is not None and v.get("value", v.get("object", v.get("languageMap"))) is not None})
     entity["@context"] = NGSI_CONTEXT
     return entity
 
@@ -635,6 +677,7 @@ def ngsi_place(p: dict) -> dict:
         "seats": _prop(p["seats"]),
         "toilet": _prop(p["toilet"]),
         "hearingLoop": _prop(p["hearing_loop"]),
+        "descriptionByLanguage": _languages(p["language"], p["note"], p["translations"], "note"),
     })
 
 
@@ -667,6 +710,13 @@ def ngsi_workshop(w: dict, stop: dict) -> dict:
         "remainingAttendeeCapacity": _prop(w["seats_free"]),
         "isAccessibleForFree": _prop(True),
         "accessibility": _prop(w["accessibility"]),
+        "level": _prop(w["level"]),
+        "whatToBring": _prop(w["what_to_bring"]),
+        "walkIns": _prop(w["walk_ins"]),
+        "nameByLanguage": _languages(w["language"], w["title"], w["translations"], "title"),
+        "descriptionByLanguage": _languages(w["language"], w["description"], w["translations"], "description"),
+        "accessibilityByLanguage": _languages(w["language"], w["accessibility"], w["translations"],
+                                              "accessibility"),
         "stop": _prop(w["stop"]),
         "location": _point(p["lat"], p["lon"]),
         "refPointOfInterest": _rel(ngsi_id("PointOfInterest", p["id"])),
