@@ -52,9 +52,14 @@ def text_in(obj, field: str, tag: str | None = None) -> Text:
     """The field's text in the visitor's language (or `tag`), else German, else the row's own text."""
     if field not in TRANSLATABLE.get(type(obj).__name__, ()):
         raise ValueError(f"{type(obj).__name__}.{field} has no translations")
-    own = own_language(obj)
-    base = getattr(obj, field) or ""
-    texts = getattr(obj, "texts", None) or {}
+    return text_of(getattr(obj, field), getattr(obj, "texts", None), own_language(obj), field, tag)
+
+
+def text_of(base: str | None, texts: dict | None, own: str, field: str, tag: str | None = None) -> Text:
+    """As text_in, from a row's plain values (its own text, its `texts` column and its own language), for pages
+    and feeds that read rows rather than objects."""
+    base = base or ""
+    texts = texts or {}
     for lang in choices(tag or current_tag()):
         if lang == own and base:
             return Text(base, html_lang(own))

@@ -224,3 +224,31 @@ def test_district_feed_by_number_redirects_and_unknown_is_404(client, make_distr
 def test_empty_tour_is_still_a_valid_calendar(client):
     cal = parse(client.get("/tour.ics"))
     assert cal.walk("VEVENT") == []
+
+
+def test_feeds_show_cancel_reasons_and_workshop_titles_in_the_visitors_language(client, make_stop, make_workshop):
+    from busapp.content import set_text
+
+    cancelled = make_stop(status=StopStatus.CANCELLED, cancel_reason="Der Bus ist in der Werkstatt.")
+    set_text(cancelled, "en", cancel_reason="The bus is being repaired.")
+    open_stop = make_stop(cancelled.district)
+    workshop = make_workshop(open_stop, title="Das Smartphone kennenlernen")
+    set_text(workshop, "en", title="Getting to know your smartphone")
+    set_text(workshop, "tr", title="Akıllı telefonu tanıyalım")
+    db.session.commit()
+    for path in ("/tour.ics", f"/d/{cancelled.district.slug}.ics", f"/s/{open_stop.id}.ics"):
+        german = parse(client.get(path)).walk("VEVENT")
+        english = parse(client.get(path + "?lang=en")).walk("VEVENT")
+        turkish = parse(client.get(path + "?lang=tr")).walk("VEVENT")
+        text = {name: " ".join(str(e["DESCRIPTION"]) for e in events)
+                for name, events in (("de", german), ("en", english), ("tr", turkish))}
+        assert "Getting to know your smartphone" in text["en"] and "Das Smartphone" not in text["en"]
+        assert "Akıllı telefonu tanıyalım" in text["tr"] and "Das Smartphone" not in text["tr"]
+        assert "Das Smartphone kennenlernen" in text["de"] and "Getting to know" not in text["de"]
+        if path != f"/s/{open_stop.id}.ics":
+            assert "The bus is being repaired." in text["en"] and "Werkstatt" not in text["en"]
+            assert "Der Bus ist in der Werkstatt." in text["de"] and "repaired" not in text["de"]
+            # Turkish has no reason written: German stands in.
+            assert "Der Bus ist in der Werkstatt." in text["tr"]
+    # The answer's version differs by language, so a cache never hands one language's feed to another.
+    assert client.get("/tour.ics").headers["ETag"] != client.get("/tour.ics?lang=en").headers["ETag"]

@@ -262,6 +262,27 @@ def test_german_uses_plain_words():
     assert found == []
 
 
+def test_offline_page_and_scripts_use_plain_german_and_leichte_sprache():
+    """The offline page and the offline scripts' sentences say "Internet", not "online" or "offline", in any case,
+    and none of the words the German pages avoid elsewhere (the test above lets lower-case "online" through)."""
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent
+    words = re.compile(r"\b(Workshops?|Links?|Messenger|Karten-App|Lesezeichen|online|offline|Server|Browsers?)\b",
+                       re.IGNORECASE)
+    offline = ("busapp/pwa/", "templates/pwa/", "static/js/")
+    found = []
+    for catalogue in ("de", "de@ls"):
+        with (root / "translations" / catalogue / "LC_MESSAGES/messages.po").open("rb") as f:
+            catalog = read_po(f)
+        for message in catalog:
+            if not message.id or not any(f.startswith(offline) for f, _ in message.locations):
+                continue
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            found += [(catalogue, s) for s in strings if words.search(s)]
+    assert found == []
+
+
 def test_offline_list_heading_and_items_agree_and_the_dot_says_internet(app):
     from busapp.pwa.views import strings
 
@@ -289,6 +310,14 @@ def test_scripts_take_the_ticket_path_from_the_page():
 
 
 # The accessibility statement ---------------------------------------------------------------------------------------
+
+def test_accessibility_statement_says_which_pages_and_languages_axe_checks(app, client):
+    html = page(client.get("/barrierefreiheit", headers=EN))
+    assert len(app.config["LANGUAGES"]) == 9  # what "all nine languages" counts
+    assert "the pages for residents in all nine languages" in html
+    assert "the pages for the bus team and the coordinators in German and English" in html
+    assert "WCAG 2.2 levels A and AA, in German and in English" not in html
+
 
 def test_accessibility_statement_lists_what_is_built(client):
     html = page(client.get("/barrierefreiheit", headers=EN))

@@ -6,37 +6,22 @@ import json
 import re
 import secrets
 import threading
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
 from busapp.extensions import db
-from busapp.models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus
+from busapp.models import Booking, BookingStatus, StopStatus, Workshop, WorkshopStatus
 from busapp.opendata import service
 from tests.live import free_port
+from tests.sqlcount import statements
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SECRETS = []  # filled by the tour fixture: every piece of personal data it wrote
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _book(workshop: Workshop, name: str, contact: str, note: str, party: int = 1,

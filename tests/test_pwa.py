@@ -311,7 +311,7 @@ def test_offline_page(client):
     response = client.get("/offline")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "<h1>Sie sind offline</h1>" in html
+    assert "<h1>Sie haben gerade kein Internet</h1>" in html
     assert f'data-cache="{pwa.PAGES_CACHE}"' in html
     assert 'href="/"' in html
     english = client.get("/offline?lang=en").get_data(as_text=True)

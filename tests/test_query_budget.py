@@ -7,27 +7,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
+from tests.sqlcount import statements
 
 
 def form_fields(client, workshop_id: int) -> dict:

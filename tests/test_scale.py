@@ -6,7 +6,6 @@ or an unbounded list. Speed itself is measured by bench/scale.py, not here.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta, timezone
 
 import pytest
@@ -16,22 +15,9 @@ from icalendar import Calendar
 from busapp import demo
 from busapp.extensions import db
 from busapp.models import District, Stop, StopStatus, Workshop
+from tests.sqlcount import statements
 
 HX = {"HX-Request": "true"}
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 def card_ids(page: str) -> list[int]:

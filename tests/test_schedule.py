@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from busapp import demo
 from busapp.extensions import db
 from busapp.models import LiveStatus, Stop, StopStatus, WorkshopStatus
+from tests.sqlcount import statements as count_queries
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HX = {"HX-Request": "true"}
@@ -30,21 +30,6 @@ def berlin(day: date, hour: int, minute: int = 0) -> datetime:
 def stop_ids_in(page: str) -> list[int]:
     """Ids of the stops listed as cards, in page order."""
     return [int(i) for i in re.findall(r'id="stop-(\d+)-title"', page)]
-
-
-@contextmanager
-def count_queries():
-    """Count SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
 
 
 # --- Home ------------------------------------------------------------------------------------------------------------

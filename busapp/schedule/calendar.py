@@ -22,7 +22,8 @@ from icalendar import Alarm, Calendar, Event, Timezone
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
-from ..content import text_in
+from ..content import text_in, text_of
+from ..i18n import current_tag
 from ..models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import place_line
 
@@ -373,6 +374,13 @@ def _event(stop: tuple, workshops: tuple, words: _Words, url: str, context: tupl
     return "\r\n".join(lines)
 
 
+def _in_language(row, field: str, own: str, tag: str) -> tuple:
+    """A stop's or workshop's row with `field` in the visitor's language (from the row's `texts`, which goes)."""
+    values = row._asdict()
+    values[field] = str(text_of(values[field], values.pop("texts"), own, field, tag))
+    return tuple(values.values())
+
+
 def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, feed: bool) -> bytes:
     """A VCALENDAR of stop rows (see feeds.STOP_COLUMNS) and their public workshops' rows, by stop id."""
     tz = _tz()
@@ -393,16 +401,18 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
         lines.append(_vtimezone(tzid, stops[0].starts_at.astimezone(tz).year - 1,
                                 stops[-1].starts_at.astimezone(tz).year + 2))
     context = (str(get_locale()), domain, link_prefix, current_app.config["CITY_NAME"], tzid)
+    tag, default = current_tag(), current_app.config["BABEL_DEFAULT_LOCALE"]
     words = None
     for stop in stops:
         stop_id = stop[0]
-        rows = tuple(tuple(w) for w in workshops.get(stop_id, ()))
-        key = (context, tuple(stop), rows)
+        row = _in_language(stop, "cancel_reason", default, tag)
+        rows = tuple(_in_language(w, "title", w.language, tag) for w in workshops.get(stop_id, ()))
+        key = (context, row, rows)
         body = _EVENTS.get(key)
         if body is None:
             words = words or _Words()
             url = f"{link_prefix}{stop_id}" if link_prefix else absolute_url("schedule.stop", stop_id=stop_id)
-            body = _event(tuple(stop), rows, words, url, context)
+            body = _event(row, rows, words, url, context)
             if len(_EVENTS) >= EVENT_CACHE_SIZE:
                 _EVENTS.clear()
             _EVENTS[key] = body

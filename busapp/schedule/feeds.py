@@ -28,11 +28,11 @@ from .queries import MAX_ID, PUBLIC_STATUSES, district_condition
 STOP_COLUMNS = (
     Stop.id, Stop.starts_at, Stop.ends_at, Place.name.label("place_name"), Place.address, Place.postcode, Place.lat,
     Place.lon, Stop.status, Stop.cancel_reason, Stop.sequence, Stop.created_at, Stop.updated_at,
-    District.name.label("district_name"),
+    District.name.label("district_name"), Stop.texts,
 )
 WORKSHOP_COLUMNS = (
     Workshop.stop_id, Workshop.title, Workshop.starts_at, Workshop.duration_minutes, Workshop.audience,
-    Workshop.language, Workshop.status,
+    Workshop.language, Workshop.status, Workshop.texts,
 )
 
 

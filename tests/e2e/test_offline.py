@@ -20,7 +20,7 @@ from busapp.models import Booking, BookingStatus, District, Feedback, Stop, Stop
 
 pytestmark = pytest.mark.browser
 
-SAVED = "Auf Ihrem Telefon gespeichert – es wird gesendet, sobald Sie wieder online sind."
+SAVED = "Auf Ihrem Telefon gespeichert – es wird gesendet, sobald Sie wieder Internet haben."
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_visited_pages_open_offline_as_saved_copies(page, context, live_server, 
     page.reload()
     expect(page.locator("main h1")).to_have_text(place)
     expect(page.locator(".pwa-copy")).to_contain_text(re.compile(r"Gespeicherte Fassung vom .+\d\d:\d\d"))
-    expect(page.locator(".pwa-status")).to_contain_text("Sie sind offline")
+    expect(page.locator(".pwa-status")).to_contain_text("Sie haben gerade kein Internet")
 
     page.locator(".site-nav a[href='/']").click()
     expect(page).to_have_url(re.compile(r"/$"))
@@ -167,7 +167,7 @@ def test_visited_pages_open_offline_as_saved_copies(page, context, live_server, 
     assert page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor") == "rgb(11, 79, 108)"
 
     page.goto(unvisited)
-    expect(page.locator("main h1")).to_have_text("Sie sind offline")
+    expect(page.locator("main h1")).to_have_text("Sie haben gerade kein Internet")
     saved = page.locator("#saved-pages a")
     expect(saved).to_have_count(3)
     expect(page.locator("#saved-pages")).to_contain_text("gespeichert am")
@@ -187,7 +187,7 @@ def test_fragments_and_staff_pages_are_never_saved(page, context, live_server):
     assert sorted(kept) == ["/", "/offline"]
     go_offline(context, live_server)
     page.goto("/signin")
-    expect(page.locator("main h1")).to_have_text("Sie sind offline")
+    expect(page.locator("main h1")).to_have_text("Sie haben gerade kein Internet")
 
 
 # --- b: feedback -----------------------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def test_kill_switch_retires_the_worker_and_its_caches(page, live_app):
 
 BROKEN_STORAGE = {
     "broken": ("indexedDB.open = function () { throw new DOMException('broken on purpose', 'UnknownError'); };",
-               "der Speicher des Browsers funktioniert nicht"),
+               "der Speicher des Internet-Programms funktioniert nicht"),
     "quota": ("IDBObjectStore.prototype.add = function () {"
               " throw new DOMException('full on purpose', 'QuotaExceededError'); };",
               "der Speicher des Telefons ist voll"),
@@ -374,7 +374,7 @@ def test_storage_that_fails_is_explained_and_the_form_sent_normally(page, contex
     expect(notice).to_contain_text("Bitte lassen Sie diese Seite offen")
     # What the person typed is still there, to send once there is a connection.
     expect(page.locator("input[name='name']")).to_have_value("Jana")
-    expect(page.locator("#status-bar")).to_contain_text("Formulare können auf diesem Telefon offline nicht aufbewahrt werden")
+    expect(page.locator("#status-bar")).to_contain_text("Formulare können auf diesem Telefon ohne Internet nicht aufbewahrt werden")
 
     go_online(context, live_server)
     submit.click()
@@ -419,7 +419,7 @@ def test_server_error_on_replay_keeps_the_item_and_tries_again(page, context, li
     context.route(f"**/workshops/{workshop.id}/book", fail_posts)
     go_online(context, live_server)
     item = page.locator(f".outbox__item[data-key='{key}']")
-    expect(item).to_contain_text("Noch nicht gesendet: Der Server hatte ein Problem. Wir versuchen es wieder.")
+    expect(item).to_contain_text("Noch nicht gesendet: Bei uns gab es ein Problem. Wir versuchen es wieder.")
     assert answered and set(answered) == {"1"}
     stored = outbox_items(page)
     assert len(stored) == 1 and stored[0]["state"] == "waiting" and stored[0]["attempts"] >= 1
