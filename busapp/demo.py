@@ -241,15 +241,22 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
                 db.session.add(stop)
                 stops += 1
                 per_stop = 2 + (n % 2)
+                free = stop.starts_at  # the bus is free from here on
                 for k in range(per_stop):
                     topic, title, audience, lang, minutes, capacity, desc, notes = WORKSHOPS[(n * 3 + k) % len(WORKSHOPS)]
-                    starts = stop.starts_at + timedelta(minutes=75 * k)
-                    if starts + timedelta(minutes=minutes) > stop.ends_at:
-                        starts = stop.ends_at - timedelta(minutes=minutes)
+                    # One workshop after the other, as the planning rules ask; one that no longer fits into the
+                    # stop is held in parallel by a second trainer, as coordinators mark such workshops.
+                    starts = free
+                    parallel = starts + timedelta(minutes=minutes) > stop.ends_at
+                    if parallel:
+                        starts = min(stop.starts_at + timedelta(minutes=60 * k),
+                                     stop.ends_at - timedelta(minutes=minutes))
+                    else:
+                        free = starts + timedelta(minutes=minutes + 15)
                     workshop = Workshop(
                         stop=stop, title=title, topic=topic, audience=audience, language=lang,
                         duration_minutes=minutes, capacity=capacity, description=desc,
-                        accessibility_notes=notes, starts_at=starts,
+                        accessibility_notes=notes, starts_at=starts, parallel=parallel,
                         level=LEVELS.get(topic, "first_steps"), bring=BRING.get(topic, BRING_DEFAULT),
                         walk_ins=capacity >= 10,
                     )

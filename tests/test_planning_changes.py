@@ -169,3 +169,64 @@ def test_live_status_set_by_a_coordinator_shows_on_the_public_page(client, coord
     assert "how many minutes late" in client.get(f"/admin/stops/{stop.id}").get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Stop, stop.id).live_minutes_late == 15
+
+
+def test_moving_a_booked_workshop_reaches_its_people_like_a_moved_stop(client, coordinator, booked_stop, inbox):
+    stop, first, second, parties = booked_stop
+    old_start, first_start = second.starts_at, first.starts_at
+    before = Calendar.from_ical(client.get(f"/t/{parties['bea'].manage_token}.ics").data)
+    [old_event] = before.walk("VEVENT")
+    form = {"title": second.title, "topic": second.topic, "language": second.language, "audience": second.audience,
+            "start": "12:30", "duration_minutes": str(second.duration_minutes), "capacity": str(second.capacity)}
+    dry = post(client, f"/admin/workshops/{second.id}/edit", form)
+    html = dry.get_data(as_text=True)
+    assert dry.status_code == 200 and "Who this reaches" in html and "their bookings stay" in html
+    assert "2 parties are booked or waiting" in html and "1 gets an email." in html
+    assert "1 gave only a phone number" in html
+    db.session.expire_all()
+    assert db.session.get(Workshop, second.id).starts_at == old_start  # the dry run wrote nothing
+    assert db.session.scalar(sa.select(sa.func.count(OutgoingMail.id))) == 0
+    missing = post(client, f"/admin/workshops/{second.id}/edit", form | {"confirm": "yes"})
+    assert missing.status_code == 422 and "what changed" in missing.get_data(as_text=True)
+    done = post(client, f"/admin/workshops/{second.id}/edit", form | {"confirm": "yes", "note": "Eine halbe Stunde später."})
+    assert done.status_code == 303
+    db.session.expire_all()
+    moved = db.session.get(Workshop, second.id)
+    assert moved.starts_at == old_start + timedelta(minutes=30)
+    assert db.session.get(Booking, parties["bea"].id).status == BookingStatus.CONFIRMED
+    assert "Eine halbe Stunde später." in client.get(f"/t/{parties['bea'].manage_token}").get_data(as_text=True)
+    # The calendar entry of the booked seat has the new time and a higher SEQUENCE.
+    [event] = Calendar.from_ical(client.get(f"/t/{parties['bea'].manage_token}.ics").data).walk("VEVENT")
+    assert event.decoded("DTSTART") == moved.starts_at
+    assert int(event["SEQUENCE"]) > int(old_event["SEQUENCE"])
+    # Only the people of this workshop are mailed, through the outbox, in their language; the first is untouched.
+    mails = db.session.scalars(sa.select(OutgoingMail)).all()
+    assert [m.kind for m in mails] == ["workshop-moved"]
+    deliver()
+    assert [str(m["To"]) for m in inbox.messages] == ["bea@example.org"]
+    assert "Eine halbe Stunde später." in body_of(inbox.messages[0])
+    assert db.session.get(Workshop, first.id).starts_at == first_start
+    audit = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "workshop-update")).one()
+    assert audit.detail["told"] == 2
+
+
+def test_a_workshop_move_is_all_or_nothing(app, booked_stop, monkeypatch):
+    from busapp.planning import changes, service
+
+    stop, first, second, parties = booked_stop
+    draft = service.WorkshopDraft(
+        title=second.title, topic=second.topic, description="", language=second.language, audience=second.audience,
+        starts_at=second.starts_at + timedelta(minutes=30), duration_minutes=second.duration_minutes,
+        capacity=second.capacity, accessibility_notes="", parallel=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the mail row could not be written")
+
+    monkeypatch.setattr(changes, "_tell", broken)
+    old_start, old_sequence = second.starts_at, stop.sequence
+    with pytest.raises(RuntimeError):
+        service.save_workshop(stop.id, second.id, draft, None, note="Später")
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(Workshop, second.id).starts_at == old_start
+    assert db.session.get(Stop, stop.id).sequence == old_sequence and db.session.get(Stop, stop.id).change_note == ""

@@ -13,7 +13,7 @@ from icalendar import Calendar
 
 from busapp.extensions import db
 from busapp.models import (
-    AuditEvent, Booking, BookingStatus, Feedback, Place, Stop, StopStatus, Workshop, WorkshopStatus,
+    AuditEvent, Booking, BookingStatus, CheckIn, Feedback, Place, Stop, StopStatus, Workshop, WorkshopStatus,
 )
 from busapp.planning import reports, tourcsv
 from tests.conftest import csrf_token
@@ -212,7 +212,7 @@ def test_flask_tour_import_and_export(runner, moisling, tmp_path):
 # ---------------------------------------------------------------------------------------------------------------
 # Reports against a hand-counted fixture
 
-def test_report_figures_match_a_hand_count(app, make_district, make_stop, make_workshop, now):
+def hand_counted_tour(make_district, make_stop, make_workshop, now):
     north, south = make_district(name="Nord"), make_district(name="Süd")
     held_n = make_stop(north, starts_at=now - timedelta(days=3), hours=3)
     held_s = make_stop(south, starts_at=now - timedelta(days=2), hours=3)
@@ -226,28 +226,61 @@ def test_report_figures_match_a_hand_count(app, make_district, make_stop, make_w
 
     serial = itertools.count()
 
-    def book(w, n, status=BookingStatus.CONFIRMED, came=False):
+    def book(w, n, status=BookingStatus.CONFIRMED, came=False, walk_in=False):
         k = next(serial)
-        db.session.add(Booking(workshop=w, party_size=n, status=status, code=f"C{k}", manage_token=f"t{k}",
-                               idempotency_key=f"k{k}", checked_in_at=now if came else None))
+        booking = Booking(workshop=w, party_size=n, status=status, code=f"C{k}", manage_token=f"t{k}",
+                          idempotency_key=f"k{k}", checked_in_at=now if came else None, arrived=n if came else 0,
+                          walk_in=walk_in)
+        db.session.add(booking)
+        if walk_in:  # as the check-in tablets store a walk-in: a checked-in booking and its action
+            db.session.flush()
+            db.session.add(CheckIn(nonce=f"n{k}", kind="walkin", workshop_id=w.id, booking_id=booking.id, people=n,
+                                   outcome="valid"))
 
     # a: 3 booked (2 came), 2 waiting; b: 4 booked (4 came); c: 5 booked (1 came), 1 cancelled
     book(a, 2, came=True); book(a, 1); book(a, 2, BookingStatus.WAITING)  # noqa: E702
     book(b, 4, came=True)
     book(c, 1, came=True); book(c, 4); book(c, 3, BookingStatus.CANCELLED)  # noqa: E702
+    # walk-ins: 2 people at a, 3 + 1 at c; they are neither booked ahead nor no-shows
+    book(a, 2, came=True, walk_in=True)
+    book(c, 3, came=True, walk_in=True); book(c, 1, came=True, walk_in=True)  # noqa: E702
     for rating, w in ((5, a), (3, a), (4, None)):
         db.session.add(Feedback(stop=held_n, workshop=w, rating=rating, idempotency_key=f"f{rating}{w}"))
     db.session.add(Feedback(stop=held_s, workshop=c, rating=2, idempotency_key="fs"))
     db.session.commit()
+
+
+def test_report_figures_match_a_hand_count(app, make_district, make_stop, make_workshop, now):
+    hand_counted_tour(make_district, make_stop, make_workshop, now)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         data = reports.figures()
     by = {group: {f.label: f for f in data[group]} for group in data}
     n, s = by["district"]["Nord"], by["district"]["Süd"]
-    assert (n.held, n.offered, n.booked, n.checked_in, n.no_shows, n.waiting, n.feedback) == (1, 12, 7, 6, 1, 2, 3)
+    assert (n.held, n.offered, n.booked, n.checked_in, n.walk_ins, n.no_shows, n.waiting, n.feedback) == (
+        1, 12, 7, 6, 2, 1, 2, 3)
     assert n.average == 4.0
-    assert (s.held, s.offered, s.booked, s.checked_in, s.no_shows, s.waiting, s.feedback) == (1, 10, 5, 1, 4, 0, 1)
+    assert (s.held, s.offered, s.booked, s.checked_in, s.walk_ins, s.no_shows, s.waiting, s.feedback) == (
+        1, 10, 5, 1, 4, 4, 0, 1)
     video = by["topic"]["Video calls with family"]
-    assert (video.held, video.offered, video.booked, video.checked_in, video.waiting) == (2, 18, 8, 3, 2)
+    assert (video.held, video.offered, video.booked, video.checked_in, video.walk_ins, video.no_shows,
+            video.waiting) == (2, 18, 8, 3, 6, 5, 2)
     assert (video.feedback, video.average) == (3, 3.33)  # two for workshop a, one for c
-    assert by["audience"]["Families"].booked == 4
+    families = by["audience"]["Families"]
+    assert (families.booked, families.walk_ins, families.no_shows) == (4, 0, 0)
+    assert by["audience"]["Everyone"].walk_ins == 4
     assert sum(f.held for f in data["month"]) >= 2
+    assert sum(f.walk_ins for f in data["month"]) == 6
+
+
+def test_report_page_and_csv_show_walk_ins_and_no_shows(app, client, coordinator, make_district, make_stop,
+                                                        make_workshop, now):
+    hand_counted_tour(make_district, make_stop, make_workshop, now)
+    page = client.get("/admin/reports").get_data(as_text=True)
+    assert "Walk-ins" in page and "No-shows" in page
+    assert "<strong>6</strong> came without booking" in page and "<strong>5</strong> did not come" in page
+    assert '<th scope="row">Nord</th><td class="num">1</td><td class="num">12</td><td class="num">7</td>' \
+           '<td class="num">6</td><td class="num">2</td><td class="num">1</td>' in page
+    response = client.get("/admin/reports.csv")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    sued = next(r for r in rows if r["group"] == "district" and r["name"] == "Süd")
+    assert (sued["seats_booked"], sued["checked_in"], sued["walk_ins"], sued["no_shows"]) == ("5", "1", "4", "4")

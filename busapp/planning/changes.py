@@ -1,12 +1,13 @@
-"""Changes that reach the people booked: moving a stop, cancelling a stop or a workshop.
+"""Changes that reach the people booked: moving a stop or a workshop, cancelling a stop or a workshop.
 
 The rules
-    Moving a stop keeps every booking; cancelling a stop or a workshop cancels its bookings (confirmed and waiting)
+    Moving a stop or giving a workshop another time keeps every booking; cancelling a stop or a workshop cancels its bookings (confirmed and waiting)
     and frees their seats, with a reason the people booked will read. Before either is saved, the coordinator sees
     a dry run (`impact`): how many parties and seats are affected, how many will get an email, and who gave only a
     phone number (the call list). The change, the stop's note shown on every affected ticket page and the emails
     (through the durable mail outbox) are written in one transaction: all of it or nothing. The calendar SEQUENCE
-    of the stop rises with the change (the Stop model does that), and a cancelled entry says STATUS:CANCELLED.
+    of the stop rises with the change (the Stop model does that; a workshop's entry carries its stop's SEQUENCE,
+    so a workshop's new time raises it too), and a cancelled entry says STATUS:CANCELLED.
 """
 from __future__ import annotations
 
@@ -139,11 +140,13 @@ def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None
     return result
 
 
-def tell_moved(stop: Stop, reason: str, now) -> Impact:
-    """Inside a move's transaction: note the change on the stop and queue the mails; returns who it reached."""
-    result = impact(stop)
+def tell_moved(stop: Stop, reason: str, now, workshop: Workshop | None = None) -> Impact:
+    """Inside a move's transaction: note the change on the stop and queue the mails; returns who it reached.
+
+    With `workshop`, only that workshop got another time: only its bookings are told."""
+    result = impact(stop, workshop)
     stop.change_note = reason
     stop.changed_at = now
     for booking in result.bookings:
-        _tell(booking, "stop-moved", reason)
+        _tell(booking, "workshop-moved" if workshop else "stop-moved", reason)
     return result

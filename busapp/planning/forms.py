@@ -131,6 +131,9 @@ class WorkshopForm(FlaskForm):
     accessibility_notes = StringField(_l("Accessibility notes"), filters=[clean_text],
                                       validators=[Optional(), _too_long(300)])
     parallel = BooleanField(_l("Held in parallel with other workshops (a second trainer)"))
+    note = TextAreaField(_l("What changed and why (the people booked will read it)"), filters=[clean_text],
+                         validators=[Optional(), _too_long(300)])
+    confirm = HiddenField()
 
     def __init__(self, *args, courses=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,8 +2,10 @@
 
 The figures (the rules)
     Only published stops that are over count ("held"); cancelled stops and drafts do not. Per group: stops held,
-    seats offered (the capacity of the workshops held), seats booked (confirmed parties' seats), checked in (seats
-    of confirmed parties that were checked in), no-shows (booked but not checked in), waiting-list demand (seats
+    seats offered (the capacity of the workshops held), seats booked (confirmed parties' seats booked ahead),
+    checked in (seats of those parties that were checked in), walk-ins (people who came without a booking: the
+    check-in tablets record them as checked-in walk-in bookings), no-shows (booked ahead but not checked in;
+    walk-ins never count here), waiting-list demand (seats
     of parties still on the waiting list when the workshop began: people turned away), and the feedback count and
     average rating. Bookings keep their party size, state and check-in time after their personal data is purged,
     so the figures do not change with `flask purge`.
@@ -41,6 +43,7 @@ class Figures:
     offered: int = 0
     booked: int = 0
     checked_in: int = 0
+    walk_ins: int = 0
     waiting: int = 0
     feedback: int = 0
     rating_sum: int = 0
@@ -71,12 +74,15 @@ def figures(start=None, end=None) -> dict[str, list[Figures]]:
     """Every group's figures for the stops held in the period (dates inclusive, in the city's time)."""
     where = _where(start, end)
     seats = sa.func.coalesce(sa.func.sum(Booking.party_size), 0)
+    ahead = (Booking.status == BookingStatus.CONFIRMED, Booking.walk_in.is_(False))
     booked = dict(db.session.execute(
-        sa.select(Booking.workshop_id, seats).where(Booking.status == BookingStatus.CONFIRMED)
-        .group_by(Booking.workshop_id)).all())
+        sa.select(Booking.workshop_id, seats).where(*ahead).group_by(Booking.workshop_id)).all())
     arrived = dict(db.session.execute(
+        sa.select(Booking.workshop_id, seats).where(*ahead, Booking.checked_in_at.is_not(None))
+        .group_by(Booking.workshop_id)).all())
+    walk_ins = dict(db.session.execute(
         sa.select(Booking.workshop_id, seats).where(Booking.status == BookingStatus.CONFIRMED,
-                                                    Booking.checked_in_at.is_not(None))
+                                                    Booking.walk_in.is_(True), Booking.checked_in_at.is_not(None))
         .group_by(Booking.workshop_id)).all())
     waiting = dict(db.session.execute(
         sa.select(Booking.workshop_id, seats).where(Booking.status == BookingStatus.WAITING)
@@ -119,6 +125,7 @@ def figures(start=None, end=None) -> dict[str, list[Figures]]:
             f.offered += capacity
             f.booked += int(booked.get(wid, 0))
             f.checked_in += int(arrived.get(wid, 0))
+            f.walk_ins += int(walk_ins.get(wid, 0))
             f.waiting += int(waiting.get(wid, 0))
     for stop_id, workshop_id, rating in feedback:
         keys = workshop_keys.get(workshop_id) if workshop_id else None
@@ -135,7 +142,7 @@ def _totals(rows: list[Figures]) -> Figures:
     total = Figures(_("All"))
     for f in rows:
         total.stops |= f.stops
-        for name in ("offered", "booked", "checked_in", "waiting", "feedback", "rating_sum"):
+        for name in ("offered", "booked", "checked_in", "walk_ins", "waiting", "feedback", "rating_sum"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
     return total
 
@@ -155,7 +162,9 @@ def reports():
     end = form.end.data if not form.end.errors else None
     data = figures(start, end)
     total = _totals(data["district"])
-    charts = {g: bar_chart([(f.label, f.booked) for f in data[g]]) for g in GROUPS}
+    charts = {g: {"booked": bar_chart([(f.label, f.booked) for f in data[g]]),
+                  "walk_ins": bar_chart([(f.label, f.walk_ins) for f in data[g]]),
+                  "no_shows": bar_chart([(f.label, f.no_shows) for f in data[g]])} for g in GROUPS}
     titles = {"district": _("By district"), "topic": _("By topic"), "audience": _("By audience"),
               "month": _("By month")}
     decimal = lambda v: "–" if v is None else format_decimal(v, format="0.0")  # noqa: E731
@@ -171,11 +180,12 @@ def reports_csv():
     data = figures(form.start.data if not form.start.errors else None, form.end.data if not form.end.errors else None)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["group", "name", "stops_held", "seats_offered", "seats_booked", "checked_in", "no_shows",
-                     "waiting_list_demand", "feedback_count", "feedback_average"])
+    writer.writerow(["group", "name", "stops_held", "seats_offered", "seats_booked", "checked_in", "walk_ins",
+                     "no_shows", "waiting_list_demand", "feedback_count", "feedback_average"])
     for group in GROUPS:
         for f in data[group]:
-            writer.writerow([group, f.label, f.held, f.offered, f.booked, f.checked_in, f.no_shows, f.waiting,
+            writer.writerow([group, f.label, f.held, f.offered, f.booked, f.checked_in, f.walk_ins, f.no_shows,
+                             f.waiting,
                              f.feedback, "" if f.average is None else f.average])
     audit("report-export", None, user=current_user._get_current_object(), format="csv")
     db.session.commit()

@@ -296,9 +296,26 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: st
     return stop
 
 
-def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, user: User | None) -> tuple[Workshop, list[Booking]]:
-    """Create a workshop (as a draft) or change one; returns it and the parties moved up. Raises Refused."""
+def workshop_moved(workshop: Workshop | None, draft: WorkshopDraft) -> bool:
+    """True when a change gives an existing workshop another start or end."""
+    return workshop is not None and (draft.starts_at != workshop.starts_at
+                                     or draft.duration_minutes != workshop.duration_minutes)
+
+
+def workshop_bookings(workshop: Workshop) -> int:
+    """Bookings (confirmed or waiting) of one workshop."""
+    return db.session.scalar(sa.select(sa.func.count(Booking.id)).where(
+        Booking.workshop_id == workshop.id, Booking.status != BookingStatus.CANCELLED)) or 0
+
+
+def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, user: User | None,
+                  note: str = "") -> tuple[Workshop, list[Booking]]:
+    """Create a workshop (as a draft) or change one; returns it and the parties moved up. Raises Refused.
+
+    A new time for a workshop that people booked needs `note`, and reaches them as a moved stop does
+    (planning.changes.tell_moved): the note on their tickets and the mails, in the same transaction."""
     from ..booking import service as booking_service
+    from . import changes
 
     _planning_lock()
     stop = db.session.get(Stop, stop_id)
@@ -310,6 +327,10 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
     if errors:
         db.session.rollback()
         raise Refused(errors)
+    moved = workshop_moved(workshop, draft)
+    if moved and workshop_bookings(workshop) and not note:
+        db.session.rollback()
+        raise Refused({"note": [_("People have booked: please say what changed and why. They will read it.")]})
     before = _workshop_values(workshop) if workshop else None
     raised = False
     if workshop is None:
@@ -332,9 +353,15 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
     for name in ("title", "topic", "description", "language", "audience", "accessibility_notes", "parallel",
                  "duration_minutes", "starts_at"):
         setattr(workshop, name, getattr(draft, name))
+    told = None
+    if moved:
+        # The workshop's calendar entry carries its stop's SEQUENCE: calendars must take the new time.
+        stop.sequence = (stop.sequence or 0) + 1
+        if note:
+            told = changes.tell_moved(stop, note, utcnow(), workshop=workshop)
     db.session.flush()
     audit("workshop-create" if before is None else "workshop-update", workshop, user=_user(user),
-          before=before, after=_workshop_values(workshop))
+          before=before, after=_workshop_values(workshop), told=told.parties if told else 0)
     workshop_id = workshop.id
     db.session.commit()
     # The promoted parties' mails are queued by the booking service in the same transaction as their seats.

@@ -316,6 +316,8 @@ def _next_free_start(stop: Stop) -> time:
 
 def _workshop_editor(stop: Stop, workshop: Workshop | None):
     form = WorkshopForm(courses=service.courses(active_only=True))
+    dry_run = None
+    booked = bool(workshop and service.workshop_bookings(workshop))
     if request.method == "GET":
         if workshop is not None:
             for name in ("title", "topic", "description", "language", "audience", "duration_minutes", "capacity",
@@ -333,19 +335,25 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
         draft = _workshop_draft(form, stop)
         if draft is not None:
             _merge_errors(form, service.check_workshop(stop, draft, workshop))
-        if not form.errors and draft is not None:
+        if not form.errors and draft is not None and booked and service.workshop_moved(workshop, draft) \
+                and form.confirm.data != "yes":
+            # The dry run, as for a moved stop: who the new time reaches, before anything is saved.
+            dry_run = changes.impact(stop, workshop)
+        elif not form.errors and draft is not None:
             try:
                 saved, promoted = service.save_workshop(stop.id, workshop.id if workshop else None, draft,
-                                                        current_user._get_current_object())
+                                                        current_user._get_current_object(), note=form.note.data or "")
             except service.Refused as refused:
                 _merge_errors(form, refused.errors)
+                dry_run = changes.impact(stop, workshop) if booked else None
             else:
                 flash(_("The workshop is saved."), "success")
                 if promoted:
                     flash(_("%(n)d parties moved up from the waiting list.", n=len(promoted)), "success")
                 return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
     status = 422 if form.errors else 200
-    return render_template("planning/workshop_form.html", form=form, stop=stop, workshop=workshop), status
+    return render_template("planning/workshop_form.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run,
+                           booked=booked), status
 
 
 @bp.route("/stops/<int:stop_id>/workshops/new", methods=["GET", "POST"])
