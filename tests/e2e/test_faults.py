@@ -128,7 +128,7 @@ def test_the_bus_feedback_code_opens_offline_and_the_answer_keeps_its_time(page,
     page.locator("input[name='rating'][value='5']").check(force=True)
     before = time.time()
     page.get_by_role("button", name="Rückmeldung senden").click()
-    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Wartet auf das Senden")
+    expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Noch nicht gesendet")
     time.sleep(1.5)
     go_online(context, live_server)
     expect(page.locator(f".outbox__item[data-key='{key}']")).to_contain_text("Gesendet")

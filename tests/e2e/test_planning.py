@@ -112,6 +112,12 @@ def test_a_coordinator_plans_repeats_publishes_and_cancels(office, live_app, bro
     resident = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="de-DE")
     phone = resident.new_page()
     phone.goto("/d/moisling")
+    # The district page shows a few weeks at a time: a resident pages on with "later stops" until the new place shows.
+    for _page in range(6):
+        if phone.locator("text=Gemeindehaus am Brink").count() or not phone.locator("a[rel=next]").count():
+            break
+        phone.locator("a[rel=next]").first.click()
+        phone.wait_for_load_state()
     assert phone.locator("text=Gemeindehaus am Brink").count() >= 1
     # A resident books a seat at the first one.
     with live_app.app_context():
