@@ -201,7 +201,7 @@ def bookings_for(workshop: Workshop, query: str = "") -> list[Booking]:
     """The door list of a workshop: confirmed parties by name, then the waiting list in order, then cancelled ones;
     with `query`, only those whose name contains it or whose code starts with it."""
     stmt = sa.select(Booking).where(Booking.workshop_id == workshop.id).options(joinedload(Booking.checked_in_by))
-    query = " ".join((query or "").split())[:NAME_MAX]
+    query = " ".join(clean_text(query).split())[:NAME_MAX]  # a NUL cannot go into a PostgreSQL query
     if query:
         code = normalize_code(query)
         like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
