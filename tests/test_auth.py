@@ -158,6 +158,25 @@ def test_session_is_renewed_at_signin(client, guarded, make_user):
     assert other.get("/test/staff").status_code == 302
 
 
+def test_answers_to_requests_sent_before_signing_in_do_not_sign_out(client, guarded, make_user):
+    """The service worker fetches its files while the person signs in: an answer to a request that left with the
+    cookie from before arrives after the sign-in. It must not put that cookie back, or the next page asks for the
+    sign-in again."""
+    user = make_user()
+    csrf_token(client, "/signin")
+    before_cookie = client.get_cookie("session").value
+    assert sign_in(client, user.email).status_code == 303
+    late = guarded.test_client()
+    late.set_cookie("session", before_cookie)
+    for path in ("/sw.js", "/static/css/app.css", "/offline?lang=de", "/"):
+        with late.get(path) as response:
+            assert response.status_code == 200, path
+            for header in response.headers.getlist("Set-Cookie"):
+                name, _, rest = header.partition("=")
+                client.set_cookie(name, rest.split(";", 1)[0])  # as the browser stores it
+    assert client.get("/test/staff").status_code == 200
+
+
 @pytest.mark.parametrize("target", ["/s/1?x=2", "/test/staff", "/d/marli"])
 def test_next_goes_to_a_same_site_path(client, make_user, target):
     user = make_user()
