@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
 from busapp import create_app
 from busapp.extensions import db
@@ -243,14 +244,18 @@ def make_workshop(app, make_stop):
 
 
 PASSWORD = "correct horse battery"
+# Accounts made by make_user get a scrypt hash of PASSWORD with a small work factor. The sign-in checks it as any
+# other (the factor is part of the hash), in a millisecond instead of a tenth of a second; tests/test_auth.py
+# checks that User.set_password itself uses scrypt at full cost.
+QUICK_HASH_METHOD = "scrypt:1024:8:1"
 
 
 @pytest.fixture
 def make_user(app):
     def make(role: Role | str = Role.STAFF, email: str | None = None, active: bool = True) -> User:
         role = Role(role)
-        user = User(email=email or f"{role.value}{next(_numbers)}@example.org", role=role, active=active)
-        user.set_password(PASSWORD)
+        user = User(email=email or f"{role.value}{next(_numbers)}@example.org", role=role, active=active,
+                    password_hash=generate_password_hash(PASSWORD, method=QUICK_HASH_METHOD))
         db.session.add(user)
         db.session.commit()
         return user
