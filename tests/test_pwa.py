@@ -287,7 +287,7 @@ def _strings(html: str) -> dict:
 def test_offline_strings_come_in_the_visitors_language(client):
     de = _strings(client.get("/").get_data(as_text=True))
     en = _strings(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True))
-    assert en["saved"] == "Saved on your phone – it will be sent when you are online."
+    assert en["saved"] == "Saved on your phone – it will be sent when you have internet again."
     assert de["saved"] != en["saved"] and "Telefon" in de["saved"]
     assert set(de) == set(en)
     for strings in (de, en):
@@ -315,7 +315,7 @@ def test_offline_page(client):
     assert f'data-cache="{pwa.PAGES_CACHE}"' in html
     assert 'href="/"' in html
     english = client.get("/offline?lang=en").get_data(as_text=True)
-    assert "<h1>You are offline</h1>" in english
+    assert "<h1>No internet right now</h1>" in english
 
 
 def test_static_files_list_covers_icons(app):

@@ -130,7 +130,7 @@ def strings() -> dict:
     return {
         "online": _("With internet"),
         "offline": _("Without internet"),
-        "offline_hint": _("You are offline. Saved pages and forms still work."),
+        "offline_hint": _("No internet right now. Saved pages and forms still work."),
         "waiting": {
             n: ngettext("%(count)s item is waiting to be sent.", "%(count)s items are waiting to be sent.", k, count="{n}")
             for n, k in probes
@@ -138,14 +138,14 @@ def strings() -> dict:
         "attention": _("Please look at the list below."),
         "send_now": _("Send now"),
         "sending": _("Sending …"),
-        "saved": _("Saved on your phone – it will be sent when you are online."),
-        "already_saved": _("This is already saved on your phone and will be sent when you are online."),
+        "saved": _("Saved on your phone – it will be sent when you have internet again."),
+        "already_saved": _("This is already saved on your phone and will be sent when you have internet again."),
         "store_failed": _("This could not be saved on your phone (%(reason)s).", reason="{reason}"),
         "store_failed_online": _("We will try to send it right away instead."),
-        "store_failed_offline": _("Please keep this page open and send the form again when you are online."),
-        "no_store": _("Forms cannot be kept on this phone while offline (%(reason)s).", reason="{reason}"),
+        "store_failed_offline": _("Please keep this page open and send the form again when you have internet."),
+        "no_store": _("This phone cannot keep forms while it has no internet (%(reason)s).", reason="{reason}"),
         "reason_quota": _("the phone's storage is full"),
-        "reason_broken": _("the browser's storage does not work"),
+        "reason_broken": _("the storage of the internet program does not work"),
         "outbox_title": _("Forms from this phone"),
         "state_waiting": _("Not sent yet"),
         "state_done": _("Sent"),
@@ -153,7 +153,7 @@ def strings() -> dict:
         "state_waiting_list": _("On the waiting list"),
         "state_attention": _("Not accepted"),
         "retry_network": _("Not sent yet: no connection. We will try again."),
-        "retry_server": _("Not sent yet: the server had a problem. We will try again."),
+        "retry_server": _("Not sent yet: something went wrong on our side. We will try again."),
         "retry_busy": _("Not sent yet: too many tries. We will try again in a few minutes."),
         "show_ticket": _("Show your ticket"),
         "show_waiting": _("Show your place on the waiting list"),
@@ -173,10 +173,10 @@ def strings() -> dict:
         "error_409": _("This could not be booked."),
         "error_413": _("What you wrote is too long. Please open the form again and shorten it."),
         "error_422": _("Some entries were not accepted. Please open the form again."),
-        "error_other": _("The server did not accept it (error %(code)s).", code="{code}"),
+        "error_other": _("We could not accept it (error %(code)s).", code="{code}"),
         "no_saved_pages": _("No pages are saved on this phone yet."),
         "no_tickets": _("No tickets are kept on this phone yet. Tickets you book or open here are listed."),
-        "ticket_waiting": _("Booking not sent yet – it will be sent when you are online"),
+        "ticket_waiting": _("Booking not sent yet – it will be sent when you have internet again"),
         "tickets_removed": _("Your tickets were removed from this device."),
     }
 
