@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import run  # noqa: E402  (the load benchmark's plumbing: throwaway databases)
 
 # Targets from the scale issue, for the large tour.
 TARGET_PAGE_MS = 50.0
@@ -31,25 +31,6 @@ LARGE = 100_000
 # The coordinator the benchmark signs in as, for the staff and planning pages.
 BENCH_USER = "bench@example.org"
 BENCH_PASSWORD = "bench-password-not-secret"
-
-
-@contextmanager
-def sqlite_url(tmp: Path, name: str):
-    yield f"sqlite:///{tmp / (name + '.sqlite3')}"
-
-
-@contextmanager
-def postgres_url(server: str):
-    import psycopg
-
-    name = f"busapp_scale_{secrets.token_hex(4)}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{server.split('://', 1)[1]}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_app(db_url: str):
@@ -176,7 +157,7 @@ def signin(client) -> None:
         raise SystemExit(f"the benchmark could not sign in: {response.status_code}")
 
 
-def run(backends: list[str], sizes: list[int | None], repeat: int, pg: str) -> dict:
+def measure_all(backends: list[str], sizes: list[int | None], repeat: int, pg: str) -> dict:
     """Seed and measure every backend and size; returns {backend: {size: (seed seconds, results)}}."""
     report: dict = {}
     with tempfile.TemporaryDirectory(prefix="busapp-scale-") as tmp:
@@ -184,7 +165,8 @@ def run(backends: list[str], sizes: list[int | None], repeat: int, pg: str) -> d
             for size in sizes:
                 label = f"{size:,} stops" if size else "demo tour"
                 print(f"  {backend}: seeding {label} ...", flush=True)
-                cm = sqlite_url(Path(tmp), f"s{size or 0}") if backend == "SQLite" else postgres_url(pg)
+                cm = (run.sqlite_database(Path(tmp), f"s{size or 0}") if backend == "SQLite"
+                      else run.postgres_database(pg, "busapp_scale"))
                 with cm as url:
                     seconds, info = seed(url, size)
                     results = measure(url, info["paths"], repeat)
@@ -240,7 +222,7 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"))
     args = parser.parse_args()
     backends = [b for b, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql")) if key in args.backends]
-    report = run(backends, [None, args.stops], args.repeat, args.pg)
+    report = measure_all(backends, [None, args.stops], args.repeat, args.pg)
     print_report(report)
     return 0
 
