@@ -473,6 +473,18 @@ class AuditEvent(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+class TourUpload(db.Model):
+    """A checked tour file, kept between its preview and the coordinator's "add all of them" (an hour at most), so
+    the file is chosen once; taken, and so deleted, in the same transaction that writes its stops."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class OutgoingMail(db.Model):
     """A message in the durable outbox: written in the same transaction as the change that causes it, sent later
     by the mail worker (busapp/mail/service.py has the rules)."""
