@@ -230,7 +230,8 @@ def test_staff_pages_say_whose_copy_they_are_and_until_when(client, login, today
     # Fragments, answers to actions and other staff pages carry no mark: they are never kept.
     assert copy_mark(client.get(f"/staff/workshops/{workshop.id}", headers=HX)) is None
     assert copy_mark(client.get(f"/staff/workshops/{workshop.id}/release")) is None
-    assert copy_mark(form(client, f"/staff/workshops/{workshop.id}/scan", {"code": "XXXXXX", "nonce": "n" * 12})) is None
+    answer = form(client, f"/staff/workshops/{workshop.id}/scan", {"code": "XXXXXX", "nonce": "n" * 12})
+    assert copy_mark(answer) is None
     # Signing out and in again gives a new key: copies of the earlier sign-in are not this one's.
     client.post("/signout", data={"csrf_token": csrf_token(client, "/signout")})
     token = csrf_token(client, "/signin")

@@ -148,7 +148,8 @@ def test_a_prepared_tablet_keeps_exactly_todays_staff_pages(app):
     with app.test_request_context():
         from flask import url_for
 
-        kept = {url_for("checkin.index"), url_for("checkin.door", workshop_id=1), url_for("checkin.scan", workshop_id=1)}
+        kept = {url_for("checkin.index"), url_for("checkin.door", workshop_id=1),
+                url_for("checkin.scan", workshop_id=1)}
     for path in kept:
         assert any(re.search(p, path) for p in pwa.STAFF_PAGES), path
     others = {_sample_path(rule) for rule in app.url_map.iter_rules()} - kept
@@ -160,10 +161,12 @@ def test_a_prepared_tablet_keeps_exactly_todays_staff_pages(app):
 def test_worker_knows_the_staff_pages_and_when_to_drop_them(client):
     config = worker_config(client.get("/sw.js").get_data(as_text=True))
     assert config["staffPages"] == list(pwa.STAFF_PAGES)
-    assert config["staffCachePrefix"].startswith(config["prefix"]) and config["staffCachePrefix"] != config["pagesCache"]
+    assert config["staffCachePrefix"].startswith(config["prefix"])
+    assert config["staffCachePrefix"] != config["pagesCache"]
     assert config["signPaths"] == ["/signin", "/signout"]
     assert config["staffCopyHeader"] == pwa.STAFF_COPY_HEADER
-    paths = json.loads(re.search(r'id="pwa-paths" content=\'([^\']+)\'', client.get("/").get_data(as_text=True)).group(1))
+    head = client.get("/").get_data(as_text=True)
+    paths = json.loads(re.search(r'id="pwa-paths" content=\'([^\']+)\'', head).group(1))
     assert paths["staffCachePrefix"] == config["staffCachePrefix"]
 
 

@@ -375,7 +375,8 @@ def day(device: Device):
     data = service.prepare(device, stop, now)
     # The pages the tablet keeps for opening without network (the service worker's STAFF_PAGES).
     data["pages"] = [url_for("checkin.index")] + [
-        url_for(endpoint, workshop_id=w["id"]) for w in data["workshops"] for endpoint in ("checkin.door", "checkin.scan")
+        url_for(endpoint, workshop_id=w["id"])
+        for w in data["workshops"] for endpoint in ("checkin.door", "checkin.scan")
     ]
     return _json_no_store(jsonify(data))
 

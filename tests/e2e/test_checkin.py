@@ -326,3 +326,45 @@ def _second_staff() -> None:
     user.set_password(PASSWORD)
     db.session.add(user)
     db.session.commit()
+
+
+def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_offline_with_it(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+
+    def seats_taken() -> int:
+        return query(app, lambda: db.session.get(Workshop, ids["workshop"]).seats_taken)
+
+    assert seats_taken() == 4 + 2  # four booked, two held for this tablet
+    # The workshop starts (the server's data and the tablet's say so alike).
+    started = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+
+    def start():
+        db.session.get(Workshop, ids["workshop"]).starts_at = started
+        db.session.commit()
+
+    query(app, start)
+    page.evaluate("""(t) => {
+        const d = JSON.parse(localStorage.getItem('busapp.staff.day'));
+        d.workshops.forEach(w => { w.starts_at = t; });
+        localStorage.setItem('busapp.staff.day', JSON.stringify(d));
+    }""", started.isoformat())
+    # Online, the next sync gives the unused share back.
+    for _ in range(50):
+        page.evaluate("BusCheckin.sync(false)")
+        if seats_taken() == 4:
+            break
+        page.wait_for_timeout(100)
+    assert seats_taken() == 4
+    share_left = "JSON.parse(localStorage.getItem('busapp.staff.local')).shareLeft[%d]" % ids["workshop"]
+    assert page.evaluate(share_left) == 0
+    # Offline now, the tablet holds no seat a resident could not have: the walk-in waits for the network.
+    context.set_offline(True)
+    page.fill("#walkin-name", "Ali")
+    page.click(".walkin-form button[type=submit]")
+    expect(page.locator("#status-bar")).to_contain_text("hält dieses Tablet keinen Platz")
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue') || '[]').length") == 0
+    context.set_offline(False)
+    context.close()
