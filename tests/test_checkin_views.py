@@ -176,6 +176,9 @@ def test_tablet_registration_day_data_sync_and_revocation(client, login, today, 
     coordinator_client.post(f"/staff/tablets/{device.id}/revoke", data={"csrf_token": token})
     assert tablet.post("/staff/sync", json=queue, headers=headers).status_code == 401
     assert tablet.get("/staff/day.json", headers=headers).status_code == 401
+    # Also with staff signed in on it: the tablet is told, so it forgets the credential and its kept pages.
+    assert client.get("/staff/day.json", headers=headers).json["error"] == "revoked"
+    assert client.get("/staff/day.json").status_code == 409  # no credential at all: register this tablet
 
 
 def test_staff_cannot_revoke_tablets(client, login, make_user):

@@ -340,14 +340,15 @@ def revoke(device_id: int):
 def device_required(view):
     """For the tablet's data and sync: a registered tablet's credential, which outlives the staff sign-in.
 
-    Without a credential, a signed-in staff member is told to register the tablet, anyone else gets 401."""
+    Without a credential, a signed-in staff member is told to register the tablet, anyone else gets 401. A
+    credential that no longer works gets 401 whoever is signed in, so the tablet forgets it and its kept pages."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         device = current_device()
         if device is None:
-            revoked = request.headers.get(DEVICE_HEADER) and not current_user.is_authenticated
-            if current_user.is_authenticated and current_user.has_role(Role.STAFF):
+            revoked = bool(request.headers.get(DEVICE_HEADER))
+            if not revoked and current_user.is_authenticated and current_user.has_role(Role.STAFF):
                 return jsonify(error="no_device", message=_("Register this tablet first.")), 409
             return jsonify(error="revoked" if revoked else "unauthorized",
                            message=_("This tablet is not registered or was revoked.")), 401

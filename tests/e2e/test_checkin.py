@@ -16,7 +16,7 @@ from busapp import create_app, qr, tickets
 from busapp.config import database_url as _db_url
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, CheckIn, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
+    Booking, BookingStatus, CheckIn, Device, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
 )
 from tests.conftest import PASSWORD, _empty_tables
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -367,4 +367,23 @@ def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_o
     expect(page.locator("#status-bar")).to_contain_text("hält dieses Tablet keinen Platz")
     assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue') || '[]').length") == 0
     context.set_offline(False)
+    context.close()
+
+
+def test_kept_pages_go_when_the_tablet_learns_it_was_revoked(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(server.url + "/staff/")
+    _wait_pages_kept(page)
+    assert len(_staff_caches(page)) == 1
+
+    def revoke():
+        db.session.execute(sa.update(Device).values(revoked_at=utcnow()))
+        db.session.commit()
+
+    query(app, revoke)
+    page.evaluate("BusCheckin.prepare()")  # answered 401: the credential no longer works
+    expect(page.locator("[data-sync-day]")).to_contain_text("nicht angemeldet")
+    assert _staff_caches(page) == []
+    assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
     context.close()
