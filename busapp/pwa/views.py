@@ -32,6 +32,26 @@ OFFLINE_PAGES = (
     r"^/offline$",
     r"^/my-bookings$",
 )
+# Staff pages a prepared tablet keeps for opening without network: today on the bus, and per workshop of the day
+# its door list and scan page. They are never put in PAGES_CACHE and never in the browser's HTTP cache (they say
+# no-store). Why keeping them in the worker's own cache is safe:
+# - it stores them only when the tablet's script asks, after preparing the day with the tablet's credential, and
+#   only answers made for the signed-in person (busapp/checkin/views.py, X-Staff-Copy);
+# - the cache is named by that person's copy key (account and sign-in version, keyed with the app's secret), and
+#   only one such cache exists: keeping pages for a new key deletes every other one;
+# - it is deleted when anyone signs out or in on this device (the worker sees the POST, the signed-out page and
+#   the tablet's sign-out script delete it too), when the server answers a staff page for someone else or for
+#   nobody (a redirect to sign-in, 401, 403), and when the tablet learns it was revoked;
+# - a copy is shown only until the time in its header (when the sign-in would expire, or the day ends).
+# So a tablet that was signed out, or is used by someone else, never shows them. (Offline, the worker cannot learn
+# of a sign-out made on another device: such a copy lasts at most until the time in its header.)
+STAFF_PAGES = (
+    r"^/staff/$",
+    r"^/staff/workshops/\d+$",
+    r"^/staff/workshops/\d+/scan$",
+)
+STAFF_CACHE_PREFIX = CACHE_PREFIX + "staff-"
+STAFF_COPY_HEADER = "X-Staff-Copy"
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
 # The QR reader for check-in tablets (about 1 MB) is for staff only: a tablet stores it when it prepares the day
 # (static/js/checkin.js), through the worker's cache for static files.
@@ -73,6 +93,7 @@ def paths() -> dict:
         "ticket": url_for("booking.show", token="x")[:-1],
         "feedback": url_for("feedback.bus"),
         "pagesCache": PAGES_CACHE,
+        "staffCachePrefix": STAFF_CACHE_PREFIX,
     }
 
 
@@ -203,6 +224,10 @@ def worker():
         "offline": {tag: f"/offline?lang={tag}" for tag in current_app.config["LANGUAGES"]},
         "defaultLang": current_app.config["BABEL_DEFAULT_LOCALE"],
         "pages": list(OFFLINE_PAGES),
+        "staffPages": list(STAFF_PAGES),
+        "staffCachePrefix": STAFF_CACHE_PREFIX,
+        "staffCopyHeader": STAFF_COPY_HEADER,
+        "signPaths": [url_for("auth.signin"), url_for("auth.signout")],
         "timeout": NAVIGATION_TIMEOUT_MS,
         "outboxScript": static_url("js/outbox.js"),
         "staticPrefix": url_for("static", filename=""),
