@@ -415,6 +415,14 @@ def test_a_full_day_shows_its_first_stops_in_the_month_and_every_stop_in_its_wee
     assert "Am Abend davor" in week and "Am Abend davor" not in box
 
 
+@pytest.mark.parametrize("path", ["/admin?week=0001-01-01", "/admin?week=9999-12-31", "/admin/month?month=0001-01",
+                                  "/admin/month?month=9999-12", "/admin/month?month=2026-13", "/admin?week=x"])
+def test_week_and_month_at_the_ends_of_the_calendar_show_the_current_ones(client, coordinator, path):
+    page = client.get(path)
+    assert page.status_code == 200
+    assert str(date.today().year) in page.get_data(as_text=True)
+
+
 def test_coordinator_lands_on_planning_and_sees_one_menu(client, make_user):
     from tests.conftest import PASSWORD
 

@@ -56,11 +56,16 @@ def _id_arg(name: str) -> int | None:
     return _int_or_none(request.args.get(name))
 
 
+# The days the week and month pages go to: at the very ends of the calendar there is no week before or after.
+CALENDAR_RANGE = (date(2, 1, 1), date(9998, 12, 31))
+
+
 def _parse_date_arg(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if CALENDAR_RANGE[0] <= day <= CALENDAR_RANGE[1] else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -90,6 +95,8 @@ def month():
     try:
         year, mon = (int(x) for x in request.args.get("month", "").split("-"))
         first, last = service.month_bounds(year, mon)
+        if not CALENDAR_RANGE[0] <= first <= CALENDAR_RANGE[1]:
+            raise ValueError(first)
     except ValueError:
         first, last = service.month_bounds(today.year, today.month)
     days = [d for d in service.days(first, last, per_day=MONTH_STOPS_PER_DAY) if d.stops or d.holiday]
