@@ -322,7 +322,8 @@ def test_a_stop_counts_for_the_month_of_its_day_in_the_city(app, make_district, 
     last_month = (month_start - timedelta(days=1)).replace(day=1)
     district = make_district()
     make_stop(district, starts_at=datetime.combine(last_month, time(0, 30), tzinfo=BERLIN), hours=2)
-    make_stop(district, starts_at=datetime.combine(last_month - timedelta(days=1), time(23, 0), tzinfo=BERLIN), hours=0.5)
+    evening = datetime.combine(last_month - timedelta(days=1), time(23, 0), tzinfo=BERLIN)
+    make_stop(district, starts_at=evening, hours=0.5)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         data = reports.figures(last_month - timedelta(days=40), month_start)
         months = {f.label: f.held for f in data["month"]}

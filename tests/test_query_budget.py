@@ -126,7 +126,8 @@ def test_planning_pages_cost_the_same_statements_at_64_and_at_10000_stops(client
     today = service.local_day(utcnow())
     monday = service.week_of(today)
     week = db.session.scalar(sa.select(sa.func.count()).select_from(Stop).where(
-        Stop.starts_at >= service.local(monday, time(0)), Stop.starts_at < service.local(monday + timedelta(days=7), time(0))))
+        Stop.starts_at >= service.local(monday, time(0)),
+        Stop.starts_at < service.local(monday + timedelta(days=7), time(0))))
     assert large["week"][1] == week == 100
     first, last = service.month_bounds(today.year, today.month)
     assert 0 < large["month"][1] <= MONTH_STOPS_PER_DAY * ((last - first).days + 1)

@@ -191,7 +191,8 @@ def periods(today: date, first: date | None) -> list[Period]:
     """The periods offered with one click: the last twelve months, each calendar year of the tour, all of them."""
     out = [Period(_("Last 12 months"), *default_period(today))]
     if first is not None and first <= today:
-        out += [Period(str(year), date(year, 1, 1), date(year, 12, 31)) for year in range(today.year, first.year - 1, -1)]
+        years = range(today.year, first.year - 1, -1)
+        out += [Period(str(year), date(year, 1, 1), date(year, 12, 31)) for year in years]
         out.append(Period(_("All years"), date(first.year, 1, 1), today))
     return out
 
