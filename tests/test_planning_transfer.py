@@ -356,3 +356,49 @@ def test_report_page_and_csv_show_walk_ins_and_no_shows(app, client, coordinator
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     sued = next(r for r in rows if r["group"] == "district" and r["name"] == "Süd")
     assert (sued["seats_booked"], sued["checked_in"], sued["walk_ins"], sued["no_shows"]) == ("5", "1", "4", "4")
+
+
+def test_a_report_covers_the_last_twelve_months_unless_another_period_is_picked(client, coordinator, make_district,
+                                                                                make_stop, make_workshop, now):
+    today = now.astimezone(BERLIN).date()
+    recent = make_stop(make_district(name="Nord"), starts_at=now - timedelta(days=2), hours=2)
+    make_workshop(recent, capacity=7)
+    old_day = date(today.year - 2, 6, 10)
+    old = make_stop(make_district(name="Süd"), starts_at=datetime.combine(old_day, time(10), tzinfo=BERLIN))
+    make_workshop(old, capacity=5)
+
+    page = client.get("/admin/reports").get_data(as_text=True)
+    start = reports.default_period(today)[0]
+    assert start.day == 1 and start > today.replace(year=today.year - 1)
+    assert f'value="{start.isoformat()}"' in page and f'value="{today.isoformat()}"' in page
+    assert "<strong>1</strong> stops held" in page and "<strong>7</strong> seats offered" in page
+    assert '<th scope="row">Süd</th>' not in page
+    # One click for each year of the tour and for all of them, as plain links.
+    year = f'/admin/reports?start={old_day.year}-01-01&amp;end={old_day.year}-12-31'
+    assert f'href="{year}"' in page and f">{old_day.year}</a>" in page
+    all_years = f'/admin/reports?start={old_day.year}-01-01&amp;end={today.isoformat()}'
+    assert f'href="{all_years}"' in page
+    page = client.get(all_years.replace("&amp;", "&")).get_data(as_text=True)
+    assert "<strong>2</strong> stops held" in page and "<strong>12</strong> seats offered" in page
+    assert 'aria-current="page">All years' in page
+    rows = client.get(f"/admin/reports.csv?start={old_day.year}-01-01&end={old_day.year}-12-31").get_data(as_text=True)
+    assert "district;Süd;1;5;" in rows and "Nord" not in rows
+    # A date typed wrong is kept beside its message; the report shows the last twelve months meanwhile.
+    page = client.get("/admin/reports?start=10.13.2025").get_data(as_text=True)
+    assert 'value="10.13.2025"' in page and "<strong>1</strong> stops held" in page
+
+
+def test_a_stop_counts_for_the_month_of_its_day_in_the_city(app, make_district, make_stop, now):
+    """00:30 on the 1st in Lübeck is the evening before in UTC, so a month made from UTC would be wrong."""
+    month_start = now.astimezone(BERLIN).date().replace(day=1)
+    last_month = (month_start - timedelta(days=1)).replace(day=1)
+    district = make_district()
+    make_stop(district, starts_at=datetime.combine(last_month, time(0, 30), tzinfo=BERLIN), hours=2)
+    evening = datetime.combine(last_month - timedelta(days=1), time(23, 0), tzinfo=BERLIN)
+    make_stop(district, starts_at=evening, hours=0.5)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        data = reports.figures(last_month - timedelta(days=40), month_start)
+        months = {f.label: f.held for f in data["month"]}
+        before = last_month - timedelta(days=1)
+        assert months == {f"{before:%B %Y}": 1, f"{last_month:%B %Y}": 1}
+        assert reports.figures(last_month, last_month)["month"][0].held == 1
