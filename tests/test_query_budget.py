@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -131,3 +132,30 @@ def test_planning_pages_cost_the_same_statements_at_64_and_at_10000_stops(client
     assert large["week"][1] == week == 100
     first, last = service.month_bounds(today.year, today.month)
     assert 0 < large["month"][1] <= MONTH_STOPS_PER_DAY * ((last - first).days + 1)
+
+
+def test_the_staff_landing_page_costs_the_same_statements_for_one_stop_today_and_for_six(client, login, make_stop,
+                                                                                        make_workshop):
+    """"Today on the bus" lists the day's other stops with their workshops: loaded together, not one by one."""
+    login("staff")
+    zone = ZoneInfo("Europe/Berlin")
+    today = utcnow().astimezone(zone).date()
+
+    def add_stop(hour: int):
+        stop = make_stop(starts_at=datetime.combine(today, time(hour), tzinfo=zone), hours=0.5)
+        make_workshop(stop=stop, starts_at=stop.starts_at)
+        make_workshop(stop=stop, starts_at=stop.starts_at, title="Videoanrufe")
+
+    def landing() -> int:
+        client.get("/staff/")
+        with statements() as seen:
+            html = client.get("/staff/").get_data(as_text=True)
+        assert "Videoanrufe" in html
+        return len(seen)
+
+    add_stop(1)
+    add_stop(2)
+    one_other = landing()
+    for hour in range(3, 8):
+        add_stop(hour)
+    assert landing() == one_other

@@ -81,7 +81,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import tickets
 from ..booking.service import _free_seats, _lock, _take_seats, _write, new_code, normalize_code, promote
@@ -171,7 +171,7 @@ def stops_of_day(now: datetime) -> list[Stop]:
         sa.select(Stop)
         .where(Stop.status != StopStatus.DRAFT, Stop.starts_at < end_of_day(now), Stop.ends_at > start)
         .order_by(Stop.starts_at, Stop.id)
-        .options(joinedload(Stop.district))
+        .options(joinedload(Stop.district), selectinload(Stop.workshops))
     ))
 
 
