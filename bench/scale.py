@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,7 @@ def seed(db_url: str, stops: int | None) -> tuple[float, dict]:
 
     from busapp import demo
     from busapp.extensions import db
-    from busapp.models import District, Role, Stop, StopStatus, User, Workshop, utcnow
+    from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, utcnow
 
     app = make_app(db_url)
     with app.app_context():
@@ -59,6 +60,20 @@ def seed(db_url: str, stops: int | None) -> tuple[float, dict]:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("ANALYZE"))
         district = db.session.scalar(sa.select(District).order_by(District.number).limit(1))
+        # The bus's feedback code shows the form of the stop the bus is at, or a "no stop now" page: a stop running
+        # now in both tours makes it the same page kind at both sizes, whatever the hour of the run.
+        now = utcnow()
+        running = db.session.scalar(sa.select(Stop).where(
+            Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= now, Stop.ends_at > now).limit(1))
+        if running is None:
+            place = db.session.scalar(sa.select(Place).where(Place.district_id == district.id).limit(1))
+            stop = Stop(district=district, place=place, starts_at=now - timedelta(hours=1),
+                        ends_at=now + timedelta(hours=1), status=StopStatus.PUBLISHED)
+            stop.workshops = [Workshop(title=title, topic="smartphone_basics", starts_at=stop.starts_at + offset,
+                                       duration_minutes=45, capacity=8, seats_taken=0)
+                              for title, offset in (("Smartphone", timedelta(0)), ("Videoanrufe", timedelta(hours=1)))]
+            db.session.add(stop)
+            db.session.commit()
         stop_id = db.session.scalar(
             sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED, Stop.starts_at > utcnow())
             .order_by(Stop.starts_at).limit(1))

@@ -91,6 +91,7 @@ from ..models import (
     AuditEvent, Booking, BookingStatus, CheckIn, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit,
     utcnow,
 )
+from ..schedule.queries import LONGEST_VISIT
 
 VALID = "valid"
 AGAIN = "again"
@@ -179,7 +180,7 @@ def current_stop(now: datetime) -> Stop | None:
     """The stop the bus is at or going to next: today's first stop not yet over, else the next public stop."""
     stop = db.session.scalar(
         sa.select(Stop)
-        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now)
+        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT)
         .order_by(Stop.starts_at, Stop.id)
         .limit(1)
         .options(joinedload(Stop.district))
