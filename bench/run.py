@@ -598,7 +598,7 @@ def main() -> int:
         print(f"\n== Tour size: the demo tour and {args.scale_stops:,} stops (bench/scale.py) ...", flush=True)
         backends = [label for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql"))
                     if key in args.backends and not (key == "postgresql" and pg_version.startswith("unavailable"))]
-        scale.print_report(scale.run(backends, [None, args.scale_stops], repeat=5, pg=args.pg))
+        scale.print_report(scale.measure_all(backends, [None, args.scale_stops], repeat=5, pg=args.pg))
     print(f"\nTotal run time {time.monotonic() - started:.0f} s.")
     return 0
 
