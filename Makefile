@@ -60,13 +60,19 @@ run: db
 	trap 'kill $$worker $$server 2>/dev/null; wait' EXIT INT TERM; \
 	wait $$server
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; each has its own database, live servers and Chromium);
+# TEST_WORKERS=0 runs it in this one process. `worksteal` hands each worker a run of neighbouring tests, so a
+# module's shared demo site is built once or twice, and lets an idle worker take over from a busy one.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist worksteal
+
 test: setup-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The suite against PostgreSQL: a throwaway database is created and dropped around the run.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 test-pg: setup-test
-	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(PYTEST_ARGS)
+	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(XDIST) $(PYTEST_ARGS)
 
 bench: setup-test
 	$(BIN)/python bench/run.py

@@ -162,6 +162,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Residents' sessions only carry the CSRF token and language; they live long so that a booking
         # queued offline on a phone still passes the CSRF check when it is sent hours later.
         "PERMANENT_SESSION_LIFETIME": timedelta(days=_int("SESSION_DAYS", 30)),
+        # The cookie is sent again only when the session changes. Sent with every answer, an answer to a request that
+        # left before a sign-in (the service worker fetching its files) would put the old cookie back: signed out.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": True,
         # Staff and coordinator sign-ins expire on their own, independent of the session cookie.

@@ -3,16 +3,20 @@ and factories for the tour's objects."""
 from __future__ import annotations
 
 import contextvars
+import copy
 import itertools
 import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import flask
+import jinja2
 import pytest
 import sqlalchemy as sa
 
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
 from busapp import create_app
 from busapp.extensions import db
@@ -21,6 +25,61 @@ from busapp.models import District, Place, Role, Stop, StopStatus, User, Worksho
 ROOT = Path(__file__).resolve().parent.parent
 # Production apps in tests need a ticket key from the environment, as a real deployment does; a fixed one for tests.
 os.environ.setdefault("TICKET_SIGNING_KEY", "dGVzdHMgb25seSwgbm90IGEgcmVhbCB0aWNrZXQga2U=")
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app of the test run.
+
+    The tests build hundreds of apps, each with its own Jinja environment, which would otherwise parse and compile
+    every template again. Jinja checks each entry against the template's source, so a changed template is compiled
+    anew; every app is built by create_app with the same Jinja settings, so the code is the same."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database beside the one TEST_DATABASE_URL names
+    (SQLite files are per worker already, in each worker's own temporary folder)."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not worker or not url.startswith("postgres"):
+        return
+    own = sa.engine.make_url(url)
+    own = own.set(database=f"{own.database}_{worker}")
+    with _postgres_admin(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{own.database}"')
+    os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+    config.stash[_WORKER_DATABASE] = own.database
+
+
+def pytest_unconfigure(config) -> None:
+    name = config.stash.get(_WORKER_DATABASE, None)
+    if name:
+        with _postgres_admin(os.environ["TEST_DATABASE_URL"]) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_WORKER_DATABASE = pytest.StashKey[str]()
+
+
+def _postgres_admin(url: str):
+    import psycopg
+
+    admin = sa.engine.make_url(url).set(drivername="postgresql", database="postgres")
+    return psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True)
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +135,29 @@ def app(_schema, database_url):
         db.session.remove()
         _empty_tables()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def _module_app(_schema, database_url):
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
+    app.test_client_class = IsolatedClient
+    yield app, copy.deepcopy(dict(app.config)), sorted(map(str, app.url_map.iter_rules()))
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def module_app(_module_app):
+    """One app for the tests of a module that only send requests and read the answers (the checks of every route,
+    a thousand tests): building an app costs more than such a test. Every table is emptied after each test, as with
+    `app`. A test that changes the app's settings or routes fails here; such a test takes `app`."""
+    app, settings, rules = _module_app
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+    assert dict(app.config) == settings, "a test changed the settings of the shared app: give it `app`"
+    assert sorted(map(str, app.url_map.iter_rules())) == rules, "a test added routes to the shared app: give it `app`"
 
 
 @pytest.fixture
@@ -162,14 +244,18 @@ def make_workshop(app, make_stop):
 
 
 PASSWORD = "correct horse battery"
+# Accounts made by make_user get a scrypt hash of PASSWORD with a small work factor. The sign-in checks it as any
+# other (the factor is part of the hash), in a millisecond instead of a tenth of a second; tests/test_auth.py
+# checks that User.set_password itself uses scrypt at full cost.
+QUICK_HASH_METHOD = "scrypt:1024:8:1"
 
 
 @pytest.fixture
 def make_user(app):
     def make(role: Role | str = Role.STAFF, email: str | None = None, active: bool = True) -> User:
         role = Role(role)
-        user = User(email=email or f"{role.value}{next(_numbers)}@example.org", role=role, active=active)
-        user.set_password(PASSWORD)
+        user = User(email=email or f"{role.value}{next(_numbers)}@example.org", role=role, active=active,
+                    password_hash=generate_password_hash(PASSWORD, method=QUICK_HASH_METHOD))
         db.session.add(user)
         db.session.commit()
         return user

@@ -248,8 +248,9 @@ def find_rule(app: Flask, rule_text: str, endpoint: str) -> Rule:
 
 
 @pytest.mark.parametrize("rule_text, endpoint, method, role", CASES)
-def test_route_access(app, rule_text, endpoint, method, role):
+def test_route_access(module_app, rule_text, endpoint, method, role):
     """Every rule x method x role: public routes answer everyone, staff routes only the roles they name."""
+    app = module_app
     rule = find_rule(app, rule_text, endpoint)
     world = build_world()
     user = make_account(role)

@@ -52,16 +52,24 @@ def without_tokens(html: str) -> str:
 
 # --- passwords -------------------------------------------------------------------------------------------------
 
-def test_password_is_hashed_with_scrypt_and_verifies(make_user):
-    user = make_user()
+def _with_password(password: str = PASSWORD) -> User:
+    user = User(email="someone@example.org", role=Role.STAFF)
+    user.set_password(password)
+    return user
+
+
+def test_password_is_hashed_with_scrypt_and_verifies():
+    user = _with_password()
     assert user.password_hash != PASSWORD and PASSWORD not in user.password_hash
-    assert user.password_hash.startswith("scrypt:")
+    method, _salt, _hash = user.password_hash.split("$")
+    name, cost, block_size, parallel = method.split(":")
+    assert name == "scrypt" and int(cost) >= 2**15 and int(block_size) >= 8, method
     assert user.check_password(PASSWORD)
     assert not user.check_password(PASSWORD + "x")
 
 
-def test_two_users_with_one_password_get_different_hashes(make_user):
-    assert make_user().password_hash != make_user().password_hash
+def test_two_users_with_one_password_get_different_hashes():
+    assert _with_password().password_hash != _with_password().password_hash
 
 
 @pytest.mark.parametrize("password, ok", [
@@ -156,6 +164,25 @@ def test_session_is_renewed_at_signin(client, guarded, make_user):
     other = guarded.test_client()
     other.set_cookie("session", before_cookie)
     assert other.get("/test/staff").status_code == 302
+
+
+def test_answers_to_requests_sent_before_signing_in_do_not_sign_out(client, guarded, make_user):
+    """The service worker fetches its files while the person signs in: an answer to a request that left with the
+    cookie from before arrives after the sign-in. It must not put that cookie back, or the next page asks for the
+    sign-in again."""
+    user = make_user()
+    csrf_token(client, "/signin")
+    before_cookie = client.get_cookie("session").value
+    assert sign_in(client, user.email).status_code == 303
+    late = guarded.test_client()
+    late.set_cookie("session", before_cookie)
+    for path in ("/sw.js", "/static/css/app.css", "/offline?lang=de", "/"):
+        with late.get(path) as response:
+            assert response.status_code == 200, path
+            for header in response.headers.getlist("Set-Cookie"):
+                name, _, rest = header.partition("=")
+                client.set_cookie(name, rest.split(";", 1)[0])  # as the browser stores it
+    assert client.get("/test/staff").status_code == 200
 
 
 @pytest.mark.parametrize("target", ["/s/1?x=2", "/test/staff", "/d/marli"])

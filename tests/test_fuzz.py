@@ -192,6 +192,29 @@ def fuzz_app(_schema, database_url):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def forms_of(fuzz_app):
+    """forms_of(protected): the forms discover_forms finds, anonymously or signed in as a coordinator.
+
+    Read once per module from a clean database with one world in it: the forms and their fields are the same for
+    every target (each example builds its own world anyway)."""
+    found: dict[bool, dict] = {}
+
+    def forms(protected: bool) -> dict:
+        if protected not in found:
+            db.session.remove()
+            _empty_tables()
+            try:
+                found[protected] = discover_forms(fuzz_app, build_world(),
+                                                  make_account("coordinator") if protected else None)
+            finally:
+                db.session.remove()
+                _empty_tables()
+        return found[protected]
+
+    return forms
+
+
 # A sensible value per field name or input type, so that most of a submission can be right and one field hostile.
 PLAUSIBLE = (
     (re.compile(r"e-?mail|contact", re.I), "someone@example.org"),
@@ -246,16 +269,14 @@ def _clean(data: dict) -> dict:
 
 
 @pytest.mark.parametrize("rule_text, endpoint, method", TARGETS)
-def test_no_500_and_nothing_half_written(fuzz_app, rule_text, endpoint, method):
+def test_no_500_and_nothing_half_written(fuzz_app, forms_of, rule_text, endpoint, method):
     """Random and hostile input never breaks the app or leaves a partial write."""
     app = fuzz_app
     with app.app_context():
         try:
             rule = find_rule(app, rule_text, endpoint)
             protected = bool(required_roles(app, endpoint))
-            world = build_world()
-            forms = discover_forms(app, world, make_account("coordinator") if protected else None)
-            form = forms.get((endpoint, method), {"fields": {}, "types": {}})
+            form = forms_of(protected).get((endpoint, method), {"fields": {}, "types": {}})
             if method == "GET":
                 fields = {name: set() for name in COMMON_PARAMS}
                 fields.update(form["fields"])
@@ -439,7 +460,7 @@ WRITE_TARGETS = [t for t in TARGETS if t.values[2] in WRITING]
 
 
 @pytest.mark.parametrize("rule_text, endpoint, method", WRITE_TARGETS)
-def test_each_field_alone_with_nasty_values(fuzz_app, rule_text, endpoint, method):
+def test_each_field_alone_with_nasty_values(fuzz_app, forms_of, rule_text, endpoint, method):
     """A plausible submission with exactly one field made nasty: never a 500, never a half-write or bad row."""
     app = fuzz_app
     failures: dict[tuple[str, str, str], str] = {}
@@ -447,8 +468,7 @@ def test_each_field_alone_with_nasty_values(fuzz_app, rule_text, endpoint, metho
         try:
             rule = find_rule(app, rule_text, endpoint)
             protected = bool(required_roles(app, endpoint))
-            forms = discover_forms(app, build_world(), make_account("coordinator") if protected else None)
-            form = forms.get((endpoint, method), {"fields": {}, "types": {}})
+            form = forms_of(protected).get((endpoint, method), {"fields": {}, "types": {}})
             fields = {k: v for k, v in form["fields"].items() if k != "csrf_token"}
             for field in sorted(fields):
                 for label, nasty in NASTY.items():
@@ -483,7 +503,7 @@ GET_TARGETS = [t for t in TARGETS if t.values[2] == "GET"]
 
 
 @pytest.mark.parametrize("rule_text, endpoint, method", GET_TARGETS)
-def test_each_query_parameter_alone_with_nasty_values(fuzz_app, rule_text, endpoint, method):
+def test_each_query_parameter_alone_with_nasty_values(fuzz_app, forms_of, rule_text, endpoint, method):
     """Every query parameter a page's forms name (and the common ones), one at a time: never a 500."""
     app = fuzz_app
     failures = []
@@ -491,8 +511,8 @@ def test_each_query_parameter_alone_with_nasty_values(fuzz_app, rule_text, endpo
         try:
             rule = find_rule(app, rule_text, endpoint)
             protected = bool(required_roles(app, endpoint))
+            forms = forms_of(protected)
             path, user = _fresh_world(app, rule, method, protected)
-            forms = discover_forms(app, build_world(), user)
             params = set(COMMON_PARAMS) | set(forms.get((endpoint, "GET"), {"fields": {}})["fields"])
             client = app.test_client()
             sign_in(client, user)

@@ -108,7 +108,8 @@ def inline_problems(html: str) -> list[str]:
 
 @pytest.mark.parametrize("rule_text, endpoint", GET_ROUTES)
 @pytest.mark.parametrize("who", ["anonymous", "coordinator"])
-def test_headers_on_every_get_route(app, rule_text, endpoint, who):
+def test_headers_on_every_get_route(module_app, rule_text, endpoint, who):
+    app = module_app
     rule = find_rule(app, rule_text, endpoint)
     world = build_world()
     user = make_account(who)
@@ -127,7 +128,8 @@ def test_headers_on_every_get_route(app, rule_text, endpoint, who):
 
 
 @pytest.mark.parametrize("rule_text, endpoint", GET_ROUTES)
-def test_hsts_over_https(app, rule_text, endpoint):
+def test_hsts_over_https(module_app, rule_text, endpoint):
+    app = module_app
     rule = find_rule(app, rule_text, endpoint)
     path = build_path(app, rule, "GET", build_world())
     view = app.view_functions[endpoint]

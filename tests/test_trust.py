@@ -309,7 +309,7 @@ def reopened(app, client):
     other = app.test_client()
     for cookie in client._cookies.values():
         if cookie.expires is not None:
-            other.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+            other.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path, expires=cookie.expires)
     return other
 
 

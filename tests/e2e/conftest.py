@@ -21,6 +21,11 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--disable-quic", "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+# Generous but bounded waits: on a loaded machine (two test workers and their browsers on two cores, the PostgreSQL
+# run) a page can take many seconds; a wait that runs out is a failure, never a reason to skip.
+ACTION_TIMEOUT_MS = 30_000
+NAVIGATION_TIMEOUT_MS = 60_000
+EXPECT_TIMEOUT_MS = 15_000
 
 
 def pytest_collection_modifyitems(config, items):
@@ -42,10 +47,29 @@ def _playwright():
         yield p
 
 
+class Browser:
+    """The session's Chromium (launched once per test process); every context it opens has the waits above."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def browser(_playwright):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     browser = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield browser
+    yield Browser(browser)
     browser.close()
 
 

@@ -118,8 +118,9 @@ def test_a_coordinator_plans_repeats_publishes_and_cancels(office, live_app, bro
     for _page in range(6):
         if phone.locator("text=Gemeindehaus am Brink").count() or not phone.locator("a[rel=next]").count():
             break
+        stops = phone.locator("#stops").element_handle()
         phone.locator("a[rel=next]").first.click()
-        phone.wait_for_load_state()
+        stops.wait_for_element_state("hidden")  # htmx swapped the next weeks in its place
     assert phone.locator("text=Gemeindehaus am Brink").count() >= 1
     # A resident books a seat at the first one.
     with live_app.app_context():
