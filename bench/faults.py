@@ -21,13 +21,11 @@ the seat invariants (no workshop over capacity, seats taken = confirmed seats). 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import os
 import random
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -134,37 +132,6 @@ class Client(threading.Thread):
             pause = min(MAX_PAUSE_S, pause * 2)
             time.sleep(wait * random.uniform(0.8, 1.2))
         return sub
-
-
-@contextlib.contextmanager
-def gunicorn(env: dict, workers: int, threads: int, port: int, log: Path):
-    """gunicorn on loopback, ready once /healthz answers (a busy machine may take a while to start it)."""
-    cmd = [run.GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-           "--worker-class", "gthread", "--keep-alive", "5", "--log-level", "warning", "--error-logfile", str(log),
-           "app:app"]
-    proc = subprocess.Popen(cmd, cwd=run.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {log.read_text() if log.exists() else ''}")
-            time.sleep(0.5)
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def workers_of(master: int) -> list[int]:
@@ -280,7 +247,8 @@ def main() -> int:
         env = run.app_env(db_url)
         env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # production refuses to start without it
         plain_url = db_url.replace("postgresql+psycopg://", "postgresql://")
-        with gunicorn(env, args.workers, args.threads, port, Path(tmp) / "gunicorn.log") as master:
+        with run.gunicorn("app:app", env, args.workers, args.threads, port, Path(tmp) / "gunicorn.log",
+                          ready="/healthz", timeout=120) as master:
             subs: list[Submission] = []
             phase = ["kill"]
             stop = threading.Event()

@@ -179,18 +179,20 @@ def drive(port: int, name: str, plan: Plan, duration: float, connections: int, l
 
 
 @contextmanager
-def gunicorn(target: str, env: dict, workers: int, threads: int, port: int, log: Path):
-    """Serve a WSGI app with gunicorn on loopback until the block ends."""
+def gunicorn(target: str, env: dict, workers: int, threads: int, port: int, log: Path, ready: str = "/",
+             timeout: float = 30):
+    """Serve a WSGI app with gunicorn on loopback until the block ends; ready once `ready` answers 2xx (a busy
+    machine may take a while to start it: `timeout` seconds at most)."""
     cmd = [GUNICORN, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
            "--worker-class", "gthread", "--keep-alive", "5", "--backlog", "2048", "--log-level", "warning",
            "--error-logfile", str(log), target]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=2) as r:
                     r.read()
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -201,7 +203,7 @@ def gunicorn(target: str, env: dict, workers: int, threads: int, port: int, log:
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
@@ -424,15 +426,16 @@ def overbooking_check(db_url: str) -> dict:
 # -------------------------------------------------------------------------------------------------- databases
 
 @contextmanager
-def sqlite_database(tmp: Path):
-    yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+def sqlite_database(tmp: Path, name: str = "bench"):
+    yield f"sqlite:///{tmp / (name + '.sqlite3')}"
 
 
 @contextmanager
-def postgres_database(server: str):
+def postgres_database(server: str, prefix: str = "busapp_bench"):
+    """A throwaway database on the server, dropped when the block ends."""
     import psycopg
 
-    name = f"busapp_bench_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -595,7 +598,7 @@ def main() -> int:
         print(f"\n== Tour size: the demo tour and {args.scale_stops:,} stops (bench/scale.py) ...", flush=True)
         backends = [label for label, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql"))
                     if key in args.backends and not (key == "postgresql" and pg_version.startswith("unavailable"))]
-        scale.print_report(scale.run(backends, [None, args.scale_stops], repeat=5, pg=args.pg))
+        scale.print_report(scale.measure_all(backends, [None, args.scale_stops], repeat=5, pg=args.pg))
     print(f"\nTotal run time {time.monotonic() - started:.0f} s.")
     return 0
 

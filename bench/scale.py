@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import run  # noqa: E402  (the load benchmark's plumbing: throwaway databases)
 
 # Targets from the scale issue, for the large tour.
 TARGET_PAGE_MS = 50.0
@@ -31,25 +32,6 @@ LARGE = 100_000
 # The coordinator the benchmark signs in as, for the staff and planning pages.
 BENCH_USER = "bench@example.org"
 BENCH_PASSWORD = "bench-password-not-secret"
-
-
-@contextmanager
-def sqlite_url(tmp: Path, name: str):
-    yield f"sqlite:///{tmp / (name + '.sqlite3')}"
-
-
-@contextmanager
-def postgres_url(server: str):
-    import psycopg
-
-    name = f"busapp_scale_{secrets.token_hex(4)}"
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://{server.split('://', 1)[1]}/{name}"
-    finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_app(db_url: str):
@@ -65,7 +47,7 @@ def seed(db_url: str, stops: int | None) -> tuple[float, dict]:
 
     from busapp import demo
     from busapp.extensions import db
-    from busapp.models import District, Role, Stop, StopStatus, User, Workshop, utcnow
+    from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, utcnow
 
     app = make_app(db_url)
     with app.app_context():
@@ -78,6 +60,20 @@ def seed(db_url: str, stops: int | None) -> tuple[float, dict]:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("ANALYZE"))
         district = db.session.scalar(sa.select(District).order_by(District.number).limit(1))
+        # The bus's feedback code shows the form of the stop the bus is at, or a "no stop now" page: a stop running
+        # now in both tours makes it the same page kind at both sizes, whatever the hour of the run.
+        now = utcnow()
+        running = db.session.scalar(sa.select(Stop).where(
+            Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= now, Stop.ends_at > now).limit(1))
+        if running is None:
+            place = db.session.scalar(sa.select(Place).where(Place.district_id == district.id).limit(1))
+            stop = Stop(district=district, place=place, starts_at=now - timedelta(hours=1),
+                        ends_at=now + timedelta(hours=1), status=StopStatus.PUBLISHED)
+            stop.workshops = [Workshop(title=title, topic="smartphone_basics", starts_at=stop.starts_at + offset,
+                                       duration_minutes=45, capacity=8, seats_taken=0)
+                              for title, offset in (("Smartphone", timedelta(0)), ("Videoanrufe", timedelta(hours=1)))]
+            db.session.add(stop)
+            db.session.commit()
         stop_id = db.session.scalar(
             sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED, Stop.starts_at > utcnow())
             .order_by(Stop.starts_at).limit(1))
@@ -176,7 +172,7 @@ def signin(client) -> None:
         raise SystemExit(f"the benchmark could not sign in: {response.status_code}")
 
 
-def run(backends: list[str], sizes: list[int | None], repeat: int, pg: str) -> dict:
+def measure_all(backends: list[str], sizes: list[int | None], repeat: int, pg: str) -> dict:
     """Seed and measure every backend and size; returns {backend: {size: (seed seconds, results)}}."""
     report: dict = {}
     with tempfile.TemporaryDirectory(prefix="busapp-scale-") as tmp:
@@ -184,7 +180,8 @@ def run(backends: list[str], sizes: list[int | None], repeat: int, pg: str) -> d
             for size in sizes:
                 label = f"{size:,} stops" if size else "demo tour"
                 print(f"  {backend}: seeding {label} ...", flush=True)
-                cm = sqlite_url(Path(tmp), f"s{size or 0}") if backend == "SQLite" else postgres_url(pg)
+                cm = (run.sqlite_database(Path(tmp), f"s{size or 0}") if backend == "SQLite"
+                      else run.postgres_database(pg, "busapp_scale"))
                 with cm as url:
                     seconds, info = seed(url, size)
                     results = measure(url, info["paths"], repeat)
@@ -240,7 +237,7 @@ def main() -> int:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"))
     args = parser.parse_args()
     backends = [b for b, key in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql")) if key in args.backends]
-    report = run(backends, [None, args.stops], args.repeat, args.pg)
+    report = measure_all(backends, [None, args.stops], args.repeat, args.pg)
     print_report(report)
     return 0
 

@@ -15,7 +15,7 @@ from busapp import tickets
 from busapp.checkin import service
 from busapp.checkin.service import Action
 from busapp.extensions import db
-from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, SeatShare, Workshop
+from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Workshop
 from busapp.schedule.service import LiveStatusRefused, set_live_status
 
 
@@ -278,44 +278,6 @@ def test_malformed_queue_items_are_answered_invalid(app, make_user, bad):
     device, _ = service.register_device("A", make_user())
     result = service.sync(device, [bad])
     assert result["results"][0]["outcome"] == service.INVALID
-
-
-def test_offline_walk_ins_use_the_tablets_seat_share(today, make_booking, make_user, app):
-    stop, workshop, _ = today
-    make_booking(workshop, party_size=1)  # 3 seats free of 4
-    a, _ = service.register_device("A", make_user())
-    b, _ = service.register_device("B", make_user())
-    day_a = service.prepare(a, stop)
-    day_b = service.prepare(b, stop)
-    share = {w["id"]: w["share"] for w in day_a["workshops"]}
-    assert share[workshop.id] == 2
-    assert {w["id"]: w["share"] for w in day_b["workshops"]}[workshop.id] == 1  # only one seat was left
-    db.session.refresh(workshop)
-    assert workshop.seats_taken == 4 and workshop.seats_free == 0
-    # Each tablet seats its share offline; a third walk-in on B finds no seat and is refused, not dropped.
-    result_a = service.sync(a, [item("walkin", workshop, 1, name="Ali", party_size=2)])
-    result_b = service.sync(b, [item("walkin", workshop, 1, name="Bea", party_size=1),
-                                item("walkin", workshop, 2, name="Cem", party_size=1)])
-    assert result_a["results"][0]["outcome"] == service.VALID
-    assert [r["outcome"] for r in result_b["results"]] == [service.VALID, service.FULL]
-    db.session.refresh(workshop)
-    assert workshop.seats_taken == 4
-    # Preparing again does not hold more seats; the day data lists the bookings without contact details.
-    again = service.prepare(a, stop)
-    assert {w["id"]: w["share"] for w in again["workshops"]}[workshop.id] == 0
-    assert all(set(b) >= {"code", "name", "party_size"} and "contact" not in b for b in again["bookings"])
-
-
-def test_unused_shares_go_back_at_sign_out(today, make_user):
-    stop, workshop, _ = today
-    device, _ = service.register_device("A", make_user())
-    service.prepare(device, stop)
-    db.session.refresh(workshop)
-    assert workshop.seats_taken == 2
-    assert service.return_shares(device) >= 2
-    db.session.refresh(workshop)
-    assert workshop.seats_taken == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SeatShare)) == 0
 
 
 def test_day_data_expires_at_midnight_and_has_public_keys_only(today, make_user, app):

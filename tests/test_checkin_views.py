@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from busapp import tickets
-from busapp.checkin import service
+from busapp.checkin import service, views
 from busapp.extensions import db
 from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Device, Stop
 from tests.conftest import PASSWORD, csrf_token
@@ -176,6 +176,9 @@ def test_tablet_registration_day_data_sync_and_revocation(client, login, today, 
     coordinator_client.post(f"/staff/tablets/{device.id}/revoke", data={"csrf_token": token})
     assert tablet.post("/staff/sync", json=queue, headers=headers).status_code == 401
     assert tablet.get("/staff/day.json", headers=headers).status_code == 401
+    # Also with staff signed in on it: the tablet is told, so it forgets the credential and its kept pages.
+    assert client.get("/staff/day.json", headers=headers).json["error"] == "revoked"
+    assert client.get("/staff/day.json").status_code == 409  # no credential at all: register this tablet
 
 
 def test_staff_cannot_revoke_tablets(client, login, make_user):
@@ -198,3 +201,109 @@ def test_expired_sign_in_mid_check_in_goes_to_sign_in_and_back(client, login, to
     assert response.headers["HX-Redirect"].endswith(f"next=/staff/workshops/{workshop.id}")
     db.session.refresh(booking)
     assert booking.arrived == 0
+
+
+# --- pages a prepared tablet keeps for opening without network -----------------------------------------------------
+
+def copy_mark(response) -> tuple[str, int] | None:
+    value = response.headers.get("X-Staff-Copy")
+    if value is None:
+        return None
+    key, until = value.split(" ")
+    return key, int(until)
+
+
+def test_staff_pages_say_whose_copy_they_are_and_until_when(client, login, today, app):
+    _stop, workshop, _ = today
+    user = login("staff")
+    pages = [client.get(path) for path in
+             ("/staff/", f"/staff/workshops/{workshop.id}", f"/staff/workshops/{workshop.id}/scan")]
+    marks = {copy_mark(r) for r in pages}
+    assert len(marks) == 1
+    key, until = marks.pop()
+    # Never in an HTTP cache; only the service worker keeps them, and not past the sign-in or the day.
+    assert all(r.status_code == 200 and r.headers["Cache-Control"] == "no-store" for r in pages)
+    with app.test_request_context():
+        ends = service.end_of_day(service.utcnow())
+    with client.session_transaction() as sess:
+        expires = sess["auth_at"] + app.config["AUTH_MAX_AGE"].total_seconds()
+    assert until == int(min(ends.timestamp(), expires) * 1000)
+    with app.test_request_context():
+        assert key == views.copy_key(user) and re.fullmatch(r"[0-9a-f]{32}", key)
+    # Fragments, answers to actions and other staff pages carry no mark: they are never kept.
+    assert copy_mark(client.get(f"/staff/workshops/{workshop.id}", headers=HX)) is None
+    assert copy_mark(client.get(f"/staff/workshops/{workshop.id}/release")) is None
+    answer = form(client, f"/staff/workshops/{workshop.id}/scan", {"code": "XXXXXX", "nonce": "n" * 12})
+    assert copy_mark(answer) is None
+    # Signing out and in again gives a new key: copies of the earlier sign-in are not this one's.
+    client.post("/signout", data={"csrf_token": csrf_token(client, "/signout")})
+    token = csrf_token(client, "/signin")
+    client.post("/signin", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert copy_mark(client.get("/staff/"))[0] != key
+
+
+def test_another_person_gets_another_key(client, login, make_user, app):
+    login("staff")
+    first = copy_mark(client.get("/staff/"))[0]
+    someone = make_user("staff")
+    other = app.test_client()
+    token = csrf_token(other, "/signin")
+    other.post("/signin", data={"email": someone.email, "password": PASSWORD, "csrf_token": token})
+    second = copy_mark(other.get("/staff/"))[0]
+    assert second != first
+
+
+def test_day_data_lists_the_pages_to_keep_and_when_it_was_fetched(client, login, today, make_stop, make_workshop,
+                                                                   now):
+    stop, later, running = today
+    afternoon = make_stop(starts_at=now + timedelta(minutes=5), hours=1, place="Schulhof")
+    if afternoon not in service.stops_of_day(now):  # near midnight the second stop is tomorrow's
+        pytest.skip("the second stop falls on the next day at this hour")
+    there = make_workshop(stop=afternoon, starts_at=afternoon.starts_at, title="Am Schulhof")
+    login("staff")
+    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
+    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    day = client.get(f"/staff/day.json?stop={stop.id}", headers={"X-Device-Credential": credential}).json
+    assert {s["id"] for s in day["stops"]} == {stop.id, afternoon.id}
+    ids = {w["id"] for w in day["workshops"]}
+    assert ids == {later.id, running.id, there.id}
+    expected = ["/staff/"] + [f"/staff/workshops/{i}{end}" for i in ids for end in ("", "/scan")]
+    assert sorted(day["pages"]) == sorted(expected)
+    assert day["prepared_at"] and day["version"] == 2
+    # Each page to keep opens for the signed-in person and is marked for keeping.
+    assert all(copy_mark(client.get(path)) for path in day["pages"])
+    # Today's page links the door lists of the other stops of the day, so they can be reached offline.
+    assert f'href="/staff/workshops/{there.id}"' in client.get("/staff/").get_data(as_text=True)
+
+
+def test_a_tablet_gives_up_its_share_through_sync(client, login, today, make_booking):
+    _stop, _later, running = today
+    login("staff")
+    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
+    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    device = db.session.scalar(sa.select(Device))
+    db.session.add(service.SeatShare(device_id=device.id, workshop_id=running.id, seats=2, used=0))
+    running.seats_taken = 2
+    db.session.commit()
+    headers = {"X-Device-Credential": credential}
+    bad = client.post("/staff/sync", json={"items": [], "give_up": [running.id], "sequence": True}, headers=headers)
+    assert bad.json["given_up"] == {} and bad.json["shares"] == {str(running.id): 2}
+    done = client.post("/staff/sync", json={"items": [], "give_up": [running.id], "sequence": 0}, headers=headers)
+    assert done.json["given_up"] == {str(running.id): 2} and done.json["shares"] == {str(running.id): 0}
+    db.session.refresh(running)
+    assert running.seats_taken == 0
+
+
+def test_door_list_tells_the_tablet_its_share(client, login, today):
+    _stop, later, _ = today
+    login("staff")
+    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
+    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    device = db.session.scalar(sa.select(Device))
+    db.session.add(service.SeatShare(device_id=device.id, workshop_id=later.id, seats=2, used=0))
+    later.seats_taken = 2
+    db.session.commit()
+    page = client.get(f"/staff/workshops/{later.id}", headers={**HX, "X-Device-Credential": credential})
+    assert 'data-share-left="2"' in page.get_data(as_text=True)
+    assert "data-share-left" not in client.get(f"/staff/workshops/{later.id}", headers=HX).get_data(as_text=True)
+    assert "Für Tablets freigehalten" in client.get(f"/staff/workshops/{later.id}").get_data(as_text=True)

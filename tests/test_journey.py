@@ -283,6 +283,21 @@ def test_offline_page_and_scripts_use_plain_german_and_leichte_sprache():
     assert found == []
 
 
+def test_offline_page_and_scripts_use_plain_english():
+    """The English sentences of the offline page and scripts (the catalogues' source text) say "internet" too."""
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent
+    words = re.compile(r"\b(online|offline|server|browsers?)\b", re.IGNORECASE)
+    offline = ("busapp/pwa/", "templates/pwa/", "static/js/")
+    with (root / "translations/messages.pot").open("rb") as f:
+        catalog = read_po(f)
+    checked = [m.id for m in catalog if m.id and any(f.startswith(offline) for f, _ in m.locations)]
+    ids = [s for i in checked for s in (i if isinstance(i, tuple) else (i,))]
+    assert len(ids) > 20  # the offline page and the scripts' sentences were found
+    assert [s for s in ids if words.search(s)] == []
+
+
 def test_offline_list_heading_and_items_agree_and_the_dot_says_internet(app):
     from busapp.pwa.views import strings
 

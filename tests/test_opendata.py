@@ -2,6 +2,8 @@
 context broker; that they agree with each other and with the pages, and that no personal data ever leaves."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import secrets
@@ -146,6 +148,14 @@ def test_level_what_to_bring_and_walk_ins(client, tour):
         ("first_steps", "Ihr Smartphone und die PIN", False)
     open_ = get_json(client, f"/api/v1/workshops/{tour['open'].id}")
     assert (open_["level"], open_["what_to_bring"], open_["walk_ins"]) == ("some_experience", None, True)
+    # The CSV has the same columns, one row per workshop.
+    rows = {r["workshop_id"]: r for r in csv.DictReader(io.StringIO(
+        client.get("/api/v1/stops.csv?limit=100").get_data(as_text=True)))}
+    assert list(rows[str(tour["full"].id)])[-5:] == ["level", "what_to_bring", "walk_ins", "accessibility", "url"]
+    full_row, open_row = rows[str(tour["full"].id)], rows[str(tour["open"].id)]
+    assert (full_row["level"], full_row["what_to_bring"], full_row["walk_ins"]) == \
+        ("first_steps", "Ihr Smartphone und die PIN", "no")
+    assert (open_row["level"], open_row["what_to_bring"], open_row["walk_ins"]) == ("some_experience", "", "yes")
     levels = get_json(client, "/api/v1/openapi.json")["components"]["schemas"]["Workshop"]["properties"]["level"]
     assert set(levels["enum"]) == {"first_steps", "some_experience"}
 
@@ -529,6 +539,13 @@ def test_dcat_catalogue_describes_every_format_with_its_licence(app, client, tou
                 "dct:temporal", "dct:spatial"):
         assert dataset[key], key
     assert graph["dcat:DataService"]["dcat:endpointDescription"]["@id"].endswith("/api/v1/openapi.json")
+    # The languages of the texts: every language offered, Leichte Sprache counted as German.
+    codes = [lang["@id"].rsplit("/", 1)[1] for lang in dataset["dct:language"]]
+    assert codes == ["DEU", "ENG", "TUR", "UKR", "ARA", "POL", "RUS", "FAS"]
+    app.config["LANGUAGES"] = {"de": "Deutsch", "it": "Italiano", "de-x-ls": "Leichte Sprache"}
+    codes = [lang["@id"].rsplit("/", 1)[1] for lang in get_json(client, "/api/v1/catalog.jsonld")["@graph"][1]
+             ["dct:language"]]
+    assert codes == ["DEU", "ITA"]
     app.config["OPENDATA_LICENSE"] = "http://dcat-ap.de/def/licenses/cc-by/4.0"
     again = get_json(client, "/api/v1/catalog.jsonld")
     assert "http://dcat-ap.de/def/licenses/cc-by/4.0" in json.dumps(again)

@@ -389,6 +389,40 @@ def test_week_view_marks_holidays_and_shows_drafts(client, coordinator, make_dis
     assert "Vor Weihnachten" in month
 
 
+def test_a_full_day_shows_its_first_stops_in_the_month_and_every_stop_in_its_week(client, coordinator, make_district,
+                                                                                  make_stop, make_workshop):
+    from busapp.planning.views import MONTH_STOPS_PER_DAY
+
+    day = next_weekday(2, weeks_ahead=6)
+    district = make_district()
+    # 00:30 in Lübeck is still the evening before in UTC: the stop belongs to this day all the same.
+    starts = [at(day, 0, 30)] + [at(day, 8 + i) for i in range(MONTH_STOPS_PER_DAY + 2)]
+    stops = [make_stop(district, starts_at=s, hours=0.5, place=f"Halt {i:02d}") for i, s in enumerate(starts)]
+    make_stop(district, starts_at=at(day - timedelta(days=1), 23, 0), hours=0.5, place="Am Abend davor")
+    make_workshop(stops[0]), make_workshop(stops[0], title="Videoanrufe")
+
+    month = client.get(f"/admin/month?month={day:%Y-%m}").get_data(as_text=True)
+    shown = re.findall(r"Halt \d\d", month)
+    assert shown == [f"Halt {i:02d}" for i in range(MONTH_STOPS_PER_DAY)]
+    assert "2 workshops" in month and "10 stops in this month" in month
+    link = f'href="/admin?week={day.isoformat()}#day-{day.isoformat()}">3 more stops: show the whole day'
+    assert link in month
+    # The week shows every stop of the day, in the day's own box; the evening before stays in its own day.
+    week = client.get(f"/admin?week={day.isoformat()}").get_data(as_text=True)
+    box = week[week.index(f'id="day-{day.isoformat()}"'):]
+    box = box[:box.index("</li>")]
+    assert re.findall(r"Halt \d\d", box) == [f"Halt {i:02d}" for i in range(len(stops))]
+    assert "Am Abend davor" in week and "Am Abend davor" not in box
+
+
+@pytest.mark.parametrize("path", ["/admin?week=0001-01-01", "/admin?week=9999-12-31", "/admin/month?month=0001-01",
+                                  "/admin/month?month=9999-12", "/admin/month?month=2026-13", "/admin?week=x"])
+def test_week_and_month_at_the_ends_of_the_calendar_show_the_current_ones(client, coordinator, path):
+    page = client.get(path)
+    assert page.status_code == 200
+    assert str(date.today().year) in page.get_data(as_text=True)
+
+
 def test_coordinator_lands_on_planning_and_sees_one_menu(client, make_user):
     from tests.conftest import PASSWORD
 

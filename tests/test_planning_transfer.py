@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
+import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +15,8 @@ from icalendar import Calendar
 
 from busapp.extensions import db
 from busapp.models import (
-    AuditEvent, Booking, BookingStatus, CheckIn, Feedback, Place, Stop, StopStatus, Workshop, WorkshopStatus,
+    AuditEvent, Booking, BookingStatus, CheckIn, Feedback, Place, Stop, StopStatus, TourUpload, User, Workshop,
+    WorkshopStatus, utcnow,
 )
 from busapp.planning import reports, tourcsv
 from tests.conftest import csrf_token
@@ -137,27 +140,96 @@ def test_wrong_columns_are_reported(app):
     assert reading.errors and reading.errors[0].column == "community, stop, arrival, departure, start"
 
 
-def _post_file(client, data: bytes, confirm=""):
+def _post_file(client, data: bytes):
     """Send the upload as a browser does; the body is built here so no temporary file is left open."""
     token = csrf_token(client, "/admin/transfer")
     boundary = "----tourfile7d3a"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in (("csrf_token", token), ("confirm", confirm))]
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'.encode()]
     parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="tour.csv"\r\n'
                  f"Content-Type: text/csv\r\n\r\n".encode() + data + b"\r\n")
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return client.post("/admin/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
-def test_upload_previews_then_writes(client, coordinator, moisling):
+def _kept(response) -> str:
+    """The key of the checked file in the preview's "add all of them" form."""
+    match = re.search(r'name="upload" value="([^"]+)"', response.get_data(as_text=True))
+    assert match, "no confirmation form in the preview"
+    return match.group(1)
+
+
+def _add(client, upload: str):
+    return client.post("/admin/import", data={"csrf_token": csrf_token(client, "/admin/transfer"), "upload": upload})
+
+
+def test_upload_previews_then_writes_without_choosing_the_file_again(client, coordinator, moisling):
     data = csv_bytes([row(first_monday())])
     preview = _post_file(client, data)
     assert preview.status_code == 200 and "1 stops with 1 workshops would be added" in preview.get_data(as_text=True)
     assert count(Stop) == 0
-    assert _post_file(client, data, confirm="yes").status_code == 303
+    upload = _kept(preview)
+    assert _add(client, upload).status_code == 303
+    assert count(Stop) == 1 and count(TourUpload) == 0
+    # A second click (or the back button and the button again) adds nothing twice and says why.
+    again = _add(client, upload)
+    assert again.status_code == 422 and "added already" in again.get_data(as_text=True)
     assert count(Stop) == 1
     bad = _post_file(client, b"foo;bar\n1;2\n")
     assert bad.status_code == 422 and "These columns are missing" in bad.get_data(as_text=True)
+    assert 'name="upload"' not in bad.get_data(as_text=True) and count(TourUpload) == 0
+
+
+def test_a_kept_file_is_only_for_its_coordinator_and_only_for_an_hour(app, client, coordinator, moisling, make_user):
+    data = csv_bytes([row(first_monday())])
+    upload = _kept(_post_file(client, data))
+    other = make_user("coordinator")
+    assert tourcsv.write_staged(upload, other) is None
+    db.session.execute(sa.update(TourUpload).values(created_at=utcnow() - timedelta(minutes=61)))
+    db.session.commit()
+    refused = _add(client, upload)
+    assert refused.status_code == 422 and "more than an hour ago" in refused.get_data(as_text=True)
+    assert count(Stop) == 0
+    # The next check clears files nobody added within the hour.
+    _post_file(client, data)
+    assert count(TourUpload) == 1
+
+
+def test_a_kept_file_stays_when_the_tour_changed_and_its_rows_no_longer_fit(client, coordinator, moisling,
+                                                                           make_stop):
+    day = first_monday()
+    upload = _kept(_post_file(client, csv_bytes([row(day)])))
+    make_stop(moisling, starts_at=datetime.combine(day, time(10), tzinfo=BERLIN))  # the bus is busy then now
+    response = _add(client, upload)
+    assert response.status_code == 422 and "nothing was saved" in response.get_data(as_text=True)
+    assert count(Stop) == 1 and count(TourUpload) == 1
+
+
+def test_adding_the_same_file_twice_at_once_writes_it_once(app, client, coordinator, moisling):
+    upload = _kept(_post_file(client, csv_bytes([row(first_monday() + timedelta(days=i)) for i in range(3)])))
+    user_id = coordinator.id
+    results, errors = [], []
+    barrier = threading.Barrier(3)
+
+    def add():
+        with app.app_context():
+            try:
+                barrier.wait()
+                reading = tourcsv.write_staged(upload, db.session.get(User, user_id))
+                results.append(reading is not None and reading.ok)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(results) == [False, False, True]
+    db.session.expire_all()
+    assert count(Stop) == 3 and count(TourUpload) == 0
 
 
 def test_a_20_mb_upload_is_refused_plainly(client, coordinator):
@@ -284,3 +356,49 @@ def test_report_page_and_csv_show_walk_ins_and_no_shows(app, client, coordinator
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     sued = next(r for r in rows if r["group"] == "district" and r["name"] == "Süd")
     assert (sued["seats_booked"], sued["checked_in"], sued["walk_ins"], sued["no_shows"]) == ("5", "1", "4", "4")
+
+
+def test_a_report_covers_the_last_twelve_months_unless_another_period_is_picked(client, coordinator, make_district,
+                                                                                make_stop, make_workshop, now):
+    today = now.astimezone(BERLIN).date()
+    recent = make_stop(make_district(name="Nord"), starts_at=now - timedelta(days=2), hours=2)
+    make_workshop(recent, capacity=7)
+    old_day = date(today.year - 2, 6, 10)
+    old = make_stop(make_district(name="Süd"), starts_at=datetime.combine(old_day, time(10), tzinfo=BERLIN))
+    make_workshop(old, capacity=5)
+
+    page = client.get("/admin/reports").get_data(as_text=True)
+    start = reports.default_period(today)[0]
+    assert start.day == 1 and start > today.replace(year=today.year - 1)
+    assert f'value="{start.isoformat()}"' in page and f'value="{today.isoformat()}"' in page
+    assert "<strong>1</strong> stops held" in page and "<strong>7</strong> seats offered" in page
+    assert '<th scope="row">Süd</th>' not in page
+    # One click for each year of the tour and for all of them, as plain links.
+    year = f'/admin/reports?start={old_day.year}-01-01&amp;end={old_day.year}-12-31'
+    assert f'href="{year}"' in page and f">{old_day.year}</a>" in page
+    all_years = f'/admin/reports?start={old_day.year}-01-01&amp;end={today.isoformat()}'
+    assert f'href="{all_years}"' in page
+    page = client.get(all_years.replace("&amp;", "&")).get_data(as_text=True)
+    assert "<strong>2</strong> stops held" in page and "<strong>12</strong> seats offered" in page
+    assert 'aria-current="page">All years' in page
+    rows = client.get(f"/admin/reports.csv?start={old_day.year}-01-01&end={old_day.year}-12-31").get_data(as_text=True)
+    assert "district;Süd;1;5;" in rows and "Nord" not in rows
+    # A date typed wrong is kept beside its message; the report shows the last twelve months meanwhile.
+    page = client.get("/admin/reports?start=10.13.2025").get_data(as_text=True)
+    assert 'value="10.13.2025"' in page and "<strong>1</strong> stops held" in page
+
+
+def test_a_stop_counts_for_the_month_of_its_day_in_the_city(app, make_district, make_stop, now):
+    """00:30 on the 1st in Lübeck is the evening before in UTC, so a month made from UTC would be wrong."""
+    month_start = now.astimezone(BERLIN).date().replace(day=1)
+    last_month = (month_start - timedelta(days=1)).replace(day=1)
+    district = make_district()
+    make_stop(district, starts_at=datetime.combine(last_month, time(0, 30), tzinfo=BERLIN), hours=2)
+    evening = datetime.combine(last_month - timedelta(days=1), time(23, 0), tzinfo=BERLIN)
+    make_stop(district, starts_at=evening, hours=0.5)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        data = reports.figures(last_month - timedelta(days=40), month_start)
+        months = {f.label: f.held for f in data["month"]}
+        before = last_month - timedelta(days=1)
+        assert months == {f"{before:%B %Y}": 1, f"{last_month:%B %Y}": 1}
+        assert reports.figures(last_month, last_month)["month"][0].held == 1

@@ -143,6 +143,33 @@ def test_staff_and_coordinator_pages_are_never_kept(app):
         assert not any(re.search(p, path) for p in pwa.OFFLINE_PAGES), path
 
 
+def test_a_prepared_tablet_keeps_exactly_todays_staff_pages(app):
+    """Today on the bus, a door list and a scan page; no other route, staff or public, ever goes into that cache."""
+    with app.test_request_context():
+        from flask import url_for
+
+        kept = {url_for("checkin.index"), url_for("checkin.door", workshop_id=1),
+                url_for("checkin.scan", workshop_id=1)}
+    for path in kept:
+        assert any(re.search(p, path) for p in pwa.STAFF_PAGES), path
+    others = {_sample_path(rule) for rule in app.url_map.iter_rules()} - kept
+    for path in others | {"/staff/workshops/1/scan/x", "/staff/workshops/1/release"}:
+        assert not any(re.search(p, path) for p in pwa.STAFF_PAGES), path
+    assert not set(pwa.STAFF_PAGES) & set(pwa.OFFLINE_PAGES)
+
+
+def test_worker_knows_the_staff_pages_and_when_to_drop_them(client):
+    config = worker_config(client.get("/sw.js").get_data(as_text=True))
+    assert config["staffPages"] == list(pwa.STAFF_PAGES)
+    assert config["staffCachePrefix"].startswith(config["prefix"])
+    assert config["staffCachePrefix"] != config["pagesCache"]
+    assert config["signPaths"] == ["/signin", "/signout"]
+    assert config["staffCopyHeader"] == pwa.STAFF_COPY_HEADER
+    head = client.get("/").get_data(as_text=True)
+    paths = json.loads(re.search(r'id="pwa-paths" content=\'([^\']+)\'', head).group(1))
+    assert paths["staffCachePrefix"] == config["staffCachePrefix"]
+
+
 def test_worker_embeds_the_allowlist_and_a_short_timeout(client):
     config = worker_config(client.get("/sw.js").get_data(as_text=True))
     assert config["pages"] == list(pwa.OFFLINE_PAGES)
@@ -287,7 +314,7 @@ def _strings(html: str) -> dict:
 def test_offline_strings_come_in_the_visitors_language(client):
     de = _strings(client.get("/").get_data(as_text=True))
     en = _strings(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True))
-    assert en["saved"] == "Saved on your phone – it will be sent when you are online."
+    assert en["saved"] == "Saved on your phone – it will be sent when you have internet again."
     assert de["saved"] != en["saved"] and "Telefon" in de["saved"]
     assert set(de) == set(en)
     for strings in (de, en):
@@ -315,7 +342,7 @@ def test_offline_page(client):
     assert f'data-cache="{pwa.PAGES_CACHE}"' in html
     assert 'href="/"' in html
     english = client.get("/offline?lang=en").get_data(as_text=True)
-    assert "<h1>You are offline</h1>" in english
+    assert "<h1>No internet right now</h1>" in english
 
 
 def test_static_files_list_covers_icons(app):

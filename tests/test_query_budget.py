@@ -1,4 +1,4 @@
-"""SQL statements per request on the busiest paths: a booking, its ticket, the public pages.
+"""SQL statements per request on the busiest paths: a booking, its ticket, the public pages, the planning pages.
 
 Each statement is a round trip to PostgreSQL, so these budgets are what the booking throughput rests on; a change
 that adds one should be a decision, not an accident.
@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from busapp import demo
 from busapp.extensions import db
-from busapp.models import Booking, BookingStatus
+from busapp.models import Booking, BookingStatus, Stop, utcnow
+from busapp.planning import service
+from busapp.planning.views import MONTH_STOPS_PER_DAY
 from tests.sqlcount import statements
 
 
@@ -92,3 +97,65 @@ def test_public_pages_stay_within_a_few_statements(client, make_workshop, make_s
         with statements() as seen:
             assert client.get(path).status_code == 200
         assert len(seen) <= budget, (path, seen)
+
+
+# The coordinators' planning pages: the same statements for a short tour and a long one (no N+1, no unbounded list).
+PLANNING_BUDGET = {"week": 2, "month": 2, "reports": 4}
+
+
+def planning_statements(client) -> dict[str, tuple[int, int]]:
+    """Statements and stop lines of the week, the month and the reports, for the signed-in coordinator."""
+    counts = {}
+    for name, path in (("week", "/admin"), ("month", "/admin/month"), ("reports", "/admin/reports")):
+        client.get(path)
+        with statements() as seen:
+            response = client.get(path)
+        assert response.status_code == 200, name
+        counts[name] = (len(seen), response.get_data(as_text=True).count('<article class="stop-line'))
+    return counts
+
+
+def test_planning_pages_cost_the_same_statements_at_64_and_at_10000_stops(client, login):
+    login("coordinator")
+    demo.load_large(64, with_users=False)
+    small = planning_statements(client)
+    demo.load_large(10_000, with_users=False)
+    large = planning_statements(client)
+    assert {k: v[0] for k, v in small.items()} == PLANNING_BUDGET, small
+    assert {k: v[0] for k, v in large.items()} == PLANNING_BUDGET, large
+    # The long tour has twenty stops a weekday: the week shows every one, the month a few a day and a link on.
+    today = service.local_day(utcnow())
+    monday = service.week_of(today)
+    week = db.session.scalar(sa.select(sa.func.count()).select_from(Stop).where(
+        Stop.starts_at >= service.local(monday, time(0)),
+        Stop.starts_at < service.local(monday + timedelta(days=7), time(0))))
+    assert large["week"][1] == week == 100
+    first, last = service.month_bounds(today.year, today.month)
+    assert 0 < large["month"][1] <= MONTH_STOPS_PER_DAY * ((last - first).days + 1)
+
+
+def test_the_staff_landing_page_costs_the_same_statements_for_one_stop_today_and_for_six(client, login, make_stop,
+                                                                                        make_workshop):
+    """"Today on the bus" lists the day's other stops with their workshops: loaded together, not one by one."""
+    login("staff")
+    zone = ZoneInfo("Europe/Berlin")
+    today = utcnow().astimezone(zone).date()
+
+    def add_stop(hour: int):
+        stop = make_stop(starts_at=datetime.combine(today, time(hour), tzinfo=zone), hours=0.5)
+        make_workshop(stop=stop, starts_at=stop.starts_at)
+        make_workshop(stop=stop, starts_at=stop.starts_at, title="Videoanrufe")
+
+    def landing() -> int:
+        client.get("/staff/")
+        with statements() as seen:
+            html = client.get("/staff/").get_data(as_text=True)
+        assert "Videoanrufe" in html
+        return len(seen)
+
+    add_stop(1)
+    add_stop(2)
+    one_other = landing()
+    for hour in range(3, 8):
+        add_stop(hour)
+    assert landing() == one_other

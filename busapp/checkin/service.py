@@ -28,15 +28,42 @@ Tablets and the offline queue
     A tablet is registered once by staff (a name, a sync credential shown to it once, stored hashed); a coordinator
     can revoke it, after which nothing it sends is accepted. The credential is not a sign-in: it outlives the
     12-hour staff sign-in, so check-ins made offline are never stranded by an expired session. "Prepare for today"
-    gives the tablet the day's bookings (only what the door needs: code, name, party size, needs note, state), the
-    public ticket keys and, per workshop, a share of free seats (WALKIN_SHARE) held for it in `seats_taken`, so two
-    offline tablets can never give away the same seat. The day's data expires at the end of the day. Offline, the
-    tablet decides by the same rules and queues each action with its device id, a per-device sequence number and
-    the nonce. On sync, actions are applied in sequence order; a replayed nonce gets its stored answer; a check-in
-    of a booking another tablet has already checked in is stored once, counted once, and flagged as a CONFLICT for
-    staff to look at. Gaps in the sequence are reported back. Offline walk-ins use the tablet's share first, then
-    any free seat; if there is none the walk-in is refused and shown to staff, never dropped. Unused shares go back
-    when the tablet signs out.
+    gives the tablet the data of the day's stops (only what the door needs: code, name, party size, needs note,
+    state), the public ticket keys and its seat shares (below); the data expires at the end of the day. Offline,
+    the tablet decides by the same rules and queues each action with its device id, a per-device sequence number
+    and the nonce. On sync, actions are applied in sequence order; a replayed nonce gets its stored answer; a
+    check-in of a booking another tablet has already checked in is stored once, counted once, and flagged as a
+    CONFLICT for staff to look at. Gaps in the sequence are reported back. A walk-in from the queue is judged by
+    when it was made (it was seated then); it uses the tablet's share first, then any free seat; if there is none
+    it is refused and shown to staff, never dropped. Online, a walk-in takes a free seat first and the share only
+    when none is left, so the share stays for when the network is gone.
+
+Seat shares for offline walk-ins (the rule)
+    A tablet without network cannot ask before it seats someone, so the seats it may give away offline are set
+    aside while it may be offline, and not longer. Two promises: an offline walk-in never overbooks, and nobody is
+    kept from a free seat longer than that.
+    - Taking: preparing the day holds up to WALKIN_SHARE free seats of each of today's workshops that has not
+      started, for this tablet (`SeatShare`, counted in `seats_taken`, so no resident and no other tablet can take
+      them; preparing again holds nothing more). A workshop on another day gets none: the day's data ends at
+      midnight, so the tablet could never use it.
+    - Before the start the share stays: residents can book until then, and the tablet may be at the door without
+      network (walk-ins come early), where only a seat held for it is safe.
+    - From the start residents can no longer book, and a held seat only keeps people at the door (walk-ins on
+      another tablet, waiting parties seated there) from a free seat. So a tablet that is online after the start
+      gives its share of that workshop up: it stops using the share first (its own check refuses offline walk-ins
+      for the workshop from then on), then sends its queue and the give-up in one request. The server applies the
+      queue, then returns the unused seats only if it holds every action the tablet has numbered (no gap up to
+      the sequence number sent with the give-up) and the workshop has started by the server's clock; otherwise the
+      share stays until the next try. So every walk-in seated with the share is counted before its seats go back.
+    - At the workshop's end walk-ins close, and shares still held go back without their tablet (at the next
+      prepare or sync of any tablet). A walk-in seated offline before the end and sent later still gets a seat
+      from these: after the end nobody else takes seats (residents stop at the start, the waiting list moves only
+      before the start, staff seat people only until the end).
+    - Signing out (after the queue is sent) and revoking the tablet give back all its unused seats at once.
+    Seats that go back before the start go to the waiting list first, like any seat set free.
+    Not chosen: giving the share back at every online sync (the tablet can lose the network a second later and
+    seat a walk-in in a seat a resident has booked meanwhile), and holding it to the end of the stop (from the
+    start it keeps people at the door from free seats for nothing).
 
 Audit
     Every check-in, change of count, undo, walk-in, release, device registration and revocation is an AuditEvent
@@ -54,16 +81,17 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import tickets
-from ..booking.service import _free_seats, _lock, _take_seats, _write, new_code, normalize_code
+from ..booking.service import _free_seats, _lock, _take_seats, _write, new_code, normalize_code, promote
 from ..extensions import db
 from ..forms import clean_text
 from ..models import (
     AuditEvent, Booking, BookingStatus, CheckIn, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit,
     utcnow,
 )
+from ..schedule.queries import LONGEST_VISIT
 
 VALID = "valid"
 AGAIN = "again"
@@ -144,7 +172,7 @@ def stops_of_day(now: datetime) -> list[Stop]:
         sa.select(Stop)
         .where(Stop.status != StopStatus.DRAFT, Stop.starts_at < end_of_day(now), Stop.ends_at > start)
         .order_by(Stop.starts_at, Stop.id)
-        .options(joinedload(Stop.district))
+        .options(joinedload(Stop.district), selectinload(Stop.workshops))
     ))
 
 
@@ -152,7 +180,7 @@ def current_stop(now: datetime) -> Stop | None:
     """The stop the bus is at or going to next: today's first stop not yet over, else the next public stop."""
     stop = db.session.scalar(
         sa.select(Stop)
-        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now)
+        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT)
         .order_by(Stop.starts_at, Stop.id)
         .limit(1)
         .options(joinedload(Stop.district))
@@ -453,15 +481,30 @@ def _use_share(device: Device | None, workshop_id: int, n: int) -> bool:
     ).rowcount == 1
 
 
+def _seat(action: Action, device: Device | None, n: int) -> bool:
+    """Take n seats for a walk-in or a waiting party: from the queue the tablet's share first (it seated them
+    against it), online a free seat first (the share stays for when the network is gone)."""
+    if action.from_queue:
+        return _use_share(device, action.workshop_id, n) or _take_seats(action.workshop_id, n)
+    return _take_seats(action.workshop_id, n) or _use_share(device, action.workshop_id, n)
+
+
+def _acted(action: Action, now: datetime) -> datetime:
+    """When an action happened: for a queued one the tablet's time of it (never later than now), else now."""
+    if action.from_queue and action.acted_at is not None:
+        return min(action.acted_at, now)
+    return now
+
+
 def _apply_walkin(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
     _lock(action.workshop_id)
     name = _clean(action.name, NAME_MAX)
     n = action.party_size
     if not name or not 1 <= n <= 4:
         return Decision(INVALID)
-    if not _open_for_walk_ins(action.workshop_id, now):
+    if not _open_for_walk_ins(action.workshop_id, _acted(action, now)):
         return Decision(CLOSED)
-    if not (_use_share(device, action.workshop_id, n) or _take_seats(action.workshop_id, n)):
+    if not _seat(action, device, n):
         return Decision(FULL, detail={"people": 0})
     booking = Booking(
         workshop_id=action.workshop_id, party_size=n, name=name, status=BookingStatus.CONFIRMED, code=new_code(),
@@ -483,10 +526,10 @@ def _apply_seat(action: Action, user_id: int | None, device: Device | None, now:
         return Decision(UNKNOWN)
     if booking.status != BookingStatus.WAITING:
         return _apply_checkin(action, user_id, device, now)
-    if not _open_for_walk_ins(action.workshop_id, now):
+    if not _open_for_walk_ins(action.workshop_id, _acted(action, now)):
         return Decision(CLOSED, booking)
     n = booking.party_size
-    if not (_use_share(device, action.workshop_id, n) or _take_seats(action.workshop_id, n)):
+    if not _seat(action, device, n):
         return Decision(FULL, booking, detail={"people": 0})
     people = action.people if action.people and 1 <= action.people <= n else n
     booking.status = BookingStatus.CONFIRMED
@@ -583,6 +626,19 @@ def devices() -> list[Device]:
     ))
 
 
+def _share_wanted(workshop: Workshop, now: datetime, until: datetime) -> bool:
+    """Whether preparing now holds a share of this workshop (the seat-share rule): published, not started, and
+    starting before the day's data expires."""
+    return (workshop.status == WorkshopStatus.PUBLISHED and workshop.stop.status == StopStatus.PUBLISHED
+            and now < workshop.starts_at < until)
+
+
+def shares_left(device: Device) -> dict[int, int]:
+    """The seats each of this tablet's shares still holds, by workshop id."""
+    return {workshop_id: seats - used for workshop_id, seats, used in db.session.execute(
+        sa.select(SeatShare.workshop_id, SeatShare.seats, SeatShare.used).where(SeatShare.device_id == device.id))}
+
+
 def _hold_share(device: Device, workshop: Workshop) -> int:
     """Hold up to WALKIN_SHARE free seats of the workshop for this tablet (once); returns the seats it holds."""
     wanted = current_app.config["WALKIN_SHARE"]
@@ -590,9 +646,9 @@ def _hold_share(device: Device, workshop: Workshop) -> int:
 
     def work() -> int:
         _lock(workshop_id)
-        share = db.session.get(SeatShare, (device_id, workshop_id))
-        if share is not None:
-            return share.seats - share.used
+        held = _share_row(device_id, workshop_id)
+        if held is not None:
+            return held[0] - held[1]
         got = 0
         for n in range(wanted, 0, -1):
             if _take_seats(workshop_id, n):
@@ -605,52 +661,149 @@ def _hold_share(device: Device, workshop: Workshop) -> int:
         return _write(work)
     except IntegrityError:  # the same tablet prepared twice at once: the other request holds the share
         db.session.rollback()
-        share = db.session.get(SeatShare, (device_id, workshop_id))
-        return share.seats - share.used if share else 0
+        held = _share_row(device_id, workshop_id)
+        return held[0] - held[1] if held else 0
 
 
-def return_shares(device: Device) -> int:
-    """Give a tablet's unused held seats back to the workshops; returns how many."""
+def _share_row(device_id: int, workshop_id: int) -> tuple[int, int] | None:
+    # Read as plain values, not through the session's identity map: after the workshop's lock it is current.
+    row = db.session.execute(sa.select(SeatShare.seats, SeatShare.used).where(
+        SeatShare.device_id == device_id, SeatShare.workshop_id == workshop_id)).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+def _give_back(device_id: int, workshop_id: int, now: datetime, *, keep: bool) -> int:
+    """Return a share's unused seats, in the caller's transaction, which holds the workshop's lock; the waiting
+    list gets them first (before the start). `keep` leaves the share in place, emptied, so preparing again does
+    not hold new seats. Returns how many seats went back."""
+    held = _share_row(device_id, workshop_id)
+    if held is None:
+        return 0
+    seats, used = held
+    where = (SeatShare.device_id == device_id, SeatShare.workshop_id == workshop_id, SeatShare.seats == seats,
+             SeatShare.used == used)
+    statement = sa.update(SeatShare).where(*where).values(seats=used) if keep else sa.delete(SeatShare).where(*where)
+    if not db.session.execute(statement.execution_options(synchronize_session=False)).rowcount:
+        return 0
+    if seats > used:
+        _free_seats(workshop_id, seats - used)
+        promote(workshop_id, now)
+    return seats - used
+
+
+def _audit_returned(device: Device | None, returned: dict[int, int], why: str) -> None:
+    if returned:
+        db.session.add(AuditEvent(action="checkin-share-return", object_type="device",
+                                  object_id=str(device.id) if device is not None else "",
+                                  device=_device_label(device),
+                                  detail={"why": why, "seats": {str(k): v for k, v in returned.items()}}))
+
+
+def return_shares(device: Device, now: datetime | None = None) -> int:
+    """Sign-out or revocation: give back all of a tablet's unused held seats; returns how many."""
+    now = now or utcnow()
     device_id = device.id
 
     def work() -> int:
-        shares = db.session.scalars(sa.select(SeatShare).where(SeatShare.device_id == device_id)).all()
+        workshop_ids = sorted(db.session.scalars(
+            sa.select(SeatShare.workshop_id).where(SeatShare.device_id == device_id)))
+        returned = {}
+        for workshop_id in workshop_ids:  # one order for every transaction: two of them cannot deadlock
+            _lock(workshop_id)
+            returned[workshop_id] = _give_back(device_id, workshop_id, now, keep=False)
+        _audit_returned(db.session.get(Device, device_id), {k: v for k, v in returned.items() if v}, "sign-out")
+        return sum(returned.values())
+
+    return _write(work)
+
+
+def give_up_shares(device: Device, workshop_ids, now: datetime | None = None) -> dict[int, int]:
+    """A tablet online after the start gives up its shares of these workshops (the seat-share rule); the caller
+    has checked that every action the tablet numbered is stored. Workshops not started yet keep their share.
+    Returns the seats given back, by workshop id."""
+    now = now or utcnow()
+    device_id = device.id
+    wanted = sorted({w for w in workshop_ids if isinstance(w, int) and not isinstance(w, bool)})[:100]
+
+    def work() -> dict[int, int]:
+        started = set(db.session.scalars(sa.select(SeatShare.workshop_id).join(
+            Workshop, Workshop.id == SeatShare.workshop_id).where(
+            SeatShare.device_id == device_id, SeatShare.workshop_id.in_(wanted), Workshop.starts_at <= now)))
+        returned = {}
+        for workshop_id in sorted(started):
+            _lock(workshop_id)
+            returned[workshop_id] = _give_back(device_id, workshop_id, now, keep=True)
+        _audit_returned(db.session.get(Device, device_id), {k: v for k, v in returned.items() if v}, "given-up")
+        return returned
+
+    return _write(work) if wanted else {}
+
+
+def return_ended_shares(now: datetime | None = None) -> int:
+    """Shares of workshops that are over go back, whichever tablet holds them (the seat-share rule)."""
+    now = now or utcnow()
+    # A plain read first: mostly there is nothing to do, and then nothing is written.
+    candidates = db.session.execute(
+        sa.select(SeatShare.device_id, SeatShare.workshop_id, Workshop.starts_at, Workshop.duration_minutes)
+        .join(Workshop, Workshop.id == SeatShare.workshop_id).where(Workshop.starts_at < now)
+    ).all()
+    over = sorted((workshop_id, device_id) for device_id, workshop_id, starts_at, minutes in candidates
+                  if starts_at + timedelta(minutes=minutes) <= now)
+    if not over:
+        return 0
+
+    def work() -> int:
         returned = 0
-        for share in sorted(shares, key=lambda s: s.workshop_id):
-            _lock(share.workshop_id)
-            unused = share.seats - share.used
-            if unused:
-                _free_seats(share.workshop_id, unused)
-                returned += unused
-            db.session.delete(share)
+        for workshop_id, device_id in over:
+            _lock(workshop_id)
+            seats = _give_back(device_id, workshop_id, now, keep=False)
+            if seats:
+                _audit_returned(db.session.get(Device, device_id), {workshop_id: seats}, "workshop-over")
+            returned += seats
         return returned
 
     return _write(work)
 
 
-def prepare(device: Device, stop: Stop, now: datetime | None = None) -> dict:
-    """The day's data for a tablet: the stop's workshops and bookings (minimal fields), public keys, seat shares."""
+def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> dict:
+    """The day's data for a tablet: today's stops (and `stop`, if it is another day's) with their workshops and
+    bookings (minimal fields), the public ticket keys, and the tablet's seat shares by the seat-share rule."""
     now = now or utcnow()
-    workshops = [w for w in stop.workshops if w.status == WorkshopStatus.PUBLISHED]
+    expires = end_of_day(now)
+    return_ended_shares(now)
+    stops = stops_of_day(now)
+    if stop is not None and all(s.id != stop.id for s in stops):
+        stops.insert(0, stop)
+    workshops = sorted((w for s in stops for w in s.workshops if w.status == WorkshopStatus.PUBLISHED),
+                       key=lambda w: (w.starts_at, w.id))
+    held = shares_left(device)
     shares = {}
     for workshop in workshops:
-        if stop.status == StopStatus.PUBLISHED and now < workshop.ends_at:
+        if workshop.id in held or not _share_wanted(workshop, now, expires):
+            shares[workshop.id] = held.get(workshop.id, 0)
+        else:
             shares[workshop.id] = _hold_share(device, workshop)
     bookings = db.session.scalars(
         sa.select(Booking).where(Booking.workshop_id.in_([w.id for w in workshops]))
         .order_by(Booking.workshop_id, Booking.id)
     ).all() if workshops else []
+    device = db.session.get(Device, device.id)
     device.last_seen_at = now
     db.session.commit()
+    first = stop or (stops[0] if stops else None)
     return {
-        "version": 1,
+        "version": 2,
+        "prepared_at": now.isoformat(),
         "device": {"id": device.id, "name": device.name, "last_sequence": device.last_sequence},
-        "stop": {"id": stop.id, "place": place_name(stop), "starts_at": stop.starts_at.isoformat()},
-        "expires_at": end_of_day(now).isoformat(),
+        "stop": {"id": first.id, "place": place_name(first), "starts_at": first.starts_at.isoformat()}
+        if first is not None else None,
+        "stops": [{"id": s.id, "place": place_name(s), "starts_at": s.starts_at.isoformat(),
+                   "ends_at": s.ends_at.isoformat()} for s in stops],
+        "expires_at": expires.isoformat(),
         "keys": tickets.public_keys_for_devices(),
         "workshops": [
-            {"id": w.id, "title": w.title, "starts_at": w.starts_at.isoformat(), "ends_at": w.ends_at.isoformat(),
-             "capacity": w.capacity, "share": shares.get(w.id, 0)}
+            {"id": w.id, "stop_id": w.stop_id, "title": w.title, "starts_at": w.starts_at.isoformat(),
+             "ends_at": w.ends_at.isoformat(), "capacity": w.capacity, "share": shares.get(w.id, 0)}
             for w in workshops
         ],
         "bookings": [
@@ -710,7 +863,8 @@ def action_from(item: dict) -> Action | None:
 BATCH = 50
 
 
-def _apply_batched(actions: list[Action], user: User | None, device: Device) -> dict[str, Decision]:
+def _apply_batched(actions: list[Action], user: User | None, device: Device,
+                   now: datetime | None = None) -> dict[str, Decision]:
     """On PostgreSQL: apply a queue BATCH actions per transaction, each in its own savepoint, so a queue of 200
     costs 4 commits instead of 200. Whatever a batch could not settle (a nonce or sequence number that collides,
     a deadlock with another tablet's batch) is left out of the answer and done one by one by `perform`.
@@ -727,7 +881,7 @@ def _apply_batched(actions: list[Action], user: User | None, device: Device) -> 
             for action in chunk:
                 try:
                     with db.session.begin_nested():
-                        settled[action.nonce] = _record_action(action, user_id, device, utcnow())
+                        settled[action.nonce] = _record_action(action, user_id, device, now or utcnow())
                 except IntegrityError:
                     continue
             db.session.commit()
@@ -738,9 +892,11 @@ def _apply_batched(actions: list[Action], user: User | None, device: Device) -> 
     return done
 
 
-def sync(device: Device, items: list, user: User | None = None) -> dict:
-    """Apply a tablet's queued actions in sequence order (the module's rule); returns each one's answer and the
-    sequence numbers still missing."""
+def sync(device: Device, items: list, user: User | None = None, *, give_up=(), sequence: int | None = None,
+         now: datetime | None = None) -> dict:
+    """Apply a tablet's queued actions in sequence order (the module's rule); then, if it asks, return its shares
+    of started workshops (the seat-share rule: only when every action up to `sequence` is stored). Returns each
+    action's answer, the sequence numbers still missing, and the seats the tablet's shares still hold."""
     results = []
     actions = []
     for item in items[:MAX_QUEUE]:
@@ -756,13 +912,14 @@ def sync(device: Device, items: list, user: User | None = None) -> dict:
         sa.select(CheckIn).where(CheckIn.nonce.in_([a.nonce for a in actions])).options(joinedload(CheckIn.booking))
     )} if actions else {}
     ordered = sorted(actions, key=lambda a: a.sequence)
-    batched = _apply_batched([a for a in ordered if a.nonce not in known], user, device)
+    batched = _apply_batched([a for a in ordered if a.nonce not in known], user, device, now)
     for action in ordered:
         earlier = known.get(action.nonce)
         if earlier is not None:
             decision = _replayed(earlier)
         else:
-            decision = batched.get(action.nonce) or perform(action, user=user, device=device, nonce_checked=True)
+            decision = batched.get(action.nonce) or perform(action, user=user, device=device, now=now,
+                                                            nonce_checked=True)
         results.append({
             "nonce": action.nonce, "sequence": action.sequence, "outcome": decision.outcome,
             "conflict": decision.conflict, "replay": decision.replay, "booking": decision.detail.get("summary"),
@@ -772,10 +929,16 @@ def sync(device: Device, items: list, user: User | None = None) -> dict:
     highest = max(seen, default=0)
     device = db.session.get(Device, device_id)
     device.last_sequence = max(device.last_sequence, highest)
-    device.last_seen_at = utcnow()
+    device.last_seen_at = now or utcnow()
     db.session.commit()
     gaps = [n for n in range(1, highest + 1) if n not in seen][:100]
-    return {"results": results, "last_sequence": device.last_sequence, "gaps": gaps}
+    complete = isinstance(sequence, int) and 0 <= sequence <= highest and not any(n not in seen
+                                                                                   for n in range(1, sequence + 1))
+    returned = give_up_shares(device, give_up, now) if give_up and complete else {}
+    return_ended_shares(now)
+    device = db.session.get(Device, device_id)
+    return {"results": results, "last_sequence": device.last_sequence, "gaps": gaps,
+            "given_up": returned, "shares": shares_left(device)}
 
 
 def conflicts(stop: Stop) -> list[CheckIn]:

@@ -17,9 +17,12 @@ URL map
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import datetime, timezone
 from functools import wraps
 
-from flask import g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import current_app, g, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
@@ -27,6 +30,7 @@ from ..auth import role_required
 from ..extensions import csrf, db
 from ..htmx import is_partial
 from ..models import CheckIn, Device, Role, Stop, User, Workshop, utcnow
+from ..pwa.views import STAFF_COPY_HEADER
 from ..schedule import service as schedule_service
 from ..security import CSP, allow_camera
 from . import bp, service
@@ -71,6 +75,8 @@ def answer_texts() -> dict:
     """The answers' words for the tablet's script, which decides by itself while offline."""
     texts = {key: str(value) for key, value in ANSWERS.items()}
     texts["unprepared"] = _("This tablet is not prepared for today. Connect to the network and press “Prepare for today”.")
+    texts["offline_full"] = _("No seat is held on this tablet for walk-ins without network. "
+                              "Connect to the network, then add them.")
     return {"answer_texts": texts}
 
 
@@ -97,13 +103,37 @@ def _int(value, low: int, high: int) -> int | None:
     return number if low <= number <= high else None
 
 
+def copy_key(user: User) -> str:
+    """The name under which a tablet keeps this person's staff pages: made from the account and its sign-in
+    version with the app's secret, so it cannot be guessed and is a new one after every sign-out."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"staff-copy\n{user.id}\n{user.session_version}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _offline_copy(response):
+    """Mark a staff page the tablet may keep for opening without network (busapp/pwa/views.py, STAFF_PAGES).
+
+    The page stays no-store for every HTTP cache. Only the service worker keeps it, when the tablet has prepared
+    the day, in a cache named by `copy_key`, and shows it only until the time in the header: when the sign-in
+    would expire or the day ends, whichever comes first."""
+    user = _user()
+    try:
+        signed_in = datetime.fromtimestamp(float(session["auth_at"]), timezone.utc)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return response
+    until = min(signed_in + current_app.config["AUTH_MAX_AGE"], service.end_of_day(utcnow()))
+    if user is not None and response.status_code == 200:
+        response.headers[STAFF_COPY_HEADER] = f"{copy_key(user)} {int(until.timestamp() * 1000)}"
+    return response
+
+
 @bp.get("/")
 @role_required(Role.STAFF)
 def index():
     """Today on the bus: the current or next stop, its workshops with counts, and the live status buttons."""
     now = utcnow()
     stop = service.current_stop(now)
-    return render_template("checkin/index.html", **_today(stop, now))
+    return _offline_copy(make_response(render_template("checkin/index.html", **_today(stop, now))))
 
 
 def _today(stop: Stop | None, now, errors: dict | None = None, typed: dict | None = None) -> dict:
@@ -142,7 +172,9 @@ def live(stop_id: int):
 def _list_context(workshop: Workshop, query: str = "", answer: service.Decision | None = None,
                   errors: dict | None = None, typed: dict | None = None) -> dict:
     stop = workshop.stop
+    device = current_device()
     return {
+        "share_left": service.shares_left(device).get(workshop.id, 0) if device is not None else None,
         "workshop": workshop, "stop": stop, "query": query, "bookings": service.bookings_for(workshop, query),
         "count": service.counts([workshop])[workshop.id], "answer": answer, "answers": ANSWERS,
         "nonce": service.new_nonce, "now": utcnow(), "place_name": service.place_name,
@@ -159,7 +191,7 @@ def door(workshop_id: int):
     context = _list_context(workshop, query)
     if is_partial():
         return render_template("checkin/_list.html", **context)
-    return render_template("checkin/door.html", **context)
+    return _offline_copy(make_response(render_template("checkin/door.html", **context)))
 
 
 def _respond(workshop: Workshop, decision: service.Decision, status: int = 200):
@@ -261,7 +293,7 @@ def scan(workshop_id: int):
     # source; it allows no eval of JavaScript and no inline code. On this page only.
     response.headers["Content-Security-Policy"] = CSP.replace("script-src 'self'",
                                                               "script-src 'self' 'wasm-unsafe-eval'")
-    return response
+    return _offline_copy(response) if request.method == "GET" else response
 
 
 @bp.post("/conflicts/<int:check_in_id>/seen")
@@ -308,14 +340,15 @@ def revoke(device_id: int):
 def device_required(view):
     """For the tablet's data and sync: a registered tablet's credential, which outlives the staff sign-in.
 
-    Without a credential, a signed-in staff member is told to register the tablet, anyone else gets 401."""
+    Without a credential, a signed-in staff member is told to register the tablet, anyone else gets 401. A
+    credential that no longer works gets 401 whoever is signed in, so the tablet forgets it and its kept pages."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         device = current_device()
         if device is None:
-            revoked = request.headers.get(DEVICE_HEADER) and not current_user.is_authenticated
-            if current_user.is_authenticated and current_user.has_role(Role.STAFF):
+            revoked = bool(request.headers.get(DEVICE_HEADER))
+            if not revoked and current_user.is_authenticated and current_user.has_role(Role.STAFF):
                 return jsonify(error="no_device", message=_("Register this tablet first.")), 409
             return jsonify(error="revoked" if revoked else "unauthorized",
                            message=_("This tablet is not registered or was revoked.")), 401
@@ -340,7 +373,13 @@ def day(device: Device):
     stop = db.session.get(Stop, stop_id) if stop_id else service.current_stop(now)
     if stop is None:
         return _json_no_store(jsonify(error="no_stop", message=_("No stop today."))), 404
-    return _json_no_store(jsonify(service.prepare(device, stop, now)))
+    data = service.prepare(device, stop, now)
+    # The pages the tablet keeps for opening without network (the service worker's STAFF_PAGES).
+    data["pages"] = [url_for("checkin.index")] + [
+        url_for(endpoint, workshop_id=w["id"])
+        for w in data["workshops"] for endpoint in ("checkin.door", "checkin.scan")
+    ]
+    return _json_no_store(jsonify(data))
 
 
 @bp.post("/sync")
@@ -355,9 +394,14 @@ def sync(device: Device):
     if user is None and isinstance(body.get("user_id"), int):
         claimed = db.session.get(User, body["user_id"])
         user = claimed if claimed is not None and claimed.active else None
-    result = service.sync(device, body.get("items", []), user=user)
+    give_up = body.get("give_up", [])
+    sequence = body.get("sequence")
+    result = service.sync(device, body.get("items", []), user=user,
+                          give_up=give_up if isinstance(give_up, list) else [],
+                          sequence=_int(sequence, 0, 2**31 - 1) if type(sequence) is int else None)
     if body.get("finish"):
         result["returned_seats"] = service.return_shares(device)
+        result["shares"] = {}
     for item in result["results"]:
         item["message"] = str(ANSWERS.get(item["outcome"], ""))
     return _json_no_store(jsonify(result))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
+from ..schedule.queries import LONGEST_VISIT
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEVICE_COOKIE = "fbdev"
@@ -40,15 +41,17 @@ def device_limit() -> int:
 
 def bus_stop(at: datetime) -> Stop | None:
     """The stop the bus is at now, else the last stop that ended earlier the same Lübeck day."""
-    published = Stop.status == StopStatus.PUBLISHED
+    # Only stops that started within LONGEST_VISIT are looked at, so the start-time index bounds both searches (a
+    # long tour has tens of thousands of stops that are over).
+    published = [Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= at, Stop.starts_at > at - LONGEST_VISIT]
     current = db.session.scalar(
-        sa.select(Stop).where(published, Stop.starts_at <= at, Stop.ends_at > at)
+        sa.select(Stop).where(*published, Stop.ends_at > at)
         .order_by(Stop.starts_at.desc(), Stop.id.desc()).limit(1)
     )
     if current is not None:
         return current
     return db.session.scalar(
-        sa.select(Stop).where(published, Stop.ends_at <= at, Stop.ends_at >= day_start(at))
+        sa.select(Stop).where(*published, Stop.ends_at <= at, Stop.ends_at >= day_start(at))
         .order_by(Stop.ends_at.desc(), Stop.id.desc()).limit(1)
     )
 

@@ -27,12 +27,27 @@ FORMATS = (
     ("ical", "iCalendar", "text/calendar", "ICAL", "/tour.ics"),
     ("ngsi-ld", "NGSI-LD", "application/ld+json", "JSON_LD", "/ngsi-ld/v1/entities?type=Event"),
 )
+# The EU language authority's codes (ISO 639-3 style) for the languages a town may offer; the dataset names the
+# languages of its texts: every language in the LANGUAGES setting that has a code here (Leichte Sprache is German).
+EU_LANGUAGES = {
+    "ar": "ARA", "bg": "BUL", "cs": "CES", "da": "DAN", "de": "DEU", "el": "ELL", "en": "ENG", "es": "SPA",
+    "et": "EST", "fa": "FAS", "fi": "FIN", "fr": "FRA", "he": "HEB", "hr": "HRV", "hu": "HUN", "it": "ITA",
+    "ku": "KUR", "lt": "LIT", "lv": "LAV", "nl": "NLD", "no": "NOR", "nb": "NOB", "pl": "POL", "ps": "PUS",
+    "pt": "POR", "ro": "RON", "ru": "RUS", "sk": "SLK", "sl": "SLV", "so": "SOM", "sq": "SQI", "sr": "SRP",
+    "sv": "SWE", "ti": "TIR", "tr": "TUR", "uk": "UKR", "ur": "URD", "vi": "VIE", "zh": "ZHO",
+}
 # Lübeck's bounding box (WGS 84), for the spatial coverage.
 BBOX = "POLYGON((10.57 53.80, 10.95 53.80, 10.95 54.00, 10.57 54.00, 10.57 53.80))"
 
 
 def _date(value: datetime | None) -> dict | None:
     return {"@value": value.date().isoformat(), "@type": "xsd:date"} if value else None
+
+
+def languages(tags) -> list[str]:
+    """The EU codes of the configured languages, each once, in the setting's order."""
+    codes = [EU_LANGUAGES.get(tag.split("-")[0].lower()) for tag in tags]
+    return list(dict.fromkeys(c for c in codes if c))
 
 
 def catalogue() -> dict:
@@ -85,7 +100,7 @@ def catalogue() -> dict:
         "dcat:keyword": ["Digitalisierung", "Bildung", "Weiterbildung", "Senioren", "Teilhabe", "Bus",
                          "Stadtteile", "Veranstaltungen", "digital workshop"],
         "dcat:theme": [{"@id": f"{EU}/data-theme/EDUC"}, {"@id": f"{EU}/data-theme/SOCI"}],
-        "dct:language": [{"@id": f"{EU}/language/DEU"}, {"@id": f"{EU}/language/ENG"}],
+        "dct:language": [{"@id": f"{EU}/language/{code}"} for code in languages(cfg["LANGUAGES"])],
         "dcatde:politicalGeocodingLevelURI": {"@id": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"},
         "dcatde:politicalGeocodingURI": {
             "@id": f"http://dcat-ap.de/def/politicalGeocoding/municipalityKey/{cfg['OPENDATA_MUNICIPALITY_KEY']}"},

@@ -510,9 +510,11 @@ def stops_csv(f: Filters, now: datetime) -> str:
     page = stop_page(f, now)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    # New columns go before "url", which stays last; texts in other languages are in the JSON's "translations".
     columns = ["stop_id", "stop_status", "status_reason", "district", "place", "street", "lat", "lon",
                "stop_starts_at", "stop_ends_at", "workshop_id", "title", "topic", "audience", "language",
-               "workshop_starts_at", "workshop_ends_at", "workshop_status", "capacity", "seats_free", "url"]
+               "workshop_starts_at", "workshop_ends_at", "workshop_status", "capacity", "seats_free",
+               "level", "what_to_bring", "walk_ins", "accessibility", "url"]
     writer.writerow(columns)
     for s in page["items"]:
         p = s["place"]
@@ -520,7 +522,8 @@ def stops_csv(f: Filters, now: datetime) -> str:
                 p["lat"], p["lon"], s["starts_at"].isoformat(), s["ends_at"].isoformat()]
         for w in s["workshops"] or [None]:
             tail = ([w["id"], w["title"], w["topic"], w["audience"], w["language"], w["starts_at"].isoformat(),
-                     w["ends_at"].isoformat(), w["status"], w["capacity"], w["seats_free"]] if w else [""] * 10)
+                     w["ends_at"].isoformat(), w["status"], w["capacity"], w["seats_free"], w["level"],
+                     w["what_to_bring"], "yes" if w["walk_ins"] else "no", w["accessibility"]] if w else [""] * 14)
             writer.writerow([_csv_safe(v) for v in head + tail + [s["url"]]])
     return out.getvalue()
 

@@ -215,7 +215,8 @@ class CancelForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"))
-    confirm = HiddenField()
+    # The key of a checked file (tourcsv.stage): sent by "add all of them" instead of the file.
+    upload = HiddenField()
 
 
 class StaffForm(FlaskForm):

@@ -9,14 +9,20 @@ The figures (the rules)
     of parties still on the waiting list when the workshop began: people turned away), and the feedback count and
     average rating. Bookings keep their party size, state and check-in time after their personal data is purged,
     so the figures do not change with `flask purge`.
+
+The period
+    A report covers the stops held between two dates (inclusive, in the city's time). Without dates it covers the
+    last twelve months: this month so far and the eleven before it. One click picks a calendar year of the tour, or
+    all of them. The database adds the figures up (GROUP BY), so a report costs the stops, workshops and bookings of
+    its period, not those of the whole tour: at 100,000 stops, a year takes tens of milliseconds, ten years some
+    hundreds.
 """
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import Response, render_template, request
@@ -39,7 +45,7 @@ GROUPS = ("district", "topic", "audience", "month")
 @dataclass
 class Figures:
     label: str
-    stops: set = field(default_factory=set)
+    held: int = 0
     offered: int = 0
     booked: int = 0
     checked_in: int = 0
@@ -47,10 +53,6 @@ class Figures:
     waiting: int = 0
     feedback: int = 0
     rating_sum: int = 0
-
-    @property
-    def held(self) -> int:
-        return len(self.stops)
 
     @property
     def no_shows(self) -> int:
@@ -61,106 +63,163 @@ class Figures:
         return round(self.rating_sum / self.feedback, 2) if self.feedback else None
 
 
-def _where(start, end) -> list:
-    where = [Stop.status == StopStatus.PUBLISHED, Stop.ends_at <= utcnow()]
-    if start:
-        where.append(Stop.starts_at >= service.local(start, time(0)))
-    if end:
-        where.append(Stop.starts_at < service.local(end + timedelta(days=1), time(0)))
-    return where
+def first_day() -> date | None:
+    """The day of the tour's first stop, in the city's time (an index lookup), or None without stops."""
+    first = db.session.scalar(sa.select(sa.func.min(Stop.starts_at)))
+    return service.local_day(first) if first else None
 
 
-def figures(start=None, end=None) -> dict[str, list[Figures]]:
-    """Every group's figures for the stops held in the period (dates inclusive, in the city's time)."""
-    where = _where(start, end)
-    seats = sa.func.coalesce(sa.func.sum(Booking.party_size), 0)
-    ahead = (Booking.status == BookingStatus.CONFIRMED, Booking.walk_in.is_(False))
-    booked = dict(db.session.execute(
-        sa.select(Booking.workshop_id, seats).where(*ahead).group_by(Booking.workshop_id)).all())
-    arrived = dict(db.session.execute(
-        sa.select(Booking.workshop_id, seats).where(*ahead, Booking.checked_in_at.is_not(None))
-        .group_by(Booking.workshop_id)).all())
-    walk_ins = dict(db.session.execute(
-        sa.select(Booking.workshop_id, seats).where(Booking.status == BookingStatus.CONFIRMED,
-                                                    Booking.walk_in.is_(True), Booking.checked_in_at.is_not(None))
-        .group_by(Booking.workshop_id)).all())
-    waiting = dict(db.session.execute(
-        sa.select(Booking.workshop_id, seats).where(Booking.status == BookingStatus.WAITING)
-        .group_by(Booking.workshop_id)).all())
-    rows = db.session.execute(
-        sa.select(Workshop.id, Workshop.topic, Workshop.audience, Workshop.capacity, Stop.id, Stop.starts_at,
-                  District.name)
-        .join(Stop, Stop.id == Workshop.stop_id).join(District, District.id == Stop.district_id)
-        .where(*where, Workshop.status == WorkshopStatus.PUBLISHED)).all()
-    stops = db.session.execute(
-        sa.select(Stop.id, Stop.starts_at, District.name).join(District, District.id == Stop.district_id)
-        .where(*where)).all()
-    feedback = db.session.execute(
-        sa.select(Feedback.stop_id, Feedback.workshop_id, Feedback.rating).join(Stop, Stop.id == Feedback.stop_id)
-        .where(*where)).all()
+def _month_starts(first: date, last: date) -> list[date]:
+    """The first day of each month from first's month to last's month."""
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        out.append(month)
+        month = (month + timedelta(days=31)).replace(day=1)
+    return out
+
+
+def _seats(*conditions) -> sa.ColumnElement:
+    """The seats of a workshop's bookings that meet the conditions."""
+    return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*conditions), Booking.party_size), else_=0)), 0)
+
+
+def _grouped(rows: sa.CTE, group: str, *figures) -> sa.Select:
+    """(group, key, figures...) for each key of the group among the rows; districts by name."""
+    key = District.name if group == "district" else rows.c[group]
+    query = sa.select(sa.literal(group), key, *figures).select_from(rows)
+    if group == "district":
+        query = query.join(District, District.id == rows.c.district_id)
+    return query.where(key.is_not(None)).group_by(key)
+
+
+def figures(start: date | None = None, end: date | None = None, tour_start: date | None = None
+            ) -> dict[str, list[Figures]]:
+    """Every group's figures for the stops held in the period (dates inclusive, in the city's time); `tour_start`
+    is the day of the first stop, looked up when not given.
+
+    Counted by the database (GROUP BY) in three statements: the work grows with the stops, workshops and bookings
+    of the period, not of the whole tour, and one row per group comes back.
+    """
+    now = utcnow()
+    last = min(end, service.local_day(now)) if end else service.local_day(now)
+    tour_start = tour_start or first_day()
+    if tour_start is None:
+        return {g: [] for g in GROUPS}
+    first = max(start, tour_start) if start else tour_start  # months only from the first stop on
+    if first > last:
+        return {g: [] for g in GROUPS}
+    months = _month_starts(first, last)
+    month = service.bucket(Stop.starts_at, [service.local(m, time(0)) for m in months[1:]],
+                           [m.strftime("%Y-%m") for m in months])
+    held = [Stop.status == StopStatus.PUBLISHED, Stop.ends_at <= now,
+            Stop.starts_at >= service.local(first, time(0)),
+            Stop.starts_at < service.local(last + timedelta(days=1), time(0))]
+    confirmed, came = Booking.status == BookingStatus.CONFIRMED, Booking.checked_in_at.is_not(None)
+    ahead = sa.and_(confirmed, Booking.walk_in.is_(False))
+    # One row per workshop held with its bookings added up (and one per stop held without a published workshop),
+    # read along the index on the stops' start and then by stop: grouped in that order, so SQLite need not sort
+    # the bookings. Made once (MATERIALIZED) for the four groupings below.
+    offered = (
+        sa.select(Stop.id.label("stop_id"), Stop.district_id, month.label("month"), Workshop.topic,
+                  Workshop.audience, Workshop.capacity, _seats(ahead).label("booked"),
+                  _seats(ahead, came).label("checked_in"),
+                  _seats(confirmed, Booking.walk_in.is_(True), came).label("walk_ins"),
+                  _seats(Booking.status == BookingStatus.WAITING).label("waiting"))
+        .outerjoin(Workshop, sa.and_(Workshop.stop_id == Stop.id, Workshop.status == WorkshopStatus.PUBLISHED))
+        .outerjoin(Booking, Booking.workshop_id == Workshop.id)
+        .where(*held)
+        .group_by(Stop.starts_at, Stop.id, Workshop.id)
+        .cte("offered").prefix_with("MATERIALIZED")
+    )
+    sums = [sa.func.sum(offered.c[name]) for name in ("capacity", "booked", "checked_in", "walk_ins", "waiting")]
+    count_rows = db.session.execute(sa.union_all(*(
+        _grouped(offered, group, sa.func.count(sa.distinct(offered.c.stop_id)), *sums) for group in GROUPS
+    ))).all()
+    # Feedback on a workshop held counts for its topic and audience too; on the stop as a whole, only for the stop.
+    rated = (
+        sa.select(Stop.district_id, month.label("month"), Workshop.topic, Workshop.audience, Feedback.rating)
+        .join(Feedback, Feedback.stop_id == Stop.id)
+        .outerjoin(Workshop, sa.and_(Workshop.id == Feedback.workshop_id, Workshop.status == WorkshopStatus.PUBLISHED))
+        .where(*held)
+        .cte("rated").prefix_with("MATERIALIZED")
+    )
+    feedback_rows = db.session.execute(sa.union_all(*(
+        _grouped(rated, group, sa.func.count(), sa.func.sum(rated.c.rating)) for group in GROUPS
+    ))).all()
+
+    labels = {"district": str, "topic": topic_label, "audience": audience_label,
+              "month": lambda key: format_date(date.fromisoformat(key + "-01"), "MMMM y")}
     groups: dict[str, dict[str, Figures]] = {g: {} for g in GROUPS}
 
-    def get(group: str, key: str, label: str) -> Figures:
-        return groups[group].setdefault(key, Figures(label))
+    def get(group: str, key: str) -> Figures:
+        return groups[group].setdefault(key, Figures(labels[group](key)))
 
-    def month_key(at: datetime) -> tuple[str, str]:
-        local = at.astimezone(service.tz())
-        return f"{local:%Y-%m}", format_date(local.date(), "MMMM y")
-
-    stop_keys = {}
-    for stop_id, starts_at, district in stops:
-        mkey, mlabel = month_key(starts_at)
-        keys = [("district", district, district), ("month", mkey, mlabel)]
-        stop_keys[stop_id] = keys
-        for group, key, label in keys:
-            get(group, key, label).stops.add(stop_id)
-    workshop_keys = {}
-    for wid, topic, audience, capacity, stop_id, starts_at, district in rows:
-        keys = stop_keys[stop_id] + [("topic", topic, topic_label(topic)),
-                                     ("audience", audience, audience_label(audience))]
-        workshop_keys[wid] = keys
-        for group, key, label in keys:
-            f = get(group, key, label)
-            f.stops.add(stop_id)
-            f.offered += capacity
-            f.booked += int(booked.get(wid, 0))
-            f.checked_in += int(arrived.get(wid, 0))
-            f.walk_ins += int(walk_ins.get(wid, 0))
-            f.waiting += int(waiting.get(wid, 0))
-    for stop_id, workshop_id, rating in feedback:
-        keys = workshop_keys.get(workshop_id) if workshop_id else None
-        keys = keys or stop_keys.get(stop_id, [])
-        for group, key, label in keys:
-            f = get(group, key, label)
-            f.feedback += 1
-            f.rating_sum += rating
-    return {g: sorted(groups[g].values(), key=lambda f: (f.label if g != "month" else "")) if g != "month"
+    for group, key, stops, *numbers in count_rows:
+        f = get(group, key)
+        f.held = stops
+        f.offered, f.booked, f.checked_in, f.walk_ins, f.waiting = (int(n or 0) for n in numbers)
+    for group, key, answers, rating_sum in feedback_rows:
+        f = get(group, key)
+        f.feedback, f.rating_sum = answers, int(rating_sum)
+    return {g: sorted(groups[g].values(), key=lambda f: f.label) if g != "month"
             else [groups[g][k] for k in sorted(groups[g])] for g in GROUPS}
 
 
 def _totals(rows: list[Figures]) -> Figures:
+    """The figures of all districts together (each stop is in one district)."""
     total = Figures(_("All"))
     for f in rows:
-        total.stops |= f.stops
-        for name in ("offered", "booked", "checked_in", "walk_ins", "waiting", "feedback", "rating_sum"):
+        for name in ("held", "offered", "booked", "checked_in", "walk_ins", "waiting", "feedback", "rating_sum"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
     return total
 
 
-def _period() -> ReportFilterForm:
+def default_period(today: date) -> tuple[date, date]:
+    """The last twelve months: this month so far and the eleven before it."""
+    months = today.year * 12 + today.month - 1 - 11
+    return date(months // 12, months % 12 + 1, 1), today
+
+
+@dataclass
+class Period:
+    label: str
+    start: date
+    end: date
+
+
+def periods(today: date, first: date | None) -> list[Period]:
+    """The periods offered with one click: the last twelve months, each calendar year of the tour, all of them."""
+    out = [Period(_("Last 12 months"), *default_period(today))]
+    if first is not None and first <= today:
+        years = range(today.year, first.year - 1, -1)
+        out += [Period(str(year), date(year, 1, 1), date(year, 12, 31)) for year in years]
+        out.append(Period(_("All years"), date(first.year, 1, 1), today))
+    return out
+
+
+def _period() -> tuple[ReportFilterForm, date, date, date | None]:
+    """The form, and the period it asks for: both dates, the last twelve months when none is given (or none is
+    valid), from the first stop or until today when one is missing. Also the first stop's day."""
     form = ReportFilterForm(request.args)
     form.validate()
-    return form
+    start = form.start.data if not form.start.errors else None
+    end = form.end.data if not form.end.errors else None
+    today, first = service.local_day(utcnow()), first_day()
+    if start is None and end is None:
+        start, end = default_period(today)
+    start, end = start or (first or today), end or today
+    for name, value in (("start", start), ("end", end)):
+        if not form[name].errors:  # what was typed wrong stays in the field beside its message
+            form[name].data, form[name].raw_data = value, None
+    return form, start, end, first
 
 
 @bp.get("/reports")
 @role_required(Role.COORDINATOR)
 def reports():
     """Figures per district, topic, audience and month, each as a chart with its table; printable on one page."""
-    form = _period()
-    start = form.start.data if not form.start.errors else None
-    end = form.end.data if not form.end.errors else None
-    data = figures(start, end)
+    form, start, end, first = _period()
+    data = figures(start, end, first)
     total = _totals(data["district"])
     charts = {g: {"booked": bar_chart([(f.label, f.booked) for f in data[g]]),
                   "walk_ins": bar_chart([(f.label, f.walk_ins) for f in data[g]]),
@@ -169,15 +228,16 @@ def reports():
               "month": _("By month")}
     decimal = lambda v: "–" if v is None else format_decimal(v, format="0.0")  # noqa: E731
     return render_template("planning/reports.html", form=form, data=data, total=total, charts=charts,
-                           titles=titles, decimal=decimal, args={k: v for k, v in request.args.items() if v})
+                           titles=titles, decimal=decimal, start=start, end=end,
+                           periods=periods(service.local_day(utcnow()), first))
 
 
 @bp.get("/reports.csv")
 @role_required(Role.COORDINATOR)
 def reports_csv():
     """The report's tables as one CSV file; the download is recorded in the audit log."""
-    form = _period()
-    data = figures(form.start.data if not form.start.errors else None, form.end.data if not form.end.errors else None)
+    _form, start, end, first = _period()
+    data = figures(start, end, first)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["group", "name", "stops_held", "seats_offered", "seats_booked", "checked_in", "walk_ins",

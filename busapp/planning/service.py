@@ -40,12 +40,14 @@ import calendar as pycalendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_tables
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_datetime, format_time, get_locale, gettext as _, ngettext
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
@@ -434,11 +436,25 @@ def set_workshop_status(workshop_id: int, publish: bool, user: User | None) -> W
 # ---------------------------------------------------------------------------------------------------------------
 # Week and month views
 
+class StopLine(NamedTuple):
+    """A stop as the week and month show it, with the number of its workshops."""
+
+    stop: Stop
+    workshops: int
+
+
 @dataclass
 class Day:
     day: date
     holiday: str | None
-    stops: list[Stop] = field(default_factory=list)
+    stops: list[StopLine] = field(default_factory=list)
+    # Every stop of the day, also those the page leaves out (see `days(per_day=...)`).
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        """Stops of this day that the page does not show."""
+        return self.total - len(self.stops)
 
 
 def stops_between(first: date, last: date) -> list[Stop]:
@@ -450,16 +466,46 @@ def stops_between(first: date, last: date) -> list[Stop]:
     ))
 
 
-def days(first: date, last: date) -> list[Day]:
-    """Each day between the two dates with its holiday and its stops."""
-    by_day: dict[date, list[Stop]] = {}
-    for stop in stops_between(first, last):
-        by_day.setdefault(local_day(stop.starts_at), []).append(stop)
-    out = []
-    day = first
-    while day <= last:
-        out.append(Day(day, holiday(day), by_day.get(day, [])))
-        day += timedelta(days=1)
+def bucket(column, bounds: list[datetime], keys: list) -> sa.ColumnElement:
+    """SQL that gives `keys[i]` for a `column` value from `bounds[i - 1]` up to `bounds[i]` (len(keys) = len(bounds)
+    + 1): which local day or month a time falls in, for GROUP BY and window partitions on SQLite as on PostgreSQL
+    (SQLite knows no time zones, so the city's day and month limits are computed here and compared in SQL).
+
+    A balanced CASE: each value is compared about log2(len(keys)) times rather than once per limit, which keeps a
+    report over ten years of months cheap."""
+    if len(keys) == 1:
+        return sa.literal(keys[0])
+    mid = len(keys) // 2
+    return sa.case((column < bounds[mid - 1], bucket(column, bounds[:mid - 1], keys[:mid])),
+                   else_=bucket(column, bounds[mid:], keys[mid:]))
+
+
+def days(first: date, last: date, per_day: int | None = None) -> list[Day]:
+    """Each day between the two dates with its holiday and its stops (at most `per_day` of them, the earliest),
+    with place, district and the number of workshops: one statement however many stops there are."""
+    count = (last - first).days + 1
+    numbers = list(range(count))
+    day = bucket(Stop.starts_at, [local(first + timedelta(days=i), time(0)) for i in numbers[1:]], numbers)
+    ranked = (
+        sa.select(Stop.id, day.label("day"),
+                  sa.func.row_number().over(partition_by=day, order_by=(Stop.starts_at, Stop.id)).label("rank"),
+                  sa.func.count().over(partition_by=day).label("total"))
+        .where(Stop.starts_at >= local(first, time(0)), Stop.starts_at < local(last + timedelta(days=1), time(0)))
+        .subquery()
+    )
+    workshops = sa.select(sa.func.count(Workshop.id)).where(Workshop.stop_id == Stop.id).scalar_subquery()
+    query = (
+        sa.select(Stop, ranked.c.day, ranked.c.total, workshops)
+        .join(ranked, ranked.c.id == Stop.id)
+        .options(joinedload(Stop.place, innerjoin=True), joinedload(Stop.district, innerjoin=True))
+        .order_by(Stop.starts_at, Stop.id)
+    )
+    if per_day is not None:
+        query = query.where(ranked.c.rank <= per_day)
+    out = [Day(first + timedelta(days=i), holiday(first + timedelta(days=i))) for i in numbers]
+    for stop, number, total, n in db.session.execute(query):
+        out[number].stops.append(StopLine(stop, n))
+        out[number].total = total
     return out
 
 

@@ -9,11 +9,18 @@ Reading (the rules)
     Every row is checked against the planning rules, against the stops already planned and against the other rows;
     when any row is wrong nothing is written, and the report names each wrong row, column and reason. Stops are
     written as drafts.
+
+Checking, then adding (the browser's two steps)
+    A file that passes the check is kept for its coordinator for an hour (`stage`), so "add all of them" needs no
+    second upload. Adding takes the kept file and deletes it in the same transaction that writes its stops: a
+    second click, a second tab or a reload finds nothing left to add, so nothing is written twice; when the rows
+    no longer pass (someone planned a stop there since), nothing is written and the file stays kept.
 """
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -24,7 +31,7 @@ from flask_babel import gettext as _
 
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
-from ..models import District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit
+from ..models import District, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow
 from . import service
 
 STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "address", "postcode", "longitude",
@@ -35,6 +42,8 @@ COLUMNS = STOP_COLUMNS + WORKSHOP_COLUMNS
 REQUIRED = ("community", "stop", "arrival", "departure", "start")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+# How long a checked file waits for "add all of them".
+UPLOAD_KEPT = timedelta(hours=1)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -299,6 +308,12 @@ def write(data: bytes, user: User | None) -> Reading:
     if again:
         db.session.rollback()
         return Reading(reading.stops, again, reading.rows)
+    _insert(reading, user)
+    return reading
+
+
+def _insert(reading: Reading, user: User | None) -> None:
+    """Write a checked reading's stops and workshops as drafts and commit; the caller holds the planning lock."""
     new_places: dict[tuple, Place] = {}
     for planned in reading.stops:
         d = planned.draft
@@ -322,6 +337,35 @@ def write(data: bytes, user: User | None) -> Reading:
     audit("tour-import", None, user=db.session.get(User, user.id) if user else None,
           stops=len(reading.stops), workshops=reading.workshop_count)
     db.session.commit()
+
+
+def stage(data: bytes, filename: str, user: User) -> str:
+    """Keep a checked file for its coordinator; returns the key the confirmation sends back. Files older than an
+    hour are cleared on the way."""
+    db.session.execute(sa.delete(TourUpload).where(TourUpload.created_at < utcnow() - UPLOAD_KEPT))
+    token = secrets.token_urlsafe(32)
+    db.session.add(TourUpload(token=token, user_id=user.id, filename=filename[:255], data=data))
+    db.session.commit()
+    return token
+
+
+def write_staged(token: str, user: User) -> Reading | None:
+    """Add the kept file: None when it is gone (added already, another coordinator's, or older than an hour)."""
+    service._planning_lock()
+    taken = db.session.execute(
+        sa.delete(TourUpload)
+        .where(TourUpload.token == token, TourUpload.user_id == user.id,
+               TourUpload.created_at >= utcnow() - UPLOAD_KEPT)
+        .returning(TourUpload.data)).scalar_one_or_none()
+    if taken is None:
+        db.session.rollback()
+        return None
+    # Read and checked under the lock: another coordinator may have planned a stop since the preview.
+    reading = read(taken)
+    if not reading.ok:
+        db.session.rollback()  # the file stays kept: the coordinator may change the tour and add it then
+        return reading
+    _insert(reading, user)
     return reading
 
 

@@ -34,7 +34,8 @@ def _all_stops() -> list[Stop]:
 @coordinator
 def transfer():
     """Import a tour file, or download the tour as CSV or iCalendar."""
-    return render_template("planning/transfer.html", form=ImportForm(), reading=None, columns=tourcsv.COLUMNS)
+    return render_template("planning/transfer.html", form=ImportForm(), reading=None, staged=None,
+                           columns=tourcsv.COLUMNS)
 
 
 @bp.url_value_preprocessor
@@ -50,24 +51,33 @@ def _allow_tour_files(endpoint, _values):
 def import_csv():
     """Check an uploaded tour file and show what it would do; with the confirmation, write all of it or nothing."""
     form = ImportForm()
-    reading = None
+    reading = staged = None
+    user = current_user._get_current_object()
     if form.validate():
-        upload = form.file.data
-        data = upload.read(tourcsv.MAX_BYTES + 1) if upload else b""
-        if not data:
-            form.file.errors = [_("Please choose a CSV file.")]
-        elif len(data) > tourcsv.MAX_BYTES:
-            form.file.errors = [_("The file is too big: at most %(n)d MB.", n=tourcsv.MAX_BYTES // (1024 * 1024))]
-        elif form.confirm.data == "yes":
-            reading = tourcsv.write(data, current_user._get_current_object())
-            if reading.ok:
+        if form.upload.data:
+            reading = tourcsv.write_staged(form.upload.data, user)
+            if reading is None:
+                form.file.errors = [_("This file was added already, or it was checked more than an hour ago. "
+                                      "Please choose it again.")]
+            elif reading.ok:
                 flash(_("%(stops)d stops and %(workshops)d workshops were added as drafts.",
                         stops=len(reading.stops), workshops=reading.workshop_count), "success")
                 return redirect(url_for("planning.month"), code=303)
         else:
-            reading = tourcsv.read(data)
+            upload = form.file.data
+            data = upload.read(tourcsv.MAX_BYTES + 1) if upload else b""
+            if not data:
+                form.file.errors = [_("Please choose a CSV file.")]
+            elif len(data) > tourcsv.MAX_BYTES:
+                form.file.errors = [_("The file is too big: at most %(n)d MB.",
+                                      n=tourcsv.MAX_BYTES // (1024 * 1024))]
+            else:
+                reading = tourcsv.read(data)
+                if reading.ok:
+                    staged = tourcsv.stage(data, upload.filename or "", user)
     status = 422 if form.errors or (reading is not None and reading.errors) else 200
-    return render_template("planning/transfer.html", form=form, reading=reading, columns=tourcsv.COLUMNS), status
+    return render_template("planning/transfer.html", form=form, reading=reading, staged=staged,
+                           columns=tourcsv.COLUMNS), status
 
 
 @bp.get("/tour.csv")

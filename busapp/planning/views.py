@@ -56,11 +56,16 @@ def _id_arg(name: str) -> int | None:
     return _int_or_none(request.args.get(name))
 
 
+# The days the week and month pages go to: at the very ends of the calendar there is no week before or after.
+CALENDAR_RANGE = (date(2, 1, 1), date(9998, 12, 31))
+
+
 def _parse_date_arg(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if CALENDAR_RANGE[0] <= day <= CALENDAR_RANGE[1] else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -77,20 +82,28 @@ def index():
                            previous=monday - timedelta(days=7), next=monday + timedelta(days=7))
 
 
+# At most this many stops of one day in the month list; the week view shows them all. The one bus makes a few stops
+# a day, so a month lists every stop; a tour of several buses gets each day's first ones and a link to the day.
+MONTH_STOPS_PER_DAY = 6
+
+
 @bp.get("/month")
 @coordinator
 def month():
-    """Every stop of one month as a list, with public holidays marked."""
+    """The stops of one month by day, with public holidays marked; a very full day links to its week."""
     today = service.local_day(utcnow())
     try:
         year, mon = (int(x) for x in request.args.get("month", "").split("-"))
         first, last = service.month_bounds(year, mon)
+        if not CALENDAR_RANGE[0] <= first <= CALENDAR_RANGE[1]:
+            raise ValueError(first)
     except ValueError:
         first, last = service.month_bounds(today.year, today.month)
-    days = [d for d in service.days(first, last) if d.stops or d.holiday]
+    days = [d for d in service.days(first, last, per_day=MONTH_STOPS_PER_DAY) if d.stops or d.holiday]
     previous = (first - timedelta(days=1)).replace(day=1)
     following = last + timedelta(days=1)
-    return render_template("planning/month.html", days=days, first=first, previous=previous, next=following)
+    return render_template("planning/month.html", days=days, first=first, previous=previous, next=following,
+                           total=sum(d.total for d in days))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -32,6 +32,26 @@ OFFLINE_PAGES = (
     r"^/offline$",
     r"^/my-bookings$",
 )
+# Staff pages a prepared tablet keeps for opening without network: today on the bus, and per workshop of the day
+# its door list and scan page. They are never put in PAGES_CACHE and never in the browser's HTTP cache (they say
+# no-store). Why keeping them in the worker's own cache is safe:
+# - it stores them only when the tablet's script asks, after preparing the day with the tablet's credential, and
+#   only answers made for the signed-in person (busapp/checkin/views.py, X-Staff-Copy);
+# - the cache is named by that person's copy key (account and sign-in version, keyed with the app's secret), and
+#   only one such cache exists: keeping pages for a new key deletes every other one;
+# - it is deleted when anyone signs out or in on this device (the worker sees the POST, the signed-out page and
+#   the tablet's sign-out script delete it too), when the server answers a staff page for someone else or for
+#   nobody (a redirect to sign-in, 401, 403), and when the tablet learns it was revoked;
+# - a copy is shown only until the time in its header (when the sign-in would expire, or the day ends).
+# So a tablet that was signed out, or is used by someone else, never shows them. (Offline, the worker cannot learn
+# of a sign-out made on another device: such a copy lasts at most until the time in its header.)
+STAFF_PAGES = (
+    r"^/staff/$",
+    r"^/staff/workshops/\d+$",
+    r"^/staff/workshops/\d+/scan$",
+)
+STAFF_CACHE_PREFIX = CACHE_PREFIX + "staff-"
+STAFF_COPY_HEADER = "X-Staff-Copy"
 # Install-time art is fetched by the browser when someone installs the app; not worth a resident's data plan.
 # The QR reader for check-in tablets (about 1 MB) is for staff only: a tablet stores it when it prepares the day
 # (static/js/checkin.js), through the worker's cache for static files.
@@ -73,6 +93,7 @@ def paths() -> dict:
         "ticket": url_for("booking.show", token="x")[:-1],
         "feedback": url_for("feedback.bus"),
         "pagesCache": PAGES_CACHE,
+        "staffCachePrefix": STAFF_CACHE_PREFIX,
     }
 
 
@@ -130,7 +151,7 @@ def strings() -> dict:
     return {
         "online": _("With internet"),
         "offline": _("Without internet"),
-        "offline_hint": _("You are offline. Saved pages and forms still work."),
+        "offline_hint": _("No internet right now. Saved pages and forms still work."),
         "waiting": {
             n: ngettext("%(count)s item is waiting to be sent.", "%(count)s items are waiting to be sent.", k, count="{n}")
             for n, k in probes
@@ -138,14 +159,14 @@ def strings() -> dict:
         "attention": _("Please look at the list below."),
         "send_now": _("Send now"),
         "sending": _("Sending …"),
-        "saved": _("Saved on your phone – it will be sent when you are online."),
-        "already_saved": _("This is already saved on your phone and will be sent when you are online."),
+        "saved": _("Saved on your phone – it will be sent when you have internet again."),
+        "already_saved": _("This is already saved on your phone and will be sent when you have internet again."),
         "store_failed": _("This could not be saved on your phone (%(reason)s).", reason="{reason}"),
         "store_failed_online": _("We will try to send it right away instead."),
-        "store_failed_offline": _("Please keep this page open and send the form again when you are online."),
-        "no_store": _("Forms cannot be kept on this phone while offline (%(reason)s).", reason="{reason}"),
+        "store_failed_offline": _("Please keep this page open and send the form again when you have internet."),
+        "no_store": _("This phone cannot keep forms while it has no internet (%(reason)s).", reason="{reason}"),
         "reason_quota": _("the phone's storage is full"),
-        "reason_broken": _("the browser's storage does not work"),
+        "reason_broken": _("the storage of the internet program does not work"),
         "outbox_title": _("Forms from this phone"),
         "state_waiting": _("Not sent yet"),
         "state_done": _("Sent"),
@@ -153,7 +174,7 @@ def strings() -> dict:
         "state_waiting_list": _("On the waiting list"),
         "state_attention": _("Not accepted"),
         "retry_network": _("Not sent yet: no connection. We will try again."),
-        "retry_server": _("Not sent yet: the server had a problem. We will try again."),
+        "retry_server": _("Not sent yet: something went wrong on our side. We will try again."),
         "retry_busy": _("Not sent yet: too many tries. We will try again in a few minutes."),
         "show_ticket": _("Show your ticket"),
         "show_waiting": _("Show your place on the waiting list"),
@@ -173,10 +194,10 @@ def strings() -> dict:
         "error_409": _("This could not be booked."),
         "error_413": _("What you wrote is too long. Please open the form again and shorten it."),
         "error_422": _("Some entries were not accepted. Please open the form again."),
-        "error_other": _("The server did not accept it (error %(code)s).", code="{code}"),
+        "error_other": _("We could not accept it (error %(code)s).", code="{code}"),
         "no_saved_pages": _("No pages are saved on this phone yet."),
         "no_tickets": _("No tickets are kept on this phone yet. Tickets you book or open here are listed."),
-        "ticket_waiting": _("Booking not sent yet – it will be sent when you are online"),
+        "ticket_waiting": _("Booking not sent yet – it will be sent when you have internet again"),
         "tickets_removed": _("Your tickets were removed from this device."),
     }
 
@@ -203,6 +224,10 @@ def worker():
         "offline": {tag: f"/offline?lang={tag}" for tag in current_app.config["LANGUAGES"]},
         "defaultLang": current_app.config["BABEL_DEFAULT_LOCALE"],
         "pages": list(OFFLINE_PAGES),
+        "staffPages": list(STAFF_PAGES),
+        "staffCachePrefix": STAFF_CACHE_PREFIX,
+        "staffCopyHeader": STAFF_COPY_HEADER,
+        "signPaths": [url_for("auth.signin"), url_for("auth.signout")],
         "timeout": NAVIGATION_TIMEOUT_MS,
         "outboxScript": static_url("js/outbox.js"),
         "staticPrefix": url_for("static", filename=""),

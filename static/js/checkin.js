@@ -1,12 +1,20 @@
 // The staff tablet offline: keeps the registered tablet's credential, prepares the day's data, decides check-ins
 // locally while the network is away (same rules as busapp/checkin/service.py), queues each action with the device
-// id, a sequence number and a nonce, and sends the queue when the network is back. Pages work without this script.
+// id, a sequence number and a nonce, and sends the queue when the network is back. Preparing also has the service
+// worker keep today's staff pages, so they open without network after the tablet restarts; such a copy says that
+// it is offline and how old its data is. Pages work without this script.
 (function () {
   "use strict";
 
   var KEY = "busapp.staff.";
   var SYNC_EVERY_MS = 30000;
-  var state = { online: navigator.onLine, syncing: false };
+  // While online, the day's data and the kept pages are fetched again when older than this...
+  var REFRESH_AFTER_MS = 15 * 60 * 1000;
+  // ...and shortly after check-ins made online, so that a copy opened later without network shows them.
+  var REFRESH_SOON_MS = 20000;
+  var KEEP_TIMEOUT_MS = 60000;
+  var TIMEZONE = "Europe/Berlin";
+  var state = { online: navigator.onLine, syncing: false, preparing: false, refreshTimer: null, copy: false };
 
   // --- storage -----------------------------------------------------------------------------------------------
   function load(name, fallback) {
@@ -17,10 +25,17 @@
 
   function device() { return load("device", null); }
   function queue() { return load("queue", []); }
-  function local() { return load("local", { arrived: {}, used: {}, walkins: [] }); }
+  // What this tablet did since the day's data was fetched (check-ins, walk-ins), the seats its shares still hold
+  // as far as it knows (never more than the server last said), and the shares it has given up.
+  function local() {
+    var l = load("local", null) || {};
+    ["arrived", "shareLeft", "givenUp", "returned"].forEach(function (k) { l[k] = l[k] || {}; });
+    l.walkins = l.walkins || [];
+    return l;
+  }
   function day() {
     var d = load("day", null);
-    if (d && new Date(d.expires_at) <= new Date()) { drop("day"); drop("local"); return null; }
+    if (d && new Date(d.expires_at) <= new Date()) { drop("day"); drop("local"); dropPages(); return null; }
     return d;
   }
 
@@ -42,6 +57,40 @@
     render();
   }
 
+  // --- the pages the service worker keeps ----------------------------------------------------------------------
+  function paths() {
+    var meta = document.getElementById("pwa-paths");
+    try { return meta ? JSON.parse(meta.getAttribute("content")) : {}; } catch (e) { return {}; }
+  }
+  function workerOn() {
+    var meta = document.querySelector('meta[name="pwa-worker"]');
+    return "serviceWorker" in navigator && !!window.caches && !!meta && meta.getAttribute("content") !== "off";
+  }
+  function staffCaches() {
+    var prefix = paths().staffCachePrefix;
+    if (!window.caches || !prefix) return Promise.resolve([]);
+    return caches.keys().then(function (names) {
+      return names.filter(function (n) { return n.indexOf(prefix) === 0; });
+    }).catch(function () { return []; });
+  }
+  function dropPages() {
+    drop("pagesAt");
+    return staffCaches().then(function (names) {
+      return Promise.all(names.map(function (n) { return caches.delete(n); }));
+    }).catch(function () { /* nothing kept */ });
+  }
+  function keepPages(urls) {
+    if (!workerOn() || !urls || !urls.length) return Promise.resolve({ ok: false });
+    return new Promise(function (resolve) {
+      var timer = setTimeout(function () { resolve({ ok: false }); }, KEEP_TIMEOUT_MS);
+      navigator.serviceWorker.ready.then(function (registration) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function (event) { clearTimeout(timer); resolve(event.data || { ok: false }); };
+        registration.active.postMessage({ type: "keep-staff", urls: urls }, [channel.port2]);
+      }).catch(function () { clearTimeout(timer); resolve({ ok: false }); });
+    });
+  }
+
   // --- the status panel ----------------------------------------------------------------------------------------
   var panel = null;
 
@@ -49,6 +98,14 @@
     var s = (panel && panel.dataset[key]) || "";
     Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
     return s;
+  }
+
+  function formatTime(value) {
+    var date = new Date(value);
+    try {
+      return new Intl.DateTimeFormat(document.documentElement.lang || "de",
+        { dateStyle: "short", timeStyle: "short", timeZone: TIMEZONE }).format(date);
+    } catch (e) { return date.toLocaleString(); }
   }
 
   function render() {
@@ -60,9 +117,17 @@
     panel.querySelector("[data-sync-queue]").textContent = q.length ? text("textWaiting", { num: q.length }) : "";
     var d = day();
     var dayLine = panel.querySelector("[data-sync-day]");
+    var pagesAt = load("pagesAt", null);
+    panel.dataset.offlinePages = d && pagesAt ? "ready" : "";
     if (!device()) dayLine.textContent = text("textUnregistered");
     else if (!d) dayLine.textContent = text("textUnprepared");
-    else dayLine.textContent = text("textPrepared", { time: new Date(d.expires_at).toLocaleString() });
+    else {
+      dayLine.textContent = [
+        text("textPrepared", { time: formatTime(d.expires_at) }),
+        d.prepared_at ? text("textFetched", { time: formatTime(d.prepared_at) }) : "",
+        pagesAt ? text("textPages") : ""
+      ].filter(Boolean).join(" ");
+    }
     var problems = panel.querySelector("[data-sync-problems]");
     problems.textContent = "";
     load("problems", []).forEach(function (p) {
@@ -81,54 +146,152 @@
     return h;
   }
 
+  // The tablet was revoked: its credential, the day's data and the kept pages go; the queue stays, never dropped.
+  function revoked() {
+    drop("device"); drop("day"); drop("local");
+    dropPages();
+    render();
+  }
+
+  function pendingWalkins(workshopId) {
+    return queue().reduce(function (sum, item) {
+      return sum + (item.kind === "walkin" && item.workshop_id === workshopId ? item.party_size || 1 : 0);
+    }, 0);
+  }
+
+  // What the server says a share still holds, less the walk-ins still queued here; never more than known before
+  // (a share only shrinks during a day), so a late or crossing answer cannot give the tablet seats it has used.
+  function noteShare(l, workshopId, serverLeft) {
+    var fresh = Math.max(0, (Number(serverLeft) || 0) - pendingWalkins(workshopId));
+    var known = Object.prototype.hasOwnProperty.call(l.shareLeft, workshopId) ? l.shareLeft[workshopId] : fresh;
+    l.shareLeft[workshopId] = l.givenUp[workshopId] ? 0 : Math.min(known, fresh);
+    if (l.givenUp[workshopId] && !(Number(serverLeft) > 0)) l.returned[workshopId] = true;
+  }
+
+  function rebuildLocal(d) {
+    var old = local();
+    var l = { arrived: {}, shareLeft: old.shareLeft, givenUp: old.givenUp, returned: old.returned, walkins: [] };
+    queue().forEach(function (item) {
+      var booking = bookingOf(d, item.booking_id);
+      if (item.kind === "checkin" || item.kind === "count") l.arrived[item.booking_id] = item.people || (booking ? booking.party_size : 1);
+      else if (item.kind === "undo") l.arrived[item.booking_id] = 0;
+      else if (item.kind === "walkin") l.walkins.push({ name: item.name, party_size: item.party_size, workshop_id: item.workshop_id });
+    });
+    d.workshops.forEach(function (w) { noteShare(l, w.id, w.share); });
+    save("local", l);
+  }
+
   async function prepare() {
-    if (!device() || !panel) return;
-    var url = panel.dataset.dayUrl + (panel.dataset.stopId ? "?stop=" + panel.dataset.stopId : "");
+    if (!device() || !panel || state.preparing) return;
+    state.preparing = true;
     try {
+      await sync(false);  // what waits is sent first, so the day's data and the seat shares count it
+      var url = panel.dataset.dayUrl + (panel.dataset.stopId ? "?stop=" + panel.dataset.stopId : "");
       var response = await fetch(url, { headers: headers(), credentials: "same-origin", cache: "no-store" });
-      if (response.status === 401) { drop("device"); render(); return; }
+      if (response.status === 401) { revoked(); return; }
       if (!response.ok) return;
       var data = await response.json();
       save("day", data);
+      rebuildLocal(data);
       // The QR reader's files, so scanning works offline too (the service worker keeps what passes through it).
       JSON.parse(panel.dataset.offlineFiles || "[]").forEach(function (file) {
         fetch(file, { credentials: "same-origin" }).catch(function () { /* tried again at the next prepare */ });
       });
-      save("local", { arrived: {}, used: {}, walkins: [] });
       if (load("sequence", 0) < data.device.last_sequence) save("sequence", data.device.last_sequence);
       setOnline(true);
-    } catch (e) { setOnline(false); }
-    render();
+      render();
+      var kept = await keepPages(data.pages);
+      if (kept && kept.ok) save("pagesAt", kept.at);
+    } catch (e) {
+      setOnline(false);
+    } finally {
+      state.preparing = false;
+      render();
+    }
+  }
+
+  function refreshSoon() {
+    if (state.refreshTimer || !device()) return;
+    state.refreshTimer = setTimeout(function () {
+      state.refreshTimer = null;
+      if (navigator.onLine && state.online) prepare();
+    }, REFRESH_SOON_MS);
+  }
+
+  async function maybePrepare() {
+    var d = day();
+    var stopId = panel.dataset.stopId;
+    var stale = !d || !d.prepared_at || Date.now() - new Date(d.prepared_at).getTime() > REFRESH_AFTER_MS
+      || (stopId && !(d.stops || []).some(function (s) { return String(s.id) === stopId; }));
+    var missing = workerOn() && !(await staffCaches()).length;
+    if (missing && load("pagesAt", null)) {
+      // The worker deleted them (someone signed in or out here): say so until they are kept again.
+      drop("pagesAt");
+      render();
+    }
+    if (stale || missing) prepare();
+  }
+
+  // Workshops that have started whose share this tablet still holds or has not yet seen returned: online after
+  // the start, it gives them up (the seat-share rule in busapp/checkin/service.py).
+  function giveUpDue() {
+    var d = day();
+    if (!d || !navigator.onLine) return [];
+    var l = local();
+    var now = new Date();
+    return d.workshops.filter(function (w) {
+      return new Date(w.starts_at) <= now && !l.returned[w.id] && ((l.shareLeft[w.id] || 0) > 0 || l.givenUp[w.id]);
+    }).map(function (w) { return w.id; });
+  }
+
+  async function send(extra) {
+    var q = queue();
+    var response = await fetch(panel.dataset.syncUrl, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: Object.assign({ "Content-Type": "application/json" }, headers()),
+      body: JSON.stringify(Object.assign({ items: q, user_id: Number(panel.dataset.userId) || null }, extra))
+    });
+    if (response.status === 401) { revoked(); return false; }
+    if (!response.ok) return false;
+    var result = await response.json();
+    var answered = {};
+    var problems = load("problems", []);
+    result.results.forEach(function (r) {
+      if (!r.nonce) return;
+      answered[r.nonce] = true;
+      var who = r.booking ? (r.booking.name || r.booking.code) + ": " : "";
+      if (r.conflict) problems.push(who + text("textConflict"));
+      else if (["valid", "done", "again"].indexOf(r.outcome) === -1) problems.push(text("textRefused") + " " + who + r.message);
+    });
+    // Only what the server answered leaves the queue; anything sent meanwhile stays for the next round.
+    save("queue", queue().filter(function (item) { return !answered[item.nonce]; }));
+    save("problems", problems.slice(-20));
+    var d = day();
+    if (d && result.shares) {
+      var l = local();
+      d.workshops.forEach(function (w) { noteShare(l, w.id, result.shares[w.id]); });
+      save("local", l);
+    }
+    setOnline(true);
+    return true;
   }
 
   async function sync(finish) {
     if (!device() || !panel || state.syncing) return false;
-    var q = queue();
-    if (!q.length && !finish) return true;
+    var due = finish ? [] : giveUpDue();
+    if (!queue().length && !finish && !due.length) return true;
     state.syncing = true;
     try {
-      var response = await fetch(panel.dataset.syncUrl, {
-        method: "POST", credentials: "same-origin", cache: "no-store",
-        headers: Object.assign({ "Content-Type": "application/json" }, headers()),
-        body: JSON.stringify({ items: q, user_id: Number(panel.dataset.userId) || null, finish: !!finish })
-      });
-      if (response.status === 401) { drop("device"); render(); return false; }
-      if (!response.ok) return false;
-      var result = await response.json();
-      var answered = {};
-      var problems = load("problems", []);
-      result.results.forEach(function (r) {
-        if (!r.nonce) return;
-        answered[r.nonce] = true;
-        var who = r.booking ? (r.booking.name || r.booking.code) + ": " : "";
-        if (r.conflict) problems.push(who + text("textConflict"));
-        else if (["valid", "done", "again"].indexOf(r.outcome) === -1) problems.push(text("textRefused") + " " + who + r.message);
-      });
-      // Only what the server answered leaves the queue; anything sent meanwhile stays for the next round.
-      save("queue", queue().filter(function (item) { return !answered[item.nonce]; }));
-      save("problems", problems.slice(-20));
-      setOnline(true);
-      return queue().length === 0;
+      var ok = await send({ finish: !!finish });
+      if (ok && due.length) {
+        // Stop using these shares first, then give them up together with whatever is queued by now: every
+        // walk-in seated with them is in that request or was answered before.
+        var l = local();
+        due.forEach(function (id) { l.givenUp[id] = true; l.shareLeft[id] = 0; });
+        save("local", l);
+        ok = await send({ give_up: due, sequence: load("sequence", 0) });
+      }
+      return ok && queue().length === 0;
     } catch (e) {
       setOnline(false);
       return false;
@@ -188,6 +351,10 @@
     for (var i = 0; i < d.bookings.length; i++) if (d.bookings[i].code === code) return d.bookings[i];
     return null;
   }
+  function bookingOf(d, id) {
+    for (var i = 0; i < d.bookings.length; i++) if (d.bookings[i].id === id) return d.bookings[i];
+    return null;
+  }
   function workshopOf(d, id) {
     for (var i = 0; i < d.workshops.length; i++) if (d.workshops[i].id === id) return d.workshops[i];
     return null;
@@ -228,7 +395,7 @@
     save("local", l);
   }
 
-  // --- acting offline on the pages' forms ----------------------------------------------------------------------
+  // --- showing what was done offline ---------------------------------------------------------------------------
   function showAnswer(result) {
     var box = document.getElementById("answer");
     if (!box) return;
@@ -260,18 +427,109 @@
     return texts[outcome] || outcome;
   }
 
-  function updateRow(bookingId, people, partySize) {
+  function bump(name, delta) {
+    var counter = document.querySelector("[data-count=" + name + "]");
+    if (counter && delta) counter.textContent = String(Math.max(0, Number(counter.textContent) + delta));
+  }
+
+  // A row shows `people` of its party here; the page's counter moves by the difference to what it showed.
+  function updateRow(bookingId, people) {
     var row = document.getElementById("booking-" + bookingId);
     if (!row) return;
+    var before = Number(row.dataset.shown !== undefined ? row.dataset.shown : row.dataset.arrived) || 0;
+    row.dataset.shown = String(people);
     row.classList.remove("door-row--confirmed");
     row.classList.toggle("door-row--in", people > 0);
     row.dataset.offline = "true";
     var badge = row.querySelector(".door-row__state .badge");
-    if (badge) badge.textContent = people ? people + " / " + partySize + " ✔" : "–";
-    var counter = document.querySelector("[data-count=checked_in]");
-    if (counter) counter.textContent = String(Math.max(0, Number(counter.textContent) + people));
+    if (badge) badge.textContent = people ? people + " / " + row.dataset.partySize + " ✔" : "–";
+    bump("checked_in", people - before);
   }
 
+  function addWalkinRow(walkin) {
+    var rows = document.querySelector("#list .door-rows");
+    if (!rows) return;
+    var li = document.createElement("li");
+    li.className = "door-row door-row--in";
+    li.dataset.offline = "true";
+    var who = document.createElement("div");
+    who.className = "door-row__who";
+    var name = document.createElement("p");
+    name.className = "door-row__name";
+    name.textContent = walkin.name + " ";
+    var badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = text("textWalkin");
+    name.appendChild(badge);
+    who.appendChild(name);
+    var state = document.createElement("div");
+    state.className = "door-row__state";
+    var here = document.createElement("p");
+    here.className = "badge badge--ok";
+    here.textContent = walkin.party_size + " / " + walkin.party_size + " ✔";
+    state.appendChild(here);
+    li.appendChild(who);
+    li.appendChild(state);
+    rows.appendChild(li);
+    bump("checked_in", walkin.party_size);
+  }
+
+  // On a kept copy: what this tablet did since the copy was made (it was made together with the day's data).
+  function applyLocal() {
+    var list = document.getElementById("list");
+    if (!list || !day()) return;
+    var workshopId = Number(list.dataset.workshopId);
+    var l = local();
+    Object.keys(l.arrived).forEach(function (id) { updateRow(id, l.arrived[id]); });
+    l.walkins.filter(function (w) { return w.workshop_id === workshopId; }).forEach(addWalkinRow);
+  }
+
+  // Search by name or code without the server.
+  function filterRows(query) {
+    var q = String(query || "").trim().toLowerCase();
+    var code = q.toUpperCase().replace(/[^A-Z0-9]/g, "");
+    document.querySelectorAll("#list .door-row").forEach(function (row) {
+      var name = (row.querySelector(".door-row__name") || row).textContent.toLowerCase();
+      var match = !q || name.indexOf(q) !== -1 || (code && (row.dataset.code || "").indexOf(code) === 0);
+      row.hidden = !match;
+    });
+  }
+
+  // A page the service worker kept, opened without network: say so plainly and how old it is, give every form
+  // fresh nonces (the copy may be opened many times), and switch off what needs the server.
+  function markCopy(savedAt) {
+    state.copy = true;
+    var main = document.getElementById("main");
+    if (main && !main.querySelector(".staff-copy")) {
+      var box = document.createElement("div");
+      box.className = "notice notice--warn staff-copy";
+      box.setAttribute("role", "status");
+      var title = document.createElement("p");
+      var strong = document.createElement("strong");
+      strong.textContent = text("textCopyTitle");
+      title.appendChild(strong);
+      box.appendChild(title);
+      var when = document.createElement("p");
+      when.textContent = text("textCopy", { time: formatTime(savedAt) });
+      box.appendChild(when);
+      main.insertBefore(box, main.firstChild);
+    }
+    document.querySelectorAll("input[name=nonce]").forEach(function (input) { input.value = newNonce(); });
+    document.querySelectorAll("main form").forEach(function (form) {
+      if (isStaffForm(form) || (form.getAttribute("method") || "get").toLowerCase() === "get") return;
+      form.querySelectorAll("button, input, select, textarea").forEach(function (el) { el.disabled = true; });
+      var hint = document.createElement("p");
+      hint.className = "hint";
+      hint.textContent = text("textNeedsNetwork");
+      form.appendChild(hint);
+    });
+    applyLocal();
+    var query = new URL(location.href).searchParams.get("q");
+    var search = document.getElementById("q");
+    if (query && search) { search.value = query; filterRows(query); }
+  }
+
+  // --- acting offline on the pages' forms ----------------------------------------------------------------------
   async function offlineAction(form, detail) {
     var d = day();
     // htmx's copy of the form includes the button that was pressed (its name and value say what to do).
@@ -295,13 +553,17 @@
       var name = String(data.get("name") || "").trim();
       var w = workshopOf(d, workshopId);
       var l = local();
-      var used = l.used[workshopId] || 0;
       if (!name) return;
-      if (!w || used + size > w.share) { showAnswer({ outcome: "full" }); flash(answerText("full")); return; }
-      l.used[workshopId] = used + size;
-      l.walkins.push({ name: name, party_size: size, workshop_id: workshopId });
+      if (!w || new Date(w.ends_at) <= new Date()) { flash(answerText("closed")); return; }
+      // Offline, only the seats this tablet's share still holds: any other seat may be a resident's by now.
+      var left = l.shareLeft[workshopId] || 0;
+      if (size > left) { flash(answerText("offline_full")); return; }
+      l.shareLeft[workshopId] = left - size;
+      var walkin = { name: name, party_size: size, workshop_id: workshopId };
+      l.walkins.push(walkin);
       save("local", l);
       enqueue({ kind: "walkin", workshop_id: workshopId, name: name, party_size: size, nonce: String(data.get("nonce")) });
+      addWalkinRow(walkin);
       form.querySelector("input[name=name]").value = "";
       form.querySelector("input[name=nonce]").value = newNonce();
       flash(name + ": " + answerText("valid"));
@@ -309,22 +571,26 @@
     }
     var kind = String(data.get("kind") || "");
     var bookingId = Number(data.get("booking_id"));
-    var booking = d.bookings.filter(function (b) { return b.id === bookingId; })[0];
+    var booking = bookingOf(d, bookingId);
     if (!booking) return;
     var people = Number(data.get("people")) || booking.party_size;
     if (kind === "checkin") {
       if (arrivedOf(booking)) { flash(answerText("again")); return; }
       markArrived(booking, people);
-      updateRow(bookingId, people, booking.party_size);
+      updateRow(bookingId, people);
     } else if (kind === "undo") {
       markArrived(booking, 0);
-      updateRow(bookingId, 0, booking.party_size);
+      updateRow(bookingId, 0);
     } else if (kind === "count") {
       markArrived(booking, people);
+      updateRow(bookingId, people);
     } else {
       return;  // seating a waiting party needs the server's seat count
     }
     enqueue({ kind: kind, workshop_id: workshopId, booking_id: bookingId, people: people, nonce: String(data.get("nonce")) });
+    // The form's nonce is spent: the next tap on this row is a new action.
+    var nonceInput = form.querySelector("input[name=nonce]");
+    if (nonceInput) nonceInput.value = newNonce();
   }
 
   function flash(message) {
@@ -337,13 +603,22 @@
     return /\/staff\/workshops\/\d+\/(act|walkin|scan)$/.test(url);
   }
 
-  // htmx asks first: offline, the action is decided here instead of being sent.
+  function offline() {
+    return !(navigator.onLine && state.online);
+  }
+
+  // htmx asks first: offline, the action is decided here instead of being sent, and a search is done here.
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.detail.elt;
-    if (!form || form.tagName !== "FORM" || !isStaffForm(form)) return;
-    if (navigator.onLine && state.online) return;
+    var elt = event.detail.elt;
+    if (elt && elt.id === "q" && (offline() || state.copy)) {
+      event.preventDefault();
+      filterRows(elt.value);
+      return;
+    }
+    if (!elt || elt.tagName !== "FORM" || !isStaffForm(elt)) return;
+    if (!offline()) return;
     event.preventDefault();
-    offlineAction(form, event.detail);
+    offlineAction(elt, event.detail);
   });
   // The request left but no answer came: decide here; the server, if it got it, answers the replay the same.
   document.addEventListener("htmx:sendError", function (event) {
@@ -363,23 +638,44 @@
     var d = device();
     if (d) event.detail.headers["X-Device-Credential"] = d.credential;
   });
+  // An answer from the server: the door list says how many seats this tablet's share still holds (an online
+  // walk-in may have used one), and the kept pages are fetched again soon so that they show what was done.
+  document.addEventListener("htmx:afterSwap", function () {
+    var list = document.getElementById("list");
+    var d = day();
+    if (!list || !d || !list.dataset.shareLeft) return;
+    var workshopId = Number(list.dataset.workshopId);
+    if (!workshopOf(d, workshopId)) return;
+    var l = local();
+    noteShare(l, workshopId, Number(list.dataset.shareLeft));
+    save("local", l);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.tagName === "FORM" && isStaffForm(elt) && event.detail.successful) refreshSoon();
+  });
 
   // Sign-out sends what is waiting first, hands back the walk-in seats, and wipes the day's data once all is sent.
+  // The pages kept for offline use go in any case (the service worker and the signed-out page delete them too).
   document.addEventListener("submit", async function (event) {
     var form = event.target;
     if (!form.action || !/\/signout$/.test(new URL(form.action, location.href).pathname)) return;
     if (form.dataset.sent === "true") return;
-    if (!device()) { drop("day"); drop("local"); drop("problems"); return; }
     event.preventDefault();
-    flash(panel ? panel.dataset.textSigningOut : "");
-    var done = await sync(true);
-    if (done) {
+    if (!device()) {
       drop("day"); drop("local"); drop("problems");
-    } else if (form.dataset.warned !== "true") {
-      flash(panel ? panel.dataset.textUnsent : "");
-      form.dataset.warned = "true";  // a second press signs out; the queue and the day stay on this tablet
-      return;
+    } else {
+      flash(panel ? panel.dataset.textSigningOut : "");
+      var done = await sync(true);
+      if (done) {
+        drop("day"); drop("local"); drop("problems");
+      } else if (form.dataset.warned !== "true") {
+        flash(panel ? panel.dataset.textUnsent : "");
+        form.dataset.warned = "true";  // a second press signs out; the queue and the day stay on this tablet
+        return;
+      }
     }
+    await dropPages();
     form.dataset.sent = "true";
     form.submit();
   }, true);
@@ -393,15 +689,20 @@
     if (fresh) {
       save("device", { credential: fresh.dataset.credential, id: Number(fresh.dataset.deviceId), name: fresh.dataset.deviceName });
       drop("day");
+      drop("local");
       save("sequence", 0);
     }
     panel = document.getElementById("sync");
     if (!panel) return;
     panel.querySelector("[data-sync-prepare]").addEventListener("click", prepare);
     panel.querySelector("[data-sync-now]").addEventListener("click", function () { sync(false); });
+    var savedAt = Number(document.body.dataset.staffSavedAt);
+    if (savedAt) {
+      state.online = false;
+      markCopy(savedAt);
+    }
     render();
-    var d = day();
-    if (device() && (!d || String(d.stop.id) !== panel.dataset.stopId)) prepare();
+    if (device() && navigator.onLine && !savedAt) maybePrepare();
     sync(false);
     setInterval(function () { sync(false); }, SYNC_EVERY_MS);
   });

@@ -742,6 +742,17 @@
     });
   }
 
+  function dropCaches(prefix) {
+    if (!window.caches || !prefix) return;
+    caches.keys().then(function (names) {
+      return Promise.all(names.filter(function (name) {
+        return name.indexOf(prefix) === 0;
+      }).map(function (name) {
+        return caches.delete(name);
+      }));
+    }).catch(function () {});
+  }
+
   function renderedSignedIn(url, cache, request) {
     return cache.match(request).then(function (response) {
       return response ? response.text() : "";
@@ -765,7 +776,11 @@
 
   function mountPrivacy() {
     // After sign-out: pages saved while someone was signed in go (newer ones are never saved: no-store).
-    if (document.querySelector("[data-signed-out]")) dropSavedPages(renderedSignedIn);
+    if (document.querySelector("[data-signed-out]")) {
+      dropSavedPages(renderedSignedIn);
+      // The staff pages a tablet kept for offline use belong to a sign-in: they go with it.
+      dropCaches(readPaths().staffCachePrefix);
+    }
     // A booking whose personal data was deleted: its outbox entries and saved copies go from this device too.
     var forgotten = document.querySelector("[data-forgotten]");
     if (forgotten) removeTicketData(forgotten.getAttribute("data-forgotten")).then(refresh, refresh);

@@ -4,6 +4,8 @@
  * Pages: network first with a short timeout; then the copy saved on this phone (marked with the time it was saved);
  * then the offline page. Only public pages from CONFIG.pages are saved, and never a response that says no-store.
  * Bookings and feedback made offline wait in the IndexedDB outbox (outbox.js) and are sent on `sync`.
+ * Staff pages (CONFIG.staffPages): network first too; without network, the copy a prepared tablet keeps in its own
+ * cache, for the person signed in when it was kept (why that is safe: STAFF_PAGES in busapp/pwa/views.py).
  */
 "use strict";
 
@@ -11,6 +13,7 @@ const CONFIG = {{ config|tojson }};
 const STATIC_CACHE = CONFIG.prefix + "static-" + CONFIG.version;
 const PAGES_CACHE = CONFIG.pagesCache;
 const PAGE_PATTERNS = CONFIG.pages.map((p) => new RegExp(p));
+const STAFF_PATTERNS = CONFIG.staffPages.map((p) => new RegExp(p));
 const MAX_PAGES = 60;
 // Headers that describe the stored bytes as they came over the wire, not the copy we keep.
 const DROP_HEADERS = ["content-encoding", "content-length", "set-cookie", "etag", "last-modified"];
@@ -30,7 +33,9 @@ self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     const keep = new Set([STATIC_CACHE, PAGES_CACHE]);
     const names = await caches.keys();
-    await Promise.all(names.filter((n) => n.startsWith(CONFIG.prefix) && !keep.has(n)).map((n) => caches.delete(n)));
+    // The staff copies stay across releases: they belong to a sign-in, not to a release, and go at sign-out.
+    await Promise.all(names.filter((n) => n.startsWith(CONFIG.prefix) && !keep.has(n)
+      && !n.startsWith(CONFIG.staffCachePrefix)).map((n) => caches.delete(n)));
     if (self.registration.navigationPreload) await self.registration.navigationPreload.enable();
     await self.clients.claim();
   })());
@@ -39,9 +44,15 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || request.method !== "GET") return;
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === "navigate" && request.method === "POST" && CONFIG.signPaths.includes(url.pathname)) {
+    // Someone signs in or out on this device: the staff copies of the sign-in before go, whatever the answer.
+    event.waitUntil(dropStaffPages());
+    return;
+  }
+  if (request.method !== "GET") return;
   if (request.mode === "navigate") {
-    event.respondWith(page(event, url));
+    event.respondWith(isStaffPage(url) ? staffPage(event, url) : page(event, url));
   } else if (url.pathname.startsWith(CONFIG.staticPrefix)) {
     event.respondWith(staticFile(request, url));
   }
@@ -51,6 +62,13 @@ self.addEventListener("fetch", (event) => {
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type === "keep" && typeof data.url === "string") event.waitUntil(fetchAndKeep(data.url));
+  const port = event.ports && event.ports[0];
+  const reply = (result) => { if (port) port.postMessage(result); };
+  if (data.type === "keep-staff" && Array.isArray(data.urls)) {
+    event.waitUntil(keepStaffPages(data.urls).catch(() => ({ok: false})).then(reply));
+  } else if (data.type === "drop-staff") {
+    event.waitUntil(dropStaffPages().then(() => reply({ok: true})));
+  }
 });
 
 self.addEventListener("sync", (event) => {
@@ -178,6 +196,117 @@ async function staticFile(request, url) {
     if (other) return other;
     throw err;
   }
+}
+
+// --- staff pages of a prepared tablet ---------------------------------------------------------------------------
+
+function isStaffPage(url) {
+  return STAFF_PATTERNS.some((re) => re.test(url.pathname));
+}
+
+// "<copy key> <until, ms>" from a staff page made for someone signed in, else null.
+function staffMark(response) {
+  const m = /^([0-9a-f]{16,64}) (\d{10,16})$/.exec(response.headers.get(CONFIG.staffCopyHeader) || "");
+  return m ? {key: m[1], until: Number(m[2])} : null;
+}
+
+async function staffCacheNames() {
+  return (await caches.keys()).filter((n) => n.startsWith(CONFIG.staffCachePrefix));
+}
+
+async function dropStaffPages(except) {
+  await Promise.all((await staffCacheNames()).filter((n) => n !== except).map((n) => caches.delete(n)));
+}
+
+async function staffPage(event, url) {
+  const network = (async () => {
+    const response = (await event.preloadResponse) || (await fetch(event.request));
+    await checkStaffAnswer(response);
+    return response;
+  })();
+  event.waitUntil(network.catch(() => null));
+  let response;
+  try {
+    response = await Promise.race([network, delay(CONFIG.timeout)]);
+  } catch (err) {
+    return (await staffCopy(url)) || offlinePage();
+  }
+  if (response) return response.status < 500 ? response : ((await staffCopy(url)) || response);
+  const copy = await staffCopy(url);
+  if (copy) return copy;
+  try {
+    return await network;
+  } catch (err) {
+    return offlinePage();
+  }
+}
+
+// What the server says about who is signed in: nobody (a redirect to sign-in, 401, 403), or someone whose copy
+// key is not the one kept here. Either way the kept copies are not theirs and go.
+async function checkStaffAnswer(response) {
+  if (response.type === "opaqueredirect" || response.redirected || response.status === 401
+      || response.status === 403) {
+    await dropStaffPages();
+    return;
+  }
+  const mark = staffMark(response);
+  if (mark) await dropStaffPages(CONFIG.staffCachePrefix + mark.key);
+}
+
+async function staffCopy(url) {
+  const names = await staffCacheNames();
+  if (names.length !== 1) return null;
+  const cache = await caches.open(names[0]);
+  const response = await cache.match(url.origin + url.pathname, {ignoreVary: true});
+  if (!response) return null;
+  if (!(Number(response.headers.get("X-Staff-Until")) > Date.now())) {
+    // The sign-in it was made for has expired, or the day is over.
+    await dropStaffPages();
+    return null;
+  }
+  // The tablet's script reads this attribute and says the page is offline and how old its data is.
+  const savedAt = Number(response.headers.get("X-Saved-At")) || 0;
+  const body = (await response.text()).replace(/<body\b/i, `<body data-staff-saved-at="${savedAt}"`);
+  return new Response(body, {status: 200, headers: response.headers});
+}
+
+// Fetches the day's staff pages for the person signed in and keeps them under their copy key. All or nothing:
+// if one page cannot be had, the copies kept before stay as they were.
+async function keepStaffPages(urls) {
+  const pages = [];
+  let mark = null;
+  for (const href of urls.slice(0, 200)) {
+    const url = new URL(href, self.location.origin);
+    if (url.origin !== self.location.origin || !isStaffPage(url)) continue;
+    const response = await fetch(url.pathname, {
+      credentials: "same-origin", redirect: "manual", cache: "no-store", headers: {Accept: "text/html"},
+    });
+    const pageMark = staffMark(response);
+    if (response.status !== 200 || response.type !== "basic" || !pageMark
+        || !/^text\/html/i.test(response.headers.get("Content-Type") || "")) {
+      await checkStaffAnswer(response);
+      return {ok: false};
+    }
+    if (mark && pageMark.key !== mark.key) return {ok: false};  // signed in anew while these were fetched
+    mark = pageMark;
+    pages.push({url, response});
+  }
+  if (!mark) return {ok: false};
+  const name = CONFIG.staffCachePrefix + mark.key;
+  await dropStaffPages(name);
+  const cache = await caches.open(name);
+  const at = Date.now();
+  for (const {url, response} of pages) {
+    const headers = new Headers(response.headers);
+    DROP_HEADERS.forEach((h) => headers.delete(h));
+    headers.set("X-Saved-At", String(at));
+    headers.set("X-Staff-Until", String(mark.until));
+    await cache.put(url.origin + url.pathname, new Response(await response.text(), {status: 200, headers}));
+  }
+  // Pages of workshops that are no longer in the day's data go.
+  const kept = new Set(pages.map(({url}) => url.origin + url.pathname));
+  await Promise.all((await cache.keys()).filter((r) => !kept.has(r.url)).map((r) => cache.delete(r)));
+  return {ok: true, at, count: pages.length};
 }
 
 function delay(ms) {

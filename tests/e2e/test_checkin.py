@@ -4,6 +4,7 @@ check-ins and walk-ins sent once when the network is back, with the conflict of 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from busapp import create_app, qr, tickets
 from busapp.config import database_url as _db_url
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, CheckIn, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
+    Booking, BookingStatus, CheckIn, Device, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
 )
 from tests.conftest import PASSWORD, _empty_tables
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -218,4 +219,171 @@ def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
     assert arrived(app, "HANS22") == 1
     assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
     assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 0
+    context.close()
+
+
+# --- a tablet that opens its pages anew without network ------------------------------------------------------------
+
+def _wait_pages_kept(page) -> None:
+    expect(page.locator("#sync")).to_have_attribute("data-offline-pages", "ready", timeout=30000)
+
+
+def _staff_caches(page) -> list[str]:
+    return page.evaluate("caches.keys().then(names => names.filter(n => n.startsWith('dwb-staff-')))")
+
+
+def _go_offline(context, server) -> None:
+    # Both: the browser has no network, and nothing answers at the server's address either.
+    context.set_offline(True)
+    server.stop()
+
+
+def _go_online(context, server) -> None:
+    server.start()
+    context.set_offline(False)
+
+
+def test_prepared_tablet_opens_its_pages_anew_offline_and_the_check_in_syncs_once(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(server.url + "/staff/")
+    _wait_prepared(page)
+    _wait_pages_kept(page)
+    expect(page.locator("[data-sync-day]")).to_contain_text("Daten vom")
+    page.close()  # the tab is closed (or the tablet restarts) while on the way
+
+    _go_offline(context, server)
+    page = context.new_page()
+    page.goto(server.url + "/staff/")
+    copy = page.locator(".staff-copy")
+    expect(copy).to_contain_text("Offline")
+    expect(copy).to_contain_text(re.compile(r"Daten vom \d\d\.\d\d\.\d\d, \d\d:\d\d"))
+    expect(page.locator("h1")).to_have_text("Heute im Bus")
+    # The bus status needs the server: its buttons are switched off on the copy.
+    expect(page.locator("#live button").first).to_be_disabled()
+    page.click("text=Check-in-Liste")
+    expect(page).to_have_url(f"{server.url}/staff/workshops/{ids['workshop']}")
+    expect(page.locator(".staff-copy")).to_contain_text("Offline")
+    page.fill("#q", "hans")  # searched on the tablet: the server is not there
+    expect(page.locator("#list .door-row:visible")).to_have_count(1)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    expect(page.locator("[data-count=checked_in]")).to_have_text("1")
+    # The scan page of the workshop opens too, and a typed code is decided on the tablet.
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+    expect(page.locator(".staff-copy")).to_contain_text("Offline")
+    page.fill("#code", ids["codes"]["Hans Meier"])
+    page.click("#scan-form button[type=submit]")
+    expect(page.locator("#answer")).to_have_attribute("data-outcome", "again")
+    assert arrived(app, "HANS22") == 0
+
+    _go_online(context, server)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("[data-sync-queue]")).to_have_text("")
+    assert arrived(app, "HANS22") == 1
+    # Opened again online, the page is the server's and the queue stays sent: stored once.
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    expect(page.locator(".staff-copy")).to_have_count(0)
+    expect(page.locator("#list .door-row", has_text="Hans Meier")).to_contain_text("1 von 1 da")
+    page.evaluate("BusCheckin.sync(false)")
+    records = query(app, lambda: db.session.execute(sa.select(CheckIn.kind, CheckIn.outcome)).all())
+    assert records == [("checkin", "valid")]
+    context.close()
+
+
+def test_kept_pages_go_at_sign_out_and_never_reach_another_person(browser, bus):
+    app, server, ids = bus
+    query(app, lambda: _second_staff())
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(server.url + "/staff/")
+    _wait_pages_kept(page)
+    first = _staff_caches(page)
+    assert len(first) == 1
+    # Someone else signs in on the same tablet, without anyone signing out first: the copies go.
+    page.goto(server.url + "/signin")
+    page.fill("#email", "zweite@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit] >> nth=-1")
+    page.wait_for_url(server.url + "/staff/")
+    _wait_pages_kept(page)
+    second = _staff_caches(page)
+    assert len(second) == 1 and second != first
+    # Signing out removes them; offline, /staff/ then shows the offline page, not a kept copy.
+    page.click("nav form button[type=submit]")
+    page.wait_for_url(server.url + "/signout")
+    expect(page.locator("main h1")).to_have_text("Abmelden")
+    assert _staff_caches(page) == []
+    _go_offline(context, server)
+    page.goto(server.url + "/staff/")
+    expect(page.locator("main h1")).to_have_text("Sie haben gerade kein Internet")
+    expect(page.locator(".staff-copy")).to_have_count(0)
+    _go_online(context, server)
+    context.close()
+
+
+def _second_staff() -> None:
+    user = User(email="zweite@example.org", role=Role.STAFF)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+
+
+def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_offline_with_it(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+
+    def seats_taken() -> int:
+        return query(app, lambda: db.session.get(Workshop, ids["workshop"]).seats_taken)
+
+    assert seats_taken() == 4 + 2  # four booked, two held for this tablet
+    # The workshop starts (the server's data and the tablet's say so alike).
+    started = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+
+    def start():
+        db.session.get(Workshop, ids["workshop"]).starts_at = started
+        db.session.commit()
+
+    query(app, start)
+    page.evaluate("""(t) => {
+        const d = JSON.parse(localStorage.getItem('busapp.staff.day'));
+        d.workshops.forEach(w => { w.starts_at = t; });
+        localStorage.setItem('busapp.staff.day', JSON.stringify(d));
+    }""", started.isoformat())
+    # Online, the next sync gives the unused share back.
+    for _ in range(50):
+        page.evaluate("BusCheckin.sync(false)")
+        if seats_taken() == 4:
+            break
+        page.wait_for_timeout(100)
+    assert seats_taken() == 4
+    share_left = "JSON.parse(localStorage.getItem('busapp.staff.local')).shareLeft[%d]" % ids["workshop"]
+    assert page.evaluate(share_left) == 0
+    # Offline now, the tablet holds no seat a resident could not have: the walk-in waits for the network.
+    context.set_offline(True)
+    page.fill("#walkin-name", "Ali")
+    page.click(".walkin-form button[type=submit]")
+    expect(page.locator("#status-bar")).to_contain_text("hält dieses Tablet keinen Platz")
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue') || '[]').length") == 0
+    context.set_offline(False)
+    context.close()
+
+
+def test_kept_pages_go_when_the_tablet_learns_it_was_revoked(browser, bus):
+    app, server, ids = bus
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(server.url + "/staff/")
+    _wait_pages_kept(page)
+    assert len(_staff_caches(page)) == 1
+
+    def revoke():
+        db.session.execute(sa.update(Device).values(revoked_at=utcnow()))
+        db.session.commit()
+
+    query(app, revoke)
+    page.evaluate("BusCheckin.prepare()")  # answered 401: the credential no longer works
+    expect(page.locator("[data-sync-day]")).to_contain_text("nicht angemeldet")
+    assert _staff_caches(page) == []
+    assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
     context.close()

@@ -4,17 +4,19 @@ Also: the coordinators' pages fit a 1024 px screen."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from busapp.demo import DEMO_USERS
 from busapp.extensions import db
-from busapp.models import Booking, Stop, StopStatus, WorkshopStatus
+from busapp.models import Booking, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from busapp.planning import service
 
 pytestmark = pytest.mark.browser
 OFFICE = {"width": 1280, "height": 800}
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -173,3 +175,52 @@ def test_coordinator_pages_fit_a_1024_px_screen(browser, live_server, path):
         assert len(links) == len(set(links)), links
     finally:
         ctx.close()
+
+
+def test_moving_a_booked_workshop_shows_who_is_told_before_saving(office, live_app, browser, live_server):
+    """The workshop form's dry run: a new time for a booked workshop first says whom it reaches (checked with axe),
+    then saves and tells them; the resident's ticket shows the new time and the coordinator's note."""
+    from tests.e2e.test_a11y import axe_violations, describe
+
+    now = utcnow()
+    with live_app.app_context():
+        # The last workshop of a coming stop that leaves room after it: moving it 15 minutes later breaks no rule.
+        candidates = db.session.scalars(sa.select(Workshop).join(Workshop.stop).where(
+            Stop.status == StopStatus.PUBLISHED, Stop.starts_at > now + timedelta(days=2),
+            Workshop.status == WorkshopStatus.PUBLISHED).order_by(Stop.starts_at)).all()
+        workshop = next(w for w in candidates
+                        if w.ends_at + timedelta(minutes=15) <= w.stop.ends_at and w.seats_free >= 2
+                        and all(o.ends_at <= w.starts_at or o.id == w.id or o.status != WorkshopStatus.PUBLISHED
+                                for o in w.stop.workshops))
+        workshop_id, new_start = workshop.id, (workshop.starts_at + timedelta(minutes=15)).astimezone(BERLIN)
+
+    resident = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="de-DE")
+    phone = resident.new_page()
+    phone.goto(f"/workshops/{workshop_id}/book")
+    phone.fill("input[name=name]", "Jürgen")
+    phone.fill("input[name=contact]", "0451 998877")
+    phone.check("input[name=consent]")
+    phone.locator("form.booking-form [type=submit]").click()
+    phone.wait_for_selector(".ticket")
+    ticket_url = phone.url
+
+    page = office
+    sign_in_as_coordinator(page)
+    page.goto(f"/admin/workshops/{workshop_id}/edit")
+    page.fill("#start", new_start.strftime("%H:%M"))
+    page.fill("#note", "Wir fangen eine Viertelstunde später an.")
+    click_and_wait(page, "main form.plan-form [type=submit]")
+    dry_run = page.inner_text(".dry-run")
+    assert "Wen das betrifft" in dry_run and "Anrufliste" in dry_run, dry_run
+    version, violations = axe_violations(page)
+    assert not violations, describe(f"workshop dry run (axe {version})", page.url, violations)
+    with live_app.app_context():
+        assert db.session.get(Workshop, workshop_id).starts_at < new_start  # nothing saved by the dry run
+    click_and_wait(page, "button:has-text('Speichern und Bescheid geben')")
+    assert "Der Kurs ist gespeichert." in page.inner_text(".flashes")
+
+    phone.goto(ticket_url)
+    ticket = phone.inner_text("main")
+    assert new_start.strftime("%H:%M").lstrip("0") in ticket or new_start.strftime("%H:%M") in ticket, ticket
+    assert "Wir fangen eine Viertelstunde später an." in ticket
+    resident.close()
