@@ -47,6 +47,17 @@ def free_saturday(live_app) -> date:
     return day
 
 
+def book_by_phone(phone, workshop_id: int, name: str, phone_number: str) -> str:
+    """A resident books one seat with a name and a phone number; returns the ticket's address."""
+    phone.goto(f"/workshops/{workshop_id}/book")
+    phone.fill("input[name=name]", name)
+    phone.fill("input[name=contact]", phone_number)
+    phone.check("input[name=consent]")
+    phone.locator("form.booking-form [type=submit]").click()
+    phone.wait_for_selector(".ticket")
+    return phone.url
+
+
 def click_and_wait(page, selector: str) -> None:
     with page.expect_navigation():
         page.locator(selector).first.click()
@@ -125,13 +136,7 @@ def test_a_coordinator_plans_repeats_publishes_and_cancels(office, live_app, bro
     # A resident books a seat at the first one.
     with live_app.app_context():
         workshop_id = db.session.scalar(sa.select(Stop).where(Stop.id == ids[0])).workshops[0].id
-    phone.goto(f"/workshops/{workshop_id}/book")
-    phone.fill("input[name=name]", "Emine")
-    phone.fill("input[name=contact]", "0451 123456")
-    phone.check("input[name=consent]")
-    phone.locator("form.booking-form [type=submit]").click()
-    phone.wait_for_selector(".ticket")
-    ticket_url = phone.url
+    ticket_url = book_by_phone(phone, workshop_id, "Emine", "0451 123456")
 
     # The coordinator cancels that stop: the dry run, then the cancellation.
     page.goto(f"/admin/stops/{ids[0]}")
@@ -196,13 +201,7 @@ def test_moving_a_booked_workshop_shows_who_is_told_before_saving(office, live_a
 
     resident = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url, locale="de-DE")
     phone = resident.new_page()
-    phone.goto(f"/workshops/{workshop_id}/book")
-    phone.fill("input[name=name]", "Jürgen")
-    phone.fill("input[name=contact]", "0451 998877")
-    phone.check("input[name=consent]")
-    phone.locator("form.booking-form [type=submit]").click()
-    phone.wait_for_selector(".ticket")
-    ticket_url = phone.url
+    ticket_url = book_by_phone(phone, workshop_id, "Jürgen", "0451 998877")
 
     page = office
     sign_in_as_coordinator(page)
