@@ -184,6 +184,9 @@ def test_a_kept_file_is_only_for_its_coordinator_and_only_for_an_hour(app, clien
     upload = _kept(_post_file(client, data))
     other = make_user("coordinator")
     assert tourcsv.write_staged(upload, other) is None
+    for forged in ("x", "a\x00" * 30, upload + "\x00", "ä" * 43):
+        answer = _add(client, forged)
+        assert answer.status_code == 422 and "Please choose it again" in answer.get_data(as_text=True), forged
     db.session.execute(sa.update(TourUpload).values(created_at=utcnow() - timedelta(minutes=61)))
     db.session.commit()
     refused = _add(client, upload)

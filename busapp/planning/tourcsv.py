@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -44,6 +45,7 @@ MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
 # How long a checked file waits for "add all of them".
 UPLOAD_KEPT = timedelta(hours=1)
+UPLOAD_KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -351,6 +353,8 @@ def stage(data: bytes, filename: str, user: User) -> str:
 
 def write_staged(token: str, user: User) -> Reading | None:
     """Add the kept file: None when it is gone (added already, another coordinator's, or older than an hour)."""
+    if not UPLOAD_KEY.fullmatch(token or ""):
+        return None  # not a key `stage` made (checked before any query: a NUL is an error on PostgreSQL)
     service._planning_lock()
     taken = db.session.execute(
         sa.delete(TourUpload)
