@@ -43,15 +43,15 @@ def bus_stop(at: datetime) -> Stop | None:
     """The stop the bus is at now, else the last stop that ended earlier the same Lübeck day."""
     # Only stops that started within LONGEST_VISIT are looked at, so the start-time index bounds both searches (a
     # long tour has tens of thousands of stops that are over).
-    published = [Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= at, Stop.starts_at > at - LONGEST_VISIT]
+    recent = [Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= at, Stop.starts_at > at - LONGEST_VISIT]
     current = db.session.scalar(
-        sa.select(Stop).where(*published, Stop.ends_at > at)
+        sa.select(Stop).where(*recent, Stop.ends_at > at)
         .order_by(Stop.starts_at.desc(), Stop.id.desc()).limit(1)
     )
     if current is not None:
         return current
     return db.session.scalar(
-        sa.select(Stop).where(*published, Stop.ends_at <= at, Stop.ends_at >= day_start(at))
+        sa.select(Stop).where(*recent, Stop.ends_at <= at, Stop.ends_at >= day_start(at))
         .order_by(Stop.ends_at.desc(), Stop.id.desc()).limit(1)
     )
 

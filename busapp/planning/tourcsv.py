@@ -341,12 +341,12 @@ def _insert(reading: Reading, user: User | None) -> None:
     db.session.commit()
 
 
-def stage(data: bytes, filename: str, user: User) -> str:
+def stage(data: bytes, user: User) -> str:
     """Keep a checked file for its coordinator; returns the key the confirmation sends back. Files older than an
     hour are cleared on the way."""
     db.session.execute(sa.delete(TourUpload).where(TourUpload.created_at < utcnow() - UPLOAD_KEPT))
     token = secrets.token_urlsafe(32)
-    db.session.add(TourUpload(token=token, user_id=user.id, filename=filename[:255], data=data))
+    db.session.add(TourUpload(token=token, user_id=user.id, data=data))
     db.session.commit()
     return token
 

@@ -74,7 +74,7 @@ def import_csv():
             else:
                 reading = tourcsv.read(data)
                 if reading.ok:
-                    staged = tourcsv.stage(data, upload.filename or "", user)
+                    staged = tourcsv.stage(data, user)
     status = 422 if form.errors or (reading is not None and reading.errors) else 200
     return render_template("planning/transfer.html", form=form, reading=reading, staged=staged,
                            columns=tourcsv.COLUMNS), status
