@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from busapp.extensions import db
 from busapp.feedback import charts
-from busapp.feedback.results import safe_cell
+from busapp.csvexport import safe_cell
 from busapp.models import Feedback
 
 

@@ -3,8 +3,6 @@
 Every figure is one GROUP BY query, so the page costs the same few queries however many answers there are."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -13,6 +11,7 @@ from flask import Response, render_template, request
 from flask_babel import format_decimal, get_locale, gettext as _
 from wtforms.fields.choices import SelectChoice
 
+from .. import csvexport
 from ..auth import role_required
 from ..catalog import topic_label
 from ..extensions import db
@@ -165,16 +164,6 @@ def results():
 
 # --- CSV export ---------------------------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Spreadsheet programs run cells that start like a formula; a leading apostrophe makes them plain text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _local(value: datetime | None) -> str:
     return value.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -196,23 +185,15 @@ def export():
     )
     # German spreadsheet programs expect semicolons (the comma is their decimal sign).
     delimiter = ";" if str(get_locale()).startswith("de") else ","
-    out = io.StringIO()
-    out.write("\ufeff")  # byte order mark: tells spreadsheet programs the file is UTF-8
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([
+    header = [
         _("Answer"), _("Sent at"), _("District number"), _("District"), _("Stop"), _("Place"), _("Visit date"),
         _("Workshop"), _("Workshop title"), _("Workshop topic"), _("Rating"), _("What did you learn?"),
         _("What was missing?"), _("Topic wished for"), _("Another topic"), _("Age group"), _("Language"),
-    ])
-    for r in rows:
-        writer.writerow([safe_cell(v) for v in (
-            r.id, _local(r.created_at), r.number, r.district, r.stop_id, r.place, _local(r.starts_at),
-            r.workshop_id or "", r.workshop or "", topic_label(r.topic) if r.topic else "", r.rating,
-            r.learned, r.missing, wish_label(r.wish_topic) if r.wish_topic else "", r.wish_other,
-            age_label(r.age_group) if r.age_group else "", r.locale,
-        )])
-    filename = f"feedback-{datetime.now(BERLIN):%Y-%m-%d}.csv"
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    })
+    ]
+    body = csvexport.text(header, ((
+        r.id, _local(r.created_at), r.number, r.district, r.stop_id, r.place, _local(r.starts_at),
+        r.workshop_id, r.workshop, topic_label(r.topic) if r.topic else "", r.rating,
+        r.learned, r.missing, wish_label(r.wish_topic) if r.wish_topic else "", r.wish_other,
+        age_label(r.age_group) if r.age_group else "", r.locale,
+    ) for r in rows), delimiter=delimiter, bom=True)
+    return csvexport.download(body, f"feedback-{datetime.now(BERLIN):%Y-%m-%d}.csv")

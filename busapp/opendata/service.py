@@ -32,7 +32,6 @@ Conditional requests that cost no query
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -51,6 +50,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import csvexport
 from ..content import own_language
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
@@ -509,7 +509,7 @@ def stops_csv(f: Filters, now: datetime) -> str:
     """The stops of a page as CSV, one row per workshop (a stop without workshops gets one row of its own)."""
     page = stop_page(f, now)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvexport.SafeWriter(out, delimiter=",")
     # New columns go before "url", which stays last; texts in other languages are in the JSON's "translations".
     columns = ["stop_id", "stop_status", "status_reason", "district", "place", "street", "lat", "lon",
                "stop_starts_at", "stop_ends_at", "workshop_id", "title", "topic", "audience", "language",
@@ -524,15 +524,8 @@ def stops_csv(f: Filters, now: datetime) -> str:
             tail = ([w["id"], w["title"], w["topic"], w["audience"], w["language"], w["starts_at"].isoformat(),
                      w["ends_at"].isoformat(), w["status"], w["capacity"], w["seats_free"], w["level"],
                      w["what_to_bring"], "yes" if w["walk_ins"] else "no", w["accessibility"]] if w else [""] * 14)
-            writer.writerow([_csv_safe(v) for v in head + tail + [s["url"]]])
+            writer.writerow(head + tail + [s["url"]])
     return out.getvalue()
-
-
-def _csv_safe(value: Any) -> Any:
-    # A cell that starts like a formula would run as one in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
 
 
 # --------------------------------------------------------------------------------------------- schema.org JSON-LD

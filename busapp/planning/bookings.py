@@ -3,13 +3,11 @@
 Personal data shown here is the same that `flask purge` empties PURGE_AFTER_DAYS after the workshop."""
 from __future__ import annotations
 
-import csv
-import io
-
 import sqlalchemy as sa
-from flask import Response, render_template
+from flask import render_template
 from flask_login import current_user
 
+from .. import csvexport
 from ..auth import role_required
 from ..booking.forms import contact_kind
 from ..extensions import db
@@ -41,16 +39,11 @@ def bookings_csv(workshop_id: int):
     """The workshop's bookings as CSV; recorded in the audit log, since it carries personal data."""
     workshop = db.get_or_404(Workshop, workshop_id)
     rows = _bookings(workshop)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["code", "state", "party_size", "name", "contact", "needs_note", "booked_at", "checked_in_at"])
-    for b in rows:
-        writer.writerow([b.code, b.status.value, b.party_size, b.name or "", b.contact or "", b.needs_note or "",
-                         b.created_at.isoformat(timespec="minutes"),
-                         b.checked_in_at.isoformat(timespec="minutes") if b.checked_in_at else ""])
+    body = csvexport.text(
+        ["code", "state", "party_size", "name", "contact", "needs_note", "booked_at", "checked_in_at"],
+        ([b.code, b.status.value, b.party_size, b.name, b.contact, b.needs_note,
+          b.created_at.isoformat(timespec="minutes"),
+          b.checked_in_at.isoformat(timespec="minutes") if b.checked_in_at else ""] for b in rows), bom=True)
     audit("bookings-export", workshop, user=current_user._get_current_object(), rows=len(rows))
     db.session.commit()
-    response = Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="bookings-{workshop.id}.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csvexport.download(body, f"bookings-{workshop.id}.csv")

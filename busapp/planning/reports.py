@@ -19,16 +19,15 @@ The period
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
-from flask import Response, render_template, request
+from flask import render_template, request
 from flask_babel import format_date, format_decimal, gettext as _
 from flask_login import current_user
 
+from .. import csvexport
 from ..auth import role_required
 from ..catalog import audience_label, topic_label
 from ..extensions import db
@@ -238,18 +237,11 @@ def reports_csv():
     """The report's tables as one CSV file; the download is recorded in the audit log."""
     _form, start, end, first = _period()
     data = figures(start, end, first)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["group", "name", "stops_held", "seats_offered", "seats_booked", "checked_in", "walk_ins",
-                     "no_shows", "waiting_list_demand", "feedback_count", "feedback_average"])
-    for group in GROUPS:
-        for f in data[group]:
-            writer.writerow([group, f.label, f.held, f.offered, f.booked, f.checked_in, f.walk_ins, f.no_shows,
-                             f.waiting,
-                             f.feedback, "" if f.average is None else f.average])
+    body = csvexport.text(
+        ["group", "name", "stops_held", "seats_offered", "seats_booked", "checked_in", "walk_ins", "no_shows",
+         "waiting_list_demand", "feedback_count", "feedback_average"],
+        ([group, f.label, f.held, f.offered, f.booked, f.checked_in, f.walk_ins, f.no_shows, f.waiting,
+          f.feedback, f.average] for group in GROUPS for f in data[group]), bom=True)
     audit("report-export", None, user=current_user._get_current_object(), format="csv")
     db.session.commit()
-    response = Response("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = 'attachment; filename="report.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csvexport.download(body, "report.csv")

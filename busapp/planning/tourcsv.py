@@ -30,6 +30,7 @@ from dateutil.rrule import rrulestr
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import csvexport
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow
@@ -167,7 +168,8 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
         if rows > MAX_ROWS:
             errors.append(RowError(line, "", _("A file may have at most %(n)d rows.", n=MAX_ROWS)))
             break
-        row = {k: (v or "").strip() for k, v in raw.items() if k}
+        # restore(): a cell this app's export wrote as text ('=...) reads back as it was typed
+        row = {k: csvexport.restore((v or "").strip()) for k, v in raw.items() if k}
         if not any(row.values()):
             continue
         row_errors = _read_row(line, row, districts, place_ids, stops, now)
@@ -376,7 +378,7 @@ def write_staged(token: str, user: User) -> Reading | None:
 def export(stops: list[Stop]) -> str:
     """The stops (one row per workshop, or one row for a stop without workshops) as CSV text."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csvexport.SafeWriter(out)
     writer.writerow(COLUMNS)
     tz = service.tz()
     organisation = current_app.config.get("SITE_NAME", "")
@@ -384,7 +386,7 @@ def export(stops: list[Stop]) -> str:
         start, end = stop.starts_at.astimezone(tz), stop.ends_at.astimezone(tz)
         place = stop.place
         base = [organisation, "Digitalwerkstatt-Bus", "", stop.district.name, place.name, place.address, place.postcode,
-                "" if place.lon is None else place.lon, "" if place.lat is None else place.lat,
+                place.lon, place.lat,
                 WEEKDAYS[start.weekday()], f"{start:%H:%M}", f"{end:%H:%M}", "", start.date().isoformat(),
                 start.date().isoformat(), ""]
         workshops = [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]

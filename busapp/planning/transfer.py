@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import click
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from .. import csvexport
 from ..auth import role_required
 from ..extensions import db
 from ..models import Role, Stop, audit, utcnow
@@ -87,11 +88,7 @@ def export_csv():
     stops = _all_stops()
     audit("tour-export", None, user=current_user._get_current_object(), format="csv", stops=len(stops))
     db.session.commit()
-    body = "\ufeff" + tourcsv.export(stops)  # the mark makes spreadsheet programs read UTF-8
-    response = Response(body, content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = 'attachment; filename="tour.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csvexport.download(csvexport.BOM + tourcsv.export(stops), "tour.csv")
 
 
 @bp.get("/tour.ics")
