@@ -217,8 +217,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # on the bus behind its router, and a higher one for TRUSTED_NETWORKS (the bus router's own range).
         "RATELIMIT_BOOKING": os.environ.get("RATELIMIT_BOOKING", "30/600"),
         "RATELIMIT_FEEDBACK": os.environ.get("RATELIMIT_FEEDBACK", "20/600"),
-        # Tries of "find my booking" (booking code and name) per device and address.
+        # Tries of "find my booking" (booking code and name) per device and address, and per address whatever
+        # the device (a new cookie is a new device, so without it one client could guess on and on).
         "RATELIMIT_FIND": os.environ.get("RATELIMIT_FIND", "10/600"),
+        "RATELIMIT_FIND_ADDRESS": os.environ.get("RATELIMIT_FIND_ADDRESS", "30/600"),
         "RATELIMIT_BOOKING_ADDRESS": os.environ.get("RATELIMIT_BOOKING_ADDRESS", "150/600"),
         "RATELIMIT_FEEDBACK_ADDRESS": os.environ.get("RATELIMIT_FEEDBACK_ADDRESS", "150/600"),
         "RATELIMIT_TRUSTED": os.environ.get("RATELIMIT_TRUSTED", "1000/600"),
@@ -279,7 +281,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
 
 
 RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK",
-                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED", "RATELIMIT_FIND")
+                   "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED", "RATELIMIT_FIND",
+                   "RATELIMIT_FIND_ADDRESS")
 
 
 def _check(cfg: dict) -> None:

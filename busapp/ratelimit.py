@@ -209,9 +209,10 @@ def enforce_device(scope: str, config_key: str) -> None:
         return
     address = client_key()
     hits = [(scope, f"{device_key() or '-'}|{address}", cfg[config_key])]
-    ceiling = cfg["RATELIMIT_TRUSTED"] if trusted_network() else cfg.get(config_key + "_ADDRESS")
-    if ceiling:
-        hits.append((scope + "-address", address, ceiling))
+    # Every limit counted per device has its address ceiling: a missing setting is a KeyError here, never a
+    # silently unlimited address.
+    ceiling = cfg["RATELIMIT_TRUSTED"] if trusted_network() else cfg[config_key + "_ADDRESS"]
+    hits.append((scope + "-address", address, ceiling))
     refused = [hit for hit in count_all(hits) if not hit.ok]
     if refused:
         raise TooManyRequests(retry_after=max(hit.retry_after for hit in refused))

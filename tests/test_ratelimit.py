@@ -131,6 +131,7 @@ def test_client_key_uses_the_proxy_address_only_when_told(_schema, database_url)
 @pytest.fixture
 def limited(app):
     app.config["RATELIMIT_TEST"] = "2/600"
+    app.config["RATELIMIT_TEST_ADDRESS"] = "20/600"
 
     @ratelimit.limit("test", "RATELIMIT_TEST")
     def view():

@@ -390,11 +390,16 @@ def sync(device: Device):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
         return _json_no_store(jsonify(error="invalid", message=_("The data sent was not readable."))), 400
+    give_up = body.get("give_up", [])
+    # Ids the database could not even compare (beyond 32 bits; PostgreSQL fails on more than 64) are bad data.
+    ids = [body["user_id"]] if "user_id" in body else []
+    ids += give_up if isinstance(give_up, list) else []
+    if any(type(v) is int and _int(v, 1, 2**31 - 1) is None for v in ids):
+        return _json_no_store(jsonify(error="invalid", message=_("The data sent was not readable."))), 400
     user = _user()
-    if user is None and isinstance(body.get("user_id"), int):
+    if user is None and type(body.get("user_id")) is int:
         claimed = db.session.get(User, body["user_id"])
         user = claimed if claimed is not None and claimed.active else None
-    give_up = body.get("give_up", [])
     sequence = body.get("sequence")
     result = service.sync(device, body.get("items", []), user=user,
                           give_up=give_up if isinstance(give_up, list) else [],
