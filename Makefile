@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Local commands run the development profile (a generated secret key in instance/); production sets APP_ENV itself.
 export APP_ENV ?= development
 
-.PHONY: run test setup setup-test db demo translations translations-extract translations-update test-pg bench bench-scale bench-faults clean help
+.PHONY: run test test-js setup setup-test db demo translations translations-extract translations-update test-pg bench bench-scale bench-faults clean help
 
 help:
 	@echo "make run    set up and serve the app with demo data on http://$(HOST):$(PORT)"
@@ -68,6 +68,11 @@ XDIST := -n $(TEST_WORKERS) --dist worksteal
 
 test: setup-test
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+# Only the browser scripts' unit tests (tests/js/, Node's own test runner; `make test` runs them too, through
+# tests/test_js_units.py).
+test-js: setup-test
+	node --test tests/js/
 
 # The suite against PostgreSQL: a throwaway database is created and dropped around the run.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432

@@ -922,6 +922,9 @@
     });
   }
 
+  // The parts that need no page around them, for the unit tests in tests/js/ (the page itself does not use this).
+  window.PwaPage = {readStrings: readStrings, t: t, formatTime: formatTime, statusMessage: statusMessage};
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {

@@ -1,0 +1,50 @@
+"""What the JavaScript unit tests (tests/js/) need from the app, as JSON on standard output: the service worker as
+/sw.js serves it, and the offline scripts' sentences (the page's #pwa-strings) in each language.
+
+Run by tests/test_js_units.py once per test run (and by tests/js/harness.js when `node --test tests/js/` runs on
+its own). The app runs on a throwaway SQLite file with its tables made; no page here reads a row.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+
+def fixtures() -> dict:
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root))
+    from busapp import create_app
+    from busapp.extensions import db
+
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/fixtures.sqlite3"})
+        with app.app_context():
+            db.create_all()
+        # Requests outside that app context: each one picks its own language.
+        client = app.test_client()
+        worker = client.get("/sw.js")
+        assert worker.status_code == 200, worker.status_code
+        strings, paths = {}, None
+        for tag in app.config["LANGUAGES"]:
+            page = client.get(f"/offline?lang={tag}")
+            assert page.status_code == 200, (tag, page.status_code)
+            body = page.get_data(as_text=True)
+            strings[tag] = json.loads(html.unescape(_meta(body, "pwa-strings")))
+            paths = json.loads(html.unescape(_meta(body, "pwa-paths")))
+        with app.app_context():
+            db.engine.dispose()
+    return {"sw": worker.get_data(as_text=True), "strings": strings, "paths": paths}
+
+
+def _meta(body: str, element_id: str) -> str:
+    match = re.search(rf"<meta[^>]*id=\"{element_id}\"[^>]*content='([^']*)'", body)
+    assert match, f"no #{element_id} on the offline page"
+    return match.group(1)
+
+
+if __name__ == "__main__":
+    json.dump(fixtures(), sys.stdout, ensure_ascii=False)
