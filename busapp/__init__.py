@@ -15,6 +15,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints, CLI and response hooks."""
     app = Flask(
         __name__,
+        # Where the app keeps its own files (the SQLite database, development keys): instance/ in the checkout, or
+        # INSTANCE_PATH, which the systemd units set to their state folder, /var/lib/digitalbus.
+        instance_path=os.environ.get("INSTANCE_PATH", "").strip() or None,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",
