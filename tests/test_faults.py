@@ -19,6 +19,7 @@ from flask import request
 
 from busapp import faults
 from busapp.booking import service as booking_service
+from busapp.domain import seats
 from busapp.extensions import db
 from busapp.feedback import rules as feedback_rules
 from busapp.models import BookingStatus, Feedback
@@ -147,14 +148,14 @@ def test_losing_the_database_inside_the_booking_transaction_is_503_and_nothing_i
     data = form_tokens(client, workshop.id) | {"name": "Anna", "party_size": "1", "consent": "y"}
     if db.engine.dialect.name == "postgresql":
         # The workshop's row is locked and its seats taken; then the connection is terminated.
-        real_take = booking_service._take_seats
+        real_take = seats.take
 
         def take_then_lose(*args, **kwargs):
             taken = real_take(*args, **kwargs)
             away.start()
             return taken
 
-        monkeypatch.setattr(booking_service, "_take_seats", take_then_lose)
+        monkeypatch.setattr(seats, "take", take_then_lose)
     else:
         # SQLite: another connection holds the write lock; the request can still read, but not write.
         away.start(writes_only=True)

@@ -1,14 +1,9 @@
 """Booking rules: seats, the waiting list, exactly-once submissions, cancelling and deleting personal data.
 
-Seats are never given twice
-    `Workshop.seats_taken` changes only through conditional UPDATEs such as
-    ``UPDATE workshop SET seats_taken = seats_taken + :n WHERE id = :id AND seats_taken + :n <= capacity``
-    in the same transaction that inserts or changes the booking; when no row matches, the party waits.
-    Every write transaction starts by locking the workshop's row with a no-op UPDATE (`_lock`). On PostgreSQL
-    that takes the row lock, so booking, cancelling and promoting for one workshop happen one after the other;
-    on SQLite it takes the database's write lock as the transaction's first statement, which waits for
-    busy_timeout instead of failing with SQLITE_BUSY_SNAPSHOT the way a read-then-write transaction can in WAL
-    mode. The CHECK seats_taken <= capacity on the table is the last line of defence.
+Seats
+    Seats are locked, taken and given back only through busapp/domain/seats.py (one conditional UPDATE each, after
+    the workshop's row lock that every booking, cancellation and promotion takes first); when no seats are taken,
+    the party waits.
 
 Waiting list (the rule)
     A party that does not get seats joins the waiting list. When seats become free (a cancellation, a party
@@ -44,9 +39,10 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
 from . import notify
@@ -147,20 +143,6 @@ def offer(workshop: Workshop | None, now: datetime | None = None) -> Offer:
     return Offer(None, 0 if owed else workshop.seats_free, owed)
 
 
-def _blocking_party():
-    """A waiting party that may not be passed over again (see the module's rule)."""
-    return (
-        sa.select(Booking.id)
-        .where(
-            Booking.workshop_id == Workshop.id,
-            Booking.status == BookingStatus.WAITING,
-            Booking.passed_over >= MAX_PASSED_OVER,
-            Booking.party_size <= Workshop.capacity,
-        )
-        .exists()
-    )
-
-
 def open_seats(workshop: Workshop) -> int:
     """Seats a new party can take now: the free seats, or 0 while a party that waited long is owed them."""
     return offer(workshop).seats_free
@@ -168,33 +150,6 @@ def open_seats(workshop: Workshop) -> int:
 
 def _execute(stmt) -> int:
     return db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
-
-
-# The statements every booking runs are put together once, with bind parameters: building and keying a statement
-# for SQLAlchemy's compiled cache costs more than a round trip to the database.
-
-@lru_cache(maxsize=None)
-def _lock_statement(bookable: bool) -> sa.Update:
-    stmt = sa.update(Workshop).where(Workshop.id == sa.bindparam("wid")).values(seats_taken=Workshop.seats_taken)
-    if bookable:
-        stmt = stmt.where(
-            Workshop.status == WorkshopStatus.PUBLISHED,
-            Workshop.starts_at > sa.bindparam("after"),
-            Workshop.stop_id.in_(sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED)),
-        )
-    return stmt.execution_options(synchronize_session=False)
-
-
-@lru_cache(maxsize=None)
-def _take_statement(unless_owed: bool) -> sa.Update:
-    stmt = (
-        sa.update(Workshop)
-        .where(Workshop.id == sa.bindparam("wid"), Workshop.seats_taken + sa.bindparam("n") <= Workshop.capacity)
-        .values(seats_taken=Workshop.seats_taken + sa.bindparam("n"))
-    )
-    if unless_owed:
-        stmt = stmt.where(~_blocking_party())
-    return stmt.execution_options(synchronize_session=False)
 
 
 @lru_cache(maxsize=None)
@@ -205,54 +160,6 @@ def _pass_over_statement() -> sa.Update:
         .values(passed_over=Booking.passed_over + 1)
         .execution_options(synchronize_session=False)
     )
-
-
-def _lock(workshop_id: int, *, bookable_after: datetime | None = None) -> bool:
-    """Lock the workshop's row (a no-op UPDATE); with `bookable_after`, only if it can be booked until then."""
-    params = {"wid": workshop_id} if bookable_after is None else {"wid": workshop_id, "after": bookable_after}
-    return db.session.execute(_lock_statement(bookable_after is not None), params).rowcount == 1
-
-
-def _take_seats(workshop_id: int, n: int, *, unless_owed: bool = False) -> bool:
-    """The one conditional UPDATE that gives seats: True when there were n free seats and they are now taken."""
-    return db.session.execute(_take_statement(unless_owed), {"wid": workshop_id, "n": n}).rowcount == 1
-
-
-def _free_seats(workshop_id: int, n: int) -> None:
-    _execute(sa.update(Workshop).where(Workshop.id == workshop_id).values(seats_taken=Workshop.seats_taken - n))
-
-
-def _write(work, attempts: int = 2, *, keep_loaded: bool = False):
-    """Run `work` as one transaction that starts with a write; retry once when the database says it is busy
-    or chose this transaction as a deadlock victim.
-
-    With `keep_loaded`, the object `work` returns keeps the values it was just written with, instead of being
-    expired by the commit and read back in another round trip (it is taken out of the session for the commit)."""
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql" and not (session.new or session.dirty or session.deleted):
-        # PostgreSQL's READ COMMITTED gives every statement a fresh snapshot and the conditional UPDATEs re-check the
-        # rows they lock, so the request's earlier reads may share this transaction (saving a rollback, a new
-        # connection check-out and a BEGIN). Objects read before are expired, so that what `work` reads through them
-        # comes from after the lock, as it did after the rollback.
-        session.expire_all()
-    else:
-        # SQLite: end any read transaction first, the write must come first (see module docstring); and nothing a
-        # caller left unsaved is written along with `work`.
-        session.rollback()
-    for attempt in range(attempts):
-        try:
-            result = work()
-            if keep_loaded:
-                db.session.expunge(result)
-            db.session.commit()
-            if keep_loaded:
-                db.session.add(result)
-            return result
-        except OperationalError:
-            db.session.rollback()
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 _BY_KEY = sa.select(Booking).where(Booking.idempotency_key == sa.bindparam("key"))
@@ -317,9 +224,9 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
     def insert() -> Booking:
         now = utcnow()
         cutoff = now + timedelta(minutes=current_app.config["BOOKING_CLOSES_MINUTES"])
-        if not _lock(workshop_id, bookable_after=cutoff):
+        if not seats.lock(workshop_id, bookable_after=cutoff):
             raise Refused("unavailable")
-        got = _take_seats(workshop_id, party_size, unless_owed=True)
+        got = seats.take(workshop_id, party_size, unless_owed=True)
         booking = Booking(
             workshop_id=workshop_id, party_size=party_size, name=name, contact=contact or None,
             needs_note=needs_note or None, status=BookingStatus.CONFIRMED if got else BookingStatus.WAITING,
@@ -338,7 +245,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
 
     for _ in range(INSERT_ATTEMPTS):
         try:
-            return Created(_write(insert, keep_loaded=True), True)
+            return Created(seats.transaction(insert, keep_loaded=True), True)
         except IntegrityError:
             db.session.rollback()
             existing = find_by_key(idempotency_key)
@@ -355,7 +262,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
 
 def promote(workshop_id: int, now: datetime | None = None) -> list[Booking]:
     """Move waiting parties up into free seats by the module's rule; call inside a transaction that holds
-    `_lock(workshop_id)`. Returns the promoted bookings."""
+    `seats.lock(workshop_id)`. Returns the promoted bookings."""
     now = now or utcnow()
     workshop = db.session.execute(
         sa.select(Workshop.capacity, Workshop.seats_taken, Workshop.starts_at, Workshop.status, Stop.status)
@@ -385,7 +292,7 @@ def promote(workshop_id: int, now: datetime | None = None) -> list[Booking]:
                 break
             passed.append(party)
             continue
-        if not _take_seats(workshop_id, party.party_size):
+        if not seats.take(workshop_id, party.party_size):
             break  # the count changed under us (it cannot while we hold the lock, but never overbook)
         claimed = _execute(
             sa.update(Booking)
@@ -393,7 +300,7 @@ def promote(workshop_id: int, now: datetime | None = None) -> list[Booking]:
             .values(status=BookingStatus.CONFIRMED, confirmed_at=now)
         )
         if not claimed:
-            _free_seats(workshop_id, party.party_size)
+            seats.give_back(workshop_id, party.party_size)
             continue
         free -= party.party_size
         promoted.append(party)
@@ -414,16 +321,16 @@ def fill_from_waiting_list(workshop_id: int) -> list[Booking]:
     each promoted party's mail is queued in the same transaction."""
 
     def work():
-        _lock(workshop_id)
+        seats.lock(workshop_id)
         return promote(workshop_id)
 
-    return _write(work)
+    return seats.transaction(work)
 
 
 def _cancel_in_transaction(booking_id: int, workshop_id: int, party_size: int, now: datetime,
                            action: str) -> tuple[bool, list[Booking]]:
     """Cancel one booking (confirmed or waiting) and hand its seats on; True when this call cancelled it."""
-    _lock(workshop_id)
+    seats.lock(workshop_id)
     was_confirmed = _execute(
         sa.update(Booking)
         .where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED)
@@ -431,7 +338,7 @@ def _cancel_in_transaction(booking_id: int, workshop_id: int, party_size: int, n
     )
     was_waiting = 0
     if was_confirmed:
-        _free_seats(workshop_id, party_size)
+        seats.give_back(workshop_id, party_size)
     else:
         was_waiting = _execute(
             sa.update(Booking)
@@ -462,7 +369,7 @@ def cancel(booking: Booking) -> list[Booking]:
     def work():
         return _cancel_in_transaction(*ids, utcnow(), "booking-cancel")[1]
 
-    return _write(work)
+    return seats.transaction(work)
 
 
 def forget(booking: Booking) -> list[Booking]:
@@ -481,7 +388,7 @@ def forget(booking: Booking) -> list[Booking]:
         audit("booking-forget", db.session.get(Booking, ids[0]))
         return promoted
 
-    return _write(work)
+    return seats.transaction(work)
 
 
 def waiting_position(booking: Booking) -> int | None:
@@ -514,7 +421,7 @@ def alternatives(workshop: Workshop, limit: int = 3) -> list[Workshop]:
             Stop.status == StopStatus.PUBLISHED,
             Workshop.starts_at > cutoff,
             Workshop.seats_taken < Workshop.capacity,
-            ~_blocking_party(),
+            ~seats.owed(),
         )
     )
     same_topic = db.session.scalars(
@@ -561,7 +468,7 @@ def purge(now: datetime | None = None, days: int | None = None) -> tuple[int, in
             audit("booking-purge", None, bookings=purged, workshops=len(ended), before=cutoff.isoformat())
         return purged
 
-    purged = _write(work) if ended else 0
+    purged = seats.transaction(work) if ended else 0
     return purged, len(ended), cutoff
 
 
@@ -575,7 +482,7 @@ def reduce_party(booking: Booking, party_size: int) -> list[Booking]:
     booking_id, workshop_id, before = booking.id, booking.workshop_id, booking.party_size
 
     def work():
-        _lock(workshop_id)
+        seats.lock(workshop_id)
         changed = _execute(
             sa.update(Booking)
             .where(Booking.id == booking_id, Booking.party_size == before,
@@ -586,14 +493,14 @@ def reduce_party(booking: Booking, party_size: int) -> list[Booking]:
             raise Refused("unavailable")  # changed meanwhile (cancelled, or reduced in another tab)
         status = db.session.scalar(sa.select(Booking.status).where(Booking.id == booking_id))
         if status == BookingStatus.CONFIRMED:
-            _free_seats(workshop_id, before - party_size)
+            seats.give_back(workshop_id, before - party_size)
         audit("booking-reduce", db.session.get(Booking, booking_id), workshop=workshop_id, before=before,
               after=party_size)
         # Fewer seats free up places for others, and a smaller waiting party may fit now.
         return promote(workshop_id)
 
     try:
-        return _write(work)
+        return seats.transaction(work)
     except Refused:
         db.session.rollback()
         raise
@@ -649,5 +556,5 @@ def remind(now: datetime | None = None) -> int:
             booking = db.session.get(Booking, booking_id)
             return notify.reminder(booking) is not None
 
-        queued += bool(_write(work))
+        queued += bool(seats.transaction(work))
     return queued

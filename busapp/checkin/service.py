@@ -84,7 +84,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import tickets
-from ..booking.service import _free_seats, _lock, _take_seats, _write, new_code, normalize_code, promote
+from ..booking.service import new_code, normalize_code, promote
+from ..domain import seats
 from ..extensions import db
 from ..forms import clean_text
 from ..models import (
@@ -377,7 +378,7 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
         return _record_action(action, user_id, device, when or utcnow())
 
     try:
-        decision = _write(work)
+        decision = seats.transaction(work)
     except IntegrityError:
         # The same nonce arrived twice at once, or a sequence number was used twice: the first one stands.
         db.session.rollback()
@@ -432,7 +433,7 @@ def _apply_checkin(action: Action, user_id: int | None, device: Device | None, n
 
 
 def _apply_count(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
-    _lock(action.workshop_id)
+    seats.lock(action.workshop_id)
     booking = _booking(action.booking_id, action.workshop_id)
     if booking is None:
         return Decision(UNKNOWN)
@@ -444,7 +445,7 @@ def _apply_count(action: Action, user_id: int | None, device: Device | None, now
 
 
 def _apply_undo(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
-    _lock(action.workshop_id)
+    seats.lock(action.workshop_id)
     booking = _booking(action.booking_id, action.workshop_id)
     if booking is None:
         return Decision(UNKNOWN)
@@ -470,23 +471,15 @@ def _open_for_walk_ins(workshop_id: int, now: datetime) -> bool:
 
 
 def _use_share(device: Device | None, workshop_id: int, n: int) -> bool:
-    if device is None:
-        return False
-    return db.session.execute(
-        sa.update(SeatShare)
-        .where(SeatShare.device_id == device.id, SeatShare.workshop_id == workshop_id,
-               SeatShare.used + n <= SeatShare.seats)
-        .values(used=SeatShare.used + n)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return device is not None and seats.use_share(device.id, workshop_id, n)
 
 
 def _seat(action: Action, device: Device | None, n: int) -> bool:
     """Take n seats for a walk-in or a waiting party: from the queue the tablet's share first (it seated them
     against it), online a free seat first (the share stays for when the network is gone)."""
     if action.from_queue:
-        return _use_share(device, action.workshop_id, n) or _take_seats(action.workshop_id, n)
-    return _take_seats(action.workshop_id, n) or _use_share(device, action.workshop_id, n)
+        return _use_share(device, action.workshop_id, n) or seats.take(action.workshop_id, n)
+    return seats.take(action.workshop_id, n) or _use_share(device, action.workshop_id, n)
 
 
 def _acted(action: Action, now: datetime) -> datetime:
@@ -497,7 +490,7 @@ def _acted(action: Action, now: datetime) -> datetime:
 
 
 def _apply_walkin(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
-    _lock(action.workshop_id)
+    seats.lock(action.workshop_id)
     name = _clean(action.name, NAME_MAX)
     n = action.party_size
     if not name or not 1 <= n <= 4:
@@ -520,7 +513,7 @@ def _apply_walkin(action: Action, user_id: int | None, device: Device | None, no
 
 def _apply_seat(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:
     """A waiting party that is here gets seats (after seats were released) and is checked in."""
-    _lock(action.workshop_id)
+    seats.lock(action.workshop_id)
     booking = _booking(action.booking_id, action.workshop_id)
     if booking is None:
         return Decision(UNKNOWN)
@@ -554,7 +547,7 @@ def release(workshop: Workshop, user: User | None = None, device: Device | None 
     workshop_id = workshop.id
 
     def work() -> int:
-        _lock(workshop_id)
+        seats.lock(workshop_id)
         absent = db.session.execute(
             sa.select(Booking.id, Booking.party_size, Booking.code).where(
                 Booking.workshop_id == workshop_id, Booking.status == BookingStatus.CONFIRMED, Booking.arrived == 0)
@@ -569,14 +562,14 @@ def release(workshop: Workshop, user: User | None = None, device: Device | None 
                 .execution_options(synchronize_session=False)
             ).rowcount
             if gone:
-                _free_seats(workshop_id, party_size)
+                seats.give_back(workshop_id, party_size)
                 freed += party_size
                 codes.append(code)
         audit("checkin-release", db.session.get(Workshop, workshop_id), user=user, device=_device_label(device),
               seats=freed, bookings=codes)
         return freed
 
-    return _write(work)
+    return seats.transaction(work)
 
 
 # --- tablets -------------------------------------------------------------------------------------------------------
@@ -635,8 +628,7 @@ def _share_wanted(workshop: Workshop, now: datetime, until: datetime) -> bool:
 
 def shares_left(device: Device) -> dict[int, int]:
     """The seats each of this tablet's shares still holds, by workshop id."""
-    return {workshop_id: seats - used for workshop_id, seats, used in db.session.execute(
-        sa.select(SeatShare.workshop_id, SeatShare.seats, SeatShare.used).where(SeatShare.device_id == device.id))}
+    return seats.shares_left(device.id)
 
 
 def _hold_share(device: Device, workshop: Workshop) -> int:
@@ -645,50 +637,24 @@ def _hold_share(device: Device, workshop: Workshop) -> int:
     device_id, workshop_id = device.id, workshop.id
 
     def work() -> int:
-        _lock(workshop_id)
-        held = _share_row(device_id, workshop_id)
-        if held is not None:
-            return held[0] - held[1]
-        got = 0
-        for n in range(wanted, 0, -1):
-            if _take_seats(workshop_id, n):
-                got = n
-                break
-        db.session.add(SeatShare(device_id=device_id, workshop_id=workshop_id, seats=got, used=0))
-        return got
+        seats.lock(workshop_id)
+        return seats.hold_share(device_id, workshop_id, wanted)
 
     try:
-        return _write(work)
+        return seats.transaction(work)
     except IntegrityError:  # the same tablet prepared twice at once: the other request holds the share
         db.session.rollback()
-        held = _share_row(device_id, workshop_id)
+        held = seats.share(device_id, workshop_id)
         return held[0] - held[1] if held else 0
-
-
-def _share_row(device_id: int, workshop_id: int) -> tuple[int, int] | None:
-    # Read as plain values, not through the session's identity map: after the workshop's lock it is current.
-    row = db.session.execute(sa.select(SeatShare.seats, SeatShare.used).where(
-        SeatShare.device_id == device_id, SeatShare.workshop_id == workshop_id)).one_or_none()
-    return (row[0], row[1]) if row is not None else None
 
 
 def _give_back(device_id: int, workshop_id: int, now: datetime, *, keep: bool) -> int:
     """Return a share's unused seats, in the caller's transaction, which holds the workshop's lock; the waiting
-    list gets them first (before the start). `keep` leaves the share in place, emptied, so preparing again does
-    not hold new seats. Returns how many seats went back."""
-    held = _share_row(device_id, workshop_id)
-    if held is None:
-        return 0
-    seats, used = held
-    where = (SeatShare.device_id == device_id, SeatShare.workshop_id == workshop_id, SeatShare.seats == seats,
-             SeatShare.used == used)
-    statement = sa.update(SeatShare).where(*where).values(seats=used) if keep else sa.delete(SeatShare).where(*where)
-    if not db.session.execute(statement.execution_options(synchronize_session=False)).rowcount:
-        return 0
-    if seats > used:
-        _free_seats(workshop_id, seats - used)
+    list gets them first (before the start). Returns how many seats went back."""
+    back = seats.return_share(device_id, workshop_id, keep=keep)
+    if back:
         promote(workshop_id, now)
-    return seats - used
+    return back
 
 
 def _audit_returned(device: Device | None, returned: dict[int, int], why: str) -> None:
@@ -709,12 +675,12 @@ def return_shares(device: Device, now: datetime | None = None) -> int:
             sa.select(SeatShare.workshop_id).where(SeatShare.device_id == device_id)))
         returned = {}
         for workshop_id in workshop_ids:  # one order for every transaction: two of them cannot deadlock
-            _lock(workshop_id)
+            seats.lock(workshop_id)
             returned[workshop_id] = _give_back(device_id, workshop_id, now, keep=False)
         _audit_returned(db.session.get(Device, device_id), {k: v for k, v in returned.items() if v}, "sign-out")
         return sum(returned.values())
 
-    return _write(work)
+    return seats.transaction(work)
 
 
 def give_up_shares(device: Device, workshop_ids, now: datetime | None = None) -> dict[int, int]:
@@ -731,12 +697,12 @@ def give_up_shares(device: Device, workshop_ids, now: datetime | None = None) ->
             SeatShare.device_id == device_id, SeatShare.workshop_id.in_(wanted), Workshop.starts_at <= now)))
         returned = {}
         for workshop_id in sorted(started):
-            _lock(workshop_id)
+            seats.lock(workshop_id)
             returned[workshop_id] = _give_back(device_id, workshop_id, now, keep=True)
         _audit_returned(db.session.get(Device, device_id), {k: v for k, v in returned.items() if v}, "given-up")
         return returned
 
-    return _write(work) if wanted else {}
+    return seats.transaction(work) if wanted else {}
 
 
 def return_ended_shares(now: datetime | None = None) -> int:
@@ -755,14 +721,14 @@ def return_ended_shares(now: datetime | None = None) -> int:
     def work() -> int:
         returned = 0
         for workshop_id, device_id in over:
-            _lock(workshop_id)
-            seats = _give_back(device_id, workshop_id, now, keep=False)
-            if seats:
-                _audit_returned(db.session.get(Device, device_id), {workshop_id: seats}, "workshop-over")
-            returned += seats
+            seats.lock(workshop_id)
+            back = _give_back(device_id, workshop_id, now, keep=False)
+            if back:
+                _audit_returned(db.session.get(Device, device_id), {workshop_id: back}, "workshop-over")
+            returned += back
         return returned
 
-    return _write(work)
+    return seats.transaction(work)
 
 
 def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> dict:

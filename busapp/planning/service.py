@@ -49,6 +49,7 @@ from flask import current_app
 from flask_babel import format_datetime, format_time, get_locale, gettext as _, ngettext
 from sqlalchemy.orm import joinedload
 
+from ..domain import seats
 from ..extensions import db
 from ..models import (
     Booking, BookingStatus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
@@ -185,11 +186,11 @@ class WorkshopDraft:
 
 def taken(workshop_id: int) -> tuple[int, int]:
     """(seats taken, parties holding them) of a workshop, from the bookings."""
-    seats, parties = db.session.execute(
+    booked, parties = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(Booking.party_size), 0), sa.func.count(Booking.id))
         .where(Booking.workshop_id == workshop_id, Booking.status == BookingStatus.CONFIRMED)
     ).one()
-    return int(seats), int(parties)
+    return int(booked), int(parties)
 
 
 def capacity_message(seats: int, parties: int) -> str:
@@ -224,8 +225,8 @@ def check_workshop(stop: Stop, draft: WorkshopDraft, workshop: Workshop | None =
                     "workshop as held in parallel.", title=other.title,
                     start=format_time(other.starts_at, "HH:mm"), end=format_time(other.ends_at, "HH:mm")))
     if workshop is not None and workshop.id is not None and draft.capacity < workshop.seats_taken:
-        seats, parties = taken(workshop.id)
-        _add(errors, "capacity", capacity_message(max(seats, workshop.seats_taken), parties))
+        booked, parties = taken(workshop.id)
+        _add(errors, "capacity", capacity_message(max(booked, workshop.seats_taken), parties))
     return errors
 
 
@@ -340,17 +341,11 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
         db.session.add(workshop)
     else:
         raised = draft.capacity > workshop.capacity
-        # Seats change only under the workshop's row lock, the same one every booking takes (booking.service).
-        changed = db.session.execute(
-            sa.update(Workshop)
-            .where(Workshop.id == workshop.id, Workshop.seats_taken <= draft.capacity)
-            .values(capacity=draft.capacity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not changed:
-            seats, parties = taken(workshop.id)
+        # Seats change only under the workshop's row lock, the same one every booking takes (domain.seats).
+        if not seats.set_capacity(workshop.id, draft.capacity):
+            booked, parties = taken(workshop.id)
             db.session.rollback()
-            raise Refused({"capacity": [capacity_message(seats, parties)]})
+            raise Refused({"capacity": [capacity_message(booked, parties)]})
         db.session.refresh(workshop, ["capacity", "seats_taken"])
     for name in ("title", "topic", "description", "language", "audience", "accessibility_notes", "parallel",
                  "duration_minutes", "starts_at"):
