@@ -255,6 +255,18 @@ def _find(code: str) -> Booking | None:
     )
 
 
+def code_read(text: str) -> str:
+    """The booking code a scan or a typed entry carries, as the door shows it back ("K7MQ4P"): a token's code
+    field, or what was typed without spaces and dashes; "" when nothing like a code was read."""
+    text = (text or "").strip()[:400]
+    if text.upper().startswith(("DB1.", "DB2.")):
+        parts = text.split(".")
+        code = normalize_code(parts[1]) if len(parts) > 1 else ""
+    else:
+        code = normalize_code(text)
+    return code[:12]
+
+
 def decide(text: str, workshop: Workshop, now: datetime | None = None) -> Decision:
     """What a scanned token or typed code means at this workshop's door (the module's first rule); reads only."""
     now = now or utcnow()
@@ -387,6 +399,11 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
             return Decision(INVALID, detail={"sequence_reused": True})
         return _replayed(earlier)
     return decision
+
+
+def booking_of(booking_id: int, workshop: Workshop) -> Booking | None:
+    """A booking of this workshop by its id, or None."""
+    return _booking(booking_id, workshop.id)
 
 
 def _booking(booking_id: int | None, workshop_id: int) -> Booking | None:

@@ -170,7 +170,7 @@ def live(stop_id: int):
 
 
 def _list_context(workshop: Workshop, query: str = "", answer: service.Decision | None = None,
-                  errors: dict | None = None, typed: dict | None = None) -> dict:
+                  errors: dict | None = None, typed: dict | None = None, about: str = "") -> dict:
     stop = workshop.stop
     device = current_device()
     return {
@@ -178,7 +178,7 @@ def _list_context(workshop: Workshop, query: str = "", answer: service.Decision 
         "workshop": workshop, "stop": stop, "query": query, "bookings": service.bookings_for(workshop, query),
         "count": service.counts([workshop])[workshop.id], "answer": answer, "answers": ANSWERS,
         "nonce": service.new_nonce, "now": utcnow(), "place_name": service.place_name,
-        "errors": errors or {}, "typed": typed or {},
+        "errors": errors or {}, "typed": typed or {}, "about": about,
     }
 
 
@@ -194,11 +194,15 @@ def door(workshop_id: int):
     return _offline_copy(make_response(render_template("checkin/door.html", **context)))
 
 
-def _respond(workshop: Workshop, decision: service.Decision, status: int = 200):
+def _respond(workshop: Workshop, decision: service.Decision, status: int = 200, booking_id: int | None = None):
     query = request.form.get("q", "")[:80]
-    if is_partial():
-        return render_template("checkin/_list.html", **_list_context(workshop, query, decision)), status
-    return render_template("checkin/door.html", **_list_context(workshop, query, decision)), status
+    about = ""
+    if decision.booking is None and booking_id is not None:
+        # A refusal without its booking (a wrong form) still names whom the tap was for.
+        booking = service.booking_of(booking_id, workshop)
+        about = (booking.name or booking.code) if booking is not None else ""
+    context = _list_context(workshop, query, decision, about=about)
+    return render_template("checkin/_list.html" if is_partial() else "checkin/door.html", **context), status
 
 
 @bp.post("/workshops/<int:workshop_id>/act")
@@ -211,10 +215,10 @@ def act(workshop_id: int):
     people = _int(request.form.get("people"), 1, 4) if request.form.get("people") else None
     nonce = request.form.get("nonce", "")[:64]
     if kind not in ("checkin", "count", "undo", "seat") or booking_id is None or len(nonce) < 8:
-        return _respond(workshop, service.Decision(service.INVALID), 422)
+        return _respond(workshop, service.Decision(service.INVALID), 422, booking_id)
     decision = service.perform(Action(kind, workshop.id, nonce, booking_id=booking_id, people=people),
                                user=_user(), device=current_device())
-    return _respond(workshop, decision, 200 if decision.outcome != service.INVALID else 422)
+    return _respond(workshop, decision, 200 if decision.outcome != service.INVALID else 422, booking_id)
 
 
 @bp.post("/workshops/<int:workshop_id>/walkin")
@@ -239,7 +243,7 @@ def walkin(workshop_id: int):
     decision = service.perform(Action("walkin", workshop.id, nonce, name=typed["name"], party_size=party_size),
                                user=_user(), device=current_device())
     status = 200 if decision.ok else 409
-    context = _list_context(workshop, query, decision, typed=typed if not decision.ok else None)
+    context = _list_context(workshop, query, decision, typed=typed if not decision.ok else None, about=typed["name"])
     return render_template("checkin/_list.html" if is_partial() else "checkin/door.html", **context), status
 
 
@@ -269,10 +273,11 @@ def scan(workshop_id: int):
     """Scan a ticket with the camera or type its code; a valid ticket is checked in at once."""
     workshop = _workshop(workshop_id)
     answer = None
-    typed = ""
+    read = ""
     status = 200
     if request.method == "POST":
         typed = request.form.get("code", "")[:400]
+        read = service.code_read(typed)
         nonce = request.form.get("nonce", "")[:64]
         answer = service.decide(typed, workshop)
         if answer.outcome == service.VALID and len(nonce) < 8:
@@ -281,13 +286,12 @@ def scan(workshop_id: int):
             answer = service.perform(Action("checkin", workshop.id, nonce, booking_id=answer.booking.id),
                                      user=_user(), device=current_device())
         status = 200 if answer.outcome in (service.VALID, service.AGAIN) else 422
-        if answer.outcome == service.VALID:
-            typed = ""
-    context = {"workshop": workshop, "stop": workshop.stop, "answer": answer, "answers": ANSWERS, "typed": typed,
-               "nonce": service.new_nonce, "place_name": service.place_name,
+    # The field is empty after every answer, ready for the next ticket; the answer names the code it read.
+    context = {"workshop": workshop, "stop": workshop.stop, "answer": answer, "answers": ANSWERS, "typed": "",
+               "read": read, "nonce": service.new_nonce, "place_name": service.place_name,
                "count": service.counts([workshop])[workshop.id]}
     if is_partial():
-        return render_template("checkin/_answer.html", **context), status
+        return render_template("checkin/_answer.html", oob=True, **context), status
     response = make_response(render_template("checkin/scan.html", **context), status)
     # The QR reader for browsers without a native one is WebAssembly, which Chromium compiles only with this
     # source; it allows no eval of JavaScript and no inline code. On this page only.

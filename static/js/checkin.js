@@ -396,29 +396,86 @@
   }
 
   // --- showing what was done offline ---------------------------------------------------------------------------
+  // An answer decided here (offline) or said here (an error, no network): on the scan page it replaces the answer
+  // band, on the door list the line above the list; it names the code or the person it is about.
   function showAnswer(result) {
     var box = document.getElementById("answer");
-    if (!box) return;
+    var message = result.message || answerText(result.outcome);
+    var code = result.code !== undefined ? result.code : (result.booking ? result.booking.code : "");
+    if (!box) {
+      var who = result.about || (result.booking ? result.booking.name || result.booking.code : "");
+      sayInList(result.outcome, (who ? who + ": " : "") + message);
+      return;
+    }
     box.className = "answer answer--" + result.outcome;
     box.dataset.outcome = result.outcome;
     box.dataset.offline = "true";
+    box.dataset.code = code || "";
     box.textContent = "";
     var title = document.createElement("p");
     title.className = "answer__title";
-    title.textContent = answerText(result.outcome);
+    var icon = document.createElement("span");
+    icon.className = "answer__icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = result.outcome === "valid" ? "✔" : (WARN.indexOf(result.outcome) !== -1 ? "!" : "✖");
+    var words = document.createElement("span");
+    words.textContent = message;
+    title.appendChild(icon);
+    title.appendChild(words);
     box.appendChild(title);
-    if (result.booking) {
-      var who = document.createElement("p");
-      who.className = "answer__name";
-      who.textContent = (result.booking.name || result.booking.code) + " · " + result.booking.party_size;
-      box.appendChild(who);
-      if (result.booking.needs_note) {
-        var note = document.createElement("p");
-        note.className = "answer__note";
-        note.textContent = result.booking.needs_note;
-        box.appendChild(note);
-      }
+    var line = document.createElement("p");
+    line.className = "answer__name";
+    if (result.booking && ["forged", "unknown"].indexOf(result.outcome) === -1) {
+      line.textContent = (result.booking.name || result.booking.code) + " · " + result.booking.party_size + " · ";
     }
+    var codeText = document.createElement("span");
+    codeText.className = "answer__code";
+    codeText.textContent = code ? staffText("code", { code: code }) : staffText("nocode");
+    line.appendChild(codeText);
+    box.appendChild(line);
+    if (result.booking && result.booking.needs_note) {
+      var note = document.createElement("p");
+      note.className = "answer__note";
+      note.textContent = result.booking.needs_note;
+      box.appendChild(note);
+    }
+  }
+  var WARN = ["again", "other_workshop", "waiting"];
+
+  // The line above the door list: one answer at a time, the newest.
+  function sayInList(outcome, message) {
+    var list = document.getElementById("list");
+    if (!list) { flash(message); return; }
+    var line = list.querySelector(".door-answer");
+    if (!line) {
+      line = document.createElement("p");
+      line.setAttribute("role", "status");
+      var counts = list.querySelector(".counts");
+      list.insertBefore(line, counts ? counts.nextSibling : list.firstChild);
+    }
+    var good = outcome === "valid" || outcome === "done";
+    line.className = "flash door-answer " + (good ? "flash--success" : "flash--error");
+    line.dataset.outcome = outcome;
+    line.textContent = message;
+  }
+
+  // Words for answers that are no page fragment (static/js in templates/checkin/_base.html).
+  var staffTexts = null;
+  function staffText(key, values) {
+    if (!staffTexts) {
+      var el = document.getElementById("staff-texts");
+      try { staffTexts = el ? JSON.parse(el.textContent) : {}; } catch (e) { staffTexts = {}; }
+    }
+    var s = staffTexts[key] || "";
+    Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
+    return s;
+  }
+
+  // The booking code a scan or typed entry carries (as busapp/checkin/service.py code_read).
+  function codeRead(raw) {
+    var input = String(raw || "").trim();
+    if (/^DB[12]\./i.test(input)) input = input.split(".")[1] || "";
+    return input.toUpperCase().replace(/[^A-Z0-9]/g, "").slice(0, 12);
   }
 
   function answerText(outcome) {
@@ -428,8 +485,10 @@
   }
 
   function bump(name, delta) {
-    var counter = document.querySelector("[data-count=" + name + "]");
-    if (counter && delta) counter.textContent = String(Math.max(0, Number(counter.textContent) + delta));
+    if (!delta) return;
+    document.querySelectorAll("[data-count=" + name + "]").forEach(function (counter) {
+      counter.textContent = String(Math.max(0, Number(counter.textContent) + delta));
+    });
   }
 
   // A row shows `people` of its party here; the page's counter moves by the difference to what it showed.
@@ -537,11 +596,19 @@
     var action = form.getAttribute("hx-post") || form.action;
     var list = document.getElementById("list");
     var workshopId = Number(list ? list.dataset.workshopId : /workshops\/(\d+)/.exec(action)[1]);
-    if (!d) { showAnswer({ outcome: "unprepared" }); return; }
+    if (!d) {
+      showAnswer({ outcome: "unprepared", code: /\/scan$/.test(action) ? codeRead(data.get("code")) : undefined,
+                   about: aboutOf(form, detail) });
+      clearCode(form);
+      return;
+    }
     if (/\/scan$/.test(action)) {
-      var result = await decide(String(data.get("code") || ""), workshopId);
+      var raw = String(data.get("code") || "");
+      var result = await decide(raw, workshopId);
+      result.code = codeRead(raw);
       if (result.outcome === "valid") {
         markArrived(result.booking, result.booking.party_size);
+        bump("checked_in", result.booking.party_size);
         enqueue({ kind: "checkin", workshop_id: workshopId, booking_id: result.booking.id, nonce: newNonce() });
       }
       showAnswer(result);
@@ -553,11 +620,11 @@
       var name = String(data.get("name") || "").trim();
       var w = workshopOf(d, workshopId);
       var l = local();
-      if (!name) return;
-      if (!w || new Date(w.ends_at) <= new Date()) { flash(answerText("closed")); return; }
+      if (!name) { showAnswer({ outcome: "invalid", about: "", message: answerText("invalid") }); return; }
+      if (!w || new Date(w.ends_at) <= new Date()) { showAnswer({ outcome: "closed", about: name }); return; }
       // Offline, only the seats this tablet's share still holds: any other seat may be a resident's by now.
       var left = l.shareLeft[workshopId] || 0;
-      if (size > left) { flash(answerText("offline_full")); return; }
+      if (size > left) { showAnswer({ outcome: "full", about: name, message: answerText("offline_full") }); return; }
       l.shareLeft[workshopId] = left - size;
       var walkin = { name: name, party_size: size, workshop_id: workshopId };
       l.walkins.push(walkin);
@@ -566,7 +633,7 @@
       addWalkinRow(walkin);
       form.querySelector("input[name=name]").value = "";
       form.querySelector("input[name=nonce]").value = newNonce();
-      flash(name + ": " + answerText("valid"));
+      showAnswer({ outcome: "valid", about: name });
       return;
     }
     var kind = String(data.get("kind") || "");
@@ -575,7 +642,7 @@
     if (!booking) return;
     var people = Number(data.get("people")) || booking.party_size;
     if (kind === "checkin") {
-      if (arrivedOf(booking)) { flash(answerText("again")); return; }
+      if (arrivedOf(booking)) { showAnswer({ outcome: "again", booking: booking }); return; }
       markArrived(booking, people);
       updateRow(bookingId, people);
     } else if (kind === "undo") {
@@ -585,8 +652,11 @@
       markArrived(booking, people);
       updateRow(bookingId, people);
     } else {
-      return;  // seating a waiting party needs the server's seat count
+      // Seating a waiting party needs the server's seat count.
+      showAnswer({ outcome: "invalid", booking: booking, message: staffText("network") });
+      return;
     }
+    showAnswer({ outcome: kind === "checkin" ? "valid" : "done", booking: booking });
     enqueue({ kind: kind, workshop_id: workshopId, booking_id: bookingId, people: people, nonce: String(data.get("nonce")) });
     // The form's nonce is spent: the next tap on this row is a new action.
     var nonceInput = form.querySelector("input[name=nonce]");
@@ -621,19 +691,71 @@
     offlineAction(elt, event.detail);
   });
   // The request left but no answer came: decide here; the server, if it got it, answers the replay the same.
+  // Anything else that needs the server (live status, release) says that nothing was sent.
   document.addEventListener("htmx:sendError", function (event) {
     var form = event.detail.elt;
     setOnline(false);
-    if (form && form.tagName === "FORM" && isStaffForm(form)) offlineAction(form, event.detail);
+    if (!form || form.tagName !== "FORM") return;
+    if (isStaffForm(form)) offlineAction(form, event.detail);
+    else sayProblem(form, event.detail, staffText("network"));
   });
-  // A staff sign-in that expired: the tap is kept in the queue (sent with the tablet's credential), then sign in.
+  // An error that is no answer fragment (409 and 422 are, and are swapped in: see templates/checkin/_base.html):
+  // a staff sign-in that expired keeps the tap in the queue (sent with the tablet's credential); anything else
+  // is said where the answer would have been, naming what it was about.
   document.addEventListener("htmx:responseError", function (event) {
     var form = event.detail.elt;
-    if (event.detail.xhr.status === 401 && form && form.tagName === "FORM" && isStaffForm(form) && day()) {
+    if (!form || form.tagName !== "FORM" || !form.closest("main")) return;
+    var status = event.detail.xhr.status;
+    if (status === 401 && isStaffForm(form) && day()) {
       offlineAction(form, event.detail);
       sync(false);
+      return;
     }
+    sayProblem(form, event.detail, status === 401 ? staffText("signin") : staffText("error", { status: status }));
   });
+
+  // Whom or what a form's request was about: the code read, the person of the row, the walk-in's name, the status.
+  function aboutOf(form, detail) {
+    var data = (detail && detail.requestConfig && detail.requestConfig.formData) || new FormData(form);
+    if (form.querySelector("input[name=code]")) return codeRead(data.get("code"));
+    var row = form.closest(".door-row");
+    if (row) {
+      var name = row.querySelector(".door-row__name");
+      return name ? name.firstChild.textContent.trim() : row.dataset.code;
+    }
+    if (data.get("name") !== null) return String(data.get("name") || "").trim();
+    var submitter = detail && detail.requestConfig && detail.requestConfig.triggeringEvent &&
+      detail.requestConfig.triggeringEvent.submitter;
+    if (submitter) return submitter.textContent.trim();
+    var heading = document.querySelector("main h1");
+    return heading ? heading.textContent.trim() : "";
+  }
+
+  function sayProblem(form, detail, message) {
+    var about = aboutOf(form, detail);
+    if (form.querySelector("input[name=code]")) {
+      showAnswer({ outcome: "error", code: about, message: message });
+      clearCode(form);
+      return;
+    }
+    if (isStaffForm(form)) { showAnswer({ outcome: "error", about: about, message: message }); return; }
+    var place = form.closest("#live, #release") || form.parentNode;
+    var line = place.querySelector("[data-problem]");
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "error-message";
+      line.setAttribute("role", "alert");
+      line.dataset.problem = "";
+      place.insertBefore(line, place.firstChild.nextSibling);
+    }
+    line.dataset.outcome = "error";
+    line.textContent = (about ? about + ": " : "") + message;
+  }
+
+  function clearCode(form) {
+    var input = form && form.querySelector("input[name=code]");
+    if (input) input.value = "";
+  }
   document.addEventListener("htmx:configRequest", function (event) {
     var d = device();
     if (d) event.detail.headers["X-Device-Credential"] = d.credential;
@@ -653,6 +775,8 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var elt = event.detail.elt;
     if (elt && elt.tagName === "FORM" && isStaffForm(elt) && event.detail.successful) refreshSoon();
+    // Whatever the answer, the code field is empty for the next ticket (the answer names the code read).
+    if (elt && elt.tagName === "FORM") clearCode(elt);
   });
 
   // Sign-out sends what is waiting first, hands back the walk-in seats, and wipes the day's data once all is sent.

@@ -364,7 +364,7 @@ def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_o
     context.set_offline(True)
     page.fill("#walkin-name", "Ali")
     page.click(".walkin-form button[type=submit]")
-    expect(page.locator("#status-bar")).to_contain_text("hält dieses Tablet keinen Platz")
+    expect(page.locator("#list .door-answer")).to_contain_text("hält dieses Tablet keinen Platz")
     assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue') || '[]').length") == 0
     context.set_offline(False)
     context.close()

@@ -1,0 +1,187 @@
+"""The door on a 10-inch tablet with touch, landscape (1024 x 768) and portrait (768 x 1024): every answer online,
+refusals and errors included, replaces the answer before it and names the code or the person it is about; the
+code field is empty after every answer."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from busapp import tickets
+from busapp.extensions import db
+from busapp.models import Booking, BookingStatus, District, Place, Stop, StopStatus, Workshop, utcnow
+from tests.e2e.test_checkin import bus, query, sign_in  # noqa: F401  (bus is a fixture)
+
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = {"landscape": {"width": 1024, "height": 768}, "portrait": {"width": 768, "height": 1024}}
+
+
+def _booking(workshop, code, name, status=BookingStatus.CONFIRMED, size=1):
+    return Booking(workshop=workshop, party_size=size, name=name, status=status, code=code,
+                   manage_token=secrets.token_urlsafe(24), idempotency_key=secrets.token_hex(16),
+                   confirmed_at=utcnow() if status == BookingStatus.CONFIRMED else None)
+
+
+@pytest.fixture
+def door(bus):
+    """The bus of test_checkin with valid tickets to spare, each kind of refusal, and a workshop that has started."""
+    app, server, ids = bus
+
+    def add():
+        with db.session.no_autoflush:
+            workshop = db.session.get(Workshop, ids["workshop"])
+            stop = workshop.stop
+            now = utcnow().replace(microsecond=0)
+            other = Workshop(stop=stop, title="Sicher online", topic="online_safety", starts_at=now + timedelta(hours=2),
+                             capacity=8, seats_taken=1)
+            started = Workshop(stop=stop, title="Tablet-Sprechstunde", topic="tablet", starts_at=now - timedelta(minutes=20),
+                               capacity=8, seats_taken=1)
+            district = stop.district
+            tomorrow = Stop(district=district, place=Place(district=district, name="Rathaus", address="Breite Str. 62"),
+                            starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=1, hours=3),
+                            status=StopStatus.PUBLISHED)
+            later = Workshop(stop=tomorrow, title="E-Mail", topic="email", starts_at=now + timedelta(days=1, hours=1),
+                             capacity=8, seats_taken=1)
+            valid = [_booking(workshop, f"VALID{n}", f"Gast {n}") for n in range(1, 8)]
+            workshop.capacity, workshop.seats_taken = 12, workshop.seats_taken + len(valid)  # one seat free
+            refused = {
+                "cancelled": _booking(workshop, "STORN1", "Storniert Person", BookingStatus.CANCELLED),
+                "waiting": _booking(workshop, "WARTE1", "Warte Person", BookingStatus.WAITING),
+                "other_workshop": _booking(other, "ANDER1", "Andere Person"),
+                "other_stop": _booking(later, "MORGEN", "Morgen Person"),
+            }
+            absent = _booking(started, "FEHLT1", "Nicht Gekommen")
+            db.session.add_all([other, started, tomorrow, later, absent, *valid, *refused.values()])
+            db.session.commit()
+            forged = tickets.sign(refused["other_workshop"])
+            forged = forged[:-6] + ("A" if forged[-6] != "A" else "B") + forged[-5:]
+            return {"started": started.id, "forged": forged}
+
+    with app.app_context():
+        try:
+            ids.update(add())
+        finally:
+            db.session.remove()
+    return app, server, ids
+
+
+def _tablet(browser, server, viewport):
+    context = browser.new_context(viewport=VIEWPORTS[viewport], has_touch=True, is_mobile=False,
+                                  base_url=server.url, locale="de-DE")
+    page = context.new_page()
+    sign_in(page, server.url)
+    return context, page
+
+
+def _type_code(page, code):
+    page.fill("#code", code)
+    page.locator("#scan-form button[type=submit]").tap()
+
+
+def _expect_answer(page, outcome, code):
+    answer = page.locator("#answer")
+    expect(answer).to_have_attribute("data-outcome", outcome)
+    expect(answer).to_have_attribute("data-code", code)
+    expect(answer.locator(".answer__code")).to_contain_text(code)
+    expect(page.locator("#code")).to_have_value("")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_refusal_on_the_scan_page_replaces_the_check_in_before_it(browser, door, viewport):
+    app, server, ids = door
+    context, page = _tablet(browser, server, viewport)
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+    refusals = [("cancelled", "storn1", "STORN1"), ("waiting", "WARTE-1", "WARTE1"),
+                ("other_workshop", "ANDER1", "ANDER1"), ("other_stop", "MORGEN", "MORGEN"),
+                ("unknown", "ZZZZ99", "ZZZZ99"), ("forged", ids["forged"], "ANDER1")]
+    for n, (outcome, typed, code) in enumerate(refusals, start=1):
+        _type_code(page, f"valid{n}")
+        _expect_answer(page, "valid", f"VALID{n}")
+        expect(page.locator("#answer")).to_contain_text(f"Gast {n}")
+        _type_code(page, typed)
+        _expect_answer(page, outcome, code)
+        expect(page.locator("#answer")).not_to_contain_text(f"Gast {n}")
+        expect(page.locator("#answer")).not_to_contain_text("Eingecheckt")
+    expect(page.locator("#here-count [data-count=checked_in]")).to_have_text(str(len(refusals)))
+    # A server error is said in the answer's place, naming the code; nothing swapped in stays from before.
+    _type_code(page, "valid7")
+    _expect_answer(page, "valid", "VALID7")
+    page.route("**/scan", lambda route: route.fulfill(status=500, body="boom", content_type="text/html")
+               if route.request.method == "POST" else route.continue_())
+    _type_code(page, "HANS22")
+    _expect_answer(page, "error", "HANS22")
+    expect(page.locator("#answer")).to_contain_text("500")
+    page.unroute("**/scan")
+    # No network on a tablet not prepared for offline use: it says so, naming the code.
+    context.set_offline(True)
+    _type_code(page, "ERIKA2")
+    _expect_answer(page, "unprepared", "ERIKA2")
+    context.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_door_list_walk_in_live_status_and_release_say_every_refusal(browser, door, viewport):
+    app, server, ids = door
+    context, page = _tablet(browser, server, viewport)
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    line = page.locator("#list .door-answer")
+    page.locator("#list .door-row", has_text="Erika Muster").locator("button", has_text="Einchecken").tap()
+    expect(line).to_have_attribute("data-outcome", "valid")
+    expect(line).to_contain_text("Erika Muster")
+    # A walk-in without a name: the refusal replaces the check-in's answer.
+    page.locator(".walkin-form button[type=submit]").tap()
+    expect(line).to_have_attribute("data-outcome", "invalid")
+    expect(line).not_to_contain_text("Erika Muster")
+    expect(page.locator("#walkin-name-error")).to_be_visible()
+    # Check-in refused by the server with an error page: said above the list, naming the person.
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").tap()
+    expect(line).to_contain_text("Hans Meier")
+    page.route("**/act", lambda route: route.fulfill(status=500, body="boom"))
+    page.locator("#list .door-row", has_text="Gast 1").locator("button", has_text="Einchecken").tap()
+    expect(line).to_have_attribute("data-outcome", "error")
+    expect(line).to_contain_text("Gast 1")
+    page.unroute("**/act")
+    # A walk-in of four with one seat free: 409, swapped in, naming the walk-in.
+    page.fill("#walkin-name", "Familie Groß")
+    page.select_option("#walkin-size", "4")
+    page.locator(".walkin-form button[type=submit]").tap()
+    expect(line).to_have_attribute("data-outcome", "full")
+    expect(line).to_contain_text("Familie Groß")
+    expect(page.locator("#walkin-name")).to_have_value("Familie Groß")
+
+    # Live status: late without minutes, cancel without reason, a server error, no network.
+    page.goto(server.url + "/staff/")
+    page.locator("#live button[value=here]").tap()
+    expect(page.locator("#live button[value=here]")).to_have_attribute("aria-pressed", "true")
+    page.locator("#live button[value=late]").tap()
+    expect(page.locator("#minutes_late-error")).to_be_visible()
+    page.locator("#live button[value=cancelled]").tap()
+    expect(page.locator("#reason-error")).to_be_visible()
+    expect(page.locator("#minutes_late-error")).to_have_count(0)
+    page.route("**/live", lambda route: route.fulfill(status=500, body="boom"))
+    page.locator("#live button[value=left]").tap()
+    expect(page.locator("#live [data-problem]")).to_contain_text("500")
+    page.unroute("**/live")
+    context.set_offline(True)
+    page.locator("#live button[value=left]").tap()
+    expect(page.locator("#live [data-problem]")).not_to_contain_text("500")
+    expect(page.locator("#live [data-problem]")).to_have_attribute("data-outcome", "error")
+    context.set_offline(False)
+
+    # Release: a server error, then no network, each said in place of the page's answer.
+    page.goto(f"{server.url}/staff/workshops/{ids['started']}/release")
+    page.route("**/release", lambda route: route.fulfill(status=500, body="boom")
+               if route.request.method == "POST" else route.continue_())
+    page.locator("#release button[type=submit]").tap()
+    expect(page.locator("#release [data-problem]")).to_contain_text("500")
+    page.unroute("**/release")
+    context.set_offline(True)
+    page.locator("#release button[type=submit]").tap()
+    expect(page.locator("#release [data-problem]")).not_to_contain_text("500")
+    context.set_offline(False)
+    page.locator("#release button[type=submit]").tap()
+    expect(page.locator("#release .flash--success")).to_be_visible()
+    context.close()
