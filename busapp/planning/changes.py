@@ -1,8 +1,10 @@
 """Changes that reach the people booked: moving a stop or a workshop, cancelling a stop or a workshop.
 
 The rules
-    Moving a stop or giving a workshop another time keeps every booking; cancelling a stop or a workshop cancels its bookings (confirmed and waiting)
-    and frees their seats, with a reason the people booked will read. Before either is saved, the coordinator sees
+    Moving a stop or giving a workshop another time keeps every booking; cancelling a stop or a workshop cancels its
+    bookings (confirmed and waiting) and frees their seats, with a reason the people booked will read. The
+    cancellation takes each workshop's seat lock (busapp/domain/seats.py) before it reads the bookings, so a
+    booking made at that moment is either cancelled and told with the others or refused. Before either is saved, the coordinator sees
     a dry run (`impact`): how many parties and seats are affected, how many will get an email, and who gave only a
     phone number (the call list). The change, the stop's note shown on every affected ticket page and the emails
     (through the durable mail outbox) are written in one transaction: all of it or nothing. The calendar SEQUENCE
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, format_date, format_time, gettext as _
 
 from ..booking.forms import contact_kind
+from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow
@@ -116,12 +119,17 @@ def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None
         db.session.rollback()
         raise service.Refused({"": [_("This is cancelled already.")]})
     now = utcnow()
-    result = impact(stop, workshop)
     workshops = [workshop] if workshop else [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]
+    # Every booking takes its workshop's seat lock first. Taken here before the bookings are read (in one order,
+    # so two cancellations cannot deadlock), a booking either came before and is cancelled and told with the
+    # others, or waits and is then refused: none stays confirmed in a cancelled workshop.
+    for w in sorted(workshops, key=lambda w: w.id):
+        seats.lock(w.id)
+    result = impact(stop, workshop)
     for w in workshops:
         w.status = WorkshopStatus.CANCELLED
         w.cancel_reason = reason
-        w.seats_taken = 0
+        seats.clear(w.id)  # the bookings' seats and any tablet's held seats
     for booking in result.bookings:
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = now
