@@ -97,7 +97,9 @@ def seed(db_url: str, stops: int | None) -> tuple[float, dict]:
             "api districts": "/api/v1/districts",
             "api catalogue": "/api/v1/catalog.jsonld",
             "ngsi-ld entities": "/ngsi-ld/v1/entities?type=Event",
-            "api stops.csv": "/api/v1/stops.csv",
+            # The download holds the whole current tour (years of it in the synthetic one): a month keeps the
+            # figure comparable between both tours.
+            "api stops.csv (a month)": f"/api/v1/stops.csv?to={(now + timedelta(days=30)).date().isoformat()}",
             "staff: today": "/staff/",
             "coordinator: week": "/admin",
             "coordinator: month": "/admin/month",

@@ -117,11 +117,13 @@ class IsolatedClient(FlaskClient):
     """Each request runs in its own app context, as in production, not in the test's.
 
     Otherwise `g`, the cached locale and the signed-in user would leak from one request to the next. The test's own
-    work is committed first so the request sees it, and the test's next query starts a fresh transaction."""
+    work is committed first so the request sees it, and the test's next query starts a fresh transaction. A streamed
+    body is read inside the request's context too (buffered), as a WSGI server reads it before the request ends."""
 
     def open(self, *args, **kwargs):
         if db.session.registry.has():
             db.session.commit()
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

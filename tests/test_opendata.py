@@ -19,6 +19,9 @@ import pytest
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, StopStatus, Workshop, WorkshopStatus
 from busapp.opendata import service
+from flask.testing import EnvironBuilder
+from werkzeug.test import run_wsgi_app
+
 from tests.live import free_port
 from tests.sqlcount import statements
 
@@ -150,7 +153,7 @@ def test_level_what_to_bring_and_walk_ins(client, tour):
     assert (open_["level"], open_["what_to_bring"], open_["walk_ins"]) == ("some_experience", None, True)
     # The CSV has the same columns, one row per workshop.
     rows = {r["workshop_id"]: r for r in csv.DictReader(io.StringIO(
-        client.get("/api/v1/stops.csv?limit=100").get_data(as_text=True)))}
+        client.get("/api/v1/stops.csv").get_data(as_text=True)))}
     assert list(rows[str(tour["full"].id)])[-5:] == ["level", "what_to_bring", "walk_ins", "accessibility", "url"]
     full_row, open_row = rows[str(tour["full"].id)], rows[str(tour["open"].id)]
     assert (full_row["level"], full_row["what_to_bring"], full_row["walk_ins"]) == \
@@ -244,7 +247,7 @@ def test_cursor_pages_through_everything_once_and_refuses_tampering(client, tour
     ids = [s["id"] for s in all_pages(client, "/api/v1/stops?limit=1")]
     assert ids == [s["id"] for s in all_pages(client, "/api/v1/stops")] and len(ids) == 3
     cursor = re.search(r"cursor=([^&]+)", first["links"]["next"]).group(1)
-    payload, _, signature = cursor.partition(".")
+    payload, _, signature = cursor.rpartition(".")  # a compressed payload starts with a dot itself
     tampered = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1] + "." + signature
     for url in (f"/api/v1/stops?limit=1&cursor={tampered}", f"/api/v1/stops?limit=2&cursor={cursor}",
                 f"/api/v1/stops?limit=1&district=moisling&cursor={cursor}", "/api/v1/stops?cursor=x.y"):
@@ -295,6 +298,79 @@ def test_unknown_addresses_and_methods_answer_json(client, tour):
         response = client.get(url)
         assert response.status_code == status, url
         assert response.get_json(force=True)["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/")
+
+
+def test_lists_start_today_and_reach_back_only_when_asked(client, tour, make_stop, now):
+    past = make_stop(district=tour["district"], starts_at=now - timedelta(days=40), place="Früher")
+    db.session.commit()
+    current = [str(tour[k].id) for k in ("scheduled", "cancelled", "moved")]
+    assert [s["id"] for s in all_pages(client, "/api/v1/stops?limit=1")] == current
+    assert all(w["stop"] in current for w in all_pages(client, "/api/v1/workshops?limit=2"))
+    assert [s["id"] for s in all_pages(client, "/api/v1/stops?from=2000-01-01&limit=2")] == [str(past.id), *current]
+    # Bounds at the ends of the calendar are answered like any other, not with a server error.
+    for query in ("from=0001-01-01", "to=9999-12-31", "from=0001-01-01T00:00:00-23:59", "to=9999-12-31T23:59:59Z",
+                  "from=0001-01-01&to=9999-12-31"):
+        for path in ("/api/v1/stops", "/api/v1/workshops", "/api/v1/stops.csv"):
+            assert client.get(f"{path}?{query}").status_code == 200, (path, query)
+    problem = get_json(client, "/api/v1/stops?to=2001-01-01", 400)
+    assert problem["parameter"] == "to"
+
+
+def test_the_download_is_the_whole_current_tour_in_one_file(app, client, tour, make_stop, make_workshop, now):
+    """The CSV named in the catalogue holds every stop from today on, however many, as the API counts them."""
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=10)
+    for i in range(230):  # more than a download batch and more than the API's largest page
+        stop = make_stop(district=tour["district"], starts_at=start + timedelta(hours=5 * i), place=f"Ort {i % 7}")
+        if i % 3 == 0:
+            make_workshop(stop=stop, title=f"Kurs {i}", starts_at=stop.starts_at)
+    make_stop(district=tour["district"], starts_at=now - timedelta(days=3), place="Vorbei")
+    db.session.commit()
+
+    api_stops = all_pages(client, f"/api/v1/stops?limit={service.MAX_LIMIT}")
+    api_workshops = all_pages(client, f"/api/v1/workshops?limit={service.MAX_LIMIT}")
+    response = client.get("/api/v1/stops.csv")
+    assert response.status_code == 200
+    assert "Link" not in response.headers
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(api_stops) == 233
+    assert [r["stop_id"] for r in rows if r["workshop_id"] in ("", rows[0]["workshop_id"])][:1] == [api_stops[0]["id"]]
+    assert list(dict.fromkeys(r["stop_id"] for r in rows)) == [s["id"] for s in api_stops]
+    assert sorted(r["workshop_id"] for r in rows if r["workshop_id"]) == sorted(w["id"] for w in api_workshops)
+    assert len(rows) == sum(max(len(s["workshops"]), 1) for s in api_stops)
+    # The same filters as the API, without pages; the catalogue points here.
+    moisling = list(csv.DictReader(io.StringIO(client.get("/api/v1/stops.csv?district=moisling").get_data(as_text=True))))
+    assert {r["district"] for r in moisling} == {"moisling"}
+    catalogue = client.get("/api/v1/catalog.jsonld").get_json()
+    downloads = {d["dcat:downloadURL"]["@id"] for d in catalogue["@graph"] if "dcat:downloadURL" in d}
+    assert "http://localhost/api/v1/stops.csv" in downloads
+
+
+def test_the_download_is_streamed_and_answers_conditional_requests(app, client, tour, make_stop, make_workshop, now):
+    """Written piece by piece (the WSGI body is an iterator of several pieces), with a weak validator that a
+    conditional request gets its 304 from, and that changes when a seat is taken."""
+    start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=10)
+    for i in range(300):
+        stop = make_stop(district=tour["district"], starts_at=start + timedelta(hours=5 * i), place=f"Ort {i % 7}")
+        make_workshop(stop=stop, title=f"Kurs {i}", starts_at=stop.starts_at, description="x" * 100)
+    db.session.commit()
+    first = client.get("/api/v1/stops.csv")
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"') and first.headers["Last-Modified"]
+    assert client.get("/api/v1/stops.csv", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/api/v1/stops.csv", headers={"If-None-Match": etag[2:]}).status_code == 304
+    assert client.get("/api/v1/stops.csv?district=moisling", headers={"If-None-Match": etag}).status_code == 200
+    tour["open"].seats_taken += 1
+    db.session.commit()
+    assert client.get("/api/v1/stops.csv", headers={"If-None-Match": etag}).status_code == 200
+
+    app_iter, status, _headers = run_wsgi_app(app, EnvironBuilder(app, path="/api/v1/stops.csv").get_environ())
+    try:
+        assert status.startswith("200")
+        pieces = list(app_iter)
+    finally:
+        app_iter.close()
+    assert len(pieces) > 1
+    assert b"".join(pieces) == client.get("/api/v1/stops.csv").get_data()
 
 
 # ------------------------------------------------------------------------------------------------- HTTP behaviour

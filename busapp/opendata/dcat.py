@@ -20,12 +20,18 @@ CONTEXT = {
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 EU = "http://publications.europa.eu/resource/authority"
-# The formats offered, each with the address that serves it: (key, title, media type, EU file type, path).
+# The formats offered, each with the address that serves it: (key, title, media type, EU file type, path, whether
+# the address is a download of the whole current tour in one file, and what it holds). The JSON API and NGSI-LD
+# are read page by page through the data service, so they have an access URL and no download URL.
 FORMATS = (
-    ("json", "JSON", "application/json", "JSON", "/api/v1/stops"),
-    ("csv", "CSV", "text/csv", "CSV", "/api/v1/stops.csv"),
-    ("ical", "iCalendar", "text/calendar", "ICAL", "/tour.ics"),
-    ("ngsi-ld", "NGSI-LD", "application/ld+json", "JSON_LD", "/ngsi-ld/v1/entities?type=Event"),
+    ("json", "JSON", "application/json", "JSON", "/api/v1/stops", False,
+     "JSON API: stops from today on with their workshops, page by page (follow links.next)."),
+    ("csv", "CSV", "text/csv", "CSV", "/api/v1/stops.csv", True,
+     "Every stop from today on with its workshops, one row per workshop, in one file."),
+    ("ical", "iCalendar", "text/calendar", "ICAL", "/tour.ics", True,
+     "Calendar feed: the stops of the last {past} days and the next {future} days, at most {most}."),
+    ("ngsi-ld", "NGSI-LD", "application/ld+json", "JSON_LD", "/ngsi-ld/v1/entities?type=Event", False,
+     "NGSI-LD entities (Smart Data Models Event) for context brokers, page by page."),
 )
 # The EU language authority's codes (ISO 639-3 style) for the languages a town may offer; the dataset names the
 # languages of its texts: every language in the LANGUAGES setting that has a code here (Leichte Sprache is German).
@@ -67,15 +73,17 @@ def catalogue() -> dict:
             "@id": f"{base}/api/v1/catalog.jsonld#distribution-{key}",
             "@type": "dcat:Distribution",
             "dct:title": title,
+            "dct:description": about.format(past=cfg["FEED_PAST_DAYS"], future=cfg["FEED_FUTURE_DAYS"],
+                                            most=cfg["FEED_MAX_EVENTS"]),
             "dcat:accessURL": {"@id": base + path},
-            "dcat:downloadURL": {"@id": base + path},
+            **({"dcat:downloadURL": {"@id": base + path}} if download else {}),
             "dcat:mediaType": {"@id": f"https://www.iana.org/assignments/media-types/{media}"},
             "dct:format": {"@id": f"{EU}/file-type/{eu}"},
             "dct:license": licence,
             "dcatde:licenseAttributionByText": cfg["OPENDATA_PUBLISHER"],
             **({"dcat:accessService": {"@id": service_id}} if key in ("json", "ngsi-ld") else {}),
         }
-        for key, title, media, eu, path in FORMATS
+        for key, title, media, eu, path, download, about in FORMATS
     ]
     temporal = {k: v for k, v in {"@type": "dct:PeriodOfTime", "dcat:startDate": _date(first),
                                   "dcat:endDate": _date(last)}.items() if v is not None}

@@ -16,7 +16,8 @@ WHEN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?
 LIST_PARAMETERS = [
     _param("district", "Only stops in this district (its id, see /api/v1/districts).",
            {"type": "string", "pattern": "^[a-z0-9-]{1,80}$"}),
-    _param("from", "Only what ends after this date (the whole day, in Lübeck) or date and time.",
+    _param("from", "Only what ends after this date (the whole day, in Lübeck) or date and time. Without it, lists and "
+                   "the download start today; give an early date for stops that are over.",
            {"type": "string", "pattern": WHEN, "examples": ["2026-05-04", "2026-05-04T10:00:00+02:00"]}),
     _param("to", "Only what starts before this date (up to the end of that day) or date and time.",
            {"type": "string", "pattern": WHEN, "examples": ["2026-05-31"]}),
@@ -31,6 +32,9 @@ LIST_PARAMETERS = [
     _param("cursor", "Where the page starts: copy it from links.next of the page before.",
            {"type": "string", "maxLength": 1000}),
 ]
+
+# A download holds everything the filters select, in one file: no pages.
+DOWNLOAD_PARAMETERS = [p for p in LIST_PARAMETERS if p["name"] in service.DOWNLOAD_PARAMS]
 
 ID_PARAMETER = _param("id", "The id.", {"type": "string", "pattern": "^[0-9]{1,10}$"}, required=True, where="path")
 
@@ -84,9 +88,10 @@ def document(base_url: str) -> dict:
         "/api/v1/stops/{id}": _op("getStop", "One stop",
                                   _responses(_json(_ref(schemas.STOP), "The stop."), missing=True),
                                   [ID_PARAMETER]),
-        "/api/v1/stops.csv": _op("listStopsCsv", "Stops as CSV, one row per workshop",
-                                 _responses(_json({"type": "string"}, "A page of stops as CSV.", "text/csv"),
-                                            bad_request=True), LIST_PARAMETERS),
+        "/api/v1/stops.csv": _op("listStopsCsv", "Every stop from today on (or as filtered) as CSV, one row per "
+                                 "workshop, in one file",
+                                 _responses(_json({"type": "string"}, "The stops as CSV, written while sent.",
+                                                  "text/csv"), bad_request=True), DOWNLOAD_PARAMETERS),
         "/api/v1/workshops": _op("listWorkshops", "Workshops, soonest first",
                                  _responses(_json(_ref(schemas.WORKSHOP_PAGE), "A page of workshops."),
                                             bad_request=True), LIST_PARAMETERS),

@@ -38,11 +38,10 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time as clock, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, request, url_for
@@ -52,12 +51,12 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import csvexport
 from ..content import own_language
+from ..i18n import local_time
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from ..schedule import display
 from . import schemas
 
-BERLIN = ZoneInfo("Europe/Berlin")
 LOCALITY = "Lübeck"
 COUNTRY = "DE"
 PUBLIC_STATUSES = (StopStatus.PUBLISHED, StopStatus.CANCELLED)
@@ -252,7 +251,7 @@ def stop_facts(stop: Stop, now: datetime) -> dict:
 
 def local(value: datetime) -> datetime:
     """Times go out in the city's time with their offset, as people there read them."""
-    return value.astimezone(BERLIN)
+    return local_time(value)
 
 
 # --------------------------------------------------------------------------------------------- queries
@@ -321,14 +320,25 @@ class Filters:
 
 
 LIST_PARAMS = ("district", "from", "to", "topic", "language", "free_seats", "limit", "cursor")
+# A download is the whole selection in one file: the same filters, no pages.
+DOWNLOAD_PARAMS = ("district", "from", "to", "topic", "language", "free_seats")
 
 
-def parse_filters(args) -> Filters:
-    """Check a list's query string; an ApiError (400) names the first parameter that is not right."""
-    unknown = sorted(set(args) - set(LIST_PARAMS))
+def start_of_today(now: datetime) -> datetime:
+    """Midnight of today in the city, as UTC: where lists and downloads begin when no `from` is given."""
+    today = local_time(now).date()
+    return datetime.combine(today, clock(0), tzinfo=local_time(now).tzinfo).astimezone(timezone.utc)
+
+
+def parse_filters(args, now: datetime, known: tuple[str, ...] = LIST_PARAMS) -> Filters:
+    """Check a list's query string; an ApiError (400) names the first parameter that is not right.
+
+    Without `from`, a list starts today (the whole day in the city), so it shows the current tour and not years of
+    stops that are over; `from` reaches back as far as one likes."""
+    unknown = sorted(set(args) - set(known))
     if unknown:
         raise bad(unknown[0], _("Unknown parameter %(name)s. Known parameters: %(known)s.",
-                                name=unknown[0][:MAX_TEXT_PARAM], known=", ".join(LIST_PARAMS)))
+                                name=unknown[0][:MAX_TEXT_PARAM], known=", ".join(known)))
     for name in args:
         if len(args.getlist(name)) > 1:
             raise bad(name, _("Give %(name)s only once.", name=name))
@@ -343,6 +353,10 @@ def parse_filters(args) -> Filters:
             values[name] = raw
     values["since"] = _when(args, "from", start=True)
     values["until"] = _when(args, "to", start=False)
+    if values["since"] is None:
+        values["since"] = start_of_today(now)
+        if values["until"] is not None and values["since"] >= values["until"]:
+            raise bad("to", _("Without from, a list starts today; give from as well for what was before."))
     if values["since"] and values["until"] and values["since"] >= values["until"]:
         raise bad("from", _("from must be before to."))
     raw = args.get("free_seats")
@@ -384,17 +398,28 @@ def _when(args, name: str, start: bool) -> datetime | None:
         raise bad(name, message)
     try:
         if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            value = datetime.combine(day, clock(0), tzinfo=BERLIN)
-            return value if start else value + timedelta(days=1)
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
+            value = datetime.combine(date.fromisoformat(raw), clock(0))
+            end_of_day = not start
+        else:
+            value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1:] in "Zz" else raw)
+            end_of_day = False
     except ValueError:
         raise bad(name, message) from None
+    # Every date from year 1 to 9999 is a fine bound, but the tour lies well inside these two: a bound beyond them
+    # means the same as the bound itself, and stays clear of the ends of datetime's range.
+    if value.replace(tzinfo=None) < EARLIEST.replace(tzinfo=None):
+        return EARLIEST
+    if value.replace(tzinfo=None) >= LATEST.replace(tzinfo=None):
+        return LATEST
     if value.tzinfo is None:
-        value = value.replace(tzinfo=BERLIN)
-    if not 1970 <= value.year <= 9998:
-        raise bad(name, message)
+        value = value.replace(tzinfo=local_time(EARLIEST).tzinfo)
+    if end_of_day:
+        value += timedelta(days=1)
     return value.astimezone(timezone.utc)
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 # --------------------------------------------------------------------------------------------- cursors
@@ -505,27 +530,85 @@ def public_place(place_id: int) -> Place | None:
     return db.session.scalar(public_places().where(Place.id == place_id))
 
 
-def stops_csv(f: Filters, now: datetime) -> str:
-    """The stops of a page as CSV, one row per workshop (a stop without workshops gets one row of its own)."""
-    page = stop_page(f, now)
+CSV_COLUMNS = [
+    # New columns go before "url", which stays last; texts in other languages are in the JSON's "translations".
+    "stop_id", "stop_status", "status_reason", "district", "place", "street", "lat", "lon", "stop_starts_at",
+    "stop_ends_at", "workshop_id", "title", "topic", "audience", "language", "workshop_starts_at", "workshop_ends_at",
+    "workshop_status", "capacity", "seats_free", "level", "what_to_bring", "walk_ins", "accessibility", "url",
+]
+# Stops read per query while a download is written: memory stays flat however long the tour.
+DOWNLOAD_BATCH = 200
+
+
+def _csv_rows(s: dict) -> Iterable[list]:
+    p = s["place"]
+    head = [s["id"], s["status"], s["status_reason"] or "", s["district"], p["name"], p["street"] or "",
+            p["lat"], p["lon"], s["starts_at"].isoformat(), s["ends_at"].isoformat()]
+    for w in s["workshops"] or [None]:
+        tail = ([w["id"], w["title"], w["topic"], w["audience"], w["language"], w["starts_at"].isoformat(),
+                 w["ends_at"].isoformat(), w["status"], w["capacity"], w["seats_free"], w["level"],
+                 w["what_to_bring"], "yes" if w["walk_ins"] else "no", w["accessibility"]] if w else [""] * 14)
+        yield head + tail + [s["url"]]
+
+
+def all_stops(f: Filters, now: datetime) -> Iterable[dict]:
+    """Every stop the filters select, soonest first, read a batch at a time by keyset (no page limit)."""
+    batch = replace(f, limit=DOWNLOAD_BATCH, after=None)
+    while True:
+        query = _stop_conditions(sa.select(Stop), batch, now)
+        if f.topic or f.language or f.free_seats:
+            query = query.where(sa.exists().where(Workshop.stop_id == Stop.id, *_workshop_match(f, now)))
+        if batch.after is not None:
+            when, last_id = batch.after
+            query = query.where(sa.or_(Stop.starts_at > when, sa.and_(Stop.starts_at == when, Stop.id > last_id)))
+        query = query.order_by(Stop.starts_at, Stop.id).limit(DOWNLOAD_BATCH)
+        stops = list(db.session.scalars(_with_details(query)).unique())
+        for stop in stops:
+            yield stop_facts(stop, now)
+        if len(stops) < DOWNLOAD_BATCH:
+            return
+        batch = replace(batch, after=(stops[-1].starts_at, stops[-1].id))
+
+
+def stops_csv(f: Filters, now: datetime) -> Iterable[str]:
+    """The stops the filters select as CSV, one row per workshop (a stop without workshops gets one row of its own),
+    written piece by piece as the batches are read."""
     out = io.StringIO()
     writer = csvexport.SafeWriter(out, delimiter=",")
-    # New columns go before "url", which stays last; texts in other languages are in the JSON's "translations".
-    columns = ["stop_id", "stop_status", "status_reason", "district", "place", "street", "lat", "lon",
-               "stop_starts_at", "stop_ends_at", "workshop_id", "title", "topic", "audience", "language",
-               "workshop_starts_at", "workshop_ends_at", "workshop_status", "capacity", "seats_free",
-               "level", "what_to_bring", "walk_ins", "accessibility", "url"]
-    writer.writerow(columns)
-    for s in page["items"]:
-        p = s["place"]
-        head = [s["id"], s["status"], s["status_reason"] or "", s["district"], p["name"], p["street"] or "",
-                p["lat"], p["lon"], s["starts_at"].isoformat(), s["ends_at"].isoformat()]
-        for w in s["workshops"] or [None]:
-            tail = ([w["id"], w["title"], w["topic"], w["audience"], w["language"], w["starts_at"].isoformat(),
-                     w["ends_at"].isoformat(), w["status"], w["capacity"], w["seats_free"], w["level"],
-                     w["what_to_bring"], "yes" if w["walk_ins"] else "no", w["accessibility"]] if w else [""] * 14)
-            writer.writerow(head + tail + [s["url"]])
-    return out.getvalue()
+    writer.writerow(CSV_COLUMNS)
+    for stop in all_stops(f, now):
+        writer.writerows(_csv_rows(stop))
+        if out.tell() > 64 * 1024:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def download_version(f: Filters, now: datetime) -> tuple[str, datetime]:
+    """A weak ETag and Last-Modified for a download, from one statement that reads the latest change of any stop,
+    workshop and place and how many stops the filters select, without writing the file.
+
+    Seats shown as free become 0 when a workshop ends, without any row changing; workshops last hours, so the ones
+    that started within the last day and have ended by now are counted in too."""
+    selected = _stop_conditions(sa.select(sa.func.count()).select_from(Stop), f, now)
+    if f.topic or f.language or f.free_seats:
+        selected = selected.where(sa.exists().where(Workshop.stop_id == Stop.id, *_workshop_match(f, now)))
+    row = db.session.execute(sa.select(
+        sa.select(sa.func.max(Stop.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(Workshop.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(Place.updated_at)).scalar_subquery(),
+        selected.scalar_subquery(),
+    )).one()
+    recent = db.session.execute(
+        sa.select(Workshop.starts_at, Workshop.duration_minutes)
+        .where(Workshop.starts_at > now - timedelta(days=1), Workshop.starts_at <= now)
+    ).all()
+    ended = sum(1 for start, minutes in recent if start + timedelta(minutes=minutes) <= now)
+    parts = ("csv", 1, base_url(), sorted(f.canonical().items()), *row, ended)
+    etag = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    changed = [c for c in row[:3] if c is not None] + [start_of_today(now)]
+    return etag, max(changed).astimezone(timezone.utc).replace(microsecond=0)
 
 
 # --------------------------------------------------------------------------------------------- schema.org JSON-LD
@@ -836,17 +919,30 @@ def fresh_not_modified() -> Response | None:
     if seconds <= 0 or not request.if_none_match:
         return None
     seen = validators().fresh(_key())
-    if seen is None or not request.if_none_match.contains(seen.etag):
+    if seen is None or not request.if_none_match.contains_weak(seen.etag):
         return None
-    return _not_modified(seen)
+    return not_modified(seen.etag, seen.last_modified)
 
 
-def _not_modified(seen: Seen) -> Response:
-    response = Response(status=304)
-    response.set_etag(seen.etag)
-    response.headers["Last-Modified"] = format_datetime(seen.last_modified, usegmt=True)
+def unchanged(etag: str, last_modified: datetime) -> bool:
+    """Whether the client has this answer already (RFC 9110 13.2.2): If-None-Match decides when it is sent, compared
+    weakly (13.1.2: a proxy that compresses an answer marks its ETag weak, W/"..."); If-Modified-Since only without."""
+    if request.if_none_match:
+        return request.if_none_match.contains_weak(etag)
+    since = request.if_modified_since
+    return since is not None and last_modified <= since
+
+
+def validate(response: Response, etag: str, last_modified: datetime, weak: bool = False) -> Response:
+    """Put the validators and the cache rule on an answer."""
+    response.set_etag(etag, weak=weak)
+    response.headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
     response.headers["Cache-Control"] = cache_control()
     return response
+
+
+def not_modified(etag: str, last_modified: datetime, weak: bool = False) -> Response:
+    return validate(Response(status=304), etag, last_modified, weak)
 
 
 def cache_control() -> str:
@@ -861,16 +957,9 @@ def answer(body: Any, mimetype: str = "application/json") -> Response:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
     etag = hashlib.sha256(data).hexdigest()[:32]
     seen = validators().record(_key(), etag, current_app.config["OPENDATA_FRESH_SECONDS"])
-    if request.if_none_match:
-        if request.if_none_match.contains(etag):
-            return _not_modified(seen)
-    elif request.if_modified_since and seen.last_modified <= request.if_modified_since:
-        return _not_modified(seen)
-    response = Response(data, mimetype=mimetype)
-    response.set_etag(etag)
-    response.headers["Last-Modified"] = format_datetime(seen.last_modified, usegmt=True)
-    response.headers["Cache-Control"] = cache_control()
-    return response
+    if unchanged(etag, seen.last_modified):
+        return not_modified(etag, seen.last_modified)
+    return validate(Response(data, mimetype=mimetype), etag, seen.last_modified)
 
 
 def _json_default(value: Any) -> Any:

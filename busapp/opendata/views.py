@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import render_template, request
+from flask import Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
 from ..models import utcnow
@@ -51,17 +51,22 @@ def _paged(body: dict):
 @api_view
 def stops():
     """A page of public stops with place and workshops, filtered and soonest first."""
-    filters = service.parse_filters(request.args)
+    filters = service.parse_filters(request.args, utcnow())
     return _paged(schemas.STOP_PAGE.dump(service.stop_page(filters, utcnow())))
 
 
 @bp.get("/api/v1/stops.csv")
 @api_view
 def stops_csv():
-    """The same page of stops as CSV, one row per workshop."""
-    filters = service.parse_filters(request.args)
-    response = service.answer(service.stops_csv(filters, utcnow()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'inline; filename="digitalbus-stops.csv"'
+    """Every stop from today on (or as filtered) as CSV, one row per workshop, written while it is sent."""
+    now = utcnow()
+    filters = service.parse_filters(request.args, now, known=service.DOWNLOAD_PARAMS)
+    etag, last_modified = service.download_version(filters, now)
+    if service.unchanged(etag, last_modified):
+        return service.not_modified(etag, last_modified, weak=True)
+    response = Response(stream_with_context(service.stops_csv(filters, now)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="digitalbus-stops.csv"'
+    service.validate(response, etag, last_modified, weak=True)
     return response
 
 
@@ -80,7 +85,7 @@ def stop(item_id: str):
 @api_view
 def workshops():
     """A page of public workshops, filtered and soonest first."""
-    filters = service.parse_filters(request.args)
+    filters = service.parse_filters(request.args, utcnow())
     return _paged(schemas.WORKSHOP_PAGE.dump(service.workshop_page(filters, utcnow())))
 
 
