@@ -674,15 +674,33 @@ function fakeFetch(routes = {}) {
     const body = init.body === undefined ? null : String(init.body);
     const call = {method, url: url.href, path: url.pathname + url.search, body, headers: {...(init.headers || {})}};
     calls.push(call);
-    const handler = routes[`${method} ${url.pathname}`] ?? routes[`${method} ${url.pathname}${url.search}`];
+    const handler = routes[`${method} ${url.pathname}${url.search}`] ?? routes[`${method} ${url.pathname}`]
+      ?? routes["*"];
     if (handler === undefined) throw new TypeError("Failed to fetch");
     const answer = typeof handler === "function" ? await handler(call) : handler;
     if (answer instanceof Error) throw answer;
-    return answer instanceof Response ? answer.clone() : answer;
+    return answer instanceof Response ? sameOrigin(answer) : answer;
   }
   fetchImpl.calls = calls;
   fetchImpl.routes = routes;
   return fetchImpl;
+}
+
+// A copy of `response` as a same-origin fetch gives it: type "basic" (Node's own say "default"), and what a test
+// set on it (redirected, url, type) kept.
+function sameOrigin(response) {
+  const copy = response.clone();
+  Object.defineProperty(copy, "type", {value: response.type === "default" ? "basic" : response.type});
+  Object.defineProperty(copy, "redirected", {value: response.redirected});
+  Object.defineProperty(copy, "url", {value: response.url});
+  return copy;
+}
+
+// A response as it came: a redirect followed, or an opaque redirect (fetch with redirect: "manual").
+function redirected(response, url) {
+  Object.defineProperty(response, "redirected", {value: true});
+  Object.defineProperty(response, "url", {value: new URL(url, ORIGIN).href});
+  return response;
 }
 
 function json(data, status = 200, headers = {}) {
@@ -772,6 +790,11 @@ function run(context, file, source) {
   const filename = path.join(ROOT, file);
   vm.runInContext(source ?? fs.readFileSync(filename, "utf8"), context, {filename});
   return context;
+}
+
+// The value of an expression in the context, e.g. a script's top-level `const` (which is not on the global object).
+function evaluate(context, expression) {
+  return vm.runInContext(expression, context);
 }
 
 // Loads the scripts (paths from the repository's root, e.g. "static/js/outbox.js") into a new context.
@@ -885,6 +908,7 @@ module.exports = {
   FakeStorage,
   appFixtures,
   dispatch,
+  evaluate,
   fakeFetch,
   fetchEvent,
   fire,
@@ -894,7 +918,9 @@ module.exports = {
   loadServiceWorker,
   makeContext,
   plain,
+  redirected,
   run,
+  sameOrigin,
   settle,
   tick,
 };
