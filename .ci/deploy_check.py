@@ -300,6 +300,25 @@ def smoke(http: Http, db_url: str, received: list) -> str:
     return path.rsplit("/", 1)[1]
 
 
+def restore_backup(flask: list[str], env: dict, folder: Path, server: str) -> None:
+    """The night's backup restores into a new database, with the booking made above in it."""
+    import psycopg
+
+    archives = sorted(folder.glob("digitalbus-*.tar.gz"))
+    if len(archives) != 1 or (archives[0].stat().st_mode & 0o077):
+        fail(f"the backup job should leave one archive readable by its owner only in {folder}: {archives}")
+    with throwaway_database(server) as other:
+        run = subprocess.run(flask + ["backup", "restore", str(archives[0])], cwd=ROOT,
+                             env=dict(env, DATABASE_URL=other), capture_output=True, text=True)
+        if run.returncode:
+            fail(f"flask backup restore failed:\n{run.stdout}\n{run.stderr}")
+        with psycopg.connect(other) as conn:
+            found = conn.execute("SELECT count(*) FROM booking WHERE name = 'Rauchtest'").fetchone()[0]
+        if found != 1:
+            fail("the restored database does not hold the booking made before the backup")
+    say(f"the backup {archives[0].name} restores into a new database, the booking in it")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=os.environ.get("DEPLOY_CHECK_PG_URL", "postgresql://postgres@127.0.0.1:5432"))
@@ -315,6 +334,7 @@ def main() -> int:
         places = {INSTALL: str(ROOT), "/var/lib/digitalbus": str(state), "/run/digitalbus": str(runtime)}
         app, worker = Unit("digitalbus.service", places), Unit("digitalbus-mail.service", places)
         purge, remind = Unit("digitalbus-purge.service", places), Unit("digitalbus-remind.service", places)
+        nightly = Unit("digitalbus-backup.service", places)
         port = free_port()
         with throwaway_database(args.pg.rstrip("/")) as db_url, smtp_sink() as (smtp_port, received):
             env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "MAIL_", "DATABASE_"))}
@@ -345,10 +365,11 @@ def main() -> int:
                 wait_for(lambda: http.request("GET", "/healthz")[0] == 200, "gunicorn answering", 60, server)
                 mailer = start(worker, dict(env, **worker.environment), logs["worker"])
                 token = smoke(http, db_url, received)
-                for job in (purge, remind):
+                for job in (purge, remind, nightly):
                     output = run_job(job, dict(env, **job.environment))
                     if token in output:
                         fail(f"{job.name} printed a ticket's private link")
+                restore_backup(flask, dict(job_env), tmp / "backups", args.pg.rstrip("/"))
             finally:
                 if mailer is not None:
                     stop(mailer, worker.name, logs["worker"])

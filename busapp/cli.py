@@ -194,6 +194,7 @@ def translate_compile() -> None:
 
 
 def init_app(app) -> None:
+    from .backup import backup
     from .booking.commands import purge, remind
     from .planning.transfer import tour_cli
     from .mail.commands import mail
@@ -205,3 +206,4 @@ def init_app(app) -> None:
     app.cli.add_command(remind)
     app.cli.add_command(tour_cli)
     app.cli.add_command(mail)
+    app.cli.add_command(backup)

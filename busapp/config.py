@@ -192,6 +192,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Booking rules
         "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),
         "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 30),
+        # Backups (busapp/backup.py): where `flask backup create` writes them, and how many days they are kept; the
+        # purge deletes personal data that many days earlier, so that no backup holds it past PURGE_AFTER_DAYS.
+        "BACKUP_DIR": os.environ.get("BACKUP_DIR", "").strip(),
+        "BACKUP_KEEP_DAYS": _int("BACKUP_KEEP_DAYS", 0),
         # Mail is optional: without MAIL_SERVER nothing is sent and nothing fails.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 25),
@@ -321,6 +325,9 @@ def _check(cfg: dict) -> None:
     if cfg["PURGE_AFTER_DAYS"] < 0:
         raise ConfigError("PURGE_AFTER_DAYS must be 0 or more: it counts days after a workshop, so a negative "
                           "value would delete the data of bookings still to come")
+    if not 0 <= cfg["BACKUP_KEEP_DAYS"] <= cfg["PURGE_AFTER_DAYS"]:
+        raise ConfigError(f"BACKUP_KEEP_DAYS must be between 0 and PURGE_AFTER_DAYS ({cfg['PURGE_AFTER_DAYS']}): "
+                          "personal data is purged that many days early so that no backup keeps it longer")
     if cfg["PAGE_CACHE_SECONDS"] < 0:
         raise ConfigError("PAGE_CACHE_SECONDS must be 0 (off) or more")
     for key in ("SCHEDULE_WINDOW_DAYS", "SCHEDULE_PAGE_SIZE", "FEED_FUTURE_DAYS", "FEED_MAX_EVENTS"):

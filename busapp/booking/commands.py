@@ -17,11 +17,13 @@ def _count(n: int, noun: str) -> str:
 
 @click.command("purge")
 @click.option("--days", type=click.IntRange(min=0), default=None,
-              help="Days after the workshop (default: PURGE_AFTER_DAYS, 30 unless configured).")
+              help="Days after the workshop (default: PURGE_AFTER_DAYS - BACKUP_KEEP_DAYS, 30 unless configured).")
 def purge(days: int | None) -> None:
     """Empty names, contacts and notes of bookings whose workshop ended more than PURGE_AFTER_DAYS ago, and delete
-    mails sent more than MAIL_KEEP_DAYS ago."""
-    days = current_app.config["PURGE_AFTER_DAYS"] if days is None else days
+    mails sent more than MAIL_KEEP_DAYS ago. With backups kept BACKUP_KEEP_DAYS, it purges that many days earlier,
+    so that no backup holds the data past PURGE_AFTER_DAYS either."""
+    if days is None:
+        days = current_app.config["PURGE_AFTER_DAYS"] - current_app.config.get("BACKUP_KEEP_DAYS", 0)
     bookings, workshops, cutoff = service.purge(days=days)
     when = cutoff.isoformat(timespec="minutes")
     if bookings:
