@@ -116,7 +116,7 @@ def test_row_errors_name_line_column_and_reason(app, moisling, make_stop):
     make_stop(moisling, starts_at=datetime.combine(day, time(9), tzinfo=BERLIN), hours=2, place="Markt")
     rows = [
         row(day),                                                  # overlaps the planned stop
-        row(day + timedelta(days=1), community="Atlantis"),        # no such district
+        row(day + timedelta(days=1), community="Atlantis"),        # a new district: no problem
         row(day + timedelta(days=2), start="31.02.2027"),          # no such date
         row(day + timedelta(days=3), workshop_capacity="0"),       # capacity out of range
         row(day + timedelta(days=4), wstart="15:00"),              # workshop outside its stop
@@ -125,19 +125,26 @@ def test_row_errors_name_line_column_and_reason(app, moisling, make_stop):
     ]
     reading = tourcsv.read(csv_bytes(rows))
     got = {(e.line, e.column) for e in reading.errors}
-    assert {(3, "community"), (4, "start")} <= got
-    assert not reading.ok
+    assert (4, "start") in got and not any(line == 3 for line, _ in got)
+    assert not reading.ok and reading.new_districts == ["Atlantis"]
     # The stop-level rules run once the rows parse: check them without the unparseable rows.
     reading = tourcsv.read(csv_bytes([rows[0], rows[3], rows[4], rows[5], rows[6]]))
     got = {(e.line, e.column): e.message for e in reading.errors}
     assert "Markt" in got[(2, "arrival")]
     assert (3, "workshop_capacity") in got and (4, "workshop_start") in got
     assert (5, "departure") in got and (6, "start") in got
+    # Every problem about a visit names its date.
+    assert {e.day for e in reading.errors} == {day, day + timedelta(days=3), day + timedelta(days=4),
+                                               day + timedelta(days=5), day - timedelta(days=400)}
 
 
 def test_wrong_columns_are_reported(app):
     reading = tourcsv.read(b"name;datum\nA;B\n")
-    assert reading.errors and reading.errors[0].column == "community, stop, arrival, departure, start"
+    assert reading.errors and reading.errors[0].column == "community, stop, arrival, departure"
+    # An unknown column names the known one it is closest to.
+    reading = tourcsv.read(b"community,stop,arival,departure,geo_x\nA,B,10:00,11:00,1\n")
+    assert [e.column for e in reading.errors] == ["arrival", "arival", "geo_x"]
+    assert "arrival" in reading.errors[1].message and "geox" in reading.errors[2].message
 
 
 def _post_file(client, data: bytes):

@@ -18,36 +18,52 @@ Checking, then adding (the browser's two steps)
 """
 from __future__ import annotations
 
+import bisect
 import csv
+import difflib
 import io
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from dateutil.rrule import rrulestr
+from dateutil.relativedelta import relativedelta
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import format_date, format_time, gettext as _
 
 from .. import csvexport
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow
-from . import service
+from . import recurrence, service
 
 STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "address", "postcode", "longitude",
                 "latitude", "day", "arrival", "departure", "frequency", "start", "end", "timetable")
 WORKSHOP_COLUMNS = ("workshop_title", "workshop_topic", "workshop_start", "workshop_duration", "workshop_capacity",
                     "workshop_language", "workshop_audience", "workshop_parallel")
 COLUMNS = STOP_COLUMNS + WORKSHOP_COLUMNS
-REQUIRED = ("community", "stop", "arrival", "departure", "start")
+# The public mobile-library stop schema's own columns, in its order (what the councils publish).
+SCHEMA_COLUMNS = ("organisation", "mobile", "route", "community", "stop", "address", "postcode", "geox", "geoy", "day",
+                  "type", "arrival", "departure", "frequency", "start", "end", "exceptions", "timetable")
+# The schema's names for the columns this app once renamed: both are read.
+SCHEMA_NAMES = {"mobile": "vehicle", "geox": "longitude", "geoy": "latitude"}
+KNOWN_COLUMNS = tuple(dict.fromkeys(SCHEMA_COLUMNS + COLUMNS))
+REQUIRED = ("community", "stop", "arrival", "departure")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+# At most this many stops from one file (a year of weekly visits at 5,000 places would be far more).
+MAX_STOPS = 60000
 # How long a checked file waits for "add all of them".
 UPLOAD_KEPT = timedelta(hours=1)
 UPLOAD_KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_NAMES = {name: i for i, names in enumerate((
+    ("monday", "mon", "mo", "montag"), ("tuesday", "tue", "tues", "tu", "di", "dienstag"),
+    ("wednesday", "wed", "we", "mi", "mittwoch"), ("thursday", "thu", "thur", "thurs", "th", "do", "donnerstag"),
+    ("friday", "fri", "fr", "freitag"), ("saturday", "sat", "sa", "samstag", "sonnabend"),
+    ("sunday", "sun", "su", "so", "sonntag"))) for name in names}
 
 
 @dataclass
@@ -55,6 +71,17 @@ class RowError:
     line: int
     column: str
     message: str
+    day: date | None = None  # the date of the visit the problem is about, when it is about one
+
+
+@dataclass
+class Problem:
+    """Identical problems of one line (the same column and reason) once, with the dates they concern."""
+
+    line: int
+    column: str
+    message: str
+    days: list[date]
 
 
 @dataclass
@@ -67,9 +94,10 @@ class PlannedWorkshop:
 class PlannedStop:
     line: int
     draft: service.StopDraft  # place_id 0 while the place is new
-    district_id: int
+    district_id: int | None  # None while the district is new (created with the stops)
     district_name: str
     place: dict  # name, address, postcode, lat, lon as in the file
+    bus: str = ""
     workshops: list[PlannedWorkshop] = field(default_factory=list)
 
 
@@ -80,6 +108,9 @@ class Reading:
     stops: list[PlannedStop]
     errors: list[RowError]
     rows: int
+    horizon: date | None = None  # repeat rules give dates up to this day
+    new_districts: list[str] = field(default_factory=list)
+    quiet_lines: list[int] = field(default_factory=list)  # lines whose rule gives no date from today to the horizon
 
     @property
     def ok(self) -> bool:
@@ -88,6 +119,20 @@ class Reading:
     @property
     def workshop_count(self) -> int:
         return sum(len(s.workshops) for s in self.stops)
+
+    def problems(self) -> list[Problem]:
+        """The errors with identical ones of a line folded into one, with their dates, in line order."""
+        groups: dict[tuple, Problem] = {}
+        for e in self.errors:
+            key = (e.line, e.column, e.message)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Problem(e.line, e.column, e.message, [])
+            if e.day is not None:
+                group.days.append(e.day)
+        for group in groups.values():
+            group.days.sort()
+        return sorted(groups.values(), key=lambda p: (p.line, p.days[:1]))
 
 
 def decode(data: bytes) -> str:
@@ -106,6 +151,7 @@ def _delimiter(text: str) -> str:
 
 
 def _time(text: str) -> time | None:
+    """10:00, 9:30, 09:30:00 or 9.30."""
     for fmt in ("%H:%M", "%H:%M:%S", "%H.%M"):
         try:
             return datetime.strptime(text.strip(), fmt).time()
@@ -127,81 +173,181 @@ def _place_ids() -> dict[tuple[int, str], int]:
     return {(d, n.lower()): i for i, d, n in db.session.execute(sa.select(Place.id, Place.district_id, Place.name))}
 
 
-def _dates(first: date, rule: str, last: date | None) -> list[date]:
-    if not rule:
-        return [first]
-    start = datetime.combine(first, time(12))
-    until = datetime.combine(last, time(23, 59)) if last else None
-    rr = rrulestr(rule, dtstart=start)
-    if until is not None:
-        rr = rr.replace(until=until)
-    out = []
-    for value in rr:
-        out.append(value.date())
-        if len(out) >= service.MAX_SERIES:
-            break
-    return out
+def horizon_months() -> int:
+    return int(current_app.config.get("IMPORT_HORIZON_MONTHS", 12))
+
+
+def _header(fieldnames: list[str] | None) -> tuple[list[str], list[RowError]]:
+    """The header's columns under this app's names (the schema's `mobile`, `geox`, `geoy` read as `vehicle`,
+    `longitude`, `latitude`), and what is wrong with it."""
+    errors = []
+    raw = [(h or "").strip().strip("\ufeff").strip().lower() for h in (fieldnames or [])]
+    header = [SCHEMA_NAMES.get(h, h) for h in raw]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        errors.append(RowError(1, ", ".join(missing), _("These columns are missing.")))
+    for name in raw:
+        if not name or name in KNOWN_COLUMNS:
+            continue
+        close = difflib.get_close_matches(name, KNOWN_COLUMNS, n=1, cutoff=0.6)
+        if close:
+            errors.append(RowError(1, name, _("This column is not known. Did you mean “%(name)s”?", name=close[0])))
+        else:
+            errors.append(RowError(1, name, _("This column is not known. Known columns: %(cols)s",
+                                              cols=", ".join(KNOWN_COLUMNS))))
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        errors.append(RowError(1, ", ".join(twice), _("These columns are given twice (under the schema's name and "
+                                                      "under this app's name, or twice the same).")))
+    return header, errors
 
 
 def read(data: bytes, now: datetime | None = None) -> Reading:
     """Parse and check a tour CSV without writing anything."""
-    errors: list[RowError] = []
+    now = now or utcnow()
+    today = now.astimezone(service.tz()).date()
+    horizon = today + relativedelta(months=horizon_months())
     text = decode(data)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [h for h in header if h and h not in COLUMNS]
-    if missing or unknown:
-        if missing:
-            errors.append(RowError(1, ", ".join(missing), _("These columns are missing.")))
-        if unknown:
-            errors.append(RowError(1, ", ".join(unknown), _("These columns are not known. Expected: %(cols)s",
-                                                              cols=", ".join(COLUMNS))))
-        return Reading([], errors, 0)
+    header, errors = _header(reader.fieldnames)
+    if errors:
+        return Reading([], errors, 0, horizon)
     reader.fieldnames = header
-    districts = _districts()
-    place_ids = _place_ids()
-    stops: dict[tuple, PlannedStop] = {}
+    context = _Context(now=now, today=today, horizon=horizon, districts=_districts(), place_ids=_place_ids())
     rows = 0
     for line, raw in enumerate(reader, start=2):
         rows += 1
         if rows > MAX_ROWS:
             errors.append(RowError(line, "", _("A file may have at most %(n)d rows.", n=MAX_ROWS)))
             break
+        if None in raw or any(v is None for v in raw.values()):
+            got = len(header) + len(raw.get(None) or ()) - sum(1 for v in raw.values() if v is None)
+            errors.append(RowError(line, "", _(
+                "This line has %(got)d values, the first line names %(want)d columns: a value is missing or one too "
+                "many (often a comma inside a value that has no quotation marks). Nothing of this line was read.",
+                got=got, want=len(header))))
+            continue
         # restore(): a cell this app's export wrote as text ('=...) reads back as it was typed
         row = {k: csvexport.restore((v or "").strip()) for k, v in raw.items() if k}
         if not any(row.values()):
             continue
-        row_errors = _read_row(line, row, districts, place_ids, stops, now)
-        errors.extend(row_errors)
-    planned = list(stops.values())
+        errors.extend(_read_row(line, row, context))
+        if len(context.stops) > MAX_STOPS:
+            errors.append(RowError(line, "", _("A file may give at most %(n)d stops.", n=MAX_STOPS)))
+            break
+    planned = sorted(context.stops.values(), key=lambda s: s.draft.starts_at)
     if not errors:
         errors.extend(_check_all(planned, now))
     if not planned and not errors:
-        errors.append(RowError(1, "", _("The file has no rows.")))
-    return Reading(planned, errors, rows)
+        errors.append(RowError(1, "", _("The file has no rows with a date from today to %(day)s.",
+                                        day=format_date(horizon, "d MMM yyyy"))))
+    return Reading(planned, errors, rows, horizon, sorted(context.new_districts.values()), context.quiet_lines)
 
 
-def _read_row(line: int, row: dict, districts: dict, place_ids: dict, stops: dict, now) -> list[RowError]:
+@dataclass
+class _Context:
+    now: datetime
+    today: date
+    horizon: date
+    districts: dict
+    place_ids: dict
+    stops: dict = field(default_factory=dict)
+    new_districts: dict = field(default_factory=dict)  # lower-case name -> name as first written
+    quiet_lines: list = field(default_factory=list)
+    expanded: dict = field(default_factory=dict)  # (rule, first, last) -> dates
+
+
+def _dates_of(line: int, row: dict, first: date, last: date | None, context: _Context) -> tuple[list[date], list]:
+    """The row's dates: its repeat rule's from today (or its later start) to the horizon, or its one date."""
+    rule_text = row.get("frequency", "")
+    if not rule_text:
+        return [first], []
+    key = (rule_text, first, last)
+    if key not in context.expanded:
+        try:
+            rule = recurrence.parse(rule_text, first)
+            end = min(last, context.horizon) if last else context.horizon
+            found = recurrence.dates(rule, context.today, end)
+            if not found and end >= context.today and (rule._until is None or rule._until.date() >= context.today):
+                # Not ended, yet no date: a rule that never (or hardly ever) matches, such as the 30th of February.
+                found = recurrence.RuleError("empty")
+            context.expanded[key] = found
+        except recurrence.RuleError as exc:
+            context.expanded[key] = exc
+    found = context.expanded[key]
+    if isinstance(found, recurrence.RuleError):
+        if found.reason == "empty":
+            return [], [RowError(line, "frequency", _("“%(text)s” gives no date from today to %(day)s.",
+                                                      text=rule_text, day=format_date(context.horizon, "medium")))]
+        elif found.reason == "frequency":
+            message = _("“%(text)s”: a stop can repeat daily, weekly, monthly or yearly, not more often.",
+                        text=rule_text)
+        elif found.reason == "count":
+            message = _("“%(text)s”: a rule with COUNT may start at most %(n)d years ago.", text=rule_text,
+                        n=recurrence.MAX_COUNT_YEARS)
+        else:
+            message = _("“%(text)s” is not a repeat rule such as FREQ=WEEKLY;INTERVAL=2.", text=rule_text)
+        return [], [RowError(line, "frequency", message)]
+    return list(found), []
+
+
+def _first_day(row: dict, today: date) -> date | None:
+    """An empty `start` means from today: the first day on the row's weekday (`day`) from today on."""
+    wanted = _WEEKDAY_NAMES.get(row.get("day", "").strip().lower().rstrip("."))
+    if wanted is None:
+        return today
+    return today + timedelta(days=(wanted - today.weekday()) % 7)
+
+
+def _exceptions(line: int, text: str) -> tuple[set[date], list[RowError]]:
+    days, errs = set(), []
+    for part in re.split(r"[\s;,|]+", text.strip()):
+        if not part:
+            continue
+        day = service.parse_date(part)
+        if day is None:
+            errs.append(RowError(line, "exceptions", _("“%(text)s” is not a date. Write 2026-12-01 or 01.12.2026.",
+                                                       text=part)))
+        else:
+            days.add(day)
+    return days, errs
+
+
+def _district(row: dict, context: _Context) -> tuple[int | None, str]:
+    """The row's district: a known one (by name, slug or number), else a new one by the name in the file. A row
+    without a community falls into a district named after the organisation."""
+    name = row["community"] or row.get("organisation", "")
+    known = context.districts.get(name.lower())
+    if known is not None:
+        return known.id, known.name
+    name = " ".join(name.split())[:80]
+    return None, context.new_districts.setdefault(name.lower(), name)
+
+
+def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
     errs: list[RowError] = []
     for column in REQUIRED:
+        if column == "community" and row.get("organisation"):
+            continue
         if not row.get(column):
             errs.append(RowError(line, column, _("This column is empty.")))
     if errs:
         return errs
-    district = districts.get(row["community"].lower())
-    if district is None:
-        errs.append(RowError(line, "community", _("“%(text)s” is not a district.", text=row["community"])))
-    first = service.parse_date(row["start"])
-    if first is None:
-        errs.append(RowError(line, "start", _("“%(text)s” is not a date. Write 2026-12-01 or 01.12.2026.",
-                                              text=row["start"])))
+    if row.get("start"):
+        first = service.parse_date(row["start"])
+        if first is None:
+            errs.append(RowError(line, "start", _("“%(text)s” is not a date. Write 2026-12-01 or 01.12.2026.",
+                                                  text=row["start"])))
+    else:
+        first = _first_day(row, context.today)
     last = None
     if row.get("end"):
         last = service.parse_date(row["end"])
         if last is None:
             errs.append(RowError(line, "end", _("“%(text)s” is not a date. Write 2026-12-01 or 01.12.2026.",
                                                 text=row["end"])))
+    skipped, exception_errors = _exceptions(line, row.get("exceptions", ""))
+    errs.extend(exception_errors)
     arrival, departure = _time(row["arrival"]), _time(row["departure"])
     if arrival is None:
         errs.append(RowError(line, "arrival", _("“%(text)s” is not a time. Write 10:00.", text=row["arrival"])))
@@ -217,23 +363,28 @@ def _read_row(line: int, row: dict, districts: dict, place_ids: dict, stops: dic
         errs.append(RowError(line, "latitude", _("Please give both coordinates as numbers, or neither.")))
     dates: list[date] = []
     if first is not None:
-        try:
-            dates = _dates(first, row.get("frequency", ""), last)
-        except (ValueError, TypeError):
-            errs.append(RowError(line, "frequency", _("“%(text)s” is not a repeat rule such as FREQ=WEEKLY;INTERVAL=2.",
-                                                      text=row["frequency"])))
+        dates, rule_errors = _dates_of(line, row, first, last, context)
+        errs.extend(rule_errors)
     if errs:
         return errs
+    if row.get("frequency"):
+        # Dates of a rule before now are left out without a word: a timetable published years ago is still valid.
+        dates = [d for d in dates if d not in skipped and service.local(d, arrival) >= context.now]
+        if not dates:
+            context.quiet_lines.append(line)
+            return errs
+    district_id, district_name = _district(row, context)
     place = {"name": row["stop"][:160], "address": row.get("address", "")[:200], "postcode": row.get("postcode", "")[:10],
              "lat": lat, "lon": lon}
-    place_id = place_ids.get((district.id, place["name"].lower()), 0)
+    place_id = context.place_ids.get((district_id, place["name"].lower()), 0) if district_id else 0
+    bus = row.get("vehicle", "")[:80]
     for day in dates:
-        key = (district.id, row["stop"].lower(), day, arrival)
-        stop = stops.get(key)
+        key = (district_name.lower(), row["stop"].lower(), day, arrival)
+        stop = context.stops.get(key)
         if stop is None:
             draft = service.StopDraft(place_id=place_id, starts_at=service.local(day, arrival),
                                       ends_at=service.local(day, departure))
-            stop = stops[key] = PlannedStop(line, draft, district.id, district.name, place)
+            stop = context.stops[key] = PlannedStop(line, draft, district_id, district_name, place, bus)
         if row.get("workshop_title"):
             workshop, werrs = _read_workshop(line, row, day)
             errs.extend(werrs)
@@ -247,23 +398,23 @@ def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDra
     topic = row.get("workshop_topic") or "smartphone_basics"
     if topic not in TOPICS:
         errs.append(RowError(line, "workshop_topic", _("“%(text)s” is not a topic. Known: %(keys)s", text=topic,
-                                                       keys=", ".join(TOPICS))))
+                                                       keys=", ".join(TOPICS)), day))
     start = _time(row.get("workshop_start") or row["arrival"])
     if start is None:
         errs.append(RowError(line, "workshop_start", _("“%(text)s” is not a time. Write 10:00.",
-                                                       text=row.get("workshop_start"))))
+                                                       text=row.get("workshop_start")), day))
     numbers = {}
     for column, default in (("workshop_duration", 60), ("workshop_capacity", 8)):
         try:
             numbers[column] = int(row.get(column) or default)
         except ValueError:
-            errs.append(RowError(line, column, _("“%(text)s” is not a whole number.", text=row[column])))
+            errs.append(RowError(line, column, _("“%(text)s” is not a whole number.", text=row[column]), day))
     language = row.get("workshop_language") or "de"
     if language not in WORKSHOP_LANGUAGES:
-        errs.append(RowError(line, "workshop_language", _("“%(text)s” is not a language code.", text=language)))
+        errs.append(RowError(line, "workshop_language", _("“%(text)s” is not a language code.", text=language), day))
     audience = row.get("workshop_audience") or "everyone"
     if audience not in AUDIENCES:
-        errs.append(RowError(line, "workshop_audience", _("“%(text)s” is not an audience.", text=audience)))
+        errs.append(RowError(line, "workshop_audience", _("“%(text)s” is not an audience.", text=audience), day))
     if errs:
         return None, errs
     return service.WorkshopDraft(
@@ -273,62 +424,148 @@ def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDra
     ), []
 
 
-_COLUMN_OF = {"day": "start", "start": "arrival", "end": "departure", "place": "stop"}
 _WORKSHOP_COLUMN_OF = {"capacity": "workshop_capacity", "duration_minutes": "workshop_duration"}
 
 
+def _bus_key(bus: str) -> str:
+    return ""  # one bus: every stop blocks the same time
+
+
+def _clashes_with_tour(planned: list[PlannedStop]) -> list[RowError]:
+    """Planned stops whose time overlaps a stop already planned (not cancelled) of the same bus: one query for the
+    file's whole span, then compared in memory."""
+    if not planned:
+        return []
+    lo = min(s.draft.starts_at for s in planned)
+    hi = max(s.draft.ends_at for s in planned)
+    existing: dict[str, list[Stop]] = {}
+    for stop in db.session.scalars(sa.select(Stop).where(Stop.status != StopStatus.CANCELLED, Stop.starts_at < hi,
+                                                        Stop.ends_at > lo).order_by(Stop.starts_at)):
+        existing.setdefault(_bus_key(""), []).append(stop)
+    errs = []
+    for key, stops in existing.items():
+        starts = [s.starts_at for s in stops]
+        longest = max(s.ends_at - s.starts_at for s in stops)
+        for p in planned:
+            if _bus_key(p.bus) != key:
+                continue
+            i = bisect.bisect_left(starts, p.draft.starts_at - longest)
+            while i < len(stops) and stops[i].starts_at < p.draft.ends_at:
+                other = stops[i]
+                if other.ends_at > p.draft.starts_at:
+                    errs.append(RowError(p.line, "arrival", _(
+                        "The bus is at %(place)s (%(district)s) then, %(start)s to %(end)s.",
+                        place=other.place.name, district=other.district.name,
+                        start=format_time(other.starts_at, "HH:mm"), end=format_time(other.ends_at, "HH:mm")),
+                        service.local_day(p.draft.starts_at)))
+                    break
+                i += 1
+    return errs
+
+
 def _check_all(planned: list[PlannedStop], now) -> list[RowError]:
-    """The planning rules for every planned stop, against the database and against each other."""
+    """The planning rules for every planned stop, against the tour already planned and against each other."""
     errs: list[RowError] = []
-    ordered = sorted(planned, key=lambda s: s.draft.starts_at)
-    for earlier, later in zip(ordered, ordered[1:]):
-        if later.draft.starts_at < earlier.draft.ends_at:
-            errs.append(RowError(later.line, "arrival", _("This stop overlaps the stop in line %(n)d.", n=earlier.line)))
+    by_bus: dict[str, list[PlannedStop]] = {}
     for stop in planned:
-        for name, messages in service.check_stop(stop.draft, None, now).items():
-            if name == "place" and not stop.draft.place_id:
-                continue  # a new place, written with the stops
-            for m in messages:
-                errs.append(RowError(stop.line, _COLUMN_OF.get(name, name), m))
-        shell = Stop(starts_at=stop.draft.starts_at, ends_at=stop.draft.ends_at)
+        by_bus.setdefault(_bus_key(stop.bus), []).append(stop)
+    for stops in by_bus.values():
+        stops.sort(key=lambda s: s.draft.starts_at)
+        latest = None  # the stop seen so far that ends last
+        for stop in stops:
+            if latest is not None and stop.draft.starts_at < latest.draft.ends_at:
+                errs.append(RowError(stop.line, "arrival", _("This stop overlaps the stop in line %(n)d.",
+                                                             n=latest.line), service.local_day(stop.draft.starts_at)))
+            if latest is None or stop.draft.ends_at > latest.draft.ends_at:
+                latest = stop
+    for stop in planned:
+        d = stop.draft
+        day = service.local_day(d.starts_at)
+        if d.ends_at <= d.starts_at:
+            errs.append(RowError(stop.line, "departure", _("The end must be after the start."), day))
+            continue
+        if d.ends_at - d.starts_at > timedelta(hours=service.MAX_STOP_HOURS):
+            errs.append(RowError(stop.line, "departure", _("A stop can last at most %(n)d hours.",
+                                                           n=service.MAX_STOP_HOURS), day))
+        if d.starts_at < now:
+            errs.append(RowError(stop.line, "start", _("This time is in the past. Please choose a later date."), day))
+        shell = Stop(starts_at=d.starts_at, ends_at=d.ends_at)
         for w in stop.workshops:
             for name, messages in service.check_workshop(shell, w.draft).items():
                 for m in messages:
-                    errs.append(RowError(w.line, _WORKSHOP_COLUMN_OF.get(name, "workshop_start"), m))
+                    errs.append(RowError(w.line, _WORKSHOP_COLUMN_OF.get(name, "workshop_start"), m, day))
             shell.workshops.append(Workshop(title=w.draft.title, starts_at=w.draft.starts_at,
                                             duration_minutes=w.draft.duration_minutes, parallel=w.draft.parallel,
                                             status=WorkshopStatus.DRAFT))
-    return sorted(errs, key=lambda e: e.line)
+    errs.extend(_clashes_with_tour(planned))
+    return sorted(errs, key=lambda e: (e.line, e.day or date.min))
 
 
-def write(data: bytes, user: User | None) -> Reading:
-    """Read the file and, when every row is right, write all its stops and workshops as drafts in one transaction."""
-    reading = read(data)
+def write(data: bytes, user: User | None, now: datetime | None = None) -> Reading:
+    """Read the file and, when every row is right, write all its stops and workshops as drafts in one transaction.
+
+    The file is read and checked before the planning lock is taken (that is the slow part); under the lock only
+    the tour is compared again (one query) and the stops are written."""
+    reading = read(data, now)
     if not reading.ok:
         return reading
     service._planning_lock()
+    return _write_checked(reading, user)
+
+
+def _write_checked(reading: Reading, user: User | None) -> Reading:
     # Checked again under the lock: another coordinator may have planned a stop since the preview.
-    again = _check_all(reading.stops, None)
+    again = _clashes_with_tour(reading.stops)
     if again:
         db.session.rollback()
-        return Reading(reading.stops, again, reading.rows)
+        return Reading(reading.stops, sorted(again, key=lambda e: (e.line, e.day or date.min)), reading.rows,
+                       reading.horizon, reading.new_districts, reading.quiet_lines)
     _insert(reading, user)
     return reading
 
 
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+
+
+def slug_for(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", unicodedata.normalize("NFKD", name.translate(_UMLAUTS))
+                  .encode("ascii", "ignore").decode().lower()).strip("-")[:70] or "stadtteil"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def new_district(name: str) -> District:
+    """A district added by a coordinator or an import: the next free number, a unique slug."""
+    numbers = set(db.session.scalars(sa.select(District.number)))
+    slugs = set(db.session.scalars(sa.select(District.slug)))
+    n = max((int(x) for x in numbers if x.isdigit()), default=0) + 1
+    while f"{n:02d}" in numbers:
+        n += 1
+    district = District(number=f"{n:02d}", name=name, slug=slug_for(name, slugs))
+    db.session.add(district)
+    db.session.flush()
+    return district
+
+
 def _insert(reading: Reading, user: User | None) -> None:
-    """Write a checked reading's stops and workshops as drafts and commit; the caller holds the planning lock."""
+    """Write a checked reading's districts, places, stops and workshops (as drafts) and commit; the caller holds
+    the planning lock."""
+    districts = {name.lower(): new_district(name).id for name in reading.new_districts}
     new_places: dict[tuple, Place] = {}
     for planned in reading.stops:
         d = planned.draft
+        district_id = planned.district_id or districts[planned.district_name.lower()]
         place = db.session.get(Place, d.place_id) if d.place_id else None
         if place is None:
-            key = (planned.district_id, planned.place["name"].lower())
+            key = (district_id, planned.place["name"].lower())
             place = new_places.get(key)
             if place is None:
-                place = new_places[key] = Place(district_id=planned.district_id, **planned.place)
+                place = new_places[key] = Place(district_id=district_id, **planned.place)
                 db.session.add(place)
-        stop = Stop(district_id=planned.district_id, place=place, starts_at=d.starts_at, ends_at=d.ends_at,
+        stop = Stop(district_id=district_id, place=place, starts_at=d.starts_at, ends_at=d.ends_at,
                     status=StopStatus.DRAFT)
         for w in planned.workshops:
             x = w.draft
@@ -339,7 +576,7 @@ def _insert(reading: Reading, user: User | None) -> None:
         db.session.add(stop)
     db.session.flush()
     audit("tour-import", None, user=db.session.get(User, user.id) if user else None,
-          stops=len(reading.stops), workshops=reading.workshop_count)
+          stops=len(reading.stops), workshops=reading.workshop_count, districts=reading.new_districts)
     db.session.commit()
 
 
@@ -353,26 +590,39 @@ def stage(data: bytes, user: User) -> str:
     return token
 
 
+def _kept(token: str, user: User):
+    return ((TourUpload.token == token) & (TourUpload.user_id == user.id)
+            & (TourUpload.created_at >= utcnow() - UPLOAD_KEPT))
+
+
+def kept_file(token: str, user: User) -> bytes | None:
+    """The kept file of this key for this coordinator, or None."""
+    if not UPLOAD_KEY.fullmatch(token or ""):
+        return None
+    data = db.session.scalar(sa.select(TourUpload.data).where(_kept(token, user)))
+    db.session.rollback()
+    return data
+
+
 def write_staged(token: str, user: User) -> Reading | None:
-    """Add the kept file: None when it is gone (added already, another coordinator's, or older than an hour)."""
+    """Add the kept file: None when it is gone (added already, another coordinator's, or older than an hour).
+
+    The file is read and checked without the planning lock; under the lock it is taken (deleted) so that only one
+    request adds it, the tour is compared again, and the stops are written."""
     if not UPLOAD_KEY.fullmatch(token or ""):
         return None  # not a key `stage` made (checked before any query: a NUL is an error on PostgreSQL)
+    data = kept_file(token, user)
+    if data is None:
+        return None
+    reading = read(data)
+    if not reading.ok:
+        return reading  # the file stays kept: the coordinator may change the tour and add it then
     service._planning_lock()
-    taken = db.session.execute(
-        sa.delete(TourUpload)
-        .where(TourUpload.token == token, TourUpload.user_id == user.id,
-               TourUpload.created_at >= utcnow() - UPLOAD_KEPT)
-        .returning(TourUpload.data)).scalar_one_or_none()
+    taken = db.session.execute(sa.delete(TourUpload).where(_kept(token, user)).returning(TourUpload.token)).first()
     if taken is None:
         db.session.rollback()
         return None
-    # Read and checked under the lock: another coordinator may have planned a stop since the preview.
-    reading = read(taken)
-    if not reading.ok:
-        db.session.rollback()  # the file stays kept: the coordinator may change the tour and add it then
-        return reading
-    _insert(reading, user)
-    return reading
+    return _write_checked(reading, user)
 
 
 def export(stops: list[Stop]) -> str:

@@ -9,7 +9,7 @@ import click
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -31,12 +31,29 @@ def _all_stops() -> list[Stop]:
         sa.select(Stop).options(selectinload(Stop.workshops), selectinload(Stop.district)).order_by(Stop.starts_at)))
 
 
+PROBLEMS_PER_PAGE = 100
+STOPS_SHOWN = 200
+
+
+def _preview(form, reading, staged, page: int = 1, status: int | None = None):
+    """The transfer page, with the preview of a checked file: its problems one page at a time, or its stops."""
+    problems = reading.problems() if reading is not None else []
+    pages = max(1, -(-len(problems) // PROBLEMS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    if status is None:
+        status = 422 if form.errors or (reading is not None and reading.errors) else 200
+    return render_template(
+        "planning/transfer.html", form=form, reading=reading, staged=staged, columns=tourcsv.SCHEMA_COLUMNS,
+        own_columns=tourcsv.COLUMNS, problems=problems[(page - 1) * PROBLEMS_PER_PAGE:page * PROBLEMS_PER_PAGE],
+        problem_count=len(problems), page=page, pages=pages, stops_shown=STOPS_SHOWN,
+        horizon_months=tourcsv.horizon_months()), status
+
+
 @bp.get("/transfer")
 @coordinator
 def transfer():
     """Import a tour file, or download the tour as CSV or iCalendar."""
-    return render_template("planning/transfer.html", form=ImportForm(), reading=None, staged=None,
-                           columns=tourcsv.COLUMNS)
+    return _preview(ImportForm(), None, None)
 
 
 @bp.url_value_preprocessor
@@ -64,6 +81,8 @@ def import_csv():
                 flash(_("%(stops)d stops and %(workshops)d workshops were added as drafts.",
                         stops=len(reading.stops), workshops=reading.workshop_count), "success")
                 return redirect(url_for("planning.month"), code=303)
+            else:
+                staged = form.upload.data
         else:
             upload = form.file.data
             data = upload.read(tourcsv.MAX_BYTES + 1) if upload else b""
@@ -74,11 +93,22 @@ def import_csv():
                                       n=tourcsv.MAX_BYTES // (1024 * 1024))]
             else:
                 reading = tourcsv.read(data)
-                if reading.ok:
+                if reading.ok or reading.rows:
+                    # Kept also when rows are wrong, so that every problem can be read page by page.
                     staged = tourcsv.stage(data, user)
-    status = 422 if form.errors or (reading is not None and reading.errors) else 200
-    return render_template("planning/transfer.html", form=form, reading=reading, staged=staged,
-                           columns=tourcsv.COLUMNS), status
+    return _preview(form, reading, staged)
+
+
+@bp.get("/import/<token>")
+@coordinator
+def import_page(token: str):
+    """Another page of a checked file's problems (the file is kept for an hour)."""
+    data = tourcsv.kept_file(token, current_user._get_current_object())
+    if data is None:
+        flash(_("This file was added already, or it was checked more than an hour ago. Please choose it again."),
+              "error")
+        return redirect(url_for("planning.transfer"), code=303)
+    return _preview(ImportForm(), tourcsv.read(data), token, request.args.get("page", 1, type=int))
 
 
 @bp.get("/tour.csv")
@@ -110,13 +140,23 @@ def tour_import(file, dry_run: bool) -> None:
     data = file.read(tourcsv.MAX_BYTES + 1)
     if len(data) > tourcsv.MAX_BYTES:
         raise click.ClickException("the file is larger than 5 MB")
-    reading = tourcsv.read(data) if dry_run else tourcsv.write(data, None)
-    for error in reading.errors:
-        click.echo(f"line {error.line}, {error.column or '-'}: {error.message}", err=True)
+    with force_locale("en"):  # the command line speaks English throughout
+        reading = tourcsv.read(data) if dry_run else tourcsv.write(data, None)
+        problems = reading.problems()
+    for p in problems:
+        dates = ""
+        if len(p.days) == 1:
+            dates = f" (on {p.days[0].isoformat()})"
+        elif p.days:
+            dates = f" (on {len(p.days)} dates, first {p.days[0].isoformat()})"
+        click.echo(f"line {p.line}, {p.column or '-'}: {p.message}{dates}", err=True)
     if reading.errors:
-        raise click.ClickException(f"{len(reading.errors)} problems; nothing was written")
+        raise click.ClickException(f"{len(problems)} problems; nothing was written")
     verb = "would add" if dry_run else "added"
-    click.echo(f"{verb} {len(reading.stops)} stops and {reading.workshop_count} workshops (as drafts)")
+    click.echo(f"{verb} {len(reading.stops)} stops and {reading.workshop_count} workshops (as drafts), "
+               f"dates up to {reading.horizon.isoformat()}")
+    if reading.new_districts:
+        click.echo(f"new districts: {', '.join(reading.new_districts)}")
 
 
 @tour_cli.command("export")

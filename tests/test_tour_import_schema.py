@@ -1,0 +1,166 @@
+"""The tour import reads what towns publish: the mobile-library stop schema's own columns, real councils' files as
+delivered (tests/data/mobile-libraries), repeat rules bounded by a horizon, and problems named with their dates."""
+from __future__ import annotations
+
+import time as clock
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from busapp.extensions import db
+from busapp.models import District, Place, Stop
+from busapp.planning import recurrence, tourcsv
+
+DATA = Path(__file__).parent / "data" / "mobile-libraries"
+# A fixed "now" (a Monday morning in the city), so that the dates a rule gives are the same whenever the suite runs.
+NOW = datetime(2027, 1, 4, 6, 0, tzinfo=timezone.utc)
+HEAD = "organisation,mobile,route,community,stop,address,postcode,geox,geoy,day,type,arrival,departure,frequency," \
+       "start,end,exceptions,timetable\n"
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def schema_file(*rows: str) -> bytes:
+    return (HEAD + "".join(r + "\n" for r in rows)).encode()
+
+
+def test_york_as_published_is_imported_whole(app):
+    data = (DATA / "york.csv").read_bytes()
+    reading = tourcsv.write(data, None, now=NOW)
+    assert not reading.errors, reading.problems()[:3]
+    # 53 rows, each a fortnightly visit since 2019: the visits from 4 January 2027 to 4 January 2028 (26 or 27 each).
+    assert reading.rows == 53 and reading.horizon == date(2028, 1, 4)
+    assert count(Stop) == len(reading.stops) == 1388
+    assert count(District) == 30 and count(Place) == 53
+    first = db.session.scalar(sa.select(Stop).order_by(Stop.starts_at))
+    assert first.starts_at >= NOW
+    # Nothing before "now", though every start date lies in 2019.
+    assert min(s.draft.starts_at for s in reading.stops) >= NOW
+
+
+def test_the_schema_columns_and_ours_are_both_read(app):
+    day = date(2027, 1, 11)
+    theirs = schema_file(f"York,Mobile,D1,Holtby,Church Rise,Holtby,,-0.97,53.97,Monday,Public,9:30,10:15,,"
+                         f"{day},,,https://example.org")
+    ours = ("community;stop;longitude;latitude;vehicle;arrival;departure;start\n"
+            f"Holtby;Church Rise;-0,97;53,97;Mobile;09:30;10:15;{day:%d.%m.%Y}\n").encode("latin-1")
+    for data in (theirs, ours):
+        reading = tourcsv.read(data, NOW)
+        assert not reading.errors, reading.errors
+        [stop] = reading.stops
+        assert stop.place["lon"] == -0.97 and stop.place["lat"] == 53.97 and stop.bus == "Mobile"
+        assert stop.draft.starts_at.hour == 9 and stop.draft.starts_at.minute == 30
+
+
+def test_an_empty_start_means_from_today_on_the_rows_weekday(app):
+    reading = tourcsv.read(schema_file("Town,Van,R,Holtby,Hall,,,,,Thursday,Public,10:00,11:00,"
+                                       "FREQ=WEEKLY;INTERVAL=2,,2027-02-01,2027-01-21,"), NOW)
+    assert not reading.errors, reading.errors
+    # From Thursday 7 January (the first Thursday from "now") every second week, without the exception.
+    assert [s.draft.starts_at.date() for s in reading.stops] == [date(2027, 1, 7)]
+
+
+def test_a_shifted_row_is_a_clear_row_error_and_nothing_is_written(app):
+    rows = ["York,Mobile,D1,Holtby,Church Rise,Holtby - Church Rise,,-0.97,53.97,Thursday,Public,10:00,10:45,"
+            "FREQ=WEEKLY;INTERVAL=2,2019-09-12,,,https://example.org",
+            # an address with a comma and no quotes: every value after it one column to the right
+            "York,Mobile,D1,Kexby,Old Hall Lane,Kexby, Old Hall Lane,,-0.93,53.95,Thursday,Public,14:00,14:15,"
+            "FREQ=WEEKLY;INTERVAL=2,2019-09-25,,,https://example.org",
+            # one value too few: the weekday where the date belongs
+            "York,Mobile,D1,Murton,Garth,Murton,,-1.01,53.96,Public,14:35,14:45,FREQ=WEEKLY;INTERVAL=2,Thursday,,,"]
+    reading = tourcsv.write(schema_file(*rows), None, now=NOW)
+    assert [(e.line, e.column) for e in reading.errors] == [(3, ""), (4, "")]
+    with force_locale("en"):
+        message = tourcsv.read(schema_file(*rows), NOW).errors[0].message
+    assert "19 values" in message and "18 columns" in message
+    assert count(Stop) == count(District) == count(Place) == 0
+
+
+def test_an_open_ended_rule_from_years_ago_gives_dates_to_the_horizon_only(app):
+    app.config["IMPORT_HORIZON_MONTHS"] = 3
+    reading = tourcsv.read(schema_file("Town,Van,R,Holtby,Hall,,,,,Monday,Public,10:00,11:00,FREQ=WEEKLY;INTERVAL=2,"
+                                       "2019-01-14,,,"), NOW)
+    assert not reading.errors and reading.horizon == date(2027, 4, 4)
+    days = [s.draft.starts_at.date() for s in reading.stops]
+    assert days[0] == date(2027, 1, 4) and days[-1] == date(2027, 3, 29) and len(days) == 7
+
+
+def test_a_rule_that_never_matches_is_refused_at_once(app):
+    rows = ["Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30,2019-01-07,,,",
+            "Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=MINUTELY,2027-01-07,,,",
+            "Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=SOMETIMES,2027-01-07,,,"]
+    started = clock.perf_counter()
+    reading = tourcsv.read(schema_file(*rows), NOW)
+    # Walked the way dateutil walks it, the first rule takes most of a minute (to the year 9999).
+    assert clock.perf_counter() - started < 5
+    assert [(e.line, e.column) for e in reading.errors] == [(2, "frequency"), (3, "frequency"), (4, "frequency")]
+    assert not reading.stops
+
+
+def test_a_rule_whose_end_has_passed_leaves_its_line_out_quietly(app):
+    reading = tourcsv.read(schema_file(
+        "Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2019-01-07,2020-01-01,,",
+        "Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,,2027-01-05,,,"), NOW)
+    assert not reading.errors and reading.quiet_lines == [2] and len(reading.stops) == 1
+
+
+def test_problems_of_one_line_are_summed_up_with_their_dates(app, make_district, make_stop):
+    holtby = make_district(name="Holtby", slug="holtby", number="40")
+    make_stop(holtby, starts_at=datetime(2027, 1, 11, 9, 30, tzinfo=timezone.utc), hours=1, place="Markt")
+    reading = tourcsv.read(schema_file(
+        "Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-03-01,,",
+        "Town,Van,R,Holtby,School,,,,,,Public,10:30,11:30,FREQ=WEEKLY,2027-01-04,2027-03-01,,"), NOW)
+    problems = [(p.line, p.column, len(p.days), p.days[0]) for p in reading.problems()]
+    # Line 3 overlaps line 2 on all nine Mondays; both meet the planned stop on 11 January.
+    assert problems == [(2, "arrival", 1, date(2027, 1, 11)), (3, "arrival", 9, date(2027, 1, 4)),
+                        (3, "arrival", 1, date(2027, 1, 11))]
+    assert "Markt" in reading.problems()[0].message
+
+
+def test_the_bounded_expansion_agrees_with_dateutil():
+    from dateutil.rrule import rrulestr
+    rules = ["FREQ=WEEKLY;INTERVAL=2", "FREQ=WEEKLY;INTERVAL=4;BYDAY=MO,TH", "FREQ=MONTHLY;BYDAY=1TU",
+             "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "FREQ=DAILY;INTERVAL=3", "FREQ=YEARLY;BYMONTH=3;BYDAY=2SU",
+             "FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=15,-1", "FREQ=WEEKLY;BYDAY=TU,TH;BYSETPOS=2",
+             "FREQ=WEEKLY;INTERVAL=2;WKST=SU;BYDAY=SU,MO", "FREQ=WEEKLY;INTERVAL=3;COUNT=20", "FREQ=DAILY;BYYEARDAY=100,-1",
+             "FREQ=WEEKLY;BYMONTH=6,7", "FREQ=WEEKLY;INTERVAL=2;UNTIL=20270301", "FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO"]
+    for first in (date(2019, 9, 12), date(2024, 12, 30), date(2026, 12, 31)):
+        for text in rules:
+            lo, hi = date(2026, 12, 7), date(2027, 12, 7)
+            expected = [d.date() for d in rrulestr(text, dtstart=datetime(first.year, first.month, first.day, 12))
+                        .between(datetime(lo.year, lo.month, lo.day), datetime(hi.year, hi.month, hi.day, 23), inc=True)]
+            assert recurrence.dates(recurrence.parse(text, first), lo, hi) == expected, (text, first)
+
+
+@pytest.mark.parametrize("name", ["angus.csv", "wiltshire.csv"])
+def test_other_councils_files_are_read_without_a_crash(app, name):
+    reading = tourcsv.read((DATA / name).read_bytes(), NOW)
+    assert reading.rows > 100 and reading.new_districts
+    # Each problem names its line, column and date.
+    assert all(e.line > 1 and e.day is not None for e in reading.errors)
+
+
+def test_the_preview_pages_problems_and_shows_year_and_place(client, login, app):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    login("coordinator")
+    from tests.test_planning_transfer import _kept, _post_file
+    ok = _post_file(client, (DATA / "york.csv").read_bytes())
+    text = ok.get_data(as_text=True)
+    assert ok.status_code == 200 and "Church Rise" in text and "30 new districts" in text
+    year = (date.today() + timedelta(days=1)).year
+    assert str(year) in text and "12 months" in text and "all of them are added" in text
+    assert text.index('name="upload"') < text.index("Church Rise")  # the button before the long list
+    _kept(ok)
+    rows = [f"Town,Van,R,Holtby,Hall {i},,,,,,Public,10:00,11:00,,{date.today() - timedelta(days=400 + i)},,,"
+            for i in range(150)]
+    bad = _post_file(client, schema_file(*rows))
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "150 problems" in text and "Page 1 of 2" in text
+    more = client.get(text.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&"))
+    assert more.status_code == 422 and "Page 2 of 2" in more.get_data(as_text=True)
+    assert f">{151}<" in more.get_data(as_text=True)  # the last line's problem is on the second page
