@@ -177,6 +177,12 @@ def stops_of_day(now: datetime) -> list[Stop]:
     ))
 
 
+def workshops_of_day(now: datetime) -> list[Workshop]:
+    """Today's workshops at today's stops, in time order: the door's quick switch between them."""
+    return [w for stop in stops_of_day(now) for w in sorted(stop.workshops, key=lambda w: (w.starts_at, w.id))
+            if w.status != WorkshopStatus.DRAFT]
+
+
 def current_stop(now: datetime) -> Stop | None:
     """The stop the bus is at or going to next: today's first stop not yet over, else the next public stop."""
     stop = db.session.scalar(
@@ -226,10 +232,13 @@ def counts(workshops: list[Workshop]) -> dict[int, Counts]:
     return result
 
 
-def bookings_for(workshop: Workshop, query: str = "") -> list[Booking]:
+def bookings_for(workshop: Workshop, query: str = "", missing: bool = False) -> list[Booking]:
     """The door list of a workshop: confirmed parties by name, then the waiting list in order, then cancelled ones;
-    with `query`, only those whose name contains it or whose code starts with it."""
+    with `query`, only those whose name contains it or whose code starts with it; with `missing`, only confirmed
+    parties nobody has checked in for yet."""
     stmt = sa.select(Booking).where(Booking.workshop_id == workshop.id).options(joinedload(Booking.checked_in_by))
+    if missing:
+        stmt = stmt.where(Booking.status == BookingStatus.CONFIRMED, Booking.arrived == 0)
     query = " ".join(clean_text(query).split())[:NAME_MAX]  # a NUL cannot go into a PostgreSQL query
     if query:
         code = normalize_code(query)

@@ -169,13 +169,19 @@ def live(stop_id: int):
     return redirect(url_for("checkin.index"), code=303)
 
 
+def _missing() -> bool:
+    return (request.form.get("missing") or request.args.get("missing")) == "1"
+
+
 def _list_context(workshop: Workshop, query: str = "", answer: service.Decision | None = None,
                   errors: dict | None = None, typed: dict | None = None, about: str = "") -> dict:
     stop = workshop.stop
     device = current_device()
+    missing = _missing()
     return {
         "share_left": service.shares_left(device).get(workshop.id, 0) if device is not None else None,
-        "workshop": workshop, "stop": stop, "query": query, "bookings": service.bookings_for(workshop, query),
+        "workshop": workshop, "stop": stop, "query": query, "missing": missing,
+        "bookings": service.bookings_for(workshop, query, missing=missing),
         "count": service.counts([workshop])[workshop.id], "answer": answer, "answers": ANSWERS,
         "nonce": service.new_nonce, "now": utcnow(), "place_name": service.place_name,
         "errors": errors or {}, "typed": typed or {}, "about": about,
@@ -191,6 +197,7 @@ def door(workshop_id: int):
     context = _list_context(workshop, query)
     if is_partial():
         return render_template("checkin/_list.html", **context)
+    context["switch"] = service.workshops_of_day(utcnow())
     return _offline_copy(make_response(render_template("checkin/door.html", **context)))
 
 
@@ -289,7 +296,7 @@ def scan(workshop_id: int):
     # The field is empty after every answer, ready for the next ticket; the answer names the code it read.
     context = {"workshop": workshop, "stop": workshop.stop, "answer": answer, "answers": ANSWERS, "typed": "",
                "read": read, "nonce": service.new_nonce, "place_name": service.place_name,
-               "count": service.counts([workshop])[workshop.id]}
+               "count": service.counts([workshop])[workshop.id], "switch": service.workshops_of_day(utcnow())}
     if is_partial():
         return render_template("checkin/_answer.html", oob=True, **context), status
     response = make_response(render_template("checkin/scan.html", **context), status)

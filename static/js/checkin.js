@@ -543,14 +543,17 @@
     l.walkins.filter(function (w) { return w.workshop_id === workshopId; }).forEach(addWalkinRow);
   }
 
-  // Search by name or code without the server.
+  // Search by name or code without the server; "only those still missing" keeps confirmed parties not yet here.
   function filterRows(query) {
     var q = String(query || "").trim().toLowerCase();
     var code = q.toUpperCase().replace(/[^A-Z0-9]/g, "");
+    var missingBox = document.getElementById("missing");
+    var missingOnly = !!(missingBox && missingBox.checked);
     document.querySelectorAll("#list .door-row").forEach(function (row) {
       var name = (row.querySelector(".door-row__name") || row).textContent.toLowerCase();
       var match = !q || name.indexOf(q) !== -1 || (code && (row.dataset.code || "").indexOf(code) === 0);
-      row.hidden = !match;
+      var missing = row.classList.contains("door-row--confirmed") && !row.classList.contains("door-row--in");
+      row.hidden = !match || (missingOnly && !missing);
     });
   }
 
@@ -680,9 +683,10 @@
   // htmx asks first: offline, the action is decided here instead of being sent, and a search is done here.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
-    if (elt && elt.id === "q" && (offline() || state.copy)) {
+    if (elt && (elt.id === "q" || elt.id === "missing") && (offline() || state.copy)) {
       event.preventDefault();
-      filterRows(elt.value);
+      var search = document.getElementById("q");
+      filterRows(search ? search.value : "");
       return;
     }
     if (!elt || elt.tagName !== "FORM" || !isStaffForm(elt)) return;
@@ -816,6 +820,10 @@
       drop("local");
       save("sequence", 0);
     }
+    document.querySelectorAll("button[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
     panel = document.getElementById("sync");
     if (!panel) return;
     panel.querySelector("[data-sync-prepare]").addEventListener("click", prepare);

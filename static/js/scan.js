@@ -4,7 +4,9 @@
 (function () {
   "use strict";
 
-  var REPEAT_MS = 4000;   // the same code is not sent again within this time (the ticket stays in view)
+  // A ticket held in front of the camera is sent once and keeps its first answer: the same code is sent again only
+  // after it has been out of view this long (a read can miss a few frames while the ticket stays in view).
+  var GONE_MS = 3000;
   var INTERVAL_MS = 200;
 
   function loadScript(src) {
@@ -75,8 +77,11 @@
       if (!codes || !codes.length) return;
       var value = codes[0].rawValue || "";
       var now = Date.now();
-      if (!value || (value === last && now - lastAt < REPEAT_MS)) return;
-      last = value; lastAt = now;
+      if (!value) return;
+      var stillInView = value === last && now - lastAt < GONE_MS;
+      lastAt = now;
+      if (stillInView) return;
+      last = value;
       input.value = value;
       if (form.requestSubmit) form.requestSubmit(); else form.submit();
     }

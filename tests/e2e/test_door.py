@@ -185,3 +185,72 @@ def test_door_list_walk_in_live_status_and_release_say_every_refusal(browser, do
     page.locator("#release button[type=submit]").tap()
     expect(page.locator("#release .flash--success")).to_be_visible()
     context.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_ticket_held_in_front_of_the_camera_keeps_its_first_answer(_playwright, door, tmp_path, viewport):
+    from busapp import qr
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.test_checkin import _y4m, arrived
+    from tests.qrtools import rasterise
+
+    app, server, ids = door
+    video = tmp_path / "ticket.y4m"
+    _y4m(video, rasterise(str(qr.svg(ids["tokens"]["Aylin Kaya"], "ticket")), scale=8))
+    browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = browser.new_context(viewport=VIEWPORTS[viewport], has_touch=True, base_url=server.url,
+                                      locale="de-DE")
+        context.grant_permissions(["camera"], origin=server.url)
+        page = context.new_page()
+        sign_in(page, server.url)
+        posts = []
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/scan") else None)
+        page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+        _expect_answer(page, "valid", "AYLIN2")
+        # The fake camera shows the same ticket all the time: ten seconds later the first answer still stands.
+        page.wait_for_timeout(10_000)
+        _expect_answer(page, "valid", "AYLIN2")
+        assert len(posts) == 1
+        assert arrived(app, "AYLIN2") == 2
+        context.close()
+    finally:
+        browser.close()
+
+
+def test_still_missing_filter_quick_switch_and_printed_list(browser, door):
+    app, server, ids = door
+    context, page = _tablet(browser, server, "portrait")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    page.locator("#list .door-row", has_text="Erika Muster").locator("button", has_text="Einchecken").tap()
+    expect(page.locator("#list .door-answer")).to_contain_text("Erika Muster")
+    page.locator("label[for=missing]").tap()
+    rows = page.locator("#list .door-row")
+    expect(rows.filter(has_text="Erika Muster")).to_have_count(0)
+    expect(rows.filter(has_text="Warte Person")).to_have_count(0)
+    expect(rows.filter(has_text="Storniert Person")).to_have_count(0)
+    expect(rows.filter(has_text="Hans Meier")).to_have_count(1)
+    # Checking someone in keeps the filter: they leave the list of those still missing.
+    rows.filter(has_text="Hans Meier").locator("button", has_text="Einchecken").tap()
+    expect(page.locator("#list .door-answer")).to_contain_text("Hans Meier")
+    expect(rows.filter(has_text="Hans Meier")).to_have_count(0)
+    expect(rows.filter(has_text="Gast 1")).to_have_count(1)
+    # On paper: names, codes and parties; no buttons, no forms.
+    page.emulate_media(media="print")
+    expect(page.locator(".walkin-form")).to_be_hidden()
+    expect(page.locator(".door-row__actions").first).to_be_hidden()
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(rows.filter(has_text="Gast 1")).to_contain_text("VALID1")
+    page.emulate_media(media="screen")
+    # One tap to another of today's workshops, on the same kind of page; tomorrow's is not offered.
+    switch = page.locator("nav.switch")
+    expect(switch.locator("a[aria-current=page]")).to_contain_text("Smartphone-Grundlagen")
+    expect(switch).not_to_contain_text("E-Mail")
+    switch.locator("a", has_text="Sicher online").tap()
+    expect(page.locator("h1")).to_have_text("Sicher online")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+    page.locator("nav.switch a", has_text="Tablet-Sprechstunde").tap()
+    page.wait_for_url(f"{server.url}/staff/workshops/{ids['started']}/scan")
+    context.close()
