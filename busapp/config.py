@@ -228,6 +228,15 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_BOOKING_ADDRESS": os.environ.get("RATELIMIT_BOOKING_ADDRESS", "150/600"),
         "RATELIMIT_FEEDBACK_ADDRESS": os.environ.get("RATELIMIT_FEEDBACK_ADDRESS", "150/600"),
         "RATELIMIT_TRUSTED": os.environ.get("RATELIMIT_TRUSTED", "1000/600"),
+        # Seats (not requests) booked per address (IPv6: per /64) per window: a household books a few workshops,
+        # a community centre's class more; the bus's own network has its own, higher, number.
+        "RATELIMIT_SEATS_ADDRESS": os.environ.get("RATELIMIT_SEATS_ADDRESS", "40/3600"),
+        "RATELIMIT_SEATS_TRUSTED": os.environ.get("RATELIMIT_SEATS_TRUSTED", "400/3600"),
+        # The share of a workshop's seats (percent) that bookings from one address may hold, never less than one
+        # full party; not for the trusted networks.
+        "BOOKING_ADDRESS_SHARE": _int("BOOKING_ADDRESS_SHARE", 50),
+        # Coordinators are shown this many bookings (or feedback answers) from one address within an hour as a burst.
+        "BURST_SIZE": _int("BURST_SIZE", 4),
         "TRUSTED_NETWORKS": os.environ.get("TRUSTED_NETWORKS", ""),
         # Trust X-Forwarded-* from this many proxies (0 when the app faces clients directly).
         "PROXY_COUNT": _int("PROXY_COUNT", 0),
@@ -286,7 +295,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
 
 RATE_LIMIT_KEYS = ("RATELIMIT_SIGNIN", "RATELIMIT_SIGNIN_CLIENT", "RATELIMIT_BOOKING", "RATELIMIT_FEEDBACK",
                    "RATELIMIT_BOOKING_ADDRESS", "RATELIMIT_FEEDBACK_ADDRESS", "RATELIMIT_TRUSTED", "RATELIMIT_FIND",
-                   "RATELIMIT_FIND_ADDRESS")
+                   "RATELIMIT_FIND_ADDRESS", "RATELIMIT_SEATS_ADDRESS", "RATELIMIT_SEATS_TRUSTED")
 
 
 def _check(cfg: dict) -> None:
@@ -316,6 +325,11 @@ def _check(cfg: dict) -> None:
             raise ConfigError(f"TICKET_PUBLIC_KEYS: {text!r} is not an Ed25519 public key: {exc}") from exc
     if cfg["WALKIN_SHARE"] < 0:
         raise ConfigError("WALKIN_SHARE must be 0 or more")
+    if not 1 <= cfg["BOOKING_ADDRESS_SHARE"] <= 100:
+        raise ConfigError("BOOKING_ADDRESS_SHARE is a percentage of a workshop's seats: 1 to 100 (100 switches it off)")
+    if cfg["BURST_SIZE"] < 2:
+        raise ConfigError("BURST_SIZE must be 2 or more: the number of bookings from one address within an hour "
+                          "that coordinators are shown as a burst")
     base = urlsplit(cfg["PUBLIC_BASE_URL"] or "")
     if base.scheme not in ("http", "https") or not base.hostname or base.path or base.query or base.fragment:
         raise ConfigError(

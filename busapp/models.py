@@ -347,6 +347,9 @@ class Booking(db.Model):
     # A keyed hash of who sent the booking (the visitor's session, or the outbox item's own secret): a repeat of
     # the idempotency key gets the booking back only with the same proof, so a leaked key opens nothing.
     replay_proof: Mapped[str | None] = mapped_column(sa.String(64))
+    # Personal data too: a keyed hash of the address (IPv6: its /64) the booking came from, for the per-address
+    # share of a workshop and the coordinators' view of bursts; None from the bus's trusted networks and the tablet.
+    origin: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     locale: Mapped[str] = mapped_column(sa.String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -407,6 +410,9 @@ class Feedback(db.Model):
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # A keyed hash of a random per-device cookie: limits repeats without knowing who anyone is.
     device_hash: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
+    # The same for the address it came from (IPv6: its /64), so a new cookie does not make a new phone; "" from the
+    # bus's trusted networks.
+    origin: Mapped[str] = mapped_column(sa.String(64), default="", server_default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the person gave the answer (an answer given offline arrives later, from the phone's outbox).
     given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -77,8 +77,8 @@ def count(scope: str, key: str, limit: str) -> Hit:
     return count_all([(scope, key, limit)])[0]
 
 
-def count_all(hits: list[tuple[str, str, str]]) -> list[Hit]:
-    """Count one hit for each (scope, key, limit) and return the windows' counts, in the order given.
+def count_all(hits: list[tuple[str, str, str]], amount: int = 1) -> list[Hit]:
+    """Count `amount` hits for each (scope, key, limit) and return the windows' counts, in the order given.
 
     One atomic INSERT ... ON CONFLICT DO UPDATE ... RETURNING on a connection of its own, committed at once, so
     concurrent processes never lose a hit and a later rollback of the request's work does not undo it. The rows go
@@ -90,7 +90,7 @@ def count_all(hits: list[tuple[str, str, str]]) -> list[Hit]:
         allowed, seconds = parse(limit)
         window = now // seconds * seconds
         full_key = _full_key(scope, key)
-        rows.append({"key": full_key, "window_start": window, "count": 1})
+        rows.append({"key": full_key, "window_start": window, "count": amount})
         answers.append((full_key, window, allowed, seconds))
     rows.sort(key=lambda row: (row["key"], row["window_start"]))
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
@@ -99,7 +99,7 @@ def count_all(hits: list[tuple[str, str, str]]) -> list[Hit]:
         .values(rows)
         .on_conflict_do_update(
             index_elements=[RateCounter.key, RateCounter.window_start],
-            set_={"count": RateCounter.count + 1},
+            set_={"count": RateCounter.count + amount},
         )
         .returning(RateCounter.key, RateCounter.window_start, RateCounter.count)
     )
@@ -107,7 +107,7 @@ def count_all(hits: list[tuple[str, str, str]]) -> list[Hit]:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         counts = {(k, w): n for k, w, n in conn.execute(stmt)}
     result = [Hit(count=counts[(k, w)], allowed=allowed, reset_at=w + seconds) for k, w, allowed, seconds in answers]
-    if any(hit.count == 1 for hit in result):
+    if any(hit.count == amount for hit in result):
         _forget_expired(now)
     return result
 
@@ -232,3 +232,33 @@ def limit(scope: str, config_key: str, methods: tuple[str, ...] = ("POST",)):
         return wrapped
 
     return decorator
+
+
+# --- seats per address -----------------------------------------------------------------------------------------
+
+def origin() -> str | None:
+    """Where a booking came from, as a keyed hash of the client's address (IPv6: its /64); None inside
+    TRUSTED_NETWORKS (the bus's own router), whose bookings are not told apart by address."""
+    if trusted_network():
+        return None
+    return _digest("origin|" + client_key())
+
+
+def claim_seats(n: int) -> Hit | None:
+    """Count `n` seats booked from the client's address in the window of RATELIMIT_SEATS_ADDRESS
+    (RATELIMIT_SEATS_TRUSTED inside TRUSTED_NETWORKS). Returns None within the limit; past it, takes the seats
+    back out of the count (they were not booked) and returns the Hit, whose retry_after says when to try again."""
+    cfg = current_app.config
+    if not cfg.get("RATELIMIT_ENABLED", True):
+        return None
+    limit = cfg["RATELIMIT_SEATS_TRUSTED"] if trusted_network() else cfg["RATELIMIT_SEATS_ADDRESS"]
+    scope, key = "seats-address", client_key()
+    result = count_all([(scope, key, limit)], amount=n)[0]
+    if result.ok:
+        return None
+    _allowed, seconds = parse(limit)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.update(RateCounter).where(
+            RateCounter.key == _full_key(scope, key), RateCounter.window_start == result.reset_at - seconds,
+        ).values(count=RateCounter.count - n))
+    return result

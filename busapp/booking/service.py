@@ -14,6 +14,15 @@ Waiting list (the rule)
     enough seats are free for it. So a party of two may let parties of one go first twice, then it is next.
     Parties bigger than the whole workshop never block anyone (they cannot be seated at all).
 
+Seats per address
+    One client must not book out the tour by opening a new session for each booking. Seats (not requests) are
+    counted per address, IPv6 per /64: at most RATELIMIT_SEATS_ADDRESS seats per window (`ratelimit.claim_seats`,
+    before anything is written), and in one workshop the bookings from one address hold at most
+    BOOKING_ADDRESS_SHARE percent of its seats, seated or waiting, and never less than the biggest party
+    (`address_share`, checked under the workshop's lock). The bus's own network (TRUSTED_NETWORKS), where a whole
+    class books behind one router, has its own seat count and no share. Coordinators see bursts and cancel them
+    (`busapp/planning/bursts.py`).
+
 Mail
     The confirmation, the news of a seat from the waiting list and the reminder are queued in the mail outbox
     (busapp/mail/service.py) inside the transaction that makes the change: stored with it or not at all.
@@ -46,6 +55,7 @@ from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
 from . import notify
+from .forms import PARTY_SIZES
 from ..models import (
     MAX_PASSED_OVER, Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,
 )
@@ -203,9 +213,28 @@ def find_by_token(token: str) -> Booking | None:
     return db.session.scalar(_BY_TOKEN, {"token": token})
 
 
+def address_share(capacity: int) -> int:
+    """The most seats bookings from one address may hold in a workshop of this capacity (the seats-per-address
+    rule): BOOKING_ADDRESS_SHARE percent, rounded up, and never less than the biggest party."""
+    percent = current_app.config["BOOKING_ADDRESS_SHARE"]
+    return max(max(PARTY_SIZES), -(-capacity * percent // 100))
+
+
+def held_from(workshop_id: int, origin: str) -> int:
+    """Seats booked or waited for in a workshop by bookings from this origin."""
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Booking.party_size), 0)).where(
+            Booking.workshop_id == workshop_id, Booking.origin == origin, Booking.status != BookingStatus.CANCELLED)
+    ) or 0
+
+
 def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,
-           idempotency_key: str, locale: str, key_checked: bool = False, proofs: tuple[str, ...] = ()) -> Created:
+           idempotency_key: str, locale: str, key_checked: bool = False, proofs: tuple[str, ...] = (),
+           origin: str | None = None) -> Created:
     """Book seats, or a place on the waiting list, exactly once per idempotency key; raises Refused.
+
+    `origin`: ratelimit.origin() of the sender; bookings from one origin hold at most address_share() seats of
+    the workshop, seated or waiting ("address_share" otherwise; checked under the workshop's lock, so exact).
 
     `proofs`: replay_proofs() of this submission; the first is kept with the booking, and a repeat of the key
     gets the booking only with one of them ("key_taken" otherwise).
@@ -226,13 +255,17 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
         cutoff = now + timedelta(minutes=current_app.config["BOOKING_CLOSES_MINUTES"])
         if not seats.lock(workshop_id, bookable_after=cutoff):
             raise Refused("unavailable")
+        if origin is not None and current_app.config.get("RATELIMIT_ENABLED", True):
+            capacity = db.session.scalar(sa.select(Workshop.capacity).where(Workshop.id == workshop_id))
+            if held_from(workshop_id, origin) + party_size > address_share(capacity):
+                raise Refused("address_share")
         got = seats.take(workshop_id, party_size, unless_owed=True)
         booking = Booking(
             workshop_id=workshop_id, party_size=party_size, name=name, contact=contact or None,
             needs_note=needs_note or None, status=BookingStatus.CONFIRMED if got else BookingStatus.WAITING,
             code=new_code(), manage_token=secrets.token_urlsafe(32), idempotency_key=idempotency_key,
             locale=locale, created_at=now, confirmed_at=now if got else None,
-            replay_proof=proofs[0] if proofs else None,
+            replay_proof=proofs[0] if proofs else None, origin=origin,
         )
         db.session.add(booking)
         db.session.flush()
@@ -254,7 +287,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
             # Otherwise the random code or token collided with another booking's: draw new ones.
         except Refused as exc:
             db.session.rollback()
-            if exc.reason == "key_taken":
+            if exc.reason in ("key_taken", "address_share"):
                 raise
             raise Refused(refusal(db.session.get(Workshop, workshop_id)) or "unavailable") from None
     raise RuntimeError("could not store the booking")
@@ -382,7 +415,7 @@ def forget(booking: Booking) -> list[Booking]:
         promoted = _cancel_in_transaction(*ids, now, "booking-cancel")[1] if upcoming else []
         _execute(
             sa.update(Booking).where(Booking.id == ids[0])
-            .values(name=None, contact=None, needs_note=None, purged_at=now)
+            .values(name=None, contact=None, needs_note=None, origin=None, purged_at=now)
         )
         outbox.forget_booking(ids[0])  # queued or sent mails carry the address too
         audit("booking-forget", db.session.get(Booking, ids[0]))
@@ -462,7 +495,7 @@ def purge(now: datetime | None = None, days: int | None = None) -> tuple[int, in
             purged += _execute(
                 sa.update(Booking)
                 .where(Booking.workshop_id.in_(ended[start:start + 500]), Booking.purged_at.is_(None))
-                .values(name=None, contact=None, needs_note=None, purged_at=now)
+                .values(name=None, contact=None, needs_note=None, origin=None, purged_at=now)
             )
         if purged:
             audit("booking-purge", None, bookings=purged, workshops=len(ended), before=cutoff.isoformat())
@@ -558,3 +591,82 @@ def remind(now: datetime | None = None) -> int:
 
         queued += bool(seats.transaction(work))
     return queued
+
+
+# --- bursts: many bookings from one address --------------------------------------------------------------------
+
+BURST_GAP = timedelta(hours=1)
+BURST_LOOKBACK = timedelta(days=14)
+
+
+@dataclass
+class Burst:
+    """Bookings from one address, each made within BURST_GAP of the one before, for workshops still to come."""
+
+    origin: str
+    bookings: list[Booking]
+
+    @property
+    def label(self) -> str:
+        # Enough to tell two bursts apart; the address itself is never stored.
+        return self.origin[:6].upper()
+
+    @property
+    def seats(self) -> int:
+        return sum(b.party_size for b in self.bookings)
+
+    @property
+    def first_at(self) -> datetime:
+        return self.bookings[0].created_at
+
+    @property
+    def last_at(self) -> datetime:
+        return self.bookings[-1].created_at
+
+
+def bursts(now: datetime | None = None, size: int | None = None) -> list[Burst]:
+    """Unusual bursts for coordinators: at least `size` (BURST_SIZE) bookings still standing from one address,
+    each within an hour of the one before, for workshops that have not started; the newest burst first."""
+    now = now or utcnow()
+    size = size or current_app.config["BURST_SIZE"]
+    rows = db.session.scalars(
+        sa.select(Booking).join(Workshop, Workshop.id == Booking.workshop_id)
+        .where(Booking.origin.is_not(None), Booking.status != BookingStatus.CANCELLED,
+               Booking.created_at >= now - BURST_LOOKBACK, Workshop.starts_at > now)
+        .order_by(Booking.origin, Booking.created_at, Booking.id)
+        .options(joinedload(Booking.workshop).joinedload(Workshop.stop))
+    ).all()
+    found: list[Burst] = []
+    run: list[Booking] = []
+    for booking in rows:
+        if run and (booking.origin != run[-1].origin or booking.created_at - run[-1].created_at > BURST_GAP):
+            if len(run) >= size:
+                found.append(Burst(run[0].origin, run))
+            run = []
+        run.append(booking)
+    if len(run) >= size:
+        found.append(Burst(run[0].origin, run))
+    return sorted(found, key=lambda b: b.last_at, reverse=True)
+
+
+def cancel_many(booking_ids: list[int], user) -> int:
+    """A coordinator cancels bookings of a burst (seated or waiting, workshops not started); the seats go to the
+    waiting lists at once. Returns how many were cancelled; the rest had been cancelled or started already."""
+    now = utcnow()
+    wanted = sorted({i for i in booking_ids if isinstance(i, int) and 1 <= i <= 2**31 - 1})[:500]
+    rows = db.session.execute(
+        sa.select(Booking.id, Booking.workshop_id, Booking.party_size).join(Workshop, Workshop.id == Booking.workshop_id)
+        .where(Booking.id.in_(wanted), Booking.status != BookingStatus.CANCELLED, Workshop.starts_at > now)
+        .order_by(Booking.workshop_id, Booking.id)
+    ).all() if wanted else []
+    def work() -> int:
+        done = 0
+        for booking_id, workshop_id, party_size in rows:  # in workshop order: two of these cannot deadlock
+            cancelled, _promoted = _cancel_in_transaction(booking_id, workshop_id, party_size, now,
+                                                          "booking-cancel-burst")
+            done += cancelled
+        if done:
+            audit("bookings-cancel-burst", None, user=user, bookings=done)
+        return done
+
+    return seats.transaction(work) if rows else 0

@@ -30,7 +30,7 @@ from uuid import uuid4
 from flask import (
     Response, abort, current_app, jsonify, make_response, redirect, render_template, request, session, url_for,
 )
-from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
@@ -174,6 +174,19 @@ def _key_taken(workshop: Workshop, form: BookingForm):
     return _form_page(workshop, form, None, 409)
 
 
+def _seats_refused(workshop: Workshop, form: BookingForm, message: str, status: int, retry_after: int | None = None):
+    """Too many seats from this address: the message next to the party size, the entries kept; nothing booked."""
+    if wants_json():
+        response, status = _json(status, "refused", message)
+    else:
+        form.party_size.errors = [*form.party_size.errors, message]
+        body, status = _form_page(workshop, form, None, status)
+        response = make_response(body)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response, status
+
+
 @bp.route("/workshops/<int:workshop_id>/book", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired one is answered next to the kept entries
 @ratelimit.limit("booking", "RATELIMIT_BOOKING")
@@ -217,15 +230,29 @@ def new(workshop_id: int):
                 errors["csrf_token"] = [_("The form has expired. Please send it again.")]
             return _json(422, "invalid", _("Please check your entries."), errors=errors)
         return _form_page(workshop, form, None, 422)
+    # Seats, not only requests, are counted per address (the seats-per-address rule in service.py).
+    over = ratelimit.claim_seats(form.party_size.data)
+    if over is not None:
+        minutes = -(-over.retry_after // 60)
+        return _seats_refused(workshop, form, ngettext(
+            "Many seats have just been booked from this internet connection. Please try again in %(num)d minute, "
+            "or call the bus team.",
+            "Many seats have just been booked from this internet connection. Please try again in %(num)d minutes, "
+            "or call the bus team.", minutes), 429, retry_after=over.retry_after)
     try:
         outcome = service.create(
             workshop.id, party_size=form.party_size.data, name=form.name.data, contact=form.contact.data,
             needs_note=form.needs_note.data, idempotency_key=key, locale=str(get_locale()), key_checked=key_checked,
-            proofs=proofs,
+            proofs=proofs, origin=ratelimit.origin(),
         )
     except service.Refused as exc:
         if exc.reason == "key_taken":
             return _key_taken(workshop, form)
+        if exc.reason == "address_share":
+            return _seats_refused(workshop, form, _(
+                "From one internet connection, at most %(n)d seats can be booked for this workshop, so that others "
+                "get a seat too. Please choose fewer people, or call the bus team.",
+                n=service.address_share(workshop.capacity)), 409)
         workshop = db.session.get(Workshop, workshop_id)
         if workshop is None:  # deleted while this request ran
             return _json(404, "refused", refusal_message("gone")) if wants_json() else abort(404)

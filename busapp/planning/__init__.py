@@ -16,6 +16,7 @@ MENU = (
     ("feedback.results", _l("Feedback results")),
     ("feedback.posters", _l("QR posters")),
     ("mail.index", _l("Outgoing mail")),
+    ("planning.bursts", _l("Bursts")),
     ("planning.people", _l("People")),
     ("planning.audit_log", _l("Audit log")),
 )
@@ -38,4 +39,4 @@ def _labels():
     return {"status_label": lambda value: str(STATUS_LABELS.get(value, value))}
 
 
-from . import audit_log, bookings, people, reports, transfer, views  # noqa: E402,F401  (the views register themselves on bp)
+from . import audit_log, bookings, bursts, people, reports, transfer, views  # noqa: E402,F401  (the views register themselves on bp)
