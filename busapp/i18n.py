@@ -23,9 +23,9 @@ from babel import Locale
 from babel.dates import (
     DateTimePattern, format_date as babel_format_date, get_date_format, get_time_format, match_skeleton,
 )
-from flask import current_app, has_request_context, redirect, request, session, url_for
+from flask import current_app, g, has_request_context, redirect, request, session, url_for
 from babel.support import Translations
-from flask_babel import Domain, format_date, format_datetime, format_time, get_locale
+from flask_babel import Domain, format_date, format_datetime, format_time, get_locale, refresh as flask_babel_refresh
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -79,17 +79,27 @@ class FallbackDomain(Domain):
         return translations
 
 
-def locale_for_request_parts(query: str, remembered: str | None, accept_language: str | None, config) -> str:
-    """?lang= first (shareable links), then the remembered choice, then the browser's languages, then German.
+def asked_language(query: str, config) -> str | None:
+    """The language a link asks for with ?lang=, if it is one of ours."""
+    asked = next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == LANG_PARAM), "") if query else ""
+    return asked if asked in config["LANGUAGES"] else None
+
+
+def locale_for_request_parts(query: str, remembered: str | None, accept_language: str | None, config,
+                             preferred: str | None = None) -> str:
+    """?lang= first (shareable links), then the remembered choice, then the language of what the page is about (a
+    booking made in Arabic opens in Arabic), then the browser's languages, then German.
 
     From the raw query string and header, so the page cache (busapp/pagecache.py) can tell a page's language before
-    the app runs, by the very same rule."""
+    the app runs, by the very same rule (the cached pages have no `preferred`)."""
     languages = config["LANGUAGES"]
-    asked = next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == LANG_PARAM), "") if query else ""
-    if asked in languages:
+    asked = asked_language(query, config)
+    if asked:
         return asked
     if remembered in languages:
         return remembered
+    if preferred in languages:
+        return preferred
     if accept_language:
         best = parse_accept_header(accept_language, LanguageAccept).best_match(list(languages))
         if best:
@@ -103,7 +113,48 @@ def select_locale() -> str:
         # Commands and background work (reminder mails) format text outside any request.
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     return catalogue_id(locale_for_request_parts(request.query_string.decode("latin-1"), session.get("lang"),
-                                                 request.headers.get("Accept-Language"), current_app.config))
+                                                 request.headers.get("Accept-Language"), current_app.config,
+                                                 g.get(_PREFERRED)))
+
+
+_PREFERRED = "busapp_i18n_preferred"
+# Pages a resident moves between: a language asked for with ?lang= (or the booking's own language on its ticket)
+# travels in their links, so the choice holds for the visit without a cookie. Staff pages and files do not carry it.
+CARRYING_BLUEPRINTS = frozenset({"schedule", "booking", "feedback", "pages"})
+
+
+def prefer_language(locale_id: str | None) -> None:
+    """This page is about something in a language of its own (a booking remembers the language it was made in):
+    show it in that language unless the visitor asked for another (?lang=) or chose one with the picker."""
+    tag = language_tag(locale_id) if locale_id else None
+    if tag and tag in current_app.config["LANGUAGES"] and g.get(_PREFERRED) != tag:
+        g.setdefault(_PREFERRED, tag)
+        flask_babel_refresh()
+
+
+def carried_language() -> str | None:
+    """The language this page's links and forms carry: the one asked for in the address, else the one the page
+    took from what it shows (a booking's) where the visitor would otherwise get another; None for the usual one."""
+    if not has_request_context():
+        return None
+    asked = asked_language(request.query_string.decode("latin-1"), current_app.config)
+    if asked:
+        return asked
+    preferred = g.get(_PREFERRED)
+    if not preferred or preferred != current_tag():
+        return None
+    usual = locale_for_request_parts("", session.get("lang"), request.headers.get("Accept-Language"),
+                                     current_app.config)
+    return preferred if preferred != usual else None
+
+
+def carry_language(endpoint: str, values: dict) -> None:
+    """url_defaults: links to resident pages keep the language the page was opened in (see carried_language)."""
+    if LANG_PARAM in values or endpoint.partition(".")[0] not in CARRYING_BLUEPRINTS:
+        return
+    tag = carried_language()
+    if tag:
+        values[LANG_PARAM] = tag
 
 
 def direction_of(locale) -> str:
@@ -239,6 +290,7 @@ def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     babel.domain_instance = FallbackDomain()  # replaces the plain Domain that Flask-Babel would make
     app.before_request(remember_switch)
+    app.url_defaults(carry_language)
 
     app.add_template_filter(date_filter, "date")
     app.add_template_filter(time_filter, "time")
@@ -260,4 +312,5 @@ def init_app(app) -> None:
             "lang_alternates": alternates,
             "html_lang": html_lang,
             "page_query": page_query,
+            "carried_language": carried_language,
         }

@@ -155,7 +155,7 @@ def test_calendar_subscriptions_have_an_https_download_beside_them(client, make_
 
 def test_give_back_one_seat_of_a_party_and_it_goes_to_the_waiting_list(client, make_workshop):
     workshop = make_workshop(capacity=2)
-    pair = token_of(book(client, workshop.id, name="Paar", party_size="2"))
+    pair = token_of(book(client, workshop.id, headers=EN, name="Paar", party_size="2"))
     single = token_of(book(client, workshop.id, name="Einzeln"))
     html = page(client.get(f"/t/{pair}", headers=EN))
     assert "How many people are still coming?" in html
@@ -237,7 +237,7 @@ def test_each_workshop_says_its_level_what_to_bring_and_walk_ins(client, make_wo
     assert "First steps: no experience needed" in html and "Some experience" in html
     assert "Please bring" in html and "Ihr Handy und das Ladekabel" in html
     assert "Welcome: just come by." in html and "Only with a booking." in html
-    token = token_of(book(client, first.id))
+    token = token_of(book(client, first.id, headers=EN))
     ticket = page(client.get(f"/t/{token}", headers=EN))
     assert "First steps: no experience needed" in ticket and "Ihr Handy und das Ladekabel" in ticket
 

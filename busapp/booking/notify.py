@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_babel import force_locale, format_date, format_time, gettext as _
 
 from ..content import text_in
+from ..i18n import language_tag
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, OutgoingMail
 from ..schedule.calendar import absolute_url, ics_for_booking
@@ -35,7 +36,7 @@ def _facts(booking: Booking) -> list[str]:
 def _manage_lines(booking: Booking) -> list[str]:
     return [
         _("Your ticket, to show on the bus, and where you can cancel:"),
-        absolute_url("booking.show", token=booking.manage_token),
+        absolute_url("booking.show", token=booking.manage_token, lang=language_tag(booking.locale)),
         _("Please keep this email or the link: anyone with the link can see and cancel this booking."),
     ]
 

@@ -37,6 +37,7 @@ from wtforms.validators import ValidationError
 from .. import faults, qr, ratelimit, tickets
 from ..content import text_in
 from ..errors import wants_json
+from ..i18n import prefer_language
 from ..extensions import csrf, db
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, booking_version, calendar_answer, ics_for_booking
@@ -74,6 +75,9 @@ def _booking_or_404(token: str) -> Booking:
     booking = service.find_by_token(token) if TOKEN_SHAPE.fullmatch(token) else None
     if booking is None:
         abort(404)
+    # The ticket, its calendar file and its pages open in the language it was booked in, unless the visitor asks
+    # for another; their links then carry it.
+    prefer_language(booking.locale)
     return booking
 
 

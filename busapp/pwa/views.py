@@ -90,7 +90,7 @@ def _settings(state) -> None:
 def paths() -> dict:
     """Paths the scripts need, taken from the app's URL map rather than written by hand in JavaScript."""
     return {
-        "ticket": url_for("booking.show", token="x")[:-1],
+        "ticket": url_for("booking.show", token="x", lang=None)[:-1],
         "feedback": url_for("feedback.bus"),
         "pagesCache": PAGES_CACHE,
         "staffCachePrefix": STAFF_CACHE_PREFIX,

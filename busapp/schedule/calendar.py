@@ -23,7 +23,7 @@ from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
 from ..content import text_in, text_of
-from ..i18n import current_tag
+from ..i18n import current_tag, language_tag
 from ..models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import place_line
 
@@ -109,19 +109,21 @@ def booking_event(booking: Booking) -> Event:
     workshop, stop = booking.workshop, booking.workshop.stop
     cancelled = (booking.status == BookingStatus.CANCELLED or workshop.status == WorkshopStatus.CANCELLED
                  or stop.status == StopStatus.CANCELLED)
-    ticket = absolute_url("booking.show", token=booking.manage_token)
+    # The ticket opens in the language of the booking, as the calendar entry is written in it.
+    ticket = absolute_url("booking.show", token=booking.manage_token, lang=language_tag(booking.locale))
+    title = text_in(workshop, "title")
     lines = [
         _("Booking code: %(code)s", code=booking.code),
         _("Your ticket: %(url)s", url=ticket),
         _("People: %(n)d", n=booking.party_size),
     ]
     if stop.place.finding_note:
-        lines.append(_("How to find the bus: %(note)s", note=stop.place.finding_note))
+        lines.append(_("How to find the bus: %(note)s", note=text_in(stop.place, "finding_note")))
     if workshop.description:
-        lines += ["", workshop.description]
+        lines += ["", text_in(workshop, "description")]
     event = Event.new(
         uid=f"booking-{booking.code}@{uid_domain()}",
-        summary=_summary(_("Digital workshop bus: %(title)s", title=workshop.title), cancelled),
+        summary=_summary(_("Digital workshop bus: %(title)s", title=title), cancelled),
         start=workshop.starts_at.astimezone(tz),
         end=workshop.ends_at.astimezone(tz),
         location=_location(stop),
@@ -137,7 +139,7 @@ def booking_event(booking: Booking) -> Event:
         event.add("geo", (stop.place.lat, stop.place.lon))
     if not cancelled:
         for before in ALARMS:
-            alarm = Alarm.new(description=_("Digital workshop bus: %(title)s", title=workshop.title))
+            alarm = Alarm.new(description=_("Digital workshop bus: %(title)s", title=title))
             alarm.add("action", "DISPLAY")
             alarm.add("trigger", -before)
             event.add_component(alarm)
@@ -148,7 +150,7 @@ def ics_for_booking(booking: Booking) -> bytes:
     """The .ics bytes of a booked seat; METHOD:CANCEL once the booking (or its workshop) is cancelled."""
     event = booking_event(booking)
     cancelled = str(event["STATUS"]) == "CANCELLED"
-    cal = build_calendar([event], booking.workshop.title, f"booking-{booking.code}",
+    cal = build_calendar([event], text_in(booking.workshop, "title"), f"booking-{booking.code}",
                          method="CANCEL" if cancelled else "PUBLISH")
     return cal.to_ical()
 
