@@ -407,6 +407,7 @@
       sayInList(result.outcome, (who ? who + ": " : "") + message);
       return;
     }
+    signal(result.outcome);
     box.className = "answer answer--" + result.outcome;
     box.dataset.outcome = result.outcome;
     box.dataset.offline = "true";
@@ -442,9 +443,42 @@
   }
   var WARN = ["again", "other_workshop", "waiting"];
 
+  // --- a sound and a vibration for every answer: success and refusal sound and feel different -------------------
+  var audio = null;
+  function soundOn() { return load("sound", "on") !== "off"; }
+  function tone(ctx, frequency, start, length, type) {
+    var osc = ctx.createOscillator();
+    var gain = ctx.createGain();
+    osc.type = type;
+    osc.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, ctx.currentTime + start);
+    gain.gain.exponentialRampToValueAtTime(0.3, ctx.currentTime + start + 0.01);
+    gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + start + length);
+    osc.connect(gain);
+    gain.connect(ctx.destination);
+    osc.start(ctx.currentTime + start);
+    osc.stop(ctx.currentTime + start + length + 0.02);
+  }
+  function signal(outcome) {
+    var good = outcome === "valid" || outcome === "done";
+    document.documentElement.dataset.lastSignal = good ? "success" : "refusal";
+    if (navigator.vibrate) {
+      try { navigator.vibrate(good ? 60 : [200, 100, 200]); } catch (e) { /* no vibration here */ }
+    }
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!soundOn() || !Context) return;
+    try {
+      audio = audio || new Context();
+      if (audio.state === "suspended") audio.resume();
+      if (good) { tone(audio, 880, 0, 0.08, "sine"); tone(audio, 1320, 0.1, 0.12, "sine"); }
+      else tone(audio, 220, 0, 0.35, "square");
+    } catch (e) { /* no sound here */ }
+  }
+
   // The line above the door list: one answer at a time, the newest.
   function sayInList(outcome, message) {
     var list = document.getElementById("list");
+    signal(outcome);
     if (!list) { flash(message); return; }
     var line = list.querySelector(".door-answer");
     if (!line) {
@@ -766,7 +800,15 @@
   });
   // An answer from the server: the door list says how many seats this tablet's share still holds (an online
   // walk-in may have used one), and the kept pages are fetched again soon so that they show what was done.
-  document.addEventListener("htmx:afterSwap", function () {
+  document.addEventListener("htmx:afterSwap", function (event) {
+    // The server's answer to a scan or a tap on the door list: its sound and vibration.
+    var target = event.detail.target;
+    var answer = target && target.id === "answer" ? document.getElementById("answer")
+      : (target && target.id === "list" ? document.querySelector("#list .door-answer") : null);
+    if (answer && answer.dataset.outcome && !answer.dataset.signalled) {
+      answer.dataset.signalled = "true";  // once per answer, however many swaps report it
+      signal(answer.dataset.outcome);
+    }
     var list = document.getElementById("list");
     var d = day();
     if (!list || !d || !list.dataset.shareLeft) return;
@@ -823,6 +865,13 @@
     document.querySelectorAll("button[data-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
+    });
+    document.querySelectorAll("[data-sound-switch]").forEach(function (field) {
+      if (!(window.AudioContext || window.webkitAudioContext)) return;
+      var box = field.querySelector("input");
+      box.checked = soundOn();
+      box.addEventListener("change", function () { save("sound", box.checked ? "on" : "off"); });
+      field.hidden = false;
     });
     panel = document.getElementById("sync");
     if (!panel) return;

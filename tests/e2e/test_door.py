@@ -254,3 +254,85 @@ def test_still_missing_filter_quick_switch_and_printed_list(browser, door):
     page.locator("nav.switch a", has_text="Tablet-Sprechstunde").tap()
     page.wait_for_url(f"{server.url}/staff/workshops/{ids['started']}/scan")
     context.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_answer_band_and_camera_are_in_the_first_screen(_playwright, door, tmp_path, viewport):
+    from busapp import qr
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.test_checkin import _y4m
+    from tests.qrtools import rasterise
+
+    app, server, ids = door
+    video = tmp_path / "ticket.y4m"
+    _y4m(video, rasterise(str(qr.svg(ids["tokens"]["Hans Meier"], "ticket")), scale=8))
+    browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    size = VIEWPORTS[viewport]
+
+    def in_view(locator):
+        box = locator.bounding_box()
+        assert box is not None
+        assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (viewport, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (viewport, box)
+
+    try:
+        context = browser.new_context(viewport=size, has_touch=True, base_url=server.url, locale="de-DE")
+        context.grant_permissions(["camera"], origin=server.url)
+        page = context.new_page()
+        sign_in(page, server.url)
+        page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+        _expect_answer(page, "valid", "HANS22")  # read by the camera
+        page.screenshot(path=str(tmp_path / f"scan-{viewport}-camera.png"))
+        in_view(page.locator("#answer"))
+        in_view(page.locator("#scan-video"))
+        in_view(page.locator("#here-count"))
+        _type_code(page, "STORN1")  # typed
+        _expect_answer(page, "cancelled", "STORN1")
+        page.screenshot(path=str(tmp_path / f"scan-{viewport}-typed.png"))
+        in_view(page.locator("#answer"))
+        in_view(page.locator("#scan-video"))
+        in_view(page.locator("#code"))
+        context.close()
+    finally:
+        browser.close()
+
+
+# Records what the page asks of the vibration motor and the speaker.
+SIGNALS = """
+window.__vibrations = [];
+window.__tones = [];
+Object.defineProperty(navigator, 'vibrate', {value: (p) => { window.__vibrations.push(JSON.stringify(p)); return true; }});
+const create = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  const osc = create.call(this);
+  const start = osc.start.bind(osc);
+  osc.start = (when) => { window.__tones.push(osc.type); return start(when); };
+  return osc;
+};
+"""
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_success_and_refusal_sound_and_feel_different_and_sound_can_be_switched_off(browser, door, viewport):
+    app, server, ids = door
+    context, page = _tablet(browser, server, viewport)
+    context.add_init_script(SIGNALS)
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
+    _type_code(page, "VALID1")
+    _expect_answer(page, "valid", "VALID1")
+    _type_code(page, "STORN1")
+    _expect_answer(page, "cancelled", "STORN1")
+    assert page.evaluate("window.__vibrations") == ["60", "[200,100,200]"]
+    assert page.evaluate("window.__tones") == ["sine", "sine", "square"]
+    # Sound off (kept on this tablet): the vibration stays, the speaker is quiet, on this page and the next.
+    page.locator("label[for=sound]").tap()
+    expect(page.locator("#sound")).not_to_be_checked()
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    expect(page.locator("#sound")).not_to_be_checked()
+    page.locator("#list .door-row", has_text="Gast 2").locator("button", has_text="Einchecken").tap()
+    expect(page.locator("#list .door-answer")).to_have_attribute("data-outcome", "valid")
+    page.wait_for_function("window.__vibrations.length === 1")
+    assert page.evaluate("window.__tones") == []
+    context.close()
