@@ -104,17 +104,37 @@ PAGES = ["/", "/s/{stop}", "/workshops/{workshop}/book", "/f/{stop}", "/f", "/d/
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_answer_503_with_retry_after_while_the_database_is_away(client, impatient, make_workshop, away,
                                                                         path, now):
+    """Each page shows the stop (its place, from the database) before the outage, a 503 without it during, and
+    the same page again after."""
     workshop = make_workshop()
     path = path.format(stop=workshop.stop_id, workshop=workshop.id, district=workshop.stop.district.slug)
-    assert client.get(path).status_code in (200, 404)
+    place = workshop.stop.place.name
+
+    def shown() -> str:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        body = response.get_data(as_text=True)
+        assert place in body, path
+        return re.sub(r'value="[^"]{16,}"', 'value=""', body)
+
+    before = shown()
     db.session.remove()
     away.start()
     response = client.get(path)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(faults.RETRY_AFTER_SECONDS)
-    assert "Internal" not in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert "Internal" not in body and place not in body
     away.stop()
-    assert client.get(path).status_code in (200, 404)
+    after = shown()
+    assert _main(after) == _main(before)
+
+
+def _main(body: str) -> str:
+    """The page's main content, without the parts that change from one request to the next (form keys)."""
+    match = re.search(r'<main\b.*?</main>', body, re.S)
+    assert match, "the page has no <main>"
+    return match.group(0)
 
 
 def test_healthz_says_503_with_retry_after(client, impatient, away):

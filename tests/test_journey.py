@@ -206,15 +206,34 @@ def test_reminder_is_queued_once_the_day_before_with_the_cancel_link(app, client
     assert "Queued 0 reminders" in runner.invoke(args=["remind"]).output  # never twice
 
 
-def test_no_reminder_for_a_booking_made_just_now(app, client, make_stop, make_workshop, mail_on):
-    soon = datetime.now(BERLIN) + timedelta(hours=20)
-    tomorrow_morning = datetime.combine(soon.date(), time(9), tzinfo=BERLIN)
-    if tomorrow_morning.date() == datetime.now(BERLIN).date():
-        tomorrow_morning += timedelta(days=1)
-    workshop = make_workshop(make_stop(starts_at=tomorrow_morning))
-    book(client, workshop.id, contact="anna@example.org")
+def test_a_booking_made_just_now_is_reminded_only_after_the_quiet_hours_the_day_before(app, client, make_stop,
+                                                                                       make_workshop, mail_on):
+    """remind() on a clock of the test's own: a week from now, the workshop at 10:00 the day after, booked at 08:00.
+    Within REMINDER_QUIET of the booking nothing goes; later that day the reminder goes, to that booking, once;
+    two days before, nothing."""
+    day = datetime.now(BERLIN).date() + timedelta(days=7)
+    at = lambda d, hour, minute=0: datetime.combine(d, time(hour, minute), tzinfo=BERLIN)  # noqa: E731
+    workshop = make_workshop(make_stop(starts_at=at(day + timedelta(days=1), 10)), title="Fotos ordnen")
+    book(client, workshop.id, name="Anna", contact="anna@example.org")
+    [booking] = bookings()
+    booking.created_at = at(day, 8)
+    db.session.commit()
+    quiet_ends = at(day, 8) + service.REMINDER_QUIET
+
+    def reminders() -> list[OutgoingMail]:
+        db.session.expire_all()
+        return db.session.scalars(sa.select(OutgoingMail).where(OutgoingMail.kind == "booking-reminder")).all()
+
     with app.test_request_context():
-        assert service.remind() == 0
+        assert service.remind(now=at(day - timedelta(days=1), 12)) == 0  # two days before
+        assert service.remind(now=at(day, 9)) == 0  # booked an hour ago: they know
+        assert service.remind(now=quiet_ends - timedelta(minutes=1)) == 0
+        assert reminders() == []
+        assert service.remind(now=quiet_ends + timedelta(minutes=1)) == 1
+        assert service.remind(now=quiet_ends + timedelta(hours=2)) == 0  # once
+    [mail] = reminders()
+    assert mail.to_address == "anna@example.org" and mail.subject == "Morgen: Fotos ordnen"
+    assert bookings()[0].reminded_at == quiet_ends + timedelta(minutes=1)
 
 
 # 8. The bus team's phone ---------------------------------------------------------------------------------------

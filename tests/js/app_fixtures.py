@@ -1,5 +1,5 @@
 """What the JavaScript unit tests (tests/js/) need from the app, as JSON on standard output: the service worker as
-/sw.js serves it, and the offline scripts' sentences (the page's #pwa-strings) in each language.
+/sw.js serves it (and as it serves it with SW_KILL_SWITCH on), and the offline scripts' sentences (the page's #pwa-strings) in each language.
 
 Run by tests/test_js_units.py once per test run (and by tests/js/harness.js when `node --test tests/js/` runs on
 its own). The app runs on a throwaway SQLite file with its tables made; no page here reads a row.
@@ -37,7 +37,14 @@ def fixtures() -> dict:
             paths = json.loads(html.unescape(_meta(body, "pwa-paths")))
         with app.app_context():
             db.engine.dispose()
-    return {"sw": worker.get_data(as_text=True), "strings": strings, "paths": paths}
+        retired = create_app({"APP_ENV": "testing", "SW_KILL_SWITCH": True,
+                              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/fixtures.sqlite3"})
+        retire = retired.test_client().get("/sw.js")
+        assert retire.status_code == 200, retire.status_code
+        with retired.app_context():
+            db.engine.dispose()
+    return {"sw": worker.get_data(as_text=True), "sw_retire": retire.get_data(as_text=True), "strings": strings,
+            "paths": paths}
 
 
 def _meta(body: str, element_id: str) -> str:

@@ -861,7 +861,7 @@ function loadServiceWorker(options = {}) {
   });
   context.__harness.caches = cacheStorage;
   const source = options.source || appFixtures().sw;
-  run(context, "templates/pwa/sw.js", source);
+  run(context, options.file || "templates/pwa/sw.js", source);
   return context;
 }
 

@@ -307,3 +307,45 @@ test("the worker is this app's: its config names this app's pages and files", ()
   assert.deepEqual(Object.keys(config.offline).sort(), Object.keys(appFixtures().strings).sort());
   assert.equal(config.pagesCache, appFixtures().paths.pagesCache);
 });
+
+// --- the kill switch ---------------------------------------------------------------------------------------------
+
+test("with the kill switch on, the worker removes this app's caches and itself, keeps the outbox, reloads pages", async () => {
+  const indexedDB = new FakeIndexedDB();
+  const fetch = fakeFetch({"POST /f/3": json({ok: true})});
+  // A phone with the normal worker: pages kept, an answer waiting in the outbox.
+  const before = loadServiceWorker({fetch, indexedDB});
+  await before.Outbox.add({key: "k1", kind: "feedback", action: "/f/3", fields: [["rating", "5"]], page: ""});
+
+  let unregistered = false;
+  const navigated = [];
+  const windows = ["/s/1", "/t/abc"].map((path) => ({
+    url: ORIGIN + path,
+    navigate: async (url) => { navigated.push(new URL(url).pathname); },
+  }));
+  const retired = loadServiceWorker({
+    fetch, indexedDB, file: "templates/pwa/sw_retire.js", source: appFixtures().sw_retire,
+    globals: {
+      registration: {unregister: async () => { unregistered = true; return true; }},
+      clients: {claim: async () => {}, matchAll: async () => windows},
+    },
+  });
+  const caches = retired.__harness.caches;
+  for (const name of ["dwb-static-0123456789abcdef", "dwb-pages-1", "dwb-staff-" + "a".repeat(20), "another-app"]) {
+    await caches.open(name);
+  }
+  const install = {waits: [], waitUntil(p) { this.waits.push(p); }};
+  dispatch(retired, "install", install);
+  await Promise.all(install.waits);
+  const activate = {waits: [], waitUntil(p) { this.waits.push(p); }};
+  dispatch(retired, "activate", activate);
+  await Promise.all(activate.waits);
+
+  assert.deepEqual(await caches.keys(), ["another-app"]);
+  assert.equal(unregistered, true);
+  assert.deepEqual(navigated, ["/s/1", "/t/abc"]);
+  // It answers nothing itself: every request goes to the network.
+  assert.equal((retired.__harness.listeners.fetch || []).length, 0);
+  // What waits in the outbox stays for the pages to send.
+  assert.deepEqual(indexedDB.dump("dwb-outbox", "items").map((i) => [i.key, i.state]), [["k1", "waiting"]]);
+});
