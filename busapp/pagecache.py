@@ -7,7 +7,8 @@ headers, body) is kept for PAGE_CACHE_SECONDS (default 5; 0 switches the cache o
 What is kept: GET responses of the public pages (schedule.*, pages.*, pwa.offline, pwa.manifest) with status 200,
 for a request that carries no session and no remember cookie, when the response sets no cookie, leaves the session
 empty, was made for nobody signed in and does not call itself private or no-store.
-The key: method, scheme, host, path and query, the language the page is in, and the htmx headers that choose
+A conditional request that a kept answer's ETag or Last-Modified satisfies gets its 304 from here too, as the view
+would have answered it. The key: method, scheme, host, path and query, the language the page is in, and the htmx headers that choose
 between page and fragment (HX-Request, HX-Boosted, HX-History-Restore-Request).
 
 Staleness: live status and free seats on these pages may lag the database by up to PAGE_CACHE_SECONDS. Forms, tickets
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from flask import request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from werkzeug.http import parse_cookie
+from werkzeug.http import parse_cookie, parse_date, parse_etags, unquote_etag
 
 from .i18n import language_tag, locale_for_request_parts
 
@@ -73,6 +74,9 @@ class PageCache:
         if entry is not None:
             # Kept pages are public pages, whose paths hold no secret: the access log may name them (gunicorn.conf.py).
             environ.setdefault("busapp.route", environ.get("PATH_INFO", ""))
+            if not_modified(environ, entry.headers):
+                start_response("304 NOT MODIFIED", [(k, v) for k, v in entry.headers if k.lower() not in BODY_HEADERS])
+                return [b""]
             start_response(entry.status, list(entry.headers))
             return [entry.body]
 
@@ -141,6 +145,22 @@ class PageCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+# Headers that describe a body, left out of a 304 (RFC 9110 15.4.5 keeps the validators, Cache-Control and Vary).
+BODY_HEADERS = frozenset({"content-length", "content-type", "content-disposition", "content-encoding"})
+
+
+def not_modified(environ, headers) -> bool:
+    """Whether a kept answer's validators tell the client its copy is current, as the view itself would have decided
+    (RFC 9110 13.2.2: If-None-Match, compared weakly, when sent; else If-Modified-Since)."""
+    kept = {k.lower(): v for k, v in headers}
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match:
+        etag = kept.get("etag")
+        return etag is not None and parse_etags(if_none_match).contains_weak(unquote_etag(etag)[0])
+    since, modified = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE")), parse_date(kept.get("last-modified"))
+    return since is not None and modified is not None and modified <= since
 
 
 def cacheable(response) -> bool:

@@ -252,3 +252,47 @@ def test_feeds_show_cancel_reasons_and_workshop_titles_in_the_visitors_language(
             assert "Der Bus ist in der Werkstatt." in text["tr"]
     # The answer's version differs by language, so a cache never hands one language's feed to another.
     assert client.get("/tour.ics").headers["ETag"] != client.get("/tour.ics?lang=en").headers["ETag"]
+
+
+def test_feed_titles_and_last_lines_are_in_the_feeds_language(client, make_stop, make_workshop):
+    """SUMMARY and the "Details and booking" line come from the catalogue of the feed's language."""
+    stop = make_stop(place="Marktplatz")
+    make_workshop(stop)
+    db.session.commit()
+    for path in ("/tour.ics", f"/d/{stop.district.slug}.ics", f"/s/{stop.id}.ics"):
+        events = {lang: parse(client.get(f"{path}?lang={lang}")).walk("VEVENT")[0] for lang in ("de", "tr", "en")}
+        summaries = {lang: str(e["SUMMARY"]) for lang, e in events.items()}
+        assert summaries == {"de": "Digitalwerkstatt-Bus: Marktplatz", "tr": "Dijital atölye otobüsü: Marktplatz",
+                             "en": "Digital workshop bus: Marktplatz"}, path
+        last = {lang: str(e["DESCRIPTION"]).splitlines()[-1] for lang, e in events.items()}
+        assert last["de"].startswith("Einzelheiten und Buchung: http"), path
+        assert last["tr"].startswith("Ayrıntılar ve rezervasyon: http"), path
+        assert last["en"].startswith("Details and booking: http"), path
+
+
+def test_a_cancelled_ticket_file_names_its_organizer(app, make_workshop):
+    """RFC 5546 3.2.5: METHOD:CANCEL carries ORGANIZER, or calendar apps may not take the cancellation."""
+    import secrets
+
+    from busapp.models import Booking, BookingStatus
+    from busapp.schedule.calendar import ics_for_booking
+
+    workshop = make_workshop()
+    booking = Booking(workshop_id=workshop.id, party_size=1, name="Erika", status=BookingStatus.CONFIRMED,
+                      code="Q" + secrets.token_hex(4).upper(), manage_token=secrets.token_urlsafe(24),
+                      idempotency_key=secrets.token_hex(16))
+    db.session.add(booking)
+    db.session.commit()
+    with app.test_request_context():
+        booked = Calendar.from_ical(ics_for_booking(booking))
+    assert str(booked["METHOD"]) == "PUBLISH"
+    booking.status = BookingStatus.CANCELLED
+    booking.cancelled_at = datetime.now(timezone.utc)
+    db.session.commit()
+    with app.test_request_context():
+        cancelled = Calendar.from_ical(ics_for_booking(booking))
+    [event] = cancelled.walk("VEVENT")
+    assert str(cancelled["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
+    organizer = event["ORGANIZER"]
+    assert str(organizer) == "mailto:" + app.config["MAIL_FROM"].rpartition("<")[2].rstrip(">")
+    assert organizer.params["CN"] == app.config["SITE_NAME"]

@@ -195,3 +195,27 @@ def test_production_keeps_pages_five_seconds_and_refuses_a_negative_setting(monk
         create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["/tour.ics", "/s/{stop}.ics"])
+def test_a_kept_feed_still_answers_a_conditional_request_with_304(cached, visitor, make_stop, path):
+    """Within the cache's window as after it: the kept answer's ETag, weak or strong, and Last-Modified decide."""
+    from tests.sqlcount import statements
+
+    stop = make_stop(place="Marktplatz")
+    url = path.format(stop=stop.id)
+    first = visitor.get(url)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert etag.startswith('W/"')
+    with statements() as seen:
+        for headers in ({"If-None-Match": etag}, {"If-None-Match": etag[2:]}, {"If-None-Match": f'"x", {etag}'},
+                        {"If-Modified-Since": modified}):
+            response = visitor.get(url, headers=headers)
+            assert response.status_code == 304, headers
+            assert response.get_data() == b"" and response.headers["ETag"] == etag
+            assert response.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert seen == []  # answered from the kept copy
+    assert visitor.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert visitor.get(url, headers={"If-None-Match": '"other"', "If-Modified-Since": modified}).status_code == 200
+    cached.clock["now"] += SECONDS + 1
+    assert visitor.get(url, headers={"If-None-Match": etag}).status_code == 304

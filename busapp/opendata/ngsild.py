@@ -6,6 +6,7 @@ import json
 from flask import Response, request
 from flask_babel import gettext as _
 
+from ..i18n import current_tag
 from ..models import utcnow
 from . import ngsild_bp as bp, service
 from .views import api_view
@@ -26,8 +27,10 @@ class NgsiError(Exception):
 def ngsi_error(status: int, title, detail) -> Response:
     """An error in NGSI-LD's shape (ETSI GS CIM 009, problem details with NGSI-LD error types)."""
     kind = ERROR_TYPES.get(status, "InternalError" if status >= 500 else "BadRequestData")
-    body = {"type": ERRORS + kind, "title": str(title), "detail": str(detail)}
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    body = {"type": ERRORS + kind, "title": service.status_phrase(status), "detail": str(detail)}
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    response.headers["Content-Language"] = current_tag()
+    return response
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -46,8 +49,7 @@ def ngsi_view(view):
         try:
             return view(*args, **kwargs)
         except NgsiError as error:
-            return ngsi_error(error.status, _("The request was not right") if error.status == 400
-                              else _("Not found"), error.detail)
+            return ngsi_error(error.status, None, error.detail)
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__

@@ -10,17 +10,21 @@ def _param(name: str, description: str, schema: dict, required: bool = False, wh
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
-# A date, or a date and time with an optional offset (without one it is Lübeck's time).
+# A date, or a date and time with an optional offset (without one it is Lübeck's time): the pattern is what the API
+# reads, the formats make it a real day and time (no 2026-02-30), so that every value the document allows is accepted.
 WHEN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+WHEN_SCHEMA = {"type": "string", "pattern": WHEN, "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 
 LIST_PARAMETERS = [
+    # The district's schema is replaced by the districts there are (see list_parameters): a value the document allows
+    # is then one the API accepts.
     _param("district", "Only stops in this district (its id, see /api/v1/districts).",
            {"type": "string", "pattern": "^[a-z0-9-]{1,80}$"}),
     _param("from", "Only what ends after this date (the whole day, in Lübeck) or date and time. Without it, lists and "
                    "the download start today; give an early date for stops that are over.",
-           {"type": "string", "pattern": WHEN, "examples": ["2026-05-04", "2026-05-04T10:00:00+02:00"]}),
+           {**WHEN_SCHEMA, "examples": ["2026-05-04", "2026-05-04T10:00:00+02:00"]}),
     _param("to", "Only what starts before this date (up to the end of that day) or date and time.",
-           {"type": "string", "pattern": WHEN, "examples": ["2026-05-31"]}),
+           {**WHEN_SCHEMA, "examples": ["2026-05-31"]}),
     _param("topic", "Only workshops with this topic key (for stops: stops that have one).",
            {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,80}$"}),
     _param("language", "Only workshops in this language (for stops: stops that have one).",
@@ -33,8 +37,18 @@ LIST_PARAMETERS = [
            {"type": "string", "maxLength": 1000}),
 ]
 
-# A download holds everything the filters select, in one file: no pages.
-DOWNLOAD_PARAMETERS = [p for p in LIST_PARAMETERS if p["name"] in service.DOWNLOAD_PARAMS]
+
+def list_parameters(districts: list[str], names: tuple[str, ...] = service.LIST_PARAMS) -> list[dict]:
+    """The list parameters, with the district's values named (an empty enum is not allowed: no district, no enum)."""
+    out = []
+    for p in LIST_PARAMETERS:
+        if p["name"] not in names:
+            continue
+        if p["name"] == "district" and districts:
+            p = {**p, "schema": {"type": "string", "enum": districts}}
+        out.append(p)
+    return out
+
 
 ID_PARAMETER = _param("id", "The id.", {"type": "string", "pattern": "^[0-9]{1,10}$"}, required=True, where="path")
 
@@ -79,22 +93,26 @@ def _ngsi_bad(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": NGSI_ERROR}}}
 
 
-def document(base_url: str) -> dict:
-    """The whole OpenAPI document for the API at base_url."""
+def document(base_url: str, districts: list[str] | None = None) -> dict:
+    """The whole OpenAPI document for the API at base_url; `districts` are the ids a list accepts."""
+    list_params = list_parameters(districts or [])
+    download_params = list_parameters(districts or [], service.DOWNLOAD_PARAMS)
     paths = {
+        "/api/v1/": _op("getIndex", "Where everything of this API is, as links",
+                        _responses(_json(_ref(schemas.INDEX), "The API's addresses.")), tag="metadata"),
         "/api/v1/stops": _op("listStops", "Stops, soonest first, with their place and workshops",
                              _responses(_json(_ref(schemas.STOP_PAGE), "A page of stops."), bad_request=True),
-                             LIST_PARAMETERS),
+                             list_params),
         "/api/v1/stops/{id}": _op("getStop", "One stop",
                                   _responses(_json(_ref(schemas.STOP), "The stop."), missing=True),
                                   [ID_PARAMETER]),
         "/api/v1/stops.csv": _op("listStopsCsv", "Every stop from today on (or as filtered) as CSV, one row per "
                                  "workshop, in one file",
                                  _responses(_json({"type": "string"}, "The stops as CSV, written while sent.",
-                                                  "text/csv"), bad_request=True), DOWNLOAD_PARAMETERS),
+                                                  "text/csv"), bad_request=True), download_params),
         "/api/v1/workshops": _op("listWorkshops", "Workshops, soonest first",
                                  _responses(_json(_ref(schemas.WORKSHOP_PAGE), "A page of workshops."),
-                                            bad_request=True), LIST_PARAMETERS),
+                                            bad_request=True), list_params),
         "/api/v1/workshops/{id}": _op("getWorkshop", "One workshop",
                                       _responses(_json(_ref(schemas.WORKSHOP), "The workshop."), missing=True),
                                       [ID_PARAMETER]),

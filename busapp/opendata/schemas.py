@@ -221,12 +221,32 @@ WORKSHOP_PAGE = page_of(WORKSHOP, "A page of workshops, soonest first.")
 PLACE_LIST = list_of(PLACE, "The places of the public stops.")
 DISTRICT_LIST = list_of(DISTRICT, "Every district in its official order.")
 
+INDEX_LINKS = (
+    ("stops", "Stops from today on, page by page."),
+    ("workshops", "Workshops from today on, page by page."),
+    ("stops_csv", "Every stop from today on as one CSV file."),
+    ("places", "Every place the bus stops at."),
+    ("districts", "The districts."),
+    ("calendar", "The whole tour as an iCalendar feed."),
+    ("catalog", "The DCAT-AP.de description of this data."),
+    ("openapi", "The OpenAPI document of this API."),
+    ("ngsi_ld_places", "The places as NGSI-LD entities."),
+    ("ngsi_ld_events", "The workshops as NGSI-LD entities."),
+    ("docs", "This API described for people."),
+)
+INDEX = Schema("Index", "Where everything of this API is.", (
+    Field("title", STRING, "The API's name."),
+    Field("links", Schema("IndexLinks", "The API's addresses.",
+                          tuple(Field(name, URL, text) for name, text in INDEX_LINKS)), "The API's addresses."),
+))
+
 PROBLEM = Schema("Problem", "What was wrong with the request (RFC 9457 problem details).", (
     Field("type", STRING, "about:blank"),
-    Field("title", STRING, "A short summary."),
+    Field("title", STRING, "The HTTP status code's phrase (Bad Request, Not Found ...), the same every time."),
     Field("status", {"type": "integer", "minimum": 400, "maximum": 599}, "The HTTP status code."),
-    Field("detail", STRING, "What to change."),
+    Field("detail", STRING, "What to change, in the language named by Content-Language."),
     Field("parameter", STRING, "The query parameter that was not right; null when it is none.", nullable=True),
 ))
 
-ALL = (DISTRICT, PLACE, WORKSHOP, STOP, LINKS, STOP_PAGE, WORKSHOP_PAGE, PLACE_LIST, DISTRICT_LIST, PROBLEM)
+ALL = (DISTRICT, PLACE, WORKSHOP, STOP, LINKS, STOP_PAGE, WORKSHOP_PAGE, PLACE_LIST, DISTRICT_LIST, INDEX,
+       INDEX.fields[1].kind, PROBLEM)

@@ -37,6 +37,7 @@ import io
 import json
 import threading
 import time
+from http import HTTPStatus
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time as clock, timedelta, timezone
@@ -51,7 +52,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import csvexport
 from ..content import own_language
-from ..i18n import local_time
+from ..i18n import current_tag, local_time
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from ..schedule import display
@@ -74,21 +75,30 @@ SCHEMA_STATUS = {"scheduled": "EventScheduled", "moved": "EventRescheduled", "ca
 class ApiError(Exception):
     """A request the API cannot answer; becomes a problem-details JSON answer."""
 
-    def __init__(self, status: int, title: str, detail: str, parameter: str | None = None):
+    def __init__(self, status: int, detail: str, parameter: str | None = None):
         super().__init__(detail)
-        self.status, self.title, self.detail, self.parameter = status, title, detail, parameter
+        self.status, self.detail, self.parameter = status, detail, parameter
 
     def facts(self) -> dict:
-        return {"type": "about:blank", "title": self.title, "status": self.status, "detail": self.detail,
-                "parameter": self.parameter}
+        # RFC 9457 4.2.1: with the type about:blank the title is the status code's own phrase, the same every time
+        # (a program may show or compare it); what to change is in `detail`, in the language of Content-Language.
+        return {"type": "about:blank", "title": status_phrase(self.status), "status": self.status,
+                "detail": self.detail, "parameter": self.parameter}
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def bad(parameter: str | None, detail: str) -> ApiError:
-    return ApiError(400, _("The request was not right"), detail, parameter)
+    return ApiError(400, detail, parameter)
 
 
 def not_found(detail: str) -> ApiError:
-    return ApiError(404, _("Not found"), detail)
+    return ApiError(404, detail)
 
 
 # --------------------------------------------------------------------------------------------- addresses
@@ -285,6 +295,11 @@ def all_districts() -> list[District]:
     return list(db.session.scalars(sa.select(District).order_by(District.number)))
 
 
+def district_ids() -> list[str]:
+    """The ids a `district` filter accepts, in the districts' order."""
+    return list(db.session.scalars(sa.select(District.slug).order_by(District.number)))
+
+
 # --------------------------------------------------------------------------------------------- filters
 
 @dataclass(frozen=True)
@@ -333,8 +348,8 @@ def start_of_today(now: datetime) -> datetime:
 def parse_filters(args, now: datetime, known: tuple[str, ...] = LIST_PARAMS) -> Filters:
     """Check a list's query string; an ApiError (400) names the first parameter that is not right.
 
-    Without `from`, a list starts today (the whole day in the city), so it shows the current tour and not years of
-    stops that are over; `from` reaches back as far as one likes."""
+    Without `from` and `to`, a list starts today (the whole day in the city), so it shows the current tour and not
+    years of stops that are over; `from` reaches back as far as one likes, and `to` alone means all before it."""
     unknown = sorted(set(args) - set(known))
     if unknown:
         raise bad(unknown[0], _("Unknown parameter %(name)s. Known parameters: %(known)s.",
@@ -353,10 +368,8 @@ def parse_filters(args, now: datetime, known: tuple[str, ...] = LIST_PARAMS) -> 
             values[name] = raw
     values["since"] = _when(args, "from", start=True)
     values["until"] = _when(args, "to", start=False)
-    if values["since"] is None:
+    if values["since"] is None and values["until"] is None:
         values["since"] = start_of_today(now)
-        if values["until"] is not None and values["since"] >= values["until"]:
-            raise bad("to", _("Without from, a list starts today; give from as well for what was before."))
     if values["since"] and values["until"] and values["since"] >= values["until"]:
         raise bad("from", _("from must be before to."))
     raw = args.get("free_seats")
@@ -970,4 +983,6 @@ def _json_default(value: Any) -> Any:
 
 def problem(error: ApiError) -> Response:
     body = json.dumps(schemas.PROBLEM.dump(error.facts()), ensure_ascii=False)
-    return Response(body, status=error.status, mimetype="application/problem+json")
+    response = Response(body, status=error.status, mimetype="application/problem+json")
+    response.headers["Content-Language"] = current_tag()
+    return response

@@ -47,6 +47,27 @@ def _paged(body: dict):
     return response
 
 
+@bp.get("/api/v1/")
+@api_view
+def index():
+    """Where everything of the API is, as links to follow."""
+    _no_params()
+    links = {
+        "stops": service.link("opendata.stops"),
+        "workshops": service.link("opendata.workshops"),
+        "stops_csv": service.link("opendata.stops_csv"),
+        "places": service.link("opendata.places"),
+        "districts": service.link("opendata.districts"),
+        "calendar": service.link("schedule.tour_ics"),
+        "catalog": service.link("opendata.catalog"),
+        "openapi": service.link("opendata.openapi_document"),
+        "ngsi_ld_places": service.link("ngsild.entities", type="PointOfInterest"),
+        "ngsi_ld_events": service.link("ngsild.entities", type="Event"),
+        "docs": service.link("opendata.docs"),
+    }
+    return service.answer(schemas.INDEX.dump({"title": "Digitalwerkstatt-Bus open data", "links": links}))
+
+
 @bp.get("/api/v1/stops")
 @api_view
 def stops():
@@ -130,7 +151,7 @@ def catalog():
 def openapi_document():
     """The OpenAPI 3.1 document of this API."""
     _no_params()
-    return service.answer(openapi.document(service.base_url()))
+    return service.answer(openapi.document(service.base_url(), service.district_ids()))
 
 
 @bp.get("/api")

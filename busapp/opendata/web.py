@@ -8,12 +8,28 @@ from .service import ApiError, Validators
 
 # Only these answer other origins; the pages of the site keep their same-origin policy.
 CORS_PREFIXES = ("/api/v1/", "/ngsi-ld/v1/")
-ALLOWED_HEADERS = "Accept, Accept-Language, If-None-Match, If-Modified-Since"
+# What a script on another site may send: NGSI-LD clients send Link (the @context of a JSON request) and NGSILD-Tenant.
+ALLOWED_HEADERS = "Accept, Accept-Language, If-None-Match, If-Modified-Since, Link, NGSILD-Tenant"
+# The calendar feeds named in the catalogue are read by scripts on other sites too (a town's event calendar).
+CORS_ENDPOINTS = frozenset({"schedule.tour_ics", "schedule.district_ics", "schedule.stop_ics"})
 EXPOSED_HEADERS = "ETag, Last-Modified, Link, Retry-After"
 
 
 def is_api_path(path: str) -> bool:
     return path.startswith(CORS_PREFIXES)
+
+
+def _without_sessions(interface):
+    """The app's session interface, except that API addresses get no session: their answers are the same for every
+    client, so they neither read a cookie nor say `Vary: Cookie`, which would keep shared caches from sharing them."""
+
+    class PublicApiSessions(type(interface)):
+        def open_session(self, app, request):
+            if is_api_path(request.path):
+                return self.make_null_session(app)
+            return super().open_session(app, request)
+
+    return PublicApiSessions()
 
 
 def init_app(app) -> None:
@@ -22,6 +38,7 @@ def init_app(app) -> None:
     from .. import errors
 
     app.extensions["opendata.validators"] = Validators()
+    app.session_interface = _without_sessions(app.session_interface)
     app.register_blueprint(bp)
     app.register_blueprint(ngsild_bp)
     app.cli.add_command(commands.opendata)
@@ -31,6 +48,10 @@ def init_app(app) -> None:
 
     @app.after_request
     def cors(response):
+        if request.endpoint in CORS_ENDPOINTS:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+            response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
         if is_api_path(request.path):
             h = response.headers
             h["Access-Control-Allow-Origin"] = "*"
@@ -52,7 +73,7 @@ def _error_answer(code: int, title: str, message: str, headers):
 
         response = ngsi_error(code, title, message)
     else:
-        response = service.problem(ApiError(code, str(title), str(message)))
+        response = service.problem(ApiError(code, str(message)))
     for name, value in headers or ():
         if name.lower() in ("allow", "retry-after"):
             response.headers[name] = value

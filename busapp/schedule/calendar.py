@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 import hashlib
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from flask import Response, current_app, request, url_for
 from flask_babel import get_locale, gettext as _
-from icalendar import Alarm, Calendar, Event, Timezone
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
@@ -150,6 +151,11 @@ def ics_for_booking(booking: Booking) -> bytes:
     """The .ics bytes of a booked seat; METHOD:CANCEL once the booking (or its workshop) is cancelled."""
     event = booking_event(booking)
     cancelled = str(event["STATUS"]) == "CANCELLED"
+    if cancelled:
+        # RFC 5546 3.2.5: a CANCEL names its organizer, or calendar apps may not apply it. The bus team sends it.
+        organizer = vCalAddress("mailto:" + parseaddr(current_app.config["MAIL_FROM"])[1])
+        organizer.params["CN"] = current_app.config["SITE_NAME"]
+        event.add("organizer", organizer)
     cal = build_calendar([event], text_in(booking.workshop, "title"), f"booking-{booking.code}",
                          method="CANCEL" if cancelled else "PUBLISH")
     return cal.to_ical()
@@ -277,16 +283,19 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
     return tz.to_ical().decode("utf-8").rstrip("\r\n")
 
 
-def _pattern(text: str, *names: str):
+def _mark(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+def _pattern(translated: str, *names: str):
     """A translated sentence with placeholders, looked up once and filled in many times (gettext per event was a
-    third of a feed's time)."""
-    marks = {name: f"\x00{name}\x00" for name in names}
-    translated = _(text, **marks)
+    third of a feed's time). The caller translates with a literal msgid and _mark() for each value, so that Babel
+    extracts the sentence: _pattern(_("Reason: %(reason)s", reason=_mark("reason")), "reason")."""
 
     def fill(**values: str) -> str:
         result = translated
-        for name, mark in marks.items():
-            result = result.replace(mark, values[name])
+        for name in names:
+            result = result.replace(_mark(name), values[name])
         return result
 
     return fill
@@ -297,7 +306,7 @@ class _Labels:
 
     def __init__(self) -> None:
         self._cache: dict[tuple, str] = {}
-        self.district = _pattern("Digital workshop bus in %(district)s", "district")
+        self.district = _pattern(_("Digital workshop bus in %(district)s", district=_mark("district")), "district")
 
     def get(self, kind: str, key: str) -> str:
         cached = self._cache.get((kind, key))
@@ -325,10 +334,10 @@ class _Words:
     def __init__(self) -> None:
         self.labels = _Labels()
         self.heading = _("Workshops (free, please book a seat):")
-        self.summary = _pattern("Digital workshop bus: %(place)s", "place")
-        self.cancelled = _pattern("Cancelled: %(title)s", "title")
-        self.reason = _pattern("Reason: %(reason)s", "reason")
-        self.details = _pattern("Details and booking: %(url)s", "url")
+        self.summary = _pattern(_("Digital workshop bus: %(place)s", place=_mark("place")), "place")
+        self.cancelled = _pattern(_("Cancelled: %(title)s", title=_mark("title")), "title")
+        self.reason = _pattern(_("Reason: %(reason)s", reason=_mark("reason")), "reason")
+        self.details = _pattern(_("Details and booking: %(url)s", url=_mark("url")), "url")
 
 
 def _event(stop: tuple, workshops: tuple, words: _Words, url: str, context: tuple) -> str:
