@@ -5,14 +5,20 @@ browser an error instead of a reason to leave them out)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
-from busapp import create_app, demo
+from busapp import create_app, demo, tickets
 from busapp.config import database_url as _db_url
 from busapp.extensions import db
-from tests.conftest import _empty_tables
+from busapp.models import (
+    Booking, BookingStatus, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
+)
+from tests.conftest import PASSWORD, _empty_tables
 from tests.live import LiveServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -110,3 +116,53 @@ def page(context):
     page = context.new_page()
     yield page
     page.close()
+
+
+@pytest.fixture
+def open_stop_id(live_app) -> int:
+    """A published demo stop that takes feedback now (started, closed less than two weeks ago)."""
+    with live_app.app_context():
+        now = utcnow()
+        stop_id = db.session.scalar(
+            sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= now,
+                                     Stop.ends_at > now - timedelta(days=13))
+            .order_by(Stop.starts_at.desc()).limit(1)
+        )
+    assert stop_id, "the demo tour has no stop that takes feedback"
+    return stop_id
+
+
+@pytest.fixture
+def bus(tmp_path):
+    """An app with a stop going on now, a workshop in an hour with three bookings, and a staff account."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'checkin.sqlite3'}"
+    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(url), "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        db.create_all()
+        _empty_tables()
+        now = utcnow().replace(microsecond=0)
+        district = District(number="77", name="Innenstadt", slug="innenstadt")
+        stop = Stop(district=district, place=Place(district=district, name="Marktplatz", address="Am Markt 1"),
+                    starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=4), status=StopStatus.PUBLISHED)
+        workshop = Workshop(stop=stop, title="Smartphone-Grundlagen", topic="smartphone_basics",
+                            starts_at=now + timedelta(hours=1), capacity=8, seats_taken=4)
+        people = {}
+        for name, code, size in (("Erika Muster", "ERIKA2", 1), ("Hans Meier", "HANS22", 1),
+                                 ("Aylin Kaya", "AYLIN2", 2)):
+            people[name] = Booking(workshop=workshop, party_size=size, name=name, status=BookingStatus.CONFIRMED,
+                                   code=code, manage_token=secrets.token_urlsafe(24),
+                                   idempotency_key=secrets.token_hex(16), confirmed_at=now)
+        staff = User(email="staff@example.org", role=Role.STAFF)
+        staff.set_password(PASSWORD)
+        db.session.add_all([district, stop, workshop, staff, *people.values()])
+        db.session.commit()
+        ids = {"workshop": workshop.id, "stop": stop.id,
+               "tokens": {name: tickets.sign(b) for name, b in people.items()},
+               "codes": {name: b.code for name, b in people.items()}}
+    server = LiveServer(app).start()
+    yield app, server, ids
+    server.stop()
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()

@@ -23,9 +23,9 @@ from busapp.config import database_url
 from busapp.extensions import db
 from busapp.models import Course, Role, Stop, StopStatus, User, Workshop, WorkshopStatus, utcnow
 from tests.conftest import _empty_tables
+from tests.e2e.helpers import controlled
 from tests.live import LiveServer
 
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 LANGS = {"de": "de-DE", "en": "en-GB"}
 DEMO_LOGINS = {role: (email, password) for email, role, password in demo.DEMO_USERS}
 
@@ -167,14 +167,9 @@ def submit(button: str, expect: str, check: str | None = None, server_checks: bo
     return act
 
 
-def _controlled(page) -> None:
-    """Wait until the service worker controls the page."""
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", polling=100, timeout=15000)
-
-
 def saved_copy_offline(page) -> None:
     """An action: let the service worker keep this page, then reload it without network: the saved copy."""
-    _controlled(page)
+    controlled(page)
     page.reload()  # now through the worker, which keeps a copy
     path = page.evaluate("location.pathname + location.search")
     # wait_for_function would take the returned promise itself as true, so poll with evaluate (which awaits).
@@ -189,7 +184,7 @@ def saved_copy_offline(page) -> None:
 
 def booking_kept_offline(page) -> None:
     """An action: without network, send the booking form: it is kept in the outbox on the phone."""
-    _controlled(page)
+    controlled(page)
     page.context.set_offline(True)
     page.locator("input[name='name']").fill("Emine")
     page.locator("input[name='consent']").check()

@@ -9,29 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import PHONE
+from tests.e2e.helpers import axe_violations, describe
 from tests.e2e.pagelist import (
-    AXE_TAGS, LANGS, Target, all_public_targets, demo_site, open_target, role_targets, sign_in,
+    LANGS, Target, all_public_targets, demo_site, open_target, role_targets, sign_in,
 )
-
-AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
-
-RUN_AXE = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
-  return {
-    version: axe.version,
-    violations: result.violations.map(v => ({
-      id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
-      nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 300),
-                                summary: n.failureSummary}))
-    }))
-  };
-}"""
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -51,22 +36,6 @@ def lang_page(browser, site, lang):
     page = context.new_page()
     yield page
     context.close()
-
-
-def axe_violations(page) -> tuple[str, list[dict]]:
-    page.evaluate(AXE_SOURCE)
-    result = page.evaluate(RUN_AXE, AXE_TAGS)
-    return result["version"], result["violations"]
-
-
-def describe(name: str, path: str, violations: list[dict]) -> str:
-    lines = [f"{name} ({path}): {len(violations)} axe violation(s)"]
-    for v in violations:
-        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
-        for node in v["nodes"]:
-            lines.append(f"      at {node['target']}\n        {node['html']}\n        "
-                         + node["summary"].replace("\n", "\n        "))
-    return "\n".join(lines)
 
 
 def check(page, target, lang) -> list[str]:

@@ -3,24 +3,21 @@ a QR code read by the camera (Chromium's fake camera plays a video made here fro
 check-ins and walk-ins sent once when the network is back, with the conflict of two offline tablets."""
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp import create_app, qr, tickets
-from busapp.config import database_url as _db_url
+from busapp import qr
 from busapp.extensions import db
 from busapp.models import (
-    Booking, BookingStatus, CheckIn, Device, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
+    Booking, CheckIn, Device, Role, User, Workshop, utcnow,
 )
-from tests.conftest import PASSWORD, _empty_tables
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.live import LiveServer
+from tests.e2e.helpers import arrived, go_offline, go_online, query, staff_caches, staff_sign_in, y4m_video
 from tests.qrtools import rasterise
 
 pytestmark = pytest.mark.browser
@@ -28,66 +25,10 @@ pytestmark = pytest.mark.browser
 TABLET = {"width": 1024, "height": 768}
 
 
-@pytest.fixture
-def bus(tmp_path):
-    """An app with a stop going on now, a workshop in an hour with three bookings, and a staff account."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'checkin.sqlite3'}"
-    app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(url), "RATELIMIT_ENABLED": False})
-    with app.app_context():
-        db.create_all()
-        _empty_tables()
-        now = utcnow().replace(microsecond=0)
-        district = District(number="77", name="Innenstadt", slug="innenstadt")
-        stop = Stop(district=district, place=Place(district=district, name="Marktplatz", address="Am Markt 1"),
-                    starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=4), status=StopStatus.PUBLISHED)
-        workshop = Workshop(stop=stop, title="Smartphone-Grundlagen", topic="smartphone_basics",
-                            starts_at=now + timedelta(hours=1), capacity=8, seats_taken=4)
-        people = {}
-        for name, code, size in (("Erika Muster", "ERIKA2", 1), ("Hans Meier", "HANS22", 1),
-                                 ("Aylin Kaya", "AYLIN2", 2)):
-            people[name] = Booking(workshop=workshop, party_size=size, name=name, status=BookingStatus.CONFIRMED,
-                                   code=code, manage_token=secrets.token_urlsafe(24),
-                                   idempotency_key=secrets.token_hex(16), confirmed_at=now)
-        staff = User(email="staff@example.org", role=Role.STAFF)
-        staff.set_password(PASSWORD)
-        db.session.add_all([district, stop, workshop, staff, *people.values()])
-        db.session.commit()
-        ids = {"workshop": workshop.id, "stop": stop.id,
-               "tokens": {name: tickets.sign(b) for name, b in people.items()},
-               "codes": {name: b.code for name, b in people.items()}}
-    server = LiveServer(app).start()
-    yield app, server, ids
-    server.stop()
-    with app.app_context():
-        db.session.remove()
-        _empty_tables()
-        db.engine.dispose()
-
-
-def query(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
-
-
-def arrived(app, code: str) -> int:
-    return query(app, lambda: db.session.scalar(sa.select(Booking.arrived).where(Booking.code == code)))
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(base + "/signin")
-    page.fill("#email", "staff@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("form button[type=submit] >> nth=-1")
-    page.wait_for_url(base + "/staff/")
-
-
 def new_tablet(browser, base: str, name: str):
     context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
     page = context.new_page()
-    sign_in(page, base)
+    staff_sign_in(page, base)
     page.goto(base + "/staff/tablet")
     page.fill("#name", name)
     page.click("main form button[type=submit]")
@@ -99,7 +40,7 @@ def test_check_in_by_typed_code_and_by_name_search(browser, bus):
     app, server, ids = bus
     context = browser.new_context(viewport=TABLET, base_url=server.url, locale="de-DE")
     page = context.new_page()
-    sign_in(page, server.url)
+    staff_sign_in(page, server.url)
     expect(page.locator("h1")).to_have_text("Heute im Bus")
     page.click("text=Check-in-Liste")
     page.fill("#q", "hans")  # htmx searches as one types
@@ -116,25 +57,10 @@ def test_check_in_by_typed_code_and_by_name_search(browser, bus):
     context.close()
 
 
-def _y4m(path, image) -> None:
-    """A short Y4M video (4:2:0) showing `image` in the middle of a white 640 x 480 frame."""
-    from PIL import Image
-
-    frame = Image.new("L", (640, 480), 255)
-    image.thumbnail((440, 440))
-    frame.paste(image, ((640 - image.width) // 2, (480 - image.height) // 2))
-    y = frame.tobytes()
-    chroma = bytes([128]) * (320 * 240)
-    with open(path, "wb") as out:
-        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
-        for _ in range(10):
-            out.write(b"FRAME\n" + y + chroma + chroma)
-
-
 def test_scan_reads_a_ticket_from_the_camera(_playwright, bus, tmp_path):
     app, server, ids = bus
     video = tmp_path / "ticket.y4m"
-    _y4m(video, rasterise(str(qr.svg(ids["tokens"]["Aylin Kaya"], "ticket")), scale=8))
+    y4m_video(video, rasterise(str(qr.svg(ids["tokens"]["Aylin Kaya"], "ticket")), scale=8))
     browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"])
@@ -142,7 +68,7 @@ def test_scan_reads_a_ticket_from_the_camera(_playwright, bus, tmp_path):
         context = browser.new_context(viewport=TABLET, base_url=server.url, locale="de-DE")
         context.grant_permissions(["camera"], origin=server.url)
         page = context.new_page()
-        sign_in(page, server.url)
+        staff_sign_in(page, server.url)
         page.goto(f"{server.url}/staff/workshops/{ids['workshop']}/scan")
         expect(page.locator("#scanner")).to_be_visible()
         expect(page.locator("#answer")).to_have_attribute("data-outcome", "valid", timeout=30000)
@@ -228,21 +154,6 @@ def _wait_pages_kept(page) -> None:
     expect(page.locator("#sync")).to_have_attribute("data-offline-pages", "ready", timeout=30000)
 
 
-def _staff_caches(page) -> list[str]:
-    return page.evaluate("caches.keys().then(names => names.filter(n => n.startsWith('dwb-staff-')))")
-
-
-def _go_offline(context, server) -> None:
-    # Both: the browser has no network, and nothing answers at the server's address either.
-    context.set_offline(True)
-    server.stop()
-
-
-def _go_online(context, server) -> None:
-    server.start()
-    context.set_offline(False)
-
-
 def test_prepared_tablet_opens_its_pages_anew_offline_and_the_check_in_syncs_once(browser, bus):
     app, server, ids = bus
     context, page = new_tablet(browser, server.url, "Tablet vorne")
@@ -252,7 +163,7 @@ def test_prepared_tablet_opens_its_pages_anew_offline_and_the_check_in_syncs_onc
     expect(page.locator("[data-sync-day]")).to_contain_text("Daten vom")
     page.close()  # the tab is closed (or the tablet restarts) while on the way
 
-    _go_offline(context, server)
+    go_offline(context, server)
     page = context.new_page()
     page.goto(server.url + "/staff/")
     copy = page.locator(".staff-copy")
@@ -277,7 +188,7 @@ def test_prepared_tablet_opens_its_pages_anew_offline_and_the_check_in_syncs_onc
     expect(page.locator("#answer")).to_have_attribute("data-outcome", "again")
     assert arrived(app, "HANS22") == 0
 
-    _go_online(context, server)
+    go_online(context, server)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     expect(page.locator("[data-sync-queue]")).to_have_text("")
     assert arrived(app, "HANS22") == 1
@@ -297,7 +208,7 @@ def test_kept_pages_go_at_sign_out_and_never_reach_another_person(browser, bus):
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(server.url + "/staff/")
     _wait_pages_kept(page)
-    first = _staff_caches(page)
+    first = staff_caches(page)
     assert len(first) == 1
     # Someone else signs in on the same tablet, without anyone signing out first: the copies go.
     page.goto(server.url + "/signin")
@@ -306,18 +217,18 @@ def test_kept_pages_go_at_sign_out_and_never_reach_another_person(browser, bus):
     page.click("form button[type=submit] >> nth=-1")
     page.wait_for_url(server.url + "/staff/")
     _wait_pages_kept(page)
-    second = _staff_caches(page)
+    second = staff_caches(page)
     assert len(second) == 1 and second != first
     # Signing out removes them; offline, /staff/ then shows the offline page, not a kept copy.
     page.click("nav form button[type=submit]")
     page.wait_for_url(server.url + "/signout")
     expect(page.locator("main h1")).to_have_text("Abmelden")
-    assert _staff_caches(page) == []
-    _go_offline(context, server)
+    assert staff_caches(page) == []
+    go_offline(context, server)
     page.goto(server.url + "/staff/")
     expect(page.locator("main h1")).to_have_text("Sie haben gerade kein Internet")
     expect(page.locator(".staff-copy")).to_have_count(0)
-    _go_online(context, server)
+    go_online(context, server)
     context.close()
 
 
@@ -375,7 +286,7 @@ def test_kept_pages_go_when_the_tablet_learns_it_was_revoked(browser, bus):
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(server.url + "/staff/")
     _wait_pages_kept(page)
-    assert len(_staff_caches(page)) == 1
+    assert len(staff_caches(page)) == 1
 
     def revoke():
         db.session.execute(sa.update(Device).values(revoked_at=utcnow()))
@@ -384,6 +295,6 @@ def test_kept_pages_go_when_the_tablet_learns_it_was_revoked(browser, bus):
     query(app, revoke)
     page.evaluate("BusCheckin.prepare()")  # answered 401: the credential no longer works
     expect(page.locator("[data-sync-day]")).to_contain_text("nicht angemeldet")
-    assert _staff_caches(page) == []
+    assert staff_caches(page) == []
     assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
     context.close()

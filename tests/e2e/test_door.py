@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from busapp import tickets
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, District, Place, Stop, StopStatus, Workshop, utcnow
-from tests.e2e.test_checkin import bus, query, sign_in  # noqa: F401  (bus is a fixture)
+from tests.e2e.helpers import arrived, staff_sign_in as sign_in, y4m_video
 
 pytestmark = pytest.mark.browser
 
@@ -191,12 +191,11 @@ def test_door_list_walk_in_live_status_and_release_say_every_refusal(browser, do
 def test_a_ticket_held_in_front_of_the_camera_keeps_its_first_answer(_playwright, door, tmp_path, viewport):
     from busapp import qr
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-    from tests.e2e.test_checkin import _y4m, arrived
     from tests.qrtools import rasterise
 
     app, server, ids = door
     video = tmp_path / "ticket.y4m"
-    _y4m(video, rasterise(str(qr.svg(ids["tokens"]["Aylin Kaya"], "ticket")), scale=8))
+    y4m_video(video, rasterise(str(qr.svg(ids["tokens"]["Aylin Kaya"], "ticket")), scale=8))
     browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"])
@@ -260,12 +259,11 @@ def test_still_missing_filter_quick_switch_and_printed_list(browser, door):
 def test_answer_band_and_camera_are_in_the_first_screen(_playwright, door, tmp_path, viewport):
     from busapp import qr
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-    from tests.e2e.test_checkin import _y4m
     from tests.qrtools import rasterise
 
     app, server, ids = door
     video = tmp_path / "ticket.y4m"
-    _y4m(video, rasterise(str(qr.svg(ids["tokens"]["Hans Meier"], "ticket")), scale=8))
+    y4m_video(video, rasterise(str(qr.svg(ids["tokens"]["Hans Meier"], "ticket")), scale=8))
     browser = _playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"])

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.pagelist import demo_site
-from tests.e2e.test_layout import OVERFLOW
+from tests.e2e.helpers import OVERFLOW
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["de", "en", "tr", "uk", "ar", "pl", "ru", "fa", "de-x-ls"]

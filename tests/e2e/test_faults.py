@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from busapp.extensions import db
 from busapp.models import Booking, Feedback, Place, Stop, StopStatus
-from tests.e2e.test_offline import (
+from tests.e2e.helpers import (
     NO_BACKGROUND_SYNC, bookable_workshop, controlled, count, fill_booking, go_offline, go_online, query, wait_kept,
 )
 

@@ -3,36 +3,15 @@ JavaScript off and by keyboard, and every poster prints on exactly one A4 sheet.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from busapp.demo import DEMO_USERS
 from busapp.extensions import db
-from busapp.models import Feedback, Stop, StopStatus, utcnow
+from busapp.models import Stop
+from tests.e2e.helpers import feedback_sent
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def open_stop_id(live_app) -> int:
-    """A published demo stop that takes feedback now (started, closed less than two weeks ago)."""
-    with live_app.app_context():
-        now = utcnow()
-        stop_id = db.session.scalar(
-            sa.select(Stop.id).where(Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= now,
-                                     Stop.ends_at > now - timedelta(days=13))
-            .order_by(Stop.starts_at.desc()).limit(1)
-        )
-    assert stop_id, "the demo tour has no stop that takes feedback"
-    return stop_id
-
-
-def stored(live_app) -> list[Feedback]:
-    """The answers sent during the test (the demo tour brings answers of its own)."""
-    with live_app.app_context():
-        return list(db.session.scalars(sa.select(Feedback).where(~Feedback.idempotency_key.startswith("demo-"))))
 
 
 def test_htmx_thank_you_replaces_the_form_in_place(page, live_app, open_stop_id):
@@ -45,7 +24,7 @@ def test_htmx_thank_you_replaces_the_form_in_place(page, live_app, open_stop_id)
     assert page.locator("#feedback").count() == 0
     assert page.evaluate("document.activeElement.id") == "thanks"
     assert "Vielen Dank!" in page.inner_text("#thanks")
-    records = stored(live_app)
+    records = feedback_sent(live_app)
     assert [(r.rating, r.learned) for r in records] == [(4, "Wie man ein Foto verschickt")]
 
 
@@ -62,7 +41,7 @@ def test_htmx_errors_come_back_next_to_the_field(page, live_app, open_stop_id):
     page.click("label[for=rating-1]")
     page.click("button.feedback-form__send")
     page.wait_for_selector("#thanks")
-    assert [(r.rating, r.missing) for r in stored(live_app)] == [(2, "Mehr Zeit")]
+    assert [(r.rating, r.missing) for r in feedback_sent(live_app)] == [(2, "Mehr Zeit")]
 
 
 def test_form_works_without_javascript(browser, live_server, live_app, open_stop_id):
@@ -77,7 +56,7 @@ def test_form_works_without_javascript(browser, live_server, live_app, open_stop
         assert "Vielen Dank!" in page.inner_text("main")
     finally:
         context.close()
-    assert [r.rating for r in stored(live_app)] == [5]
+    assert [r.rating for r in feedback_sent(live_app)] == [5]
 
 
 def test_faces_are_a_keyboard_radio_group(page, open_stop_id):

@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from busapp.models import Booking
-from tests.e2e.test_offline import (
+from tests.e2e.helpers import (
     bookable_workshop, controlled, fill_booking, go_offline, go_online, query, wait_kept,
 )
 from busapp.extensions import db

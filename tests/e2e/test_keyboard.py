@@ -10,92 +10,11 @@ import re
 import sqlalchemy as sa
 
 from busapp.extensions import db
-from busapp.models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-
-MAX_TABS = 250
-
-# What the focused element looks like: enough to tell a visible focus from an invisible one, and to say which
-# element it was when it is not. A radio or checkbox drawn by its label may show the ring on the label instead.
-FOCUS_STATE = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body || el === document.documentElement) return {none: true};
-  // A card-sized link may draw its ring on a ::before/::after that covers the card.
-  const ring = (node) => {
-    let style = '';
-    for (const pseudo of [null, '::after', '::before']) {
-      const cs = getComputedStyle(node, pseudo);
-      if (pseudo && cs.content === 'none') continue;
-      const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1;
-      const shadow = !!cs.boxShadow && cs.boxShadow !== 'none';
-      style += `${pseudo || ''} outline: ${cs.outlineStyle} ${cs.outlineWidth}; box-shadow: ${cs.boxShadow}. `;
-      if (outline || shadow) return {outline, shadow, style};
-    }
-    return {outline: false, shadow: false, style};
-  };
-  let shown = ring(el);
-  let box = el.getBoundingClientRect();
-  if (!(shown.outline || shown.shadow) && el.labels && el.labels.length) {
-    const labelRing = ring(el.labels[0]);
-    if (labelRing.outline || labelRing.shadow) { shown = labelRing; box = el.labels[0].getBoundingClientRect(); }
-  }
-  const main = document.getElementById('main');
-  return {
-    none: false,
-    tag: el.tagName.toLowerCase(), id: el.id, type: el.type || '', name: el.name || '',
-    href: el.getAttribute('href') || '', text: (el.innerText || el.value || '').trim().slice(0, 60),
-    checked: !!el.checked, value: el.value || '',
-    ring: shown.outline || shown.shadow, style: shown.style,
-    on_screen: box.width > 0 && box.height > 0 && box.bottom > 0 && box.top < window.innerHeight &&
-               box.right > 0 && box.left < window.innerWidth,
-    in_main: !!(main && main.contains(el)), is_main: el === main,
-  };
-}"""
-
-
-def focused(page) -> dict:
-    return page.evaluate(FOCUS_STATE)
-
-
-def assert_focus_visible(state: dict, where: str) -> None:
-    assert not state["none"], f"{where}: nothing has focus"
-    label = f"<{state['tag']} id={state['id']!r} href={state['href']!r}> {state['text']!r}"
-    assert state["ring"], f"{where}: focus not visible on {label} ({state['style']})"
-    assert state["on_screen"], f"{where}: focused {label} is off screen"
-
-
-def press(page, key: str, where: str) -> dict:
-    page.keyboard.press(key)
-    state = focused(page)
-    assert_focus_visible(state, f"{where}, after {key}")
-    return state
-
-
-def tab_until(page, wanted, where: str, key: str = "Tab") -> dict:
-    """Press Tab until the focused element is the wanted one, checking the focus ring on every stop."""
-    seen = []
-    for _ in range(MAX_TABS):
-        state = press(page, key, where)
-        if wanted(state):
-            return state
-        seen.append(f"{state['tag']}:{state['href'] or state['name'] or state['text'][:20]}")
-    raise AssertionError(f"{where}: not reached with {MAX_TABS} x {key}; focus went through {seen[-40:]}")
-
-
-def _bookable(live_app) -> tuple[int, int]:
-    """The soonest upcoming stop with a workshop that has seats, and that workshop."""
-    with live_app.app_context():
-        now = utcnow()
-        workshop = db.session.scalars(
-            sa.select(Workshop).join(Stop).where(
-                Stop.status == StopStatus.PUBLISHED, Workshop.status == WorkshopStatus.PUBLISHED,
-                Workshop.starts_at > now, Workshop.capacity - Workshop.seats_taken >= 2)
-            .order_by(Stop.starts_at, Workshop.starts_at).limit(1)
-        ).one()
-        return workshop.stop_id, workshop.id
-
+from tests.e2e.helpers import bookable_stop, press, tab_until
+from busapp.models import Booking, BookingStatus
 
 def test_book_a_seat_with_the_keyboard_only(page, live_app):
-    stop_id, workshop_id = _bookable(live_app)
+    stop_id, workshop_id = bookable_stop(live_app)
     page.goto("/")
 
     # The skip link is the first thing Tab reaches, it shows, and Enter on it moves into the content.

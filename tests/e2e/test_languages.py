@@ -17,10 +17,7 @@ from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, Feedback
 from tests.e2e.conftest import PHONE
 from tests.e2e.pagelist import FEEDBACK_SUBMIT, all_public_targets, demo_site, open_target
-from tests.e2e.test_a11y import axe_violations, describe
-from tests.e2e.test_feedback import open_stop_id, stored  # noqa: F401 (a fixture)
-from tests.e2e.test_keyboard import _bookable, press, tab_until
-from tests.e2e.test_layout import OVERFLOW
+from tests.e2e.helpers import OVERFLOW, axe_violations, bookable_stop, describe, feedback_sent, press, tab_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDED = ["tr", "uk", "ar", "pl", "ru", "fa", "de-x-ls"]
@@ -172,7 +169,7 @@ def _book_from_home(page, stop_id: int, workshop_id: int, name: str) -> None:
 def test_browser_booking_from_home_to_ticket(browser, live_server, live_app, tag, expect):
     context = _context(browser, live_server.url, tag)
     page = context.new_page()
-    stop_id, workshop_id = _bookable(live_app)
+    stop_id, workshop_id = bookable_stop(live_app)
     name = f"Deneme {tag}"
     _book_from_home(page, stop_id, workshop_id, name)
     text = page.locator("main").inner_text()
@@ -188,7 +185,7 @@ def test_browser_booking_from_home_to_ticket(browser, live_server, live_app, tag
 def test_keyboard_booking_in_arabic(browser, live_server, live_app):
     context = _context(browser, live_server.url, "ar")
     page = context.new_page()
-    stop_id, workshop_id = _bookable(live_app)
+    stop_id, workshop_id = bookable_stop(live_app)
     page.goto("/")
     assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
     state = press(page, "Tab", "home")
@@ -241,7 +238,7 @@ def test_feedback_in_arabic(browser, live_server, live_app, open_stop_id):
     page.click("button.feedback-form__send")
     page.wait_for_selector("#thanks")
     assert "شكرًا!" in page.inner_text("#thanks")
-    records = stored(live_app)
+    records = feedback_sent(live_app)
     assert [(r.rating, r.learned, r.locale) for r in records] == [(5, "كيف أرسل صورة", "ar")]
     assert all(isinstance(r, Feedback) for r in records)
     context.close()
@@ -252,7 +249,7 @@ def test_a_link_in_arabic_holds_through_booking_to_the_ticket_on_a_german_browse
     opened again later without ?lang= is still Arabic, as it was booked in Arabic."""
     context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="de-DE")
     page = context.new_page()
-    stop_id, workshop_id = _bookable(live_app)
+    stop_id, workshop_id = bookable_stop(live_app)
     try:
         page.goto(f"/s/{stop_id}?lang=ar")
         page.locator(f"a[href^='/workshops/{workshop_id}/book']").first.click()

@@ -11,38 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import OVERFLOW
 from tests.e2e.pagelist import LANGS, Target, all_public_targets, demo_site, open_target, role_targets, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = {320: "320 px phone, or 200 % zoom at 640 px", 640: "200 % zoom at 1280 px"}
-
-# The document must not be wider than the window; the elements that stick out are named in the failure message.
-# Content inside its own scrolling box (a wide table in .table-wrap) is allowed by WCAG and does not widen the page.
-OVERFLOW = """() => {
-  const root = document.documentElement;
-  const width = root.clientWidth;
-  const out = [];
-  if (root.scrollWidth > width) {
-    for (const el of document.querySelectorAll('body *')) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 || r.height === 0) continue;
-      if (r.right > width + 1 || r.left < -1) {
-        let p = el.parentElement, clipped = false;
-        while (p && p !== document.body) {
-          const o = getComputedStyle(p).overflowX;
-          if (o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip') { clipped = true; break; }
-          p = p.parentElement;
-        }
-        if (clipped) continue;
-        const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-          (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
-        out.push(`${name} [${Math.round(r.left)}..${Math.round(r.right)}] "${(el.textContent || '').trim().slice(0, 40)}"`);
-      }
-    }
-  }
-  return {scrollWidth: root.scrollWidth, clientWidth: width, culprits: out.slice(0, 8)};
-}"""
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):

@@ -8,129 +8,23 @@ from __future__ import annotations
 import re
 import threading
 import time
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Error as PlaywrightError, expect
+from playwright.sync_api import expect
 
 from busapp.pwa import views as pwa
 from busapp.extensions import db
+from tests.e2e.helpers import (
+    NO_BACKGROUND_SYNC, SAVED, book_offline, bookable_workshop, cache_names, controlled, count, execute, fill_booking,
+    go_offline, go_online, outbox_items, poll, query, wait_kept,
+)
 from busapp.models import Booking, BookingStatus, District, Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 
 pytestmark = pytest.mark.browser
 
-SAVED = "Auf Ihrem Telefon gespeichert – es wird gesendet, sobald Sie wieder Internet haben."
-
-
-# --- helpers -------------------------------------------------------------------------------------------------------
-
-def query(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
-
-
 # Feedback sent during a test; the demo tour brings answers of its own.
 SENT_HERE = ~Feedback.idempotency_key.startswith("demo-")
-
-
-def count(app, model, *where) -> int:
-    return query(app, lambda: db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)))
-
-
-def execute(app, statement) -> None:
-    def run():
-        db.session.execute(statement)
-        db.session.commit()
-
-    query(app, run)
-
-
-def bookable_workshop(app, capacity_at_least: int = 2) -> Workshop:
-    def find():
-        soon = utcnow() + timedelta(hours=3)
-        return db.session.scalars(
-            sa.select(Workshop).join(Stop).where(
-                Workshop.status == WorkshopStatus.PUBLISHED, Stop.status == StopStatus.PUBLISHED,
-                Workshop.starts_at > soon, Workshop.capacity >= capacity_at_least, Workshop.seats_taken == 0,
-            ).order_by(Workshop.starts_at)
-        ).first()
-
-    workshop = query(app, find)
-    assert workshop is not None
-    return workshop
-
-
-def poll(page, script: str, arg=None, timeout: float = 15) -> None:
-    """Wait until an (async) browser-side check is true; wait_for_function does not await promises."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if page.evaluate(script, arg):
-                return
-        except PlaywrightError as exc:
-            # The page may be reloading itself (the retired worker does that); ask the next page.
-            if "context was destroyed" not in str(exc):
-                raise
-        assert time.monotonic() < deadline, f"still false after {timeout}s: {script}"
-        time.sleep(0.1)
-
-
-def controlled(page) -> None:
-    """Wait until the service worker controls the page (installed, caches filled, clients claimed)."""
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", polling=100, timeout=15000)
-
-
-def wait_kept(page, *paths: str) -> None:
-    poll(page, """async ([name, paths]) => {
-        const cache = await caches.open(name);
-        const have = (await cache.keys()).map(r => { const u = new URL(r.url); return u.pathname + u.search; });
-        return paths.every(p => have.includes(p));
-    }""", [pwa.PAGES_CACHE, list(paths)])
-
-
-def cache_names(page) -> list[str]:
-    return page.evaluate("caches.keys()")
-
-
-def go_offline(context, server) -> None:
-    context.set_offline(True)
-    server.stop()
-
-
-def go_online(context, server) -> None:
-    server.start()
-    context.set_offline(False)
-
-
-# Like iOS: no Background Sync, so only the page sends (and Playwright's routes see every request it makes).
-NO_BACKGROUND_SYNC = "Object.defineProperty(ServiceWorkerRegistration.prototype, 'sync', {get: () => undefined});"
-
-
-def outbox_items(page) -> list[dict]:
-    return page.evaluate("Outbox.all()")
-
-
-def fill_booking(page, name: str = "Emine") -> str:
-    """Fill the booking form; returns its idempotency key."""
-    page.locator("input[name='name']").fill(name)
-    page.locator("input[name='consent']").check()
-    return page.locator("input[name='idempotency_key']").input_value()
-
-
-def book_offline(page, context, server, workshop_id: int) -> str:
-    page.goto(f"/workshops/{workshop_id}/book")
-    controlled(page)
-    go_offline(context, server)
-    key = fill_booking(page)
-    page.locator("form[data-outbox='booking'] button[type='submit']").click()
-    expect(page.locator(".pwa-notice")).to_contain_text(SAVED)
-    expect(page.locator("form[data-outbox='booking']")).to_be_hidden()
-    expect(page.locator("#status-bar")).to_contain_text("1 Eintrag wartet auf das Senden.")
-    return key
 
 
 # --- a: saved pages ------------------------------------------------------------------------------------------------

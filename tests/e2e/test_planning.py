@@ -185,7 +185,7 @@ def test_coordinator_pages_fit_a_1024_px_screen(browser, live_server, path):
 def test_moving_a_booked_workshop_shows_who_is_told_before_saving(office, live_app, browser, live_server):
     """The workshop form's dry run: a new time for a booked workshop first says whom it reaches (checked with axe),
     then saves and tells them; the resident's ticket shows the new time and the coordinator's note."""
-    from tests.e2e.test_a11y import axe_violations, describe
+    from tests.e2e.helpers import axe_violations, describe
 
     now = utcnow()
     with live_app.app_context():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.pagelist import LANGS, Target, demo_site, open_target
-from tests.e2e.test_layout import OVERFLOW
+from tests.e2e.helpers import OVERFLOW
 
 # The pages a resident meets on the way to a seat and back to the ticket.
 PAGES = ("home", "stop", "booking form", "ticket", "my bookings on this phone", "find my booking",

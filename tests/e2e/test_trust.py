@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from busapp.extensions import db
 from busapp.models import Booking, Stop, StopStatus, utcnow
 from busapp.pwa import views as pwa
-from tests.e2e.test_offline import (
+from tests.e2e.helpers import (
     book_offline, bookable_workshop, controlled, fill_booking, go_online, outbox_items, poll, query, wait_kept,
 )
 
