@@ -245,6 +245,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # per workshop (or stop) and day.
         "FEEDBACK_OPEN_DAYS": _int("FEEDBACK_OPEN_DAYS", 14),
         "FEEDBACK_DEVICE_LIMIT": _int("FEEDBACK_DEVICE_LIMIT", 3),
+        # ... and one address (IPv6: its /64) this often, whatever its devices (a new cookie is a new device); not
+        # for TRUSTED_NETWORKS, where everyone on the bus answers through one router.
+        "FEEDBACK_ADDRESS_LIMIT": _int("FEEDBACK_ADDRESS_LIMIT", 4),
         # The service worker: SW_KILL_SWITCH=1 serves a worker that clears its caches and unregisters itself;
         # SW_RELEASE forces a new worker version without a change of files.
         "SW_KILL_SWITCH": _bool("SW_KILL_SWITCH", False),
@@ -327,6 +330,8 @@ def _check(cfg: dict) -> None:
         raise ConfigError("WALKIN_SHARE must be 0 or more")
     if not 1 <= cfg["BOOKING_ADDRESS_SHARE"] <= 100:
         raise ConfigError("BOOKING_ADDRESS_SHARE is a percentage of a workshop's seats: 1 to 100 (100 switches it off)")
+    if cfg["FEEDBACK_ADDRESS_LIMIT"] < 1:
+        raise ConfigError("FEEDBACK_ADDRESS_LIMIT must be 1 or more: answers one address may give per workshop and day")
     if cfg["BURST_SIZE"] < 2:
         raise ConfigError("BURST_SIZE must be 2 or more: the number of bookings from one address within an hour "
                           "that coordinators are shown as a burst")

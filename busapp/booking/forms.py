@@ -29,6 +29,19 @@ def _party(value) -> int:
         return 0
 
 
+# A name with a web address in it is refused: names reach the door list, coordinators' lists and exports, and a
+# link there is bait (mails never carry the name at all, see booking/notify.py). A scheme, "www." or a host name
+# ending in a common top-level domain; "Dr. Anna Muster" or "A.B." pass.
+WEB_ADDRESS = re.compile(
+    r"(?i)([a-z][a-z0-9+.-]*://|\bwww\.|(?<![@\w.-])[^\s@.]+\.(?:[^\s@.]+\.)*"
+    r"(?:de|com|org|net|eu|info|io|ly|ru|xyz|top|app|link|site|online|shop|biz|click|page|gl|co|cc|gd)(?![a-z0-9-]))")
+
+
+def no_web_address(_form, field) -> None:
+    if field.data and WEB_ADDRESS.search(field.data):
+        raise ValidationError(_l("A name cannot contain a web address. Please write only a name or a nickname."))
+
+
 def _too_long(limit: int):
     return Length(max=limit, message=_l("Please use at most %(max)d characters."))
 
@@ -44,7 +57,8 @@ class BookingForm(FlaskForm):
     name = StringField(
         _l("Your name or a nickname"),
         filters=[clean_text],
-        validators=[DataRequired(message=_l("Please enter a name or a nickname.")), _too_long(NAME_MAX)],
+        validators=[DataRequired(message=_l("Please enter a name or a nickname.")), _too_long(NAME_MAX),
+                    no_web_address],
     )
     party_size = RadioField(
         _l("How many people are coming?"),

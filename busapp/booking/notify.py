@@ -1,6 +1,6 @@
 """Emails to people who booked: the confirmation (with the workshop as .ics), the news of a seat from the
 waiting list and the reminder the day before. Only for bookings whose contact is an email address, each in the
-language the booking was made in. They are put into the mail outbox (busapp/mail/service.py) in the transaction
+language the booking was made in, and without any text the booker typed (see `greeting`). They are put into the mail outbox (busapp/mail/service.py) in the transaction
 that makes the change, by the booking service: a booking and its mail are stored together or not at all, and
 the request never waits for a mail server."""
 from __future__ import annotations
@@ -14,6 +14,13 @@ from ..models import Booking, BookingStatus, OutgoingMail
 from ..schedule.calendar import absolute_url, ics_for_booking
 from ..schedule.display import place_line
 from .forms import contact_kind
+
+
+def greeting() -> str:
+    """The mail's first line. It never repeats the name typed at booking: whoever books may type anyone's email
+    address, and that address has confirmed nothing, so a mail from the app must not carry the booker's words
+    ("Your account will be closed, confirm at https://..." as a name would open the mail)."""
+    return _("Hello,")
 
 
 def _facts(booking: Booking) -> list[str]:
@@ -60,11 +67,11 @@ def confirmation(booking: Booking, position: int | None = None) -> OutgoingMail 
     with force_locale(booking.locale):
         if booking.status == BookingStatus.CONFIRMED:
             subject = _("Your seat: %(title)s", title=text_in(booking.workshop, "title"))
-            intro = [_("Hello %(name)s,", name=booking.name), "", _("your seat is booked."), ""]
+            intro = [greeting(), "", _("your seat is booked."), ""]
         else:
             subject = _("Waiting list: %(title)s", title=text_in(booking.workshop, "title"))
             intro = [
-                _("Hello %(name)s,", name=booking.name), "",
+                greeting(), "",
                 _("the workshop is full. You are number %(n)d on the waiting list.", n=position or 1),
                 _("When seats become free, we move you up automatically and tell you by email."), "",
             ]
@@ -81,7 +88,7 @@ def promotion(booking: Booking) -> OutgoingMail | None:
     with force_locale(booking.locale):
         subject = _("You have a seat: %(title)s", title=text_in(booking.workshop, "title"))
         intro = [
-            _("Hello %(name)s,", name=booking.name), "",
+            greeting(), "",
             _("good news: seats became free and you have moved up from the waiting list. Your seat is booked."),
             _("If you cannot come, please cancel, so that the next person gets the seat."), "",
         ]
@@ -95,7 +102,7 @@ def reminder(booking: Booking) -> OutgoingMail | None:
     with force_locale(booking.locale):
         subject = _("Tomorrow: %(title)s", title=text_in(booking.workshop, "title"))
         intro = [
-            _("Hello %(name)s,", name=booking.name), "",
+            greeting(), "",
             _("a reminder: your workshop on the digital workshop bus is tomorrow."),
             _("If you cannot come, please cancel with the link below, so that someone else gets the seat."), "",
         ]

@@ -12,6 +12,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from .. import ratelimit
 from ..extensions import db
 from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from ..schedule.queries import LONGEST_VISIT
@@ -115,6 +116,25 @@ def device_hash(token: str, at: datetime) -> str:
     only within the same day, which is all the limit needs."""
     message = f"feedback-device|{token}|{at.astimezone(BERLIN).date().isoformat()}".encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
+
+
+def origin_hash(at: datetime) -> str:
+    """A keyed hash of the client's address (IPv6: its /64) and the Lübeck date, like device_hash; "" inside
+    TRUSTED_NETWORKS (the bus's router), where answers are not told apart by address."""
+    if ratelimit.trusted_network():
+        return ""
+    message = f"feedback-origin|{ratelimit.client_key()}|{at.astimezone(BERLIN).date().isoformat()}".encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
+
+
+def address_allows(origin: str, stop: Stop, workshop: Workshop | None) -> bool:
+    """Count one answer from this address for the stop (and workshop, or the visit as a whole) today; False once
+    past FEEDBACK_ADDRESS_LIMIT. Counted atomically in the rate counters, so parallel answers cannot slip by."""
+    if not origin:
+        return True
+    limit = int(current_app.config["FEEDBACK_ADDRESS_LIMIT"])
+    return ratelimit.hit("feedback-origin", f"{origin}|{stop.id}|{workshop.id if workshop else '-'}",
+                         f"{limit}/86400")
 
 
 def device_count(hashed: str, stop: Stop, workshop: Workshop | None) -> int:

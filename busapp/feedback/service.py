@@ -20,7 +20,11 @@ Exactly once
 One phone, a few answers
     At most FEEDBACK_DEVICE_LIMIT answers per phone, stop and workshop (or the visit as a whole) and day, counted by a
     keyed hash of a random cookie that changes meaning every day (`rules.device_hash`). A soft limit against
-    thoughtless repeats, not a defence against someone determined: the cookie can be deleted.
+    thoughtless repeats, not a defence against someone determined: the cookie can be deleted. So answers are also
+    counted per address (IPv6: per /64): at most FEEDBACK_ADDRESS_LIMIT per stop and workshop (or visit) and day,
+    whatever the cookie (`rules.address_allows`, an atomic counter), except from the bus's TRUSTED_NETWORKS. Each
+    answer keeps a keyed, dated hash of its address (`rules.origin_hash`), so coordinators see bursts of answers
+    from one address on /admin/bursts (`bursts`) without anyone's address being stored.
 """
 from __future__ import annotations
 
@@ -28,8 +32,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Feedback, Stop, Workshop
@@ -111,6 +117,12 @@ def save(stop: Stop, workshop: Workshop | None, answers: Answers, *, key: str, d
             "You can send at most %(limit)d answers a day for the same workshop from one phone. "
             "Thank you, we have your answers.", limit=rules.device_limit()
         ))
+    origin = rules.origin_hash(given_at)
+    if not rules.address_allows(origin, stop, workshop):
+        raise Refused(_(
+            "Many answers for this workshop have come from this internet connection today. "
+            "Thank you, we have your answers."
+        ))
     stop_id = stop.id
     db.session.add(Feedback(
         stop_id=stop_id,
@@ -124,6 +136,7 @@ def save(stop: Stop, workshop: Workshop | None, answers: Answers, *, key: str, d
         locale=locale[:8],
         idempotency_key=key,
         device_hash=hashed,
+        origin=origin,
         given_at=given_at,
     ))
     try:
@@ -138,3 +151,51 @@ def save(stop: Stop, workshop: Workshop | None, answers: Answers, *, key: str, d
             raise Gone() from None
         raise
     return Saved(stop_id, replay=False)
+
+
+# --- bursts: many answers from one address ---------------------------------------------------------------------
+
+BURST_GAP = timedelta(hours=1)
+BURST_LOOKBACK = timedelta(days=30)
+
+
+@dataclass
+class Burst:
+    """Answers from one address (on one day: the hash changes daily), each within BURST_GAP of the one before."""
+
+    origin: str
+    answers: list
+
+    @property
+    def label(self) -> str:
+        return self.origin[:6].upper()
+
+    @property
+    def first_at(self) -> datetime:
+        return self.answers[0].created_at
+
+    @property
+    def last_at(self) -> datetime:
+        return self.answers[-1].created_at
+
+
+def bursts(now: datetime | None = None, size: int | None = None) -> list[Burst]:
+    """Runs of at least `size` (BURST_SIZE) answers from one address in the last 30 days, newest first."""
+    now = now or rules.now()
+    size = size or current_app.config["BURST_SIZE"]
+    rows = db.session.scalars(
+        sa.select(Feedback).where(Feedback.origin != "", Feedback.created_at >= now - BURST_LOOKBACK)
+        .order_by(Feedback.origin, Feedback.created_at, Feedback.id)
+        .options(joinedload(Feedback.stop), joinedload(Feedback.workshop))
+    ).all()
+    found: list[Burst] = []
+    run: list[Feedback] = []
+    for answer in rows:
+        if run and (answer.origin != run[-1].origin or answer.created_at - run[-1].created_at > BURST_GAP):
+            if len(run) >= size:
+                found.append(Burst(run[0].origin, run))
+            run = []
+        run.append(answer)
+    if len(run) >= size:
+        found.append(Burst(run[0].origin, run))
+    return sorted(found, key=lambda b: b.last_at, reverse=True)

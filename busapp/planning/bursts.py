@@ -1,4 +1,5 @@
-"""Unusual bursts for coordinators: many bookings from one address within a short time, with a bulk cancel.
+"""Unusual bursts for coordinators: many bookings from one address within a short time, with a bulk cancel, and
+many feedback answers from one address, to be read with that in mind.
 
 The address itself is never stored (a keyed hash of it, see busapp/ratelimit.origin); a burst is labelled by the
 first characters of that hash, enough to tell two bursts apart. Bookings from the bus's trusted networks carry no
@@ -11,6 +12,7 @@ from flask_login import current_user
 
 from ..auth import role_required
 from ..booking import service as booking_service
+from ..feedback import service as feedback_service
 from ..models import Role
 from . import bp
 
@@ -18,8 +20,10 @@ from . import bp
 @bp.get("/bursts")
 @role_required(Role.COORDINATOR)
 def bursts():
-    """Bursts of bookings from one address for workshops still to come, each with its bookings to cancel."""
+    """Bursts of bookings from one address for workshops still to come, each with its bookings to cancel, and
+    bursts of feedback answers."""
     response = render_template("planning/bursts.html", bursts=booking_service.bursts(),
+                               feedback_bursts=feedback_service.bursts(),
                                size=current_app.config["BURST_SIZE"])
     return response, 200, {"Cache-Control": "no-store"}
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, format_date, format_time, gettext as _
 
 from ..booking.forms import contact_kind
+from ..booking.notify import greeting
 from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
@@ -89,7 +90,7 @@ def _tell(booking: Booking, kind: str, reason: str) -> None:
     workshop, stop = booking.workshop, booking.workshop.stop
     with force_locale(booking.locale):
         lines = [
-            _("Hello %(name)s,", name=booking.name or ""), "",
+            greeting(), "",
             (_("We are sorry: “%(title)s” is cancelled. Your booking is cancelled with it.", title=workshop.title)
              if kind.endswith("cancelled") else
              _("“%(title)s” has a new time or place. Your booking stays as it is.", title=workshop.title)), "",
