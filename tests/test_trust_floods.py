@@ -12,6 +12,17 @@ from busapp.extensions import db
 from tests.conftest import csrf_token
 
 
+@pytest.fixture(autouse=True)
+def steady_windows(monkeypatch):
+    """The limits count in fixed windows: keep the clock at the start of one, so no test straddles two."""
+    import time as real_time
+
+    from busapp import ratelimit
+
+    start = int(real_time.time()) // 86400 * 86400 + 60
+    monkeypatch.setattr(ratelimit.time, "time", lambda: start + (real_time.monotonic() % 1))
+
+
 def fresh_device(app):
     """A new browser: its own session and a new device cookie, from the same address as every other."""
     client = app.test_client()

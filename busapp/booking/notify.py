@@ -1,7 +1,7 @@
 """Emails to people who booked: the confirmation (with the workshop as .ics), the news of a seat from the
 waiting list and the reminder the day before. Only for bookings whose contact is an email address, each in the
-language the booking was made in, and without any text the booker typed (see `greeting`). They are put into the mail outbox (busapp/mail/service.py) in the transaction
-that makes the change, by the booking service: a booking and its mail are stored together or not at all, and
+language the booking was made in, and without any text the booker typed (see `greeting`). They are put into the
+mail outbox (busapp/mail/service.py) in the transaction that makes the change, by the booking service: a booking and its mail are stored together or not at all, and
 the request never waits for a mail server."""
 from __future__ import annotations
 
