@@ -282,6 +282,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENDATA_CONTACT_EMAIL": os.environ.get("OPENDATA_CONTACT_EMAIL", "")
         or os.environ.get("MAIL_FROM", "digitalbus@localhost"),
         "OPENDATA_MUNICIPALITY_KEY": os.environ.get("OPENDATA_MUNICIPALITY_KEY", "01003000"),
+        # The region of every address (schema.org addressRegion), and who delivers the catalogue to GovData
+        # (dcatde:contributorID, an IRI from GovData's list: Schleswig-Holstein's towns deliver through the state).
+        "OPENDATA_REGION": os.environ.get("OPENDATA_REGION", "Schleswig-Holstein"),
+        "OPENDATA_CONTRIBUTOR_ID": os.environ.get("OPENDATA_CONTRIBUTOR_ID",
+                                                  "http://dcat-ap.de/def/contributors/schleswigHolstein"),
         "OPENDATA_FRESH_SECONDS": _int("OPENDATA_FRESH_SECONDS", 5),
     }
     if env == "testing":

@@ -164,6 +164,19 @@ FINDING_NOTE_TEXTS = {
     },
 }
 
+# Example streets for the places whose entry in the data file names none (examples too, like the details below).
+EXAMPLE_STREETS = {
+    "Markt am Rathaus (Wochenmarkt)": "Markt",
+    "Stadtteilbibliothek Moisling": "Moislinger Mitte",
+    "Familienzentrum Buntekuh": "Ziegelstraße",
+    "Kolberger Platz": "Kolberger Platz",
+    "Wochenmarkt Brolingplatz": "Brolingplatz",
+    "Wochenmarkt Hasenweg": "Hasenweg",
+    "Mecklenburger Straße bei St. Andreas (Wochenmarkt)": "Mecklenburger Straße",
+    "Stadtteilbibliothek Kücknitz": "Kücknitzer Hauptstraße",
+    "Wochenmarkt Fährplatz": "Fährplatz",
+}
+
 PLACE_DETAILS = [
     ("23552", "Markt", "1, 2, 11", True, True, None, False, "Der Bus steht an der Seite zum Rathaus."),
     ("23560", "Brink", "2, 9", True, False, True, None, "Der Bus steht hinter den Marktständen, am Parkplatz."),
@@ -288,6 +301,7 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
 def _place(district: District, row: dict, n: int) -> Place:
     """A demo place from the data file, with example details marked as such."""
     name, _, street = row["name"].partition(", ")
+    street = street or EXAMPLE_STREETS.get(row["name"], "")
     postcode, transit_stop, lines, step_free, seats, toilet, loop, note = PLACE_DETAILS[n % len(PLACE_DETAILS)]
     place = Place(
         district=district, name=name, address=street, postcode=postcode, lat=row["lat"], lon=row["lon"],

@@ -171,6 +171,9 @@ class Stop(db.Model):
     sequence: Mapped[int] = mapped_column(default=0)
     # When a published stop last got a new time or place (see _mark_moved); the open data calls such a stop moved.
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The start people were first told, kept when a published stop first gets another time (see _mark_moved); the
+    # open data gives it as schema.org's previousStartDate of a rescheduled event.
+    announced_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Indexed: the calendar feeds' version reads its latest value (busapp/schedule/feeds.py).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
@@ -228,6 +231,9 @@ def _mark_moved(_mapper, _connection, stop: Stop) -> None:
     if was_published and stop.status == StopStatus.PUBLISHED and not state.attrs.moved_at.history.has_changes() \
             and any(state.attrs[name].history.has_changes() for name in MOVE_FIELDS):
         stop.moved_at = utcnow()
+    starts = state.attrs.starts_at.history
+    if was_published and starts.deleted and starts.deleted[0] != stop.starts_at and stop.announced_starts_at is None:
+        stop.announced_starts_at = starts.deleted[0]
 # Stop fields a calendar subscriber sees; a change to any of them must reach calendars as a higher SEQUENCE.
 STOP_CALENDAR_FIELDS = ("starts_at", "ends_at", "place_id", "place", "status", "cancel_reason", "district_id")
 # Place fields that go into a stop's calendar entry: changing one raises SEQUENCE of the place's stops.

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, StopStatus, Workshop, WorkshopStatus
@@ -553,6 +554,59 @@ class StopPage(HTMLParser):
         if self._article:
             self.articles[self._article] += data
         self.text.append(data)
+
+
+def stop_events(client, stop) -> list[dict]:
+    page = StopPage()
+    page.feed(client.get(f"/s/{stop.id}").get_data(as_text=True))
+    return json.loads("".join(page.jsonld))
+
+
+def test_schema_org_says_rescheduled_with_the_first_time_and_offers_nothing_that_is_over(
+        client, tour, make_stop, make_workshop, now):
+    # Another time: rescheduled, with the time first announced (the workshop moved a day with its stop).
+    [moved] = stop_events(client, tour["moved"])
+    first = tour["moved_workshop"].starts_at - timedelta(days=1)
+    assert moved["eventStatus"] == "https://schema.org/EventRescheduled"
+    assert datetime.fromisoformat(moved["previousStartDate"]) == first
+    assert datetime.fromisoformat(moved["startDate"]) == tour["moved_workshop"].starts_at
+    api = get_json(client, f"/api/v1/workshops/{tour['moved_workshop'].id}")
+    assert datetime.fromisoformat(api["previous_starts_at"]) == first and api["status"] == "moved"
+    # Only another place: still scheduled (a new date is what EventRescheduled means), at the new place.
+    relocated = make_stop(district=tour["district"], starts_at=now + timedelta(days=20), place="Alter Ort")
+    make_workshop(stop=relocated, title="Umgezogen")
+    relocated.place = tour["moved"].place
+    db.session.commit()
+    [event] = stop_events(client, relocated)
+    assert event["eventStatus"] == "https://schema.org/EventScheduled" and "previousStartDate" not in event
+    assert event["location"]["name"] == "Gemeindehaus Moisling"
+    # Cancelled and past workshops are not sold out: their offer names no availability, only when it ended.
+    events = {e["name"]: e for e in stop_events(client, tour["scheduled"])}
+    assert events["Das Smartphone kennenlernen"]["offers"]["availability"] == "https://schema.org/SoldOut"
+    assert events["Akıllı telefon"]["offers"]["availability"] == "https://schema.org/InStock"
+    assert "availability" not in events["Fotos ordnen"]["offers"]
+    assert events["Fotos ordnen"]["offers"]["availabilityEnds"] == events["Fotos ordnen"]["startDate"]
+    [cancelled] = stop_events(client, tour["cancelled"])
+    assert cancelled["eventStatus"] == "https://schema.org/EventCancelled" and "availability" not in cancelled["offers"]
+    past = make_stop(district=tour["district"], starts_at=now - timedelta(hours=5), hours=2, place="Gestern")
+    make_workshop(stop=past, title="Vorbei", starts_at=past.starts_at, capacity=4)
+    [over] = stop_events(client, past)
+    assert "availability" not in over["offers"] and over["offers"]["availabilityEnds"] == over["startDate"]
+    # Addresses: the region always, and nothing that is not known given as null.
+    address = events["Akıllı telefon"]["location"]["address"]
+    assert address["addressRegion"] == "Schleswig-Holstein" and address["streetAddress"] == "Niendorfer Str. 50"
+    bare = make_stop(district=tour["district"], starts_at=now + timedelta(days=30), place="Ohne Anschrift", address="")
+    [event] = stop_events(client, bare)
+    assert None not in event["location"]["address"].values() and "streetAddress" not in event["location"]["address"]
+
+
+def test_every_demo_place_has_a_street_address(app):
+    from busapp import demo
+    from busapp.models import Place
+
+    demo.load(with_users=False)
+    places = db.session.scalars(sa.select(Place)).all()
+    assert len(places) >= 18 and all(p.address for p in places), [p.name for p in places if not p.address]
 
 
 LEVEL_WORDS = {"first_steps": "First steps", "some_experience": "Some experience"}

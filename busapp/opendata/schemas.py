@@ -166,6 +166,8 @@ WORKSHOP = Schema("Workshop", "A free workshop held in the bus at one stop.", (
     Field("accessibility", TEXT, "Notes on accessibility; null: none given.", nullable=True),
     Field("starts_at", DATETIME, "Start (with time zone offset)."),
     Field("ends_at", DATETIME, "End (with time zone offset)."),
+    Field("previous_starts_at", DATETIME, "The start first announced, when the stop was given another time; null "
+                                          "otherwise.", nullable=True),
     Field("duration_minutes", {"type": "integer", "minimum": 1}, "Length in minutes."),
     Field("status", enum(STOP_STATES), "scheduled, moved (another time or place than first announced) or cancelled."),
     Field("capacity", INTEGER, "Seats in total."),
@@ -184,6 +186,8 @@ STOP = Schema("Stop", "One visit of the bus at a place, with its workshops.", (
     Field("place", PLACE, "Where the bus parks."),
     Field("starts_at", DATETIME, "When the bus opens (with time zone offset)."),
     Field("ends_at", DATETIME, "When the bus leaves (with time zone offset)."),
+    Field("previous_starts_at", DATETIME, "The start first announced, when the stop was given another time; null "
+                                          "otherwise.", nullable=True),
     Field("status", enum(STOP_STATES), "scheduled, moved (another time or place than first announced) or cancelled."),
     Field("status_reason", TEXT, "Why the stop is cancelled, in `language`; null otherwise.", nullable=True),
     Field("live_status", enum(LIVE_STATES), "Where the bus stands now for this stop."),

@@ -69,7 +69,6 @@ NGSI_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld
 NGSI_PREFIX = "urn:ngsi-ld"
 NGSI_TYPES = ("PointOfInterest", "Event")
 NGSI_MAX_LIMIT = 1000
-SCHEMA_STATUS = {"scheduled": "EventScheduled", "moved": "EventRescheduled", "cancelled": "EventCancelled"}
 
 
 class ApiError(Exception):
@@ -227,6 +226,7 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
         "accessibility": workshop.accessibility_notes or None,
         "starts_at": local(workshop.starts_at),
         "ends_at": local(workshop.ends_at),
+        "previous_starts_at": previous_start(stop, workshop.starts_at),
         "duration_minutes": workshop.duration_minutes,
         "status": "cancelled" if cancelled else stop_status(stop),
         "capacity": workshop.capacity,
@@ -247,6 +247,7 @@ def stop_facts(stop: Stop, now: datetime) -> dict:
         "place": stop_place(stop),
         "starts_at": local(stop.starts_at),
         "ends_at": local(stop.ends_at),
+        "previous_starts_at": previous_start(stop, stop.starts_at),
         "status": status,
         "status_reason": (stop.cancel_reason or None) if status == "cancelled" else None,
         "live_status": display.live_state(stop, now).key,
@@ -257,6 +258,14 @@ def stop_facts(stop: Stop, now: datetime) -> dict:
         "language": own_language(stop),
         "translations": translations(stop, shown),
     }
+
+
+def previous_start(stop: Stop, starts_at: datetime) -> datetime | None:
+    """When something at a stop that was given another time was first announced to start: its workshops moved with
+    it, so each keeps its distance from the stop's start. None when the stop still has its announced time."""
+    if stop.announced_starts_at is None or stop.announced_starts_at == stop.starts_at or stop.is_cancelled:
+        return None
+    return local(starts_at - (stop.starts_at - stop.announced_starts_at))
 
 
 def local(value: datetime) -> datetime:
@@ -632,24 +641,44 @@ def tour_facts() -> dict:
 
 
 def schema_place(p: dict) -> dict:
+    address = {"@type": "PostalAddress", "streetAddress": p["street"], "postalCode": p["postcode"],
+               "addressLocality": p["locality"], "addressRegion": current_app.config["OPENDATA_REGION"],
+               "addressCountry": COUNTRY}
     place: dict = {
         "@type": "Place",
         "@id": f"{base_url()}/api/v1/places#{p['id']}",
         "name": p["name"],
-        "address": {
-            "@type": "PostalAddress",
-            "streetAddress": p["street"],
-            "postalCode": p["postcode"],
-            "addressLocality": p["locality"],
-            "addressCountry": COUNTRY,
-        },
+        # What is not known is left out, not given as null.
+        "address": {k: v for k, v in address.items() if v},
     }
     if p["lat"] is not None and p["lon"] is not None:
         place["geo"] = {"@type": "GeoCoordinates", "latitude": p["lat"], "longitude": p["lon"]}
     return place
 
 
-def schema_events(stop: dict) -> list[dict]:
+def schema_status(item: dict) -> dict:
+    """eventStatus, with previousStartDate for a new time; a stop that only changed place keeps EventScheduled
+    (schema.org's EventRescheduled means a new date), at the place it names now."""
+    if item["status"] == "cancelled":
+        return {"eventStatus": "https://schema.org/EventCancelled"}
+    if item["previous_starts_at"] is not None:
+        return {"eventStatus": "https://schema.org/EventRescheduled",
+                "previousStartDate": item["previous_starts_at"].isoformat()}
+    return {"eventStatus": "https://schema.org/EventScheduled"}
+
+
+def schema_offer(w: dict, over: bool) -> dict:
+    """A free seat; its availability only while it can still be taken: a cancelled or past workshop is not sold out,
+    it is not on offer, so it says nothing about availability and when the offer ended."""
+    offer = {"@type": "Offer", "price": 0, "priceCurrency": "EUR", "url": w["booking_url"] or w["url"]}
+    if w["status"] == "cancelled" or over:
+        offer["availabilityEnds"] = w["starts_at"].isoformat()
+    else:
+        offer["availability"] = "https://schema.org/" + ("InStock" if w["seats_free"] else "SoldOut")
+    return offer
+
+
+def schema_events(stop: dict, now: datetime) -> list[dict]:
     """The stop's workshops as schema.org Events (the stop itself when it has none), each part of the tour."""
     tour = tour_facts()
     super_event = {"@type": "EventSeries", "@id": tour["id"], "name": tour["name"], "url": tour["url"]}
@@ -667,20 +696,14 @@ def schema_events(stop: dict) -> list[dict]:
             "url": w["url"],
             "startDate": w["starts_at"].isoformat(),
             "endDate": w["ends_at"].isoformat(),
-            "eventStatus": f"https://schema.org/{SCHEMA_STATUS[w['status']]}",
+            **schema_status(w),
             "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
             "location": place,
             "inLanguage": w["language"],
             "isAccessibleForFree": True,
             "maximumAttendeeCapacity": w["capacity"],
             "remainingAttendeeCapacity": w["seats_free"],
-            "offers": {
-                "@type": "Offer",
-                "price": 0,
-                "priceCurrency": "EUR",
-                "availability": "https://schema.org/" + ("InStock" if w["seats_free"] else "SoldOut"),
-                "url": w["booking_url"] or w["url"],
-            },
+            "offers": schema_offer(w, w["ends_at"] <= now),
             "audience": {"@type": "Audience", "audienceType": w["audience"]},
             "about": w["topic"],
             "educationalLevel": w["level"],
@@ -698,7 +721,7 @@ def schema_events(stop: dict) -> list[dict]:
             "url": stop["url"],
             "startDate": stop["starts_at"].isoformat(),
             "endDate": stop["ends_at"].isoformat(),
-            "eventStatus": f"https://schema.org/{SCHEMA_STATUS[stop['status']]}",
+            **schema_status(stop),
             "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
             "location": place,
             "isAccessibleForFree": True,
@@ -710,7 +733,7 @@ def schema_events(stop: dict) -> list[dict]:
 
 def stop_jsonld(stop: Stop, now: datetime) -> str:
     """The JSON-LD for a stop page, safe inside a script element (no "<", so no "</script>" can end it early)."""
-    text = json.dumps(schema_events(stop_facts(stop, now)), ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(schema_events(stop_facts(stop, now), now), ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
