@@ -146,12 +146,47 @@ class Place(db.Model):
         return f"<Place {self.id} {self.name!r}>"
 
 
+DEFAULT_BUS_NAME = "Digitalwerkstatt-Bus"
+
+
+class Bus(db.Model):
+    """A vehicle of the tour. Every stop belongs to one bus, and a bus is at one stop at a time; a town with one
+    bus has just this one record (made by the migration, or with the first stop)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    # Seats, step-free lift, what it carries: for the coordinators, as they wrote it.
+    capacity_notes: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    devices: Mapped[list[Device]] = relationship(back_populates="bus", order_by="Device.name")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Bus {self.id} {self.name!r}>"
+
+
+def _default_bus_id(context) -> int:
+    """The first bus, for a stop written without one; on an empty table it is made here, in the same transaction."""
+    table = Bus.__table__
+    found = context.connection.scalar(sa.select(sa.func.min(table.c.id)))
+    if found is None:
+        found = context.connection.execute(
+            sa.insert(table).values(name=DEFAULT_BUS_NAME, capacity_notes="", created_at=utcnow())
+        ).inserted_primary_key[0]
+    return found
+
+
 class Stop(db.Model):
     """One visit of the bus at a place in a district."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("district.id"), index=True)
     place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
+    # The bus that makes the visit (the first bus when none is given).
+    bus_id: Mapped[int] = mapped_column(sa.ForeignKey("bus.id"), default=_default_bus_id)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
@@ -184,9 +219,12 @@ class Stop(db.Model):
     # Every page that shows a stop shows where it is: loaded with the stop, never as a query of its own.
     place: Mapped[Place] = relationship(back_populates="stops", lazy="joined", innerjoin=True)
     workshops: Mapped[list[Workshop]] = relationship(back_populates="stop", order_by="Workshop.starts_at")
+    bus: Mapped[Bus] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # The clash rule reads a bus's stops around a time.
+        sa.Index("ix_stop_bus_id_starts_at", "bus_id", "starts_at"),
         # A district's page and feed read its stops in start order, from anywhere in a long tour.
         sa.Index("ix_stop_district_id_starts_at", "district_id", "starts_at"),
     )
@@ -539,10 +577,13 @@ class Device(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The bus this tablet travels in (None: the first bus).
+    bus_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bus.id", ondelete="SET NULL"))
     # The highest queue sequence number received from this tablet.
     last_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    bus: Mapped[Bus | None] = relationship(back_populates="devices")
 
     @property
     def is_revoked(self) -> bool:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from busapp.extensions import db
-from busapp.models import District, Place, Stop
+from busapp.models import Bus, District, Place, Stop
 from busapp.planning import recurrence, tourcsv
 
 DATA = Path(__file__).parent / "data" / "mobile-libraries"
@@ -36,7 +36,8 @@ def test_york_as_published_is_imported_whole(app):
     # 53 rows, each a fortnightly visit since 2019: the visits from 4 January 2027 to 4 January 2028 (26 or 27 each).
     assert reading.rows == 53 and reading.horizon == date(2028, 1, 4)
     assert count(Stop) == len(reading.stops) == 1388
-    assert count(District) == 30 and count(Place) == 53
+    assert count(District) == 30 and count(Place) == 53 and count(Bus) == 1
+    assert reading.new_buses == ["Mobile"] and {s.bus.name for s in db.session.scalars(sa.select(Stop))} == {"Mobile"}
     first = db.session.scalar(sa.select(Stop).order_by(Stop.starts_at))
     assert first.starts_at >= NOW
     # Nothing before "now", though every start date lies in 2019.
@@ -113,8 +114,8 @@ def test_problems_of_one_line_are_summed_up_with_their_dates(app, make_district,
     holtby = make_district(name="Holtby", slug="holtby", number="40")
     make_stop(holtby, starts_at=datetime(2027, 1, 11, 9, 30, tzinfo=timezone.utc), hours=1, place="Markt")
     reading = tourcsv.read(schema_file(
-        "Town,Van,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-03-01,,",
-        "Town,Van,R,Holtby,School,,,,,,Public,10:30,11:30,FREQ=WEEKLY,2027-01-04,2027-03-01,,"), NOW)
+        "Town,,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-03-01,,",
+        "Town,,R,Holtby,School,,,,,,Public,10:30,11:30,FREQ=WEEKLY,2027-01-04,2027-03-01,,"), NOW)
     problems = [(p.line, p.column, len(p.days), p.days[0]) for p in reading.problems()]
     # Line 3 overlaps line 2 on all nine Mondays; both meet the planned stop on 11 January.
     assert problems == [(2, "arrival", 1, date(2027, 1, 11)), (3, "arrival", 9, date(2027, 1, 4)),
@@ -137,12 +138,30 @@ def test_the_bounded_expansion_agrees_with_dateutil():
             assert recurrence.dates(recurrence.parse(text, first), lo, hi) == expected, (text, first)
 
 
-@pytest.mark.parametrize("name", ["angus.csv", "wiltshire.csv"])
-def test_other_councils_files_are_read_without_a_crash(app, name):
-    reading = tourcsv.read((DATA / name).read_bytes(), NOW)
-    assert reading.rows > 100 and reading.new_districts
-    # Each problem names its line, column and date.
-    assert all(e.line > 1 and e.day is not None for e in reading.errors)
+@pytest.mark.parametrize("name, rows, stops, buses, districts", [
+    ("angus.csv", 170, 4469, 2, 29),
+    ("wiltshire.csv", 347, 4526, 3, 189),
+])
+def test_councils_with_several_buses_are_imported_whole(app, name, rows, stops, buses, districts):
+    reading = tourcsv.write((DATA / name).read_bytes(), None, now=NOW)
+    assert not reading.errors, reading.problems()[:3]
+    assert (reading.rows, count(Stop), count(Bus), count(District)) == (rows, stops, buses, districts)
+    # Each bus is at one stop at a time; the buses are out at the same time on many days.
+    by_bus: dict[int, list[Stop]] = {}
+    for stop in db.session.scalars(sa.select(Stop).order_by(Stop.starts_at)):
+        by_bus.setdefault(stop.bus_id, []).append(stop)
+    for stops_of_bus in by_bus.values():
+        assert all(a.ends_at <= b.starts_at for a, b in zip(stops_of_bus, stops_of_bus[1:]))
+    assert len(by_bus) == buses
+
+
+def test_a_file_with_a_bus_clashing_with_itself_names_line_and_dates(app):
+    reading = tourcsv.read(schema_file(
+        "Town,North,R,Holtby,Hall,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-02-01,,",
+        "Town,South,R,Holtby,School,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-02-01,,",
+        "Town,North,R,Holtby,Church,,,,,,Public,10:30,11:30,FREQ=WEEKLY,2027-01-04,2027-02-01,,"), NOW)
+    assert [(p.line, len(p.days)) for p in reading.problems()] == [(4, 5)]
+    assert reading.new_buses == ["North", "South"]
 
 
 def test_the_preview_pages_problems_and_shows_year_and_place(client, login, app):

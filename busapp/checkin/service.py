@@ -183,11 +183,13 @@ def workshops_of_day(now: datetime) -> list[Workshop]:
             if w.status != WorkshopStatus.DRAFT]
 
 
-def current_stop(now: datetime) -> Stop | None:
-    """The stop the bus is at or going to next: today's first stop not yet over, else the next public stop."""
+def current_stop(now: datetime, bus_id: int | None = None) -> Stop | None:
+    """The stop the bus (this bus, when one is named) is at or going to next: today's first stop not yet over, else
+    the next public stop."""
     stop = db.session.scalar(
         sa.select(Stop)
-        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT)
+        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT,
+               *([Stop.bus_id == bus_id] if bus_id is not None else []))
         .order_by(Stop.starts_at, Stop.id)
         .limit(1)
         .options(joinedload(Stop.district))

@@ -132,8 +132,24 @@ def _offline_copy(response):
 def index():
     """Today on the bus: the current or next stop, its workshops with counts, and the live status buttons."""
     now = utcnow()
-    stop = service.current_stop(now)
-    return _offline_copy(make_response(render_template("checkin/index.html", **_today(stop, now))))
+    bus_id, buses = _bus_choice()
+    stop = service.current_stop(now, bus_id)
+    return _offline_copy(make_response(render_template("checkin/index.html", **_today(stop, now), buses=buses,
+                                                       bus_id=bus_id)))
+
+
+def _bus_choice() -> tuple[int | None, dict[int, str]]:
+    """With several buses: the bus asked for (?bus=), else this tablet's, else the first; with one bus, None."""
+    from ..planning import buses
+
+    names = buses.names()
+    if len(names) < 2:
+        return None, {}
+    wanted = request.args.get("bus", type=int)
+    if wanted not in names:
+        device = current_device()
+        wanted = device.bus_id if device is not None and device.bus_id in names else next(iter(names))
+    return wanted, names
 
 
 def _today(stop: Stop | None, now, errors: dict | None = None, typed: dict | None = None) -> dict:

@@ -56,12 +56,24 @@ def _workshop(workshop_id: int) -> Workshop:
     return workshop
 
 
+def _code_bus() -> int | None:
+    """The bus of a poster (?bus=<id>): None for the first bus, whose code stays /f."""
+    from ..planning import buses
+
+    names = buses.names()
+    wanted = request.args.get("bus", type=int)
+    if wanted is not None and wanted not in names:
+        abort(404)
+    return None if wanted is None or wanted == next(iter(names), None) else wanted
+
+
 def bus_codes() -> list[Code]:
+    bus_id = _code_bus()
     return [
         Code(_("How was your workshop?"),
              _("Scan the code with your phone's camera after the workshop. It opens the feedback for today's "
                "stop. Anonymous, no account, under a minute."),
-             links.public_url("feedback.bus"), url_for("feedback.bus_code"), big=True),
+             links.public_url("feedback.bus", bus_id=bus_id), url_for("feedback.bus_code", bus=bus_id), big=True),
         Code(_("When does the bus come again?"), _("All stops and workshops of the tour."),
              links.public_url("schedule.index"), url_for("feedback.schedule_code")),
     ]
@@ -134,7 +146,8 @@ def workshop_poster(workshop_id: int):
 @role_required(Role.COORDINATOR)
 def bus_code():
     """The bus's permanent feedback code as an SVG file for print shops."""
-    return _svg(bus_codes()[0], "qr-feedback-bus")
+    bus_id = _code_bus()
+    return _svg(bus_codes()[0], f"qr-feedback-bus-{bus_id}" if bus_id else "qr-feedback-bus")
 
 
 @bp.get("/admin/posters/schedule.svg")

@@ -40,11 +40,14 @@ def device_limit() -> int:
     return int(current_app.config["FEEDBACK_DEVICE_LIMIT"])
 
 
-def bus_stop(at: datetime) -> Stop | None:
-    """The stop the bus is at now, else the last stop that ended earlier the same Lübeck day."""
+def bus_stop(at: datetime, bus_id: int | None = None) -> Stop | None:
+    """The stop the bus (this bus, when one is named) is at now, else the last stop that ended earlier the same
+    Lübeck day."""
     # Only stops that started within LONGEST_VISIT are looked at, so the start-time index bounds both searches (a
     # long tour has tens of thousands of stops that are over).
     recent = [Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= at, Stop.starts_at > at - LONGEST_VISIT]
+    if bus_id is not None:
+        recent.append(Stop.bus_id == bus_id)
     current = db.session.scalar(
         sa.select(Stop).where(*recent, Stop.ends_at > at)
         .order_by(Stop.starts_at.desc(), Stop.id.desc()).limit(1)

@@ -97,9 +97,9 @@ def given_time(raw: str | None, at: datetime) -> datetime:
     return min(given, at)
 
 
-def stop_for_bus(given_at: datetime) -> Stop | None:
+def stop_for_bus(given_at: datetime, bus_id: int | None = None) -> Stop | None:
     """The stop an answer to the bus's permanent code is for (see the module's rule)."""
-    return rules.bus_stop(given_at)
+    return rules.bus_stop(given_at, bus_id)
 
 
 def workshop_choice(workshops: list[Workshop], raw: str | None) -> str:

@@ -47,25 +47,39 @@ def _answer(ok: bool, state: str, message: str, status: int, errors: dict | None
     return jsonify(ok=ok, state=state, message=message, errors=errors or {}), status
 
 
-@bp.route("/f", methods=["GET", "POST"])
+@bp.route("/f", methods=["GET", "POST"], defaults={"bus_id": None})
+@bp.route("/f/b/<int:bus_id>", methods=["GET", "POST"])
 @ratelimit.limit("feedback", "RATELIMIT_FEEDBACK")
-def bus():
-    """The bus's permanent code: the form of the stop the bus is at now (or was at earlier today).
+def bus(bus_id: int | None):
+    """The bus's permanent code: the form of the stop the bus is at now (or was at earlier today). Each bus has its
+    own code (/f/b/<bus>); /f is the first bus's, so the code printed before there were several buses still works.
 
     The form is answered to this same address, so a copy kept on the phone works in the bus without reception: the
     answer goes to the stop the bus was at when it was given (see service.py)."""
     at = rules.now()
     if request.method == "POST":
-        stop = service.stop_for_bus(service.given_time(request.form.get("given_at"), at))
+        stop = service.stop_for_bus(service.given_time(request.form.get("given_at"), at), _bus_of_code(bus_id))
         if stop is None:
             return _replay_or(lambda: _refused(None, _(
                 "The bus was not at a stop at the time of your answer, so it could not be saved.")))
         return _feedback(stop, None, bus=True)
-    stop = rules.bus_stop(at)
+    stop = rules.bus_stop(at, _bus_of_code(bus_id))
     if stop is not None:
         return _feedback(stop, None, bus=True)
     next_stops = rules.next_stops(at)
     return _no_store(make_response(render_template("feedback/no_stop.html", next_stops=next_stops)))
+
+
+def _bus_of_code(bus_id: int | None) -> int | None:
+    """The bus a permanent code stands for: None (any stop) while the tour has one bus; /f is the first bus's."""
+    from ..planning import buses
+
+    names = buses.names()
+    if bus_id is not None and bus_id not in names:
+        abort(404)
+    if len(names) < 2:
+        return None
+    return bus_id if bus_id is not None else next(iter(names))
 
 
 @bp.route("/f/<int:stop_id>", methods=["GET", "POST"])
@@ -183,7 +197,8 @@ def _feedback(stop: Stop, preselected: Workshop | None, bus: bool = False):
 
 
 def _form_page(form, stop, workshops, preselected, bus=False):
-    action = url_for("feedback.bus", **_lang_args()) if bus else request.path
+    action = url_for("feedback.bus", bus_id=(request.view_args or {}).get("bus_id"), **_lang_args()) if bus \
+        else request.path
     return render(FORM_PAGE, FORM_PARTIAL, form=form, stop=stop, workshops=workshops, preselected=preselected,
                   action=action)
 

@@ -56,13 +56,22 @@ class StopForm(FlaskForm):
     holiday_ok = BooleanField(_l("Yes, the bus really comes on this public holiday."))
     note = TextAreaField(_l("What changed and why (the people booked will read it)"), filters=[clean_text],
                          validators=[Optional(), _too_long(300)])
+    # Shown only when the tour has more than one bus; otherwise every stop is the one bus's.
+    bus = SelectField(_l("Bus"), coerce=_int_or_none, validate_choice=False, validators=[Optional()])
     confirm = HiddenField()
 
-    def __init__(self, *args, places=(), **kwargs):
+    def __init__(self, *args, places=(), buses=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.place.choices = [SelectChoice("", _l("Choose a place"))] + [
             SelectChoice(p.id, p.name, optgroup=p.district.name) for p in places]
         self._place_ids = {p.id for p in places}
+        self.bus.choices = [(b.id, b.name) for b in buses]
+        self._bus_ids = {b.id for b in buses}
+        self.several_buses = len(buses) > 1
+
+    def validate_bus(self, field) -> None:
+        if field.data is not None and field.data not in self._bus_ids:
+            raise ValidationError(_l("Please choose a bus."))
 
     def validate_place(self, field) -> None:
         if field.data not in self._place_ids:

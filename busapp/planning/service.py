@@ -1,7 +1,8 @@
 """Planning rules: when stops and workshops may be, how capacity may change, and how series are written.
 
-One bus
-    The bus can be at one stop at a time. A stop that is not cancelled (draft or published) blocks its time: a new
+Buses
+    A bus can be at one stop at a time; every stop belongs to a bus (the first bus unless another is chosen), and
+    several buses may be out at the same time. A stop that is not cancelled (draft or published) blocks its time: a new
     or moved stop whose time overlaps it is refused, and the answer names the other stop and its time. Stops end
     after they start, last at most MAX_STOP_HOURS, and a new or moved stop cannot start in the past.
 
@@ -52,7 +53,7 @@ from sqlalchemy.orm import joinedload
 from ..domain import seats
 from ..extensions import db
 from ..models import (
-    Booking, BookingStatus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
+    Booking, BookingStatus, Bus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
 )
 
 MIN_CAPACITY = 1
@@ -115,16 +116,30 @@ class StopDraft:
     place_id: int
     starts_at: datetime
     ends_at: datetime
+    bus_id: int | None = None  # None: the stop's bus, or the first bus for a new stop
 
 
 def _add(errors: dict[str, list[str]], name: str, message: str) -> None:
     errors.setdefault(name, []).append(message)
 
 
-def overlapping_stop(starts_at: datetime, ends_at: datetime, exclude_id: int | None = None) -> Stop | None:
-    """The first stop (draft or published) whose time overlaps this time, or None."""
+def default_bus_id() -> int | None:
+    """The first bus: the one a stop belongs to when none is named."""
+    return db.session.scalar(sa.select(sa.func.min(Bus.id)))
+
+
+def buses() -> list[Bus]:
+    return list(db.session.scalars(sa.select(Bus).order_by(Bus.id)))
+
+
+def overlapping_stop(starts_at: datetime, ends_at: datetime, exclude_id: int | None = None,
+                     bus_id: int | None = None) -> Stop | None:
+    """The first stop (draft or published) of the same bus (the first bus when none is named) whose time overlaps
+    this time, or None. Each bus is at one stop at a time; two buses may be out at once."""
+    bus_id = bus_id or default_bus_id()
     query = sa.select(Stop).where(
-        Stop.status != StopStatus.CANCELLED, Stop.starts_at < ends_at, Stop.ends_at > starts_at,
+        Stop.status != StopStatus.CANCELLED, Stop.bus_id == bus_id, Stop.starts_at < ends_at,
+        Stop.ends_at > starts_at,
     ).order_by(Stop.starts_at).limit(1)
     if exclude_id is not None:
         query = query.where(Stop.id != exclude_id)
@@ -145,7 +160,8 @@ def check_stop(draft: StopDraft, stop: Stop | None = None, now: datetime | None 
         _add(errors, "day", _("This time is in the past. Please choose a later date."))
     if db.session.get(Place, draft.place_id) is None:
         _add(errors, "place", _("Please choose a place."))
-    other = overlapping_stop(draft.starts_at, draft.ends_at, stop.id if stop else None)
+    bus_id = draft.bus_id or (stop.bus_id if stop is not None else None)
+    other = overlapping_stop(draft.starts_at, draft.ends_at, stop.id if stop else None, bus_id)
     if other is not None:
         _add(errors, "start", _("The bus is at %(place)s (%(district)s) then: %(when)s.", place=other.place.name,
                                 district=other.district.name, when=_span(other.starts_at, other.ends_at)))
@@ -245,7 +261,7 @@ def _planning_lock() -> None:
 
 
 def _stop_values(stop: Stop) -> dict:
-    return {"district_id": stop.district_id, "place_id": stop.place_id,
+    return {"district_id": stop.district_id, "place_id": stop.place_id, "bus_id": stop.bus_id,
             "starts_at": stop.starts_at.isoformat(), "ends_at": stop.ends_at.isoformat(), "status": stop.status.value}
 
 
@@ -290,6 +306,8 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: st
                 workshop.starts_at = workshop.starts_at + shift
     stop.place, stop.district_id = place, place.district_id
     stop.starts_at, stop.ends_at = draft.starts_at, draft.ends_at
+    if draft.bus_id:
+        stop.bus_id = draft.bus_id
     db.session.add(stop)
     db.session.flush()
     told = changes.tell_moved(stop, note, utcnow()) if moved and note else None
@@ -578,7 +596,7 @@ def preview_series(stop: Stop, dates: list[date]) -> list[Occurrence]:
     out = []
     for day in dates:
         starts, ends = local(day, start_t), local(day, end_t)
-        other = overlapping_stop(starts, ends, stop.id)
+        other = overlapping_stop(starts, ends, stop.id, stop.bus_id)
         conflict = None
         if starts < utcnow():
             conflict = _("in the past")
@@ -604,7 +622,7 @@ def create_series(stop_id: int, dates: list[date], user: User | None) -> list[St
     copies = []
     for occurrence in preview_series(stop, dates):
         shift = occurrence.starts_at - stop.starts_at
-        copy = Stop(district_id=stop.district_id, place_id=stop.place_id,
+        copy = Stop(district_id=stop.district_id, place_id=stop.place_id, bus_id=stop.bus_id,
                     starts_at=occurrence.starts_at, ends_at=occurrence.ends_at,
                     status=StopStatus.DRAFT if stop.status == StopStatus.DRAFT else StopStatus.PUBLISHED)
         for w in stop.workshops:

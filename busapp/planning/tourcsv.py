@@ -36,7 +36,9 @@ from flask_babel import format_date, format_time, gettext as _
 from .. import csvexport
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
-from ..models import District, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow
+from ..models import (
+    DEFAULT_BUS_NAME, Bus, District, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
+)
 from . import recurrence, service
 
 STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "address", "postcode", "longitude",
@@ -110,6 +112,7 @@ class Reading:
     rows: int
     horizon: date | None = None  # repeat rules give dates up to this day
     new_districts: list[str] = field(default_factory=list)
+    new_buses: list[str] = field(default_factory=list)
     quiet_lines: list[int] = field(default_factory=list)  # lines whose rule gives no date from today to the horizon
 
     @property
@@ -173,6 +176,25 @@ def _place_ids() -> dict[tuple[int, str], int]:
     return {(d, n.lower()): i for i, d, n in db.session.execute(sa.select(Place.id, Place.district_id, Place.name))}
 
 
+def _buses() -> dict[str, Bus]:
+    found = list(db.session.scalars(sa.select(Bus).order_by(Bus.id)))
+    out = {b.name.lower(): b for b in found}
+    if found:
+        out[""] = found[0]
+    return out
+
+
+def _bus(row: dict, context: _Context) -> str:
+    """The row's bus (`mobile`) by name: a known one, else a new one; an empty name is the first bus."""
+    name = " ".join(row.get("vehicle", "").split())[:80]
+    known = context.buses.get(name.lower())
+    if known is not None:
+        return known.name
+    if not name:
+        name = DEFAULT_BUS_NAME
+    return context.new_buses.setdefault(name.lower(), name)
+
+
 def horizon_months() -> int:
     return int(current_app.config.get("IMPORT_HORIZON_MONTHS", 12))
 
@@ -213,7 +235,8 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
     if errors:
         return Reading([], errors, 0, horizon)
     reader.fieldnames = header
-    context = _Context(now=now, today=today, horizon=horizon, districts=_districts(), place_ids=_place_ids())
+    context = _Context(now=now, today=today, horizon=horizon, districts=_districts(), place_ids=_place_ids(),
+                       buses=_buses())
     rows = 0
     for line, raw in enumerate(reader, start=2):
         rows += 1
@@ -241,7 +264,8 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
     if not planned and not errors:
         errors.append(RowError(1, "", _("The file has no rows with a date from today to %(day)s.",
                                         day=format_date(horizon, "d MMM yyyy"))))
-    return Reading(planned, errors, rows, horizon, sorted(context.new_districts.values()), context.quiet_lines)
+    return Reading(planned, errors, rows, horizon, sorted(context.new_districts.values()),
+                   sorted(context.new_buses.values()), context.quiet_lines)
 
 
 @dataclass
@@ -251,8 +275,10 @@ class _Context:
     horizon: date
     districts: dict
     place_ids: dict
+    buses: dict  # lower-case name -> Bus; "" -> the first bus
     stops: dict = field(default_factory=dict)
     new_districts: dict = field(default_factory=dict)  # lower-case name -> name as first written
+    new_buses: dict = field(default_factory=dict)
     quiet_lines: list = field(default_factory=list)
     expanded: dict = field(default_factory=dict)  # (rule, first, last) -> dates
 
@@ -377,7 +403,7 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
     place = {"name": row["stop"][:160], "address": row.get("address", "")[:200], "postcode": row.get("postcode", "")[:10],
              "lat": lat, "lon": lon}
     place_id = context.place_ids.get((district_id, place["name"].lower()), 0) if district_id else 0
-    bus = row.get("vehicle", "")[:80]
+    bus = _bus(row, context)
     for day in dates:
         key = (district_name.lower(), row["stop"].lower(), day, arrival)
         stop = context.stops.get(key)
@@ -428,7 +454,7 @@ _WORKSHOP_COLUMN_OF = {"capacity": "workshop_capacity", "duration_minutes": "wor
 
 
 def _bus_key(bus: str) -> str:
-    return ""  # one bus: every stop blocks the same time
+    return bus.lower()  # each bus is at one stop at a time; two buses may be out at once
 
 
 def _clashes_with_tour(planned: list[PlannedStop]) -> list[RowError]:
@@ -438,10 +464,11 @@ def _clashes_with_tour(planned: list[PlannedStop]) -> list[RowError]:
         return []
     lo = min(s.draft.starts_at for s in planned)
     hi = max(s.draft.ends_at for s in planned)
+    names = dict(db.session.execute(sa.select(Bus.id, Bus.name)).all())
     existing: dict[str, list[Stop]] = {}
     for stop in db.session.scalars(sa.select(Stop).where(Stop.status != StopStatus.CANCELLED, Stop.starts_at < hi,
                                                         Stop.ends_at > lo).order_by(Stop.starts_at)):
-        existing.setdefault(_bus_key(""), []).append(stop)
+        existing.setdefault(_bus_key(names[stop.bus_id]), []).append(stop)
     errs = []
     for key, stops in existing.items():
         starts = [s.starts_at for s in stops]
@@ -519,7 +546,7 @@ def _write_checked(reading: Reading, user: User | None) -> Reading:
     if again:
         db.session.rollback()
         return Reading(reading.stops, sorted(again, key=lambda e: (e.line, e.day or date.min)), reading.rows,
-                       reading.horizon, reading.new_districts, reading.quiet_lines)
+                       reading.horizon, reading.new_districts, reading.new_buses, reading.quiet_lines)
     _insert(reading, user)
     return reading
 
@@ -554,6 +581,10 @@ def _insert(reading: Reading, user: User | None) -> None:
     """Write a checked reading's districts, places, stops and workshops (as drafts) and commit; the caller holds
     the planning lock."""
     districts = {name.lower(): new_district(name).id for name in reading.new_districts}
+    for name in reading.new_buses:
+        db.session.add(Bus(name=name))
+    db.session.flush()
+    buses = {name.lower(): i for i, name in db.session.execute(sa.select(Bus.id, Bus.name))}
     new_places: dict[tuple, Place] = {}
     for planned in reading.stops:
         d = planned.draft
@@ -565,8 +596,8 @@ def _insert(reading: Reading, user: User | None) -> None:
             if place is None:
                 place = new_places[key] = Place(district_id=district_id, **planned.place)
                 db.session.add(place)
-        stop = Stop(district_id=district_id, place=place, starts_at=d.starts_at, ends_at=d.ends_at,
-                    status=StopStatus.DRAFT)
+        stop = Stop(district_id=district_id, place=place, bus_id=buses[planned.bus.lower()], starts_at=d.starts_at,
+                    ends_at=d.ends_at, status=StopStatus.DRAFT)
         for w in planned.workshops:
             x = w.draft
             stop.workshops.append(Workshop(title=x.title, topic=x.topic, language=x.language, audience=x.audience,
@@ -576,7 +607,8 @@ def _insert(reading: Reading, user: User | None) -> None:
         db.session.add(stop)
     db.session.flush()
     audit("tour-import", None, user=db.session.get(User, user.id) if user else None,
-          stops=len(reading.stops), workshops=reading.workshop_count, districts=reading.new_districts)
+          stops=len(reading.stops), workshops=reading.workshop_count, districts=reading.new_districts,
+          buses=reading.new_buses)
     db.session.commit()
 
 

@@ -114,14 +114,16 @@ def _stop_draft(form: StopForm) -> service.StopDraft | None:
     if form.errors or not (form.day.data and form.start.data and form.end.data):
         return None
     return service.StopDraft(place_id=form.place.data, starts_at=service.local(form.day.data, form.start.data),
-                             ends_at=service.local(form.day.data, form.end.data))
+                             ends_at=service.local(form.day.data, form.end.data),
+                             bus_id=form.bus.data if form.several_buses else None)
 
 
 def _stop_form(stop: Stop | None) -> StopForm:
-    form = StopForm(places=service.places())
+    form = StopForm(places=service.places(), buses=service.buses())
     if request.method == "GET" and stop is not None:
         start, end = stop.starts_at.astimezone(service.tz()), stop.ends_at.astimezone(service.tz())
         form.place.data = stop.place_id
+        form.bus.data = stop.bus_id
         form.day.data, form.start.data, form.end.data = start.date(), start.time(), end.time()
     elif request.method == "GET":
         form.day.data = _parse_date_arg("day")

@@ -179,12 +179,13 @@ def stop_page(now: datetime, days: int, limit: int, district: District | None = 
     return Page(shown, later, earlier, current=start is None)
 
 
-def current_or_next_stop(now: datetime) -> Stop | None:
-    """The stop the bus is at now, or else the next one it goes to (cancelled stops and early departures skipped)."""
+def current_or_next_stop(now: datetime, bus_id: int | None = None) -> Stop | None:
+    """The stop the bus (this bus, when one is named) is at now, or else the next one it goes to (cancelled stops
+    and early departures skipped)."""
     query = (
         sa.select(Stop)
         .where(Stop.status == StopStatus.PUBLISHED, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT,
-               Stop.live_status != LiveStatus.LEFT)
+               Stop.live_status != LiveStatus.LEFT, *([Stop.bus_id == bus_id] if bus_id is not None else []))
         .order_by(Stop.starts_at, Stop.id)
         .limit(1)
         .options(joinedload(Stop.district))

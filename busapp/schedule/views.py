@@ -82,6 +82,16 @@ def _page(now, days: int, district: District | None, link_args: dict | None = No
     }
 
 
+def _where_the_buses_are(now) -> list:
+    """Where the bus is now or goes next; with several buses, each one's (one statement per bus)."""
+    from ..planning import buses
+
+    names = buses.names()
+    found = [queries.current_or_next_stop(now, bus_id) for bus_id in names] if len(names) > 1 else [
+        queries.current_or_next_stop(now)]
+    return sorted((s for s in found if s is not None), key=lambda s: s.starts_at)
+
+
 @bp.get("/")
 def index():
     """Home: where the bus is now or next, then the next two weeks of stops by day, filterable by district."""
@@ -97,7 +107,7 @@ def index():
         districts=districts,
         chosen=chosen,
         unknown_filter=unknown_filter,
-        current=queries.current_or_next_stop(now),
+        currents=_where_the_buses_are(now),
         show_district=chosen is None,
         span_days=None if chosen or not listing["listing"].current else HOME_SPAN_DAYS,
         calendar_lang=_calendar_lang(),
