@@ -120,7 +120,7 @@ def test_the_migration_gives_existing_stops_one_bus(tmp_path):
     app = create_app({"APP_ENV": "testing",
                       "SQLALCHEMY_DATABASE_URI": database_url(f"sqlite:///{tmp_path / 'm.sqlite3'}")})
     with app.app_context():
-        upgrade(revision="0005_origins")
+        upgrade(revision="0006_announced_start")
         with db.engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO district (id, number, name, slug) VALUES (1, '07', 'St. Gertrud', 'g')"))
             conn.execute(sa.text("INSERT INTO place (id, district_id, name, address, postcode, transit_stop, "
@@ -137,5 +137,5 @@ def test_the_migration_gives_existing_stops_one_bus(tmp_path):
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT id, name FROM bus")).all() == [(1, "Digitalwerkstatt-Bus")]
             assert conn.execute(sa.text("SELECT bus_id FROM stop ORDER BY id")).scalars().all() == [1, 1]
-        downgrade(revision="0005_origins")
+        downgrade(revision="0006_announced_start")
         db.engine.dispose()

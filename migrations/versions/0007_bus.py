@@ -1,7 +1,7 @@
 """buses: every stop belongs to a bus (existing stops to one default bus), tablets may name theirs
 
-Revision ID: 0006_bus
-Revises: 0005_origins
+Revision ID: 0007_bus
+Revises: 0006_announced_start
 """
 from datetime import datetime, timezone
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import busapp.models
 
 
-revision = "0006_bus"
-down_revision = "0005_origins"
+revision = "0007_bus"
+down_revision = "0006_announced_start"
 branch_labels = None
 depends_on = None
 
