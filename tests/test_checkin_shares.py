@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from busapp.booking import service as booking_service
 from busapp.checkin import service
 from busapp.extensions import db
-from busapp.models import AuditEvent, Booking, BookingStatus, SeatShare, Workshop
+from busapp.models import AuditEvent, Booking, BookingStatus, SeatShare, User, Workshop
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -113,8 +113,8 @@ def test_offline_walk_ins_use_the_tablets_share_and_no_more(tomorrow, tablets):
     # A resident now goes onto the waiting list: the held seats are not theirs.
     assert book(w).status == BookingStatus.WAITING
     # Each tablet seats its share offline; a third walk-in on B finds no seat and is refused, not dropped.
-    result_a = service.sync(a, [walkin(w, 1, tomorrow.started, "Ali", 2)], now=tomorrow.started)
-    result_b = service.sync(b, [walkin(w, 1, tomorrow.started, "Bea"), walkin(w, 2, tomorrow.started, "Cem")],
+    result_a = sync(a, [walkin(w, 1, tomorrow.started, "Ali", 2)], now=tomorrow.started)
+    result_b = sync(b, [walkin(w, 1, tomorrow.started, "Bea"), walkin(w, 2, tomorrow.started, "Cem")],
                             now=tomorrow.started)
     assert result_a["results"][0]["outcome"] == service.VALID and result_a["shares"] == {w.id: 0}
     assert [r["outcome"] for r in result_b["results"]] == [service.VALID, service.FULL]
@@ -138,7 +138,7 @@ def test_before_the_start_the_share_stays_even_when_the_tablet_is_online(tomorro
     w = tomorrow.workshop
     (a,) = tablets("A")
     service.prepare(a, tomorrow.stop, now=tomorrow.morning)
-    result = service.sync(a, [], give_up=[w.id], sequence=0, now=at(tomorrow.day, 13, 59))
+    result = sync(a, [], give_up=[w.id], sequence=0, now=at(tomorrow.day, 13, 59))
     assert result["given_up"] == {} and result["shares"] == {w.id: 2}
     assert taken(w.id) == 2
 
@@ -166,7 +166,7 @@ def test_after_the_start_an_online_tablet_gives_up_what_it_did_not_use(tomorrow,
     (a,) = tablets("A")
     service.prepare(a, tomorrow.stop, now=tomorrow.morning)
     # Offline at 14:05 it seated one; online at 14:10 it sends that walk-in and gives the share up in one request.
-    result = service.sync(a, [walkin(w, 1, at(tomorrow.day, 14, 5))], give_up=[w.id], sequence=1,
+    result = sync(a, [walkin(w, 1, at(tomorrow.day, 14, 5))], give_up=[w.id], sequence=1,
                           now=tomorrow.started)
     assert result["results"][0]["outcome"] == service.VALID
     assert result["given_up"] == {w.id: 1} and result["shares"] == {w.id: 0}
@@ -174,7 +174,7 @@ def test_after_the_start_an_online_tablet_gives_up_what_it_did_not_use(tomorrow,
     assert_seats_add_up(w.id)
     # Given up for good: preparing again holds nothing, and giving up again returns nothing.
     assert share_of(service.prepare(a, tomorrow.stop, now=at(tomorrow.day, 14, 20)), w) == 0
-    assert service.sync(a, [], give_up=[w.id], sequence=1, now=at(tomorrow.day, 14, 25))["given_up"] == {w.id: 0}
+    assert sync(a, [], give_up=[w.id], sequence=1, now=at(tomorrow.day, 14, 25))["given_up"] == {w.id: 0}
     assert taken(w.id) == 1
 
 
@@ -183,12 +183,12 @@ def test_no_give_up_while_an_action_of_the_tablet_is_missing(tomorrow, tablets):
     (a,) = tablets("A")
     service.prepare(a, tomorrow.stop, now=tomorrow.morning)
     # Walk-in number 1 has not arrived (a lost request); number 2 has. The seats stay held.
-    result = service.sync(a, [walkin(w, 2, at(tomorrow.day, 14, 5))], give_up=[w.id], sequence=2,
+    result = sync(a, [walkin(w, 2, at(tomorrow.day, 14, 5))], give_up=[w.id], sequence=2,
                           now=tomorrow.started)
     assert result["gaps"] == [1] and result["given_up"] == {} and result["shares"] == {w.id: 1}
     assert taken(w.id) == 2
     # It arrives: now everything is stored, and the rest of the share goes back.
-    late = service.sync(a, [walkin(w, 1, at(tomorrow.day, 14, 4), "Bo")], give_up=[w.id], sequence=2,
+    late = sync(a, [walkin(w, 1, at(tomorrow.day, 14, 4), "Bo")], give_up=[w.id], sequence=2,
                         now=at(tomorrow.day, 14, 12))
     assert late["results"][0]["outcome"] == service.VALID and late["given_up"] == {w.id: 0}
     assert taken(w.id) == 2 and service.shares_left(a) == {w.id: 0}
@@ -204,11 +204,11 @@ def test_at_the_end_shares_go_back_and_a_late_walk_in_made_before_still_gets_its
     service.prepare(b, tomorrow.stop, now=tomorrow.morning)
     assert taken(w.id) == 6
     # Tablet B checks in after the end: A's share goes back without A.
-    service.sync(b, [], now=tomorrow.over)
+    sync(b, [], now=tomorrow.over)
     assert taken(w.id) == 2
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SeatShare)) == 0
     # A comes back online later with two walk-ins it seated at 14:30 and one typed in after the end.
-    result = service.sync(a, [walkin(w, 1, at(tomorrow.day, 14, 30), "Ali", 2),
+    result = sync(a, [walkin(w, 1, at(tomorrow.day, 14, 30), "Ali", 2),
                               walkin(w, 2, at(tomorrow.day, 15, 20), "Zu spät")], now=at(tomorrow.day, 17))
     assert [r["outcome"] for r in result["results"]] == [service.VALID, service.CLOSED]
     assert taken(w.id) == 4
@@ -272,13 +272,13 @@ def test_two_tablets_give_up_and_walk_in_at_once_after_the_start(app, tomorrow, 
     def tablet_a():
         # A seated one offline, then is online and gives the rest of its share up.
         device = db.session.get(service.Device, a_id)
-        return service.sync(device, [walkin(stub, 1, seated_at, "Ali")], give_up=[workshop_id], sequence=1,
+        return sync(device, [walkin(stub, 1, seated_at, "Ali")], give_up=[workshop_id], sequence=1,
                             now=started)
 
     def tablet_b():
         # B sends two walk-ins it seated offline with its share, and gives up too.
         device = db.session.get(service.Device, b_id)
-        return service.sync(device, [walkin(stub, 1, seated_at, "Bea"), walkin(stub, 2, seated_at, "Cem")],
+        return sync(device, [walkin(stub, 1, seated_at, "Bea"), walkin(stub, 2, seated_at, "Cem")],
                             give_up=[workshop_id], sequence=2, now=started)
 
     def door(i):
@@ -324,3 +324,8 @@ def test_two_tablets_signing_out_while_residents_book_hand_every_seat_on_once(ap
     db.session.expire_all()
     assert all(db.session.get(Booking, i).status == BookingStatus.CONFIRMED for i in waiting)
     assert_seats_add_up(workshop_id)
+
+
+def sync(device, items, **kw):
+    """The tablet's sync with the person who registered it signed in (queued actions name nobody themselves)."""
+    return service.sync(device, items, user=db.session.get(User, device.created_by_id), **kw)

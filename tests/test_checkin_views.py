@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from busapp import tickets
 from busapp.checkin import service, views
 from busapp.extensions import db
-from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Device, Stop
+from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Device, Stop, utcnow
 from tests.conftest import PASSWORD, csrf_token
 from tests.test_checkin_service import make_booking, today  # noqa: F401 - fixtures
 
@@ -144,6 +144,19 @@ def test_release_asks_first_then_frees(client, login, today, make_booking):
     assert absent.status == BookingStatus.CANCELLED
 
 
+def signed(day: dict, item: dict, acted_at=None) -> dict:
+    """A queued action as the tablet's script signs it with the key from the day's data."""
+    import base64
+    import hashlib
+    import hmac
+
+    item = dict(item, acted_at=(acted_at or utcnow()).isoformat(), key=day["signing"]["id"])
+    key = base64.urlsafe_b64decode(day["signing"]["key"] + "=")
+    text = "\n".join("" if item.get(k) is None else str(item[k]) for k in service.SIGNED_FIELDS)
+    item["sig"] = base64.urlsafe_b64encode(hmac.new(key, text.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+    return item
+
+
 def test_tablet_registration_day_data_sync_and_revocation(client, login, today, make_booking, make_user, app):
     stop, workshop, _ = today
     booking = make_booking(workshop)
@@ -152,14 +165,15 @@ def test_tablet_registration_day_data_sync_and_revocation(client, login, today, 
     credential = re.search(r'data-credential="([^"]+)"', html).group(1)
     device = db.session.scalar(sa.select(Device))
     assert device.name == "Tablet vorne" and device.token_hash != credential
-    # The tablet's credential works without any sign-in (a fresh client), and without a CSRF token.
-    tablet = app.test_client()
+    # The day's data only with someone signed in; it brings the key for signing what is done offline.
     headers = {"X-Device-Credential": credential}
-    day = tablet.get(f"/staff/day.json?stop={stop.id}", headers=headers)
+    day = client.get(f"/staff/day.json?stop={stop.id}", headers=headers)
     assert day.status_code == 200 and day.headers["Cache-Control"] == "no-store"
     assert booking.code in [b["code"] for b in day.json["bookings"]]
-    queue = {"items": [{"kind": "checkin", "workshop_id": workshop.id, "booking_id": booking.id,
-                        "sequence": 1, "nonce": "abcdefgh12345"}]}
+    # The credential alone (a fresh client, nobody signed in, no CSRF token) sends what was signed.
+    tablet = app.test_client()
+    queue = {"items": [signed(day.json, {"kind": "checkin", "workshop_id": workshop.id, "booking_id": booking.id,
+                                         "sequence": 1, "nonce": "abcdefgh12345"})]}
     first = tablet.post("/staff/sync", json=queue, headers=headers)
     assert first.status_code == 200 and first.json["results"][0]["outcome"] == "valid"
     again = tablet.post("/staff/sync", json=queue, headers=headers)

@@ -71,11 +71,13 @@ Audit
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -89,7 +91,8 @@ from ..domain import seats
 from ..extensions import db
 from ..forms import clean_text
 from ..models import (
-    AuditEvent, Booking, BookingStatus, CheckIn, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit,
+    AuditEvent, Booking, BookingStatus, CheckIn, Device, Role, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus,
+    audit,
     utcnow,
 )
 from ..schedule.queries import LONGEST_VISIT
@@ -107,6 +110,7 @@ DONE = "done"
 FULL = "full"
 CLOSED = "closed"
 INVALID = "invalid"
+NOT_TODAY = "not_today"  # an action online for a workshop of another day
 
 OUTCOMES = (VALID, AGAIN, OTHER_WORKSHOP, OTHER_STOP, CANCELLED, WAITING, UNKNOWN, FORGED)
 KINDS = ("checkin", "count", "undo", "walkin", "seat")
@@ -163,6 +167,27 @@ def end_of_day(now: datetime) -> datetime:
     local = now.astimezone(_zone())
     midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=_zone())
     return midnight.astimezone(now.tzinfo)
+
+
+def local_day(moment: datetime) -> date:
+    """The city's calendar day of a moment."""
+    return moment.astimezone(_zone()).date()
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=_zone())
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=_zone())
+
+
+def is_of_day(stop: Stop, day: date) -> bool:
+    """True when the stop takes place (at least partly) on this local day."""
+    start, end = _day_bounds(day)
+    return stop.starts_at < end and stop.ends_at > start
+
+
+def is_today(workshop: Workshop, now: datetime | None = None) -> bool:
+    """Staff act at the door of today's workshops only (check-in, walk-in, seat, live status of its stop)."""
+    return is_of_day(workshop.stop, local_day(now or utcnow()))
 
 
 def stops_of_day(now: datetime) -> list[Stop]:
@@ -330,6 +355,7 @@ class Action:
     sequence: int | None = None
     acted_at: datetime | None = None
     from_queue: bool = False
+    user_id: int | None = None  # who acted, from the action's signature (an action from a tablet's queue)
 
 
 def new_nonce() -> str:
@@ -394,7 +420,7 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
     earlier = None if nonce_checked else _stored(action.nonce)
     if earlier is not None:
         return _replayed(earlier)
-    user_id = user.id if user is not None else None
+    user_id = action.user_id if action.user_id is not None else (user.id if user is not None else None)
     when = now
 
     def work() -> Decision:
@@ -811,6 +837,74 @@ def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> d
     }
 
 
+def audit_day_download(device: Device, user: User, data: dict) -> None:
+    """Every download of a day's door lists is in the audit log: who, on which tablet, which stops, how many."""
+    audit("staff-day-download", device, user=user, device=device.name[:DEVICE_NAME_MAX],
+          stops=[s["id"] for s in data["stops"]], bookings=len(data["bookings"]))
+    db.session.commit()
+
+
+# --- who acted: actions signed on the tablet while someone was signed in --------------------------------------------
+
+# The fields of a queued action its signature covers, in this order (static/js/checkin.js signs the same text).
+SIGNED_FIELDS = ("kind", "workshop_id", "booking_id", "people", "name", "party_size", "nonce", "sequence", "acted_at")
+CLOCK_SKEW = timedelta(minutes=2)  # a tablet's clock may run this much ahead of the server's
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def signing_key(device: Device, user: User, day: date) -> dict:
+    """The key a tablet signs its queued actions with, issued while `user` is signed in on it, for one day.
+
+    Derived from the app's secret, the tablet, the person and the day, so the server keeps nothing and can tell
+    from a signature alone who acted, on which tablet and for which day. Without a sign-in the tablet gets no new
+    key: its credential alone can only send what was signed while someone was signed in."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    raw = hmac.new(secret, f"action-key\n{device.id}\n{user.id}\n{day.isoformat()}".encode(), hashlib.sha256).digest()
+    return {"id": f"{user.id}.{day.isoformat()}", "key": _b64(raw), "user_id": user.id, "day": day.isoformat()}
+
+
+def signed_text(item: dict) -> str:
+    """The text a queued action's signature covers."""
+    values = []
+    for name in SIGNED_FIELDS:
+        value = item.get(name)
+        values.append("" if value is None else str(value))
+    return "\n".join(values)
+
+
+def signer(device: Device, item: dict) -> tuple[User, date] | None:
+    """Who signed this queued action on this tablet, and for which day; None when it is unsigned or forged."""
+    key_id, signature = item.get("key"), item.get("sig")
+    if not isinstance(key_id, str) or not isinstance(signature, str) or len(key_id) > 40 or len(signature) > 100:
+        return None
+    user_part, _, day_part = key_id.partition(".")
+    try:
+        user_id, day = int(user_part), date.fromisoformat(day_part)
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    if user is None or not user.active or not user.has_role(Role.STAFF):
+        return None
+    key = base64.urlsafe_b64decode(signing_key(device, user, day)["key"] + "=")
+    expected = _b64(hmac.new(key, signed_text(item).encode(), hashlib.sha256).digest())
+    return (user, day) if hmac.compare_digest(expected, signature) else None
+
+
+def out_of_day(action: Action, day: date, now: datetime) -> str | None:
+    """Why a queued action cannot be for this day: its time (missing, outside the day, in the future) or its
+    workshop (none, or at a stop of another day). None when it may be applied."""
+    start, end = _day_bounds(day)
+    if action.acted_at is None or not start <= action.acted_at < end or action.acted_at > now + CLOCK_SKEW:
+        return "acted_at"
+    workshop = db.session.get(Workshop, action.workshop_id)
+    if workshop is None or not is_of_day(workshop.stop, day):
+        return "other_day"
+    return None
+
+
 def _parse_time(value) -> datetime | None:
     if not isinstance(value, str) or len(value) > 40:
         return None
@@ -875,7 +969,8 @@ def _apply_batched(actions: list[Action], user: User | None, device: Device,
             for action in chunk:
                 try:
                     with db.session.begin_nested():
-                        settled[action.nonce] = _record_action(action, user_id, device, now or utcnow())
+                        acted_by = action.user_id if action.user_id is not None else user_id
+                        settled[action.nonce] = _record_action(action, acted_by, device, now or utcnow())
                 except IntegrityError:
                     continue
             db.session.commit()
@@ -893,13 +988,30 @@ def sync(device: Device, items: list, user: User | None = None, *, give_up=(), s
     action's answer, the sequence numbers still missing, and the seats the tablet's shares still hold."""
     results = []
     actions = []
+    now = now or utcnow()
     for item in items[:MAX_QUEUE]:
         action = action_from(item)
+        nonce = item.get("nonce") if isinstance(item, dict) else None
         if action is None:
-            nonce = item.get("nonce") if isinstance(item, dict) else None
             results.append({"nonce": nonce if isinstance(nonce, str) else None, "outcome": INVALID})
+            continue
+        # Who acted comes from the action's signature, made while they were signed in on this tablet; an unsigned
+        # action only from the person signed in now, for today. Never from what the request says.
+        signed = signer(device, item)
+        if signed is not None:
+            acted_by, day = signed
+        elif user is not None:
+            acted_by, day = user, local_day(now)
         else:
-            actions.append(action)
+            results.append({"nonce": action.nonce, "sequence": action.sequence, "outcome": INVALID,
+                            "reason": "unsigned"})
+            continue
+        why = out_of_day(action, day, now)
+        if why is not None:
+            results.append({"nonce": action.nonce, "sequence": action.sequence, "outcome": INVALID, "reason": why})
+            continue
+        action.user_id = acted_by.id
+        actions.append(action)
     device_id = device.id
     # Replays are answered from one query; new actions then skip their own look-up.
     known = {record.nonce: record for record in db.session.scalars(

@@ -52,6 +52,7 @@ ANSWERS = {
     service.FULL: _l("No free seat"),
     service.CLOSED: _l("This workshop is over or cancelled"),
     service.INVALID: _l("That did not work. Please check the entry."),
+    service.NOT_TODAY: _l("This workshop is not today. Check-in and walk-ins are for today’s workshops only."),
 }
 LIVE_LABELS = {
     "on_the_way": _l("On the way"),
@@ -66,6 +67,7 @@ LIVE_ERRORS = {
     "reason": _l("Please write a reason for residents."),
     "cancelled": _l("This visit is cancelled. Only a coordinator can publish it again."),
     "not_public": _l("This stop is not published."),
+    "not_today": _l("Staff can set the status of today’s stops only."),
     "unknown": _l("Please choose a status."),
 }
 
@@ -171,6 +173,10 @@ def live(stop_id: int):
     typed = {"minutes_late": request.form.get("minutes_late", "")[:10], "reason": request.form.get("reason", "")[:200]}
     minutes = _int(typed["minutes_late"], 0, 10_000) if typed["minutes_late"].strip() else None
     device = current_device()
+    if not service.is_of_day(stop, service.local_day(utcnow())):
+        errors = {"not_today": LIVE_ERRORS["not_today"], "status": status}
+        template = "checkin/_live.html" if is_partial() else "checkin/index.html"
+        return render_template(template, **_today(stop, utcnow(), errors, typed)), 422
     try:
         schedule_service.set_live_status(stop, status, minutes_late=minutes, reason=typed["reason"], user=_user(),
                                          device=device.name if device else "")
@@ -239,6 +245,8 @@ def act(workshop_id: int):
     nonce = request.form.get("nonce", "")[:64]
     if kind not in ("checkin", "count", "undo", "seat") or booking_id is None or len(nonce) < 8:
         return _respond(workshop, service.Decision(service.INVALID), 422, booking_id)
+    if not service.is_today(workshop):
+        return _respond(workshop, service.Decision(service.NOT_TODAY), 422, booking_id)
     decision = service.perform(Action(kind, workshop.id, nonce, booking_id=booking_id, people=people),
                                user=_user(), device=current_device())
     return _respond(workshop, decision, 200 if decision.outcome != service.INVALID else 422, booking_id)
@@ -262,6 +270,9 @@ def walkin(workshop_id: int):
     query = request.form.get("q", "")[:80]
     if errors:
         context = _list_context(workshop, query, errors=errors, typed=typed)
+        return render_template("checkin/_list.html" if is_partial() else "checkin/door.html", **context), 422
+    if not service.is_today(workshop):
+        context = _list_context(workshop, query, service.Decision(service.NOT_TODAY), typed=typed, about=typed["name"])
         return render_template("checkin/_list.html" if is_partial() else "checkin/door.html", **context), 422
     decision = service.perform(Action("walkin", workshop.id, nonce, name=typed["name"], party_size=party_size),
                                user=_user(), device=current_device())
@@ -303,7 +314,9 @@ def scan(workshop_id: int):
         read = service.code_read(typed)
         nonce = request.form.get("nonce", "")[:64]
         answer = service.decide(typed, workshop)
-        if answer.outcome == service.VALID and len(nonce) < 8:
+        if answer.outcome == service.VALID and not service.is_today(workshop):
+            answer = service.Decision(service.NOT_TODAY, answer.booking)
+        elif answer.outcome == service.VALID and len(nonce) < 8:
             answer = service.Decision(service.INVALID)  # a form without its nonce: nothing is checked in
         elif answer.outcome == service.VALID:
             answer = service.perform(Action("checkin", workshop.id, nonce, booking_id=answer.booking.id),
@@ -396,11 +409,22 @@ def _json_no_store(response):
 def day(device: Device):
     """The day's data for offline work: bookings with the fields the door needs, public keys, seat shares."""
     now = utcnow()
+    user = _user()
+    if user is None or not user.has_role(Role.STAFF):
+        # The credential alone downloads nothing: names and needs notes go only to a signed-in staff member.
+        return _json_no_store(jsonify(error="signin", message=_("Please sign in to prepare this tablet."))), 403
+    today = service.local_day(now)
     stop_id = _int(request.args.get("stop"), 1, 2**31 - 1)
     stop = db.session.get(Stop, stop_id) if stop_id else service.current_stop(now)
-    if stop is None:
+    if stop is not None and not service.is_of_day(stop, today):
+        if stop_id:
+            return _json_no_store(jsonify(error="other_day", message=_("Only today’s stops."))), 404
+        stop = None  # the next stop is another day's: the tablet gets today's, if any
+    if stop is None and not service.stops_of_day(now):
         return _json_no_store(jsonify(error="no_stop", message=_("No stop today."))), 404
     data = service.prepare(device, stop, now)
+    data["signing"] = service.signing_key(device, user, today)
+    service.audit_day_download(device, user, data)
     # The pages the tablet keeps for opening without network (the service worker's STAFF_PAGES).
     data["pages"] = [url_for("checkin.index")] + [
         url_for(endpoint, workshop_id=w["id"])
@@ -423,10 +447,7 @@ def sync(device: Device):
     ids += give_up if isinstance(give_up, list) else []
     if any(type(v) is int and _int(v, 1, 2**31 - 1) is None for v in ids):
         return _json_no_store(jsonify(error="invalid", message=_("The data sent was not readable."))), 400
-    user = _user()
-    if user is None and type(body.get("user_id")) is int:
-        claimed = db.session.get(User, body["user_id"])
-        user = claimed if claimed is not None and claimed.active else None
+    user = _user()  # never the body's word: a queued action names its person by its signature
     sequence = body.get("sequence")
     result = service.sync(device, body.get("items", []), user=user,
                           give_up=give_up if isinstance(give_up, list) else [],

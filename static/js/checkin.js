@@ -45,12 +45,40 @@
     return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
 
-  function enqueue(item) {
+  // Each queued action is signed with the key the server issued while someone was signed in on this tablet (in
+  // the day's data): the server takes the person from that signature, so the tablet's credential alone can send
+  // only what was done during a sign-in (the fields and their order: SIGNED_FIELDS in busapp/checkin/service.py).
+  var SIGNED_FIELDS = ["kind", "workshop_id", "booking_id", "people", "name", "party_size", "nonce", "sequence", "acted_at"];
+  function b64urlDecode(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) s += "=";
+    return b64decode(s);
+  }
+  function b64urlEncode(bytes) {
+    return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  async function signItem(item) {
+    var d = day();
+    var signing = d && d.signing;
+    if (!signing || !window.crypto || !crypto.subtle) return item;
+    var text = SIGNED_FIELDS.map(function (k) {
+      return item[k] === undefined || item[k] === null ? "" : String(item[k]);
+    }).join("\n");
+    var key = await crypto.subtle.importKey("raw", b64urlDecode(signing.key), { name: "HMAC", hash: "SHA-256" },
+      false, ["sign"]);
+    var sig = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text));
+    item.key = signing.id;
+    item.sig = b64urlEncode(new Uint8Array(sig));
+    return item;
+  }
+
+  async function enqueue(item) {
     var seq = load("sequence", 0) + 1;
     save("sequence", seq);
     item.sequence = seq;
     item.nonce = item.nonce && item.nonce.length >= 8 ? item.nonce : newNonce();
     item.acted_at = new Date().toISOString();
+    try { await signItem(item); } catch (e) { /* sent unsigned: accepted only while someone is signed in */ }
     var q = queue();
     q.push(item);
     save("queue", q);
@@ -222,6 +250,7 @@
     var d = day();
     var stopId = panel.dataset.stopId;
     var stale = !d || !d.prepared_at || Date.now() - new Date(d.prepared_at).getTime() > REFRESH_AFTER_MS
+      || !d.signing || String(d.signing.user_id) !== panel.dataset.userId  // someone else is signed in now
       || (stopId && !(d.stops || []).some(function (s) { return String(s.id) === stopId; }));
     var missing = workerOn() && !(await staffCaches()).length;
     if (missing && load("pagesAt", null)) {
@@ -249,7 +278,7 @@
     var response = await fetch(panel.dataset.syncUrl, {
       method: "POST", credentials: "same-origin", cache: "no-store",
       headers: Object.assign({ "Content-Type": "application/json" }, headers()),
-      body: JSON.stringify(Object.assign({ items: q, user_id: Number(panel.dataset.userId) || null }, extra))
+      body: JSON.stringify(Object.assign({ items: q }, extra))
     });
     if (response.status === 401) { revoked(); return false; }
     if (!response.ok) return false;
@@ -646,7 +675,7 @@
       if (result.outcome === "valid") {
         markArrived(result.booking, result.booking.party_size);
         bump("checked_in", result.booking.party_size);
-        enqueue({ kind: "checkin", workshop_id: workshopId, booking_id: result.booking.id, nonce: newNonce() });
+        await enqueue({ kind: "checkin", workshop_id: workshopId, booking_id: result.booking.id, nonce: newNonce() });
       }
       showAnswer(result);
       form.querySelector("input[name=code]").value = "";
@@ -666,7 +695,7 @@
       var walkin = { name: name, party_size: size, workshop_id: workshopId };
       l.walkins.push(walkin);
       save("local", l);
-      enqueue({ kind: "walkin", workshop_id: workshopId, name: name, party_size: size, nonce: String(data.get("nonce")) });
+      await enqueue({ kind: "walkin", workshop_id: workshopId, name: name, party_size: size, nonce: String(data.get("nonce")) });
       addWalkinRow(walkin);
       form.querySelector("input[name=name]").value = "";
       form.querySelector("input[name=nonce]").value = newNonce();
@@ -694,7 +723,7 @@
       return;
     }
     showAnswer({ outcome: kind === "checkin" ? "valid" : "done", booking: booking });
-    enqueue({ kind: kind, workshop_id: workshopId, booking_id: bookingId, people: people, nonce: String(data.get("nonce")) });
+    await enqueue({ kind: kind, workshop_id: workshopId, booking_id: bookingId, people: people, nonce: String(data.get("nonce")) });
     // The form's nonce is spent: the next tap on this row is a new action.
     var nonceInput = form.querySelector("input[name=nonce]");
     if (nonceInput) nonceInput.value = newNonce();

@@ -334,3 +334,30 @@ def test_success_and_refusal_sound_and_feel_different_and_sound_can_be_switched_
     page.wait_for_function("window.__vibrations.length === 1")
     assert page.evaluate("window.__tones") == []
     context.close()
+
+
+def test_an_offline_check_in_signed_during_the_sign_in_is_taken_after_the_sign_in_is_gone(browser, door):
+    import sqlalchemy as sa
+
+    from busapp.models import CheckIn, User
+    from tests.e2e.test_checkin import _wait_prepared, arrived, new_tablet
+
+    app, server, ids = door
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+    context.set_offline(True)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    item = page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue'))[0]")
+    assert item["sig"] and item["key"].startswith(str(query(app, lambda: db.session.scalar(
+        sa.select(User.id).where(User.email == "staff@example.org")))) + ".")
+    # The sign-in is gone (expired, or the cookie lost); the tablet's credential sends the signed check-in.
+    context.clear_cookies()
+    context.set_offline(False)
+    page.evaluate("window.BusCheckin.sync(false)")
+    expect(page.locator("[data-sync-queue]")).to_have_text("")
+    assert arrived(app, "HANS22") == 1
+    staff_id = query(app, lambda: db.session.scalar(sa.select(User.id).where(User.email == "staff@example.org")))
+    assert query(app, lambda: db.session.scalar(sa.select(CheckIn.user_id))) == staff_id
+    context.close()
