@@ -1,13 +1,13 @@
 """The DCAT-AP.de description of the tour data, for the city's open-data portal (GovData harvests it)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import Stop
+from ..models import Place, Stop, Workshop, utcnow
 from . import service
 
 CONTEXT = {
@@ -28,7 +28,7 @@ FORMATS = (
      "JSON API: stops from today on with their workshops, page by page (follow links.next)."),
     ("csv", "CSV", "text/csv", "CSV", "/api/v1/stops.csv", True,
      "Every stop from today on with its workshops, one row per workshop, in one file."),
-    ("ical", "iCalendar", "text/calendar", "ICAL", "/tour.ics", True,
+    ("ical", "iCalendar", "text/calendar", "ICS", "/tour.ics", True,
      "Calendar feed: the stops of the last {past} days and the next {future} days, at most {most}."),
     ("ngsi-ld", "NGSI-LD", "application/ld+json", "JSON_LD", "/ngsi-ld/v1/entities?type=Event", False,
      "NGSI-LD entities (Smart Data Models Event) for context brokers, page by page."),
@@ -50,6 +50,24 @@ def _date(value: datetime | None) -> dict | None:
     return {"@value": value.date().isoformat(), "@type": "xsd:date"} if value else None
 
 
+def _moment(value: datetime) -> dict:
+    return {"@value": value.astimezone(timezone.utc).replace(microsecond=0).isoformat(), "@type": "xsd:dateTime"}
+
+
+def _issued_and_modified() -> tuple[datetime, datetime]:
+    """When the data first existed (the first public stop was made) and when any of it last changed; an empty tour
+    counts as issued and modified at the start of the day."""
+    first, *changes = db.session.execute(sa.select(
+        sa.select(sa.func.min(Stop.created_at)).where(Stop.status.in_(service.PUBLIC_STATUSES)).scalar_subquery(),
+        sa.select(sa.func.max(Stop.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(Workshop.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(Place.updated_at)).scalar_subquery(),
+    )).one()
+    today = service.start_of_today(utcnow())
+    issued = first or today
+    return issued, max([issued, *(c for c in changes if c is not None)])
+
+
 def languages(tags) -> list[str]:
     """The EU codes of the configured languages, each once, in the setting's order."""
     codes = [EU_LANGUAGES.get(tag.split("-")[0].lower()) for tag in tags]
@@ -65,6 +83,8 @@ def catalogue() -> dict:
         sa.select(sa.func.min(Stop.starts_at), sa.func.max(Stop.ends_at)).where(
             Stop.status.in_(service.PUBLIC_STATUSES))
     ).one()
+    issued, modified = _issued_and_modified()
+    spoken = [{"@id": f"{EU}/language/{code}"} for code in languages(cfg["LANGUAGES"])]
     dataset_id = f"{base}/api/v1/catalog.jsonld#dataset"
     service_id = f"{base}/api/v1/catalog.jsonld#api"
     publisher = {"@type": "foaf:Organization", "foaf:name": cfg["OPENDATA_PUBLISHER"]}
@@ -81,6 +101,9 @@ def catalogue() -> dict:
             "dct:format": {"@id": f"{EU}/file-type/{eu}"},
             "dct:license": licence,
             "dcatde:licenseAttributionByText": cfg["OPENDATA_PUBLISHER"],
+            "dct:language": spoken,
+            "dct:issued": _moment(issued),
+            "dct:modified": _moment(modified),
             **({"dcat:accessService": {"@id": service_id}} if key in ("json", "ngsi-ld") else {}),
         }
         for key, title, media, eu, path, download, about in FORMATS
@@ -108,7 +131,11 @@ def catalogue() -> dict:
         "dcat:keyword": ["Digitalisierung", "Bildung", "Weiterbildung", "Senioren", "Teilhabe", "Bus",
                          "Stadtteile", "Veranstaltungen", "digital workshop"],
         "dcat:theme": [{"@id": f"{EU}/data-theme/EDUC"}, {"@id": f"{EU}/data-theme/SOCI"}],
-        "dct:language": [{"@id": f"{EU}/language/{code}"} for code in languages(cfg["LANGUAGES"])],
+        "dct:language": spoken,
+        "dct:issued": _moment(issued),
+        "dct:modified": _moment(modified),
+        # Who delivers the catalogue to GovData, from its contributor list (Konvention 12 of DCAT-AP.de).
+        "dcatde:contributorID": {"@id": cfg["OPENDATA_CONTRIBUTOR_ID"]},
         "dcatde:politicalGeocodingLevelURI": {"@id": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"},
         "dcatde:politicalGeocodingURI": {
             "@id": f"http://dcat-ap.de/def/politicalGeocoding/municipalityKey/{cfg['OPENDATA_MUNICIPALITY_KEY']}"},
@@ -136,6 +163,10 @@ def catalogue() -> dict:
         "dct:title": "Digitalwerkstatt-Bus",
         "dct:description": "Open data of the digital workshop bus.",
         "dct:publisher": publisher,
+        "dct:language": spoken,
+        "dct:issued": _moment(issued),
+        "dct:modified": _moment(modified),
+        "dct:license": licence,
         "dcat:dataset": {"@id": dataset_id},
         "dcat:service": {"@id": service_id},
         "foaf:homepage": {"@id": base + "/"},
