@@ -30,6 +30,7 @@ from ..auth import role_required
 from ..extensions import csrf, db
 from ..htmx import is_partial
 from ..models import CheckIn, Device, Role, Stop, User, Workshop, utcnow
+from ..planning import changes as planning_changes, service as planning_service
 from ..pwa.views import STAFF_COPY_HEADER
 from ..schedule import service as schedule_service
 from ..security import CSP, allow_camera
@@ -177,6 +178,8 @@ def live(stop_id: int):
         errors = {"not_today": LIVE_ERRORS["not_today"], "status": status}
         template = "checkin/_live.html" if is_partial() else "checkin/index.html"
         return render_template(template, **_today(stop, utcnow(), errors, typed)), 422
+    if status == "cancelled":
+        return _cancel_today(stop, typed)
     try:
         schedule_service.set_live_status(stop, status, minutes_late=minutes, reason=typed["reason"], user=_user(),
                                          device=device.name if device else "")
@@ -193,6 +196,29 @@ def live(stop_id: int):
 
 def _missing() -> bool:
     return (request.form.get("missing") or request.args.get("missing")) == "1"
+
+
+def _cancel_today(stop: Stop, typed: dict):
+    """Cancelling today's visit from the tablet: it asks first, naming whom it reaches, then goes through the
+    coordinators' cancellation (busapp/planning/changes.py: bookings cancelled, mails queued, call list)."""
+    reason = " ".join(typed["reason"].split())
+    template = "checkin/_live.html" if is_partial() else "checkin/index.html"
+    if not reason or stop.is_cancelled:
+        why = "reason" if not reason else "cancelled"
+        errors = {why: LIVE_ERRORS[why], "status": "cancelled"}
+        return render_template(template, **_today(stop, utcnow(), errors, typed)), 422
+    if request.form.get("confirm") != "1":
+        context = _today(stop, utcnow(), typed=typed)
+        context["confirm_cancel"] = planning_changes.impact(stop)
+        return render_template(template, **context)
+    try:
+        planning_changes.cancel(stop.id, None, reason, _user())
+    except planning_service.Refused:
+        db.session.rollback()
+        errors = {"cancelled": LIVE_ERRORS["cancelled"], "status": "cancelled"}
+        return render_template(template, **_today(stop, utcnow(), errors, typed)), 422
+    db.session.refresh(stop)
+    return render_template(template, **_today(stop, utcnow()))
 
 
 def _list_context(workshop: Workshop, query: str = "", answer: service.Decision | None = None,
