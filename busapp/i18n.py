@@ -202,6 +202,7 @@ def _widen(pattern: str) -> str:
     parts = pattern.split("'")
     for i in range(0, len(parts), 2):  # even parts lie outside quotes
         parts[i] = re.sub(r"(?<!E)E{1,3}(?!E)", "EEEE", parts[i])
+        parts[i] = re.sub(r"(?<!c)c{3}(?!c)", "cccc", parts[i])  # the stand-alone weekday (Russian: "ср" -> "среда")
         parts[i] = re.sub(r"(?<![ML])([ML])\1{2}(?![ML])", r"\1\1\1\1", parts[i])
     return "'".join(parts)
 
@@ -254,6 +255,40 @@ def weekday_date(value: datetime) -> str:
     return babel_format_date(local_time(value).date(), _weekday_pattern(locale), locale=locale)
 
 
+def weekday_at(value: datetime, end: datetime | None = None) -> str:
+    """Weekday, date and time (or "start–end"), joined as the locale joins a date and a time: "Dienstag, 8. Dezember,
+    10:00", "الثلاثاء، 8 ديسمبر، 10:00 ص" (an Arabic comma, not a Latin one written into a template)."""
+    locale = get_locale()
+    time = time_filter(value) + (f"–{time_filter(end)}" if end is not None else "")
+    return locale.datetime_formats["medium"].replace("{1}", weekday_date(value)).replace("{0}", time)
+
+
+def script_dates(locale) -> dict:
+    """What the offline scripts need to write a date and time exactly as weekday_at does (same CLDR patterns and
+    names, Gregorian calendar, Latin digits), instead of the browser's own idea (Persian dates in the Solar Hijri
+    calendar, Arabic as 2026/12/07)."""
+    periods = locale.day_periods["format"]["abbreviated"]
+    return {
+        "date": _weekday_pattern(locale),
+        "time": _named_pattern(locale, "time", "short").pattern,
+        "join": locale.datetime_formats["medium"],
+        "weekdays": [locale.days["format"]["wide"][i] for i in range(7)],  # Monday first, as Python counts
+        "weekdaysAlone": [locale.days["stand-alone"]["wide"][i] for i in range(7)],
+        "months": [locale.months["format"]["wide"][i] for i in range(1, 13)],
+        "monthsAlone": [locale.months["stand-alone"]["wide"][i] for i in range(1, 13)],
+        "ampm": [periods["am"], periods["pm"]],
+    }
+
+
+def use_24_hour_clock_in_english() -> None:
+    """English pages of a German public service give times on the 24-hour clock ("14:30", not "2:30 PM"): the
+    English locale's time patterns become CLDR's 24-hour ones (those of en_GB), for every formatter at once."""
+    from babel import localedata
+
+    localedata.load("en")["time_formats"] = localedata.load("en_GB")["time_formats"]
+    _named_pattern.cache_clear()
+
+
 def _without_switch_params(query: str) -> str:
     """The query string minus `lang` and `remember`, the other parameters kept exactly as they were sent."""
     kept = [part for part in query.split("&")
@@ -300,6 +335,8 @@ def init_app(app) -> None:
         return format_datetime(value, fmt)
 
     app.add_template_filter(weekday_date, "weekday_date")
+    app.add_template_filter(weekday_at, "weekday_at")
+    use_24_hour_clock_in_english()
 
     @app.context_processor
     def i18n_context():

@@ -243,7 +243,7 @@ def test_team_phone_on_stop_pages_and_tickets(client, app, make_workshop):
     workshop = make_workshop()
     token = token_of(book(client, workshop.id))
     for path in (f"/s/{workshop.stop_id}", f"/t/{token}"):
-        assert 'href="tel:04511220">0451 122-0</a>' in page(client.get(path))
+        assert 'href="tel:04511220" dir="ltr">0451 122-0</a>' in page(client.get(path))
     app.config["TEAM_PHONE"] = ""
     assert "tel:" not in page(client.get(f"/s/{workshop.stop_id}"))
 

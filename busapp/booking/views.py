@@ -30,14 +30,14 @@ from uuid import uuid4
 from flask import (
     Response, abort, current_app, jsonify, make_response, redirect, render_template, request, session, url_for,
 )
-from flask_babel import format_time, get_locale, gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
 from .. import faults, qr, ratelimit, tickets
 from ..content import text_in
 from ..errors import wants_json
-from ..i18n import prefer_language
+from ..i18n import prefer_language, weekday_at
 from ..extensions import csrf, db
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..schedule.calendar import absolute_url, booking_version, calendar_answer, ics_for_booking
@@ -86,7 +86,7 @@ def _qr_label(booking: Booking) -> str:
 
 
 def _when(workshop: Workshop) -> str:
-    return f"{current_app.jinja_env.filters['weekday_date'](workshop.starts_at)}, {format_time(workshop.starts_at, 'short')}"
+    return weekday_at(workshop.starts_at)
 
 
 def _alternative(workshop: Workshop) -> dict:

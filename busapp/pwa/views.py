@@ -9,7 +9,7 @@ from flask import current_app, jsonify, make_response, render_template, request,
 from flask_babel import get_locale, gettext as _, ngettext
 
 from ..assets import static_files, static_url, version
-from ..i18n import direction_of, html_lang, language_tag
+from ..i18n import direction_of, html_lang, language_tag, script_dates
 from . import bp
 
 CACHE_PREFIX = "dwb-"
@@ -185,6 +185,8 @@ def strings() -> dict:
         },
         "dismiss": _("Remove from this list"),
         "saved_when": _("saved %(time)s", time="{time}"),
+        # Patterns and names to write dates and times as the server does (busapp/i18n.py, weekday_at).
+        "dates": script_dates(get_locale()),
         "saved_at": _("Saved copy from %(time)s. It may be out of date.", time="{time}"),
         "kind_booking": _("Booking"),
         "kind_feedback": _("Feedback"),

@@ -45,10 +45,53 @@
     return document.documentElement.lang || "de";
   }
 
+  // A moment as the server writes it (weekday, date and time in the city's time zone, busapp/i18n.py weekday_at):
+  // the page carries the CLDR patterns and names, so a Persian phone shows the Gregorian date with the digits the
+  // server uses, not the Solar Hijri calendar, and English shows the 24-hour clock.
+  function pad(n, width) {
+    var s = String(n);
+    while (s.length < width) s = "0" + s;
+    return s;
+  }
+
+  function wallClock(ms) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: TIMEZONE, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", weekday: "short",
+    }).formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
+    return {
+      y: Number(parts.year), M: Number(parts.month), d: Number(parts.day), H: Number(parts.hour) % 24,
+      m: Number(parts.minute), E: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].indexOf(parts.weekday),
+    };
+  }
+
+  function applyPattern(pattern, w, D) {
+    return pattern.replace(/'([^']*)'|([A-Za-z])\2*/g, function (all, quoted, letter) {
+      if (quoted !== undefined) return quoted === "" ? "'" : quoted;
+      var n = all.length;
+      switch (letter) {
+        case "E": case "e": return D.weekdays[w.E];
+        case "c": return D.weekdaysAlone[w.E];
+        case "d": return pad(w.d, n);
+        case "M": return n >= 3 ? D.months[w.M - 1] : pad(w.M, n);
+        case "L": return n >= 3 ? D.monthsAlone[w.M - 1] : pad(w.M, n);
+        case "y": return n === 2 ? pad(w.y % 100, 2) : pad(w.y, n);
+        case "H": return pad(w.H, n);
+        case "h": return pad(w.H % 12 || 12, n);
+        case "m": return pad(w.m, n);
+        case "a": return D.ampm[w.H >= 12 ? 1 : 0];
+        default: return all;
+      }
+    });
+  }
+
   function formatTime(ms) {
+    var D = S.dates;
     try {
-      return new Intl.DateTimeFormat(lang(), {dateStyle: "medium", timeStyle: "short", timeZone: TIMEZONE})
-        .format(new Date(ms));
+      if (!D) throw new Error("no date patterns on this page");
+      var w = wallClock(ms);
+      return D.join.split("{1}").join(applyPattern(D.date, w, D)).split("{0}").join(applyPattern(D.time, w, D));
     } catch (err) {
       return new Date(ms).toLocaleString();
     }

@@ -94,7 +94,7 @@ async function page(event, url) {
   try {
     response = await Promise.race([network, delay(CONFIG.timeout)]);
   } catch (err) {
-    return (await savedCopy(url)) || offlinePage();
+    return (await savedCopy(url)) || offlinePage(url);
   }
   if (response) return unlessBroken(response, url);
   // The network is slow: show the saved copy now if there is one, else keep waiting for the network.
@@ -103,7 +103,7 @@ async function page(event, url) {
   try {
     return unlessBroken(await network, url);
   } catch (err) {
-    return offlinePage();
+    return offlinePage(url);
   }
 }
 
@@ -170,15 +170,30 @@ async function savedCopy(url) {
   return new Response(body, {status: 200, headers: response.headers});
 }
 
-async function offlinePage() {
-  let lang = null;
-  try {
-    lang = await Outbox.getMeta("lang");
-  } catch (err) {
-    // No IndexedDB: the offline page in the default language.
+// The browser's own languages, best first, as tags the app offers ("en-GB" -> "en").
+function browserLanguage() {
+  for (const tag of (self.navigator && self.navigator.languages) || []) {
+    if (CONFIG.offline[tag]) return tag;
+    const base = String(tag).split("-")[0];
+    if (CONFIG.offline[base]) return base;
   }
-  const url = CONFIG.offline[lang] || CONFIG.offline[CONFIG.defaultLang];
-  const response = await caches.match(url, {ignoreVary: true});
+  return null;
+}
+
+// The offline page in the language the address asks for (?lang=), else the one of the last page seen, else the
+// browser's (a phone set to English that never opened a page here), else German.
+async function offlinePage(url) {
+  let lang = url ? url.searchParams.get("lang") : null;
+  if (!CONFIG.offline[lang]) {
+    try {
+      lang = await Outbox.getMeta("lang");
+    } catch (err) {
+      lang = null;  // no IndexedDB
+    }
+  }
+  if (!CONFIG.offline[lang]) lang = browserLanguage();
+  const page = CONFIG.offline[lang] || CONFIG.offline[CONFIG.defaultLang];
+  const response = await caches.match(page, {ignoreVary: true});
   return response || new Response("Offline", {status: 503, headers: {"Content-Type": "text/plain; charset=utf-8"}});
 }
 
@@ -229,7 +244,7 @@ async function staffPage(event, url) {
   try {
     response = await Promise.race([network, delay(CONFIG.timeout)]);
   } catch (err) {
-    return (await staffCopy(url)) || offlinePage();
+    return (await staffCopy(url)) || offlinePage(url);
   }
   if (response) return response.status < 500 ? response : ((await staffCopy(url)) || response);
   const copy = await staffCopy(url);
@@ -237,7 +252,7 @@ async function staffPage(event, url) {
   try {
     return await network;
   } catch (err) {
-    return offlinePage();
+    return offlinePage(url);
   }
 }
 

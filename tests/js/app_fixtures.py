@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -18,6 +19,7 @@ def fixtures() -> dict:
     root = Path(__file__).resolve().parents[2]
     sys.path.insert(0, str(root))
     from busapp import create_app
+    from busapp.i18n import weekday_at
     from busapp.extensions import db
 
     with tempfile.TemporaryDirectory() as folder:
@@ -35,6 +37,11 @@ def fixtures() -> dict:
             body = page.get_data(as_text=True)
             strings[tag] = json.loads(html.unescape(_meta(body, "pwa-strings")))
             paths = json.loads(html.unescape(_meta(body, "pwa-paths")))
+        dates = {}
+        for tag in app.config["LANGUAGES"]:
+            with app.test_request_context(f"/?lang={tag}"):
+                dates[tag] = {str(ms): weekday_at(datetime.fromtimestamp(ms / 1000, timezone.utc))
+                              for ms in SAMPLE_MOMENTS}
         with app.app_context():
             db.engine.dispose()
         retired = create_app({"APP_ENV": "testing", "SW_KILL_SWITCH": True,
@@ -44,7 +51,12 @@ def fixtures() -> dict:
         with retired.app_context():
             db.engine.dispose()
     return {"sw": worker.get_data(as_text=True), "sw_retire": retire.get_data(as_text=True), "strings": strings,
-            "paths": paths}
+            "paths": paths, "dates": dates}
+
+
+# Moments (ms since 1970) the server writes out for the scripts' tests to write the same: summer and winter time,
+# the night the clocks go back (02:30 twice), the afternoon (12- and 24-hour clocks), a date with two-digit day.
+SAMPLE_MOMENTS = (1782900000000, 1768471200000, 1792888200000, 1792891800000, 1765204200000, 1766760600000)
 
 
 def _meta(body: str, element_id: str) -> str:

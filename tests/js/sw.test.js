@@ -101,6 +101,18 @@ test("a page never opened before shows the offline page in the language the visi
   assert.equal(await (await navigate(sw, "/s/99")).text(), `offline in ${config.defaultLang}`);
 });
 
+test("a phone set to English that never opened a page here gets the English offline page", async () => {
+  const {sw, caches, config} = worker();
+  const statics = await caches.open("dwb-static-" + config.version);
+  for (const [tag, url] of Object.entries(config.offline)) await statics.put(url, html(`offline in ${tag}`));
+  sw.navigator.languages = ["en-GB", "en"];
+  assert.equal(await (await navigate(sw, "/s/99")).text(), "offline in en");
+  // A language asked for in the address comes first, then the one last used here, then the phone's.
+  assert.equal(await (await navigate(sw, "/s/99?lang=ar")).text(), "offline in ar");
+  await sw.Outbox.setMeta("lang", "uk");
+  assert.equal(await (await navigate(sw, "/s/99")).text(), "offline in uk");
+});
+
 test("at most 60 pages are kept: the oldest go first, tickets last", async () => {
   const {sw, caches, clock, config} = worker({"*": () => html(PAGE)});
   await navigate(sw, "/t/oldest-ticket");
