@@ -24,6 +24,8 @@ function day(clock, extra = {}) {
       {id: 12, code: "EFGH6789", name: "Ali", party_size: 1, workshop_id: 4, status: "confirmed", arrived: 0},
     ],
     pages: [],
+    // The key for signing queued actions, issued to the person signed in (user 3, as the panel says).
+    signing: {id: "3.2026-12-07", key: "c2lnbmluZy1rZXktZm9yLXRlc3Rz", user_id: 3, day: "2026-12-07"},
     ...extra,
   };
 }
@@ -144,7 +146,10 @@ test("only what the server answered leaves the queue; the rest is sent again, wi
   assert.equal(sends.length, 1);
   const body = JSON.parse(sends[0].body);
   assert.deepEqual(body.items.map((i) => i.sequence), [1, 2]);
-  assert.equal(body.user_id, 3);
+  // The body names nobody: each item names its person by its signature.
+  assert.equal(body.user_id, undefined);
+  assert.deepEqual(body.items.map((i) => i.key), ["3.2026-12-07", "3.2026-12-07"]);
+  assert.ok(body.items.every((i) => /^[A-Za-z0-9_-]{43}$/.test(i.sig)));
   assert.equal(sends[0].headers["X-Device-Credential"], "cred-1");
   assert.deepEqual(stored(t, "queue").map((i) => i.nonce), ["nonce-bbbb-2222"]);
 
