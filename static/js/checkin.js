@@ -418,6 +418,21 @@
     return { outcome: "valid", booking: booking };
   }
 
+  // What the server said about a booking, in the day's data and over whatever this tablet noted before; an
+  // action of this tablet still waiting to be sent keeps its own note.
+  function noteServer(bookingId, arrived, status) {
+    var d = day();
+    var booking = d && bookingOf(d, bookingId);
+    if (!booking || isNaN(arrived)) return;
+    booking.arrived = arrived;
+    if (status) booking.status = status;
+    save("day", d);
+    if (queue().some(function (item) { return item.booking_id === bookingId; })) return;
+    var l = local();
+    l.arrived[bookingId] = arrived;
+    save("local", l);
+  }
+
   function markArrived(booking, people) {
     var l = local();
     l.arrived[booking.id] = people;
@@ -834,6 +849,15 @@
     var target = event.detail.target;
     var answer = target && target.id === "answer" ? document.getElementById("answer")
       : (target && target.id === "list" ? document.querySelector("#list .door-answer") : null);
+    // Every online answer brings the tablet's copy of the day up to date at once (an undo online, then the
+    // network gone: the copy must not still say "checked in").
+    if (target && target.id === "answer" && answer && answer.dataset.bookingId) {
+      noteServer(Number(answer.dataset.bookingId), Number(answer.dataset.arrived), answer.dataset.status);
+    } else if (target && target.id === "list") {
+      document.querySelectorAll("#list .door-row[id^=booking-]").forEach(function (row) {
+        noteServer(Number(row.id.slice(8)), Number(row.dataset.arrived), row.dataset.status);
+      });
+    }
     if (answer && answer.dataset.outcome && !answer.dataset.signalled) {
       answer.dataset.signalled = "true";  // once per answer, however many swaps report it
       signal(answer.dataset.outcome);
