@@ -179,6 +179,24 @@ def _default_bus_id(context) -> int:
     return found
 
 
+class ImportBatch(db.Model):
+    """One confirmed tour import: its stops can be removed together while none of them has bookings or feedback.
+    `rows` keeps the file's own values per line (organisation, route, type, timetable, frequency, ...) for the
+    schema export; `created` the districts, buses and places the import made, removed with it when unused."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stops: Mapped[int] = mapped_column(default=0)
+    rows: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    user: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ImportBatch {self.id} {self.stops} stops>"
+
+
 class Stop(db.Model):
     """One visit of the bus at a place in a district."""
 
@@ -187,6 +205,9 @@ class Stop(db.Model):
     place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), index=True)
     # The bus that makes the visit (the first bus when none is given).
     bus_id: Mapped[int] = mapped_column(sa.ForeignKey("bus.id"), default=_default_bus_id)
+    # The import that wrote the stop, and the line of the file it came from (None for stops planned by hand).
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batch.id", ondelete="SET NULL"), index=True)
+    batch_line: Mapped[int | None] = mapped_column()
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).

@@ -12,7 +12,8 @@ from flask_babel import force_locale
 
 from busapp.extensions import db
 from busapp.models import Bus, District, Place, Stop
-from busapp.planning import recurrence, tourcsv
+from busapp.models import StopStatus, WorkshopStatus
+from busapp.planning import recurrence, service, tourcsv
 
 DATA = Path(__file__).parent / "data" / "mobile-libraries"
 # A fixed "now" (a Monday morning in the city), so that the dates a rule gives are the same whenever the suite runs.
@@ -183,3 +184,108 @@ def test_the_preview_pages_problems_and_shows_year_and_place(client, login, app)
     more = client.get(text.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&"))
     assert more.status_code == 422 and "Page 2 of 2" in more.get_data(as_text=True)
     assert f">{151}<" in more.get_data(as_text=True)  # the last line's problem is on the second page
+
+
+def test_an_import_is_removed_whole_unless_a_stop_has_bookings(app, client, login, make_workshop):
+    from busapp.models import Booking, BookingStatus, ImportBatch, Workshop
+    from busapp.planning import batches
+    from tests.conftest import csrf_token
+
+    existing = make_workshop()  # a stop planned by hand, on the first bus: it stays
+    day = (NOW + timedelta(days=30)).date()
+    data = schema_file(f"York,Mobile,D1,Holtby,Church Rise,,,,,,Public,10:00,10:45,FREQ=WEEKLY,{day},,,",
+                       f"York,Mobile,D1,Kexby,Old Hall Lane,,,,,,Public,11:00,11:45,FREQ=WEEKLY,{day},,,")
+    reading = tourcsv.write(data, None)
+    assert not reading.errors
+    batch = db.session.scalar(sa.select(ImportBatch))
+    written = count(Stop) - 1
+    assert batch.stops == written > 2 and batch.rows["2"]["route"] == "D1"
+    login("coordinator")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    # A booking at one of its stops keeps the whole import, and the answer names that stop.
+    stop = db.session.scalar(sa.select(Stop).where(Stop.batch_id == batch.id).order_by(Stop.starts_at))
+    workshop = Workshop(stop=stop, title="Kurs", topic="smartphone_basics", starts_at=stop.starts_at, capacity=8,
+                        status=WorkshopStatus.PUBLISHED)
+    db.session.add(workshop)
+    db.session.flush()
+    db.session.add(Booking(workshop=workshop, party_size=1, name="A", status=BookingStatus.CANCELLED, code="ABCD1234",
+                           manage_token="t" * 40, idempotency_key="k" * 40))
+    db.session.commit()
+    dry = client.post(f"/admin/imports/{batch.id}/remove", data={"csrf_token": csrf_token(client, "/admin/imports")})
+    assert dry.status_code == 200 and "Church Rise" in dry.get_data(as_text=True)
+    with pytest.raises(service.Refused):
+        batches.remove(batch.id, None)
+    assert count(Stop) == written + 1
+    db.session.execute(sa.delete(Booking))
+    db.session.commit()
+    dry = client.post(f"/admin/imports/{batch.id}/remove", data={"csrf_token": csrf_token(client, "/admin/imports")})
+    text = dry.get_data(as_text=True)
+    assert f"{written} stops" in text and "2 places the import added" in text and "2 districts the import added" in text
+    assert "1 bus the import added" in text and count(Stop) == written + 1  # the dry run removes nothing
+    done = client.post(f"/admin/imports/{batch.id}/remove",
+                       data={"csrf_token": csrf_token(client, "/admin/imports"), "confirm": "yes"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert count(Stop) == 1 and db.session.get(Stop, existing.stop_id) is not None
+    assert count(ImportBatch) == 0 and count(Bus) == 1 and count(Place) == 1 and count(District) == 1
+
+
+def test_a_batch_publishes_and_deletes_its_drafts(app):
+    from busapp.models import ImportBatch, StopStatus
+    from busapp.planning import batches
+
+    day = (NOW + timedelta(days=30)).date()
+    tourcsv.write(schema_file(f"York,Mobile,D1,Holtby,Church Rise,,,,,,Public,10:00,10:45,,{day},,,",
+                              f"York,Mobile,D1,Holtby,Hall,,,,,,Public,11:00,11:45,,{day},,,"), None)
+    batch = db.session.scalar(sa.select(ImportBatch))
+    assert batches.publish_drafts(batch.id, None) == 2
+    assert {s.status for s in db.session.scalars(sa.select(Stop))} == {StopStatus.PUBLISHED}
+    tourcsv.write(schema_file(f"York,Mobile,D1,Holtby,School,,,,,,Public,13:00,13:45,,{day},,,"), None)
+    second = db.session.scalar(sa.select(ImportBatch).order_by(ImportBatch.id.desc()))
+    ids = [s.id for s in db.session.scalars(sa.select(Stop))]
+    assert batches.delete_drafts(ids, None, second.id) == 1  # the published ones stay
+    assert count(Stop) == 2
+
+
+def _tour() -> set[tuple]:
+    return {(s.place.name, s.district.name, s.bus.name, s.starts_at, s.ends_at)
+            for s in db.session.scalars(sa.select(Stop).where(Stop.status != StopStatus.CANCELLED))}
+
+
+def _empty_the_tour() -> None:
+    from busapp.models import ImportBatch, Workshop
+
+    for model in (Workshop, Stop, ImportBatch, Place, District, Bus):
+        db.session.execute(sa.delete(model))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("name", ["york.csv", "wiltshire.csv"])
+def test_the_schema_export_imports_back_to_the_same_stops(app, runner, name):
+    from busapp.planning.transfer import _all_stops
+
+    assert not tourcsv.write((DATA / name).read_bytes(), None, now=NOW).errors
+    # A stop cancelled and one moved: the first is left out, the second becomes a row of its own.
+    line_2 = db.session.scalars(sa.select(Stop).where(Stop.batch_line == 2).order_by(Stop.starts_at)).all()
+    line_2[2].status = StopStatus.CANCELLED
+    line_2[3].starts_at += timedelta(minutes=5)
+    line_2[3].ends_at += timedelta(minutes=5)
+    db.session.commit()
+    skipped = line_2[2].starts_at.astimezone(service.tz()).date().isoformat()
+    before = _tour()
+    body = tourcsv.export_schema(_all_stops())
+    assert body.startswith(",".join(tourcsv.SCHEMA_COLUMNS) + "\r\n") and not body.startswith("\ufeff")
+    lines = body.splitlines()
+    # One row per line of the council's file (plus the moved stop), each with its rule and its own values.
+    source = (DATA / name).read_text().splitlines()
+    assert len(lines) == len(source) + 1
+    assert sum("FREQ=WEEKLY" in line for line in lines) == len(source)  # the moved stop keeps its rule, for a day
+    # The cancelled and the moved dates are exceptions of line 2's row, which keeps the council's own values.
+    [row_2] = [line for line in lines if skipped in line]
+    assert row_2.split(",")[2] == source[1].split(",")[2] and row_2.endswith(source[1].split(",")[-1])
+    _empty_the_tour()
+    reading = tourcsv.write(body.encode(), None, now=NOW)
+    assert not reading.errors, reading.problems()[:3]
+    assert _tour() == before
+    # The command line gives the same file.
+    assert runner.invoke(args=["tour", "export", "--format", "mobile-libraries"]).output.splitlines()[0] == lines[0]

@@ -37,7 +37,7 @@ from .. import csvexport
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
 from ..models import (
-    DEFAULT_BUS_NAME, Bus, District, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
+    DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
 )
 from . import recurrence, service
 
@@ -53,6 +53,9 @@ SCHEMA_COLUMNS = ("organisation", "mobile", "route", "community", "stop", "addre
 SCHEMA_NAMES = {"mobile": "vehicle", "geox": "longitude", "geoy": "latitude"}
 KNOWN_COLUMNS = tuple(dict.fromkeys(SCHEMA_COLUMNS + COLUMNS))
 REQUIRED = ("community", "stop", "arrival", "departure")
+# The values of a line kept with its import (ImportBatch.rows), so that the schema export gives them back.
+ORIGIN_COLUMNS = ("organisation", "vehicle", "route", "community", "day", "type", "frequency", "start", "end",
+                  "exceptions", "timetable")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
 # At most this many stops from one file (a year of weekly visits at 5,000 places would be far more).
@@ -113,6 +116,7 @@ class Reading:
     horizon: date | None = None  # repeat rules give dates up to this day
     new_districts: list[str] = field(default_factory=list)
     new_buses: list[str] = field(default_factory=list)
+    origins: dict[int, dict] = field(default_factory=dict)  # the file's own values of each line, for the export
     quiet_lines: list[int] = field(default_factory=list)  # lines whose rule gives no date from today to the horizon
 
     @property
@@ -265,7 +269,7 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
         errors.append(RowError(1, "", _("The file has no rows with a date from today to %(day)s.",
                                         day=format_date(horizon, "d MMM yyyy"))))
     return Reading(planned, errors, rows, horizon, sorted(context.new_districts.values()),
-                   sorted(context.new_buses.values()), context.quiet_lines)
+                   sorted(context.new_buses.values()), context.origins, context.quiet_lines)
 
 
 @dataclass
@@ -279,6 +283,7 @@ class _Context:
     stops: dict = field(default_factory=dict)
     new_districts: dict = field(default_factory=dict)  # lower-case name -> name as first written
     new_buses: dict = field(default_factory=dict)
+    origins: dict = field(default_factory=dict)
     quiet_lines: list = field(default_factory=list)
     expanded: dict = field(default_factory=dict)  # (rule, first, last) -> dates
 
@@ -404,6 +409,7 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
              "lat": lat, "lon": lon}
     place_id = context.place_ids.get((district_id, place["name"].lower()), 0) if district_id else 0
     bus = _bus(row, context)
+    context.origins[line] = {k: row[k] for k in ORIGIN_COLUMNS if row.get(k)}
     for day in dates:
         key = (district_name.lower(), row["stop"].lower(), day, arrival)
         stop = context.stops.get(key)
@@ -546,7 +552,7 @@ def _write_checked(reading: Reading, user: User | None) -> Reading:
     if again:
         db.session.rollback()
         return Reading(reading.stops, sorted(again, key=lambda e: (e.line, e.day or date.min)), reading.rows,
-                       reading.horizon, reading.new_districts, reading.new_buses, reading.quiet_lines)
+                       reading.horizon, reading.new_districts, reading.new_buses, reading.origins, reading.quiet_lines)
     _insert(reading, user)
     return reading
 
@@ -581,8 +587,11 @@ def _insert(reading: Reading, user: User | None) -> None:
     """Write a checked reading's districts, places, stops and workshops (as drafts) and commit; the caller holds
     the planning lock."""
     districts = {name.lower(): new_district(name).id for name in reading.new_districts}
-    for name in reading.new_buses:
-        db.session.add(Bus(name=name))
+    made_buses = [Bus(name=name) for name in reading.new_buses]
+    db.session.add_all(made_buses)
+    batch = ImportBatch(user_id=user.id if user else None, stops=len(reading.stops),
+                        rows={str(line): values for line, values in reading.origins.items()})
+    db.session.add(batch)
     db.session.flush()
     buses = {name.lower(): i for i, name in db.session.execute(sa.select(Bus.id, Bus.name))}
     new_places: dict[tuple, Place] = {}
@@ -597,7 +606,7 @@ def _insert(reading: Reading, user: User | None) -> None:
                 place = new_places[key] = Place(district_id=district_id, **planned.place)
                 db.session.add(place)
         stop = Stop(district_id=district_id, place=place, bus_id=buses[planned.bus.lower()], starts_at=d.starts_at,
-                    ends_at=d.ends_at, status=StopStatus.DRAFT)
+                    ends_at=d.ends_at, status=StopStatus.DRAFT, batch_id=batch.id, batch_line=planned.line)
         for w in planned.workshops:
             x = w.draft
             stop.workshops.append(Workshop(title=x.title, topic=x.topic, language=x.language, audience=x.audience,
@@ -606,7 +615,9 @@ def _insert(reading: Reading, user: User | None) -> None:
                                            status=WorkshopStatus.DRAFT))
         db.session.add(stop)
     db.session.flush()
-    audit("tour-import", None, user=db.session.get(User, user.id) if user else None,
+    batch.created = {"districts": sorted(districts.values()), "buses": [b.id for b in made_buses],
+                     "places": sorted(p.id for p in new_places.values())}
+    audit("tour-import", None, user=db.session.get(User, user.id) if user else None, batch=batch.id,
           stops=len(reading.stops), workshops=reading.workshop_count, districts=reading.new_districts,
           buses=reading.new_buses)
     db.session.commit()
@@ -664,10 +675,12 @@ def export(stops: list[Stop]) -> str:
     writer.writerow(COLUMNS)
     tz = service.tz()
     organisation = current_app.config.get("SITE_NAME", "")
+    bus_names = dict(db.session.execute(sa.select(Bus.id, Bus.name)).all())
     for stop in stops:
         start, end = stop.starts_at.astimezone(tz), stop.ends_at.astimezone(tz)
         place = stop.place
-        base = [organisation, "Digitalwerkstatt-Bus", "", stop.district.name, place.name, place.address, place.postcode,
+        base = [organisation, bus_names.get(stop.bus_id, ""), "", stop.district.name, place.name, place.address,
+                place.postcode,
                 place.lon, place.lat,
                 WEEKDAYS[start.weekday()], f"{start:%H:%M}", f"{end:%H:%M}", "", start.date().isoformat(),
                 start.date().isoformat(), ""]
@@ -678,3 +691,65 @@ def export(stops: list[Stop]) -> str:
             writer.writerow(base + [w.title, w.topic, f"{w.starts_at.astimezone(tz):%H:%M}", w.duration_minutes,
                                     w.capacity, w.language, w.audience, "yes" if w.parallel else ""])
     return out.getvalue()
+
+
+def export_schema(stops: list[Stop]) -> str:
+    """The tour in the mobile-library stop schema as its other users read it: exactly its columns in its order,
+    comma-separated, UTF-8 without a byte order mark. Cancelled stops are left out. The stops an import made from
+    one line with a repeat rule become one row again, with the rule, the first and last date and the dates left out
+    (`exceptions`), and the file's own organisation, route, type and timetable; a stop moved to another time or
+    place, and every stop planned by hand, is a row of its own. The bus is in `mobile`."""
+    out = io.StringIO()
+    writer = csvexport.SafeWriter(out, delimiter=",")
+    writer.writerow(SCHEMA_COLUMNS)
+    tz = service.tz()
+    organisation = current_app.config.get("SITE_NAME", "")
+    bus_names = dict(db.session.execute(sa.select(Bus.id, Bus.name)).all())
+    batch_ids = {s.batch_id for s in stops if s.batch_id}
+    origins = {b.id: b.rows or {} for b in db.session.scalars(
+        sa.select(ImportBatch).where(ImportBatch.id.in_(batch_ids)))} if batch_ids else {}
+    groups: dict[tuple, list[Stop]] = {}
+    for stop in stops:
+        if stop.status == StopStatus.CANCELLED:
+            continue
+        start, end = stop.starts_at.astimezone(tz), stop.ends_at.astimezone(tz)
+        origin = origins.get(stop.batch_id, {}).get(str(stop.batch_line), {}) if stop.batch_id else {}
+        series = (stop.batch_id, stop.batch_line) if origin.get("frequency") else ("stop", stop.id)
+        key = series + (stop.place_id, stop.bus_id, start.time(), end.time())
+        groups.setdefault(key, []).append(stop)
+    rows = []
+    for key, members in groups.items():
+        members.sort(key=lambda s: s.starts_at)
+        first, last = members[0], members[-1]
+        origin = origins.get(first.batch_id, {}).get(str(first.batch_line), {}) if first.batch_id else {}
+        rule, exceptions = "", ""
+        day_first, day_last = first.starts_at.astimezone(tz).date(), last.starts_at.astimezone(tz).date()
+        if key[0] != "stop":
+            try:
+                expected = recurrence.dates(recurrence.parse(origin["frequency"], day_first), day_first, day_last)
+            except recurrence.RuleError:
+                expected = None
+            present = {m.starts_at.astimezone(tz).date() for m in members}
+            if expected is not None and present <= set(expected) and "COUNT" not in origin["frequency"].upper():
+                rule = origin["frequency"]
+                exceptions = ";".join(d.isoformat() for d in expected if d not in present)
+            else:  # the rule no longer describes these stops: one row each
+                rows.extend((m.starts_at, _schema_row(m, None, origin, organisation, bus_names, tz, "", ""))
+                            for m in members[1:])
+                day_last = day_first
+        rows.append((first.starts_at, _schema_row(first, day_last, origin, organisation, bus_names, tz, rule,
+                                                  exceptions)))
+    rows.sort(key=lambda r: r[0])
+    writer.writerows(r for _, r in rows)
+    return out.getvalue()
+
+
+def _schema_row(stop: Stop, last: date | None, origin: dict, organisation: str, bus_names: dict, tz, rule: str,
+                exceptions: str) -> list:
+    start = stop.starts_at.astimezone(tz)
+    end = stop.ends_at.astimezone(tz)
+    place = stop.place
+    return [origin.get("organisation", organisation), bus_names.get(stop.bus_id, ""), origin.get("route", ""),
+            stop.district.name, place.name, place.address, place.postcode, place.lon, place.lat,
+            WEEKDAYS[start.weekday()], origin.get("type", "Public"), f"{start:%H:%M}", f"{end:%H:%M}", rule,
+            start.date().isoformat(), (last or start.date()).isoformat(), exceptions, origin.get("timetable", "")]

@@ -80,7 +80,7 @@ def import_csv():
             elif reading.ok:
                 flash(_("%(stops)d stops and %(workshops)d workshops were added as drafts.",
                         stops=len(reading.stops), workshops=reading.workshop_count), "success")
-                return redirect(url_for("planning.month"), code=303)
+                return redirect(url_for("planning.imports"), code=303)
             else:
                 staged = form.upload.data
         else:
@@ -116,8 +116,12 @@ def import_page(token: str):
 def export_csv():
     """The whole tour (drafts and cancelled stops too) as CSV; the download is recorded in the audit log."""
     stops = _all_stops()
-    audit("tour-export", None, user=current_user._get_current_object(), format="csv", stops=len(stops))
+    schema = request.args.get("format") == "mobile-libraries"
+    audit("tour-export", None, user=current_user._get_current_object(),
+          format="mobile-libraries" if schema else "csv", stops=len(stops))
     db.session.commit()
+    if schema:  # the schema's own format, as its other users read it: comma-separated UTF-8 without a mark
+        return csvexport.download(tourcsv.export_schema(stops), "tour-mobile-libraries.csv")
     return csvexport.download(csvexport.BOM + tourcsv.export(stops), "tour.csv")
 
 
@@ -160,6 +164,9 @@ def tour_import(file, dry_run: bool) -> None:
 
 
 @tour_cli.command("export")
-def tour_export() -> None:
+@click.option("--format", "fmt", type=click.Choice(["ours", "mobile-libraries"]), default="ours",
+              help="ours: stops and workshops, one row per workshop; mobile-libraries: the stop schema's own columns.")
+def tour_export(fmt: str) -> None:
     """Write the whole tour as CSV to standard output."""
-    sys.stdout.write(tourcsv.export(_all_stops()))
+    stops = _all_stops()
+    sys.stdout.write(tourcsv.export_schema(stops) if fmt == "mobile-libraries" else tourcsv.export(stops))
