@@ -78,11 +78,16 @@
     item.sequence = seq;
     item.nonce = item.nonce && item.nonce.length >= 8 ? item.nonce : newNonce();
     item.acted_at = new Date().toISOString();
-    try { await signItem(item); } catch (e) { /* sent unsigned: accepted only while someone is signed in */ }
     var q = queue();
-    q.push(item);
+    q.push(item);  // in the order of the taps, before the signature's await
     save("queue", q);
     render();
+    try {
+      await signItem(item);
+    } catch (e) { return; /* sent unsigned: accepted only while someone is signed in */ }
+    save("queue", queue().map(function (waiting) {
+      return waiting.nonce === item.nonce ? Object.assign(waiting, { key: item.key, sig: item.sig }) : waiting;
+    }));
   }
 
   // --- the pages the service worker keeps ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from busapp import tickets
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, District, Place, Stop, StopStatus, Workshop, utcnow
-from tests.e2e.helpers import arrived, staff_sign_in as sign_in, y4m_video
+from tests.e2e.helpers import arrived, query, staff_sign_in as sign_in, y4m_video
 
 pytestmark = pytest.mark.browser
 
@@ -342,7 +342,7 @@ def test_an_offline_check_in_signed_during_the_sign_in_is_taken_after_the_sign_i
     import sqlalchemy as sa
 
     from busapp.models import CheckIn, User
-    from tests.e2e.test_checkin import _wait_prepared, arrived, new_tablet
+    from tests.e2e.test_checkin import _wait_prepared, new_tablet
 
     app, server, ids = door
     context, page = new_tablet(browser, server.url, "Tablet vorne")
