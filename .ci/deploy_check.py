@@ -183,14 +183,15 @@ class Http:
     """Requests as nginx passes them on: the public host, https, the visitor's address; cookies kept by hand
     (they are Secure, so a cookie jar would not send them over this plain connection)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, forwarded: bool = True):
         self.port = port
+        self.forwarded = forwarded
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         sent = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7",
-                "Accept-Language": "de"}
+                "Accept-Language": "de"} if self.forwarded else {"Host": f"127.0.0.1:{self.port}"}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
@@ -300,6 +301,56 @@ def smoke(http: Http, db_url: str, received: list) -> str:
     return path.rsplit("/", 1)[1]
 
 
+def metric(text: str, name: str, labels: str = "") -> float:
+    """One sample's value (labels in any order), or -1 when it is missing."""
+    want = sorted(labels.split(",")) if labels else []
+    for line in text.splitlines():
+        found = re.fullmatch(r"([\w:]+)(?:\{(.*)\})? (\S+)", line)
+        if found and found.group(1) == name and sorted(found.group(2).split(",") if found.group(2) else []) == want:
+            return float(found.group(3))
+    return -1.0
+
+
+def monitoring(port: int, log: Path) -> None:
+    """/readyz and /metrics as monitoring on the machine asks gunicorn, and the JSON request log lines."""
+    direct, outside = Http(port, forwarded=False), Http(port)
+    status, _, body = direct.request("GET", "/readyz")
+    if status != 200 or '"ready"' not in body:
+        fail(f"/readyz answered {status}: {body[:300]}")
+    for _ in range(20):
+        direct.request("GET", "/healthz")
+    if outside.request("GET", "/metrics")[0] != 404:
+        fail("/metrics answered a visitor from outside METRICS_NETWORKS")
+    status, headers, text = direct.request("GET", "/metrics")
+    if status != 200:
+        fail(f"/metrics answered {status} on this machine")
+    checks = {
+        # Both gunicorn workers answered some of the 20: only the multi-process mode adds them up.
+        ("busapp_http_requests_total", 'method="GET",route="/healthz",status="200"'): 20,
+        ("busapp_http_requests_total", 'method="GET",route="/t/<token>",status="200"'): 1,
+        ("busapp_bookings", 'status="confirmed"'): 1,
+        ("busapp_mail_messages", 'status="sent"'): 1,
+        ("busapp_database_up", ""): 1,
+    }
+    for (name, labels), least in checks.items():
+        if metric(text, name, labels) < least:
+            fail(f"/metrics: {name}{{{labels}}} is {metric(text, name, labels)}, expected at least {least}")
+    for job in ("purge", "remind", "backup"):
+        if metric(text, "busapp_job_last_run_timestamp_seconds", f'job="{job}"') < time.time() - 600:
+            fail(f"/metrics does not show the {job} job's run")
+    say("/readyz ready; /metrics adds up both workers' requests, shows bookings, mail and the jobs' last runs, "
+        "and is a 404 from outside")
+    import json
+
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith('{"')]
+    requests = [entry for entry in lines if entry.get("logger") == "busapp.access"]
+    if not requests or not all(re.fullmatch(r"[0-9a-f]{32}", e.get("request_id", "")) for e in requests):
+        fail("the app's log has no JSON request lines with request ids (LOG_FORMAT=json)")
+    if not any(e.get("route") == "/t/<token>" for e in requests):
+        fail("the JSON request log does not name the ticket's route")
+    say(f"the app logged {len(requests)} requests as JSON lines with request ids")
+
+
 def restore_backup(flask: list[str], env: dict, folder: Path, server: str) -> None:
     """The night's backup restores into a new database, with the booking made above in it."""
     import psycopg
@@ -370,6 +421,7 @@ def main() -> int:
                     if token in output:
                         fail(f"{job.name} printed a ticket's private link")
                 restore_backup(flask, dict(job_env), tmp / "backups", args.pg.rstrip("/"))
+                monitoring(port, logs["app"])
             finally:
                 if mailer is not None:
                     stop(mailer, worker.name, logs["worker"])

@@ -73,6 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             return response, 503
         return jsonify(status="ok", database=True)
 
+    from . import monitoring
+
+    monitoring.init_app(app)  # last: its request observer wraps everything, the page cache included
     return app
 
 

@@ -291,10 +291,13 @@ def create_command(to: str | None) -> None:
     if not summary.manifest["keys_included"]:
         click.echo(f"Note: {NOT_INCLUDED}")
     keep = current_app.config["BACKUP_KEEP_DAYS"]
-    if keep:
-        for path in prune(folder, keep):
-            click.echo(f"Deleted {path.name} (older than {keep} days).")
-    else:
+    deleted = prune(folder, keep) if keep else []
+    for path in deleted:
+        click.echo(f"Deleted {path.name} (older than {keep} days).")
+    from .monitoring import record_job
+
+    record_job("backup", archive=summary.path.name, rows=rows, deleted=len(deleted))
+    if not keep:
         click.echo("BACKUP_KEEP_DAYS is not set: no old backup was deleted. Personal data in backups outlives "
                    "PURGE_AFTER_DAYS until you delete them (README, \"Backing up\").")
 

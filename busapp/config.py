@@ -196,6 +196,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # purge deletes personal data that many days earlier, so that no backup holds it past PURGE_AFTER_DAYS.
         "BACKUP_DIR": os.environ.get("BACKUP_DIR", "").strip(),
         "BACKUP_KEEP_DAYS": _int("BACKUP_KEEP_DAYS", 0),
+        # Monitoring (busapp/monitoring.py): who may read /metrics (these address ranges, or a request with
+        # "Authorization: Bearer METRICS_TOKEN"), and "json" for one JSON log line per request instead of text.
+        "METRICS_NETWORKS": os.environ.get("METRICS_NETWORKS", "127.0.0.0/8,::1/128"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", "").strip(),
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text").strip().lower() or "text",
         # Mail is optional: without MAIL_SERVER nothing is sent and nothing fails.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 25),
@@ -320,6 +325,15 @@ def _check(cfg: dict) -> None:
             cfg["TRUSTED_NETWORKS"] = parse_networks(cfg["TRUSTED_NETWORKS"])
         except ValueError as exc:
             raise ConfigError(f"TRUSTED_NETWORKS must list address ranges like 10.8.0.0/24: {exc}") from exc
+    if isinstance(cfg["METRICS_NETWORKS"], str):
+        try:
+            cfg["METRICS_NETWORKS"] = parse_networks(cfg["METRICS_NETWORKS"])
+        except ValueError as exc:
+            raise ConfigError(f"METRICS_NETWORKS must list address ranges like 10.0.0.0/24: {exc}") from exc
+    if cfg["METRICS_TOKEN"] and len(cfg["METRICS_TOKEN"]) < 32:
+        raise ConfigError("METRICS_TOKEN is too short: use at least 32 random characters, or none")
+    if cfg["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {cfg['LOG_FORMAT']!r}")
     from .tickets import private_key_from_text, public_key_from_text
 
     try:

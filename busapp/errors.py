@@ -78,7 +78,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The route, not the address: a ticket's address is its private manage link.
+        app.logger.exception("unhandled error on %s %s", request.method,
+                             request.url_rule.rule if request.url_rule else "(no route)")
         from .extensions import db
 
         try:

@@ -33,6 +33,9 @@ PUBLIC = (
     "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*", "opendata.*", "ngsild.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
     "static", "healthz",
+    # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
+    # and is a 404 to everyone else (tests/test_monitoring.py).
+    "readyz", "metrics",
 )
 # Words that mark staff or coordinator work: such an endpoint or URL is never public, whatever the list above says.
 STAFF_WORDS = re.compile(r"admin|staff|coordinat|checkin|check-in|report|export|dashboard|attendance|audit", re.I)

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 
 from ..mail import service as outbox
+from ..monitoring import record_job
 from . import service
 
 
@@ -36,6 +37,7 @@ def purge(days: int | None) -> None:
     mails = outbox.purge()
     if mails:
         click.echo(f"Deleted {_count(mails, 'sent or purged mail')} from the outbox.")
+    record_job("purge", bookings=bookings, mails=mails, days=days)
 
 
 @click.command("remind")
@@ -45,4 +47,5 @@ def remind() -> None:
     # Mails carry links to tickets: build them on the public address, as a request to it would.
     with current_app.test_request_context(base_url=base):
         queued = service.remind()
+    record_job("remind", queued=queued)
     click.echo(f"Queued {_count(queued, 'reminder')}.")
