@@ -7,10 +7,8 @@ import io
 import json
 import re
 import secrets
-import threading
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -23,7 +21,6 @@ from busapp.opendata import service
 from flask.testing import EnvironBuilder
 from werkzeug.test import run_wsgi_app
 
-from tests.live import free_port
 from tests.sqlcount import statements
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -686,12 +683,12 @@ def test_api_jsonld_ngsild_and_html_agree(client, tour):
             assert event["maximumAttendeeCapacity"] == entity["maximumAttendeeCapacity"]["value"] == w["capacity"]
             assert event["remainingAttendeeCapacity"] == entity["remainingAttendeeCapacity"]["value"] \
                 == w["seats_free"]
-            assert event["inLanguage"] == entity["inLanguage"]["value"] == w["language"]
+            assert event["inLanguage"] == w["language"] and entity["language"]["value"] == [w["language"]]
             status, free = expected.pop(w["title"])
             assert w["status"] == status and w["seats_free"] == free, w["title"]
             assert event["eventStatus"] == SCHEMA_ORG_STATUS[status]
-            assert entity["eventStatus"]["value"] == w["status"]
-            assert entity["refPointOfInterest"]["object"] == poi["id"]
+            assert entity["eventStatus"]["value"] == [service.SDM_EVENT_STATUS[w["status"]]]
+            assert entity["refPointOfInterest"]["object"] == [poi["id"]]
             assert entity["superEvent"]["object"] == service.ngsi_id("Event", "tour")
             assert event["location"]["name"] == place["name"]
             assert event["location"]["geo"] == {"@type": "GeoCoordinates", "latitude": place["lat"],
@@ -772,113 +769,3 @@ def test_openapi_documents_every_api_route(app, client):
             path = re.sub(r"<(?:[a-z]+:)?entity_id>", "{entityId}", path)
             assert path in documented, rule.rule
     assert client.get("/api").status_code == 200
-
-
-# ------------------------------------------------------------------------------------------------ broker push
-
-class StandInBroker:
-    """A tiny NGSI-LD context broker: takes batch upserts, checks each payload, keeps the entities."""
-
-    def __init__(self, refuse: bool = False):
-        self.entities: dict[str, dict] = {}
-        self.requests: list[dict] = []
-        self.problems: list[str] = []
-        broker = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                broker.requests.append({"path": self.path, "type": self.headers.get("Content-Type")})
-                if refuse:
-                    self.send_response(400)
-                    self.end_headers()
-                    self.wfile.write(b'{"type":"https://uri.etsi.org/ngsi-ld/errors/BadRequestData"}')
-                    return
-                if self.path != "/ngsi-ld/v1/entityOperations/upsert":
-                    broker.problems.append(f"wrong path {self.path}")
-                if self.headers.get("Content-Type") != "application/ld+json":
-                    broker.problems.append("wrong content type")
-                created = []
-                for entity in json.loads(body):
-                    broker.problems += check_entity(entity)
-                    if entity["id"] not in broker.entities:
-                        created.append(entity["id"])
-                    broker.entities[entity["id"]] = entity
-                self.send_response(201 if created else 204)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                if created:
-                    self.wfile.write(json.dumps(created).encode())
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def check_entity(entity: dict) -> list[str]:
-    """What a broker would refuse in one entity."""
-    problems = []
-    if not re.fullmatch(r"urn:ngsi-ld:(PointOfInterest|Event):digitalbus:[\w-]+", entity.get("id", "")):
-        problems.append(f"bad id {entity.get('id')}")
-    if entity.get("@context") != service.NGSI_CONTEXT:
-        problems.append(f"{entity.get('id')}: no core @context")
-    for name, attr in entity.items():
-        if name in ("id", "type", "@context"):
-            continue
-        kind = attr.get("type")
-        if kind == "Property" and "value" not in attr or kind == "Relationship" and "object" not in attr:
-            problems.append(f"{entity['id']}.{name}: no value")
-        elif kind == "LanguageProperty":
-            texts = attr.get("languageMap")
-            if not texts or not all(re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*", tag) and isinstance(t, str) and t
-                                    for tag, t in texts.items()):
-                problems.append(f"{entity['id']}.{name}: not a language map")
-        elif kind == "GeoProperty" and attr["value"].get("type") != "Point":
-            problems.append(f"{entity['id']}.{name}: not a point")
-        elif kind not in ("Property", "Relationship", "GeoProperty", "LanguageProperty"):
-            problems.append(f"{entity['id']}.{name}: not an attribute")
-        elif kind != "LanguageProperty" and attr.get("value", attr.get("object")) is None:
-            problems.append(f"{entity['id']}.{name}: empty")
-    return problems
-
-
-def test_push_upserts_every_entity_into_a_broker(app, runner, tour, client):
-    with StandInBroker() as broker:
-        result = runner.invoke(args=["opendata", "push", "--broker", broker.url, "--batch-size", "3"])
-        assert result.exit_code == 0, result.output
-        again = runner.invoke(args=["opendata", "push", "--broker", broker.url + "/"])
-        assert again.exit_code == 0, again.output
-    assert broker.problems == []
-    assert len(broker.requests) > 2
-    expected = {e["id"] for kind in ("PointOfInterest", "Event")
-                for e in get_json(client, f"/ngsi-ld/v1/entities?type={kind}&limit=1000")}
-    assert set(broker.entities) == expected
-    workshops = [e for e in broker.entities.values() if "refPointOfInterest" in e]
-    assert len(workshops) == 5
-    for e in workshops:
-        assert e["refPointOfInterest"]["object"] in broker.entities
-        assert e["superEvent"]["object"] in broker.entities
-    text = json.dumps(broker.entities).casefold()
-    assert not any(s.casefold() in text for s in tour["secrets"])
-
-
-def test_push_reports_a_refusal_and_a_bad_address(runner, tour):
-    with StandInBroker(refuse=True) as broker:
-        result = runner.invoke(args=["opendata", "push", "--broker", broker.url])
-    assert result.exit_code != 0 and "refused" in result.output
-    result = runner.invoke(args=["opendata", "push", "--broker", "ftp://x"])
-    assert result.exit_code != 0 and "http" in result.output

@@ -56,31 +56,102 @@ def ngsi_view(view):
     return wrapped
 
 
+# NGSI-LD 6.3.6: JSON-LD with the @context in the body, or plain JSON with the @context named in a Link header
+# (also when the client accepts anything or says nothing); anything else is a 406.
+JSON = "application/json"
+CONTEXT_REL = 'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+OPTIONS = ("keyValues", "normalized")
+
+
+def _media() -> str:
+    accept = request.accept_mimetypes
+    if not accept or accept.best == "*/*":
+        return JSON
+    best = accept.best_match([MEDIA, JSON])
+    if best is None:
+        raise NgsiError(406, _("This address answers application/ld+json or application/json."))
+    return best
+
+
+def _shape(entity: dict, media: str, simplified: bool) -> dict:
+    entity = service.key_values(entity) if simplified else dict(entity)
+    if media == JSON:
+        entity.pop("@context", None)
+    return entity
+
+
+def _simplified() -> bool:
+    raw = request.args.get("options")
+    if raw is None:
+        return False
+    options = raw.split(",")
+    if any(o not in OPTIONS for o in options):
+        raise NgsiError(400, _("options may be keyValues or normalized."))
+    return "keyValues" in options
+
+
+def _answer(body, media: str, links: list[str] | None = None):
+    response = service.answer(body, mimetype=media)
+    links = list(links or [])
+    if media == JSON:
+        links.insert(0, f"<{service.link('ngsild.context')}>; {CONTEXT_REL}")
+    if links and response.status_code in (200, 304):
+        response.headers["Link"] = ", ".join(links)
+    response.vary.add("Accept")
+    return response
+
+
 @bp.get("/entities")
 @ngsi_view
 def entities():
-    """Entities of one type: PointOfInterest (the places) or Event (the tour and its workshops)."""
-    unknown = sorted(set(request.args) - {"type", "limit", "offset"})
+    """Entities of one or more types: PointOfInterest (the places), Event (the tour and its workshops)."""
+    known = ("type", "limit", "offset", "count", "options")
+    unknown = sorted(set(request.args) - set(known))
     if unknown:
         raise NgsiError(400, _("Unknown parameter %(name)s. Known parameters: %(known)s.",
-                               name=unknown[0][:80], known="type, limit, offset"))
-    kind = request.args.get("type")
-    if kind not in service.NGSI_TYPES:
+                               name=unknown[0][:80], known=", ".join(known)))
+    media = _media()
+    kinds = list(dict.fromkeys((request.args.get("type") or "").split(",")))
+    if not all(kind in service.NGSI_TYPES for kind in kinds):
         raise NgsiError(400, _("type must be one of: %(types)s.", types=", ".join(service.NGSI_TYPES)))
     limit = _int("limit", DEFAULT_LIMIT, 1, service.NGSI_MAX_LIMIT)
     offset = _int("offset", 0, 0, 10**7)
-    return service.answer(service.ngsi_entities(kind, offset, limit, utcnow()), mimetype=MEDIA)
+    count = request.args.get("count")
+    if count not in (None, "true", "false"):
+        raise NgsiError(400, _("count must be true or false."))
+    simplified = _simplified()
+    found, total = service.ngsi_page(kinds, offset, limit, utcnow())
+    links = []
+    if offset + len(found) < total:
+        args = {**request.args.to_dict(), "offset": str(offset + limit), "limit": str(limit)}
+        links.append(f'<{service.link("ngsild.entities", **args)}>; rel="next"')
+    response = _answer([_shape(e, media, simplified) for e in found], media, links)
+    if count == "true":
+        response.headers["NGSILD-Results-Count"] = str(total)
+    return response
 
 
 @bp.get("/entities/<path:entity_id>")
 @ngsi_view
 def entity(entity_id: str):
     """One entity by its id (a URN)."""
-    if request.args:
+    unknown = sorted(set(request.args) - {"options"})
+    if unknown:
         raise NgsiError(400, _("This address takes no parameters."))
+    media = _media()
     if not entity_id.startswith("urn:") or len(entity_id) > 200:
         raise NgsiError(400, _("An entity id is a URN like urn:ngsi-ld:Event:digitalbus:tour."))
+    simplified = _simplified()
     found = service.ngsi_entity(entity_id, utcnow())
     if found is None:
         raise NgsiError(404, _("There is no entity with this id."))
-    return service.answer(found, mimetype=MEDIA)
+    return _answer(_shape(found, media, simplified), media)
+
+
+@bp.get("/context.jsonld")
+@ngsi_view
+def context():
+    """The @context of every entity here: the Smart Data Models' contexts, then NGSI-LD's core context."""
+    if request.args:
+        raise NgsiError(400, _("This address takes no parameters."))
+    return service.answer({"@context": service.NGSI_CONTEXT}, mimetype=MEDIA)

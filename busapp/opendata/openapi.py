@@ -81,12 +81,22 @@ def _op(op_id: str, summary: str, responses: dict, parameters: list | None = Non
                     "responses": responses}}
 
 
-NGSI_ENTITY = {"type": "object", "required": ["id", "type", "@context"],
+NGSI_ENTITY = {"type": "object", "required": ["id", "type"],
                "properties": {"id": {"type": "string", "pattern": "^urn:ngsi-ld:"},
                               "type": {"type": "string", "enum": list(service.NGSI_TYPES)},
-                              "@context": {"type": "string", "format": "uri"}}}
+                              "@context": {"type": "array", "items": {"type": "string", "format": "uri"}}}}
 NGSI_ERROR = {"type": "object", "required": ["type", "title"],
               "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "detail": {"type": "string"}}}
+NGSI_TYPES_PATTERN = "^({0})(,({0}))*$".format("|".join(service.NGSI_TYPES))
+
+
+def _ngsi_ok(schema: dict, description: str) -> dict:
+    """200 as JSON-LD (@context in the body) or as JSON (@context in the Link header), as the Accept header asks."""
+    answer = _json(schema, description, "application/ld+json")
+    answer["content"]["application/json"] = {"schema": schema}
+    answer["headers"]["NGSILD-Results-Count"] = {"schema": {"type": "string"},
+                                                 "description": "How many entities there are (with count=true)."}
+    return answer
 
 
 def _ngsi_bad(description: str) -> dict:
@@ -128,22 +138,37 @@ def document(base_url: str, districts: list[str] | None = None) -> dict:
                                                      "The OpenAPI document.")), tag="metadata"),
         "/ngsi-ld/v1/entities": _op(
             "listEntities", "NGSI-LD entities of one type (read-only subset of the NGSI-LD API)",
-            {"200": _json({"type": "array", "items": NGSI_ENTITY}, "The entities.", "application/ld+json"),
+            {"200": _ngsi_ok({"type": "array", "items": NGSI_ENTITY}, "The entities; Link rel=next names the next "
+                                                                       "page."),
              "304": {"description": "Not modified."},
-             "400": _ngsi_bad("A parameter is not right (NGSI-LD BadRequestData).")},
-            [_param("type", "Entity type.", {"type": "string", "enum": list(service.NGSI_TYPES)}, required=True),
+             "400": _ngsi_bad("A parameter is not right (NGSI-LD BadRequestData)."),
+             "406": _ngsi_bad("Neither application/ld+json nor application/json is acceptable (NotAcceptable).")},
+            [_param("type", "Entity types, separated by commas: PointOfInterest (the places), Event (the tour and "
+                            "its workshops).", {"type": "string", "pattern": NGSI_TYPES_PATTERN,
+                                                "maxLength": 100}, required=True),
              _param("limit", f"Entities per answer, 1 to {service.NGSI_MAX_LIMIT} (default 20).",
                     {"type": "integer", "minimum": 1, "maximum": service.NGSI_MAX_LIMIT}),
-             _param("offset", "How many entities to skip.", {"type": "integer", "minimum": 0, "maximum": 10**7})],
+             _param("offset", "How many entities to skip.", {"type": "integer", "minimum": 0, "maximum": 10**7}),
+             _param("count", "true: the total in the NGSILD-Results-Count header.",
+                    {"type": "string", "enum": ["true", "false"]}),
+             _param("options", "keyValues: each attribute as its bare value.",
+                    {"type": "string", "enum": ["keyValues", "normalized"]})],
             tag="ngsi-ld"),
         "/ngsi-ld/v1/entities/{entityId}": _op(
             "getEntity", "One NGSI-LD entity",
-            {"200": _json(NGSI_ENTITY, "The entity.", "application/ld+json"),
+            {"200": _ngsi_ok(NGSI_ENTITY, "The entity."),
              "304": {"description": "Not modified."},
              "400": _ngsi_bad("Not an entity id (NGSI-LD BadRequestData)."),
-             "404": _ngsi_bad("No such entity (NGSI-LD ResourceNotFound).")},
-            [_param("entityId", "The entity's URN.", {"type": "string", "pattern": "^urn:[A-Za-z0-9:._-]{1,190}$"}, required=True,
-                    where="path")],
+             "404": _ngsi_bad("No such entity (NGSI-LD ResourceNotFound)."),
+             "406": _ngsi_bad("Neither application/ld+json nor application/json is acceptable (NotAcceptable).")},
+            [_param("entityId", "The entity's URN.", {"type": "string", "pattern": "^urn:[A-Za-z0-9:._-]{1,190}$"},
+                    required=True, where="path"),
+             _param("options", "keyValues: each attribute as its bare value.",
+                    {"type": "string", "enum": ["keyValues", "normalized"]})],
+            tag="ngsi-ld"),
+        "/ngsi-ld/v1/context.jsonld": _op(
+            "getContext", "The @context of the entities: the Smart Data Models' contexts and NGSI-LD's core context",
+            _responses(_json({"type": "object", "required": ["@context"]}, "The context.", "application/ld+json")),
             tag="ngsi-ld"),
     }
     return {

@@ -65,7 +65,15 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 MAX_TEXT_PARAM = 80
 TOUR_ID = "tour"
-NGSI_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+# The Smart Data Models' own contexts, so that Event and PointOfInterest and their attributes expand to
+# https://smartdatamodels.org/... (TourismDestinations first: "category" is then PointOfInterest's, the one our
+# places use), then the NGSI-LD core context, which is protected and comes last.
+SDM_CONTEXTS = (
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.TourismDestinations/master/context.jsonld",
+    "https://raw.githubusercontent.com/smart-data-models/dataModel.PointOfInterest/master/context.jsonld",
+)
+NGSI_CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
+NGSI_CONTEXT = [*SDM_CONTEXTS, NGSI_CORE_CONTEXT]
 NGSI_PREFIX = "urn:ngsi-ld"
 NGSI_TYPES = ("PointOfInterest", "Event")
 NGSI_MAX_LIMIT = 1000
@@ -231,6 +239,8 @@ def workshop_facts(workshop: Workshop, now: datetime) -> dict:
         "status": "cancelled" if cancelled else stop_status(stop),
         "capacity": workshop.capacity,
         "seats_free": 0 if cancelled or over else workshop.seats_free,
+        # Seats change through the workshop's row, so its last change is when this count was last true anew.
+        "seats_observed_at": workshop.updated_at,
         "bookable": bookable,
         "translations": translations(workshop),
     }
@@ -743,13 +753,18 @@ def ngsi_id(kind: str, key: str) -> str:
     return f"{NGSI_PREFIX}:{kind}:digitalbus:{key}"
 
 
-def _prop(value: Any) -> dict:
+def _prop(value: Any, observed: datetime | None = None) -> dict:
     if isinstance(value, datetime):
-        return {"type": "Property", "value": {"@type": "DateTime", "@value": value.isoformat()}}
-    return {"type": "Property", "value": value}
+        prop = {"type": "Property", "value": {"@type": "DateTime", "@value": value.isoformat()}}
+    else:
+        prop = {"type": "Property", "value": value}
+    if observed is not None:
+        # When the value was seen so (NGSI-LD observedAt, UTC): free seats and live status change by the minute.
+        prop["observedAt"] = observed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return prop
 
 
-def _rel(target: str) -> dict:
+def _rel(target: str | list[str]) -> dict:
     return {"type": "Relationship", "object": target}
 
 
@@ -775,6 +790,30 @@ def _entity(kind: str, key: str, attrs: dict) -> dict:
     return entity
 
 
+def key_values(entity: dict) -> dict:
+    """The entity in NGSI-LD's simplified form (options=keyValues): each attribute as its bare value, a date as its
+    text, a relationship as its target, a text in several languages as its language map."""
+    out = {}
+    for name, attr in entity.items():
+        if not isinstance(attr, dict) or "type" not in attr or name in ("id", "type"):
+            out[name] = attr
+        elif attr["type"] == "Relationship":
+            out[name] = attr["object"]
+        elif attr["type"] == "LanguageProperty":
+            out[name] = attr["languageMap"]
+        else:
+            value = attr["value"]
+            out[name] = value["@value"] if isinstance(value, dict) and "@value" in value else value
+    return out
+
+
+# Our words onto the Smart Data Models' lists (dataModel.TourismDestinations/Event): a stop given another time or
+# place is "rescheduled"; who a workshop is for, in their audience list (our own key stays in audienceGroup).
+SDM_EVENT_STATUS = {"scheduled": "scheduled", "moved": "rescheduled", "cancelled": "cancelled"}
+SDM_AUDIENCE = {"everyone": "allPublic", "seniors": "senior", "families": "family", "newcomers": "adult",
+                "youth": "teenager"}
+
+
 def ngsi_place(p: dict) -> dict:
     """A place as a Smart Data Models PointOfInterest."""
     return _entity("PointOfInterest", p["id"], {
@@ -783,7 +822,8 @@ def ngsi_place(p: dict) -> dict:
         "category": _prop(["digital-workshop-bus-stop"]),
         "address": _prop({k: v for k, v in {
             "streetAddress": p["street"], "postalCode": p["postcode"], "addressLocality": p["locality"],
-            "addressCountry": COUNTRY, "district": p["district"],
+            "addressRegion": current_app.config["OPENDATA_REGION"], "addressCountry": COUNTRY,
+            "district": p["district"],
         }.items() if v is not None}),
         "location": _point(p["lat"], p["lon"]),
         "nearestBusStop": _prop(p["nearest_bus_stop"]),
@@ -802,7 +842,8 @@ def ngsi_tour() -> dict:
         "name": _prop(tour["name"]),
         "description": _prop("Tour of the digital workshop bus through the districts"),
         "url": _prop(tour["url"]),
-        "category": _prop(["tour"]),
+        "thematic": _prop(["tour"]),
+        "isAccessibleForFree": _prop(True),
     })
 
 
@@ -811,18 +852,21 @@ def ngsi_workshop(w: dict, stop: dict) -> dict:
     p = stop["place"]
     return _entity("Event", f"workshop-{w['id']}", {
         "name": _prop(w["title"]),
+        "title": _prop(w["title"]),
         "description": _prop(w["description"] or None),
         "url": _prop(w["url"]),
         "startDate": _prop(w["starts_at"]),
         "endDate": _prop(w["ends_at"]),
-        "eventStatus": _prop(w["status"]),
+        "previousStartDate": _prop(w["previous_starts_at"]),
+        "eventStatus": _prop([SDM_EVENT_STATUS[w["status"]]]),
         "statusReason": _prop(stop["status_reason"]),
-        "liveStatus": _prop(stop["live_status"]),
-        "category": _prop([w["topic"]]),
-        "audience": _prop(w["audience"]),
-        "inLanguage": _prop(w["language"]),
+        "liveStatus": _prop(stop["live_status"], stop["live_observed_at"]),
+        "thematic": _prop([w["topic"]]),
+        "audience": _prop([SDM_AUDIENCE.get(w["audience"], "allPublic")]),
+        "audienceGroup": _prop(w["audience"]),
+        "language": _prop([w["language"]]),
         "maximumAttendeeCapacity": _prop(w["capacity"]),
-        "remainingAttendeeCapacity": _prop(w["seats_free"]),
+        "remainingAttendeeCapacity": _prop(w["seats_free"], w["seats_observed_at"]),
         "isAccessibleForFree": _prop(True),
         "accessibility": _prop(w["accessibility"]),
         "level": _prop(w["level"]),
@@ -834,7 +878,7 @@ def ngsi_workshop(w: dict, stop: dict) -> dict:
                                               "accessibility"),
         "stop": _prop(w["stop"]),
         "location": _point(p["lat"], p["lon"]),
-        "refPointOfInterest": _rel(ngsi_id("PointOfInterest", p["id"])),
+        "refPointOfInterest": _rel([ngsi_id("PointOfInterest", p["id"])]),
         "superEvent": _rel(ngsi_id("Event", TOUR_ID)),
     })
 
@@ -859,6 +903,31 @@ def ngsi_entities(kind: str, offset: int, limit: int, now: datetime) -> list[dic
     return entities
 
 
+def ngsi_count(kind: str) -> int:
+    """How many entities of a type there are (the tour counts among the events)."""
+    if kind == "PointOfInterest":
+        return db.session.scalar(sa.select(sa.func.count()).select_from(public_places().subquery()))
+    return 1 + db.session.scalar(
+        sa.select(sa.func.count()).select_from(Workshop).join(Workshop.stop)
+        .where(Workshop.status != WorkshopStatus.DRAFT, Stop.status.in_(PUBLIC_STATUSES)))
+
+
+def ngsi_page(kinds: list[str], offset: int, limit: int, now: datetime) -> tuple[list[dict], int]:
+    """A slice of the entities of the given types, one type after the other, and how many there are in all."""
+    counts = [(kind, ngsi_count(kind)) for kind in kinds]
+    out: list[dict] = []
+    for kind, count in counts:
+        if offset >= count:
+            offset -= count
+            continue
+        take = min(limit - len(out), count - offset)
+        if take <= 0:
+            break
+        out += ngsi_entities(kind, offset, take, now)
+        offset = 0
+    return out, sum(count for _kind, count in counts)
+
+
 def _stop_head(stop: Stop, now: datetime) -> dict:
     """The stop facts an entity of one workshop needs, without loading the stop's other workshops."""
     status = stop_status(stop)
@@ -866,6 +935,7 @@ def _stop_head(stop: Stop, now: datetime) -> dict:
         "place": stop_place(stop),
         "status_reason": (stop.cancel_reason or None) if status == "cancelled" else None,
         "live_status": display.live_state(stop, now).key,
+        "live_observed_at": stop.live_updated_at or stop.updated_at,
     }
 
 
@@ -941,8 +1011,9 @@ class Validators:
 
 
 def _key() -> str:
+    # NGSI-LD answers differ by Accept (the @context in the body or in a Link header).
     return "\x1f".join([request.host, request.path, request.query_string.decode("latin-1"),
-                        request.headers.get("Accept-Language", "")])
+                        request.headers.get("Accept-Language", ""), request.headers.get("Accept", "")])
 
 
 def validators() -> Validators:
