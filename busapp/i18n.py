@@ -6,10 +6,12 @@ Leichte Sprache is `de-x-ls` to the outside and the catalogue `de@ls` inside; th
 A message missing in a catalogue with such a modifier comes from the base language's catalogue (German), never
 from the English source.
 
-The switch in the page header is a plain GET form to the page itself: `?lang=xx&remember=1`. Only that form stores
+The picker in the page header lists plain links to the page itself: `?lang=xx&remember=1`. Only such a link stores
 the choice in the session (and so sets a cookie), then sends the visitor back to the clean address. A bare `?lang=xx`
-is a shareable link in that language that changes nobody's choice. Public pages therefore carry nothing personal
-(no form token) and set no cookie for a first-time visitor, which lets them be cached.
+is a shareable link in that language that changes nobody's choice, but holds for the visit: the links and forms of
+resident pages carry it on (carry_language), and a booking's pages open in the booking's language. Public pages
+therefore carry nothing personal (no form token) and set no cookie for a first-time visitor, which lets them be
+cached.
 """
 from __future__ import annotations
 
@@ -280,6 +282,15 @@ def script_dates(locale) -> dict:
     }
 
 
+def comma() -> str:
+    """The language's comma between two parts of a line ("Marli, St. Lorenz Süd"; Arabic and Persian "، ")."""
+    return "، " if get_locale().language in ARABIC_SCRIPT else ", "
+
+
+# Languages written in Arabic script, whose comma is "،" (CLDR has no plain "comma" to look up).
+ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ckb"})
+
+
 def use_24_hour_clock_in_english() -> None:
     """English pages of a German public service give times on the 24-hour clock ("14:30", not "2:30 PM"): the
     English locale's time patterns become CLDR's 24-hour ones (those of en_GB), for every formatter at once."""
@@ -306,6 +317,12 @@ def page_query() -> list[tuple[str, str]]:
     """The known parameters of this page's address, once each, for the language switch's hidden fields."""
     return [(key, request.args[key]) for key in PAGE_QUERY
             if key in request.args and len(request.args[key]) <= PAGE_QUERY_MAX]
+
+
+def language_switch_url(tag: str) -> str:
+    """The header picker's link: this page, its known parameters, and `lang=<tag>&remember=1`."""
+    path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+    return f"{path}?{urlencode(page_query() + [(LANG_PARAM, tag), (REMEMBER_PARAM, '1')])}"
 
 
 def remember_switch():
@@ -336,6 +353,7 @@ def init_app(app) -> None:
 
     app.add_template_filter(weekday_date, "weekday_date")
     app.add_template_filter(weekday_at, "weekday_at")
+    app.jinja_env.globals["comma"] = comma  # a global, so macros imported without context have it too
     use_24_hour_clock_in_english()
 
     @app.context_processor
@@ -350,4 +368,5 @@ def init_app(app) -> None:
             "html_lang": html_lang,
             "page_query": page_query,
             "carried_language": carried_language,
+            "language_switch_url": language_switch_url,
         }

@@ -1,8 +1,10 @@
 """Languages: German by default, English on request or by choice, locale formats, and a safe language switch."""
 from __future__ import annotations
 
+import html as htmllib
 import re
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,14 +36,14 @@ def session_cookies(response) -> list[str]:
 def test_german_is_the_default(client):
     page = html(client.get("/"))
     assert html_tag(page) == '<html lang="de" dir="ltr">'
-    assert "Nächste Halte" in page and "Sprache wechseln" in page
+    assert "Nächste Halte" in page and ">Sprache (<span lang=\"en\">Language</span>):<" in page
 
 
 @pytest.mark.parametrize("header", ["en", "en-US,en;q=0.9", "en-GB;q=0.8, fr;q=0.5"])
 def test_english_from_the_browser(client, header):
     page = html(client.get("/", headers={"Accept-Language": header}))
     assert html_tag(page) == '<html lang="en" dir="ltr">'
-    assert "Upcoming stops" in page and "Change language" in page
+    assert "Upcoming stops" in page and ">Language:<" in page
 
 
 @pytest.mark.parametrize("header", ["fr", "sv-SE", "", "*;q=0.1", "x" * 300])
@@ -65,19 +67,22 @@ def test_switch_keeps_the_page_and_its_query_and_is_remembered(client, make_stop
     assert 'lang="de"' in html_tag(html(client.get("/", headers={"Accept-Language": "en"})))
 
 
-def test_switch_form_on_every_page_is_a_get_form_to_that_page_with_its_query(client, make_stop):
+def test_switch_links_on_every_page_lead_to_that_page_with_its_query(client, make_stop):
     stop = make_stop()
     for path, query in (("/", []), (f"/s/{stop.id}", []), (f"/d/{stop.district.slug}", [("district", "a&b")]),
                         ("/d/unknown", []), ("/barrierefreiheit", [("lang", "en")])):
         url = path + ("?" + "&".join(f"{k}={v.replace('&', '%26')}" for k, v in query) if query else "")
         page = html(client.get(url))
-        start = page.index('class="lang-switch"')
-        form = page[start:page.index("</form>", start)]
-        assert f'method="get" action="{path}"' in form, url
-        hidden = [(k, v.replace("&amp;", "&"))
-                  for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)]
-        assert hidden == [(k, v) for k, v in query if k != "lang"] + [("remember", "1")], url
-        assert 'name="lang"' in form and "csrf_token" not in form
+        start = page.index('class="lang-picker"')
+        picker = page[start:page.index("</details>", start)]
+        links = re.findall(r'<a href="([^"]+)" data-lang-switch="([^"]+)"', picker)
+        assert [tag for _href, tag in links] == list(client.application.config["LANGUAGES"]), url
+        for href, tag in links:
+            href = htmllib.unescape(href)
+            assert href.startswith(f"{path}?"), (url, href)
+            sent = parse_qsl(href.split("?", 1)[1], keep_blank_values=True)
+            assert sent == [(k, v) for k, v in query if k != "lang"] + [("lang", tag), ("remember", "1")], url
+        assert "csrf_token" not in picker
 
 
 def test_switch_drops_only_its_own_parameters_and_keeps_the_rest_as_sent(client):

@@ -68,3 +68,10 @@ def test_addresses_and_phone_numbers_keep_their_order_on_right_to_left_pages(cli
     page = _page(client, f"/s/{workshop.stop_id}?lang=ar")
     assert "<bdi>23552 " in page and "<bdi>Kolberger Platz 1</bdi>" in page
     assert re.search(r'<a class="team-phone__number" href="tel:[^"]+" dir="ltr">0451 000000 \(Beispiel\)</a>', page)
+
+
+def test_arabic_pages_use_the_arabic_comma(client, make_workshop, now):
+    workshop = make_workshop()
+    page = _page(client, f"/workshops/{workshop.id}/book?lang=ar")
+    eyebrow = re.search(r'<p class="eyebrow"><a [^>]*>(.*?)</a>', page).group(1)
+    assert "</bdi>، " in eyebrow and ", " not in eyebrow

@@ -60,21 +60,28 @@ def test_tags_and_catalogue_names(tag, ident):
     assert catalogue_id(tag) == ident and language_tag(ident) == tag
 
 
+def _picker(page: str) -> str:
+    start = page.index('class="lang-picker"')
+    return page[start:page.index("</details>", start)]
+
+
 def test_picker_names_every_language_in_itself_and_marks_easy_german(client):
-    page = html(client.get("/"))
-    form = page[page.index('class="lang-switch"'):]
-    form = form[:form.index("</form>")]
-    options = re.findall(r'<option value="([^"]+)" lang="([^"]+)" dir="(\w+)"[^>]*>([^<]+)</option>', form)
+    picker = _picker(html(client.get("/")))
+    # One tap on a globe (a sign anyone knows) opens the list; no German word has to be read first.
+    assert re.search(r'<summary class="lang-picker__toggle">\s*<img class="lang-picker__globe" src="[^"]*globe\.svg', picker)
+    options = re.findall(r'<a href="/\?lang=([^"&]+)&amp;remember=1" data-lang-switch="[^"]+" hreflang="[^"]+" '
+                         r'lang="([^"]+)" dir="(\w+)"[^>]*>([^<]+)</a>', picker)
     assert [(v, name) for v, _l, _d, name in options] == list(config_module.languages(
         config_module.DEFAULT_LANGUAGES, "de").items())
-    assert ("de-x-ls", "de-x-ls", "ltr", "Leichte Sprache") in options
+    assert ("de-x-ls", "de", "ltr", "Leichte Sprache") in options
     assert ("ar", "ar", "rtl", "العربية") in options and ("fa", "fa", "rtl", "فارسی") in options
+    assert '<form' not in picker and "<select" not in picker
 
 
 def test_easy_german_says_german_with_a_marker_and_is_remembered_when_asked(client):
     page = html(client.get("/?lang=de-x-ls"))
     assert html_tag(page) == '<html lang="de" dir="ltr" data-lang="de-x-ls">'
-    assert re.search(r'<option value="de-x-ls"[^>]*selected', page)
+    assert re.search(r'data-lang-switch="de-x-ls"[^>]*aria-current="true"', page)
     response = client.get("/?lang=de-x-ls&remember=1")
     assert response.status_code == 303
     assert 'data-lang="de-x-ls"' in html_tag(html(client.get("/s/1")))

@@ -36,12 +36,12 @@ def _context(browser, base_url: str, tag: str, viewport=PHONE):
 
 
 def choose_language(page, tag: str) -> None:
-    """The header's picker: choose, then send with its button (remembered for the next pages)."""
+    """The header's picker: a tap on the globe opens the list, a tap on the language chooses it (remembered)."""
     if not page.url.startswith("http"):
         page.goto("/")
-    page.select_option("#lang-select", tag)
+    page.click(".lang-picker summary")
     with page.expect_navigation():
-        page.click("form.lang-switch button[type=submit]")
+        page.click(f".lang-picker a[data-lang-switch='{tag}']")
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_right_to_left_pages_fit_without_sideways_scrolling(browser, site, tag, 
         # Right to left for real: the header's brand sits at the right edge, the language picker at the left.
         page.goto("/")
         brand = page.locator(".brand").bounding_box()
-        picker = page.locator("form.lang-switch").bounding_box()
+        picker = page.locator(".lang-picker").bounding_box()
         if width >= 1024:
             assert brand["x"] > picker["x"], (brand, picker)
         assert page.evaluate("getComputedStyle(document.querySelector('.brand img')).transform") != "none"
