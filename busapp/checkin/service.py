@@ -76,6 +76,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -259,6 +260,22 @@ def counts(workshops: list[Workshop]) -> dict[int, Counts]:
     return result
 
 
+# Letters that Unicode does not decompose into a base letter and a mark, as people type them without the mark.
+_SPECIAL_LETTERS = {"ß": "ss", "ı": "i", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
+
+
+def fold(text: str) -> str:
+    """A name as it is compared at the door: without accents and marks, lower case, special letters spelled out,
+    and German ae/oe/ue read as a/o/u, so "yilmaz" finds "Yılmaz", "muller" and "mueller" find "Müller",
+    "sorensen" finds "Sørensen". static/js/checkin.js folds the same way (tests/cases/checkin.json)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M")).lower()
+    spelled = "".join(_SPECIAL_LETTERS.get(ch, ch) for ch in bare)
+    for pair, letter in (("ae", "a"), ("oe", "o"), ("ue", "u")):
+        spelled = spelled.replace(pair, letter)
+    return " ".join(spelled.split())
+
+
 def bookings_for(workshop: Workshop, query: str = "", missing: bool = False) -> list[Booking]:
     """The door list of a workshop: confirmed parties by name, then the waiting list in order, then cancelled ones;
     with `query`, only those whose name contains it or whose code starts with it; with `missing`, only confirmed
@@ -266,20 +283,18 @@ def bookings_for(workshop: Workshop, query: str = "", missing: bool = False) -> 
     stmt = sa.select(Booking).where(Booking.workshop_id == workshop.id).options(joinedload(Booking.checked_in_by))
     if missing:
         stmt = stmt.where(Booking.status == BookingStatus.CONFIRMED, Booking.arrived == 0)
-    query = " ".join(clean_text(query).split())[:NAME_MAX]  # a NUL cannot go into a PostgreSQL query
-    if query:
-        code = normalize_code(query)
-        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        condition = sa.func.lower(Booking.name).like(like.lower(), escape="\\")
-        if code:
-            condition = sa.or_(condition, Booking.code.like(code + "%"))
-        stmt = stmt.where(condition)
+    query = " ".join(clean_text(query).split())[:NAME_MAX]
     order = sa.case(
         (Booking.status == BookingStatus.CONFIRMED, 0), (Booking.status == BookingStatus.WAITING, 1), else_=2
     )
     stmt = stmt.order_by(order, sa.case((Booking.status == BookingStatus.WAITING, Booking.created_at), else_=None),
                          sa.func.lower(sa.func.coalesce(Booking.name, "")), Booking.id)
-    return list(db.session.scalars(stmt))
+    rows = list(db.session.scalars(stmt))
+    if not query:
+        return rows
+    # A door list is one workshop's parties: folded names are compared here, the same way on every database.
+    wanted, code = fold(query), normalize_code(query)
+    return [b for b in rows if (wanted and wanted in fold(b.name or "")) or (code and b.code.startswith(code))]
 
 
 # --- deciding what a code means -----------------------------------------------------------------------------------

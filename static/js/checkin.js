@@ -418,7 +418,12 @@
     }
     if (booking.status === "cancelled") return { outcome: "cancelled", booking: booking };
     if (booking.status === "waiting") return { outcome: "waiting", booking: booking };
-    if (booking.workshop_id !== workshopId) return { outcome: "other_workshop", booking: booking };
+    if (booking.workshop_id !== workshopId) {
+      // Another workshop at this stop, or at another stop of the day (as the server tells them apart).
+      var here = workshopOf(d, workshopId), theirs = workshopOf(d, booking.workshop_id);
+      var sameStop = here && theirs && here.stop_id === theirs.stop_id;
+      return { outcome: sameStop ? "other_workshop" : "other_stop", booking: booking };
+    }
     if (arrivedOf(booking)) return { outcome: "again", booking: booking };
     return { outcome: "valid", booking: booking };
   }
@@ -626,14 +631,25 @@
     l.walkins.filter(function (w) { return w.workshop_id === workshopId; }).forEach(addWalkinRow);
   }
 
+  // A name as it is compared at the door, the same way as fold() in busapp/checkin/service.py: no accents or
+  // marks, lower case, special letters spelled out, German ae/oe/ue read as a/o/u (tests/cases/checkin.json).
+  var SPECIAL_LETTERS = { "ß": "ss", "ı": "i", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th" };
+  function fold(text) {
+    var bare = String(text || "").normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+    var spelled = bare.replace(/[ßıøæœłđðþ]/g, function (ch) { return SPECIAL_LETTERS[ch]; });
+    spelled = spelled.replace(/ae/g, "a").replace(/oe/g, "o").replace(/ue/g, "u");
+    return spelled.split(/\s+/).filter(Boolean).join(" ");
+  }
+
   // Search by name or code without the server; "only those still missing" keeps confirmed parties not yet here.
   function filterRows(query) {
-    var q = String(query || "").trim().toLowerCase();
-    var code = q.toUpperCase().replace(/[^A-Z0-9]/g, "");
+    var q = fold(query);
+    var code = String(query || "").toUpperCase().replace(/[^A-Z0-9]/g, "");
     var missingBox = document.getElementById("missing");
     var missingOnly = !!(missingBox && missingBox.checked);
     document.querySelectorAll("#list .door-row").forEach(function (row) {
-      var name = (row.querySelector(".door-row__name") || row).textContent.toLowerCase();
+      var nameElement = row.querySelector(".door-row__name") || row;
+      var name = fold(nameElement.firstChild ? nameElement.firstChild.textContent : nameElement.textContent);
       var match = !q || name.indexOf(q) !== -1 || (code && (row.dataset.code || "").indexOf(code) === 0);
       var missing = row.classList.contains("door-row--confirmed") && !row.classList.contains("door-row--in");
       row.hidden = !match || (missingOnly && !missing);
@@ -946,5 +962,5 @@
     setInterval(function () { sync(false); }, SYNC_EVERY_MS);
   });
 
-  window.BusCheckin = { decide: decide, sync: sync, prepare: prepare, queue: queue };
+  window.BusCheckin = { decide: decide, sync: sync, prepare: prepare, queue: queue, fold: fold };
 })();

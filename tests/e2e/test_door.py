@@ -392,3 +392,34 @@ def test_an_undo_online_then_no_network_lets_the_party_be_checked_in_again(brows
     expect(page.locator("#list .door-answer")).to_have_attribute("data-outcome", "valid")
     expect(page.locator("[data-sync-queue]")).to_contain_text("1")
     context.close()
+
+
+def test_names_are_found_as_people_type_them_online_and_offline(browser, door):
+    from tests.e2e.test_checkin import _wait_prepared, new_tablet
+
+    app, server, ids = door
+
+    def add():
+        workshop = db.session.get(Workshop, ids["workshop"])
+        db.session.add_all([_booking(workshop, "YILMAZ", "Hüseyin Yılmaz"), _booking(workshop, "MULLER", "Grete Müller")])
+        workshop.capacity, workshop.seats_taken = workshop.capacity + 2, workshop.seats_taken + 2
+        db.session.commit()
+
+    query(app, add)
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+    rows = page.locator("#list .door-row:visible")
+    page.fill("#q", "yilmaz")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Hüseyin Yılmaz")
+    page.fill("#q", "")  # the whole list again, then without network the tablet searches it itself
+    expect(rows.filter(has_text="Erika Muster")).to_have_count(1)
+    context.set_offline(True)
+    page.fill("#q", "mueller")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Grete Müller")
+    page.fill("#q", "huseyin")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Hüseyin Yılmaz")
+    context.close()
