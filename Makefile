@@ -8,7 +8,7 @@ PORT   ?= 5000
 # Local commands run the development profile (a generated secret key in instance/); production sets APP_ENV itself.
 export APP_ENV ?= development
 
-.PHONY: run test test-js setup setup-test db demo translations translations-extract translations-update test-pg bench bench-scale bench-faults clean help
+.PHONY: run test test-js test-full setup setup-test db demo translations translations-extract translations-update test-pg bench bench-scale bench-faults clean help
 
 help:
 	@echo "make run    set up and serve the app with demo data on http://$(HOST):$(PORT)"
@@ -66,8 +66,11 @@ run: db
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist worksteal
 
+# Which tests each target runs is written in tests/suites.py (README "Which tests run where"): `make test` all but the
+# slow ones of `make test-full`, browser and axe tests included; `make test-pg` those whose result can depend on the
+# database, on PostgreSQL; `make test-full` the slow ones, on SQLite and (where they reach the database) PostgreSQL.
 test: setup-test
-	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) --suite=submission $(PYTEST_ARGS)
 
 # Only the browser scripts' unit tests (tests/js/, Node's own test runner; `make test` runs them too, through
 # tests/test_js_units.py).
@@ -77,7 +80,11 @@ test-js: setup-test
 # The suite against PostgreSQL: a throwaway database is created and dropped around the run.
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 test-pg: setup-test
-	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(XDIST) --suite=database $(PYTEST_ARGS)
+
+test-full: setup-test
+	$(BIN)/python -m pytest $(XDIST) --suite=full $(PYTEST_ARGS)
+	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(XDIST) --suite=full -m database $(PYTEST_ARGS)
 
 bench: setup-test
 	$(BIN)/python bench/run.py

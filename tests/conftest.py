@@ -21,6 +21,7 @@ from werkzeug.security import generate_password_hash
 from busapp import create_app
 from busapp.extensions import db
 from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, WorkshopStatus
+from tests import suites
 
 ROOT = Path(__file__).resolve().parent.parent
 # Production apps in tests need a ticket key from the environment, as a real deployment does; a fixed one for tests.
@@ -47,6 +48,91 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 
 
 flask.Flask.jinja_options = {**flask.Flask.jinja_options, "bytecode_cache": _CompiledTemplates()}
+
+
+# --- which tests run where (tests/suites.py says it; README "Which tests run where") ------------------------------
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--suite", choices=suites.SUITES, default="all",
+                     help="submission: make test; database: make test-pg; full: make test-full; all: everything "
+                          "(see tests/suites.py)")
+
+
+_LEFT_OUT = "suites/left-out"
+_reads_database_env: dict[Path, bool] = {}
+
+
+def _reaches_database(item) -> bool:
+    if suites.DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    path = Path(str(item.fspath))
+    if path not in _reads_database_env:
+        _reads_database_env[path] = "TEST_DATABASE_URL" in path.read_text(encoding="utf-8")
+    return _reads_database_env[path]
+
+
+def _left_out_because(suite: str, browser: bool, database: bool, full: bool) -> str | None:
+    if suite == "submission" and full:
+        return "slow tests of make test-full"
+    if suite == "database":
+        if browser:
+            return "browser tests (run once, on SQLite, by make test)"
+        if not database:
+            return "tests that reach no database (run by make test)"
+        if full:
+            return "slow tests of make test-full"
+    if suite == "full" and not full:
+        return "tests of make test"
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Marks every test browser (tests/e2e/), database (reaches the test database) and full (tests/suites.py
+    FULL_ONLY), and keeps the ones of --suite."""
+    suite = config.getoption("suite")
+    keep, dropped, reasons = [], [], {}
+    for item in items:
+        module = Path(str(item.fspath)).resolve().relative_to(ROOT).as_posix()
+        browser = module.startswith("tests/e2e/")
+        database = _reaches_database(item)
+        full = suites.full_only(module)
+        for on, mark in ((browser, pytest.mark.browser), (database, pytest.mark.database), (full, pytest.mark.full)):
+            if on:
+                item.add_marker(mark)
+        reason = _left_out_because(suite, browser, database, full)
+        if reason:
+            dropped.append(item)
+            reasons[reason] = reasons.get(reason, 0) + 1
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+    if getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0" and config.cache is not None:
+        config.cache.set(_LEFT_OUT, {"suite": suite, "kept": len(keep), "reasons": reasons})
+
+
+def pytest_sessionstart(session) -> None:
+    if not hasattr(session.config, "workerinput") and session.config.cache is not None:
+        session.config.cache.set(_LEFT_OUT, None)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # make test-full with nothing of it to run (on PostgreSQL: none of it reaches the database) is a success.
+    if session.config.getoption("suite") == "full" and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    if hasattr(config, "workerinput") or config.getoption("suite") == "all" or config.cache is None:
+        return
+    found = config.cache.get(_LEFT_OUT, None)
+    if not found:
+        return
+    terminalreporter.write_sep("-", f"suite {found['suite']}: {found['kept']} tests; left out (see tests/suites.py)")
+    for reason, n in sorted(found["reasons"].items()):
+        terminalreporter.write_line(f"{n:6d}  {reason}")
 
 
 def pytest_configure(config) -> None:
@@ -287,3 +373,69 @@ def login(client, make_user):
         return user
 
     return do
+
+
+class _SeededTours:
+    """Synthetic tours of demo.load_large, each size seeded once per test process into a SQLite file of its own."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.paths: dict[tuple[int, object], Path] = {}
+
+    def path(self, stops: int) -> Path:
+        from busapp import demo
+
+        today = datetime.now(demo.BERLIN).date()
+        if (stops, today) not in self.paths:
+            path = self.folder / f"tour-{stops}-{today.isoformat()}.sqlite3"
+            app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(f"sqlite:///{path}")})
+            with app.app_context():
+                db.create_all()
+                demo.load_large(stops, today=today, with_users=False)
+                db.session.commit()
+                db.session.remove()
+                db.engine.dispose()
+            self.paths[(stops, today)] = path
+        return self.paths[(stops, today)]
+
+
+@pytest.fixture(scope="session")
+def _seeded_tours(tmp_path_factory) -> _SeededTours:
+    return _SeededTours(tmp_path_factory.mktemp("tours"))
+
+
+@pytest.fixture
+def large_tour(app, _seeded_tours):
+    """large_tour(10_000) replaces the tour in the test's database with demo.load_large's synthetic tour of that size.
+
+    On SQLite each size is seeded once per test process and its rows copied in (the test suite asks for the same
+    10,000-stop tour in several modules); on PostgreSQL it is seeded for the test."""
+    from busapp import demo
+
+    def load(stops: int) -> None:
+        if db.engine.dialect.name != "sqlite":
+            demo.load_large(stops, with_users=False)
+            db.session.commit()
+            return
+        path = _seeded_tours.path(stops)
+        demo.clear()
+        db.session.commit()
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ATTACH DATABASE ? AS tour", (str(path),))
+            conn.commit()
+            try:
+                # What the seeding wrote where this database has nothing (the tour, after demo.clear()); a table the
+                # test has written to already (accounts, their audit entries) keeps the test's rows only.
+                for table in db.metadata.sorted_tables:
+                    name = table.name
+                    if (conn.exec_driver_sql(f'SELECT 1 FROM tour."{name}" LIMIT 1').first()
+                            and not conn.exec_driver_sql(f'SELECT 1 FROM main."{name}" LIMIT 1').first()):
+                        conn.exec_driver_sql(f'INSERT INTO main."{name}" SELECT * FROM tour."{name}"')
+                conn.commit()
+            finally:
+                conn.rollback()
+                conn.exec_driver_sql("DETACH DATABASE tour")
+                conn.commit()
+        db.session.expire_all()
+
+    return load

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from busapp import demo
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, Stop, utcnow
 from busapp.planning import service
@@ -115,11 +114,11 @@ def planning_statements(client) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def test_planning_pages_cost_the_same_statements_at_64_and_at_10000_stops(client, login):
+def test_planning_pages_cost_the_same_statements_at_64_and_at_10000_stops(client, login, large_tour):
     login("coordinator")
-    demo.load_large(64, with_users=False)
+    large_tour(64)
     small = planning_statements(client)
-    demo.load_large(10_000, with_users=False)
+    large_tour(10_000)
     large = planning_statements(client)
     assert {k: v[0] for k, v in small.items()} == PLANNING_BUDGET, small
     assert {k: v[0] for k, v in large.items()} == PLANNING_BUDGET, large

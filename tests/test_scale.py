@@ -67,10 +67,10 @@ BUDGET = {
 }
 
 
-def test_statements_per_request_are_the_same_at_64_and_at_10000_stops(app, client):
-    demo.load_large(64, with_users=False)
+def test_statements_per_request_are_the_same_at_64_and_at_10000_stops(app, client, large_tour):
+    large_tour(64)
     small = measure(client)
-    demo.load_large(10_000, with_users=False)
+    large_tour(10_000)
     large = measure(client)
     assert {k: v[0] for k, v in small.items()} == BUDGET
     assert {k: v[0] for k, v in large.items()} == BUDGET

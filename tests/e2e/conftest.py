@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from datetime import timedelta
+import sqlite3
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -79,15 +81,52 @@ def browser(_playwright):
     browser.close()
 
 
+class _DemoTemplate:
+    """The demo tour seeded once per test process into a SQLite file; each browser test gets a copy of it.
+
+    demo.load() takes seconds (it writes the whole tour and signs the demo accounts' passwords at full cost) and its
+    result depends only on the day in Lübeck, so a copy made the same day is the same tour. A new day seeds anew."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.day = None
+        self.path = None
+
+    def copy_to(self, target) -> None:
+        today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+        if self.day != today:
+            self.path = self.folder / f"demo-{today.isoformat()}.sqlite3"
+            app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(f"sqlite:///{self.path}")})
+            with app.app_context():
+                db.create_all()
+                demo.load(today=today)
+                db.session.remove()
+                db.engine.dispose()
+            self.day = today
+        with sqlite3.connect(self.path) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory):
+    return _DemoTemplate(tmp_path_factory.mktemp("demo-template"))
+
+
 @pytest.fixture
-def live_app(tmp_path):
-    """The app on its own SQLite file (or a PostgreSQL database from TEST_DATABASE_URL) with the demo tour."""
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'e2e.sqlite3'}"
+def live_app(tmp_path, _demo_template):
+    """The app on its own SQLite file with the demo tour (a copy of the one seeded for this test process), or on the
+    PostgreSQL database of TEST_DATABASE_URL with the demo tour seeded for this test."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        path = tmp_path / "e2e.sqlite3"
+        _demo_template.copy_to(path)
+        url = f"sqlite:///{path}"
     app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(url), "RATELIMIT_ENABLED": False})
-    with app.app_context():
-        db.create_all()  # a no-op on the shared PostgreSQL test database, whose tables exist already
-        _empty_tables()
-        demo.load()
+    if url.startswith("postgres"):
+        with app.app_context():
+            db.create_all()  # a no-op on the shared PostgreSQL test database, whose tables exist already
+            _empty_tables()
+            demo.load()
     yield app
     with app.app_context():
         db.session.remove()

@@ -77,8 +77,13 @@ def test_language_menu_changes_the_language_only_when_chosen(page):
     tab_until(page, lambda s: s["tag"] == "summary", "language picker")
     press(page, "Enter", "language picker")
     assert page.locator(".lang-picker").get_attribute("open") is not None
+    # Moving through the list must not leave the page: no navigation request may start on the way. Each step of
+    # tab_until asks the page where the focus is, so a navigation started by the focus would be on its way by then.
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if r.is_navigation_request() else None)
     state = tab_until(page, lambda s: s["href"].endswith("lang=en&remember=1"), "language list, to English")
-    page.wait_for_timeout(300)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r)))")
+    assert requests == [], requests
     assert page.evaluate("document.documentElement.lang") == "de" and page.url.endswith("/barrierefreiheit")
     with page.expect_navigation():
         page.keyboard.press("Enter")

@@ -81,8 +81,8 @@ def test_pages_rendered_signed_in_are_not_kept_and_go_at_sign_out(page, context,
         response = page.goto(path)
         assert "no-store" in response.headers["cache-control"], path
         expect(page.locator(".site-nav")).to_contain_text("Abmelden")
-    page.goto("/offline")  # a page the worker may keep, were it not rendered signed in
-    page.wait_for_timeout(500)
+    response = page.goto("/offline")  # a page the worker may keep, were it not rendered signed in
+    assert "no-store" in response.headers["cache-control"]
     assert sorted(kept_paths(page)) == ["/", "/d/old"]
     cached = page.evaluate("caches.match('/', {ignoreVary: true}).then(r => r.text())")
     assert "Abmelden" not in cached
