@@ -18,10 +18,10 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.routing import BuildError
 from werkzeug.security import check_password_hash, generate_password_hash
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from . import ratelimit
+from . import qr, ratelimit, totp
 from .extensions import db, login_manager
 from .i18n import _safe_next
 from .models import Role, User, audit, utcnow
@@ -39,6 +39,10 @@ HOME_BY_ROLE = {Role.STAFF: ("checkin.index",), Role.COORDINATOR: ("planning.ind
 # that has failed for it waits 1 s, then 2, 4 ... up to DELAY_MAX seconds before its next try.
 DELAY_AFTER = 5
 DELAY_MAX = 300
+# A password accepted for an account with a second factor waits this long for its code.
+PENDING_SECONDS = 300
+# The last request's time is written back to the session at most this often (each write re-sends the cookie).
+SEEN_EVERY = 60
 
 _DUMMY_HASH: str | None = None
 
@@ -46,6 +50,10 @@ _DUMMY_HASH: str | None = None
 class SignInForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
 
 
 class SignOutForm(FlaskForm):
@@ -128,7 +136,20 @@ def load_user(user_id: str) -> User | None:
         return None
     if session.get("auth_version") != user.session_version:
         return None  # signed out elsewhere, disabled since, or a copy of a cookie that was signed out
+    if user.role == Role.COORDINATOR and not _still_active():
+        return None  # idle too long: coordinators can export everyone's data
     return user
+
+
+def _still_active() -> bool:
+    """A coordinator's sign-in ends after COORDINATOR_IDLE_MINUTES without a request; each request counts."""
+    now = datetime.now(timezone.utc).timestamp()
+    seen = session.get("seen_at", session.get("auth_at"))
+    if not isinstance(seen, (int, float)) or now - seen > current_app.config["COORDINATOR_IDLE_MINUTES"] * 60:
+        return False
+    if now - seen > SEEN_EVERY:
+        session["seen_at"] = now
+    return True
 
 
 def _unauthorized():
@@ -225,20 +246,96 @@ def signin():
         if user is None or not password_ok or not user.active:
             _count_failure(email, client)
             form.password.errors.append(_("The email address or the password is not right."))
-        else:
+        elif needs_code(user):
             _restart_session()
-            login_user(user)
-            session["auth_at"] = datetime.now(timezone.utc).timestamp()
-            session["auth_stamp"] = _password_stamp(user)
-            session["auth_version"] = user.session_version
-            session.permanent = True
-            user.last_login_at = utcnow()
-            audit("signin", user, user=user)
-            db.session.commit()
-            nxt = request.args.get("next")
-            return redirect(_safe_next(nxt) if nxt else _landing(user), code=303)
+            session["pending_user"] = user.id
+            session["pending_at"] = datetime.now(timezone.utc).timestamp()
+            session["pending_stamp"] = _password_stamp(user)
+            session["pending_next"] = request.args.get("next") or ""
+            return redirect(url_for("auth.code"), code=303)
+        else:
+            return _signed_in(user, request.args.get("next"))
     status = 422 if form.errors else 200
     return render_template("auth/signin.html", form=form), status
+
+
+def needs_code(user: User) -> bool:
+    """Whether this account gives a code after its password: coordinators, when COORDINATOR_TOTP is on."""
+    return bool(current_app.config.get("COORDINATOR_TOTP")) and user.role == Role.COORDINATOR
+
+
+def _signed_in(user: User, nxt: str | None):
+    """Start the sign-in (a fresh session) and go where the person was going."""
+    _restart_session()
+    login_user(user)
+    session["auth_at"] = session["seen_at"] = datetime.now(timezone.utc).timestamp()
+    session["auth_stamp"] = _password_stamp(user)
+    session["auth_version"] = user.session_version
+    session.permanent = True
+    user.last_login_at = utcnow()
+    audit("signin", user, user=user)
+    db.session.commit()
+    return redirect(_safe_next(nxt) if nxt else _landing(user), code=303)
+
+
+def _pending_user() -> User | None:
+    """The account whose password was just accepted and that still owes its code, if that was recently."""
+    try:
+        age = datetime.now(timezone.utc).timestamp() - float(session["pending_at"])
+        user_id = int(session["pending_user"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not 0 <= age <= PENDING_SECONDS:
+        return None
+    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    if user is None or not user.active or not needs_code(user):
+        return None
+    if not hmac.compare_digest(str(session.get("pending_stamp", "")), _password_stamp(user)):
+        return None
+    return user
+
+
+@bp.route("/signin/code", methods=["GET", "POST"])
+def code():
+    """The second step for coordinators: the code from their authenticator app; the first time, set the app up."""
+    user = _pending_user()
+    if user is None:  # no password given (or long ago): nothing to ask yet
+        return render_template("auth/code.html", form=None, enrol=None)
+    form = CodeForm()
+    secret = user.totp_secret
+    if secret is None:  # not set up yet: a key for this sign-in, kept only once a code from it is confirmed
+        secret = session.get("totp_new") or totp.new_secret()
+        session["totp_new"] = secret
+    if form.validate_on_submit():
+        cfg = current_app.config
+        limited = cfg.get("RATELIMIT_ENABLED", True)
+        if limited:
+            hit = ratelimit.peek("totp-failed", str(user.id), cfg["RATELIMIT_SIGNIN"])
+            if not hit.ok:
+                raise TooManyRequests(retry_after=hit.retry_after)
+        step = totp.verify(secret, form.code.data, user.totp_last_step)
+        # The step is taken with one conditional UPDATE: two requests with one code cannot both pass.
+        taken = step is not None and db.session.execute(
+            sa.update(User).where(User.id == user.id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step, totp_secret=secret)).rowcount == 1
+        if taken:
+            if user.totp_secret is None:
+                audit("totp-enrol", user, user=user)
+            db.session.refresh(user)
+            return _signed_in(user, session.get("pending_next") or None)
+        db.session.rollback()
+        if limited:
+            ratelimit.count("totp-failed", str(user.id), cfg["RATELIMIT_SIGNIN"])
+        form.code.errors.append(_("This code is not right. Please type the code your app shows now."))
+    enrol = None
+    if user.totp_secret is None:
+        link = totp.uri(secret, user.email, current_app.config.get("SITE_NAME") or "Digitalwerkstatt-Bus")
+        enrol = {"secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+                 "qr": qr.svg(link, _("QR code for your authenticator app"))}
+    response = current_app.make_response((render_template("auth/code.html", form=form, enrol=enrol),
+                                          422 if form.errors else 200))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/signout", methods=["GET", "POST"])

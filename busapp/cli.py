@@ -141,6 +141,19 @@ def users_set_password(email: str) -> None:
     click.echo(f"New password set for {user.email}.")
 
 
+@users.command("reset-code")
+@click.argument("email")
+def users_reset_code(email: str) -> None:
+    """Forget an account's authenticator key (a lost phone): it sets up a new one at its next sign-in."""
+    user = _user(email)
+    user.totp_secret = None
+    user.totp_last_step = None
+    user.end_sessions()
+    audit("totp-reset", user)
+    db.session.commit()
+    click.echo(f"{user.email} sets up a new authenticator app at the next sign-in.")
+
+
 def _pybabel(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
 

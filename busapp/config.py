@@ -32,15 +32,24 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _private_file(path: Path, make) -> str:
+    """The key kept in this file, readable by its owner only; made by make() the first time. Created with mode
+    0600 (never world-readable, not even for a moment); a file left readable by others is narrowed."""
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A random key kept in instance/ so development sessions survive restarts."""
-    path = instance_path / "dev-secret-key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    return key
+    return _private_file(instance_path / "dev-secret-key", lambda: secrets.token_urlsafe(48))
 
 
 # Languages the app offers when LANGUAGES is not set, as BCP 47 tags in the order the picker lists them.
@@ -85,14 +94,8 @@ def _ticket_key(env: str, instance_path: Path, secret: str) -> str:
         )
     if env == "testing":
         return base64.b64encode(hashlib.sha256(b"ticket key for tests " + secret.encode()).digest()).decode()
-    path = instance_path / "ticket-signing-key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    return _private_file(instance_path / "ticket-signing-key",
+                         lambda: base64.b64encode(secrets.token_bytes(32)).decode())
 
 
 # What `make run` serves; the development profile builds its links on it unless PUBLIC_BASE_URL says otherwise.
@@ -172,6 +175,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        # Coordinators, who can export everyone's data, are signed out after this many idle minutes, and must give a
+        # code from an authenticator app (RFC 6238 TOTP) after their password when COORDINATOR_TOTP is on.
+        "COORDINATOR_IDLE_MINUTES": _int("COORDINATOR_IDLE_MINUTES", 30),
+        "COORDINATOR_TOTP": _bool("COORDINATOR_TOTP", False),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
@@ -251,8 +258,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "FEEDBACK_OPEN_DAYS": _int("FEEDBACK_OPEN_DAYS", 14),
         "FEEDBACK_DEVICE_LIMIT": _int("FEEDBACK_DEVICE_LIMIT", 3),
         # ... and one address (IPv6: its /64) this often, whatever its devices (a new cookie is a new device); not
-        # for TRUSTED_NETWORKS, where everyone on the bus answers through one router.
-        "FEEDBACK_ADDRESS_LIMIT": _int("FEEDBACK_ADDRESS_LIMIT", 4),
+        # for TRUSTED_NETWORKS. Until the bus's router is named there, everyone on the bus answers through one
+        # address that is not told apart from others: then the default lets a full bus through (40), else a
+        # household (4).
+        "FEEDBACK_ADDRESS_LIMIT": _int("FEEDBACK_ADDRESS_LIMIT",
+                                       4 if os.environ.get("TRUSTED_NETWORKS", "").strip() else 40),
         # The service worker: SW_KILL_SWITCH=1 serves a worker that clears its caches and unregisters itself;
         # SW_RELEASE forces a new worker version without a change of files.
         "SW_KILL_SWITCH": _bool("SW_KILL_SWITCH", False),
@@ -302,6 +312,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     cfg.update(overrides)
     if "TRUSTED_HOSTS" not in overrides:
         cfg["TRUSTED_HOSTS"] = _trusted_hosts(env, cfg["PUBLIC_BASE_URL"])
+    if "SESSION_COOKIE_NAME" not in overrides and env == "production" and cfg["SESSION_COOKIE_SECURE"]:
+        # The browser takes a __Host- cookie only over HTTPS, for the whole site and from this host alone: no
+        # sibling subdomain can set or overwrite the session (cookie tossing).
+        cfg["SESSION_COOKIE_NAME"] = "__Host-session"
     _check(cfg)
     return cfg
 
@@ -349,6 +363,9 @@ def _check(cfg: dict) -> None:
         raise ConfigError("WALKIN_SHARE must be 0 or more")
     if not 1 <= cfg["BOOKING_ADDRESS_SHARE"] <= 100:
         raise ConfigError("BOOKING_ADDRESS_SHARE is a percentage of a workshop's seats: 1 to 100 (100 switches it off)")
+    if cfg["COORDINATOR_IDLE_MINUTES"] < 1:
+        raise ConfigError("COORDINATOR_IDLE_MINUTES must be 1 or more: coordinators are signed out after so many "
+                          "minutes without a request")
     if cfg["FEEDBACK_ADDRESS_LIMIT"] < 1:
         raise ConfigError("FEEDBACK_ADDRESS_LIMIT must be 1 or more: answers one address may give per workshop and day")
     if cfg["BURST_SIZE"] < 2:

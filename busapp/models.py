@@ -501,6 +501,10 @@ class User(UserMixin, db.Model):
     # Kept in every sign-in's session and compared on each request: raising it ends all of the account's open
     # sign-ins, even copies of the cookie (sign-out, disabling, a new password).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The second factor (busapp/totp.py, when COORDINATOR_TOTP is on): the authenticator key, set when the first
+    # code was confirmed, and the last time step a code was used in (each code counts once).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     def end_sessions(self) -> None:
         """End every open sign-in of this account, in the current transaction."""

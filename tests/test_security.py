@@ -193,7 +193,7 @@ def test_the_ticket_scanner_may_use_the_camera_and_other_staff_pages_may_not(cli
 # --- cookies ---------------------------------------------------------------------------------------------------
 
 def _session_cookie(response) -> str:
-    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(("session=", "__Host-session="))]
     assert cookies, "no session cookie was set"
     return cookies[0]
 

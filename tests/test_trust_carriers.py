@@ -68,7 +68,17 @@ def open_stop(make_stop, now):
     return make_stop(starts_at=now - timedelta(hours=1))
 
 
+def test_the_address_limit_fits_a_full_bus_until_its_router_is_named(monkeypatch):
+    from busapp import create_app
+
+    monkeypatch.delenv("TRUSTED_NETWORKS", raising=False)
+    assert create_app({"APP_ENV": "testing"}).config["FEEDBACK_ADDRESS_LIMIT"] == 40
+    monkeypatch.setenv("TRUSTED_NETWORKS", "10.8.0.0/24")
+    assert create_app({"APP_ENV": "testing"}).config["FEEDBACK_ADDRESS_LIMIT"] == 4
+
+
 def test_new_cookies_do_not_make_new_phones_for_feedback(app, open_stop):
+    app.config["FEEDBACK_ADDRESS_LIMIT"] = 4  # the default once the bus's router is in TRUSTED_NETWORKS
     path = f"/f/{open_stop.id}"
     statuses = [send_feedback(app, path).status_code for _ in range(6)]
     allowed = app.config["FEEDBACK_ADDRESS_LIMIT"]
@@ -86,6 +96,7 @@ def test_new_cookies_do_not_make_new_phones_for_feedback(app, open_stop):
 
 def test_coordinators_see_feedback_bursts(app, open_stop, make_user):
     path = f"/f/{open_stop.id}"
+    app.config["FEEDBACK_ADDRESS_LIMIT"] = 4
     for _ in range(4):
         assert send_feedback(app, path, rating=1).status_code == 303
     assert send_feedback(app, path, rating=5, address="203.0.113.41").status_code == 303

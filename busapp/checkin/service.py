@@ -31,7 +31,8 @@ Tablets and the offline queue
     gives the tablet the data of the day's stops (only what the door needs: code, name, party size, needs note,
     state), the public ticket keys and its seat shares (below); the data expires at the end of the day. Offline,
     the tablet decides by the same rules and queues each action with its device id, a per-device sequence number
-    and the nonce. On sync, actions are applied in sequence order; a replayed nonce gets its stored answer; a
+    and the nonce. On sync, actions are applied in sequence order; a replayed nonce gets its stored answer, only
+    from the tablet that sent it (another tablet's nonce is refused and tells nothing); a
     check-in of a booking another tablet has already checked in is stored once, counted once, and flagged as a
     CONFLICT for staff to look at. Gaps in the sequence are reported back. A walk-in from the queue is judged by
     when it was made (it was seated then); it uses the tablet's share first, then any free seat; if there is none
@@ -378,8 +379,15 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _stored(nonce: str) -> CheckIn | None:
-    return db.session.scalar(sa.select(CheckIn).where(CheckIn.nonce == nonce).options(joinedload(CheckIn.booking)))
+def _same_device(device: Device | None):
+    # Nonces are answered per tablet (None: staff pages on a device not registered): another tablet's nonce opens
+    # nothing, not even whom its action concerned.
+    return CheckIn.device_id == device.id if device is not None else CheckIn.device_id.is_(None)
+
+
+def _stored(nonce: str, device: Device | None) -> CheckIn | None:
+    return db.session.scalar(sa.select(CheckIn).where(CheckIn.nonce == nonce, _same_device(device))
+                             .options(joinedload(CheckIn.booking)))
 
 
 def _device_label(device: Device | None) -> str:
@@ -432,7 +440,7 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
     the nonce's UNIQUE constraint)."""
     if not isinstance(action.nonce, str) or not _NONCE.match(action.nonce):
         return Decision(INVALID)
-    earlier = None if nonce_checked else _stored(action.nonce)
+    earlier = None if nonce_checked else _stored(action.nonce, device)
     if earlier is not None:
         return _replayed(earlier)
     user_id = action.user_id if action.user_id is not None else (user.id if user is not None else None)
@@ -446,7 +454,7 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
     except IntegrityError:
         # The same nonce arrived twice at once, or a sequence number was used twice: the first one stands.
         db.session.rollback()
-        earlier = _stored(action.nonce)
+        earlier = _stored(action.nonce, device)
         if earlier is None:
             return Decision(INVALID, detail={"sequence_reused": True})
         return _replayed(earlier)
@@ -1030,7 +1038,8 @@ def sync(device: Device, items: list, user: User | None = None, *, give_up=(), s
     device_id = device.id
     # Replays are answered from one query; new actions then skip their own look-up.
     known = {record.nonce: record for record in db.session.scalars(
-        sa.select(CheckIn).where(CheckIn.nonce.in_([a.nonce for a in actions])).options(joinedload(CheckIn.booking))
+        sa.select(CheckIn).where(CheckIn.nonce.in_([a.nonce for a in actions]), _same_device(device))
+        .options(joinedload(CheckIn.booking))
     )} if actions else {}
     ordered = sorted(actions, key=lambda a: a.sequence)
     batched = _apply_batched([a for a in ordered if a.nonce not in known], user, device, now)
