@@ -467,6 +467,9 @@ def app_env(db_url: str) -> dict:
         "RATELIMIT_BOOKING": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
         # Every simulated visitor comes from loopback: the per-address ceiling is the per-device limit's size.
         "RATELIMIT_BOOKING_ADDRESS": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        # ... and so are the seats per address and a workshop's share for one address (every seat of it).
+        "RATELIMIT_SEATS_ADDRESS": os.environ.get("BENCH_RATELIMIT_BOOKING", BENCH_RATE_LIMIT),
+        "BOOKING_ADDRESS_SHARE": "100",
         "PUBLIC_BASE_URL": "http://127.0.0.1",
         "PAGE_CACHE_SECONDS": str(PAGE_CACHE_SECONDS),
         # Production refuses to start without its public address and answers only the hosts it names.
