@@ -75,3 +75,27 @@ def test_arabic_pages_use_the_arabic_comma(client, make_workshop, now):
     page = _page(client, f"/workshops/{workshop.id}/book?lang=ar")
     eyebrow = re.search(r'<p class="eyebrow"><a [^>]*>(.*?)</a>', page).group(1)
     assert "</bdi>، " in eyebrow and ", " not in eyebrow
+
+
+# Translations that said something else than the source: "we move you forward in the queue" for "you get the seat",
+# "works only with a keyboard" for "works with the keyboard alone", an earphone for a hearing aid, "the father" for
+# a parent, "you are offline" where the German says "no internet", a route or a tourist tour for the schedule.
+WRONG = {
+    "tr": ["öne alırız", "öne alındınız", "yalnızca klavyeyle çalışır", "Tur programı", "tur programı"],
+    "uk": ["перемістимо вас вперед", "лише з клавіатурою", "Ви офлайн", "Батькам"],
+    "ru": ["передвинем вас вперёд", "только с клавиатурой", "Вы офлайн"],
+    "pl": ["przesuniemy Cię do przodu", "Jesteś offline", "Trasa autobusu"],
+    "fa": ["جلو می‌بریم", "فقط با صفحه‌کلید کار می‌کند", "شما آفلاین هستید", "برنامه سفر"],
+    "ar": ["ننقلك إلى الأمام", "سماعة أذن", "الوالد مع", "لا يوجد وصول"],
+}
+
+
+def test_catalogues_no_longer_say_what_the_source_does_not():
+    from busapp.catalogues import load
+
+    found = []
+    for tag, phrases in WRONG.items():
+        for message in load(tag):
+            strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+            found += [(tag, p, message.id) for s in strings if s for p in phrases if p in s]
+    assert not found, found

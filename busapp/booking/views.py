@@ -106,9 +106,9 @@ def _status_message(status: BookingStatus, code: str, position: int | None) -> s
     if status == BookingStatus.WAITING:
         if position is None:  # the number could not be looked up just now; the ticket page shows it
             return _("There is no free seat for your party right now. You are on the waiting list. "
-                     "We move you up automatically when seats become free.")
+                     "When seats become free, you get them automatically.")
         return _("There is no free seat for your party right now. You are number %(n)d on the waiting list. "
-                 "We move you up automatically when seats become free.", n=position)
+                 "When seats become free, you get them automatically.", n=position)
     return _("This booking has been cancelled.")
 
 
