@@ -289,3 +289,13 @@ def test_the_schema_export_imports_back_to_the_same_stops(app, runner, name):
     assert _tour() == before
     # The command line gives the same file.
     assert runner.invoke(args=["tour", "export", "--format", "mobile-libraries"]).output.splitlines()[0] == lines[0]
+
+
+def test_bulk_written_stops_are_whole_records(app):
+    from busapp.models import LiveStatus
+
+    tourcsv.write(schema_file("York,Mobile,D1,Holtby,Hall,,,,,,Public,10:00,10:45,,2027-02-01,,,"), None, now=NOW)
+    stop = db.session.scalar(sa.select(Stop))
+    assert (stop.texts, stop.sequence, stop.live_status, stop.cancel_reason, stop.change_note) == (
+        {}, 0, LiveStatus.SCHEDULED, "", "")
+    assert stop.created_at is not None and stop.place.name == "Hall" and stop.bus.name == "Mobile"

@@ -570,23 +570,31 @@ def slug_for(name: str, taken: set[str]) -> str:
     return slug
 
 
-def new_district(name: str) -> District:
-    """A district added by a coordinator or an import: the next free number, a unique slug."""
+def new_districts(names: list[str]) -> list[District]:
+    """Districts added by a coordinator or an import: each the next free number and a unique slug."""
     numbers = set(db.session.scalars(sa.select(District.number)))
     slugs = set(db.session.scalars(sa.select(District.slug)))
-    n = max((int(x) for x in numbers if x.isdigit()), default=0) + 1
-    while f"{n:02d}" in numbers:
+    n = max((int(x) for x in numbers if x.isdigit()), default=0)
+    made = []
+    for name in names:
         n += 1
-    district = District(number=f"{n:02d}", name=name, slug=slug_for(name, slugs))
-    db.session.add(district)
+        while f"{n:02d}" in numbers:
+            n += 1
+        numbers.add(f"{n:02d}")
+        made.append(District(number=f"{n:02d}", name=name, slug=slug_for(name, slugs)))
+    db.session.add_all(made)
     db.session.flush()
-    return district
+    return made
+
+
+def new_district(name: str) -> District:
+    return new_districts([name])[0]
 
 
 def _insert(reading: Reading, user: User | None) -> None:
     """Write a checked reading's districts, places, stops and workshops (as drafts) and commit; the caller holds
     the planning lock."""
-    districts = {name.lower(): new_district(name).id for name in reading.new_districts}
+    districts = {d.name.lower(): d.id for d in new_districts(reading.new_districts)}
     made_buses = [Bus(name=name) for name in reading.new_buses]
     db.session.add_all(made_buses)
     batch = ImportBatch(user_id=user.id if user else None, stops=len(reading.stops),
@@ -594,27 +602,41 @@ def _insert(reading: Reading, user: User | None) -> None:
     db.session.add(batch)
     db.session.flush()
     buses = {name.lower(): i for i, name in db.session.execute(sa.select(Bus.id, Bus.name))}
+    # Places first (a few hundred, through the ORM), then stops and workshops as bulk inserts: thousands of stops
+    # are written in a few statements, so the planning lock is held for a short time.
     new_places: dict[tuple, Place] = {}
+    place_of: list[Place | int] = []
     for planned in reading.stops:
-        d = planned.draft
         district_id = planned.district_id or districts[planned.district_name.lower()]
-        place = db.session.get(Place, d.place_id) if d.place_id else None
+        if planned.draft.place_id:
+            place_of.append(planned.draft.place_id)
+            continue
+        key = (district_id, planned.place["name"].lower())
+        place = new_places.get(key)
         if place is None:
-            key = (district_id, planned.place["name"].lower())
-            place = new_places.get(key)
-            if place is None:
-                place = new_places[key] = Place(district_id=district_id, **planned.place)
-                db.session.add(place)
-        stop = Stop(district_id=district_id, place=place, bus_id=buses[planned.bus.lower()], starts_at=d.starts_at,
-                    ends_at=d.ends_at, status=StopStatus.DRAFT, batch_id=batch.id, batch_line=planned.line)
-        for w in planned.workshops:
-            x = w.draft
-            stop.workshops.append(Workshop(title=x.title, topic=x.topic, language=x.language, audience=x.audience,
-                                           starts_at=x.starts_at, duration_minutes=x.duration_minutes,
-                                           capacity=x.capacity, parallel=x.parallel, seats_taken=0,
-                                           status=WorkshopStatus.DRAFT))
-        db.session.add(stop)
+            place = new_places[key] = Place(district_id=district_id, **planned.place)
+            db.session.add(place)
+        place_of.append(place)
     db.session.flush()
+    now = utcnow()
+    rows = [{"district_id": planned.district_id or districts[planned.district_name.lower()],
+             "place_id": place if isinstance(place, int) else place.id, "bus_id": buses[planned.bus.lower()],
+             "starts_at": planned.draft.starts_at, "ends_at": planned.draft.ends_at, "status": StopStatus.DRAFT,
+             "batch_id": batch.id, "batch_line": planned.line, "created_at": now, "updated_at": now}
+            for planned, place in zip(reading.stops, place_of)]
+    for start in range(0, len(rows), 2000):
+        db.session.execute(sa.insert(Stop), rows[start:start + 2000])
+    if reading.workshop_count:
+        ids = {(place_id, starts_at): i for i, place_id, starts_at in db.session.execute(
+            sa.select(Stop.id, Stop.place_id, Stop.starts_at).where(Stop.batch_id == batch.id))}
+        stop_ids = [ids[(row["place_id"], row["starts_at"])] for row in rows]
+        workshops = [{"stop_id": stop_id, "title": x.title, "topic": x.topic, "language": x.language,
+                      "audience": x.audience, "starts_at": x.starts_at, "duration_minutes": x.duration_minutes,
+                      "capacity": x.capacity, "parallel": x.parallel, "seats_taken": 0,
+                      "status": WorkshopStatus.DRAFT, "created_at": now, "updated_at": now}
+                     for planned, stop_id in zip(reading.stops, stop_ids) for x in (w.draft for w in planned.workshops)]
+        for start in range(0, len(workshops), 2000):
+            db.session.execute(sa.insert(Workshop), workshops[start:start + 2000])
     batch.created = {"districts": sorted(districts.values()), "buses": [b.id for b in made_buses],
                      "places": sorted(p.id for p in new_places.values())}
     audit("tour-import", None, user=db.session.get(User, user.id) if user else None, batch=batch.id,
