@@ -2,6 +2,7 @@
 within capacity (also at once), release at start, tablets and the merge of offline queues."""
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -314,3 +315,33 @@ def test_live_status_rules(today, make_user, make_stop):
 def sync(device, items, **kw):
     """The tablet's sync with the person who registered it signed in (queued actions name nobody themselves)."""
     return service.sync(device, items, user=db.session.get(User, device.created_by_id), **kw)
+
+
+def test_a_conflict_stays_on_the_day_list_and_the_door_list_until_seen(client, login, today, make_booking,
+                                                                       make_user, make_stop, make_workshop, now):
+    from tests.test_checkin_views import form
+
+    _stop, workshop, _ = today
+    # Another stop of the same day: its conflicts are on today's page too.
+    berlin_day_start = service._day_bounds(service.local_day(now))[0]
+    other = make_workshop(stop=make_stop(starts_at=berlin_day_start + timedelta(minutes=1), hours=0.5, place="Schule"),
+                          title="Am Morgen")
+    booking = make_booking(workshop, name="Erika")
+    early = make_booking(other, name="Otto")
+    a, _ = service.register_device("A", make_user())
+    b, _ = service.register_device("B", make_user())
+    for device in (a, b):
+        sync(device, [item("checkin", workshop, 1, booking), item("checkin", other, 2, early)])
+    login("staff")
+    day_page = client.get("/staff/").get_data(as_text=True)
+    assert "Erika" in day_page and "Otto" in day_page and "Am Morgen" in day_page
+    door = client.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
+    assert door.count("data-conflict") == 1
+    block = door[door.index("data-conflict"):door.index("</form>", door.index("data-conflict"))]
+    assert re.search(r"[„“]A[“”].*[„“]B[“”]", block, re.S), block
+    record = service.conflicts(workshop=workshop)[0]
+    done = form(client, f"/staff/conflicts/{record.id}/seen", {"back": "door"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/staff/workshops/{workshop.id}")
+    assert "data-conflict" not in client.get(f"/staff/workshops/{workshop.id}").get_data(as_text=True)
+    day_page = client.get("/staff/").get_data(as_text=True)
+    assert "Otto" in day_page and "Erika" not in day_page

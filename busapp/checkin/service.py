@@ -1071,12 +1071,18 @@ def sync(device: Device, items: list, user: User | None = None, *, give_up=(), s
             "given_up": returned, "shares": shares_left(device)}
 
 
-def conflicts(stop: Stop) -> list[CheckIn]:
-    """Double check-ins from offline tablets at this stop that nobody has looked at yet."""
+def conflicts(stop: Stop | None = None, *, stops: list[Stop] | None = None,
+              workshop: Workshop | None = None) -> list[CheckIn]:
+    """Double check-ins from offline tablets that nobody has looked at yet: at this stop, at these stops (the
+    day's), or of this workshop. They stay on every tablet's pages until a staff member marks them seen."""
+    if workshop is not None:
+        where = CheckIn.workshop_id == workshop.id
+    else:
+        where = Workshop.stop_id.in_([s.id for s in (stops if stops is not None else [stop])])
     return list(db.session.scalars(
         sa.select(CheckIn)
         .join(Workshop, Workshop.id == CheckIn.workshop_id)
-        .where(Workshop.stop_id == stop.id, CheckIn.conflict.is_(True), CheckIn.conflict_seen_at.is_(None))
+        .where(where, CheckIn.conflict.is_(True), CheckIn.conflict_seen_at.is_(None))
         .order_by(CheckIn.received_at)
         .options(joinedload(CheckIn.booking), joinedload(CheckIn.device), joinedload(CheckIn.user))
     ))

@@ -160,7 +160,9 @@ def _today(stop: Stop | None, now, errors: dict | None = None, typed: dict | Non
     return {
         "stop": stop, "now": now, "workshops": workshops, "counts": service.counts(workshops),
         "others": [s for s in service.stops_of_day(now) if stop is None or s.id != stop.id],
-        "conflicts": service.conflicts(stop) if stop else [], "place_name": service.place_name,
+        # The day's conflicts, at every stop of the day (and the shown stop, if it is another day's).
+        "conflicts": service.conflicts(stops=service.stops_of_day(now) + ([stop] if stop else [])),
+        "place_name": service.place_name,
         "live_labels": LIVE_LABELS, "errors": errors or {}, "typed": typed or {},
     }
 
@@ -233,6 +235,7 @@ def _list_context(workshop: Workshop, query: str = "", answer: service.Decision 
         "count": service.counts([workshop])[workshop.id], "answer": answer, "answers": ANSWERS,
         "nonce": service.new_nonce, "now": utcnow(), "place_name": service.place_name,
         "errors": errors or {}, "typed": typed or {}, "about": about,
+        "conflicts": {c.booking_id: c for c in service.conflicts(workshop=workshop)},
     }
 
 
@@ -368,6 +371,8 @@ def conflict_seen(check_in_id: int):
     """Staff have looked at a double check-in: it leaves the list on today's page."""
     record = db.first_or_404(db.select(CheckIn).where(CheckIn.id == check_in_id))
     service.mark_conflict_seen(record, _user())
+    if request.form.get("back") == "door":
+        return redirect(url_for("checkin.door", workshop_id=record.workshop_id), code=303)
     return redirect(url_for("checkin.index"), code=303)
 
 

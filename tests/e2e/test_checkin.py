@@ -119,6 +119,16 @@ def test_offline_check_in_and_walk_in_sync_once_and_a_second_tablet_sees_the_con
     # Staff see the conflict on today's page.
     page_a.goto(server.url + "/staff/")
     expect(page_a.locator(".conflicts")).to_contain_text("Erika Muster")
+    # Both tablets see it, on the day's page and on Erika's row of the door list, until someone marks it seen.
+    page_b.goto(door)
+    conflict = page_b.locator("#list .door-row", has_text="Erika Muster").locator("[data-conflict]")
+    expect(conflict).to_be_visible()
+    page_a.goto(door)
+    expect(page_a.locator("#list .door-row", has_text="Erika Muster").locator("[data-conflict]")).to_be_visible()
+    conflict.locator("button").click()
+    expect(page_b.locator("#list [data-conflict]")).to_have_count(0)
+    page_a.goto(server.url + "/staff/")
+    expect(page_a.locator(".conflicts")).to_have_count(0)
     context_a.close()
     context_b.close()
 
