@@ -52,9 +52,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     content.init_app(app)
     cli.init_app(app)
 
-    from . import booking, checkin, feedback, mail, pages, planning, pwa, schedule
+    from . import booking, checkin, feedback, mail, pages, participation, planning, pwa, schedule
 
-    for feature in (schedule, booking, feedback, pwa, pages, mail, checkin, planning):
+    for feature in (schedule, booking, feedback, pwa, pages, mail, checkin, planning, participation):
         app.register_blueprint(feature.bp)
 
     from . import opendata

@@ -1,0 +1,8 @@
+"""Mitreden: residents' ideas and answers for the city's digital strategy, on a phone, at the bus or on paper, and
+the coordinators' moderation and board report (/mitreden, /admin/mitreden)."""
+from flask import Blueprint
+
+bp = Blueprint("participation", __name__)
+
+from . import models  # noqa: E402,F401  (the tables, before anything creates them)
+

@@ -1,0 +1,347 @@
+"""Mitreden rules: when a consultation takes answers, how often, exactly once, what is flagged, moderation, support.
+
+When
+    A consultation takes answers from its start until its end (`closed_reason`), on a phone and at the station
+    alike. Paper cards are filled in on the bus during the period and typed in later by staff: they are taken until
+    PAPER_DAYS after the end. The time that counts is the arrival at the server.
+
+Exactly once
+    Every form carries a key made when it was shown (UNIQUE in the table). A repeat with the same key gets the first
+    answer's result, even after the consultation closed, and is not counted against any limit: a phone that sends its
+    answer again after losing reception is counted once. When two copies race, the loser's INSERT fails and it
+    answers as for a repeat.
+
+How often
+    Counted with the app's rate limiter (busapp/ratelimit.py), as feedback is: at most FEEDBACK_DEVICE_LIMIT answers
+    per device and consultation and day (a keyed hash of a random cookie), and at most FEEDBACK_ADDRESS_LIMIT per
+    address (IPv6: its /64) and consultation and day, except from the bus's TRUSTED_NETWORKS. Paper cards and the
+    station are typed in by staff and count against neither.
+
+Little data
+    Answers are anonymous: no name, no contact, no link to a booking or to anyone's account (the tables hold no such
+    column). The questions about the person (age group, district, internet use) are each optional. An idea whose
+    text looks like a phone number, an email address or a street address is flagged for the coordinators
+    (`flag_for`); like every idea it is shown to nobody until a coordinator publishes it.
+
+Moderation and answers
+    Every idea starts as new. A coordinator publishes it or hides it with one of the published reasons
+    (HIDE_REASONS); only published ideas are public. Each idea has a public status: received, under review, taken
+    into the strategy, or not possible, and the last needs an answer saying why (CHECK constraints hold both rules,
+    whoever writes the row).
+
+Support
+    Residents support published ideas, one support per device and idea (UNIQUE on idea and device hash); a second
+    tap changes nothing. The idea's count goes up in the same transaction, by an UPDATE, so parallel taps all count.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from .. import ratelimit
+from ..extensions import db
+from ..models import District, User, audit, utcnow
+from .models import Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, Support
+
+PAPER_DAYS = 14
+IDEA_MAX = 2000
+
+AGE_GROUPS = {
+    "under_18": _l("under 18"), "18_29": _l("18 to 29"), "30_49": _l("30 to 49"), "50_64": _l("50 to 64"),
+    "65_79": _l("65 to 79"), "80_plus": _l("80 or older"),
+}
+INTERNET = {"daily": _l("daily"), "rarely": _l("rarely"), "never": _l("never")}
+CHANNELS = {Channel.PHONE: _l("Phone"), Channel.STATION: _l("Station on the bus"), Channel.PAPER: _l("Paper card")}
+STATUSES = {
+    IdeaStatus.RECEIVED: _l("Received"), IdeaStatus.REVIEW: _l("Under review"),
+    IdeaStatus.TAKEN: _l("Taken into the strategy"), IdeaStatus.NOT_POSSIBLE: _l("Not possible"),
+}
+# The published rules for hiding an idea.
+HIDE_REASONS = {
+    "personal": _l("Contains personal data"), "insult": _l("Insulting or discriminating"),
+    "advert": _l("Advertising"), "off_topic": _l("Not about this question"), "duplicate": _l("Said before"),
+}
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_PHONE = re.compile(r"(?:\+|\b0)[\d /()-]{6,}\d")
+_STREET = re.compile(
+    r"\b[\wäöüß-]*(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|chaussee|ufer|stieg)\s+\d{1,4}\s?[a-z]?\b",
+    re.I)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What one person gave, already checked by the form."""
+
+    choices: dict[int, list[int]] = field(default_factory=dict)
+    idea: str = ""
+    topic: str = ""
+    age_group: str = ""
+    district_id: int | None = None
+    internet: str = ""
+
+
+@dataclass(frozen=True)
+class Saved:
+    contribution_id: int
+    consultation_id: int
+    replay: bool
+
+
+class Refused(Exception):
+    """The answer is not taken; `message` says why, in the person's language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def now() -> datetime:
+    """The current time; tests replace this."""
+    return utcnow()
+
+
+# --- when --------------------------------------------------------------------------------------------------------
+
+def is_open(consultation: Consultation, at: datetime) -> bool:
+    return consultation.starts_at <= at < consultation.ends_at
+
+
+def closed_reason(consultation: Consultation, at: datetime, channel: Channel = Channel.PHONE) -> str | None:
+    """Why an answer is not taken at `at`, or None."""
+    if at < consultation.starts_at:
+        return _("This question opens on %(day)s.", day=_day(consultation.starts_at))
+    end = consultation.ends_at + (timedelta(days=PAPER_DAYS) if channel == Channel.PAPER else timedelta(0))
+    if at >= end:
+        return _("This question is closed. Thank you for your interest.")
+    return None
+
+
+def _day(at: datetime) -> str:
+    from flask_babel import format_date
+
+    return format_date(at, "long")
+
+
+def open_and_past(at: datetime) -> tuple[list[Consultation], list[Consultation]]:
+    """Running consultations (ending soonest first) and finished ones (newest first); future ones are not shown."""
+    rows = db.session.scalars(sa.select(Consultation).where(Consultation.starts_at <= at)
+                              .order_by(Consultation.ends_at.desc(), Consultation.id.desc())).all()
+    running = sorted((c for c in rows if c.ends_at > at), key=lambda c: c.ends_at)
+    return running, [c for c in rows if c.ends_at <= at]
+
+
+def is_public(consultation: Consultation, at: datetime) -> bool:
+    return consultation.starts_at <= at
+
+
+# --- flagging ----------------------------------------------------------------------------------------------------
+
+def flag_for(text: str) -> str:
+    """"email", "phone" or "address" when the text looks like it holds one, else ""."""
+    if _EMAIL.search(text):
+        return "email"
+    if _PHONE.search(text):
+        return "phone"
+    if _STREET.search(text):
+        return "address"
+    return ""
+
+
+# --- devices -----------------------------------------------------------------------------------------------------
+
+def device_hash(token: str) -> str:
+    """A keyed hash of the device's random cookie: tells devices apart without storing the cookie."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"mitreden-device|{token}".encode(), hashlib.sha256).hexdigest()
+
+
+# --- answers -----------------------------------------------------------------------------------------------------
+
+def find(key: str) -> Saved | None:
+    row = db.session.execute(sa.select(Contribution.id, Contribution.consultation_id)
+                             .where(Contribution.idempotency_key == key)).first()
+    return Saved(row[0], row[1], replay=True) if row else None
+
+
+def _within_limits(consultation: Consultation, hashed: str) -> None:
+    cfg = current_app.config
+    day = 86400
+    if not ratelimit.hit("mitreden-device", f"{hashed}|{consultation.id}",
+                         f"{int(cfg['FEEDBACK_DEVICE_LIMIT'])}/{day}"):
+        raise Refused(_("You have already answered this question several times today. Thank you!"))
+    if not ratelimit.trusted_network() and not ratelimit.hit(
+            "mitreden-address", f"{ratelimit.client_key()}|{consultation.id}",
+            f"{int(cfg['FEEDBACK_ADDRESS_LIMIT'])}/{day}"):
+        raise Refused(_("Many answers have come from this internet connection today. Thank you!"))
+
+
+def save(consultation: Consultation, submission: Submission, *, key: str, channel: Channel, locale: str = "de",
+         device_token: str = "", user: User | None = None, at: datetime | None = None) -> Saved:
+    """Store one person's answers exactly once per key; raises Refused (closed, limit)."""
+    existing = find(key)
+    if existing is not None:
+        return existing
+    at = at or now()
+    reason = closed_reason(consultation, at, channel)
+    if reason:
+        raise Refused(reason)
+    hashed = device_hash(device_token) if device_token else ""
+    if channel == Channel.PHONE:
+        _within_limits(consultation, hashed or "-")
+    consultation_id = consultation.id
+    questions = {q.id: q for q in consultation.questions}
+    contribution = Contribution(
+        consultation_id=consultation_id, channel=channel, age_group=submission.age_group,
+        district_id=submission.district_id, internet=submission.internet, locale=locale[:8],
+        idempotency_key=key, device_hash=hashed,
+    )
+    for question_id, values in submission.choices.items():
+        if question_id in questions:
+            contribution.choices.extend(Choice(question_id=question_id, value=v) for v in values)
+    db.session.add(contribution)
+    text = submission.idea.strip()[:IDEA_MAX]
+    if text:
+        topic = submission.topic if submission.topic in (consultation.topics or []) else ""
+        db.session.add(Idea(consultation_id=consultation_id, contribution=contribution, text=text, topic=topic,
+                            locale=locale[:8], flag=flag_for(text)))
+    if user is not None:
+        audit("mitreden-paper", contribution, user=user, consultation=consultation_id)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = find(key)
+        if existing is not None:
+            return existing
+        raise
+    return Saved(contribution.id, consultation_id, replay=False)
+
+
+# --- support -----------------------------------------------------------------------------------------------------
+
+def support(idea: Idea, device_token: str) -> bool:
+    """Count this device's support for a published idea once; False when it had supported it before (or the idea
+    is not public)."""
+    if idea.moderation != Moderation.PUBLISHED:
+        return False
+    idea_id = idea.id
+    db.session.add(Support(idea_id=idea_id, device_hash=device_hash(device_token)))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    db.session.execute(sa.update(Idea).where(Idea.id == idea_id).values(supports=Idea.supports + 1))
+    db.session.commit()
+    return True
+
+
+def supported(device_token: str, idea_ids: list[int]) -> set[int]:
+    if not device_token or not idea_ids:
+        return set()
+    return set(db.session.scalars(sa.select(Support.idea_id).where(
+        Support.device_hash == device_hash(device_token), Support.idea_id.in_(idea_ids))))
+
+
+# --- moderation --------------------------------------------------------------------------------------------------
+
+def publish(idea: Idea, user: User | None = None) -> None:
+    idea.moderation, idea.hidden_reason = Moderation.PUBLISHED, ""
+    audit("mitreden-publish", idea, user=user)
+    db.session.commit()
+
+
+def hide(idea: Idea, reason: str, user: User | None = None) -> None:
+    if reason not in HIDE_REASONS:
+        raise Refused(_("Please choose a reason."))
+    idea.moderation, idea.hidden_reason = Moderation.HIDDEN, reason
+    audit("mitreden-hide", idea, user=user, reason=reason)
+    db.session.commit()
+
+
+def answer(idea: Idea, status: IdeaStatus, text: str, user: User | None = None) -> None:
+    text = (text or "").strip()
+    if status == IdeaStatus.NOT_POSSIBLE and not text:
+        raise Refused(_("Please say why it is not possible."))
+    idea.status, idea.answer = status, text
+    audit("mitreden-answer", idea, user=user, status=status.value)
+    db.session.commit()
+
+
+def published_ideas(consultation_ids: list[int] | None = None) -> list[Idea]:
+    query = sa.select(Idea).where(Idea.moderation == Moderation.PUBLISHED)
+    if consultation_ids is not None:
+        query = query.where(Idea.consultation_id.in_(consultation_ids))
+    return list(db.session.scalars(query.order_by(Idea.topic, Idea.supports.desc(), Idea.id)))
+
+
+def by_topic(ideas: list[Idea]) -> list[tuple[str, list[Idea]]]:
+    groups: dict[str, list[Idea]] = {}
+    for idea in ideas:
+        groups.setdefault(idea.topic, []).append(idea)
+    return sorted(groups.items(), key=lambda item: (item[0] == "", item[0]))
+
+
+# --- the board's report ------------------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    consultation: Consultation
+    total: int
+    by_channel: list[tuple[str, int]]
+    by_district: list[tuple[str, int]]
+    by_age: list[tuple[str, int]]
+    by_internet: list[tuple[str, int]]
+    questions: list[tuple[Question, list[tuple[str, int]]]]
+    ideas: list[Idea]
+
+
+def report(consultation: Consultation, lang: str = "de") -> Report:
+    """Answers counted by channel, district, age group and internet use, and each choice question's table.
+
+    "not given" counts the answers that skipped a question about the person."""
+    rows = db.session.execute(sa.select(Contribution.channel, Contribution.district_id, Contribution.age_group,
+                                        Contribution.internet)
+                              .where(Contribution.consultation_id == consultation.id)).all()
+    not_given = _("not given")
+    names = dict(db.session.execute(sa.select(District.id, District.name)).all())
+    channels = Counter(r[0] for r in rows)
+    districts = Counter(r[1] for r in rows)
+    ages = Counter(r[2] for r in rows)
+    internet = Counter(r[3] for r in rows)
+
+    def table(counter: Counter, labels: dict) -> list[tuple[str, int]]:
+        out = [(str(label), counter.get(key, 0)) for key, label in labels.items()]
+        empty = sum(n for key, n in counter.items() if key not in labels)
+        return out + [(not_given, empty)]
+
+    district_rows = sorted(((names.get(k, not_given), n) for k, n in districts.items() if k is not None))
+    district_rows.append((not_given, districts.get(None, 0)))
+    choice_counts = Counter(db.session.execute(
+        sa.select(Choice.question_id, Choice.value).join(Contribution)
+        .where(Contribution.consultation_id == consultation.id)).all())
+    questions = []
+    for q in consultation.questions:
+        labels = q.option_labels(lang)
+        values = range(1, 6) if q.kind.value == "scale" else range(len(labels))
+        questions.append((q, [(labels[i - 1] if q.kind.value == "scale" else labels[i], choice_counts.get((q.id, i), 0))
+                              for i in values]))
+    ideas = list(db.session.scalars(sa.select(Idea).where(Idea.consultation_id == consultation.id)
+                                    .order_by(Idea.topic, Idea.supports.desc(), Idea.id)))
+    return Report(
+        consultation=consultation, total=len(rows),
+        by_channel=[(str(label), channels.get(key, 0)) for key, label in CHANNELS.items()],
+        by_district=district_rows,
+        by_age=table(ages, AGE_GROUPS), by_internet=table(internet, INTERNET),
+        questions=questions, ideas=ideas,
+    )
