@@ -1,14 +1,14 @@
 """Mitreden: consultations, their questions, anonymous contributions with their choices, ideas and supports
 
-Revision ID: 0009_mitreden
-Revises: 0008_import_batch
+Revision ID: 0010_mitreden
+Revises: 0009_totp
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0009_mitreden"
-down_revision = "0008_import_batch"
+revision = "0010_mitreden"
+down_revision = "0009_totp"
 branch_labels = None
 depends_on = None
 
