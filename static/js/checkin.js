@@ -161,6 +161,16 @@
         pagesAt ? text("textPages") : ""
       ].filter(Boolean).join(" ");
     }
+    // A tablet not set up: the first step is shown at the top, and what cannot work yet says why (the day line).
+    var firstStep = document.getElementById("first-step");
+    if (firstStep) firstStep.hidden = !!device();
+    ["[data-sync-prepare]", "[data-sync-now]"].forEach(function (selector) {
+      var button = panel.querySelector(selector);
+      if (!button) return;
+      button.disabled = !device();
+      if (!device()) button.setAttribute("aria-describedby", "sync-day-line");
+      else button.removeAttribute("aria-describedby");
+    });
     var problems = panel.querySelector("[data-sync-problems]");
     problems.textContent = "";
     load("problems", []).forEach(function (p) {

@@ -423,3 +423,24 @@ def test_names_are_found_as_people_type_them_online_and_offline(browser, door):
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("Hüseyin Yılmaz")
     context.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_first_screen_of_the_day_shows_the_workshops_and_the_first_step(browser, door, viewport, tmp_path):
+    app, server, ids = door
+    context, page = _tablet(browser, server, viewport)
+    size = VIEWPORTS[viewport]
+    page.goto(server.url + "/staff/")
+    card = page.locator(f"#workshop-{ids['workshop']}")
+    expect(page.locator("#first-step")).to_be_visible()
+    page.screenshot(path=str(tmp_path / f"today-{viewport}.png"))
+    for locator in (page.locator("#first-step a"), card.locator("a", has_text="Check-in-Liste"),
+                    card.locator("a", has_text="Tickets scannen")):
+        box = locator.bounding_box()
+        assert box and box["y"] + box["height"] <= size["height"], (viewport, box)
+    # What cannot work on a tablet not set up says why instead of doing nothing.
+    prepare = page.locator("[data-sync-prepare]")
+    expect(prepare).to_be_disabled()
+    expect(prepare).to_have_attribute("aria-describedby", "sync-day-line")
+    expect(page.locator("#sync-day-line")).not_to_be_empty()
+    context.close()
