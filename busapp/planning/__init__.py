@@ -39,4 +39,4 @@ def _labels():
     return {"status_label": lambda value: str(STATUS_LABELS.get(value, value))}
 
 
-from . import audit_log, batches, bookings, bursts, buses, people, reports, transfer, views  # noqa: E402,F401  (the views register themselves on bp)
+from . import audit_log, batches, bookings, bursts, buses, districts, people, reports, transfer, views  # noqa: E402,F401  (the views register themselves on bp)
