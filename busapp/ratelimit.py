@@ -244,21 +244,48 @@ def origin() -> str | None:
     return _digest("origin|" + client_key())
 
 
+def _seat_limit() -> str:
+    cfg = current_app.config
+    return cfg["RATELIMIT_SEATS_TRUSTED"] if trusted_network() else cfg["RATELIMIT_SEATS_ADDRESS"]
+
+
 def claim_seats(n: int) -> Hit | None:
     """Count `n` seats booked from the client's address in the window of RATELIMIT_SEATS_ADDRESS
     (RATELIMIT_SEATS_TRUSTED inside TRUSTED_NETWORKS). Returns None within the limit; past it, takes the seats
     back out of the count (they were not booked) and returns the Hit, whose retry_after says when to try again."""
-    cfg = current_app.config
-    if not cfg.get("RATELIMIT_ENABLED", True):
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
         return None
-    limit = cfg["RATELIMIT_SEATS_TRUSTED"] if trusted_network() else cfg["RATELIMIT_SEATS_ADDRESS"]
-    scope, key = "seats-address", client_key()
-    result = count_all([(scope, key, limit)], amount=n)[0]
+    result = count_all([("seats-address", client_key(), _seat_limit())], amount=n)[0]
     if result.ok:
         return None
-    _allowed, seconds = parse(limit)
+    release_seats(n)
+    return result
+
+
+def release_seats(n: int) -> None:
+    """Take `n` claimed seats back out of the address's count: the booking was refused after the claim."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    _allowed, seconds = parse(_seat_limit())
+    window = int(time.time()) // seconds * seconds
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.update(RateCounter).where(
-            RateCounter.key == _full_key(scope, key), RateCounter.window_start == result.reset_at - seconds,
+            RateCounter.key == _full_key("seats-address", client_key()), RateCounter.window_start == window,
+            RateCounter.count >= n,
         ).values(count=RateCounter.count - n))
-    return result
+
+
+def runs(rows: list, size: int, gap) -> list[list]:
+    """Bursts: runs of at least `size` rows from one origin, each within `gap` of the one before. `rows` have
+    `origin` and `created_at` and come ordered by origin, then time."""
+    found: list[list] = []
+    run: list = []
+    for row in rows:
+        if run and (row.origin != run[-1].origin or row.created_at - run[-1].created_at > gap):
+            if len(run) >= size:
+                found.append(run)
+            run = []
+        run.append(row)
+    if len(run) >= size:
+        found.append(run)
+    return found

@@ -211,3 +211,14 @@ def test_coordinators_see_a_burst_and_cancel_it_in_one_go(app, make_stop, make_w
     token = csrf_token(other, "/signin")
     other.post("/signin", data={"email": staff.email, "password": PASSWORD, "csrf_token": token})
     assert other.get("/admin/bursts").status_code == 403
+
+
+def test_a_refused_booking_does_not_use_up_the_hours_seats(app, make_stop, make_workshop):
+    app.config["RATELIMIT_SEATS_ADDRESS"] = "8/3600"
+    stop = make_stop()
+    first, second = (make_workshop(stop=stop, capacity=12, parallel=True) for _ in range(2))
+    statuses = [book_from(session_at(app), first.id, party_size=2).status_code for _ in range(6)]
+    assert statuses == [303, 303, 303, 409, 409, 409], statuses
+    # 6 seats booked; the three refused parties' 6 seats were given back to the count.
+    assert book_from(session_at(app), second.id, party_size=2).status_code == 303
+    assert book_from(session_at(app), second.id, party_size=1).status_code == 429

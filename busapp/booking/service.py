@@ -51,6 +51,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import ratelimit
 from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
@@ -636,16 +637,7 @@ def bursts(now: datetime | None = None, size: int | None = None) -> list[Burst]:
         .order_by(Booking.origin, Booking.created_at, Booking.id)
         .options(joinedload(Booking.workshop).joinedload(Workshop.stop))
     ).all()
-    found: list[Burst] = []
-    run: list[Booking] = []
-    for booking in rows:
-        if run and (booking.origin != run[-1].origin or booking.created_at - run[-1].created_at > BURST_GAP):
-            if len(run) >= size:
-                found.append(Burst(run[0].origin, run))
-            run = []
-        run.append(booking)
-    if len(run) >= size:
-        found.append(Burst(run[0].origin, run))
+    found = [Burst(run[0].origin, run) for run in ratelimit.runs(rows, size, BURST_GAP)]
     return sorted(found, key=lambda b: b.last_at, reverse=True)
 
 

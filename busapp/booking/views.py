@@ -250,6 +250,7 @@ def new(workshop_id: int):
             proofs=proofs, origin=ratelimit.origin(),
         )
     except service.Refused as exc:
+        ratelimit.release_seats(form.party_size.data)  # nothing was booked: the seats do not count
         if exc.reason == "key_taken":
             return _key_taken(workshop, form)
         if exc.reason == "address_share":

@@ -37,6 +37,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import ratelimit
 from ..extensions import db
 from ..models import Feedback, Stop, Workshop
 from . import rules
@@ -188,14 +189,5 @@ def bursts(now: datetime | None = None, size: int | None = None) -> list[Burst]:
         .order_by(Feedback.origin, Feedback.created_at, Feedback.id)
         .options(joinedload(Feedback.stop), joinedload(Feedback.workshop))
     ).all()
-    found: list[Burst] = []
-    run: list[Feedback] = []
-    for answer in rows:
-        if run and (answer.origin != run[-1].origin or answer.created_at - run[-1].created_at > BURST_GAP):
-            if len(run) >= size:
-                found.append(Burst(run[0].origin, run))
-            run = []
-        run.append(answer)
-    if len(run) >= size:
-        found.append(Burst(run[0].origin, run))
+    found = [Burst(run[0].origin, run) for run in ratelimit.runs(rows, size, BURST_GAP)]
     return sorted(found, key=lambda b: b.last_at, reverse=True)
