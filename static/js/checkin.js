@@ -910,7 +910,64 @@
   });
 
   // Sign-out sends what is waiting first, hands back the walk-in seats, and wipes the day's data once all is sent.
-  // The pages kept for offline use go in any case (the service worker and the signed-out page delete them too).
+  // With actions still unsent it asks in a dialog: send now, or keep them on this tablet (never deleted; they are
+  // signed, so the tablet sends them by itself later). Without network it does not leave the page: signing out
+  // needs the server, and a browser error page helps nobody. The kept pages go when the sign-out goes through.
+  async function signOut(form) {
+    await dropPages();
+    form.dataset.sent = "true";
+    form.submit();
+  }
+
+  function unsentDialog(form) {
+    var old = document.getElementById("unsent-dialog");
+    if (old) old.remove();
+    var dialog = document.createElement("dialog");
+    dialog.id = "unsent-dialog";
+    dialog.className = "unsent-dialog";
+    dialog.setAttribute("aria-labelledby", "unsent-title");
+    var title = document.createElement("h2");
+    title.id = "unsent-title";
+    title.textContent = staffText("unsentTitle", { num: queue().length });
+    var textLine = document.createElement("p");
+    textLine.textContent = navigator.onLine ? staffText("unsentText") : staffText("offlineSignOut");
+    var actions = document.createElement("p");
+    actions.className = "actions";
+    function button(label, className, onClick) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = className;
+      b.textContent = label;
+      b.addEventListener("click", onClick);
+      actions.appendChild(b);
+      return b;
+    }
+    var send = button(staffText("sendNow"), "button", async function () {
+      send.disabled = true;
+      var done = await sync(true);
+      if (done) {
+        drop("day"); drop("local"); drop("problems");
+        dialog.close();
+        signOut(form);
+        return;
+      }
+      send.disabled = false;
+      title.textContent = staffText("unsentTitle", { num: queue().length });
+      if (!navigator.onLine) textLine.textContent = staffText("offlineSignOut");
+    });
+    if (navigator.onLine) {
+      button(staffText("keepAndSignOut"), "button button--secondary", function () { dialog.close(); signOut(form); });
+    } else {
+      button(staffText("keep"), "button button--secondary", function () { dialog.close(); });
+    }
+    dialog.appendChild(title);
+    dialog.appendChild(textLine);
+    dialog.appendChild(actions);
+    document.body.appendChild(dialog);
+    dialog.showModal();
+    send.focus();
+  }
+
   document.addEventListener("submit", async function (event) {
     var form = event.target;
     if (!form.action || !/\/signout$/.test(new URL(form.action, location.href).pathname)) return;
@@ -921,17 +978,16 @@
     } else {
       flash(panel ? panel.dataset.textSigningOut : "");
       var done = await sync(true);
+      flash("");
       if (done) {
         drop("day"); drop("local"); drop("problems");
-      } else if (form.dataset.warned !== "true") {
-        flash(panel ? panel.dataset.textUnsent : "");
-        form.dataset.warned = "true";  // a second press signs out; the queue and the day stay on this tablet
+      } else if (queue().length) {
+        unsentDialog(form);
         return;
       }
     }
-    await dropPages();
-    form.dataset.sent = "true";
-    form.submit();
+    if (!navigator.onLine) { flash(staffText("offlineSignOut")); return; }
+    signOut(form);
   }, true);
 
   window.addEventListener("online", function () { setOnline(true); sync(false); });

@@ -141,11 +141,16 @@ def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
     context.set_offline(True)
     page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
     expect(page.locator("[data-sync-queue]")).to_contain_text("1")
-    # Offline: signing out cannot send, so it says so and keeps the check-in and the day's data.
+    # Offline: signing out cannot send, so a dialog says how many wait; keeping them leaves everything as it was.
     page.click("nav form button[type=submit]")
-    expect(page.locator("#status-bar")).to_contain_text("Nicht alles konnte gesendet werden")
+    dialog = page.locator("#unsent-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("1")
+    dialog.locator("button", has_text="Auf dem Tablet lassen").click()
+    expect(dialog).to_be_hidden()
     assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 1
     assert page.url.endswith(f"/staff/workshops/{ids['workshop']}")
+    expect(page.locator("#list")).to_be_visible()  # the page, not a browser error page
     # Back online, signing out sends first, then wipes the day's data.
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")

@@ -444,3 +444,28 @@ def test_the_first_screen_of_the_day_shows_the_workshops_and_the_first_step(brow
     expect(prepare).to_have_attribute("aria-describedby", "sync-day-line")
     expect(page.locator("#sync-day-line")).not_to_be_empty()
     context.close()
+
+
+def test_sign_out_online_with_unsent_actions_asks_and_keeps_them(browser, door):
+    from tests.e2e.test_checkin import _wait_prepared, new_tablet
+
+    app, server, ids = door
+    context, page = new_tablet(browser, server.url, "Tablet vorne")
+    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
+    _wait_prepared(page)
+    context.set_offline(True)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    # Back online, but the server refuses every sync for now.
+    page.route("**/staff/sync", lambda route: route.fulfill(status=503, body="{}", content_type="application/json"))
+    context.set_offline(False)
+    page.click("nav form button[type=submit]")
+    dialog = page.locator("#unsent-dialog")
+    expect(dialog).to_contain_text("1")
+    dialog.locator("button", has_text="Jetzt senden").click()  # still refused: the dialog stays
+    expect(dialog).to_be_visible()
+    dialog.locator("button", has_text="abmelden").click()
+    page.wait_for_url(server.url + "/signout")
+    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue')).length") == 1
+    assert arrived(app, "HANS22") == 0
+    context.close()
