@@ -61,6 +61,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     opendata.init_app(app)
 
+    from .domain import live, party
+
+    # Templates take the shared rules' values from here (and hand them on to scripts as data- attributes),
+    # never retyping them.
+    app.jinja_env.globals.update(PARTY_SIZES=party.PARTY_SIZES, MIN_MINUTES_LATE=live.MIN_MINUTES_LATE,
+                                 MAX_MINUTES_LATE=live.MAX_MINUTES_LATE)
+
     @app.get("/healthz")
     def healthz():
         """Liveness and database check for the load balancer."""

@@ -9,6 +9,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(RuntimeError):
@@ -155,6 +156,13 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     elif production and len(secret) < 32:
         raise ConfigError("SECRET_KEY is too short for production: use at least 32 random characters")
 
+    # The town's time zone: every "today", day list and wall-clock time (busapp/domain/town.py).
+    timezone_name = os.environ.get("TIMEZONE", "").strip() or "Europe/Berlin"
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TIMEZONE must be an IANA time zone such as Europe/Berlin, got {timezone_name!r}") from None
+
     cfg = {
         "APP_ENV": env,
         "SECRET_KEY": secret,
@@ -185,11 +193,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 64 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int("MAX_CONTENT_LENGTH", 64 * 1024),
         "BABEL_DEFAULT_LOCALE": "de",
-        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        "BABEL_DEFAULT_TIMEZONE": timezone_name,
         # Comma-separated BCP 47 tags: which languages the picker offers (each needs its catalogue in translations/).
         "LANGUAGES": languages(os.environ.get("LANGUAGES", "") or DEFAULT_LANGUAGES, "de"),
         "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
-        "TIMEZONE": "Europe/Berlin",
+        "TIMEZONE": timezone_name,
         "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
         "PUBLIC_BASE_URL": _public_base_url(env),
         # The bus team's telephone, shown on every stop page and ticket; the demo shows an example number.

@@ -4,18 +4,17 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from importlib import resources
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from .content import set_text
+from .domain import town
 from .extensions import db
 from .models import (
     AuditEvent, Booking, Course, District, Feedback, LiveStatus, Place, RateCounter, Role, Stop, StopStatus, User,
     Workshop, WorkshopStatus,
 )
 
-BERLIN = ZoneInfo("Europe/Berlin")
 
 DEMO_USERS = (
     ("staff@digitalbus.example", "staff", "demo-staff-bus"),
@@ -208,7 +207,7 @@ def _districts_data() -> list[dict]:
 
 
 def _at(day: date, clock: time) -> datetime:
-    return datetime.combine(day, clock, tzinfo=BERLIN)
+    return datetime.combine(day, clock, tzinfo=town.zone())
 
 
 def clear() -> None:
@@ -219,7 +218,7 @@ def clear() -> None:
 
 def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> dict[str, int]:
     """Replace the tour with demo data starting a few days before `today`; returns counts."""
-    today = today or datetime.now(BERLIN).date()
+    today = today or datetime.now(town.zone()).date()
     clear()
     districts, places = [], []
     for row in _districts_data():
@@ -344,7 +343,7 @@ def load_large(stops: int, today: date | None = None, with_users: bool = True) -
     """Replace the tour with `stops` published stops (two workshops each), half before `today`, half after it."""
     if stops < 1:
         raise ValueError("stops must be at least 1")
-    today = today or datetime.now(BERLIN).date()
+    today = today or datetime.now(town.zone()).date()
     clear()
     # Districts and their few places as objects; the many stops and workshops as bulk INSERTs.
     districts, places = [], []
@@ -362,7 +361,7 @@ def load_large(stops: int, today: date | None = None, with_users: bool = True) -
     while back:
         first -= timedelta(days=1)
         back -= first.weekday() < 5
-    now = datetime.now(BERLIN)
+    now = datetime.now(town.zone())
 
     def stop_rows():
         n, day = 0, first

@@ -16,10 +16,9 @@ cached.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import (
@@ -31,6 +30,7 @@ from flask_babel import Domain, format_date, format_datetime, format_time, get_l
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from .domain import links, town
 from .extensions import babel
 
 LANG_PARAM = "lang"
@@ -174,11 +174,11 @@ def alternates() -> list[tuple[str, str]]:
 
     On the configured public address, like every absolute link, and with only the page's known parameters."""
     path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
-    base = current_app.config["PUBLIC_BASE_URL"] + path
+    base = links.absolute(path)
     query = urlencode(page_query())
-    links = [(tag, f"{base}?{query + '&' if query else ''}{LANG_PARAM}={tag}") for tag in current_app.config["LANGUAGES"]]
-    links.append(("x-default", f"{base}?{query}" if query else base))
-    return links
+    found = [(tag, f"{base}?{query + '&' if query else ''}{LANG_PARAM}={tag}") for tag in current_app.config["LANGUAGES"]]
+    found.append(("x-default", f"{base}?{query}" if query else base))
+    return found
 
 
 def _safe_next(target: str | None) -> str:
@@ -209,16 +209,9 @@ def _widen(pattern: str) -> str:
     return "'".join(parts)
 
 
-@lru_cache(maxsize=8)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def local_time(value: datetime) -> datetime:
     """A stored (UTC) time as the city's wall-clock time; naive values count as UTC, as in flask-babel."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(_zone(current_app.config["TIMEZONE"]))
+    return town.local(value)
 
 
 @lru_cache(maxsize=64)

@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .domain.party import PARTY_CHECK
 from .extensions import db
 
 
@@ -435,7 +436,7 @@ class Booking(db.Model):
     checked_in_by: Mapped[User | None] = relationship()
 
     __table_args__ = (
-        sa.CheckConstraint("party_size BETWEEN 1 AND 4", name="party_size_range"),
+        sa.CheckConstraint(PARTY_CHECK, name="party_size_range"),
         sa.CheckConstraint("arrived BETWEEN 0 AND party_size", name="arrived_within_party"),
     )
 

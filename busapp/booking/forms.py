@@ -10,9 +10,9 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
+from ..domain.party import MAX_PARTY, MIN_PARTY, PARTY_SIZES
 from ..forms import clean_text
 
-PARTY_SIZES = (1, 2, 3, 4)
 NAME_MAX = 80
 CONTACT_MAX = 120
 NOTE_MAX = 300
@@ -66,7 +66,7 @@ class BookingForm(FlaskForm):
         coerce=_party,
         default=1,
         validate_choice=False,
-        validators=[InputRequired(message=_l("Please choose how many people are coming: 1 to 4."))],
+        validators=[InputRequired(message=_l("Please choose how many people are coming: %(min)d to %(max)d.", min=MIN_PARTY, max=MAX_PARTY))],
     )
     contact = StringField(
         _l("Email or phone number"),
@@ -95,7 +95,7 @@ class BookingForm(FlaskForm):
 
     def validate_party_size(self, field) -> None:
         if field.data not in PARTY_SIZES:
-            raise ValidationError(_l("Please choose how many people are coming: 1 to 4."))
+            raise ValidationError(_l("Please choose how many people are coming: %(min)d to %(max)d.", min=MIN_PARTY, max=MAX_PARTY))
 
     def validate_contact(self, field) -> None:
         value = field.data or ""

@@ -11,7 +11,8 @@ from ..content import text_in
 from ..i18n import language_tag
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, OutgoingMail
-from ..schedule.calendar import absolute_url, ics_for_booking
+from ..domain.links import absolute_url
+from ..schedule.calendar import ics_for_booking
 from ..schedule.display import place_line
 from .forms import contact_kind
 

@@ -52,7 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import ratelimit
-from ..domain import seats
+from ..domain import seats, town
 from ..extensions import db
 from ..mail import service as outbox
 from . import notify
@@ -558,12 +558,8 @@ def find_by_code_and_name(code: str, name: str) -> Booking | None:
 def due_reminders(now: datetime | None = None) -> list[int]:
     """Bookings to remind now: confirmed, with a contact, not reminded yet, whose workshop is tomorrow (in the
     city's time) and that were not made in the last few hours (those people know)."""
-    from zoneinfo import ZoneInfo
-
     now = now or utcnow()
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    tomorrow = (now.astimezone(tz) + timedelta(days=1)).date()
-    start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=tz)
+    start = town.midnight(town.day_of(now) + timedelta(days=1))
     end = start + timedelta(days=1)
     return list(db.session.scalars(
         sa.select(Booking.id).join(Workshop, Workshop.id == Booking.workshop_id).join(Stop, Stop.id == Workshop.stop_id)

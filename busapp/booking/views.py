@@ -40,7 +40,8 @@ from ..errors import wants_json
 from ..i18n import prefer_language, weekday_at
 from ..extensions import csrf, db
 from ..models import Booking, BookingStatus, Stop, Workshop
-from ..schedule.calendar import absolute_url, booking_version, calendar_answer, ics_for_booking
+from ..domain.links import absolute_url
+from ..schedule.calendar import booking_version, calendar_answer, ics_for_booking
 from . import bp, service
 from .forms import IDEMPOTENCY_KEY, BookingForm, FindForm, ReduceForm, contact_kind
 

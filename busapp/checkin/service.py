@@ -80,7 +80,6 @@ import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -89,7 +88,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import tickets
 from ..booking.service import new_code, normalize_code, promote
-from ..domain import seats
+from ..domain import seats, town, tour
+from ..domain.party import valid_party
 from ..extensions import db
 from ..forms import clean_text
 from ..models import (
@@ -97,7 +97,6 @@ from ..models import (
     audit,
     utcnow,
 )
-from ..schedule.queries import LONGEST_VISIT
 
 VALID = "valid"
 AGAIN = "again"
@@ -160,25 +159,21 @@ def place_name(stop: Stop) -> str:
     return getattr(place, "name", place) or ""
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def end_of_day(now: datetime) -> datetime:
     """Midnight after `now`, local time, as UTC: when the day's offline data expires."""
-    local = now.astimezone(_zone())
-    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=_zone())
+    local = now.astimezone(town.zone())
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=town.zone())
     return midnight.astimezone(now.tzinfo)
 
 
 def local_day(moment: datetime) -> date:
     """The city's calendar day of a moment."""
-    return moment.astimezone(_zone()).date()
+    return moment.astimezone(town.zone()).date()
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=_zone())
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=_zone())
+    start = datetime.combine(day, time(0), tzinfo=town.zone())
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=town.zone())
 
 
 def is_of_day(stop: Stop, day: date) -> bool:
@@ -194,8 +189,8 @@ def is_today(workshop: Workshop, now: datetime | None = None) -> bool:
 
 def stops_of_day(now: datetime) -> list[Stop]:
     """Today's public stops (local day), soonest first."""
-    local = now.astimezone(_zone())
-    start = datetime.combine(local.date(), time(0), tzinfo=_zone())
+    local = now.astimezone(town.zone())
+    start = datetime.combine(local.date(), time(0), tzinfo=town.zone())
     return list(db.session.scalars(
         sa.select(Stop)
         .where(Stop.status != StopStatus.DRAFT, Stop.starts_at < end_of_day(now), Stop.ends_at > start)
@@ -211,17 +206,8 @@ def workshops_of_day(now: datetime) -> list[Workshop]:
 
 
 def current_stop(now: datetime, bus_id: int | None = None) -> Stop | None:
-    """The stop the bus (this bus, when one is named) is at or going to next: today's first stop not yet over, else
-    the next public stop."""
-    stop = db.session.scalar(
-        sa.select(Stop)
-        .where(Stop.status != StopStatus.DRAFT, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT,
-               *([Stop.bus_id == bus_id] if bus_id is not None else []))
-        .order_by(Stop.starts_at, Stop.id)
-        .limit(1)
-        .options(joinedload(Stop.district))
-    )
-    return stop
+    """The stop the bus (this bus, when one is named) is at or going to next (busapp/domain/tour.py)."""
+    return tour.at_or_next(now, bus_id)
 
 
 @dataclass
@@ -570,7 +556,7 @@ def _apply_walkin(action: Action, user_id: int | None, device: Device | None, no
     seats.lock(action.workshop_id)
     name = _clean(action.name, NAME_MAX)
     n = action.party_size
-    if not name or not 1 <= n <= 4:
+    if not name or not valid_party(n):
         return Decision(INVALID)
     if not _open_for_walk_ins(action.workshop_id, _acted(action, now)):
         return Decision(CLOSED)

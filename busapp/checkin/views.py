@@ -27,6 +27,8 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from ..auth import role_required
+from ..domain import live
+from ..domain.party import MAX_PARTY, MIN_PARTY
 from ..extensions import csrf, db
 from ..htmx import is_partial
 from ..models import CheckIn, Device, Role, Stop, User, Workshop, utcnow
@@ -55,16 +57,9 @@ ANSWERS = {
     service.INVALID: _l("That did not work. Please check the entry."),
     service.NOT_TODAY: _l("This workshop is not today. Check-in and walk-ins are for today’s workshops only."),
 }
-LIVE_LABELS = {
-    "on_the_way": _l("On the way"),
-    "here": _l("Here now"),
-    "late": _l("Running late"),
-    "left": _l("Left"),
-    "scheduled": _l("As planned"),
-    "cancelled": _l("Cancel this visit"),
-}
+LIVE_LABELS = {**live.LABELS, "cancelled": _l("Cancel this visit")}
 LIVE_ERRORS = {
-    "minutes": _l("Enter how many minutes late, from 1 to 600."),
+    "minutes": live.MINUTES_MESSAGE,
     "reason": _l("Please write a reason for residents."),
     "cancelled": _l("This visit is cancelled. Only a coordinator can publish it again."),
     "not_public": _l("This stop is not published."),
@@ -287,13 +282,13 @@ def walkin(workshop_id: int):
     """Seat people who came without a booking, with a first name only."""
     workshop = _workshop(workshop_id)
     typed = {"name": request.form.get("name", "")[:80], "party_size": request.form.get("party_size", "1")[:4]}
-    party_size = _int(typed["party_size"], 1, 4)
+    party_size = _int(typed["party_size"], MIN_PARTY, MAX_PARTY)
     nonce = request.form.get("nonce", "")[:64]
     errors = {}
     if not " ".join(typed["name"].split()):
         errors["name"] = _("Please enter a first name.")
     if party_size is None:
-        errors["party_size"] = _("Choose 1 to 4 people.")
+        errors["party_size"] = _("Choose %(min)d to %(max)d people.", min=MIN_PARTY, max=MAX_PARTY)
     if len(nonce) < 8:
         errors["form"] = _("Please try again.")
     query = request.form.get("q", "")[:80]

@@ -1,8 +1,10 @@
 """Links to other features' pages, and the public URLs printed on posters."""
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import request, url_for
 from werkzeug.routing import BuildError
+
+from ..domain import links
 
 
 def stop_page(stop_id: int) -> str:
@@ -24,7 +26,7 @@ def district_page(slug: str) -> str | None:
 
 def public(path: str) -> str:
     """The absolute URL a printed code must carry: on PUBLIC_BASE_URL, the address people reach from outside."""
-    return current_app.config["PUBLIC_BASE_URL"] + path
+    return links.absolute(path)
 
 
 def public_url(endpoint: str, **values) -> str:

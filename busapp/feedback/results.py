@@ -14,11 +14,11 @@ from wtforms.fields.choices import SelectChoice
 from .. import csvexport
 from ..auth import role_required
 from ..catalog import topic_label
+from ..domain import town
 from ..extensions import db
 from ..models import District, Feedback, Place, Role, Stop, Workshop
 from . import bp, charts
 from .forms import AGE_GROUPS, RATINGS, ResultsFilterForm, age_label, wish_label
-from .rules import BERLIN
 
 PLACE_NAME = Place.name.label("place")
 
@@ -50,9 +50,9 @@ def _filters(form: ResultsFilterForm) -> list:
     """WHERE clauses for the chosen period (by the date of the visit) and district."""
     where = []
     if form.start.data and not form.start.errors:
-        where.append(Stop.starts_at >= datetime.combine(form.start.data, time(0), tzinfo=BERLIN))
+        where.append(Stop.starts_at >= datetime.combine(form.start.data, time(0), tzinfo=town.zone()))
     if form.end.data and not form.end.errors:
-        where.append(Stop.starts_at < datetime.combine(form.end.data + timedelta(days=1), time(0), tzinfo=BERLIN))
+        where.append(Stop.starts_at < datetime.combine(form.end.data + timedelta(days=1), time(0), tzinfo=town.zone()))
     if form.district.data and not form.district.errors:
         where.append(Stop.district_id == form.district.data)
     return where
@@ -165,7 +165,7 @@ def results():
 # --- CSV export ---------------------------------------------------------------------------------------------
 
 def _local(value: datetime | None) -> str:
-    return value.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") if value else ""
+    return town.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @bp.get("/admin/feedback.csv")
@@ -196,4 +196,4 @@ def export():
         r.learned, r.missing, wish_label(r.wish_topic) if r.wish_topic else "", r.wish_other,
         age_label(r.age_group) if r.age_group else "", r.locale,
     ) for r in rows), delimiter=delimiter, bom=True)
-    return csvexport.download(body, f"feedback-{datetime.now(BERLIN):%Y-%m-%d}.csv")
+    return csvexport.download(body, f"feedback-{datetime.now(town.zone()):%Y-%m-%d}.csv")

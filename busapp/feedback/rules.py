@@ -4,8 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -13,11 +12,10 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from .. import ratelimit
+from ..domain import town, tour
 from ..extensions import db
 from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from ..schedule.queries import LONGEST_VISIT
 
-BERLIN = ZoneInfo("Europe/Berlin")
 DEVICE_COOKIE = "fbdev"
 DEVICE_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at about 400 days
 
@@ -27,9 +25,7 @@ def now() -> datetime:
     return utcnow()
 
 
-def day_start(at: datetime) -> datetime:
-    """Midnight in Lübeck of the day `at` falls on, as an aware datetime."""
-    return datetime.combine(at.astimezone(BERLIN).date(), time(0), tzinfo=BERLIN)
+day_start = town.day_start  # midnight in the town of the day `at` falls on
 
 
 def open_days() -> int:
@@ -41,23 +37,9 @@ def device_limit() -> int:
 
 
 def bus_stop(at: datetime, bus_id: int | None = None) -> Stop | None:
-    """The stop the bus (this bus, when one is named) is at now, else the last stop that ended earlier the same
-    Lübeck day."""
-    # Only stops that started within LONGEST_VISIT are looked at, so the start-time index bounds both searches (a
-    # long tour has tens of thousands of stops that are over).
-    recent = [Stop.status == StopStatus.PUBLISHED, Stop.starts_at <= at, Stop.starts_at > at - LONGEST_VISIT]
-    if bus_id is not None:
-        recent.append(Stop.bus_id == bus_id)
-    current = db.session.scalar(
-        sa.select(Stop).where(*recent, Stop.ends_at > at)
-        .order_by(Stop.starts_at.desc(), Stop.id.desc()).limit(1)
-    )
-    if current is not None:
-        return current
-    return db.session.scalar(
-        sa.select(Stop).where(*recent, Stop.ends_at <= at, Stop.ends_at >= day_start(at))
-        .order_by(Stop.ends_at.desc(), Stop.id.desc()).limit(1)
-    )
+    """The stop the bus (this bus, when one is named) is at now, else the last stop it was at earlier the same day
+    (busapp/domain/tour.py)."""
+    return tour.last_today(at, bus_id)
 
 
 def next_stops(at: datetime, limit: int = 3) -> list[Stop]:
@@ -117,7 +99,7 @@ def device_hash(token: str, at: datetime) -> str:
 
     Keyed, so the stored value does not reveal the cookie; dated, so two answers from one phone can be linked
     only within the same day, which is all the limit needs."""
-    message = f"feedback-device|{token}|{at.astimezone(BERLIN).date().isoformat()}".encode()
+    message = f"feedback-device|{token}|{town.day_of(at).isoformat()}".encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -126,7 +108,7 @@ def origin_hash(at: datetime) -> str:
     TRUSTED_NETWORKS (the bus's router), where answers are not told apart by address."""
     if ratelimit.trusted_network():
         return ""
-    message = f"feedback-origin|{ratelimit.client_key()}|{at.astimezone(BERLIN).date().isoformat()}".encode()
+    message = f"feedback-origin|{ratelimit.client_key()}|{town.day_of(at).isoformat()}".encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
 
 

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from ..catalog import LEVELS
+from ..domain.live import PUBLIC_STATES
 
-LIVE_STATES = ("scheduled", "on_the_way", "here", "late", "due", "left", "over", "cancelled")
+LIVE_STATES = PUBLIC_STATES  # every key busapp/domain/live.py can answer
 STOP_STATES = ("scheduled", "moved", "cancelled")
 
 

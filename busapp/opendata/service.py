@@ -45,13 +45,15 @@ from email.utils import format_datetime
 from typing import Any, Iterable
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, request
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import csvexport
 from ..content import own_language
+from ..domain import links
+from ..domain.tour import PUBLIC_STATUSES
 from ..i18n import current_tag, local_time
 from ..extensions import db
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
@@ -60,7 +62,6 @@ from . import schemas
 
 LOCALITY = "Lübeck"
 COUNTRY = "DE"
-PUBLIC_STATUSES = (StopStatus.PUBLISHED, StopStatus.CANCELLED)
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 MAX_TEXT_PARAM = 80
@@ -111,13 +112,12 @@ def not_found(detail: str) -> ApiError:
 # --------------------------------------------------------------------------------------------- addresses
 
 def base_url() -> str:
-    """The public address of the app: PUBLIC_BASE_URL when set, else the address the request came in on."""
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return base or request.url_root.rstrip("/")
+    """The public address of the app (PUBLIC_BASE_URL, never the request's Host: busapp/domain/links.py)."""
+    return links.base()
 
 
 def link(endpoint: str, **values) -> str:
-    return base_url() + url_for(endpoint, **values)
+    return links.absolute_url(endpoint, **values)
 
 
 # A stand-in id no object has: each address pattern is built once per request through url_for (so the routes stay

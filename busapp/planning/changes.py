@@ -24,7 +24,7 @@ from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow
-from ..schedule.calendar import absolute_url
+from ..domain.links import absolute_url
 from ..schedule.display import place_line
 from . import service
 

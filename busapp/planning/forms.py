@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
+from ..domain import live
 from ..forms import clean_text
 from . import service
 
@@ -208,10 +209,7 @@ class RepeatForm(FlaskForm):
 
 
 class LiveForm(FlaskForm):
-    status = SelectField(_l("Where is the bus?"), choices=choices([
-        ("scheduled", _l("As planned")), ("on_the_way", _l("On the way")), ("here", _l("Here now")),
-        ("late", _l("Running late")), ("left", _l("Has left")),
-    ]))
+    status = SelectField(_l("Where is the bus?"), choices=choices(list(live.LABELS.items())))
     minutes = IntegerField(_l("Minutes late"), validators=[Optional()])
     note = StringField(_l("Note for visitors"), filters=[clean_text], validators=[Optional(), _too_long(200)])
 

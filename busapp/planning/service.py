@@ -42,15 +42,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import holidays as holiday_tables
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import format_datetime, format_time, get_locale, gettext as _, ngettext
 from sqlalchemy.orm import joinedload
 
-from ..domain import seats
+from ..domain import seats, town
 from ..extensions import db
 from ..models import (
     Booking, BookingStatus, Bus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
@@ -74,8 +72,7 @@ class Refused(Exception):
         self.errors = errors
 
 
-def tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+tz = town.zone
 
 
 def local(day: date, at: time) -> datetime:
@@ -83,8 +80,7 @@ def local(day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=tz())
 
 
-def local_day(value: datetime) -> date:
-    return value.astimezone(tz()).date()
+local_day = town.day_of
 
 
 def _span(start: datetime, end: datetime) -> str:

@@ -23,6 +23,7 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 from ..auth import role_required
+from ..domain import live
 from ..extensions import db
 from ..htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
@@ -216,7 +217,7 @@ LIVE_REFUSALS = {
     "unknown": _l("This status is not known."),
     "not_public": _l("Only a published stop has a live status."),
     "cancelled": _l("This stop is cancelled. Publish it again first."),
-    "minutes": _l("Please give how many minutes late: 1 to 600."),
+    "minutes": live.MINUTES_MESSAGE,
 }
 
 

@@ -17,12 +17,13 @@ import hashlib
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, request
 from flask_babel import get_locale, gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 from icalendar.enums import STATUS
 
 from ..catalog import audience_label, language_label
+from ..domain import links, town
 from ..content import text_in, text_of
 from ..i18n import current_tag, language_tag
 from ..models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
@@ -43,10 +44,7 @@ def uid_domain() -> str:
     return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
 
 
-def absolute_url(endpoint: str, **values) -> str:
-    """An absolute link (mail, calendar, QR code) on the configured public address, never on the request's Host:
-    a forged Host header must not put someone's private link on another site."""
-    return current_app.config["PUBLIC_BASE_URL"] + url_for(endpoint, **values)
+absolute_url = links.absolute_url  # on the public address, never the request's Host (busapp/domain/links.py)
 
 
 def webcal_url(endpoint: str, **values) -> str:
@@ -54,8 +52,7 @@ def webcal_url(endpoint: str, **values) -> str:
     return "webcal://" + absolute_url(endpoint, **values).split("://", 1)[1]
 
 
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+_tz = town.zone
 
 
 def _summary(title: str, cancelled: bool) -> str:

@@ -1,44 +1,20 @@
 """How stops read to a visitor: their live state, day groups, seat counts and map links."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from itertools import groupby
 from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
 
-from ..i18n import local_time
-from ..models import LiveStatus, Place, Stop, StopStatus, Workshop, WorkshopStatus
+from ..domain import live, town, tour
+from ..models import Place, Stop, StopStatus, Workshop
 
 
-@dataclass(frozen=True)
-class LiveState:
-    """What to tell a visitor about where the bus stands for one stop."""
-
-    key: str
-    label: str
-    tone: str  # badge colour: "ok", "warn", "bad" or "" (neutral)
-
-
-def live_state(stop: Stop, now: datetime) -> LiveState:
-    """The one status line a visitor needs: cancelled and over win over what the staff last set."""
-    if stop.status == StopStatus.CANCELLED:
-        return LiveState("cancelled", _("Cancelled"), "bad")
-    if stop.is_over(now):
-        return LiveState("over", _("This visit is over"), "")
-    if stop.live_status == LiveStatus.LEFT:
-        return LiveState("left", _("The bus has left"), "")
-    if stop.live_status == LiveStatus.HERE:
-        return LiveState("here", _("Here now"), "ok")
-    if stop.live_status == LiveStatus.LATE:
-        return LiveState("late", _("Running late"), "warn")
-    if stop.live_status == LiveStatus.ON_THE_WAY:
-        return LiveState("on_the_way", _("On the way"), "ok")
-    if stop.starts_at <= now:
-        return LiveState("due", _("Open now"), "ok")
-    return LiveState("scheduled", _("Planned"), "")
+# The words of the live status live with its rule (busapp/domain/live.py); pages and open data read them here.
+LiveState = live.LiveState
+live_state = live.public_state
 
 
 def polls_live(stop: Stop, now: datetime) -> bool:
@@ -46,9 +22,7 @@ def polls_live(stop: Stop, now: datetime) -> bool:
     return stop.status == StopStatus.PUBLISHED and not stop.is_over(now) and local_day(stop.starts_at) <= local_day(now)
 
 
-def local_day(value: datetime) -> date:
-    """The calendar day in the city, which is what people mean by "Friday"."""
-    return local_time(value).date()
+local_day = town.day_of  # the calendar day in the town, which is what people mean by "Friday"
 
 
 def by_day(stops: list[Stop]) -> list[tuple[datetime, list[Stop]]]:
@@ -70,9 +44,7 @@ def relative_day(value: datetime, now: datetime) -> str:
     return ""
 
 
-def public_workshops(stop: Stop) -> list[Workshop]:
-    """Workshops shown to the public (drafts are never loaded for public pages, but a stop may come from elsewhere)."""
-    return [w for w in stop.workshops if w.status != WorkshopStatus.DRAFT]
+public_workshops = tour.public_workshops
 
 
 def workshop_offer(workshop: Workshop, now: datetime | None = None):
@@ -119,10 +91,10 @@ def place_line(place: Place) -> str:
 
 def register(bp) -> None:
     """Offer the helpers to every template, so other features can show stops the same way."""
-    bp.add_app_template_global(live_state)
+    bp.add_app_template_global(live_state, "live_state")
     bp.add_app_template_global(relative_day)
     bp.add_app_template_global(polls_live)
-    bp.add_app_template_global(public_workshops)
+    bp.add_app_template_global(public_workshops, "public_workshops")
     bp.add_app_template_global(seats_free, "stop_seats_free")
     bp.add_app_template_global(bookable, "workshop_bookable")
     bp.add_app_template_global(workshop_offer)

@@ -13,8 +13,7 @@ instead of deleting avoids).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,7 +22,9 @@ from ..extensions import db
 from ..i18n import local_time
 from ..models import District, Place, Stop, Workshop, WorkshopStatus
 from .calendar import Version
-from .queries import MAX_ID, PUBLIC_STATUSES, district_condition
+from ..domain import town
+from ..domain.tour import PUBLIC_STATUSES
+from .queries import MAX_ID, district_condition
 
 STOP_COLUMNS = (
     Stop.id, Stop.starts_at, Stop.ends_at, Place.name.label("place_name"), Place.address, Place.postcode, Place.lat,
@@ -58,7 +59,7 @@ class Window:
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    return town.midnight(day)
 
 
 def _version(parts: tuple, changed: list[datetime | None], floor: datetime) -> Version:

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..domain import town, tour
 from ..extensions import db
 from ..i18n import local_time
-from ..models import District, LiveStatus, Stop, StopStatus, Workshop, WorkshopStatus
-
-PUBLIC_STATUSES = (StopStatus.PUBLISHED, StopStatus.CANCELLED)
+from ..models import District, Stop
 
 # Slugs and official numbers are short and plain; anything else cannot be a district and never reaches the
 # database (PostgreSQL refuses NUL bytes in text, which would otherwise surface as a server error).
@@ -28,10 +25,6 @@ DISTRICT_KEY = re.compile(r"[A-Za-z0-9-]{1,80}")
 
 # Ids beyond PostgreSQL's integer range cannot exist; asking for one would be a database error, not a 404.
 MAX_ID = 2**31 - 1
-
-# A visit lasts hours, not days. Stops still running are looked for among those that started at most this long ago,
-# so the index on the start time bounds the search instead of every past stop being read to check its end.
-LONGEST_VISIT = timedelta(days=7)
 
 PAGE_KEY = re.compile(r"(\d{8}T\d{6})(?:\.(\d{6}))?-(\d{1,10})")
 
@@ -82,13 +75,13 @@ def _with_details(query: sa.Select) -> sa.Select:
     """Load each stop's district and its public workshops in the same round trips as the stops."""
     return query.options(
         joinedload(Stop.district),
-        selectinload(Stop.workshops.and_(Workshop.status != WorkshopStatus.DRAFT)),
+        selectinload(Stop.workshops.and_(tour.public_workshop())),
     )
 
 
 def public_stops() -> sa.Select:
     """Published and cancelled stops; drafts are the coordinators' business only."""
-    return sa.select(Stop).where(Stop.status.in_(PUBLIC_STATUSES))
+    return sa.select(Stop).where(tour.public_stop())
 
 
 def all_districts() -> list[District]:
@@ -98,7 +91,7 @@ def all_districts() -> list[District]:
 
 def _midnight(day: date) -> datetime:
     """The start of a day in the city, as an aware datetime."""
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    return town.midnight(day)
 
 
 # The plain bound on starts_at beside the exact condition lets both databases read the index from the key on.
@@ -126,7 +119,7 @@ def stop_page(now: datetime, days: int, limit: int, district: District | None = 
     the next stop instead (one query more, only then), so a district visited rarely does not look forgotten.
     Besides the page, the query fetches the nearest stop on either side of it, which tells whether there is a page
     to go to and where it starts."""
-    base = sa.select(Stop.id).where(Stop.status.in_(PUBLIC_STATUSES))
+    base = sa.select(Stop.id).where(tour.public_stop())
     if district is not None:
         base = base.where(Stop.district_id == district.id)
     up, down = (Stop.starts_at, Stop.id), (Stop.starts_at.desc(), Stop.id.desc())
@@ -144,7 +137,7 @@ def stop_page(now: datetime, days: int, limit: int, district: District | None = 
             before = [_before_key(start)]
         else:
             upper = _midnight(local_time(now).date() + timedelta(days=days))
-            window = [Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT]
+            window = [Stop.ends_at > now, Stop.starts_at > now - tour.LONGEST_VISIT]
             # Over already; a stop still running is on this page even if it started before one that is over.
             before = [Stop.starts_at < now, Stop.ends_at <= now]
         is_after = lambda s: s.starts_at >= upper  # noqa: E731
@@ -180,17 +173,9 @@ def stop_page(now: datetime, days: int, limit: int, district: District | None = 
 
 
 def current_or_next_stop(now: datetime, bus_id: int | None = None) -> Stop | None:
-    """The stop the bus (this bus, when one is named) is at now, or else the next one it goes to (cancelled stops
-    and early departures skipped)."""
-    query = (
-        sa.select(Stop)
-        .where(Stop.status == StopStatus.PUBLISHED, Stop.ends_at > now, Stop.starts_at > now - LONGEST_VISIT,
-               Stop.live_status != LiveStatus.LEFT, *([Stop.bus_id == bus_id] if bus_id is not None else []))
-        .order_by(Stop.starts_at, Stop.id)
-        .limit(1)
-        .options(joinedload(Stop.district))
-    )
-    return db.session.scalar(query)
+    """The stop the bus (this bus, when one is named) is at now, or else the next one it goes to
+    (busapp/domain/tour.py)."""
+    return tour.at_or_next(now, bus_id)
 
 
 def district_condition(key: str) -> sa.ColumnElement[bool] | None:

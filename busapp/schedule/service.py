@@ -2,7 +2,7 @@
 
 Live status (the rule)
     Staff on the bus and coordinators in the office set a stop's live status: on the way, here now, running late
-    (by a number of minutes, 1 to 600), left, or back to scheduled; or they cancel the visit with a reason that
+    (by a number of minutes, 1 to 600: busapp/domain/live.py), left, or back to scheduled; or they cancel the visit with a reason that
     residents read. A cancelled or draft stop gets no live status: a cancelled stop stays cancelled until a
     coordinator publishes it again, and a draft is not public. Cancelling needs a reason. Every change records who,
     on which device and when (an audit event with the state before and after), stamps `live_updated_at`, and a
@@ -11,6 +11,7 @@ Live status (the rule)
 """
 from __future__ import annotations
 
+from ..domain import live
 from ..extensions import db
 from ..forms import clean_text
 from ..models import LiveStatus, Stop, StopStatus, User, audit, utcnow
@@ -19,7 +20,6 @@ CANCELLED = "cancelled"
 # What staff can choose; "cancelled" changes the stop's status rather than its live status.
 CHOICES = (LiveStatus.ON_THE_WAY.value, LiveStatus.HERE.value, LiveStatus.LATE.value, LiveStatus.LEFT.value,
            LiveStatus.SCHEDULED.value, CANCELLED)
-MAX_MINUTES_LATE = 600
 REASON_MAX = 200
 
 
@@ -53,7 +53,7 @@ def set_live_status(stop: Stop, status: str, minutes_late: int | None = None, re
         stop.sequence += 1
     else:
         if status == LiveStatus.LATE.value:
-            if minutes_late is None or not 1 <= int(minutes_late) <= MAX_MINUTES_LATE:
+            if not live.minutes_ok(minutes_late):
                 raise LiveStatusRefused("minutes")
             stop.live_minutes_late = int(minutes_late)
         else:

@@ -13,7 +13,8 @@
   // ...and shortly after check-ins made online, so that a copy opened later without network shows them.
   var REFRESH_SOON_MS = 20000;
   var KEEP_TIMEOUT_MS = 60000;
-  var TIMEZONE = "Europe/Berlin";
+  // The town's time zone, as the server wrote it on the page (<body data-timezone>, the TIMEZONE setting).
+  function timeZone() { return (document.body && document.body.dataset.timezone) || undefined; }
   var state = { online: navigator.onLine, syncing: false, preparing: false, refreshTimer: null, copy: false };
 
   // --- storage -----------------------------------------------------------------------------------------------
@@ -137,7 +138,7 @@
     var date = new Date(value);
     try {
       return new Intl.DateTimeFormat(document.documentElement.lang || "de",
-        { dateStyle: "short", timeStyle: "short", timeZone: TIMEZONE }).format(date);
+        { dateStyle: "short", timeStyle: "short", timeZone: timeZone() }).format(date);
     } catch (e) { return date.toLocaleString(); }
   }
 

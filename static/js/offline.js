@@ -7,7 +7,8 @@
 
   var ONLINE_TIMEOUT_MS = 15000;
   var BUSY_RETRY_MS = 3000;
-  var TIMEZONE = "Europe/Berlin";
+  // The town's time zone, as the server wrote it on the page (<body data-timezone>, the TIMEZONE setting).
+  function timeZone() { return (document.body && document.body.dataset.timezone) || undefined; }
 
   var S = {};
   var storeProblem = null; // set when IndexedDB does not work on this phone
@@ -57,7 +58,7 @@
   function wallClock(ms) {
     var parts = {};
     new Intl.DateTimeFormat("en-US", {
-      timeZone: TIMEZONE, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      timeZone: timeZone(), hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
       hour: "numeric", minute: "numeric", weekday: "short",
     }).formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
     return {

@@ -622,12 +622,13 @@ function matchesChain(el, chain) {
 }
 
 class FakeDocument extends FakeElement {
-  constructor({lang = "de", readyState = "loading", attrs = {}} = {}) {
+  constructor({lang = "de", readyState = "loading", attrs = {}, timezone = "Europe/Berlin"} = {}) {
     super("#document");
     this.readyState = readyState;
     this.documentElement = new FakeElement("html", {attrs: {lang, ...attrs}});
     this.head = new FakeElement("head");
-    this.body = new FakeElement("body");
+    // base.html writes the TIMEZONE setting on <body data-timezone>; the scripts read it from there.
+    this.body = new FakeElement("body", {dataset: {timezone}});
     this.documentElement.appendChild(this.head);
     this.documentElement.appendChild(this.body);
     this.appendChild(this.documentElement);
