@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Length
 
 from . import qr, ratelimit, totp
 from .extensions import db, login_manager
-from .i18n import _safe_next
+from .i18n import safe_next
 from .models import Role, User, audit, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -179,7 +179,7 @@ def _same_site_path(url: str | None) -> str | None:
     if not url or not url.startswith(request.host_url):
         return None
     path = "/" + url[len(request.host_url):]
-    return path if _safe_next(path) == path else None
+    return path if safe_next(path) == path else None
 
 
 def _landing(user: User) -> str:
@@ -275,7 +275,7 @@ def _signed_in(user: User, nxt: str | None):
     user.last_login_at = utcnow()
     audit("signin", user, user=user)
     db.session.commit()
-    return redirect(_safe_next(nxt) if nxt else _landing(user), code=303)
+    return redirect(safe_next(nxt) if nxt else _landing(user), code=303)
 
 
 def _pending_user() -> User | None:

@@ -181,7 +181,7 @@ def alternates() -> list[tuple[str, str]]:
     return found
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths may be redirect targets; anything else goes to the schedule."""
     if not target or len(target) > 2000:
         return url_for("schedule.index")
@@ -328,7 +328,7 @@ def remember_switch():
         session.permanent = True
     query = _without_switch_params(request.query_string.decode("latin-1"))
     path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
-    return redirect(_safe_next(f"{path}?{query}" if query else path), code=303)
+    return redirect(safe_next(f"{path}?{query}" if query else path), code=303)
 
 
 def init_app(app) -> None:

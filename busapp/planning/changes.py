@@ -16,17 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import force_locale, format_date, format_time, gettext as _
+from flask_babel import gettext as _
 
+from ..booking import notify
 from ..booking.forms import contact_kind
-from ..booking.notify import greeting
 from ..domain import seats
 from ..extensions import db
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow
-from ..domain.links import absolute_url
-from ..schedule.display import place_line
-from . import service
+from . import writes
 
 
 @dataclass
@@ -84,41 +82,19 @@ def call_list(stop: Stop) -> list[Booking]:
 
 
 def _tell(booking: Booking, kind: str, reason: str) -> None:
-    """Queue the email about a change for one booking, in its own language."""
-    if contact_kind(booking.contact) != "email":
-        return
-    workshop, stop = booking.workshop, booking.workshop.stop
-    with force_locale(booking.locale):
-        lines = [
-            greeting(), "",
-            (_("We are sorry: “%(title)s” is cancelled. Your booking is cancelled with it.", title=workshop.title)
-             if kind.endswith("cancelled") else
-             _("“%(title)s” has a new time or place. Your booking stays as it is.", title=workshop.title)), "",
-            _("Reason: %(reason)s", reason=reason), "",
-            _("Workshop: %(title)s", title=workshop.title),
-            _("When: %(date)s, %(start)s to %(end)s", date=format_date(workshop.starts_at, "full"),
-              start=format_time(workshop.starts_at, "short"), end=format_time(workshop.ends_at, "short")),
-            _("Where: %(place)s", place=place_line(stop.place)),
-            _("Booking code: %(code)s", code=booking.code), "",
-            _("Your ticket page shows the change:"),
-            absolute_url("booking.show", token=booking.manage_token), "",
-            _("Your digital workshop bus team"),
-        ]
-        subject = (_("Cancelled: %(title)s", title=workshop.title) if kind.endswith("cancelled")
-                   else _("Changed: %(title)s", title=workshop.title))
-        outbox.enqueue(to=booking.contact, subject=subject, body="\n".join(lines) + "\n", locale=booking.locale,
-                       kind=kind, booking=booking)
+    """Queue the email about a change for one booking, in its own language (templates/mail/booking_change.txt)."""
+    notify.change(booking, kind, reason)
 
 
 def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None) -> Impact:
     """Cancel a whole stop (workshop_id None) or one workshop: its bookings are cancelled and told, in one go."""
-    service._planning_lock()
+    writes.lock()
     stop = db.session.get(Stop, stop_id)
     workshop = db.session.get(Workshop, workshop_id) if workshop_id else None
     if stop is None or stop.status == StopStatus.CANCELLED or (workshop_id and (
             workshop is None or workshop.stop_id != stop_id or workshop.status == WorkshopStatus.CANCELLED)):
         db.session.rollback()
-        raise service.Refused({"": [_("This is cancelled already.")]})
+        raise writes.Refused({"": [_("This is cancelled already.")]})
     now = utcnow()
     workshops = [workshop] if workshop else [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]
     # Every booking takes its workshop's seat lock first. Taken here before the bookings are read (in one order,
@@ -142,7 +118,7 @@ def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None
     db.session.flush()
     for booking in result.bookings:
         _tell(booking, "workshop-cancelled" if workshop else "stop-cancelled", reason)
-    audit("workshop-cancel" if workshop else "stop-cancel", workshop or stop, user=service._user(user),
+    audit("workshop-cancel" if workshop else "stop-cancel", workshop or stop, user=writes.user_in_session(user),
           reason=reason, bookings=[b.id for b in result.bookings], mailed=len(result.mailed),
           phone_only=len(result.phone_only))
     db.session.commit()

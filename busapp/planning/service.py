@@ -48,11 +48,14 @@ import sqlalchemy as sa
 from flask_babel import format_datetime, format_time, get_locale, gettext as _, ngettext
 from sqlalchemy.orm import joinedload
 
+from ..booking import service as booking_service
 from ..domain import seats, town
 from ..extensions import db
 from ..models import (
     Booking, BookingStatus, Bus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
 )
+from . import changes
+from .writes import Refused, lock as _planning_lock, user_in_session as _user  # noqa: F401  (used by tourcsv, views)
 
 MIN_CAPACITY = 1
 MAX_CAPACITY = 60
@@ -61,15 +64,6 @@ MAX_WORKSHOP_MINUTES = 8 * 60
 MAX_SERIES = 52
 # The federal state whose public holidays are marked (Schleswig-Holstein).
 HOLIDAY_STATE = "SH"
-_PLANNING_LOCK_KEY = 0x44574250  # "DWBP": one advisory lock for all planning writes on PostgreSQL
-
-
-class Refused(Exception):
-    """The change breaks a rule; `errors` maps form field names to messages for the person."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(m for ms in errors.values() for m in ms))
-        self.errors = errors
 
 
 tz = town.zone
@@ -245,17 +239,6 @@ def check_workshop(stop: Stop, draft: WorkshopDraft, workshop: Workshop | None =
 # ---------------------------------------------------------------------------------------------------------------
 # Writing
 
-def _planning_lock() -> None:
-    """Serialise planning writes: the overlap rule reads other rows, so two writers must not check at once."""
-    session = db.session
-    session.rollback()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PLANNING_LOCK_KEY})
-    else:
-        # A write as the transaction's first statement takes SQLite's database-wide write lock (see booking.service).
-        session.execute(sa.text("UPDATE stop SET id = id WHERE id = -1"))
-
-
 def _stop_values(stop: Stop) -> dict:
     return {"district_id": stop.district_id, "place_id": stop.place_id, "bus_id": stop.bus_id,
             "starts_at": stop.starts_at.isoformat(), "ends_at": stop.ends_at.isoformat(), "status": stop.status.value}
@@ -267,17 +250,11 @@ def _workshop_values(w: Workshop) -> dict:
             "audience": w.audience, "parallel": w.parallel, "status": w.status.value}
 
 
-def _user(user: User | None) -> User | None:
-    return db.session.get(User, user.id) if user is not None else None
-
-
 def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: str = "") -> Stop:
     """Create a stop (as a draft) or change one, moving its workshops with it; raises Refused.
 
     Moving a stop that people booked needs `note` (what changed and why): it is shown on their tickets and mailed
     to them in the same transaction (planning.changes)."""
-    from . import changes
-
     _planning_lock()
     stop = db.session.get(Stop, stop_id) if stop_id else None
     if stop_id and stop is None:
@@ -331,9 +308,6 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
 
     A new time for a workshop that people booked needs `note`, and reaches them as a moved stop does
     (planning.changes.tell_moved): the note on their tickets and the mails, in the same transaction."""
-    from ..booking import service as booking_service
-    from . import changes
-
     _planning_lock()
     stop = db.session.get(Stop, stop_id)
     workshop = db.session.get(Workshop, workshop_id) if workshop_id else None

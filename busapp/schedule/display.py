@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..domain import live, town, tour
+from ..domain.offer import Offer, offer
 from ..models import Place, Stop, StopStatus, Workshop
 
 
@@ -47,10 +48,8 @@ def relative_day(value: datetime, now: datetime) -> str:
 public_workshops = tour.public_workshops
 
 
-def workshop_offer(workshop: Workshop, now: datetime | None = None):
-    """Whether the workshop can be booked and how many seats a new party gets: the booking service's one answer."""
-    from ..booking.service import offer
-
+def workshop_offer(workshop: Workshop, now: datetime | None = None) -> Offer:
+    """Whether the workshop can be booked and how many seats a new party gets: the booking rule's one answer."""
     return offer(workshop, now)
 
 
