@@ -41,7 +41,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+def enum_column(cls: type[enum.Enum], name: str) -> sa.Enum:
+    """A column type for an enum, shared by every feature's models."""
     # Stored as plain strings with a CHECK, so adding a value is a small migration on both databases.
     return sa.Enum(
         cls, name=name, native_enum=False, create_constraint=True, length=20,
@@ -212,13 +213,13 @@ class Stop(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
-    status: Mapped[StopStatus] = mapped_column(_enum(StopStatus, "stop_status"), default=StopStatus.DRAFT,
+    status: Mapped[StopStatus] = mapped_column(enum_column(StopStatus, "stop_status"), default=StopStatus.DRAFT,
                                                active_history=True)
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="")
     # The last change the people booked were told about (a move or a cancellation), shown on their tickets.
     change_note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    live_status: Mapped[LiveStatus] = mapped_column(_enum(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
+    live_status: Mapped[LiveStatus] = mapped_column(enum_column(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The live note and cancel reason in other languages, {tag: {field: text}} (busapp/content.py).
@@ -345,7 +346,7 @@ class Workshop(db.Model):
     parallel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     status: Mapped[WorkshopStatus] = mapped_column(
-        _enum(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
+        enum_column(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Any change of the row, seat counts included; calendar feeds compare its latest value (indexed) for their ETag.
@@ -406,7 +407,7 @@ class Booking(db.Model):
     name: Mapped[str | None] = mapped_column(sa.String(80))
     contact: Mapped[str | None] = mapped_column(sa.String(120))
     needs_note: Mapped[str | None] = mapped_column(sa.String(300))
-    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"), index=True)
+    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus, "booking_status"), index=True)
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     manage_token: Mapped[str] = mapped_column(sa.String(64), unique=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -495,7 +496,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -576,7 +577,7 @@ class OutgoingMail(db.Model):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
     # Made once, so that a message sent again after a lost answer can be recognised as the same one.
     message_id: Mapped[str] = mapped_column(sa.String(200))
-    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus, "mail_status"), default=MailStatus.WAITING)
+    status: Mapped[MailStatus] = mapped_column(enum_column(MailStatus, "mail_status"), default=MailStatus.WAITING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_token: Mapped[str | None] = mapped_column(sa.String(32))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..models import UTCDateTime, _enum, utcnow
+from ..models import UTCDateTime, enum_column, utcnow
 
 
 class QuestionKind(str, enum.Enum):
@@ -76,7 +76,7 @@ class Question(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "question_kind"))
+    kind: Mapped[QuestionKind] = mapped_column(enum_column(QuestionKind, "question_kind"))
     text: Mapped[str] = mapped_column(sa.String(300))
     options: Mapped[list] = mapped_column(sa.JSON, default=list)
     # {"en": {"text": ..., "options": [...]}, ...}
@@ -99,7 +99,7 @@ class Contribution(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(sa.ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "contribution_channel"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "contribution_channel"))
     age_group: Mapped[str] = mapped_column(sa.String(20), default="")
     district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("district.id", ondelete="SET NULL"))
     internet: Mapped[str] = mapped_column(sa.String(20), default="")
@@ -129,10 +129,10 @@ class Idea(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
     topic: Mapped[str] = mapped_column(sa.String(80), default="")
     locale: Mapped[str] = mapped_column(sa.String(8), default="de")
-    moderation: Mapped[Moderation] = mapped_column(_enum(Moderation, "idea_moderation"), default=Moderation.NEW)
+    moderation: Mapped[Moderation] = mapped_column(enum_column(Moderation, "idea_moderation"), default=Moderation.NEW)
     hidden_reason: Mapped[str] = mapped_column(sa.String(30), default="")
     flag: Mapped[str] = mapped_column(sa.String(30), default="")
-    status: Mapped[IdeaStatus] = mapped_column(_enum(IdeaStatus, "idea_status"), default=IdeaStatus.RECEIVED)
+    status: Mapped[IdeaStatus] = mapped_column(enum_column(IdeaStatus, "idea_status"), default=IdeaStatus.RECEIVED)
     answer: Mapped[str] = mapped_column(sa.Text, default="")
     supports: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
