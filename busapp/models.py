@@ -388,6 +388,7 @@ class Course(db.Model):
     duration_minutes: Mapped[int] = mapped_column(default=60)
     capacity: Mapped[int] = mapped_column(default=8)
     what_to_bring: Mapped[str] = mapped_column(sa.String(300), default="")
+    walk_ins: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -533,6 +533,11 @@ def _open_for_walk_ins(workshop_id: int, now: datetime) -> bool:
             and now < starts_at + timedelta(minutes=minutes))
 
 
+def _welcomes_walk_ins(workshop_id: int) -> bool:
+    """Whether the workshop takes people who just come by (set by the coordinator; "only with a booking" if not)."""
+    return bool(db.session.scalar(sa.select(Workshop.walk_ins).where(Workshop.id == workshop_id)))
+
+
 def _use_share(device: Device | None, workshop_id: int, n: int) -> bool:
     return device is not None and seats.use_share(device.id, workshop_id, n)
 
@@ -558,7 +563,7 @@ def _apply_walkin(action: Action, user_id: int | None, device: Device | None, no
     n = action.party_size
     if not name or not valid_party(n):
         return Decision(INVALID)
-    if not _open_for_walk_ins(action.workshop_id, _acted(action, now)):
+    if not _open_for_walk_ins(action.workshop_id, _acted(action, now)) or not _welcomes_walk_ins(action.workshop_id):
         return Decision(CLOSED)
     if not _seat(action, device, n):
         return Decision(FULL, detail={"people": 0})

@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
+from ..catalog import AUDIENCES, LEVELS as LEVEL_LABELS, TOPICS, WORKSHOP_LANGUAGES
 from ..domain import live
 from ..forms import clean_text
 from . import service
@@ -138,6 +138,9 @@ class WorkshopForm(FlaskForm):
         InputRequired(message=_l("Please give the number of seats.")),
         NumberRange(service.MIN_CAPACITY, service.MAX_CAPACITY,
                     message=_l("Please give between %(min)d and %(max)d seats."))])
+    level = SelectField(_l("Level"), choices=choices(LEVEL_LABELS.items()), default="first_steps")
+    bring = StringField(_l("What to bring"), filters=[clean_text], validators=[Optional(), _too_long(300)])
+    walk_ins = BooleanField(_l("Walk-ins welcome: people may just come by without booking"), default=True)
     accessibility_notes = StringField(_l("Accessibility notes"), filters=[clean_text],
                                       validators=[Optional(), _too_long(300)])
     parallel = BooleanField(_l("Held in parallel with other workshops (a second trainer)"))
@@ -169,6 +172,7 @@ class CourseForm(FlaskForm):
         NumberRange(service.MIN_CAPACITY, service.MAX_CAPACITY,
                     message=_l("Please give between %(min)d and %(max)d seats."))])
     what_to_bring = StringField(_l("What to bring"), filters=[clean_text], validators=[Optional(), _too_long(300)])
+    walk_ins = BooleanField(_l("Walk-ins welcome: people may just come by without booking"), default=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

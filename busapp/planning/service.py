@@ -184,6 +184,10 @@ class WorkshopDraft:
     audience: str = "everyone"
     accessibility_notes: str = ""
     parallel: bool = False
+    # Shown on the stop page, the booking form and the ticket; the door's walk-in check follows walk_ins.
+    level: str = "first_steps"
+    bring: str = ""
+    walk_ins: bool = True
 
     @property
     def ends_at(self) -> datetime:
@@ -247,7 +251,8 @@ def _stop_values(stop: Stop) -> dict:
 def _workshop_values(w: Workshop) -> dict:
     return {"title": w.title, "topic": w.topic, "starts_at": w.starts_at.isoformat(),
             "duration_minutes": w.duration_minutes, "capacity": w.capacity, "language": w.language,
-            "audience": w.audience, "parallel": w.parallel, "status": w.status.value}
+            "audience": w.audience, "parallel": w.parallel, "level": w.level, "bring": w.bring,
+            "walk_ins": w.walk_ins, "status": w.status.value}
 
 
 def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: str = "") -> Stop:
@@ -302,6 +307,12 @@ def workshop_bookings(workshop: Workshop) -> int:
         Booking.workshop_id == workshop.id, Booking.status != BookingStatus.CANCELLED)) or 0
 
 
+# What a coordinator sets for a workshop, copied from the draft as it is; one list for saving, copying a stop
+# (create_series) and the audit log, so a field added to the form cannot be dropped on one of those ways.
+WORKSHOP_FIELDS = ("title", "topic", "description", "language", "audience", "accessibility_notes", "parallel",
+                   "level", "bring", "walk_ins", "duration_minutes", "starts_at")
+
+
 def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, user: User | None,
                   note: str = "") -> tuple[Workshop, list[Booking]]:
     """Create a workshop (as a draft) or change one; returns it and the parties moved up. Raises Refused.
@@ -335,8 +346,7 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
             db.session.rollback()
             raise Refused({"capacity": [capacity_message(booked, parties)]})
         db.session.refresh(workshop, ["capacity", "seats_taken"])
-    for name in ("title", "topic", "description", "language", "audience", "accessibility_notes", "parallel",
-                 "duration_minutes", "starts_at"):
+    for name in WORKSHOP_FIELDS:
         setattr(workshop, name, getattr(draft, name))
     told = None
     if moved:
@@ -598,11 +608,10 @@ def create_series(stop_id: int, dates: list[date], user: User | None) -> list[St
         for w in stop.workshops:
             if w.status == WorkshopStatus.CANCELLED:
                 continue
+            values = {name: getattr(w, name) for name in WORKSHOP_FIELDS if name != "starts_at"}
             copy.workshops.append(Workshop(
-                title=w.title, topic=w.topic, description=w.description, language=w.language,
-                audience=w.audience, starts_at=w.starts_at + shift, duration_minutes=w.duration_minutes,
-                capacity=w.capacity, seats_taken=0, accessibility_notes=w.accessibility_notes,
-                parallel=w.parallel, status=w.status))
+                **values, starts_at=w.starts_at + shift, capacity=w.capacity, seats_taken=0,
+                texts=dict(w.texts) if w.texts else w.texts, status=w.status))
         db.session.add(copy)
         copies.append(copy)
     db.session.flush()
@@ -616,7 +625,7 @@ def create_series(stop_id: int, dates: list[date], user: User | None) -> list[St
 # Course catalogue
 
 COURSE_FIELDS = ("title", "topic", "description", "audience", "level", "language", "duration_minutes", "capacity",
-                 "what_to_bring")
+                 "what_to_bring", "walk_ins")
 
 
 def courses(active_only: bool = False) -> list[Course]:

@@ -34,7 +34,7 @@ from flask import current_app
 from flask_babel import format_date, format_time, gettext as _
 
 from .. import csvexport
-from ..catalog import AUDIENCES, TOPICS, WORKSHOP_LANGUAGES
+from ..catalog import AUDIENCES, LEVELS, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
 from ..models import (
     DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
@@ -44,7 +44,10 @@ from . import recurrence, service
 STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "address", "postcode", "longitude",
                 "latitude", "day", "arrival", "departure", "frequency", "start", "end", "timetable")
 WORKSHOP_COLUMNS = ("workshop_title", "workshop_topic", "workshop_start", "workshop_duration", "workshop_capacity",
-                    "workshop_language", "workshop_audience", "workshop_parallel")
+                    "workshop_language", "workshop_audience", "workshop_parallel", "workshop_level", "workshop_bring",
+                    "workshop_walk_ins")
+YES = ("1", "yes", "ja", "true", "x")
+NO = ("0", "no", "nein", "false")
 COLUMNS = STOP_COLUMNS + WORKSHOP_COLUMNS
 # The public mobile-library stop schema's own columns, in its order (what the councils publish).
 SCHEMA_COLUMNS = ("organisation", "mobile", "route", "community", "stop", "address", "postcode", "geox", "geoy", "day",
@@ -447,12 +450,20 @@ def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDra
     audience = row.get("workshop_audience") or "everyone"
     if audience not in AUDIENCES:
         errs.append(RowError(line, "workshop_audience", _("“%(text)s” is not an audience.", text=audience), day))
+    level = row.get("workshop_level") or "first_steps"
+    if level not in LEVELS:
+        errs.append(RowError(line, "workshop_level", _("“%(text)s” is not a level. Known: %(keys)s", text=level,
+                                                       keys=", ".join(LEVELS)), day))
+    walk_ins = (row.get("workshop_walk_ins") or "yes").strip().lower()
+    if walk_ins not in YES + NO:
+        errs.append(RowError(line, "workshop_walk_ins", _("“%(text)s”: please write yes or no.", text=walk_ins), day))
     if errs:
         return None, errs
     return service.WorkshopDraft(
         title=row["workshop_title"][:160], topic=topic, starts_at=service.local(day, start),
         duration_minutes=numbers["workshop_duration"], capacity=numbers["workshop_capacity"], language=language,
-        audience=audience, parallel=(row.get("workshop_parallel", "").lower() in ("1", "yes", "ja", "true", "x")),
+        audience=audience, parallel=(row.get("workshop_parallel", "").lower() in YES), level=level,
+        bring=(row.get("workshop_bring") or "")[:300], walk_ins=walk_ins in YES,
     ), []
 
 
@@ -632,7 +643,8 @@ def _insert(reading: Reading, user: User | None) -> None:
         stop_ids = [ids[(row["place_id"], row["starts_at"])] for row in rows]
         workshops = [{"stop_id": stop_id, "title": x.title, "topic": x.topic, "language": x.language,
                       "audience": x.audience, "starts_at": x.starts_at, "duration_minutes": x.duration_minutes,
-                      "capacity": x.capacity, "parallel": x.parallel, "seats_taken": 0,
+                      "capacity": x.capacity, "parallel": x.parallel, "level": x.level, "bring": x.bring,
+                      "walk_ins": x.walk_ins, "seats_taken": 0,
                       "status": WorkshopStatus.DRAFT, "created_at": now, "updated_at": now}
                      for planned, stop_id in zip(reading.stops, stop_ids) for x in (w.draft for w in planned.workshops)]
         for start in range(0, len(workshops), 2000):
@@ -711,7 +723,8 @@ def export(stops: list[Stop]) -> str:
             writer.writerow(base + [""] * len(WORKSHOP_COLUMNS))
         for w in workshops:
             writer.writerow(base + [w.title, w.topic, f"{w.starts_at.astimezone(tz):%H:%M}", w.duration_minutes,
-                                    w.capacity, w.language, w.audience, "yes" if w.parallel else ""])
+                                    w.capacity, w.language, w.audience, "yes" if w.parallel else "", w.level,
+                                    w.bring, "yes" if w.walk_ins else "no"])
     return out.getvalue()
 
 

@@ -311,6 +311,7 @@ def _workshop_draft(form: WorkshopForm, stop: Stop) -> service.WorkshopDraft | N
         starts_at=service.local(service.local_day(stop.starts_at), form.start.data),
         duration_minutes=form.duration_minutes.data, capacity=form.capacity.data,
         accessibility_notes=form.accessibility_notes.data or "", parallel=bool(form.parallel.data),
+        level=form.level.data, bring=form.bring.data or "", walk_ins=bool(form.walk_ins.data),
     )
 
 
@@ -318,9 +319,7 @@ def _fill_from_course(form: WorkshopForm, course: Course) -> None:
     form.title.data, form.topic.data, form.description.data = course.title, course.topic, course.description
     form.language.data, form.audience.data = course.language, course.audience
     form.duration_minutes.data, form.capacity.data = course.duration_minutes, course.capacity
-    if course.what_to_bring:
-        form.description.data = "\n\n".join(p for p in (course.description, _("Please bring: %(what)s",
-                                                                               what=course.what_to_bring)) if p)
+    form.level.data, form.bring.data, form.walk_ins.data = course.level, course.what_to_bring, course.walk_ins
 
 
 def _next_free_start(stop: Stop) -> time:
@@ -337,7 +336,7 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
     if request.method == "GET":
         if workshop is not None:
             for name in ("title", "topic", "description", "language", "audience", "duration_minutes", "capacity",
-                         "accessibility_notes", "parallel"):
+                         "accessibility_notes", "parallel", "level", "bring", "walk_ins"):
                 form[name].data = getattr(workshop, name)
             form.start.data = workshop.starts_at.astimezone(service.tz()).time()
         else:
