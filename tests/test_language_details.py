@@ -87,7 +87,16 @@ WRONG = {
     "pl": ["przesuniemy Cię do przodu", "Jesteś offline", "Trasa autobusu"],
     "fa": ["جلو می‌بریم", "فقط با صفحه‌کلید کار می‌کند", "شما آفلاین هستید", "برنامه سفر"],
     "ar": ["ننقلك إلى الأمام", "سماعة أذن", "الوالد مع", "لا يوجد وصول"],
+    "de-x-ls": ["haben wir uns bei Ihnen gemeldet"],  # the person told us, not we them
 }
+
+
+def test_persian_buttons_ask_politely():
+    from busapp.catalogues import load
+
+    informal = [m.string for m in load("fa") if isinstance(m.string, str)
+                and re.search(r"(^|\s)(رزرو کن|حذف کن|بفرست|ببین|نشان بده|لغو کن|پاک کن)$", m.string)]
+    assert not informal, informal
 
 
 def test_catalogues_no_longer_say_what_the_source_does_not():
