@@ -22,7 +22,7 @@ STAFF_ONLY_SOURCES = (
     "busapp/auth.py", "templates/auth/",
     "busapp/feedback/results.py", "templates/feedback/results.html", "templates/feedback/posters.html",
     "busapp/planning/", "templates/planning/", "busapp/checkin/", "templates/checkin/",
-    "templates/admin/", "templates/staff/", "busapp/mail/views.py", "templates/mail/index.html",
+    "busapp/mail/views.py", "templates/mail/index.html",
     "busapp/opendata/", "templates/opendata/",
 )
 

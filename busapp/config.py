@@ -286,8 +286,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Tickets: the private Ed25519 key that signs them, and public keys of earlier keys still accepted.
         "TICKET_SIGNING_KEY": _ticket_key(env, ipath, secret),
         "TICKET_PUBLIC_KEYS": [k for k in os.environ.get("TICKET_PUBLIC_KEYS", "").replace(",", " ").split() if k],
-        # Check-in: seats each tablet may give to walk-ins while offline, per workshop, and how long a
-        # registered tablet's sync credential lasts.
+        # Check-in: seats each tablet may give to walk-ins while offline, per workshop. (A registered tablet's sync
+        # credential has no lifetime: it lasts until a coordinator revokes the tablet.)
         "WALKIN_SHARE": _int("WALKIN_SHARE", 2),
         # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
         # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once (24: two weeks of a bus that makes
