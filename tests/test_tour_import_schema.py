@@ -299,3 +299,25 @@ def test_bulk_written_stops_are_whole_records(app):
     assert (stop.texts, stop.sequence, stop.live_status, stop.cancel_reason, stop.change_note) == (
         {}, 0, LiveStatus.SCHEDULED, "", "")
     assert stop.created_at is not None and stop.place.name == "Hall" and stop.bus.name == "Mobile"
+
+
+def test_data_that_looks_wrong_is_warned_about_and_kept_as_it_is(app, make_district):
+    district = make_district(name="Holtby", slug="holtby", number="40")
+    district.lat, district.lon = 53.97, -0.97
+    db.session.commit()
+    reading = tourcsv.read(schema_file(
+        "York,Mobile,D1,Holtby,Hall,,,-0.97,53.97,Monday,Public,10:00,10:45,,2027-02-01,,,",
+        "York,Mobile,D1,Kexby,Lane,,,53.95,-0.93,Tuesday,Public,11:00,11:45,,2027-02-02,,,",     # swapped
+        "York,Mobile,D1,Holtby,School,,,-1.60,53.97,Wednesday,Public,12:00,12:45,,2027-02-03,,,",  # 41 km off
+        "York,Mobile,D1,Murton,Garth,,,-1.01,53.96,Friday,Public,13:00,13:45,,2027-02-04,,,",      # a Thursday
+        "York,Mobile,D1,Naburn,River,,,-1.09,53.90,Friday,Public,14:00,14:45,,2027-02-05,,,"), NOW)
+    assert not reading.errors
+    with force_locale("en"):
+        assert "swapped" in tourcsv._warnings(tourcsv._Context(NOW, NOW.date(), NOW.date(), {}, {}, {}, points=[
+            (2, 53.95, -0.93, None), (3, -0.93, 53.95, None), (4, 53.96, -1.01, None)]))[0].message
+    assert [(w.line, w.column) for w in reading.warnings] == [(3, "latitude"), (4, "community"), (5, "day")]
+    assert "53.95" in reading.warnings[0].message and "41 km" in reading.warnings[1].message
+    # Nothing is changed for a warning: the swapped place keeps its numbers, the dates follow the start.
+    swapped = next(s for s in reading.stops if s.line == 3)
+    assert (swapped.place["lat"], swapped.place["lon"]) == (-0.93, 53.95)
+    assert next(s for s in reading.stops if s.line == 5).draft.starts_at.date() == date(2027, 2, 4)

@@ -121,6 +121,7 @@ class Reading:
     new_buses: list[str] = field(default_factory=list)
     origins: dict[int, dict] = field(default_factory=dict)  # the file's own values of each line, for the export
     quiet_lines: list[int] = field(default_factory=list)  # lines whose rule gives no date from today to the horizon
+    warnings: list[RowError] = field(default_factory=list)  # data that looks wrong; nothing is changed for it
 
     @property
     def ok(self) -> bool:
@@ -272,7 +273,8 @@ def read(data: bytes, now: datetime | None = None) -> Reading:
         errors.append(RowError(1, "", _("The file has no rows with a date from today to %(day)s.",
                                         day=format_date(horizon, "d MMM yyyy"))))
     return Reading(planned, errors, rows, horizon, sorted(context.new_districts.values()),
-                   sorted(context.new_buses.values()), context.origins, context.quiet_lines)
+                   sorted(context.new_buses.values()), context.origins, context.quiet_lines,
+                   _warnings(context))
 
 
 @dataclass
@@ -288,6 +290,8 @@ class _Context:
     new_buses: dict = field(default_factory=dict)
     origins: dict = field(default_factory=dict)
     quiet_lines: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    points: list = field(default_factory=list)  # (line, lat, lon, district id or None) of rows with coordinates
     expanded: dict = field(default_factory=dict)  # (rule, first, last) -> dates
 
 
@@ -323,6 +327,42 @@ def _dates_of(line: int, row: dict, first: date, last: date | None, context: _Co
             message = _("“%(text)s” is not a repeat rule such as FREQ=WEEKLY;INTERVAL=2.", text=rule_text)
         return [], [RowError(line, "frequency", message)]
     return list(found), []
+
+
+FAR_KM = 50  # a stop this far from the file's other stops is probably not in the town
+DISTRICT_FAR_KM = 15  # nor in its district when this far from the district's centre
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    from math import asin, cos, radians, sin, sqrt
+
+    a = sin(radians(lat2 - lat1) / 2) ** 2 + cos(radians(lat1)) * cos(radians(lat2)) * sin(radians(lon2 - lon1) / 2) ** 2
+    return 6371 * 2 * asin(sqrt(min(1.0, a)))
+
+
+def _warnings(context: _Context) -> list[RowError]:
+    """Coordinates that look wrong: far from the file's other stops (or right once latitude and longitude are
+    swapped), or far from a known district's centre. Warnings only: nothing is changed."""
+    out = list(context.warnings)
+    if context.points:
+        lats = sorted(p[1] for p in context.points)
+        lons = sorted(p[2] for p in context.points)
+        mid_lat, mid_lon = lats[len(lats) // 2], lons[len(lons) // 2]
+        for line, lat, lon, district in context.points:
+            if _km(lat, lon, mid_lat, mid_lon) > FAR_KM:
+                if _km(lon, lat, mid_lat, mid_lon) <= FAR_KM:
+                    out.append(RowError(line, "latitude", _("Latitude and longitude look swapped: %(lat)s, %(lon)s.",
+                                                            lat=lat, lon=lon)))
+                else:
+                    out.append(RowError(line, "latitude", _(
+                        "This place lies %(km)d km from the file's other stops: are the coordinates right?",
+                        km=_km(lat, lon, mid_lat, mid_lon))))
+            elif district is not None and district.lat is not None and district.lon is not None \
+                    and _km(lat, lon, district.lat, district.lon) > DISTRICT_FAR_KM:
+                out.append(RowError(line, "community", _("This place lies %(km)d km from the centre of %(name)s.",
+                                                         km=_km(lat, lon, district.lat, district.lon),
+                                                         name=district.name)))
+    return sorted(out, key=lambda e: e.line)
 
 
 def _first_day(row: dict, today: date) -> date | None:
@@ -401,6 +441,14 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
         errs.extend(rule_errors)
     if errs:
         return errs
+    wanted = _WEEKDAY_NAMES.get(row.get("day", "").strip().lower().rstrip("."))
+    if row.get("start") and wanted is not None and first.weekday() != wanted:
+        context.warnings.append(RowError(line, "day", _(
+            "The day says %(day)s, but the start %(start)s is a %(weekday)s. The dates follow the start.",
+            day=row["day"], start=format_date(first, "medium"), weekday=format_date(first, "EEEE"))))
+    if lat is not None:
+        known = context.districts.get((row["community"] or "").lower())
+        context.points.append((line, lat, lon, known))
     if row.get("frequency"):
         # Dates of a rule before now are left out without a word: a timetable published years ago is still valid.
         dates = [d for d in dates if d not in skipped and service.local(d, arrival) >= context.now]
@@ -563,7 +611,8 @@ def _write_checked(reading: Reading, user: User | None) -> Reading:
     if again:
         db.session.rollback()
         return Reading(reading.stops, sorted(again, key=lambda e: (e.line, e.day or date.min)), reading.rows,
-                       reading.horizon, reading.new_districts, reading.new_buses, reading.origins, reading.quiet_lines)
+                       reading.horizon, reading.new_districts, reading.new_buses, reading.origins, reading.quiet_lines,
+                       reading.warnings)
     _insert(reading, user)
     return reading
 
