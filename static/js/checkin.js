@@ -73,23 +73,28 @@
     return item;
   }
 
-  async function enqueue(item) {
+  // An action enters the queue at once, in the order of the taps; its signature follows, and a sync waits for
+  // every signature still being made, so nothing leaves unsigned that could be signed.
+  var signing = Promise.resolve();
+  function enqueue(item) {
     var seq = load("sequence", 0) + 1;
     save("sequence", seq);
     item.sequence = seq;
     item.nonce = item.nonce && item.nonce.length >= 8 ? item.nonce : newNonce();
     item.acted_at = new Date().toISOString();
     var q = queue();
-    q.push(item);  // in the order of the taps, before the signature's await
+    q.push(item);
     save("queue", q);
     render();
-    try {
-      await signItem(item);
-    } catch (e) { return; /* sent unsigned: accepted only while someone is signed in */ }
-    save("queue", queue().map(function (waiting) {
-      return waiting.nonce === item.nonce ? Object.assign(waiting, { key: item.key, sig: item.sig }) : waiting;
-    }));
+    signing = signing.then(function () { return signItem(item); }).then(function () {
+      if (!item.sig) return;
+      save("queue", queue().map(function (waiting) {
+        return waiting.nonce === item.nonce ? Object.assign(waiting, { key: item.key, sig: item.sig }) : waiting;
+      }));
+    }).catch(function () { /* sent unsigned: accepted only while someone is signed in */ });
+    return Promise.resolve();
   }
+
 
   // --- the pages the service worker keeps ----------------------------------------------------------------------
   function paths() {
@@ -290,6 +295,7 @@
   }
 
   async function send(extra) {
+    await signing;
     var q = queue();
     var response = await fetch(panel.dataset.syncUrl, {
       method: "POST", credentials: "same-origin", cache: "no-store",

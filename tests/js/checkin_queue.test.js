@@ -139,6 +139,10 @@ test("only what the server answered leaves the queue; the rest is sent again, wi
   tap(t, "checkin", 11, "nonce-aaaa-1111");
   tap(t, "checkin", 12, "nonce-bbbb-2222");
   await settle();
+  // Each queued action is signed (Web Crypto, off the event loop) before a sync may send it.
+  for (let i = 0; i < 400 && !(stored(t, "queue") || []).every((item) => item.sig); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   t.context.__harness.navigator.onLine = true;
   fire(t.context, "online");
   await settle();
