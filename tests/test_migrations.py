@@ -78,3 +78,31 @@ def test_stops_keep_their_places_through_the_upgrade_and_back(empty_database_url
                                             ("Wochenmarkt", "", None)]
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_migrations_run_in_the_order_of_their_names_and_import_no_app_code():
+    """One chain from the first migration to the head, its files named in running order, and no migration
+    importing busapp (a migration must keep working when the models change)."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    revisions = {}
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        values = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                  for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+        revisions[values["revision"]] = (path.name, values.get("down_revision"))
+        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in imported if m.split(".")[0] == "busapp"], path.name
+    children = {}
+    for revision, (_name, down) in revisions.items():
+        assert down not in children, f"two migrations revise {down}"
+        children[down] = revision
+    chain, current = [], children.get(None)
+    while current is not None:
+        chain.append(revisions[current][0])
+        current = children.get(current)
+    assert len(chain) == len(revisions), "every migration is on the one chain"
+    assert chain == sorted(chain), "file names sort in running order"

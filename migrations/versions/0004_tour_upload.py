@@ -6,7 +6,6 @@ Revises: 0003_workshop_order
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 revision = "0004_tour_upload"
@@ -22,7 +21,7 @@ def upgrade():
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", busapp.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], name=op.f("fk_tour_upload_user_id_user"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tour_upload")),

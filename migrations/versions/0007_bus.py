@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 revision = "0007_bus"
@@ -25,7 +24,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("capacity_notes", sa.String(length=300), server_default="", nullable=False),
-        sa.Column("created_at", busapp.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bus")),
         sa.UniqueConstraint("name", name=op.f("uq_bus_name")),
     )

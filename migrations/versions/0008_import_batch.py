@@ -6,7 +6,6 @@ Revises: 0007_bus
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 revision = "0008_import_batch"
@@ -20,7 +19,7 @@ def upgrade():
         "import_batch",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", busapp.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("stops", sa.Integer(), nullable=False),
         sa.Column("rows", sa.JSON(), nullable=False),
         sa.Column("created", sa.JSON(), nullable=False),

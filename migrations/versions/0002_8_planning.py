@@ -6,7 +6,6 @@ Revises: 0002_lang
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 revision = "0002_planning"
 down_revision = "0002_lang"
@@ -28,7 +27,7 @@ def upgrade():
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("what_to_bring", sa.String(length=300), nullable=False),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("created_at", busapp.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("duration_minutes > 0", name=op.f("ck_course_duration_positive")),
         sa.CheckConstraint("capacity > 0", name=op.f("ck_course_capacity_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_course")),
@@ -38,7 +37,7 @@ def upgrade():
         batch_op.add_column(sa.Column("cancel_reason", sa.String(length=300), server_default="", nullable=False))
     with op.batch_alter_table("stop", schema=None) as batch_op:
         batch_op.add_column(sa.Column("change_note", sa.String(length=300), server_default="", nullable=False))
-        batch_op.add_column(sa.Column("changed_at", busapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():

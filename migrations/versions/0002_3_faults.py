@@ -7,7 +7,6 @@ Revises: 0002_journey
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 revision = "0002_faults"
@@ -18,7 +17,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("feedback", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("given_at", busapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("given_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():

@@ -6,7 +6,6 @@ Revises: 0002_scale
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 revision = "0002_opendata"
@@ -17,7 +16,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("stop", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("moved_at", busapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("moved_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():

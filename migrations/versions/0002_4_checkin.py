@@ -6,7 +6,6 @@ Revises: 0002_faults
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 # revision identifiers, used by Alembic.
@@ -21,11 +20,11 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('revoked_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('revoked_by_id', sa.Integer(), nullable=True),
-    sa.Column('last_seen_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_sequence', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_device_created_by_id_user')),
     sa.ForeignKeyConstraint(['revoked_by_id'], ['user.id'], name=op.f('fk_device_revoked_by_id_user')),
@@ -52,11 +51,11 @@ def upgrade():
     sa.Column('booking_id', sa.Integer(), nullable=True),
     sa.Column('people', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('acted_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('received_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('outcome', sa.String(length=20), nullable=False),
     sa.Column('conflict', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('conflict_seen_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('conflict_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], name=op.f('fk_check_in_booking_id_booking')),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_check_in_device_id_device')),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_check_in_user_id_user')),

@@ -1,7 +1,7 @@
 """places typed once and reused by stops; the durable mail outbox
 
 Revision ID: 0002_journey
-Revises: 0001
+Revises: 0002_sec
 Create Date: 2026-11-29 13:00:00
 
 A stop's place, address and coordinates move into the new `place` table: every distinct (district, place,
@@ -11,7 +11,6 @@ back.
 from alembic import op
 import sqlalchemy as sa
 
-import busapp.models
 
 
 # revision identifiers, used by Alembic.
@@ -45,8 +44,8 @@ def upgrade():
     sa.Column('finding_note', sa.String(length=300), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('is_example', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('created_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['district_id'], ['district.id'], name=op.f('fk_place_district_id_district')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_place'))
     )
@@ -59,7 +58,7 @@ def upgrade():
     _move_places_out_of_stops()
 
     with op.batch_alter_table('booking', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('reminded_at', busapp.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('workshop', schema=None) as batch_op:
         batch_op.add_column(sa.Column('level', sa.String(length=20), server_default='first_steps', nullable=False))
@@ -78,12 +77,12 @@ def upgrade():
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('status', sa.Enum('waiting', 'sending', 'sent', 'dead', name='mail_status', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('lease_token', sa.String(length=32), nullable=True),
-    sa.Column('lease_until', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=300), nullable=False),
-    sa.Column('created_at', busapp.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', busapp.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], name=op.f('fk_outgoing_mail_booking_id_booking'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outgoing_mail'))
     )
@@ -111,8 +110,8 @@ def _move_places_out_of_stops():
                      sa.column('lat', sa.Float), sa.column('lon', sa.Float), sa.column('transit_stop', sa.String),
                      sa.column('transit_lines', sa.String), sa.column('finding_note', sa.String),
                      sa.column('source', sa.String), sa.column('is_example', sa.Boolean),
-                     sa.column('created_at', busapp.models.UTCDateTime(timezone=True)),
-                     sa.column('updated_at', busapp.models.UTCDateTime(timezone=True)))
+                     sa.column('created_at', sa.DateTime(timezone=True)),
+                     sa.column('updated_at', sa.DateTime(timezone=True)))
     rows = conn.execute(sa.select(stop.c.id, stop.c.district_id, stop.c.place, stop.c.address, stop.c.lat,
                                   stop.c.lon).order_by(stop.c.id)).all()
     made: dict[tuple, int] = {}
