@@ -212,6 +212,11 @@ def _at(day: date, clock: time) -> datetime:
 
 def clear() -> None:
     """Delete every row of the tour, its bookings and feedback (accounts stay unless asked)."""
+    from .participation import models as mitreden
+
+    for model in (mitreden.Support, mitreden.Idea, mitreden.Choice, mitreden.Contribution, mitreden.Question,
+                  mitreden.Consultation):
+        db.session.execute(sa.delete(model))
     for model in (Feedback, Booking, Workshop, Stop, Place, District, Course, RateCounter):
         db.session.execute(sa.delete(model))
 
@@ -281,6 +286,7 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
 
     db.session.flush()
     _add_feedback(today)
+    _add_consultation(today, districts)
     # The course catalogue starts with the demo tour's workshops, so a coordinator can plan from it at once.
     seen = set()
     for topic, title, audience, lang, minutes, capacity, desc, _notes in WORKSHOPS:
@@ -325,6 +331,75 @@ def _add_feedback(today: date) -> None:
                 stop=stop, workshop=stop.workshops[k % len(stop.workshops)], rating=rating, learned=learned,
                 missing=missing, wish_topic=wish, age_group=age, idempotency_key=f"demo-{stop.id}-{k}",
                 created_at=stop.ends_at - timedelta(minutes=20 - k),
+            ))
+
+
+MITREDEN_IDEAS = (
+    # text, topic, published, status, answer
+    ("Termine beim Bürgeramt online buchen, aber auch am Telefon.", "Verwaltung online", True, "taken",
+     "Das nehmen wir in die Strategie auf: Online-Termine und das Telefon bleiben beide."),
+    ("Kostenloses WLAN in der Stadtteilbücherei.", "Lernen und Hilfe", True, "review",
+     "Wir prüfen das mit den Büchereien."),
+    ("Formulare sollen weiter auf Papier zu haben sein.", "Offline bleiben", True, "not_possible",
+     "Nicht möglich, weil einige Bundesformulare nur noch online angeboten werden. Der Bus hilft beim Ausfüllen."),
+    ("Mehr Kurse für Ältere am Nachmittag.", "Lernen und Hilfe", True, "received", ""),
+    ("Ruft mich an: 0451 1234567", "", False, "received", ""),
+)
+
+
+def _add_consultation(today: date, districts: list[District]) -> None:
+    """One running Mitreden consultation with answers, published ideas and the city's answers."""
+    from .participation.models import (
+        Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, QuestionKind,
+    )
+    from .participation.service import flag_for
+
+    consultation = Consultation(
+        title="Lübeck digital: Was soll einfacher werden?",
+        intro="Die Stadt schreibt ihre Digitalstrategie. Sagen Sie uns, was in Ihrem Stadtteil digital einfacher "
+              "werden soll und was offline bleiben muss.",
+        idea_question="Was soll in Ihrem Stadtteil digital einfacher werden?",
+        texts={"en": {"title": "Digital Lübeck: what should become easier?",
+                      "intro": "The city is writing its digital strategy. Tell us what should become easier online "
+                               "in your district and what must stay offline.",
+                      "idea_question": "What should become digitally easier in your district?"}},
+        starts_at=_at(today - timedelta(days=7), time(0)), ends_at=_at(today + timedelta(days=28), time(0)),
+        district_ids=[d.id for d in districts[:4]], topics=["Verwaltung online", "Lernen und Hilfe", "Offline bleiben"],
+    )
+    consultation.questions = [
+        Question(position=0, kind=QuestionKind.SINGLE, text="Wie erledigen Sie Behördensachen am liebsten?",
+                 options=["Online", "Am Telefon", "Vor Ort"],
+                 texts={"en": {"text": "How do you prefer to deal with the authorities?",
+                               "options": ["Online", "By phone", "In person"]}}),
+        Question(position=1, kind=QuestionKind.MULTIPLE, text="Wobei brauchen Sie Hilfe?",
+                 options=["Online-Banking", "Termine buchen", "Videotelefonie", "Sicherheit"],
+                 texts={"en": {"text": "What do you need help with?",
+                               "options": ["Online banking", "Booking appointments", "Video calls", "Safety"]}}),
+        Question(position=2, kind=QuestionKind.SCALE, text="Wie sicher fühlen Sie sich im Internet? (1 bis 5)",
+                 texts={"en": {"text": "How safe do you feel online? (1 to 5)"}}),
+    ]
+    db.session.add(consultation)
+    db.session.flush()
+    single, multiple, scale = consultation.questions
+    ages, internet = ("65_79", "30_49", "80_plus", "50_64", "18_29"), ("daily", "rarely", "never", "daily", "rarely")
+    channels = (Channel.PHONE, Channel.STATION, Channel.PAPER, Channel.STATION, Channel.PHONE)
+    for n in range(15):
+        contribution = Contribution(
+            consultation_id=consultation.id, channel=channels[n % 5], age_group=ages[n % 5] if n % 7 else "",
+            district_id=districts[n % 4].id if n % 6 else None, internet=internet[n % 5],
+            idempotency_key=f"demo-mitreden-{n}", created_at=consultation.starts_at + timedelta(hours=5 + 9 * n),
+        )
+        contribution.choices = [Choice(question_id=single.id, value=n % 3),
+                                Choice(question_id=multiple.id, value=n % 4),
+                                Choice(question_id=multiple.id, value=(n + 1) % 4),
+                                Choice(question_id=scale.id, value=1 + n % 5)]
+        db.session.add(contribution)
+        if n < len(MITREDEN_IDEAS):
+            text, topic, published, status, answer = MITREDEN_IDEAS[n]
+            db.session.add(Idea(
+                consultation=consultation, contribution=contribution, text=text, topic=topic, flag=flag_for(text),
+                moderation=Moderation.PUBLISHED if published else Moderation.NEW, status=IdeaStatus(status),
+                answer=answer, supports=(7 - n) if published else 0,
             ))
 
 

@@ -25,6 +25,7 @@ from busapp.models import (
     Booking, BookingStatus, CheckIn, Device, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop,
     StopStatus, User, Workshop,
 )
+from busapp.participation.models import Consultation, Idea, Moderation
 from tests.conftest import PASSWORD
 
 # Public endpoints: residents' pages, need no account. Blueprint-wide patterns only for blueprints that serve
@@ -32,6 +33,7 @@ from tests.conftest import PASSWORD
 PUBLIC = (
     "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*", "opendata.*", "ngsild.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
+    "participation.index", "participation.consultation", "participation.thanks", "participation.support",
     "static", "healthz",
     # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
     # and is a 404 to everyone else (tests/test_monitoring.py).
@@ -112,6 +114,11 @@ def build_world() -> dict:
     check_in = CheckIn(nonce=secrets.token_hex(12), device=device, workshop_id=workshop.id, booking=booking,
                        kind="checkin", outcome="valid", conflict=True)
     db.session.add(check_in)
+    # A running consultation with a published idea, so the Mitreden pages and their forms have something to show.
+    consultation = Consultation(title="Digitales Lübeck", idea_question="Was soll einfacher werden?",
+                                starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=7))
+    idea = Idea(consultation=consultation, text="Mehr WLAN", moderation=Moderation.PUBLISHED)
+    db.session.add_all([consultation, idea])
     db.session.commit()
     return {
         "district": district, "stop": stop, "workshop": workshop, "booking": booking, "feedback": feedback,
@@ -120,6 +127,7 @@ def build_world() -> dict:
             "number": district.number, "district_number": district.number,
             "stop_id": stop.id, "workshop_id": workshop.id, "booking_id": booking.id, "feedback_id": feedback.id,
             "mail_id": mail.id, "device_id": device.id, "check_in_id": check_in.id,
+            "consultation_id": consultation.id, "idea_id": idea.id,
             "code": booking.code, "booking_code": booking.code,
             "token": booking.manage_token, "manage_token": booking.manage_token,
             "filename": "css/app.css", "lang": "en", "date": stop.starts_at.date().isoformat(),

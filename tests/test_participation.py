@@ -235,3 +235,201 @@ def test_report_against_a_hand_counted_fixture(make_consultation, make_district,
     assert tables["Wie oft?"] == [("oft", 2), ("selten", 2)]
     assert tables["Was nutzen Sie?"] == [("Handy", 3), ("PC", 2), ("Tablet", 2)]
     assert tables["Wie zufrieden?"] == [("1", 1), ("2", 0), ("3", 0), ("4", 2), ("5", 1)]
+
+
+# --- the residents' pages ----------------------------------------------------------------------------------------
+
+from tests.conftest import csrf_token  # noqa: E402
+
+
+def _post(client, c, **data):
+    token = csrf_token(client, f"/mitreden/{c.id}")
+    page = client.get(f"/mitreden/{c.id}").get_data(as_text=True)
+    data.setdefault("idempotency_key", "web-" + page.split('name="idempotency_key" type="hidden" value="')[1][:20]
+                    if 'name="idempotency_key" type="hidden" value="' in page else "web-key-00001")
+    return client.post(f"/mitreden/{c.id}", data={"csrf_token": token, **data})
+
+
+def test_the_form_works_without_javascript(client, make_consultation, make_district):
+    c = make_consultation()
+    make_district(name="Moisling")
+    page = client.get(f"/mitreden/{c.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'name="csrf_token"' in html and 'method="post"' in html and "<script" not in html.split("<main")[1]
+    assert "Was soll in Ihrem Stadtteil digital einfacher werden?" in html
+    assert 'for="age_group-0"' in html and "Moisling" in html
+    single, multiple, scale = c.questions
+    response = _post(client, c, **{f"q{single.id}": "1", f"q{multiple.id}": ["0", "2"], f"q{scale.id}": "4",
+                                   "idea": "Mehr WLAN an Haltestellen", "topic": "Bildung", "internet": "rarely"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/mitreden/{c.id}/danke")
+    contribution = db.session.scalar(sa.select(Contribution))
+    assert (contribution.channel, contribution.internet, contribution.age_group) == (Channel.PHONE, "rarely", "")
+    assert sorted((ch.question_id, ch.value) for ch in contribution.choices) == sorted(
+        [(single.id, 1), (multiple.id, 0), (multiple.id, 2), (scale.id, 4)])
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_errors_in_place_keep_what_was_typed(client, make_consultation):
+    c = make_consultation()
+    single = c.questions[0]
+    response = _post(client, c, **{f"q{single.id}": "7", "idea": "Mein Text bleibt"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Mein Text bleibt" in html and 'class="error-summary"' in html
+    assert db.session.scalar(sa.select(sa.func.count(Contribution.id))) == 0
+    empty = _post(client, c, idempotency_key="web-empty-0001")
+    assert empty.status_code == 422 and "at least one question" in empty.get_data(as_text=True)
+
+
+def test_the_same_key_twice_over_the_web_is_one_answer(client, make_consultation):
+    c = make_consultation()
+    for _ in range(2):
+        response = _post(client, c, idempotency_key="web-retry-0001", idea="Einmal zählen")
+        assert response.status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count(Idea.id))) == 1
+
+
+def test_a_closed_consultation_shows_no_form_and_refuses(client, make_consultation):
+    c = make_consultation(starts=-5, ends=-1)
+    html = client.get(f"/mitreden/{c.id}").get_data(as_text=True)
+    assert "is closed" in html and 'id="mitreden-form"' not in html
+    token = csrf_token(client, "/signin")
+    response = client.post(f"/mitreden/{c.id}", data={"csrf_token": token, "idempotency_key": "closed-key-01",
+                                                      "idea": "zu spät"})
+    assert response.status_code == 409 and "zu spät" not in db.session.scalars(sa.select(Idea.text)).all()
+
+
+def test_a_future_consultation_is_not_public(client, make_consultation):
+    c = make_consultation(starts=2, ends=5)
+    assert client.get(f"/mitreden/{c.id}").status_code == 404
+    assert c.title not in client.get("/mitreden").get_data(as_text=True)
+
+
+def test_index_lists_published_ideas_by_topic_with_answers_and_support(client, make_consultation, request_ctx):
+    c = make_consultation()
+    _save(c, "index-idea-01", idea="Öffentliches WLAN", topic="Bildung")
+    _save(c, "index-idea-02", idea="Geheime Idee", device="f" * 32)
+    shown, hidden = db.session.scalars(sa.select(Idea).order_by(Idea.id)).all()
+    service.publish(shown)
+    service.answer(shown, IdeaStatus.REVIEW, "Wir prüfen das mit den Stadtwerken.")
+    html = client.get("/mitreden").get_data(as_text=True)
+    assert "Öffentliches WLAN" in html and "Geheime Idee" not in html
+    assert "Bildung" in html and "Wir prüfen das mit den Stadtwerken." in html and "Under review" in html
+    token = csrf_token(client, "/mitreden")
+    for expected in (1, 1):
+        response = client.post(f"/mitreden/ideen/{shown.id}/unterstuetzen", data={"csrf_token": token})
+        assert response.status_code == 303
+        db.session.refresh(shown)
+        assert shown.supports == expected
+    assert "You support this idea." in client.get("/mitreden").get_data(as_text=True)
+    assert client.post(f"/mitreden/ideen/{hidden.id}/unterstuetzen",
+                       data={"csrf_token": token}).status_code == 404
+
+
+def test_the_page_speaks_english_with_german_fallback(client, make_consultation):
+    c = make_consultation()
+    html = client.get(f"/mitreden/{c.id}?lang=en").get_data(as_text=True)
+    assert "Digital Lübeck" in html and "Sagen Sie uns Ihre Meinung." in html and "About you" in html
+
+
+# --- the coordinators' pages -------------------------------------------------------------------------------------
+
+
+def test_coordinator_opens_a_consultation_with_questions(client, login, make_district):
+    login("coordinator")
+    north = make_district(name="Nord")
+    token = csrf_token(client, "/admin/mitreden/neu")
+    bad = client.post("/admin/mitreden/neu", data={
+        "csrf_token": token, "title": "Digitales Lübeck", "idea_question": "Was?", "starts": "2026-12-01",
+        "ends": "2026-12-20", "questions": "single: Nur eine Option | A"})
+    assert bad.status_code == 422 and "Line 1" in bad.get_data(as_text=True)
+    assert "Digitales Lübeck" in bad.get_data(as_text=True)
+    response = client.post("/admin/mitreden/neu", data={
+        "csrf_token": token, "title": "Digitales Lübeck", "idea_question": "Was soll einfacher werden?",
+        "title_en": "Digital Lübeck", "starts": "2026-12-01", "ends": "2026-12-20", "districts": [str(north.id)],
+        "topics": "Verwaltung\nBildung\n", "ask_person": "y",
+        "questions": "single: Wie oft? | oft | selten\nmultiple: Was? | Handy | PC\nscale: Wie zufrieden?"})
+    assert response.status_code == 303
+    c = db.session.scalar(sa.select(Consultation))
+    assert (c.title, c.text("title", "en"), c.topics, c.district_ids) == (
+        "Digitales Lübeck", "Digital Lübeck", ["Verwaltung", "Bildung"], [north.id])
+    assert [(q.kind, q.options) for q in c.questions] == [
+        (QuestionKind.SINGLE, ["oft", "selten"]), (QuestionKind.MULTIPLE, ["Handy", "PC"]), (QuestionKind.SCALE, [])]
+    # Lübeck's days: from the first day's midnight to the end of the last day.
+    assert c.starts_at.isoformat() == "2026-11-30T23:00:00+00:00"
+    assert c.ends_at.isoformat() == "2026-12-20T23:00:00+00:00"
+    edit = client.get(f"/admin/mitreden/{c.id}/bearbeiten").get_data(as_text=True)
+    assert "single: Wie oft? | oft | selten" in edit and 'value="2026-12-20"' in edit
+
+
+def test_coordinator_moderates_and_answers(client, login, make_consultation, request_ctx):
+    c = make_consultation()
+    _save(c, "admin-idea-01", idea="Ruf an: 0451 1234567")
+    idea = db.session.scalar(sa.select(Idea))
+    login("coordinator")
+    page = client.get(f"/admin/mitreden/{c.id}/ideen").get_data(as_text=True)
+    assert "May contain personal data (phone)" in page
+    token = csrf_token(client, f"/admin/mitreden/{c.id}/ideen")
+    base = f"/admin/mitreden/ideen/{idea.id}"
+    client.post(f"{base}/moderation", data={"csrf_token": token, f"m{idea.id}-action": "hide"})
+    db.session.refresh(idea)
+    assert idea.moderation == Moderation.NEW  # no reason, nothing changed
+    client.post(f"{base}/moderation", data={"csrf_token": token, f"m{idea.id}-action": "hide",
+                                            f"m{idea.id}-reason": "personal"})
+    db.session.refresh(idea)
+    assert (idea.moderation, idea.hidden_reason) == (Moderation.HIDDEN, "personal")
+    client.post(f"{base}/moderation", data={"csrf_token": token, f"m{idea.id}-action": "publish"})
+    client.post(f"{base}/antwort", data={"csrf_token": token, f"a{idea.id}-status": "not_possible",
+                                         f"a{idea.id}-answer": ""})
+    db.session.refresh(idea)
+    assert (idea.moderation, idea.status) == (Moderation.PUBLISHED, IdeaStatus.RECEIVED)
+    client.post(f"{base}/antwort", data={"csrf_token": token, f"a{idea.id}-status": "not_possible",
+                                         f"a{idea.id}-answer": "Das Amt hat kein Telefon."})
+    db.session.refresh(idea)
+    assert (idea.status, idea.answer) == (IdeaStatus.NOT_POSSIBLE, "Das Amt hat kein Telefon.")
+
+
+def test_staff_type_in_a_paper_card_once(client, login, make_consultation):
+    c = make_consultation()
+    login("coordinator")
+    token = csrf_token(client, f"/admin/mitreden/{c.id}/papier")
+    data = {"csrf_token": token, "idempotency_key": "paper-web-0001", "idea": "Mehr Kurse auf Papier",
+            "age_group": "80_plus"}
+    for _ in range(2):
+        assert client.post(f"/admin/mitreden/{c.id}/papier", data=data).status_code == 303
+    rows = db.session.scalars(sa.select(Contribution)).all()
+    assert [(r.channel, r.age_group) for r in rows] == [(Channel.PAPER, "80_plus")]
+
+
+def test_report_page_and_csv(client, login, make_consultation, make_district, request_ctx):
+    c = make_consultation()
+    single = c.questions[0]
+    _save(c, "csv-key-0001", choices={single.id: [0]}, age_group="65_79")
+    _save(c, "csv-key-0002", channel=Channel.PAPER, device="", choices={single.id: [0]}, idea="=HYPERLINK(1)")
+    login("coordinator")
+    html = client.get(f"/admin/mitreden/{c.id}/bericht").get_data(as_text=True)
+    assert "Wie oft?" in html and "<meter" in html
+    csv = client.get(f"/admin/mitreden/{c.id}/bericht.csv")
+    text = csv.get_data(as_text=True)
+    assert csv.headers["Cache-Control"] == "no-store"
+    assert "Total;;2" in text and "Channel;Phone;1" in text and "Channel;Paper card;1" in text
+    assert "Wie oft?;oft;2" in text and "Age group;65 to 79;1" in text
+
+
+def test_staff_cannot_reach_the_coordinators_pages(client, login, make_consultation):
+    c = make_consultation()
+    login("staff")
+    assert client.get(f"/admin/mitreden/{c.id}/bericht").status_code == 403
+
+
+def test_the_demo_has_a_running_consultation_with_published_answered_ideas(app, client):
+    from busapp import demo
+
+    demo.load(with_users=False)
+    html = client.get("/mitreden").get_data(as_text=True)
+    assert "Lübeck digital: Was soll einfacher werden?" in html
+    assert "Das nehmen wir in die Strategie auf" in html and "0451" not in html
+    c = db.session.scalar(sa.select(Consultation))
+    assert service.report(c).total == 15
+    assert client.get(f"/mitreden/{c.id}").status_code == 200

@@ -15,6 +15,7 @@ MENU = (
     ("planning.reports", _l("Reports")),
     ("feedback.results", _l("Feedback results")),
     ("feedback.posters", _l("QR posters")),
+    ("participation.admin_index", _l("Have your say")),
     ("mail.index", _l("Outgoing mail")),
     ("planning.bursts", _l("Bursts")),
     ("planning.people", _l("People")),

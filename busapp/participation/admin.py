@@ -1,0 +1,216 @@
+"""Coordinators' side of Mitreden (/admin/mitreden): consultations, moderation and answers, paper cards, the board
+report."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import csvexport
+from ..auth import role_required
+from ..extensions import db
+from ..i18n import current_tag
+from ..models import Role
+from . import bp, service
+from .admin_forms import AnswerIdeaForm, ConsultationForm, ModerateForm, parse_questions, questions_text, status_of
+from .forms import _c, answer_form
+from .models import Channel, Consultation, Contribution, Idea, Moderation, Question
+from .views import _submission, district_choices
+
+
+
+def _get(consultation_id: int) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        abort(404)
+    return consultation
+
+
+@bp.get("/admin/mitreden")
+@role_required(Role.COORDINATOR)
+def admin_index():
+    """Every consultation with its counts of answers and of ideas still to be moderated."""
+    consultations = db.session.scalars(sa.select(Consultation).order_by(Consultation.starts_at.desc())).all()
+    answers = dict(db.session.execute(sa.select(Contribution.consultation_id, sa.func.count(Contribution.id))
+                                      .group_by(Contribution.consultation_id)).all())
+    new = dict(db.session.execute(sa.select(Idea.consultation_id, sa.func.count(Idea.id))
+                                  .where(Idea.moderation == Moderation.NEW).group_by(Idea.consultation_id)).all())
+    return render_template("participation/admin/index.html", consultations=consultations, answers=answers, new=new,
+                           now=service.now())
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _day_start(day) -> datetime:
+    """Midnight in Lübeck: a consultation runs from its first day's start to its last day's end."""
+    return datetime.combine(day, time(0), tzinfo=BERLIN)
+
+
+@bp.route("/admin/mitreden/neu", methods=["GET", "POST"], defaults={"consultation_id": None})
+@bp.route("/admin/mitreden/<int:consultation_id>/bearbeiten", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+def edit(consultation_id: int | None):
+    """Open a consultation or change one; its choice questions can change only while nobody has answered."""
+    c = _get(consultation_id) if consultation_id is not None else None
+    answered = c is not None and db.session.scalar(
+        sa.select(sa.func.count(Contribution.id)).where(Contribution.consultation_id == c.id)) > 0
+    form = ConsultationForm()
+    form.districts.choices = _c(district_choices())
+    if request.method == "GET":
+        if c is not None:
+            en = (c.texts or {}).get("en") or {}
+            form.process(data=dict(
+                title=c.title, intro=c.intro, idea_question=c.idea_question, title_en=en.get("title", ""),
+                intro_en=en.get("intro", ""), idea_question_en=en.get("idea_question", ""),
+                starts=c.starts_at.astimezone(BERLIN).date(),
+                ends=(c.ends_at.astimezone(BERLIN) - timedelta(seconds=1)).date(),
+                districts=c.district_ids, topics="\n".join(c.topics or []), questions=questions_text(c),
+                ask_person=c.ask_person))
+        else:
+            form.ask_person.data = True
+            form.idea_question.data = "Was soll in Ihrem Stadtteil digital einfacher werden?"
+    elif form.validate_on_submit():
+        new = c is None
+        if new:
+            c = Consultation()
+            db.session.add(c)
+        c.title, c.intro, c.idea_question = form.title.data, form.intro.data or "", form.idea_question.data
+        texts = dict(c.texts or {})
+        texts["en"] = {k: v for k, v in (("title", form.title_en.data), ("intro", form.intro_en.data),
+                                         ("idea_question", form.idea_question_en.data)) if v}
+        c.texts = texts
+        c.starts_at = _day_start(form.starts.data)
+        c.ends_at = _day_start(form.ends.data + timedelta(days=1))
+        c.district_ids = list(form.districts.data or [])
+        c.topics = [t.strip() for t in (form.topics.data or "").splitlines() if t.strip()][:30]
+        c.ask_person = form.ask_person.data
+        if not answered:
+            c.questions = [Question(position=n, kind=kind, text=text, options=options)
+                           for n, (kind, text, options) in enumerate(parse_questions(form.questions.data))]
+        db.session.commit()
+        flash(_("The consultation is saved."), "success")
+        return redirect(url_for(".admin_index"), code=303)
+    status = 422 if form.errors else 200
+    return render_template("participation/admin/edit.html", form=form, consultation=c, answered=answered), status
+
+
+@bp.get("/admin/mitreden/<int:consultation_id>/ideen")
+@role_required(Role.COORDINATOR)
+def ideas(consultation_id: int):
+    """The consultation's ideas, new ones first, each with its moderation and its public answer."""
+    c = _get(consultation_id)
+    order = sa.case((Idea.moderation == Moderation.NEW, 0), else_=1)
+    rows = db.session.scalars(sa.select(Idea).where(Idea.consultation_id == c.id).order_by(order, Idea.id)).all()
+    forms = {}
+    for idea in rows:
+        answer = AnswerIdeaForm(prefix=f"a{idea.id}", formdata=None)
+        answer.status.data, answer.answer.data = idea.status.value, idea.answer
+        forms[idea.id] = (ModerateForm(prefix=f"m{idea.id}", formdata=None), answer)
+    return render_template("participation/admin/ideas.html", consultation=c, ideas=rows, forms=forms,
+                           statuses=service.STATUSES, reasons=service.HIDE_REASONS)
+
+
+def _idea(idea_id: int) -> Idea:
+    idea = db.session.get(Idea, idea_id)
+    if idea is None:
+        abort(404)
+    return idea
+
+
+@bp.post("/admin/mitreden/ideen/<int:idea_id>/moderation")
+@role_required(Role.COORDINATOR)
+def moderate(idea_id: int):
+    """Publish an idea, or hide it with a published reason."""
+    idea = _idea(idea_id)
+    form = ModerateForm(prefix=f"m{idea.id}")
+    if not form.validate_on_submit():
+        flash(_("Please choose publish or hide."), "error")
+    elif form.action.data == "publish":
+        service.publish(idea, current_user)
+        flash(_("The idea is published."), "success")
+    else:
+        try:
+            service.hide(idea, form.reason.data or "", current_user)
+            flash(_("The idea is hidden."), "success")
+        except service.Refused as exc:
+            flash(exc.message, "error")
+    return redirect(url_for(".ideas", consultation_id=idea.consultation_id, _anchor=f"idee-{idea.id}"), code=303)
+
+
+@bp.post("/admin/mitreden/ideen/<int:idea_id>/antwort")
+@role_required(Role.COORDINATOR)
+def answer(idea_id: int):
+    """Set an idea's public status and the city's answer."""
+    idea = _idea(idea_id)
+    form = AnswerIdeaForm(prefix=f"a{idea.id}")
+    if not form.validate_on_submit():
+        flash(_("Please check the status and the answer."), "error")
+    else:
+        try:
+            service.answer(idea, status_of(form), form.answer.data, current_user)
+            flash(_("The answer is saved."), "success")
+        except service.Refused as exc:
+            flash(exc.message, "error")
+    return redirect(url_for(".ideas", consultation_id=idea.consultation_id, _anchor=f"idee-{idea.id}"), code=303)
+
+
+@bp.route("/admin/mitreden/<int:consultation_id>/papier", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+def paper(consultation_id: int):
+    """Type in a paper card: the residents' form, recorded as from paper."""
+    c = _get(consultation_id)
+    lang = current_tag()
+    form = answer_form(c, lang, district_choices())
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            key = form.idempotency_key.data or ""
+            if not 8 <= len(key) <= 64:
+                key = str(uuid.uuid4())
+            try:
+                service.save(c, _submission(form), key=key, channel=Channel.PAPER, locale="de", user=current_user)
+            except service.Refused as exc:
+                flash(exc.message, "error")
+                status = 409
+            else:
+                flash(_("The paper card is saved. Next card:"), "success")
+                return redirect(url_for(".paper", consultation_id=c.id), code=303)
+        else:
+            status = 422
+    else:
+        form.idempotency_key.data = str(uuid.uuid4())
+    return render_template("participation/admin/paper.html", consultation=c, form=form, lang=lang,
+                           action=url_for(".paper", consultation_id=c.id)), status
+
+
+@bp.get("/admin/mitreden/<int:consultation_id>/bericht")
+@role_required(Role.COORDINATOR)
+def report(consultation_id: int):
+    """The board's report: answers by district, channel, age group and internet use, the choice questions' tables
+    and the ideas; printable on A4."""
+    c = _get(consultation_id)
+    r = service.report(c, current_tag())
+    return render_template("participation/admin/report.html", consultation=c, r=r, statuses=service.STATUSES,
+                           moderation={"new": _("new"), "published": _("published"), "hidden": _("hidden")})
+
+
+@bp.get("/admin/mitreden/<int:consultation_id>/bericht.csv")
+@role_required(Role.COORDINATOR)
+def report_csv(consultation_id: int):
+    """The report's figures as CSV, one row per figure: section, label, count."""
+    c = _get(consultation_id)
+    r = service.report(c, current_tag())
+    rows = [(_("Total"), "", r.total)]
+    for section, table in ((_("Channel"), r.by_channel), (_("District"), r.by_district), (_("Age group"), r.by_age),
+                           (_("Internet use"), r.by_internet)):
+        rows += [(section, label, n) for label, n in table]
+    for q, table in r.questions:
+        rows += [(q.text, label, n) for label, n in table]
+    body = csvexport.text([_("Section"), _("Answer"), _("Count")], rows, bom=True)
+    return csvexport.download(body, f"mitreden-{c.id}-bericht.csv")

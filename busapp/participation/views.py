@@ -1,0 +1,131 @@
+"""Residents' side of Mitreden: the list of consultations and published ideas, a consultation's form, support."""
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import ratelimit
+from ..extensions import db
+from ..i18n import current_tag
+from ..models import District
+from . import bp, service
+from .forms import answer_form, choices_of
+from .models import Channel, Consultation, Idea, Moderation
+
+DEVICE_COOKIE = "mrdev"
+_KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
+
+
+def device_token() -> tuple[str, bool]:
+    """This device's random cookie value, and whether it is new (then it must be set on the response)."""
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    if 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum():
+        return token, False
+    return secrets.token_urlsafe(32), True
+
+
+def set_device_cookie(response, token: str):
+    response.set_cookie(DEVICE_COOKIE, token, max_age=int(timedelta(days=400).total_seconds()), path="/mitreden",
+                        httponly=True, samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
+
+
+def district_choices() -> list[tuple[int, str]]:
+    return [(d.id, d.name) for d in db.session.scalars(sa.select(District).order_by(District.name))]
+
+
+def get_public(consultation_id: int) -> Consultation:
+    """The consultation, or 404 while it has not started (it is not public yet)."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or not service.is_public(consultation, service.now()):
+        abort(404)
+    return consultation
+
+
+@bp.get("/mitreden")
+def index():
+    """Running and past consultations, and the published ideas by topic with the city's answers."""
+    at = service.now()
+    running, past = service.open_and_past(at)
+    ideas = service.published_ideas([c.id for c in running + past])
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    return render_template("participation/index.html", running=running, past=past, lang=current_tag(),
+                           topics=service.by_topic(ideas), statuses=service.STATUSES,
+                           supported=service.supported(token, [i.id for i in ideas]))
+
+
+@bp.route("/mitreden/<int:consultation_id>", methods=["GET", "POST"])
+@ratelimit.limit("mitreden", "RATELIMIT_FEEDBACK")
+def consultation(consultation_id: int):
+    """A consultation's questions as a plain form; the answer is sent back to the same address."""
+    c = get_public(consultation_id)
+    lang = current_tag()
+    token, new_token = device_token()
+    status = 200
+    form = answer_form(c, lang, district_choices())
+    message = None
+    if request.method == "POST":
+        key = (request.form.get("idempotency_key") or "").strip()
+        if not _KEY.fullmatch(key):
+            key = str(uuid.uuid4())
+            form.idempotency_key.data = key
+        existing = service.find(key)
+        if existing is not None:
+            return redirect(url_for(".thanks", consultation_id=existing.consultation_id), code=303)
+        if form.validate_on_submit():
+            try:
+                saved = service.save(c, _submission(form), key=key, channel=Channel.PHONE, locale=lang,
+                                     device_token=token)
+            except service.Refused as exc:
+                message, status = exc.message, 409
+            else:
+                response = redirect(url_for(".thanks", consultation_id=saved.consultation_id), code=303)
+                return set_device_cookie(response, token) if new_token else response
+        else:
+            status = 422
+    else:
+        form.idempotency_key.data = str(uuid.uuid4())
+    reason = service.closed_reason(c, service.now())
+    response = make_response(render_template(
+        "participation/consultation.html", consultation=c, form=form, lang=lang, closed=reason, message=message,
+        action=url_for(".consultation", consultation_id=c.id)), status)
+    response.headers["Cache-Control"] = "no-store"
+    return set_device_cookie(response, token) if new_token else response
+
+
+def _submission(form) -> service.Submission:
+    person = {}
+    if "age_group" in form:
+        person = dict(age_group=form.age_group.data or "", district_id=form.district.data,
+                      internet=form.internet.data or "")
+    return service.Submission(choices=choices_of(form), idea=form.idea.data or "", topic=form.topic.data or "",
+                              **person)
+
+
+@bp.get("/mitreden/<int:consultation_id>/danke")
+def thanks(consultation_id: int):
+    """Thank you, and what happens next."""
+    c = get_public(consultation_id)
+    return render_template("participation/thanks.html", consultation=c, lang=current_tag())
+
+
+@bp.post("/mitreden/ideen/<int:idea_id>/unterstuetzen")
+@ratelimit.limit("mitreden", "RATELIMIT_FEEDBACK")
+def support(idea_id: int):
+    """Support a published idea, once per device."""
+    idea = db.session.get(Idea, idea_id)
+    if idea is None or idea.moderation != Moderation.PUBLISHED:
+        abort(404)
+    token, new_token = device_token()
+    if service.support(idea, token):
+        flash(_("Thank you for your support."), "success")
+    else:
+        flash(_("You have already supported this idea."), "info")
+    response = redirect(url_for(".index", _anchor=f"idee-{idea_id}"), code=303)
+    return set_device_cookie(response, token) if new_token else response
