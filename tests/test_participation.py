@@ -37,7 +37,7 @@ def make_consultation(app, now):
 
 @pytest.fixture
 def request_ctx(app):
-    with app.test_request_context("/mitreden/1", method="POST", environ_base={"REMOTE_ADDR": "198.51.100.7"}):
+    with app.test_request_context("/mitreden/1?lang=en", method="POST", environ_base={"REMOTE_ADDR": "198.51.100.7"}):
         yield
 
 
@@ -279,7 +279,7 @@ def test_errors_in_place_keep_what_was_typed(client, make_consultation):
     assert "Mein Text bleibt" in html and 'class="error-summary"' in html
     assert db.session.scalar(sa.select(sa.func.count(Contribution.id))) == 0
     empty = _post(client, c, idempotency_key="web-empty-0001")
-    assert empty.status_code == 422 and "at least one question" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "mindestens eine Frage" in empty.get_data(as_text=True)
 
 
 def test_the_same_key_twice_over_the_web_is_one_answer(client, make_consultation):
@@ -293,7 +293,7 @@ def test_the_same_key_twice_over_the_web_is_one_answer(client, make_consultation
 def test_a_closed_consultation_shows_no_form_and_refuses(client, make_consultation):
     c = make_consultation(starts=-5, ends=-1)
     html = client.get(f"/mitreden/{c.id}").get_data(as_text=True)
-    assert "is closed" in html and 'id="mitreden-form"' not in html
+    assert "beendet" in html and 'id="mitreden-form"' not in html
     token = csrf_token(client, "/signin")
     response = client.post(f"/mitreden/{c.id}", data={"csrf_token": token, "idempotency_key": "closed-key-01",
                                                       "idea": "zu spät"})
@@ -315,14 +315,14 @@ def test_index_lists_published_ideas_by_topic_with_answers_and_support(client, m
     service.answer(shown, IdeaStatus.REVIEW, "Wir prüfen das mit den Stadtwerken.")
     html = client.get("/mitreden").get_data(as_text=True)
     assert "Öffentliches WLAN" in html and "Geheime Idee" not in html
-    assert "Bildung" in html and "Wir prüfen das mit den Stadtwerken." in html and "Under review" in html
+    assert "Bildung" in html and "Wir prüfen das mit den Stadtwerken." in html and "Wird geprüft" in html
     token = csrf_token(client, "/mitreden")
     for expected in (1, 1):
         response = client.post(f"/mitreden/ideen/{shown.id}/unterstuetzen", data={"csrf_token": token})
         assert response.status_code == 303
         db.session.refresh(shown)
         assert shown.supports == expected
-    assert "You support this idea." in client.get("/mitreden").get_data(as_text=True)
+    assert "Sie unterstützen diese Idee." in client.get("/mitreden").get_data(as_text=True)
     assert client.post(f"/mitreden/ideen/{hidden.id}/unterstuetzen",
                        data={"csrf_token": token}).status_code == 404
 
@@ -343,7 +343,7 @@ def test_coordinator_opens_a_consultation_with_questions(client, login, make_dis
     bad = client.post("/admin/mitreden/neu", data={
         "csrf_token": token, "title": "Digitales Lübeck", "idea_question": "Was?", "starts": "2026-12-01",
         "ends": "2026-12-20", "questions": "single: Nur eine Option | A"})
-    assert bad.status_code == 422 and "Line 1" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Zeile 1" in bad.get_data(as_text=True)
     assert "Digitales Lübeck" in bad.get_data(as_text=True)
     response = client.post("/admin/mitreden/neu", data={
         "csrf_token": token, "title": "Digitales Lübeck", "idea_question": "Was soll einfacher werden?",
@@ -369,7 +369,7 @@ def test_coordinator_moderates_and_answers(client, login, make_consultation, req
     idea = db.session.scalar(sa.select(Idea))
     login("coordinator")
     page = client.get(f"/admin/mitreden/{c.id}/ideen").get_data(as_text=True)
-    assert "May contain personal data (phone)" in page
+    assert "Enthält vielleicht persönliche Daten (phone)" in page
     token = csrf_token(client, f"/admin/mitreden/{c.id}/ideen")
     base = f"/admin/mitreden/ideen/{idea.id}"
     client.post(f"{base}/moderation", data={"csrf_token": token, f"m{idea.id}-action": "hide"})
@@ -413,8 +413,8 @@ def test_report_page_and_csv(client, login, make_consultation, make_district, re
     csv = client.get(f"/admin/mitreden/{c.id}/bericht.csv")
     text = csv.get_data(as_text=True)
     assert csv.headers["Cache-Control"] == "no-store"
-    assert "Total;;2" in text and "Channel;Phone;1" in text and "Channel;Paper card;1" in text
-    assert "Wie oft?;oft;2" in text and "Age group;65 to 79;1" in text
+    assert "Gesamt;;2" in text and "Weg;Telefon;1" in text and "Weg;Papierkarte;1" in text
+    assert "Wie oft?;oft;2" in text and "Altersgruppe;65 bis 79;1" in text
 
 
 def test_staff_cannot_reach_the_coordinators_pages(client, login, make_consultation):
