@@ -309,7 +309,7 @@ def test_kept_pages_go_when_the_tablet_learns_it_was_revoked(browser, bus):
 
     query(app, revoke)
     page.evaluate("BusCheckin.prepare()")  # answered 401: the credential no longer works
-    expect(page.locator("[data-sync-day]")).to_contain_text("nicht angemeldet")
+    expect(page.locator("[data-sync-day]")).to_contain_text("nicht eingerichtet")
     assert staff_caches(page) == []
     assert page.evaluate("localStorage.getItem('busapp.staff.day')") is None
     context.close()
