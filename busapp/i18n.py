@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from babel import Locale
 from babel.dates import (
     DateTimePattern, format_date as babel_format_date, get_date_format, get_time_format, match_skeleton,
+    parse_pattern,
 )
 from flask import current_app, g, has_request_context, redirect, request, session, url_for
 from babel.support import Translations
@@ -224,7 +225,14 @@ def _weekday_pattern(locale: Locale) -> str:
 
 @lru_cache(maxsize=64)
 def _named_pattern(locale: Locale, kind: str, fmt: str) -> DateTimePattern:
-    return get_date_format(fmt, locale) if kind == "date" else get_time_format(fmt, locale)
+    if kind == "date":
+        return get_date_format(fmt, locale)
+    pattern = get_time_format(fmt, locale)
+    if locale.modifier == "ls":
+        # Leichte Sprache writes a time with "Uhr" ("10:00 Uhr"), as its rules ask; the offline scripts get the
+        # same pattern (script_dates), so they write it too.
+        return parse_pattern(pattern.pattern + " 'Uhr'")
+    return pattern
 
 
 def date_filter(value: datetime | date, fmt: str = "full") -> str:

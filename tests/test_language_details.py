@@ -108,3 +108,12 @@ def test_catalogues_no_longer_say_what_the_source_does_not():
             strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
             found += [(tag, p, message.id) for s in strings if s for p in phrases if p in s]
     assert not found, found
+
+
+def test_leichte_sprache_writes_uhr_after_a_time(app):
+    moment = datetime(2026, 12, 8, 13, 30, tzinfo=timezone.utc)
+    with app.test_request_context("/"):
+        with force_locale("de@ls"):
+            assert weekday_at(moment) == "Dienstag, 8. Dezember, 14:30 Uhr"
+        with force_locale("de"):
+            assert weekday_at(moment) == "Dienstag, 8. Dezember, 14:30"
