@@ -139,3 +139,28 @@ def test_the_migration_gives_existing_stops_one_bus(tmp_path):
             assert conn.execute(sa.text("SELECT bus_id FROM stop ORDER BY id")).scalars().all() == [1, 1]
         downgrade(revision="0006_announced_start")
         db.engine.dispose()
+
+
+def test_a_week_of_drafts_is_published_or_deleted_at_once(app, client, login, make_stop, now):
+    from busapp.models import StopStatus
+
+    login("coordinator")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    monday = service.week_of(service.local_day(now) + timedelta(weeks=2))
+    start = service.local(monday, datetime.min.time().replace(hour=10))
+    drafts = [make_stop(starts_at=start + timedelta(days=i), status=StopStatus.DRAFT, place=f"Ort {i}")
+              for i in range(3)]
+    later = make_stop(starts_at=start + timedelta(days=8), status=StopStatus.DRAFT, place="Nächste Woche")
+    draft_ids, later_id = [s.id for s in drafts], later.id
+    page = client.get(f"/admin?week={monday.isoformat()}").get_data(as_text=True)
+    assert "Publish the 3 drafts of this week" in page
+    answer = client.post("/admin/week/publish", data={"csrf_token": csrf_token(client, "/admin"),
+                                                      "week": monday.isoformat()})
+    assert answer.status_code == 303
+    db.session.expire_all()
+    assert {db.session.get(Stop, i).status for i in draft_ids} == {StopStatus.PUBLISHED}
+    assert db.session.get(Stop, later_id).status == StopStatus.DRAFT  # another week's draft stays
+    client.post("/admin/week/delete-drafts", data={"csrf_token": csrf_token(client, "/admin"),
+                                                   "week": (monday + timedelta(days=7)).isoformat()})
+    db.session.expire_all()
+    assert db.session.get(Stop, later_id) is None and all(db.session.get(Stop, i) for i in draft_ids)

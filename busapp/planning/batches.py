@@ -15,6 +15,7 @@ Publishing and deleting drafts
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -134,11 +135,17 @@ def blocking_message(stops: list[Stop]) -> str:
     return text + " " + _("Cancel those stops instead, so that the people booked are told.")
 
 
-def publish_drafts(batch_id: int, user: User | None) -> int:
-    """Publish the batch's draft stops that are still ahead, with their draft workshops; returns how many."""
+def publish_drafts(batch_id: int | None, user: User | None, *, starts: datetime | None = None,
+                   ends: datetime | None = None) -> int:
+    """Publish the draft stops of a batch (or of a time span, such as a week) that are still ahead, with their
+    draft workshops; returns how many."""
     service._planning_lock()
-    ids = list(db.session.scalars(sa.select(Stop.id).where(Stop.batch_id == batch_id,
-                                                           Stop.status == StopStatus.DRAFT, Stop.ends_at > utcnow())))
+    where = [Stop.status == StopStatus.DRAFT, Stop.ends_at > utcnow()]
+    if batch_id is not None:
+        where.append(Stop.batch_id == batch_id)
+    if starts is not None:
+        where += [Stop.starts_at >= starts, Stop.starts_at < ends]
+    ids = list(db.session.scalars(sa.select(Stop.id).where(*where)))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         db.session.execute(sa.update(Workshop).where(Workshop.stop_id.in_(chunk),
@@ -146,7 +153,8 @@ def publish_drafts(batch_id: int, user: User | None) -> int:
                            .values(status=WorkshopStatus.PUBLISHED, updated_at=utcnow()))
         db.session.execute(sa.update(Stop).where(Stop.id.in_(chunk))
                            .values(status=StopStatus.PUBLISHED, sequence=Stop.sequence + 1, updated_at=utcnow()))
-    audit("tour-import-publish", None, user=service._user(user), batch=batch_id, stops=len(ids))
+    audit("stops-publish", None, user=service._user(user), batch=batch_id,
+          span=[starts.isoformat(), ends.isoformat()] if starts else None, stops=len(ids))
     db.session.commit()
     return len(ids)
 
@@ -237,3 +245,34 @@ def stop_delete(stop_id: int):
         return redirect(url_for("planning.index"), code=303)
     flash(_("Only a draft stop can be deleted. Cancel a published stop instead."), "error")
     return redirect(url_for("planning.stop", stop_id=stop_id), code=303)
+
+
+def _week(text: str | None):
+    """The Monday and the Monday after of the week a ?week= date falls in, as local times."""
+    day = service.parse_date(text or "")
+    if day is None:
+        abort(400)
+    monday = service.week_of(day)
+    return monday, service.local(monday, time(0)), service.local(monday + timedelta(days=7), time(0))
+
+
+@bp.post("/week/publish")
+@coordinator
+def week_publish():
+    """Publish every draft stop of one week that is still ahead."""
+    monday, starts, ends = _week(request.form.get("week"))
+    n = publish_drafts(None, current_user._get_current_object(), starts=starts, ends=ends)
+    flash(ngettext("%(num)d stop is published.", "%(num)d stops are published.", n), "success")
+    return redirect(url_for("planning.index", week=monday.isoformat()), code=303)
+
+
+@bp.post("/week/delete-drafts")
+@coordinator
+def week_delete_drafts():
+    """Delete every draft stop of one week."""
+    monday, starts, ends = _week(request.form.get("week"))
+    ids = list(db.session.scalars(sa.select(Stop.id).where(Stop.status == StopStatus.DRAFT, Stop.starts_at >= starts,
+                                                           Stop.starts_at < ends)))
+    n = delete_drafts(ids, current_user._get_current_object())
+    flash(ngettext("%(num)d draft stop is deleted.", "%(num)d draft stops are deleted.", n), "success")
+    return redirect(url_for("planning.index", week=monday.isoformat()), code=303)
