@@ -116,7 +116,7 @@ def test_bus_url_without_a_stop_today_shows_the_next_stops(client, make_stop, cl
     response = client.get("/f")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Der Bus ist gerade an keiner Haltestelle" in html
+    assert "Der Bus ist gerade an keinem Halt" in html
     assert "Marli-Forum" in html and "Stadtteilbibliothek" not in html and "Gestern" not in html
     english = client.get("/f", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "The bus is not at a stop right now" in english
