@@ -15,7 +15,7 @@ from .i18n import current_tag, direction_of, html_lang
 
 # The columns that may carry other languages, per model.
 TRANSLATABLE = {
-    "Workshop": ("title", "description", "accessibility_notes"),
+    "Workshop": ("title", "description", "accessibility_notes", "bring"),
     "Stop": ("live_note", "cancel_reason"),
     "Place": ("finding_note",),
 }

@@ -117,3 +117,11 @@ def test_leichte_sprache_writes_uhr_after_a_time(app):
             assert weekday_at(moment) == "Dienstag, 8. Dezember, 14:30 Uhr"
         with force_locale("de"):
             assert weekday_at(moment) == "Dienstag, 8. Dezember, 14:30"
+
+
+def test_what_to_bring_in_the_page_language_else_german_marked_as_german(client, make_workshop):
+    workshop = make_workshop(bring="Ihr Handy und das Ladekabel", texts={"tr": {"bring": "Telefonunuz ve şarj kablosu"}})
+    turkish = _page(client, f"/s/{workshop.stop_id}?lang=tr")
+    assert re.search(r'<dd lang="tr" dir="ltr">Telefonunuz ve şarj kablosu</dd>', turkish)
+    arabic = _page(client, f"/workshops/{workshop.id}/book?lang=ar")
+    assert re.search(r'<dd lang="de" dir="ltr">Ihr Handy und das Ladekabel</dd>', arabic)
