@@ -25,7 +25,7 @@ from busapp.models import (
     Booking, BookingStatus, CheckIn, Device, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop,
     StopStatus, User, Workshop,
 )
-from busapp.participation.models import Consultation, Idea, Moderation
+from busapp.participation.models import Consultation, Idea, Moderation, Question, QuestionKind
 from tests.conftest import PASSWORD
 
 # Public endpoints: residents' pages, need no account. Blueprint-wide patterns only for blueprints that serve
@@ -117,11 +117,13 @@ def build_world() -> dict:
     # A running consultation with a published idea, so the Mitreden pages and their forms have something to show.
     consultation = Consultation(title="Digitales Lübeck", idea_question="Was soll einfacher werden?",
                                 starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=7))
+    consultation.questions = [Question(kind=QuestionKind.SINGLE, text="Wie oft?", options=["oft", "selten"])]
     idea = Idea(consultation=consultation, text="Mehr WLAN", moderation=Moderation.PUBLISHED)
     db.session.add_all([consultation, idea])
     db.session.commit()
     return {
         "district": district, "stop": stop, "workshop": workshop, "booking": booking, "feedback": feedback,
+        "consultation": consultation,
         "values": {
             "district_id": district.id, "slug": district.slug, "district_slug": district.slug,
             "number": district.number, "district_number": district.number,

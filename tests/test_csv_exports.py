@@ -28,6 +28,7 @@ POISON = {
     "workshop title": "=1+1",
     "district name": "@Bezirk",
     "feedback text": "\r=cmd|' /C calc'!A0",
+    "consultation question": "=WEBSERVICE(1)",
 }
 
 
@@ -41,6 +42,7 @@ def poisoned_world() -> dict:
     district.name = POISON["district name"]
     feedback: Feedback = world["feedback"]
     feedback.learned = POISON["feedback text"]
+    world["consultation"].questions[0].text = POISON["consultation question"]
     db.session.commit()
     return world
 
