@@ -163,12 +163,18 @@ def address_share(capacity: int) -> int:
     return max(max(PARTY_SIZES), -(-capacity * percent // 100))
 
 
-def held_from(workshop_id: int, origin: str) -> int:
-    """Seats booked or waited for in a workshop by bookings from this origin."""
-    return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Booking.party_size), 0)).where(
-            Booking.workshop_id == workshop_id, Booking.origin == origin, Booking.status != BookingStatus.CANCELLED)
-    ) or 0
+def _held_from(workshop_id: int, origin: str):
+    """Seats booked or waited for in a workshop by bookings from this origin (a query)."""
+    return sa.select(sa.func.coalesce(sa.func.sum(Booking.party_size), 0)).where(
+        Booking.workshop_id == workshop_id, Booking.origin == origin, Booking.status != BookingStatus.CANCELLED)
+
+
+def _share_exceeded(workshop_id: int, origin: str, party_size: int) -> bool:
+    """Would this party take the origin past its address_share()? One statement: capacity and seats held."""
+    capacity, held = db.session.execute(
+        sa.select(Workshop.capacity, _held_from(workshop_id, origin).scalar_subquery())
+        .where(Workshop.id == workshop_id)).one()
+    return (held or 0) + party_size > address_share(capacity)
 
 
 def create(workshop_id: int, *, party_size: int, name: str, contact: str | None, needs_note: str | None,
@@ -199,8 +205,7 @@ def create(workshop_id: int, *, party_size: int, name: str, contact: str | None,
         if not seats.lock(workshop_id, bookable_after=cutoff):
             raise Refused("unavailable")
         if origin is not None and current_app.config.get("RATELIMIT_ENABLED", True):
-            capacity = db.session.scalar(sa.select(Workshop.capacity).where(Workshop.id == workshop_id))
-            if held_from(workshop_id, origin) + party_size > address_share(capacity):
+            if _share_exceeded(workshop_id, origin, party_size):
                 raise Refused("address_share")
         got = seats.take(workshop_id, party_size, unless_owed=True)
         booking = Booking(
