@@ -433,3 +433,9 @@ def test_the_demo_has_a_running_consultation_with_published_answered_ideas(app, 
     c = db.session.scalar(sa.select(Consultation))
     assert service.report(c).total == 15
     assert client.get(f"/mitreden/{c.id}").status_code == 200
+
+
+def test_every_page_leads_to_mitreden(client):
+    html = client.get("/").get_data(as_text=True)
+    nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+    assert 'href="/mitreden"' in nav and "Mitreden" in nav
