@@ -34,6 +34,7 @@ PUBLIC = (
     "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*", "opendata.*", "ngsild.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
     "participation.index", "participation.consultation", "participation.thanks", "participation.support",
+    "participation.ideas_json", "participation.ideas_csv",
     "static", "healthz",
     # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
     # and is a 404 to everyone else (tests/test_monitoring.py).
@@ -123,7 +124,7 @@ def build_world() -> dict:
     db.session.commit()
     return {
         "district": district, "stop": stop, "workshop": workshop, "booking": booking, "feedback": feedback,
-        "consultation": consultation,
+        "consultation": consultation, "idea": idea,
         "values": {
             "district_id": district.id, "slug": district.slug, "district_slug": district.slug,
             "number": district.number, "district_number": district.number,

@@ -43,6 +43,7 @@ def poisoned_world() -> dict:
     feedback: Feedback = world["feedback"]
     feedback.learned = POISON["feedback text"]
     world["consultation"].questions[0].text = POISON["consultation question"]
+    world["idea"].text = POISON["consultation question"]
     db.session.commit()
     return world
 

@@ -439,3 +439,24 @@ def test_every_page_leads_to_mitreden(client):
     html = client.get("/").get_data(as_text=True)
     nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
     assert 'href="/mitreden"' in nav and "Mitreden" in nav
+
+
+def test_open_data_has_published_ideas_and_nothing_about_their_authors(client, make_consultation, make_district,
+                                                                        request_ctx):
+    c = make_consultation()
+    district = make_district(name="Moisling")
+    _save(c, "open-data-001", idea="Öffentliches WLAN", topic="Bildung", age_group="65_79",
+          district_id=district.id, internet="never")
+    _save(c, "open-data-002", idea="Noch nicht geprüft", device="f" * 32)
+    shown = db.session.scalar(sa.select(Idea).where(Idea.text == "Öffentliches WLAN"))
+    service.publish(shown)
+    service.answer(shown, IdeaStatus.TAKEN, "Kommt in die Strategie.")
+    data = client.get("/mitreden/ideen.json").get_json()
+    assert [i["text"] for i in data["ideas"]] == ["Öffentliches WLAN"]
+    assert set(data["ideas"][0]) == {"id", "consultation_id", "consultation", "topic", "text", "status", "answer",
+                                     "supports", "date"}
+    assert data["ideas"][0]["status"] == "taken"
+    csv = client.get("/mitreden/ideen.csv").get_data(as_text=True)
+    assert "Öffentliches WLAN" in csv and "Noch nicht geprüft" not in csv
+    for private in ("65_79", "Moisling", "never", "phone", shown.contribution.device_hash):
+        assert private not in csv and private not in str(data)

@@ -7,10 +7,10 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import ratelimit
+from .. import csvexport, ratelimit
 from ..extensions import db
 from ..i18n import current_tag
 from ..models import District
@@ -129,3 +129,34 @@ def support(idea_id: int):
         flash(_("You have already supported this idea."), "info")
     response = redirect(url_for(".index", _anchor=f"idee-{idea_id}"), code=303)
     return set_device_cookie(response, token) if new_token else response
+
+
+# --- open data ---------------------------------------------------------------------------------------------------
+
+OPEN_COLUMNS = ("id", "consultation_id", "consultation", "topic", "text", "status", "answer", "supports", "date")
+
+
+def _open_rows() -> list[dict]:
+    """Published ideas of consultations that have started: what the public page shows, nothing about who wrote
+    them (no channel, district, age, device, language or flag)."""
+    at = service.now()
+    running, past = service.open_and_past(at)
+    titles = {c.id: c.title for c in running + past}
+    return [{
+        "id": idea.id, "consultation_id": idea.consultation_id, "consultation": titles[idea.consultation_id],
+        "topic": idea.topic, "text": idea.text, "status": idea.status.value, "answer": idea.answer,
+        "supports": idea.supports, "date": idea.created_at.date().isoformat(),
+    } for idea in service.published_ideas(list(titles))]
+
+
+@bp.get("/mitreden/ideen.json")
+def ideas_json():
+    """Published ideas with the city's status and answer, as open data (JSON)."""
+    return jsonify(ideas=_open_rows(), license=current_app.config["OPENDATA_LICENSE"])
+
+
+@bp.get("/mitreden/ideen.csv")
+def ideas_csv():
+    """The same as CSV, through the app's one CSV writer."""
+    rows = [[row[c] for c in OPEN_COLUMNS] for row in _open_rows()]
+    return csvexport.download(csvexport.text(OPEN_COLUMNS, rows, bom=True), "mitreden-ideen.csv")
