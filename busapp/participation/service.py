@@ -12,10 +12,12 @@ Exactly once
     answers as for a repeat.
 
 How often
-    Counted with the app's rate limiter (busapp/ratelimit.py), as feedback is: at most FEEDBACK_DEVICE_LIMIT answers
-    per device and consultation and day (a keyed hash of a random cookie), and at most FEEDBACK_ADDRESS_LIMIT per
-    address (IPv6: its /64) and consultation and day, except from the bus's TRUSTED_NETWORKS. Paper cards and the
-    station are typed in by staff and count against neither.
+    As for feedback: at most FEEDBACK_DEVICE_LIMIT answers per device and consultation and Lübeck day, counted from
+    the stored answers (a keyed hash of a random cookie), so copies of one answer racing each other all pass this
+    check and the UNIQUE key makes them one; and at most FEEDBACK_ADDRESS_LIMIT per address (IPv6: its /64) and
+    consultation and day, counted atomically by the app's rate limiter (busapp/ratelimit.py), except from the bus's
+    TRUSTED_NETWORKS. The form's POSTs also pass the limiter's per-request limit (RATELIMIT_FEEDBACK). Paper cards
+    and the station are typed in by staff and count against neither.
 
 Little data
     Answers are anonymous: no name, no contact, no link to a booking or to anyone's account (the tables hold no such
@@ -173,11 +175,15 @@ def find(key: str) -> Saved | None:
     return Saved(row[0], row[1], replay=True) if row else None
 
 
-def _within_limits(consultation: Consultation, hashed: str) -> None:
+def _within_limits(consultation: Consultation, hashed: str, at: datetime) -> None:
     cfg = current_app.config
     day = 86400
-    if not ratelimit.hit("mitreden-device", f"{hashed}|{consultation.id}",
-                         f"{int(cfg['FEEDBACK_DEVICE_LIMIT'])}/{day}"):
+    from ..feedback.rules import day_start
+
+    given = db.session.scalar(sa.select(sa.func.count(Contribution.id)).where(
+        Contribution.consultation_id == consultation.id, Contribution.device_hash == hashed,
+        Contribution.created_at >= day_start(at))) or 0
+    if given >= int(cfg["FEEDBACK_DEVICE_LIMIT"]):
         raise Refused(_("You have already answered this question several times today. Thank you!"))
     if not ratelimit.trusted_network() and not ratelimit.hit(
             "mitreden-address", f"{ratelimit.client_key()}|{consultation.id}",
@@ -197,7 +203,7 @@ def save(consultation: Consultation, submission: Submission, *, key: str, channe
         raise Refused(reason)
     hashed = device_hash(device_token) if device_token else ""
     if channel == Channel.PHONE:
-        _within_limits(consultation, hashed or "-")
+        _within_limits(consultation, hashed, at)
     consultation_id = consultation.id
     questions = {q.id: q for q in consultation.questions}
     contribution = Contribution(
