@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from werkzeug.routing import AnyConverter
@@ -22,6 +23,7 @@ from busapp import create_app, demo
 from busapp.config import database_url
 from busapp.extensions import db
 from busapp.models import Course, Role, Stop, StopStatus, User, Workshop, WorkshopStatus, utcnow
+from busapp.participation.models import Consultation
 from tests.conftest import _empty_tables
 from tests.e2e.helpers import controlled
 from tests.live import LiveServer
@@ -103,6 +105,8 @@ def _find_ids() -> dict:
     ids["course"] = db.session.scalar(sa.select(Course.id).order_by(Course.id).limit(1))
     ids["place"] = upcoming.place_id
     ids["staff_user"] = db.session.scalar(sa.select(User.id).where(User.role == Role.STAFF).limit(1))
+    ids["import_token"] = _checked_tour_file()
+    ids["consultation"] = db.session.scalar(sa.select(Consultation.id).order_by(Consultation.id).limit(1))
     ids.update(_bookings(workshop, now))
     ids.update(_feedback_stop(now))
     return ids
@@ -275,7 +279,7 @@ def role_targets(site: Site, role: str) -> list[Target]:
             if FILE_ROUTE.search(rule.rule):
                 continue  # downloads, not pages
             choices: list[dict] = [{}]
-            for arg in sorted(rule.arguments):
+            for arg in sorted(rule.arguments - set(rule.defaults or {})):  # a default fills itself
                 converter = rule._converters.get(arg)
                 if isinstance(converter, AnyConverter):
                     options = sorted(converter.items)  # one page per choice
@@ -298,7 +302,19 @@ def role_targets(site: Site, role: str) -> list[Target]:
 FILE_ROUTE = re.compile(r"\.(csv|ics|svg|json|js|pdf|png|webmanifest)$")
 
 
+def _checked_tour_file() -> str:
+    """A council's published timetable, checked and kept for the demo coordinator, as after "check the file": its
+    preview page (/admin/import/<token>) with the file's warnings."""
+    from busapp.planning import tourcsv
+
+    coordinator = db.session.scalars(sa.select(User).where(User.email == DEMO_LOGINS["coordinator"][0])).one()
+    data = (Path(__file__).resolve().parent.parent / "data" / "mobile-libraries" / "york.csv").read_bytes()
+    return tourcsv.stage(data, coordinator)
+
+
 ROUTE_ARGS: dict[str, Callable[[dict], object]] = {
+    "token": lambda ids: ids["import_token"],
+    "consultation_id": lambda ids: ids["consultation"],
     "stop_id": lambda ids: ids["feedback_stop"],
     "workshop_id": lambda ids: ids["workshop"],
     "slug": lambda ids: ids["district"],
