@@ -123,7 +123,7 @@ def select_locale() -> str:
 _PREFERRED = "busapp_i18n_preferred"
 # Pages a resident moves between: a language asked for with ?lang= (or the booking's own language on its ticket)
 # travels in their links, so the choice holds for the visit without a cookie. Staff pages and files do not carry it.
-CARRYING_BLUEPRINTS = frozenset({"schedule", "booking", "feedback", "pages"})
+CARRYING_BLUEPRINTS = frozenset({"schedule", "booking", "feedback", "pages", "participation"})
 
 
 def prefer_language(locale_id: str | None) -> None:
