@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--disable-quic", "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
+OFFICE = {"width": 1280, "height": 800}
 # Generous but bounded waits: on a loaded machine (two test workers and their browsers on two cores, the PostgreSQL
 # run) a page can take many seconds; a wait that runs out is a failure, never a reason to skip.
 ACTION_TIMEOUT_MS = 30_000
@@ -147,6 +148,15 @@ def context(browser, live_server):
     ctx = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="de-DE",
                               service_workers="allow")
     yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def office(browser, live_server):
+    """A coordinator's 1280 x 800 desk browser on the live server."""
+    ctx = browser.new_context(viewport=OFFICE, base_url=live_server.url, locale="de-DE")
+    page = ctx.new_page()
+    yield page
     ctx.close()
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError, expect
 
+from busapp.demo import DEMO_USERS
 from busapp.extensions import db
 from busapp.models import Booking, Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from busapp.pwa import views as pwa
@@ -318,3 +319,38 @@ OVERFLOW = """() => {
   }
   return {scrollWidth: root.scrollWidth, clientWidth: width, culprits: out.slice(0, 8)};
 }"""
+
+
+TABLET = {"width": 1024, "height": 768}
+
+
+def new_tablet(browser, base: str, name: str):
+    """A 1024 x 768 tablet with staff signed in and the tablet set up under `name`: (context, page)."""
+    context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
+    page = context.new_page()
+    staff_sign_in(page, base)
+    page.goto(base + "/staff/tablet")
+    page.fill("#name", name)
+    page.click("main form button[type=submit]")
+    expect(page.locator("#device-credential")).to_have_count(1)
+    return context, page
+
+
+def wait_prepared(page) -> None:
+    """The tablet has today's data for offline use."""
+    expect(page.locator("[data-sync-day]")).to_contain_text("Bereit für offline")
+
+
+def wait_pages_kept(page) -> None:
+    """The service worker has kept today's staff pages on the tablet."""
+    expect(page.locator("#sync")).to_have_attribute("data-offline-pages", "ready", timeout=30000)
+
+
+def sign_in_as_coordinator(page) -> None:
+    """Sign in with the demo coordinator through the real form (the page has a base_url)."""
+    email, _role, password = next(u for u in DEMO_USERS if u[1] == "coordinator")
+    page.goto("/signin")
+    page.fill("input[type=email]", email)
+    page.fill("input[type=password]", password)
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").first.click()

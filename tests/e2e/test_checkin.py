@@ -17,24 +17,13 @@ from busapp.models import (
 )
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.helpers import arrived, go_offline, go_online, query, staff_caches, staff_sign_in, y4m_video
+from tests.e2e.helpers import (
+    TABLET, arrived, go_offline, go_online, new_tablet, query, staff_caches, staff_sign_in, wait_pages_kept, wait_prepared,
+    y4m_video,
+)
 from tests.qrtools import rasterise
 
 pytestmark = pytest.mark.browser
-
-TABLET = {"width": 1024, "height": 768}
-
-
-def new_tablet(browser, base: str, name: str):
-    context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
-    page = context.new_page()
-    staff_sign_in(page, base)
-    page.goto(base + "/staff/tablet")
-    page.fill("#name", name)
-    page.click("main form button[type=submit]")
-    expect(page.locator("#device-credential")).to_have_count(1)
-    return context, page
-
 
 def test_check_in_by_typed_code_and_by_name_search(browser, bus):
     app, server, ids = bus
@@ -79,10 +68,6 @@ def test_scan_reads_a_ticket_from_the_camera(_playwright, bus, tmp_path):
         browser.close()
 
 
-def _wait_prepared(page) -> None:
-    expect(page.locator("[data-sync-day]")).to_contain_text("Bereit für offline")
-
-
 def test_offline_check_in_and_walk_in_sync_once_and_a_second_tablet_sees_the_conflict(browser, bus):
     app, server, ids = bus
     door = f"{server.url}/staff/workshops/{ids['workshop']}"
@@ -90,7 +75,7 @@ def test_offline_check_in_and_walk_in_sync_once_and_a_second_tablet_sees_the_con
     context_b, page_b = new_tablet(browser, server.url, "Tablet hinten")
     for page in (page_a, page_b):
         page.goto(door)
-        _wait_prepared(page)
+        wait_prepared(page)
     context_a.set_offline(True)
     context_b.set_offline(True)
     # Tablet A, offline: checks Erika in by tap and adds a walk-in.
@@ -137,7 +122,7 @@ def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
     app, server, ids = bus
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    _wait_prepared(page)
+    wait_prepared(page)
     context.set_offline(True)
     page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
     expect(page.locator("[data-sync-queue]")).to_contain_text("1")
@@ -165,16 +150,12 @@ def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
 
 # --- a tablet that opens its pages anew without network ------------------------------------------------------------
 
-def _wait_pages_kept(page) -> None:
-    expect(page.locator("#sync")).to_have_attribute("data-offline-pages", "ready", timeout=30000)
-
-
 def test_prepared_tablet_opens_its_pages_anew_offline_and_the_check_in_syncs_once(browser, bus):
     app, server, ids = bus
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(server.url + "/staff/")
-    _wait_prepared(page)
-    _wait_pages_kept(page)
+    wait_prepared(page)
+    wait_pages_kept(page)
     expect(page.locator("[data-sync-day]")).to_contain_text("Daten vom")
     page.close()  # the tab is closed (or the tablet restarts) while on the way
 
@@ -222,7 +203,7 @@ def test_kept_pages_go_at_sign_out_and_never_reach_another_person(browser, bus):
     query(app, lambda: _second_staff())
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(server.url + "/staff/")
-    _wait_pages_kept(page)
+    wait_pages_kept(page)
     first = staff_caches(page)
     assert len(first) == 1
     # Someone else signs in on the same tablet, without anyone signing out first: the copies go.
@@ -231,7 +212,7 @@ def test_kept_pages_go_at_sign_out_and_never_reach_another_person(browser, bus):
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit] >> nth=-1")
     page.wait_for_url(server.url + "/staff/")
-    _wait_pages_kept(page)
+    wait_pages_kept(page)
     second = staff_caches(page)
     assert len(second) == 1 and second != first
     # Signing out removes them; offline, /staff/ then shows the offline page, not a kept copy.
@@ -258,7 +239,7 @@ def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_o
     app, server, ids = bus
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    _wait_prepared(page)
+    wait_prepared(page)
 
     def seats_taken() -> int:
         return query(app, lambda: db.session.get(Workshop, ids["workshop"]).seats_taken)
@@ -300,7 +281,7 @@ def test_kept_pages_go_when_the_tablet_learns_it_was_revoked(browser, bus):
     app, server, ids = bus
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(server.url + "/staff/")
-    _wait_pages_kept(page)
+    wait_pages_kept(page)
     assert len(staff_caches(page)) == 1
 
     def revoke():

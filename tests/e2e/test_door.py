@@ -12,7 +12,9 @@ from playwright.sync_api import expect
 from busapp import tickets
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, District, Place, Stop, StopStatus, Workshop, utcnow
-from tests.e2e.helpers import arrived, query, staff_sign_in as sign_in, y4m_video
+from tests.e2e.helpers import (
+    arrived, new_tablet, query, staff_sign_in as sign_in, wait_pages_kept, wait_prepared, y4m_video,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -342,12 +344,11 @@ def test_an_offline_check_in_signed_during_the_sign_in_is_taken_after_the_sign_i
     import sqlalchemy as sa
 
     from busapp.models import CheckIn, User
-    from tests.e2e.test_checkin import _wait_prepared, new_tablet
 
     app, server, ids = door
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    _wait_prepared(page)
+    wait_prepared(page)
     context.set_offline(True)
     page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
     expect(page.locator("[data-sync-queue]")).to_contain_text("1")
@@ -366,13 +367,12 @@ def test_an_offline_check_in_signed_during_the_sign_in_is_taken_after_the_sign_i
 
 
 def test_an_undo_online_then_no_network_lets_the_party_be_checked_in_again(browser, door):
-    from tests.e2e.test_checkin import _wait_pages_kept, _wait_prepared, new_tablet
 
     app, server, ids = door
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    _wait_prepared(page)
-    _wait_pages_kept(page)  # the first preparation is over
+    wait_prepared(page)
+    wait_pages_kept(page)  # the first preparation is over
     erika = page.locator("#list .door-row", has_text="Erika Muster")
     erika.locator("button", has_text="Einchecken").click()
     expect(page.locator("#list .door-answer")).to_have_attribute("data-outcome", "valid")
@@ -395,7 +395,6 @@ def test_an_undo_online_then_no_network_lets_the_party_be_checked_in_again(brows
 
 
 def test_names_are_found_as_people_type_them_online_and_offline(browser, door):
-    from tests.e2e.test_checkin import _wait_prepared, new_tablet
 
     app, server, ids = door
 
@@ -408,7 +407,7 @@ def test_names_are_found_as_people_type_them_online_and_offline(browser, door):
     query(app, add)
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    _wait_prepared(page)
+    wait_prepared(page)
     rows = page.locator("#list .door-row:visible")
     page.fill("#q", "yilmaz")
     expect(rows).to_have_count(1)
@@ -447,12 +446,11 @@ def test_the_first_screen_of_the_day_shows_the_workshops_and_the_first_step(brow
 
 
 def test_sign_out_online_with_unsent_actions_asks_and_keeps_them(browser, door):
-    from tests.e2e.test_checkin import _wait_prepared, new_tablet
 
     app, server, ids = door
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    _wait_prepared(page)
+    wait_prepared(page)
     context.set_offline(True)
     page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
     expect(page.locator("[data-sync-queue]")).to_contain_text("1")

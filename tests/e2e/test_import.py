@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from busapp.extensions import db
 from busapp.models import Bus, ImportBatch, Stop
-from tests.e2e.test_planning import office, sign_in_as_coordinator  # noqa: F401  (the office fixture)
+from tests.e2e.helpers import count, sign_in_as_coordinator
 
 YORK = Path(__file__).resolve().parent.parent / "data" / "mobile-libraries" / "york.csv"
 
 
-def _count(live_app, model, *where) -> int:
-    with live_app.app_context():
-        try:
-            return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-        finally:
-            db.session.remove()
-
-
-def test_import_preview_confirm_and_remove_the_batch(office, live_app, tmp_path):  # noqa: F811
+def test_import_preview_confirm_and_remove_the_batch(office, live_app, tmp_path):
     page = office
-    demo_stops = _count(live_app, Stop)
+    demo_stops = count(live_app, Stop)
     sign_in_as_coordinator(page)
     page.goto("/admin/transfer")
     page.set_input_files("input[type=file]", str(YORK))
@@ -39,21 +28,21 @@ def test_import_preview_confirm_and_remove_the_batch(office, live_app, tmp_path)
     box = button.bounding_box()
     assert box and box["y"] + box["height"] <= 800, box
     page.screenshot(path=str(tmp_path / "import-preview.png"))
-    assert _count(live_app, Stop) == demo_stops  # nothing written before the confirmation
+    assert count(live_app, Stop) == demo_stops  # nothing written before the confirmation
     with page.expect_navigation():
         button.click()
     assert page.url.endswith("/admin/imports")
-    added = _count(live_app, Stop) - demo_stops
-    assert added > 1000 and _count(live_app, ImportBatch) == 1 and _count(live_app, Bus) == 2
+    added = count(live_app, Stop) - demo_stops
+    assert added > 1000 and count(live_app, ImportBatch) == 1 and count(live_app, Bus) == 2
     assert f"{added} Halte geschrieben" in page.inner_text("main")
     page.screenshot(path=str(tmp_path / "imports.png"))
     with page.expect_navigation():
         page.get_by_role("button", name="Den ganzen Import entfernen …").click()
     dry_run = page.locator("#removal").inner_text()
     assert f"{added} Halte" in dry_run and "30 Stadtteile, die der Import angelegt hat" in dry_run
-    assert _count(live_app, Stop) == demo_stops + added  # the dry run removes nothing
+    assert count(live_app, Stop) == demo_stops + added  # the dry run removes nothing
     page.screenshot(path=str(tmp_path / "import-remove.png"))
     with page.expect_navigation():
         page.get_by_role("button", name="Alles entfernen").click()
     assert "Der Import ist entfernt" in page.inner_text("main")
-    assert _count(live_app, Stop) == demo_stops and _count(live_app, ImportBatch) == 0 and _count(live_app, Bus) == 1
+    assert count(live_app, Stop) == demo_stops and count(live_app, ImportBatch) == 0 and count(live_app, Bus) == 1

@@ -9,31 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from busapp.demo import DEMO_USERS
 from busapp.extensions import db
 from busapp.models import Booking, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from busapp.planning import service
+from tests.e2e.helpers import sign_in_as_coordinator
 
 pytestmark = pytest.mark.browser
-OFFICE = {"width": 1280, "height": 800}
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def office(browser, live_server):
-    ctx = browser.new_context(viewport=OFFICE, base_url=live_server.url, locale="de-DE")
-    page = ctx.new_page()
-    yield page
-    ctx.close()
-
-
-def sign_in_as_coordinator(page) -> None:
-    email, _role, password = next(u for u in DEMO_USERS if u[1] == "coordinator")
-    page.goto("/signin")
-    page.fill("input[type=email]", email)
-    page.fill("input[type=password]", password)
-    with page.expect_navigation():
-        page.locator("main form [type=submit]").first.click()
 
 
 def free_saturday(live_app) -> date:
