@@ -84,5 +84,43 @@ def set_text(obj, lang: str, **fields: str) -> None:
     obj.texts = {k: v for k, v in texts.items() if v}
 
 
+MAX_TEXT = {"title": 160, "description": 2000}
+
+
+def other_languages(own: str | None = None) -> list[str]:
+    """The languages a coordinator may add text in: every offered language but the row's own."""
+    own = own or (current_app.config["BABEL_DEFAULT_LOCALE"] if has_app_context() else "de")
+    return [tag for tag in current_app.config["LANGUAGES"] if tag != own]
+
+
+def language_rows(own: str | None = None) -> list[tuple[str, str, str]]:
+    """(tag, name in that language, HTML lang) of the languages a coordinator may add text in."""
+    names = current_app.config["LANGUAGES"]
+    return [(tag, names[tag], html_lang(tag)) for tag in other_languages(own)]
+
+
+def texts_from_form(form, model: str, own: str | None = None) -> tuple[dict, dict]:
+    """The per-language fields of a coordinator form (`text-<tag>-<field>`), as a `texts` value, and the errors
+    ({"text-tr-title": [...]}) of the ones that are too long. Empty fields leave the language out."""
+    from flask_babel import gettext as _
+
+    from .forms import clean_text
+    texts: dict = {}
+    errors: dict = {}
+    for tag in other_languages(own):
+        entry = {}
+        for name in TRANSLATABLE[model]:
+            key = f"text-{tag}-{name}"
+            value = clean_text(form.get(key))
+            limit = MAX_TEXT.get(name, 300)
+            if len(value) > limit:
+                errors[key] = [_("Please use at most %(max)d characters.", max=limit)]
+            if value:
+                entry[name] = value
+        if entry:
+            texts[tag] = entry
+    return texts, errors
+
+
 def init_app(app) -> None:
     app.add_template_filter(text_in, "text")

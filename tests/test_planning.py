@@ -489,3 +489,36 @@ def test_booking_export_is_audited(client, coordinator, make_workshop):
     response = client.get(f"/admin/workshops/{workshop.id}/bookings.csv")
     assert response.status_code == 200 and "Gast csv" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "bookings-export")) is not None
+
+
+def test_a_workshop_entered_with_turkish_text_shows_it_on_the_turkish_page_and_calendar(client, coordinator, library):
+    day = next_weekday(2)
+    assert post(client, "/admin/stops/new", stop_form(library, day)).status_code == 303
+    stop = db.session.scalar(sa.select(Stop))
+    form = client.get(f"/admin/stops/{stop.id}/workshops/new").get_data(as_text=True)
+    # One closed <details> per language with a field per text, German (the workshop's own language) not among them.
+    assert '<details class="translation"' in form and 'name="text-tr-title"' in form
+    assert 'name="text-de-title"' not in form and 'name="text-ar-bring"' in form
+    too_long = post(client, f"/admin/stops/{stop.id}/workshops/new",
+                    {"title": "Erste Schritte", "topic": "smartphone_basics", "language": "de", "start": "10:30",
+                     "duration_minutes": "60", "capacity": "8", "text-tr-title": "x" * 161})
+    assert too_long.status_code == 422 and db.session.scalar(sa.select(Workshop)) is None
+    assert 'id="text-tr-title-error"' in too_long.get_data(as_text=True)
+    response = post(client, f"/admin/stops/{stop.id}/workshops/new",
+                    {"title": "Erste Schritte", "topic": "smartphone_basics", "language": "de", "start": "10:30",
+                     "duration_minutes": "60", "capacity": "8", "bring": "Ihr Handy",
+                     "text-tr-title": "İlk adımlar", "text-tr-description": "Akıllı telefonla ilk adımlar.",
+                     "text-tr-bring": "Telefonunuz", "text-uk-title": " ", "text-en-title": "First steps"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    workshop = db.session.scalar(sa.select(Workshop))
+    assert workshop.texts == {"tr": {"title": "İlk adımlar", "description": "Akıllı telefonla ilk adımlar.",
+                                     "bring": "Telefonunuz"}, "en": {"title": "First steps"}}
+    edit = client.get(f"/admin/workshops/{workshop.id}/edit").get_data(as_text=True)
+    assert 'value="İlk adımlar"' in edit
+    assert post(client, f"/admin/stops/{stop.id}/publish", {}).status_code == 303
+    turkish = client.get(f"/s/{stop.id}?lang=tr").get_data(as_text=True)
+    assert "İlk adımlar" in turkish and "Telefonunuz" in turkish
+    calendar = client.get(f"/s/{stop.id}.ics?lang=tr").get_data(as_text=True)
+    assert "İlk adımlar" in calendar and "Erste Schritte" not in calendar
+    german = client.get(f"/s/{stop.id}.ics?lang=de").get_data(as_text=True)
+    assert "Erste Schritte" in german

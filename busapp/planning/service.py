@@ -188,6 +188,8 @@ class WorkshopDraft:
     level: str = "first_steps"
     bring: str = ""
     walk_ins: bool = True
+    # The same texts in other languages ({"tr": {"title": ...}}); None keeps what the workshop has.
+    texts: dict | None = None
 
     @property
     def ends_at(self) -> datetime:
@@ -348,6 +350,8 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
         db.session.refresh(workshop, ["capacity", "seats_taken"])
     for name in WORKSHOP_FIELDS:
         setattr(workshop, name, getattr(draft, name))
+    if draft.texts is not None:
+        workshop.texts = draft.texts
     told = None
     if moved:
         # The workshop's calendar entry carries its stop's SEQUENCE: calendars must take the new time.

@@ -22,6 +22,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
+from .. import content
 from ..auth import role_required
 from ..domain import live
 from ..extensions import db
@@ -302,7 +303,7 @@ def stop_repeat(stop_id: int):
 # ---------------------------------------------------------------------------------------------------------------
 # Workshops
 
-def _workshop_draft(form: WorkshopForm, stop: Stop) -> service.WorkshopDraft | None:
+def _workshop_draft(form: WorkshopForm, stop: Stop, texts: dict | None = None) -> service.WorkshopDraft | None:
     if form.errors or form.start.data is None or form.duration_minutes.data is None or form.capacity.data is None:
         return None
     return service.WorkshopDraft(
@@ -311,8 +312,14 @@ def _workshop_draft(form: WorkshopForm, stop: Stop) -> service.WorkshopDraft | N
         starts_at=service.local(service.local_day(stop.starts_at), form.start.data),
         duration_minutes=form.duration_minutes.data, capacity=form.capacity.data,
         accessibility_notes=form.accessibility_notes.data or "", parallel=bool(form.parallel.data),
-        level=form.level.data, bring=form.bring.data or "", walk_ins=bool(form.walk_ins.data),
+        level=form.level.data, bring=form.bring.data or "", walk_ins=bool(form.walk_ins.data), texts=texts,
     )
+
+
+def _workshop_text_fields():
+    """The workshop's texts a coordinator may give in other languages, with their labels."""
+    return [("title", _("Title"), False), ("description", _("Description"), True),
+            ("bring", _("What to bring"), False), ("accessibility_notes", _("Accessibility notes"), False)]
 
 
 def _fill_from_course(form: WorkshopForm, course: Course) -> None:
@@ -333,6 +340,7 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
     form = WorkshopForm(courses=service.courses(active_only=True))
     dry_run = None
     booked = bool(workshop and service.workshop_bookings(workshop))
+    texts, text_errors = (workshop.texts if workshop else None) or {}, {}
     if request.method == "GET":
         if workshop is not None:
             for name in ("title", "topic", "description", "language", "audience", "duration_minutes", "capacity",
@@ -347,7 +355,10 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
                 _fill_from_course(form, course)
     else:
         form.validate()
-        draft = _workshop_draft(form, stop)
+        texts, text_errors = content.texts_from_form(request.form, "Workshop", form.language.data)
+        if text_errors:
+            form.form_errors.append(_("A text in another language is too long."))
+        draft = _workshop_draft(form, stop, texts)
         if draft is not None:
             _merge_errors(form, service.check_workshop(stop, draft, workshop))
         if not form.errors and draft is not None and booked and service.workshop_moved(workshop, draft) \
@@ -368,7 +379,8 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
                 return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
     status = 422 if form.errors else 200
     return render_template("planning/workshop_form.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run,
-                           booked=booked), status
+                           booked=booked, text_languages=content.language_rows(form.language.data),
+                           text_fields=_workshop_text_fields(), texts=texts, text_errors=text_errors), status
 
 
 @bp.route("/stops/<int:stop_id>/workshops/new", methods=["GET", "POST"])
