@@ -363,3 +363,23 @@ def test_first_visit_weight_stays_in_budget_and_carries_one_language(client, mak
         others = [t for t in TAGS if send_now[t] != send_now[tag]
                   and (send_now[t] in text or json.dumps(send_now[t])[1:-1] in text)]
         assert not others, (tag, others)
+
+
+# Typical informal second-person forms in Polish ("Ty", its cases and possessives, verbs in the second person
+# singular, slash forms for gender). The glossary decides "Państwo" and impersonal forms; short action labels on
+# buttons ("Wyślij", "Pokaż bilet") are the usual neutral form of a Polish button and are not on this list.
+POLISH_INFORMAL = re.compile(
+    r"\b(ty|cię|ciebie|tobie|tobą|twój|twoja|twoje|twojego|twojej|twoich|twoim|twoją|twoimi|jesteś|masz|możesz|"
+    r"chcesz|musisz|potrzebujesz|będziesz|zobaczysz|dostaniesz|otrzymasz|znajdziesz|podasz|zarezerwujesz|otworzysz|"
+    r"\w+łeś|\w+łaś)\b|\(-?a\)|\(-aś\)", re.IGNORECASE)
+
+
+def test_polish_addresses_people_as_panstwo_never_with_ty():
+    with open("translations/pl/LC_MESSAGES/messages.po", "rb") as fh:
+        catalogue = read_po(fh)
+    informal = []
+    for message in catalogue:
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        informal += [f"{message.id!r}: {s}" for s in strings if s and POLISH_INFORMAL.search(s)]
+    assert informal == []
+    assert POLISH_INFORMAL.search("Na jakim warsztacie byłeś(-aś)?") and POLISH_INFORMAL.search("Twoje miejsce")
