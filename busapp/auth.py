@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 from datetime import datetime, timezone
 from functools import wraps
@@ -24,7 +25,7 @@ from wtforms.validators import DataRequired, Length
 from . import qr, ratelimit, totp
 from .extensions import db, login_manager
 from .i18n import safe_next
-from .models import Role, User, audit, utcnow
+from .models import EndedSignIn, Role, User, audit, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -135,7 +136,10 @@ def load_user(user_id: str) -> User | None:
     if not hmac.compare_digest(str(session.get("auth_stamp", "")), _password_stamp(user)):
         return None
     if session.get("auth_version") != user.session_version:
-        return None  # signed out elsewhere, disabled since, or a copy of a cookie that was signed out
+        return None  # disabled since, a new password, or all sign-ins ended by a coordinator
+    sid = session.get("auth_sid")
+    if not isinstance(sid, str) or not 16 <= len(sid) <= 64 or db.session.get(EndedSignIn, sid) is not None:
+        return None  # this sign-in (or a copy of its cookie) was signed out
     if user.role == Role.COORDINATOR and not _still_active():
         return None  # idle too long: coordinators can export everyone's data
     return user
@@ -271,6 +275,7 @@ def _signed_in(user: User, nxt: str | None):
     session["auth_at"] = session["seen_at"] = datetime.now(timezone.utc).timestamp()
     session["auth_stamp"] = _password_stamp(user)
     session["auth_version"] = user.session_version
+    session["auth_sid"] = secrets.token_urlsafe(32)
     session.permanent = True
     user.last_login_at = utcnow()
     audit("signin", user, user=user)
@@ -346,8 +351,11 @@ def signout():
         return render_template("auth/signout.html", form=form)
     if current_user.is_authenticated:
         user = current_user._get_current_object()
-        # Ends this sign-in everywhere: a copied cookie is no longer accepted either.
-        user.end_sessions()
+        # Ends this sign-in only (this tablet or browser), and any copy of its cookie; the same account stays signed
+        # in on other devices. Ended ids older than any session can live are dropped on the way.
+        db.session.execute(sa.delete(EndedSignIn).where(
+            EndedSignIn.ended_at < utcnow() - current_app.config["AUTH_MAX_AGE"]))
+        db.session.add(EndedSignIn(sid=session["auth_sid"], user_id=user.id))
         audit("signout", user, user=user)
         db.session.commit()
     logout_user()

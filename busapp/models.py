@@ -536,6 +536,19 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role.value}>"
 
 
+class EndedSignIn(db.Model):
+    """A sign-in ended by signing out on its device: its cookie, and any copy of it, is no longer accepted.
+
+    Each sign-in carries its own random id in the session; signing out ends only that one, so a volunteer signing out
+    on one tablet leaves the same account signed in on the other. Rows older than AUTH_MAX_AGE are deleted at the next
+    sign-out (such a session has expired anyway).
+    """
+
+    sid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class AuditEvent(db.Model):
     """Who changed what, when: written by staff and coordinator actions."""
 

@@ -160,6 +160,7 @@ def sign_in(client, user: User | None) -> None:
         sess["auth_at"] = datetime.now(timezone.utc).timestamp()
         sess["auth_stamp"] = _password_stamp(user)
         sess["auth_version"] = user.session_version
+        sess["auth_sid"] = f"test-sign-in-{user.id}-0000"
 
 
 def url_values(rule: Rule, world: dict, user: User | None = None) -> dict:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from busapp import auth, create_app, demo
 from busapp.auth import role_required
 from busapp.extensions import db
-from busapp.models import AuditEvent, RateCounter, Role, User
+from busapp.models import AuditEvent, EndedSignIn, RateCounter, Role, User
 from tests.conftest import PASSWORD, IsolatedClient, _driver, csrf_token
 
 
@@ -230,6 +230,26 @@ def test_signout_ends_the_sign_in(client, guarded, make_user):
     assert "You are signed out." in page and "You are not signed in" in page
     assert client.get("/test/staff").status_code == 302
     assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "signout")) is not None
+
+
+def test_signout_ends_only_this_devices_sign_in(app, client, guarded, make_user):
+    """Two tablets signed in to one account: one signs out, the other stays signed in; a copy of the signed-out
+    tablet's cookie is refused (shown to fail while sign-out still ended every sign-in of the account)."""
+    user = make_user()
+    other = app.test_client()
+    sign_in(client, user.email)
+    sign_in(other, user.email)
+    assert client.get("/test/staff").status_code == 200 and other.get("/test/staff").status_code == 200
+    copy = app.test_client()
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    copy.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
+    assert copy.get("/test/staff").status_code == 200
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/signout").get_data(as_text=True))[1]
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/test/staff").status_code == 302
+    assert copy.get("/test/staff").status_code == 302
+    assert other.get("/test/staff").status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EndedSignIn)) == 1
 
 
 def test_signout_needs_the_csrf_token(client, guarded, make_user):

@@ -7,6 +7,7 @@ import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+import flask
 import pytest
 import sqlalchemy as sa
 
@@ -243,7 +244,10 @@ def test_staff_pages_say_whose_copy_they_are_and_until_when(client, login, today
     with client.session_transaction() as sess:
         expires = sess["auth_at"] + app.config["AUTH_MAX_AGE"].total_seconds()
     assert until == int(min(ends.timestamp(), expires) * 1000)
+    with client.session_transaction() as sess:
+        sid = sess["auth_sid"]
     with app.test_request_context():
+        flask.session["auth_sid"] = sid
         assert key == views.copy_key(user) and re.fullmatch(r"[0-9a-f]{32}", key)
     # Fragments, answers to actions and other staff pages carry no mark: they are never kept.
     assert copy_mark(client.get(f"/staff/workshops/{workshop.id}", headers=HX)) is None

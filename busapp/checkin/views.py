@@ -102,10 +102,11 @@ def _int(value, low: int, high: int) -> int | None:
 
 
 def copy_key(user: User) -> str:
-    """The name under which a tablet keeps this person's staff pages: made from the account and its sign-in
-    version with the app's secret, so it cannot be guessed and is a new one after every sign-out."""
+    """The name under which a tablet keeps this person's staff pages: made from the account, its sign-in version and
+    this device's sign-in with the app's secret, so it cannot be guessed and is a new one after every sign-out."""
     secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"staff-copy\n{user.id}\n{user.session_version}".encode(), hashlib.sha256).hexdigest()[:32]
+    sign_in = f"{user.id}\n{user.session_version}\n{session.get('auth_sid', '')}"
+    return hmac.new(secret, f"staff-copy\n{sign_in}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _offline_copy(response):
