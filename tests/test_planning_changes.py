@@ -49,6 +49,10 @@ def booked_stop(make_district, make_stop, make_workshop):
         "dora": book(first, "Dora", None, n=3),  # waiting: only 2 seats left
     }
     assert parties["dora"].status == BookingStatus.WAITING
+    # The booking confirmations are queued even without a mail server; the tests here count only what a change sends.
+    assert db.session.scalar(sa.select(sa.func.count(OutgoingMail.id))) == 2
+    db.session.execute(sa.delete(OutgoingMail))
+    db.session.commit()
     return stop, first, second, parties
 
 
@@ -231,3 +235,19 @@ def test_a_workshop_move_is_all_or_nothing(app, booked_stop, monkeypatch):
     db.session.expire_all()
     assert db.session.get(Workshop, second.id).starts_at == old_start
     assert db.session.get(Stop, stop.id).sequence == old_sequence and db.session.get(Stop, stop.id).change_note == ""
+
+
+def test_without_a_mail_server_the_cancel_mail_waits_and_every_page_says_so(client, app, coordinator, booked_stop):
+    """No MAIL_SERVER: the people who gave an email still count as told by mail, their messages are queued, and the
+    mail page says plainly that mail is not set up and that the waiting messages go once it is."""
+    app.config["MAIL_SERVER"] = ""
+    stop, first, second, parties = booked_stop
+    dry = client.get(f"/admin/stops/{stop.id}/cancel").get_data(as_text=True)
+    assert "2 get an email." in dry and "1 cannot be told" in dry
+    assert "Mail is not set up yet" in dry
+    assert post(client, f"/admin/stops/{stop.id}/cancel", {"reason": "Reifenpanne"}).status_code == 303
+    changes = db.session.scalars(sa.select(OutgoingMail).where(OutgoingMail.kind.like("%cancel%"))).all()
+    assert sorted(m.to_address for m in changes) == ["ada@example.org", "bea@example.org"]
+    page = client.get("/admin/mail").get_data(as_text=True)
+    assert "Mail is not set up." in page and "sent once the mail server is set up" in page
+    assert "Every message has been sent." not in page and "Waiting to be sent: 2" in page

@@ -41,8 +41,9 @@ def _queue(booking: Booking, kind: str, template: str, calendar: bool = True, **
 
 
 def wants_mail(booking: Booking) -> bool:
-    """Whether this booking gets emails at all: mail is on and its contact is an email address."""
-    return outbox.smtp.enabled() and contact_kind(booking.contact) == "email"
+    """Whether this booking gets emails at all: its contact is an email address. Without a mail server the
+    messages are queued all the same and go once one is set up."""
+    return contact_kind(booking.contact) == "email"
 
 
 def confirmation(booking: Booking, position: int | None = None) -> OutgoingMail | None:

@@ -21,7 +21,7 @@ mail = AppGroup("mail", help="The outgoing mail queue.")
 def send(mode: str) -> None:
     """Send the messages that are due: once, or again and again every MAIL_POLL_SECONDS."""
     if not smtp.enabled():
-        click.echo("MAIL_SERVER is not set: mail is switched off and nothing is queued.")
+        click.echo("MAIL_SERVER is not set: messages are queued and wait until a mail server is set up.")
         if mode == "once":
             return
     if mode == "once":

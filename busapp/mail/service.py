@@ -4,7 +4,7 @@ worker (`flask mail send --loop`) sends it later. A slow or absent mail server n
 The rules
     enqueue     Adds a row to the caller's transaction, nothing else: when that transaction rolls back, the message
                 was never there; when it commits, the message is kept until it is sent or given up. Without
-                MAIL_SERVER nothing is queued (mail is switched off).
+                MAIL_SERVER the message is queued all the same and waits; it goes once a server is set up.
     claim       A worker takes a due message with one conditional UPDATE (status waiting and due, or a claim whose
                 lease has run out) that writes its own lease token; only the worker whose UPDATE matched may send.
                 Two workers never send one message, whichever database, since the UPDATE is atomic on both.
@@ -43,10 +43,12 @@ CLAIM_BATCH = 20
 def enqueue(*, to: str, subject: str, body: str, locale: str = "de", kind: str = "",
             booking: Booking | None = None,
             attachments: Iterable[tuple[str, str, str]] = ()) -> OutgoingMail | None:
-    """Queue a plain-text message in the current transaction (the caller commits); None when mail is off.
+    """Queue a plain-text message in the current transaction (the caller commits); None without an address.
+
+    Queued also while no mail server is set up: the message waits and is sent once one is.
 
     `attachments` are (filename, text, "text/subtype"), e.g. ("workshop.ics", ics_text, "text/calendar")."""
-    if not smtp.enabled() or not to:
+    if not to:
         return None
     mail = OutgoingMail(
         kind=kind, to_address=to, subject=subject[:300], body=body, locale=locale,

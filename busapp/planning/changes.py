@@ -44,7 +44,7 @@ class Impact:
 
     @property
     def mailed(self) -> list[Booking]:
-        return [b for b in self.bookings if self.mail_on and contact_kind(b.contact) == "email"]
+        return [b for b in self.bookings if contact_kind(b.contact) == "email"]
 
     @property
     def phone_only(self) -> list[Booking]:
@@ -52,7 +52,7 @@ class Impact:
 
     @property
     def unreachable(self) -> int:
-        return sum(1 for b in self.bookings if not b.contact or (contact_kind(b.contact) == "email" and not self.mail_on))
+        return sum(1 for b in self.bookings if not b.contact)
 
 
 def _active(query) -> list[Booking]:
