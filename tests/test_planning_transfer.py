@@ -412,3 +412,26 @@ def test_a_stop_counts_for_the_month_of_its_day_in_the_city(app, make_district, 
         before = last_month - timedelta(days=1)
         assert months == {f"{before:%B %Y}": 1, f"{last_month:%B %Y}": 1}
         assert reports.figures(last_month, last_month)["month"][0].held == 1
+
+
+def test_the_tour_csv_keeps_the_language_columns_through_export_and_import(client, coordinator, moisling, make_stop,
+                                                                            make_workshop):
+    day = first_monday()
+    stop = make_stop(moisling, starts_at=datetime.combine(day, time(10), tzinfo=BERLIN), place="Bücherei")
+    texts = {"tr": {"title": "Görüntülü görüşmeler", "bring": "Telefonunuz"},
+             "ar": {"description": "مكالمات الفيديو مع العائلة"}, "de-x-ls": {"title": "Video-Anrufe"}}
+    make_workshop(stop, title="Videoanrufe", starts_at=stop.starts_at, texts=texts)
+    body = client.get("/admin/tour.csv").data
+    header = body.decode("utf-8-sig").splitlines()[0].split(";")
+    assert {"title_tr", "description_ar", "bring_uk", "accessibility_notes_fa", "title_de-x-ls"} <= set(header)
+    assert "title_de" not in header
+    for model in (Workshop, Stop):
+        db.session.execute(sa.delete(model))
+    db.session.commit()
+    reading = tourcsv.write(body, None)
+    assert not reading.errors, reading.errors
+    workshop = db.session.scalar(sa.select(Workshop))
+    assert workshop.title == "Videoanrufe" and workshop.texts == texts
+    again = client.get("/admin/tour.csv").data
+    assert again.decode("utf-8-sig").splitlines()[1] .split(";")[len(tourcsv.COLUMNS):] == \
+        body.decode("utf-8-sig").splitlines()[1].split(";")[len(tourcsv.COLUMNS):]

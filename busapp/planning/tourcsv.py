@@ -33,9 +33,10 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import format_date, format_time, gettext as _
 
-from .. import csvexport
+from .. import content, csvexport
 from ..catalog import AUDIENCES, LEVELS, TOPICS, WORKSHOP_LANGUAGES
 from ..extensions import db
+from ..forms import clean_text
 from ..models import (
     DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
 )
@@ -56,6 +57,25 @@ SCHEMA_COLUMNS = ("organisation", "mobile", "route", "community", "stop", "addre
 SCHEMA_NAMES = {"mobile": "vehicle", "geox": "longitude", "geoy": "latitude"}
 KNOWN_COLUMNS = tuple(dict.fromkeys(SCHEMA_COLUMNS + COLUMNS))
 REQUIRED = ("community", "stop", "arrival", "departure")
+# A workshop's texts in other languages: `title_tr`, `description_ar`, `bring_uk`, `accessibility_notes_fa`, ...
+TEXT_FIELDS = ("title", "description", "bring", "accessibility_notes")
+TEXT_LIMITS = {"title": 160, "description": 2000, "bring": 300, "accessibility_notes": 300}
+
+
+def text_columns() -> list[str]:
+    """The language columns, for every offered language but German (the workshop columns' own language)."""
+    return [f"{field}_{tag}" for tag in content.other_languages("de") for field in TEXT_FIELDS]
+
+
+def _texts_of(row: dict) -> dict:
+    """A row's language columns as a workshop's texts value; empty cells leave the language out."""
+    texts: dict = {}
+    for column in text_columns():
+        value = clean_text(row.get(column))
+        if value:
+            field, tag = column.rsplit("_", 1)
+            texts.setdefault(tag, {})[field] = value[:TEXT_LIMITS[field]]
+    return texts
 # The values of a line kept with its import (ImportBatch.rows), so that the schema export gives them back.
 ORIGIN_COLUMNS = ("organisation", "vehicle", "route", "community", "day", "type", "frequency", "start", "end",
                   "exceptions", "timetable")
@@ -217,7 +237,7 @@ def _header(fieldnames: list[str] | None) -> tuple[list[str], list[RowError]]:
     if missing:
         errors.append(RowError(1, ", ".join(missing), _("These columns are missing.")))
     for name in raw:
-        if not name or name in KNOWN_COLUMNS:
+        if not name or name in KNOWN_COLUMNS or name in text_columns():
             continue
         close = difflib.get_close_matches(name, KNOWN_COLUMNS, n=1, cutoff=0.6)
         if close:
@@ -511,7 +531,7 @@ def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDra
         title=row["workshop_title"][:160], topic=topic, starts_at=service.local(day, start),
         duration_minutes=numbers["workshop_duration"], capacity=numbers["workshop_capacity"], language=language,
         audience=audience, parallel=(row.get("workshop_parallel", "").lower() in YES), level=level,
-        bring=(row.get("workshop_bring") or "")[:300], walk_ins=walk_ins in YES,
+        bring=(row.get("workshop_bring") or "")[:300], walk_ins=walk_ins in YES, texts=_texts_of(row),
     ), []
 
 
@@ -693,7 +713,7 @@ def _insert(reading: Reading, user: User | None) -> None:
         workshops = [{"stop_id": stop_id, "title": x.title, "topic": x.topic, "language": x.language,
                       "audience": x.audience, "starts_at": x.starts_at, "duration_minutes": x.duration_minutes,
                       "capacity": x.capacity, "parallel": x.parallel, "level": x.level, "bring": x.bring,
-                      "walk_ins": x.walk_ins, "seats_taken": 0,
+                      "walk_ins": x.walk_ins, "texts": x.texts or {}, "seats_taken": 0,
                       "status": WorkshopStatus.DRAFT, "created_at": now, "updated_at": now}
                      for planned, stop_id in zip(reading.stops, stop_ids) for x in (w.draft for w in planned.workshops)]
         for start in range(0, len(workshops), 2000):
@@ -755,7 +775,8 @@ def export(stops: list[Stop]) -> str:
     """The stops (one row per workshop, or one row for a stop without workshops) as CSV text."""
     out = io.StringIO()
     writer = csvexport.SafeWriter(out)
-    writer.writerow(COLUMNS)
+    languages = text_columns()
+    writer.writerow(list(COLUMNS) + languages)
     tz = service.tz()
     organisation = current_app.config.get("SITE_NAME", "")
     bus_names = dict(db.session.execute(sa.select(Bus.id, Bus.name)).all())
@@ -769,11 +790,13 @@ def export(stops: list[Stop]) -> str:
                 start.date().isoformat(), ""]
         workshops = [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]
         if not workshops:
-            writer.writerow(base + [""] * len(WORKSHOP_COLUMNS))
+            writer.writerow(base + [""] * (len(WORKSHOP_COLUMNS) + len(languages)))
         for w in workshops:
             writer.writerow(base + [w.title, w.topic, f"{w.starts_at.astimezone(tz):%H:%M}", w.duration_minutes,
                                     w.capacity, w.language, w.audience, "yes" if w.parallel else "", w.level,
-                                    w.bring, "yes" if w.walk_ins else "no"])
+                                    w.bring, "yes" if w.walk_ins else "no"]
+                            + [((w.texts or {}).get(c.rsplit("_", 1)[1]) or {}).get(c.rsplit("_", 1)[0], "")
+                               for c in languages])
     return out.getvalue()
 
 
