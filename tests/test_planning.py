@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from busapp.booking import service as booking_service
 from busapp.extensions import db
-from busapp.models import AuditEvent, Booking, BookingStatus, Course, Stop, StopStatus, Workshop, WorkshopStatus
+from busapp.models import AuditEvent, Booking, BookingStatus, Course, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from busapp.planning import service
 from tests.conftest import csrf_token
 
@@ -522,3 +522,23 @@ def test_a_workshop_entered_with_turkish_text_shows_it_on_the_turkish_page_and_c
     assert "İlk adımlar" in calendar and "Erste Schritte" not in calendar
     german = client.get(f"/s/{stop.id}.ics?lang=de").get_data(as_text=True)
     assert "Erste Schritte" in german
+
+
+def test_a_place_takes_coordinates_with_a_decimal_comma(client, coordinator, make_district):
+    """Coordinators type "53,8655" as readily as "53.8655"; both are kept as the same number."""
+    district = make_district()
+    response = post(client, "/admin/places/new", {"district_id": str(district.id), "name": "Marktplatz Kücknitz",
+                                                  "lat": "53,9165", "lon": "10.8172"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    place = db.session.scalar(sa.select(Place).where(Place.name == "Marktplatz Kücknitz"))
+    assert place.lat == pytest.approx(53.9165) and place.lon == pytest.approx(10.8172)
+    wrong = post(client, "/admin/places/new", {"district_id": str(district.id), "name": "Irgendwo", "lat": "53,9,1"})
+    assert wrong.status_code == 422 and 'value="53,9,1"' in wrong.get_data(as_text=True)
+
+
+def test_the_catalogue_is_called_kursvorlagen_in_german(client, login):
+    """In German the reusable course descriptions are "Kursvorlagen", in the menu and on the page itself."""
+    login("coordinator")
+    page = client.get("/admin/courses", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "<h1>Kursvorlagen</h1>" in page and "Kurskatalog" not in page
+    assert re.search(r'href="/admin/courses"[^>]*>\s*Kursvorlagen\s*<', page)

@@ -93,6 +93,16 @@ class _YesNoField(SelectField):
         super().__init__(label, choices=choices(YES_NO), coerce=_yes_no, validate_choice=False, **kwargs)
 
 
+class _CoordinateField(DecimalField):
+    """A latitude or longitude as typed in Germany or elsewhere: "53,8655" and "53.8655" are the same number."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [str(v).strip().replace(",", ".", 1) if v.count(",") == 1 and "." not in v else v
+                         for v in valuelist]
+        super().process_formdata(valuelist)
+
+
 class PlaceForm(FlaskForm):
     district_id = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False,
                               validators=[InputRequired(message=_l("Please choose a district."))])
@@ -100,8 +110,8 @@ class PlaceForm(FlaskForm):
                        validators=[_required(_l("Please name the place where the bus stands.")), _too_long(160)])
     address = StringField(_l("Street and house number"), filters=[clean_text], validators=[Optional(), _too_long(200)])
     postcode = StringField(_l("Postcode"), filters=[clean_text], validators=[Optional(), _too_long(10)])
-    lat = DecimalField(_l("Latitude"), places=None, validators=[Optional(), NumberRange(-90, 90)])
-    lon = DecimalField(_l("Longitude"), places=None, validators=[Optional(), NumberRange(-180, 180)])
+    lat = _CoordinateField(_l("Latitude"), places=None, validators=[Optional(), NumberRange(-90, 90)])
+    lon = _CoordinateField(_l("Longitude"), places=None, validators=[Optional(), NumberRange(-180, 180)])
     transit_stop = StringField(_l("Nearest city bus stop"), filters=[clean_text], validators=[Optional(), _too_long(120)])
     transit_lines = StringField(_l("Bus lines there"), filters=[clean_text], validators=[Optional(), _too_long(120)])
     step_free = _YesNoField(_l("Step-free access"))
