@@ -271,6 +271,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # household (4).
         "FEEDBACK_ADDRESS_LIMIT": _int("FEEDBACK_ADDRESS_LIMIT",
                                        4 if os.environ.get("TRUSTED_NETWORKS", "").strip() else 40),
+        # The Mitmach-Station clears its form after this many seconds without a touch.
+        "MITREDEN_STATION_IDLE_SECONDS": _int("MITREDEN_STATION_IDLE_SECONDS", 60),
         # The service worker: SW_KILL_SWITCH=1 serves a worker that clears its caches and unregisters itself;
         # SW_RELEASE forces a new worker version without a change of files.
         "SW_KILL_SWITCH": _bool("SW_KILL_SWITCH", False),

@@ -35,6 +35,9 @@ PUBLIC = (
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
     "participation.index", "participation.consultation", "participation.thanks", "participation.support",
     "participation.ideas_json", "participation.ideas_csv",
+    # The Mitmach-Station takes answers without sign-in, but only on a tablet a signed-in staff member switched into
+    # it (a 404 elsewhere, tests/test_participation_station.py).
+    "participation.station", "participation.station_leave",
     "static", "healthz",
     # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
     # and is a 404 to everyone else (tests/test_monitoring.py).

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, PasswordField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..forms import clean_text
 from .forms import CheckboxesField, _c
@@ -82,3 +82,16 @@ class AnswerIdeaForm(FlaskForm):
 
 def status_of(form: AnswerIdeaForm) -> IdeaStatus:
     return IdeaStatus(form.status.data)
+
+
+# --- the station ---------------------------------------------------------------------------------------------------
+
+class StationStartForm(FlaskForm):
+    pin = PasswordField(_l("Staff PIN for leaving the station (4 to 8 digits)"),
+                        validators=[DataRequired(), Regexp(r"^[0-9]{4,8}$", message=_l("The PIN must be 4 to 8 digits."))],
+                        render_kw={"inputmode": "numeric", "autocomplete": "off"})
+
+
+class StationLeaveForm(FlaskForm):
+    pin = PasswordField(_l("Staff PIN"), validators=[DataRequired()],
+                        render_kw={"inputmode": "numeric", "autocomplete": "off"})

@@ -156,3 +156,12 @@ class Support(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("idea_id", "device_hash", name="uq_support_idea_device"),)
+
+
+class StationPin(db.Model):
+    """The staff PIN that leaves the Mitmach-Station on a tablet (one row; a hash, never the PIN)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(sa.String(255))
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -34,6 +34,11 @@ Moderation and answers
 Support
     Residents support published ideas, one support per device and idea (UNIQUE on idea and device hash); a second
     tap changes nothing. The idea's count goes up in the same transaction, by an UPDATE, so parallel taps all count.
+
+The station
+    A staff tablet switched into the Mitmach-Station takes one person's answers after another without sign-in
+    (channel "station"). Whoever starts it (staff or coordinator) sets the staff PIN, 4 to 8 digits, stored only
+    as a hash (`set_station_pin`); the tablet leaves the station only with that PIN (`station_pin_ok`).
 """
 from __future__ import annotations
 
@@ -48,11 +53,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import ratelimit
 from ..extensions import db
 from ..models import District, User, audit, utcnow
-from .models import Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, Support
+from .models import Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, StationPin, Support
 
 PAPER_DAYS = 14
 IDEA_MAX = 2000
@@ -351,3 +357,29 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
         by_age=table(ages, AGE_GROUPS), by_internet=table(internet, INTERNET),
         questions=questions, ideas=ideas,
     )
+
+
+# --- the station -------------------------------------------------------------------------------------------------
+
+PIN_PATTERN = re.compile(r"[0-9]{4,8}")
+
+
+def set_station_pin(pin: str, user: User | None = None) -> None:
+    """Store the station's staff PIN as a hash (one row, replaced); ValueError unless it is 4 to 8 digits."""
+    if not PIN_PATTERN.fullmatch(pin or ""):
+        raise ValueError("a station PIN is 4 to 8 digits")
+    row = db.session.scalars(sa.select(StationPin).order_by(StationPin.id)).first() or StationPin()
+    row.pin_hash = generate_password_hash(pin)
+    row.set_by_id = user.id if user is not None else None
+    row.set_at = now()
+    db.session.add(row)
+    db.session.flush()
+    if user is not None:
+        audit("mitreden-station-pin", row, user=user)
+    db.session.commit()
+
+
+def station_pin_ok(pin: str) -> bool:
+    """Whether `pin` is the station's staff PIN (False while none is set)."""
+    row = db.session.scalars(sa.select(StationPin).order_by(StationPin.id)).first()
+    return bool(row and PIN_PATTERN.fullmatch(pin or "") and check_password_hash(row.pin_hash, pin))

@@ -1,0 +1,91 @@
+"""The Mitmach-Station on a 1024 x 768 tablet, used with the keyboard only: three people answer one after another and
+each meets an empty form; a half-filled form clears itself when nobody touches it; the tablet cannot leave the
+station without the staff PIN, and with it can."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from busapp.demo import DEMO_USERS
+from tests.e2e.helpers import TABLET
+
+PIN = "2468"
+
+
+def _tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the element matching `selector` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def _form_is_empty(page) -> bool:
+    return page.evaluate("""() => {
+        const f = document.getElementById('mitreden-form');
+        return ![...f.querySelectorAll('input[type=radio], input[type=checkbox]')].some(i => i.checked)
+            && [...f.querySelectorAll('textarea')].every(t => t.value === '');
+    }""")
+
+
+def test_three_people_answer_at_the_station_and_only_the_pin_leaves_it(browser, live_server, live_app):
+    base = live_server.url
+    context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
+    page = context.new_page()
+    email, _role, password = next(u for u in DEMO_USERS if u[1] == "staff")
+    page.goto("/signin")
+    page.fill("input[type=email]", email)
+    page.fill("input[type=password]", password)
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").first.click()
+    page.goto("/admin/mitreden/station")
+    page.fill("#pin", PIN)
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/mitreden/station")
+    expect(page.locator(".site-nav")).to_be_hidden()
+
+    for n in range(3):
+        assert _form_is_empty(page), f"person {n + 1} met a filled form"
+        _tab_to(page, "#mitreden-form input[type=radio]")
+        page.keyboard.press("Space")
+        _tab_to(page, "#mitreden-form textarea[name=idea]")
+        page.keyboard.type(f"Idee von Person {n + 1}")
+        _tab_to(page, "#mitreden-form button[type=submit]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page.locator(".station-thanks")).to_be_visible()
+    page.screenshot(path="/tmp/station-after-three.png")
+
+    # Someone starts and walks away: the form clears itself (the wait shortened on the page).
+    _tab_to(page, "#mitreden-form textarea[name=idea]")
+    page.keyboard.type("halb fertig")
+    page.evaluate("document.getElementById('station').dataset.idleSeconds = '0.5'")
+    expect(page.locator(".station-thanks")).to_have_count(0, timeout=5000)
+    assert _form_is_empty(page)
+
+    # Leaving: another page leads back; a wrong PIN keeps the station; the right one leaves it.
+    page.goto("/staff/")
+    assert page.url.endswith("/mitreden/station")
+    page.locator(".station-leave summary").focus()
+    page.keyboard.press("Enter")
+    _tab_to(page, "#station-leave input[name=pin]")
+    page.keyboard.type("1111")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/mitreden/station")
+    page.locator(".station-leave summary").click()
+    page.fill("#station-leave input[name=pin]", PIN)
+    with page.expect_navigation():
+        page.locator("#station-leave button[type=submit]").click()
+    assert page.url.endswith("/staff/")
+
+    with live_app.app_context():
+        from busapp.extensions import db
+        from busapp.participation.models import Channel, Contribution, Idea
+
+        ideas = db.session.scalars(sa.select(Idea.text).join(Contribution)
+                                   .where(Contribution.channel == Channel.STATION, Idea.text.like("Idee von%"))
+                                   .order_by(Idea.id)).all()
+    assert ideas == ["Idee von Person 1", "Idee von Person 2", "Idee von Person 3"]
+    context.close()
