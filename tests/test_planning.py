@@ -542,3 +542,18 @@ def test_the_catalogue_is_called_kursvorlagen_in_german(client, login):
     page = client.get("/admin/courses", headers={"Accept-Language": "de"}).get_data(as_text=True)
     assert "<h1>Kursvorlagen</h1>" in page and "Kurskatalog" not in page
     assert re.search(r'href="/admin/courses"[^>]*>\s*Kursvorlagen\s*<', page)
+
+
+def test_coordinators_see_which_texts_are_missing_in_which_language(client, coordinator, make_workshop):
+    done = make_workshop(title="Alles übersetzt", bring="Handy")
+    done.texts = {tag: {"title": "x", "bring": "y"} for tag in ("en", "tr", "uk", "ar", "pl", "ru", "fa", "de-x-ls")}
+    gap = make_workshop(title="Videoanrufe", bring="Handy",
+                        texts={tag: {"title": "x", "bring": "y"} for tag in ("en", "uk", "ar", "pl", "ru", "fa")})
+    gap.texts = {**gap.texts, "tr": {"title": "Görüntülü görüşmeler"}}
+    db.session.commit()
+    assert [(w.title, g) for w, g in service.missing_texts()] == \
+        [("Videoanrufe", {"tr": ["bring"], "de-x-ls": ["title", "bring"]})]
+    page = client.get("/admin/translations").get_data(as_text=True)
+    assert "Videoanrufe" in page and "Alles übersetzt" not in page
+    assert '<span lang="tr">Türkçe</span></dt>\n      <dd>What to bring</dd>' in page
+    assert 'href="/admin/translations"' in page  # in the coordinators' menu

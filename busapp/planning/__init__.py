@@ -11,6 +11,7 @@ MENU = (
     ("planning.month", _l("Month list")),
     ("planning.places", _l("Places")),
     ("planning.courses", _l("Courses")),
+    ("planning.translations", _l("Languages")),
     ("planning.transfer", _l("Import and export")),
     ("planning.reports", _l("Reports")),
     ("feedback.results", _l("Feedback results")),

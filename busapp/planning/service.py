@@ -702,3 +702,26 @@ def save_place(place_id: int | None, values: dict, user: User | None) -> Place:
           after={k: getattr(place, k) for k in PLACE_FIELDS})
     db.session.commit()
     return place
+
+
+def missing_texts(now: datetime | None = None, limit: int = 500) -> list[tuple[Workshop, dict[str, list[str]]]]:
+    """The upcoming workshops whose texts are not given in every language: for each, {language: [fields]} of the
+    texts it has in its own language but not in that one (residents then read the German text)."""
+    from .. import content
+
+    now = now or utcnow()
+    workshops = db.session.scalars(
+        sa.select(Workshop).join(Stop, Workshop.stop_id == Stop.id)
+        .where(Stop.ends_at >= now, Stop.status != StopStatus.CANCELLED,
+               Workshop.status != WorkshopStatus.CANCELLED)
+        .options(joinedload(Workshop.stop)).order_by(Workshop.starts_at, Workshop.id).limit(limit)).unique().all()
+    found = []
+    for workshop in workshops:
+        given = [f for f in content.TRANSLATABLE["Workshop"] if getattr(workshop, f)]
+        texts = workshop.texts or {}
+        gaps = {tag: [f for f in given if not (texts.get(tag) or {}).get(f)]
+                for tag in content.other_languages(workshop.language)}
+        gaps = {tag: fields for tag, fields in gaps.items() if fields}
+        if gaps:
+            found.append((workshop, gaps))
+    return found

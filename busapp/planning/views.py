@@ -447,6 +447,18 @@ def workshop_unpublish(workshop_id: int):
 # ---------------------------------------------------------------------------------------------------------------
 # Course catalogue
 
+@bp.get("/translations")
+@coordinator
+def translations():
+    """What residents still read in German: the upcoming workshops' texts missing per language."""
+    from ..content import language_rows
+
+    names = {tag: (name, lang) for tag, name, lang in language_rows("-")}  # every language
+    fields = {name: label for name, label, _multiline in _workshop_text_fields()}
+    return render_template("planning/translations.html", missing=service.missing_texts(), names=names,
+                           fields=fields)
+
+
 @bp.get("/courses")
 @coordinator
 def courses():
