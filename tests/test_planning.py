@@ -557,3 +557,21 @@ def test_coordinators_see_which_texts_are_missing_in_which_language(client, coor
     assert "Videoanrufe" in page and "Alles übersetzt" not in page
     assert '<span lang="tr">Türkçe</span></dt>\n      <dd>What to bring</dd>' in page
     assert 'href="/admin/translations"' in page  # in the coordinators' menu
+
+
+def test_how_to_find_the_bus_is_given_per_language_in_the_place_form(client, coordinator, make_district, make_stop):
+    district = make_district()
+    form = client.get("/admin/places/new").get_data(as_text=True)
+    assert 'name="text-tr-finding_note"' in form and 'name="text-de-finding_note"' not in form
+    too_long = post(client, "/admin/places/new", {"district_id": str(district.id), "name": "Markt",
+                                                  "text-tr-finding_note": "x" * 301})
+    assert too_long.status_code == 422 and db.session.scalar(sa.select(Place)) is None
+    assert 'id="text-tr-finding_note-error"' in too_long.get_data(as_text=True)
+    response = post(client, "/admin/places/new", {"district_id": str(district.id), "name": "Markt",
+                                                  "finding_note": "Eingang hinten", "text-tr-finding_note": "Arka giriş"})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    place = db.session.scalar(sa.select(Place))
+    assert place.texts == {"tr": {"finding_note": "Arka giriş"}}
+    stop = make_stop(district, place=place)
+    assert "Arka giriş" in client.get(f"/s/{stop.id}?lang=tr").get_data(as_text=True)
+    assert "Eingang hinten" in client.get(f"/s/{stop.id}?lang=pl").get_data(as_text=True)

@@ -694,6 +694,8 @@ def save_place(place_id: int | None, values: dict, user: User | None) -> Place:
     before = {k: getattr(place, k) for k in PLACE_FIELDS} if place_id else None
     for name in PLACE_FIELDS:
         setattr(place, name, values[name])
+    if "texts" in values:  # how to find the bus, in other languages
+        place.texts = values["texts"]
     if place_id:
         place.is_example = False  # a coordinator checked it
     db.session.add(place)

@@ -506,8 +506,12 @@ def places():
 
 def _place_editor(place: Place | None):
     form = PlaceForm(obj=place, districts=_districts()) if request.method == "GET" and place else PlaceForm(districts=_districts())
-    if request.method == "POST" and form.validate():
+    texts, text_errors = (place.texts if place else None) or {}, {}
+    if request.method == "POST":
+        texts, text_errors = content.texts_from_form(request.form, "Place")
+    if request.method == "POST" and form.validate() and not text_errors:
         values = {name: form[name].data for name in service.PLACE_FIELDS}
+        values["texts"] = texts
         for name in ("lat", "lon"):
             values[name] = float(values[name]) if values[name] is not None else None
         try:
@@ -519,7 +523,11 @@ def _place_editor(place: Place | None):
             if place is None:
                 return redirect(url_for("planning.stop_new", place=saved.id), code=303)
             return redirect(url_for("planning.places"), code=303)
-    return render_template("planning/place_form.html", form=form, place=place), 422 if form.errors else 200
+    if text_errors:
+        form.form_errors.append(_("A text in another language is too long."))
+    return render_template("planning/place_form.html", form=form, place=place, text_languages=content.language_rows(),
+                           text_fields=[("finding_note", _("How to find the bus"), False)], texts=texts,
+                           text_errors=text_errors), 422 if form.errors else 200
 
 
 @bp.route("/places/new", methods=["GET", "POST"])
