@@ -190,6 +190,7 @@ def strings() -> dict:
         "saved_at": _("Saved copy from %(time)s. It may be out of date.", time="{time}"),
         "kind_booking": _("Booking"),
         "kind_feedback": _("Feedback"),
+        "kind_mitreden": _("Have your say"),
         "created": _("Filled in %(time)s", time="{time}"),
         "error_400": _("The form had expired. Please open it again and send it once more."),
         "error_404": _("The workshop or stop no longer exists."),
