@@ -125,3 +125,19 @@ def test_what_to_bring_in_the_page_language_else_german_marked_as_german(client,
     assert re.search(r'<dd lang="tr" dir="ltr">Telefonunuz ve şarj kablosu</dd>', turkish)
     arabic = _page(client, f"/workshops/{workshop.id}/book?lang=ar")
     assert re.search(r'<dd lang="de" dir="ltr">Ihr Handy und das Ladekabel</dd>', arabic)
+
+
+def test_leichte_sprache_splits_and_explains_law_names_and_hard_words():
+    from babel.messages.pofile import read_po
+
+    with open("translations/de@ls/LC_MESSAGES/messages.po", "rb") as fh:
+        strings = [m.string for m in read_po(fh) if m.id and isinstance(m.string, str) and m.string]
+    text = "\n".join(strings)
+    # Long compound law names are split with hyphens and their abbreviations said as such.
+    assert "Landesbehindertengleichstellungsgesetz" not in text
+    assert "Landes-Behinderten-Gleichstellungs-Gesetz. Die Abkürzung ist: LBGG." in text
+    assert "Eine Verordnung ist eine Regel von der Regierung." in text and "Die Norm heißt: EN 301 549." in text
+    # 'Abonnieren' is said in plain words; the topics' foreign words come with an explanation.
+    assert "bonnier" not in text
+    assert "Sicheres Online-Banking (Bank-Geschäfte im Internet)" in strings
+    assert "Künstliche Intelligenz im Alltag (kluge Computer-Programme)" in strings
