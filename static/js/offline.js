@@ -264,7 +264,7 @@
       li.appendChild(ul);
     }
 
-    if (item.state === "done" && result.url) {
+    if (item.state === "done" && result.url && item.kind === "booking") {
       var ticket = el("a", "button", t(result.state === "waiting" ? "show_waiting" : "show_ticket"));
       ticket.href = result.url;
       li.appendChild(ticket);

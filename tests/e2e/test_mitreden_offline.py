@@ -31,6 +31,7 @@ def test_an_answer_given_offline_is_stored_once_when_back_online(page, context, 
 
     go_online(context, live_server)
     expect(item).to_contain_text("Gesendet")
+    expect(item.locator("a")).to_have_count(0)  # an answer is no ticket: no "Show your ticket" button
     page.reload()
     page.evaluate("Outbox.flush({force: true})")
     assert count(live_app, Contribution, Contribution.idempotency_key == key) == 1
