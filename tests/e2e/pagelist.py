@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def _book(workshop_id: int, party_size: int = 1):
     from busapp.booking import service
 
     return service.create(workshop_id, party_size=party_size, name="Erika Muster", contact="erika@example.org",
-                          needs_note=None, idempotency_key=uuid.uuid4().hex, locale="de").booking
+                          needs_note=None, idempotency_key=uuid.uuid4().hex, locale=BOOKED_IN).booking
 
 
 def _bookings(workshop: Workshop, now) -> dict:
@@ -258,8 +258,16 @@ def feedback_targets(site: Site) -> list[Target]:
     ]
 
 
-def all_public_targets(site: Site) -> list[Target]:
-    return public_targets(site) + booking_targets(site) + feedback_targets(site)
+def all_public_targets(site: Site, lang: str | None = None) -> list[Target]:
+    """Every public page kind. The demo's tickets were booked in German and open in German unless the visitor asks
+    for another language, so in another language the pages behind a manage link are opened with ?lang=."""
+    targets = public_targets(site) + booking_targets(site) + feedback_targets(site)
+    if lang and lang != BOOKED_IN:
+        targets = [replace(t, path=f"{t.path}?lang={lang}") if t.path.startswith("/t/") else t for t in targets]
+    return targets
+
+
+BOOKED_IN = "de"  # the language _book() books the demo's tickets in
 
 
 def role_targets(site: Site, role: str) -> list[Target]:

@@ -76,7 +76,7 @@ PUBLIC = [
 def test_public_pages_have_no_violations(lang_page, site, lang):
     """Every public page kind in each of its states, one after another in one browser profile (as a visitor goes
     from page to page, and as tests/e2e/test_languages.py checks the other languages); every violation is listed."""
-    targets = all_public_targets(site)
+    targets = all_public_targets(site, lang)
     assert {t.name for t in targets} == set(PUBLIC), "every public page kind is listed in PUBLIC"
     problems = []
     for target in targets:

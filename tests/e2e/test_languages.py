@@ -61,14 +61,8 @@ def _rate_four_and_send(page) -> None:
 def resident_targets(site, tag: str | None = None) -> list:
     """Every resident page kind; the demo's tickets were booked in German and open in German unless asked for
     another language, so they are opened with ?lang= in the language under test."""
-    targets = []
-    for t in all_public_targets(site):
-        if t.name == "feedback thank-you":
-            t = replace(t, action=_rate_four_and_send)
-        if tag and t.path.startswith("/t/"):
-            t = replace(t, path=f"{t.path}?lang={tag}")
-        targets.append(t)
-    return targets
+    return [replace(t, action=_rate_four_and_send) if t.name == "feedback thank-you" else t
+            for t in all_public_targets(site, tag)]
 
 
 @pytest.mark.parametrize("tag", ADDED)
