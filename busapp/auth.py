@@ -130,16 +130,18 @@ def load_user(user_id: str) -> User | None:
     age = datetime.now(timezone.utc) - signed_in_at
     if age > current_app.config["AUTH_MAX_AGE"] or age.total_seconds() < -60:
         return None
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 12 else None
+    sid = session.get("auth_sid")
+    if not isinstance(sid, str) or not 16 <= len(sid) <= 64 or not user_id.isdigit() or len(user_id) >= 12:
+        return None
+    # One statement: the account, unless this sign-in (or a copy of its cookie) was signed out.
+    user = db.session.scalar(sa.select(User).where(
+        User.id == int(user_id), ~sa.exists().where(EndedSignIn.sid == sid)))
     if user is None or not user.active:
         return None
     if not hmac.compare_digest(str(session.get("auth_stamp", "")), _password_stamp(user)):
         return None
     if session.get("auth_version") != user.session_version:
         return None  # disabled since, a new password, or all sign-ins ended by a coordinator
-    sid = session.get("auth_sid")
-    if not isinstance(sid, str) or not 16 <= len(sid) <= 64 or db.session.get(EndedSignIn, sid) is not None:
-        return None  # this sign-in (or a copy of its cookie) was signed out
     if user.role == Role.COORDINATOR and not _still_active():
         return None  # idle too long: coordinators can export everyone's data
     return user

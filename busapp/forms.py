@@ -11,3 +11,11 @@ def clean_text(value: str | None) -> str:
     if not value or not isinstance(value, str):
         return ""
     return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def typed_id(value: str | None) -> int | None:
+    """The id a form or query names, or None for anything that is not one (an id no database key can hold
+    included, so that a 30-digit number is "not found", never an overflow)."""
+    if not value or not isinstance(value, str) or not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)

@@ -383,9 +383,11 @@ class _SeededTours:
         self.paths: dict[tuple[int, object], Path] = {}
 
     def path(self, stops: int) -> Path:
+        from zoneinfo import ZoneInfo
+
         from busapp import demo
 
-        today = datetime.now(demo.BERLIN).date()
+        today = datetime.now(ZoneInfo("Europe/Berlin")).date()  # the demo tour's town
         if (stops, today) not in self.paths:
             path = self.folder / f"tour-{stops}-{today.isoformat()}.sqlite3"
             app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _driver(f"sqlite:///{path}")})

@@ -96,6 +96,16 @@ class FormFinder(HTMLParser):
             self._select = None
 
 
+
+# /readyz answers 503 by design while the database carries no migration stamp (the test databases are made with
+# create_all): that is its answer, not a failure. Every other 5xx is a server error.
+DESIGNED_503 = frozenset({"/readyz"})
+
+
+def server_error(path: str, status: int) -> bool:
+    return status >= 500 and not (status == 503 and path.split("?")[0] in DESIGNED_503)
+
+
 def discover_forms(app, world, user) -> dict[tuple[str, str], dict]:
     """{(endpoint, METHOD): {field: {offered values}, ...}} from every GET page of the app."""
     found: dict[tuple[str, str], dict] = defaultdict(lambda: {"fields": defaultdict(set), "types": {}})
@@ -340,7 +350,7 @@ def _run(app, rule, method, protected, fields, types):
         with response:
             status = response.status_code
             note(f"answer {status}")
-            assert status < 500, f"{status} for {method} {path}"
+            assert not server_error(path, status), f"{status} for {method} {path}"
         after = snapshot()
         if 400 <= status < 500:
             changed = sorted(name for name in before if before[name] != after[name] and name not in COUNTERS)
@@ -403,7 +413,7 @@ def test_huge_ids_in_the_path_are_not_found(fuzz_app, rule, number):
                     token = csrf_token(client, "/signin")
                     kwargs = {"data": {"csrf_token": token}}
                 with client.open(built[1], method=method, **kwargs) as response:
-                    assert response.status_code < 500, (method, built[1], response.status_code)
+                    assert not server_error(built[1], response.status_code), (method, built[1], response.status_code)
         finally:
             db.session.remove()
             _empty_tables()
@@ -484,7 +494,7 @@ def test_each_field_alone_with_nasty_values(fuzz_app, forms_of, rule_text, endpo
                         status = response.status_code
                     after = snapshot()
                     problem = None
-                    if status >= 500:
+                    if server_error(path, status):
                         problem = f"answer {status}"
                     elif 400 <= status < 500 and any(before[t] != after[t] for t in before if t not in COUNTERS):
                         problem = f"answer {status} but tables changed"
@@ -519,7 +529,7 @@ def test_each_query_parameter_alone_with_nasty_values(fuzz_app, forms_of, rule_t
             for param in sorted(params - {"csrf_token"}):
                 for label in ("NUL", "long", "huge number", "negative", "two values", "markup"):
                     with client.get(path, query_string={param: NASTY[label]}) as response:
-                        if response.status_code >= 500:
+                        if server_error(path, response.status_code):
                             failures.append(f"GET {path}?{param}={NASTY[label]!r:.40}: {response.status_code}")
         finally:
             db.session.remove()

@@ -85,7 +85,7 @@ def test_counts_and_averages_per_district_topic_stop_and_workshop(client, coordi
     ages = dict((label, n) for label, n in table_rows(html, "ages"))
     assert ages["65 bis 79"] == "2" and ages["Keine Angabe"] == "3"
 
-    details = html.split("<details")
+    details = html.split("<main", 1)[1].split("<details")  # the page's own, not the header's language list
     by_stop, by_workshop = details[1], details[2]
     assert "Nach Halt (3)" in by_stop and "Nach Kurs (3)" in by_workshop
     assert by_stop.index("Kronsforde") < by_stop.index("Hochschulstadtteil") < by_stop.index("Strandbahnhof")

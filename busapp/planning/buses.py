@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from ..auth import role_required
 from ..extensions import db
-from ..forms import clean_text
+from ..forms import clean_text, typed_id
 from ..models import Bus, Device, Role, Stop, audit
 from . import bp
 
@@ -76,12 +76,6 @@ def _clean(text: str | None, limit: int) -> str:
     return " ".join(clean_text(text).split())[:limit]
 
 
-def _bus(typed_id: str) -> Bus | None:
-    """The bus a form names by id; None for anything that is not the id of a bus (an id no key can hold included)."""
-    if not typed_id.isdigit() or len(typed_id) > 9:
-        return None
-    return db.session.get(Bus, int(typed_id))
-
 
 @bp.route("/buses", methods=["GET", "POST"])
 @coordinator
@@ -93,7 +87,8 @@ def buses():
         typed = {k: request.form.get(k, "") for k in typed}
         name = _clean(typed["name"], 80)
         notes = _clean(typed["capacity_notes"], 300)
-        bus = _bus(typed["bus_id"])
+        bus_id = typed_id(typed["bus_id"])
+        bus = db.session.get(Bus, bus_id) if bus_id is not None else None
         if typed["bus_id"] and bus is None:
             errors["name"] = _("This bus no longer exists.")
         elif not name:

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from ..auth import role_required
 from ..extensions import db
+from ..forms import clean_text, typed_id
 from ..models import District, Place, Role, Stop, audit
 from . import bp, service, tourcsv
 
@@ -17,7 +18,7 @@ coordinator = role_required(Role.COORDINATOR)
 
 
 def _name(text: str | None) -> str:
-    return " ".join((text or "").split())[:80]
+    return " ".join(clean_text(text).split())[:80]
 
 
 def _known(exclude: int | None = None) -> str:
@@ -57,7 +58,8 @@ def districts():
             name = _name(typed["name"])
             district = None
             if action == "rename":
-                district = db.session.get(District, int(typed["district"])) if typed["district"].isdigit() else None
+                district_id = typed_id(typed["district"])
+                district = db.session.get(District, district_id) if district_id is not None else None
                 if district is None:
                     errors["district"] = _("Please choose a district. Known districts: %(names)s", names=_known())
             if not name:
@@ -80,13 +82,13 @@ def districts():
                 db.session.commit()
                 return redirect(url_for("planning.districts"), code=303)
         elif action == "merge":
-            ids = [typed[k] for k in ("source", "target")]
-            if not all(i.isdigit() for i in ids):
+            ids = [typed_id(typed[k]) for k in ("source", "target")]
+            if None in ids:
                 errors["target"] = _("Please choose two different districts. Known districts: %(names)s",
                                      names=_known())
             else:
                 try:
-                    target, places, stops = merge(int(ids[0]), int(ids[1]), user)
+                    target, places, stops = merge(ids[0], ids[1], user)
                 except service.Refused as refused:
                     errors["target"] = refused.errors["target"][0]
                 else:
