@@ -37,6 +37,18 @@ def impatient(app):
     return app
 
 
+def _release_other_engines(engine) -> None:
+    """Other apps of this test process on the same SQLite file (a module's shared app, say) let their pooled
+    connections go too, so that nothing but the request under test stands in the lock's way."""
+    import gc
+
+    import sqlalchemy as sa
+
+    for other in gc.get_objects():
+        if isinstance(other, sa.engine.Engine) and other is not engine and other.url.database == engine.url.database:
+            other.dispose()
+
+
 @contextlib.contextmanager
 def outage(app, writes_only: bool = False):
     """The database is unreachable inside the block (see the module docstring); with `writes_only`, SQLite's is
@@ -69,7 +81,8 @@ def outage(app, writes_only: bool = False):
         # theirs go first (to the request, as if its connection had dropped).
         db.session.close()
         engine.dispose()
-        locker = sqlite3.connect(engine.url.database, isolation_level=None, timeout=5)
+        _release_other_engines(engine)
+        locker = sqlite3.connect(engine.url.database, isolation_level=None, timeout=30)
         try:
             locker.execute("PRAGMA locking_mode=EXCLUSIVE")
             locker.execute("BEGIN EXCLUSIVE")
