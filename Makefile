@@ -84,7 +84,7 @@ test-pg: setup-test
 
 test-full: setup-test
 	$(BIN)/python -m pytest $(XDIST) --suite=full $(PYTEST_ARGS)
-	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(XDIST) --suite=full -m database $(PYTEST_ARGS)
+	$(BIN)/python tests/pg_run.py "$(PG_URL)" -- $(XDIST) --suite=full $(PYTEST_ARGS)
 
 bench: setup-test
 	$(BIN)/python bench/run.py

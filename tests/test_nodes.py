@@ -36,6 +36,7 @@ import pytest
 import sqlalchemy as sa
 
 from busapp import create_app, demo
+from busapp.domain import town
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, MailStatus, OutgoingMail, Stop, Workshop, WorkshopStatus, utcnow
 from tests.conftest import ROOT, _postgres_admin
@@ -99,8 +100,8 @@ def seeded(url: str) -> tuple[list[int], list[int]]:
         for workshop in soon:
             workshop.capacity = 6
         # "Tomorrow" in the city's time, as the reminder counts it.
-        start = datetime.combine((now.astimezone(demo.BERLIN) + timedelta(days=1)).date(), datetime.min.time(),
-                                 tzinfo=demo.BERLIN)
+        zone = town.zone()
+        start = datetime.combine((now.astimezone(zone) + timedelta(days=1)).date(), datetime.min.time(), tzinfo=zone)
         tomorrow = db.session.scalars(sa.select(Workshop).join(Stop).where(
             Workshop.status == WorkshopStatus.PUBLISHED, Workshop.starts_at >= start,
             Workshop.starts_at < start + timedelta(days=1))).all()
