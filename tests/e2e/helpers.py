@@ -354,3 +354,14 @@ def sign_in_as_coordinator(page) -> None:
     page.fill("input[type=password]", password)
     with page.expect_navigation():
         page.locator("main form [type=submit]").first.click()
+
+
+def offline_check_in_waiting(browser, base: str, workshop_id: int):
+    """A prepared tablet gone offline, with Hans Meier checked in on it and that check-in waiting to be sent."""
+    context, page = new_tablet(browser, base, "Tablet vorne")
+    page.goto(f"{base}/staff/workshops/{workshop_id}")
+    wait_prepared(page)
+    context.set_offline(True)
+    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
+    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    return context, page

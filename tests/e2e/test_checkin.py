@@ -18,8 +18,8 @@ from busapp.models import (
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.helpers import (
-    TABLET, arrived, go_offline, go_online, new_tablet, query, staff_caches, staff_sign_in, wait_pages_kept, wait_prepared,
-    y4m_video,
+    TABLET, arrived, go_offline, go_online, new_tablet, offline_check_in_waiting, query, staff_caches, staff_sign_in,
+    wait_pages_kept, wait_prepared, y4m_video,
 )
 from tests.qrtools import rasterise
 
@@ -120,12 +120,7 @@ def test_offline_check_in_and_walk_in_sync_once_and_a_second_tablet_sees_the_con
 
 def test_sign_out_sends_first_and_never_drops_unsent_check_ins(browser, bus):
     app, server, ids = bus
-    context, page = new_tablet(browser, server.url, "Tablet vorne")
-    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    wait_prepared(page)
-    context.set_offline(True)
-    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
-    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    context, page = offline_check_in_waiting(browser, server.url, ids["workshop"])
     # Offline: signing out cannot send, so a dialog says how many wait; keeping them leaves everything as it was.
     page.click("nav form button[type=submit]")
     dialog = page.locator("#unsent-dialog")

@@ -13,7 +13,7 @@ from busapp import tickets
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, District, Place, Stop, StopStatus, Workshop, utcnow
 from tests.e2e.helpers import (
-    arrived, new_tablet, query, staff_sign_in as sign_in, wait_pages_kept, wait_prepared, y4m_video,
+    arrived, new_tablet, offline_check_in_waiting, query, staff_sign_in as sign_in, wait_pages_kept, wait_prepared, y4m_video,
 )
 
 pytestmark = pytest.mark.browser
@@ -346,12 +346,7 @@ def test_an_offline_check_in_signed_during_the_sign_in_is_taken_after_the_sign_i
     from busapp.models import CheckIn, User
 
     app, server, ids = door
-    context, page = new_tablet(browser, server.url, "Tablet vorne")
-    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    wait_prepared(page)
-    context.set_offline(True)
-    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
-    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    context, page = offline_check_in_waiting(browser, server.url, ids["workshop"])
     item = page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue'))[0]")
     assert item["sig"] and item["key"].startswith(str(query(app, lambda: db.session.scalar(
         sa.select(User.id).where(User.email == "staff@example.org")))) + ".")
@@ -448,12 +443,7 @@ def test_the_first_screen_of_the_day_shows_the_workshops_and_the_first_step(brow
 def test_sign_out_online_with_unsent_actions_asks_and_keeps_them(browser, door):
 
     app, server, ids = door
-    context, page = new_tablet(browser, server.url, "Tablet vorne")
-    page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
-    wait_prepared(page)
-    context.set_offline(True)
-    page.locator("#list .door-row", has_text="Hans Meier").locator("button", has_text="Einchecken").click()
-    expect(page.locator("[data-sync-queue]")).to_contain_text("1")
+    context, page = offline_check_in_waiting(browser, server.url, ids["workshop"])
     # Back online, but the server refuses every sync for now.
     page.route("**/staff/sync", lambda route: route.fulfill(status=503, body="{}", content_type="application/json"))
     context.set_offline(False)
