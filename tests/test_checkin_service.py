@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from busapp import tickets
-from busapp.checkin import service
+from busapp.booking.service import new_code
+from busapp.checkin import places, service
 from busapp.checkin.service import Action
 from busapp.extensions import db
 from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, User, Workshop, utcnow
@@ -27,7 +28,7 @@ def make_booking(app):
         if status == BookingStatus.CONFIRMED:
             workshop.seats_taken += party_size
         booking = Booking(workshop_id=workshop.id, party_size=party_size, name=name, status=status,
-                          code=kw.pop("code", service.new_code()), manage_token=secrets.token_urlsafe(24),
+                          code=kw.pop("code", new_code()), manage_token=secrets.token_urlsafe(24),
                           idempotency_key=secrets.token_hex(16), **kw)
         db.session.add(booking)
         db.session.commit()
@@ -323,7 +324,7 @@ def test_a_conflict_stays_on_the_day_list_and_the_door_list_until_seen(client, l
 
     _stop, workshop, _ = today
     # Another stop of the same day: its conflicts are on today's page too.
-    berlin_day_start = service._day_bounds(service.local_day(now))[0]
+    berlin_day_start = places._day_bounds(service.local_day(now))[0]
     other = make_workshop(stop=make_stop(starts_at=berlin_day_start + timedelta(minutes=1), hours=0.5, place="Schule"),
                           title="Am Morgen")
     booking = make_booking(workshop, name="Erika")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from busapp.booking import service as booking_service
 from busapp.checkin import service
 from busapp.extensions import db
-from busapp.models import AuditEvent, Booking, BookingStatus, SeatShare, User, Workshop
+from busapp.models import AuditEvent, Booking, BookingStatus, Device, SeatShare, Stop, User, Workshop
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -241,8 +241,8 @@ def test_two_tablets_preparing_while_residents_book_never_overbook(app, tomorrow
 
     def prepare(device_id):
         def job():
-            device = db.session.get(service.Device, device_id)
-            return share_of(service.prepare(device, db.session.get(service.Stop, stop_id), now=morning),
+            device = db.session.get(Device, device_id)
+            return share_of(service.prepare(device, db.session.get(Stop, stop_id), now=morning),
                             SimpleNamespace(id=workshop_id))
         return job
 
@@ -271,13 +271,13 @@ def test_two_tablets_give_up_and_walk_in_at_once_after_the_start(app, tomorrow, 
 
     def tablet_a():
         # A seated one offline, then is online and gives the rest of its share up.
-        device = db.session.get(service.Device, a_id)
+        device = db.session.get(Device, a_id)
         return sync(device, [walkin(stub, 1, seated_at, "Ali")], give_up=[workshop_id], sequence=1,
                             now=started)
 
     def tablet_b():
         # B sends two walk-ins it seated offline with its share, and gives up too.
-        device = db.session.get(service.Device, b_id)
+        device = db.session.get(Device, b_id)
         return sync(device, [walkin(stub, 1, seated_at, "Bea"), walkin(stub, 2, seated_at, "Cem")],
                             give_up=[workshop_id], sequence=2, now=started)
 
@@ -313,7 +313,7 @@ def test_two_tablets_signing_out_while_residents_book_hand_every_seat_on_once(ap
 
     def sign_out(device_id):
         def job():
-            return service.return_shares(db.session.get(service.Device, device_id))
+            return service.return_shares(db.session.get(Device, device_id))
         return job
 
     def resident():

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from busapp import tickets
 from busapp.checkin import service, views
 from busapp.extensions import db
-from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Device, Stop, utcnow
+from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, Device, SeatShare, Stop, utcnow
 from tests.conftest import PASSWORD, csrf_token
 from tests.test_checkin_service import make_booking, today  # noqa: F401 - fixtures
 
@@ -240,7 +240,7 @@ def test_staff_pages_say_whose_copy_they_are_and_until_when(client, login, today
     # Never in an HTTP cache; only the service worker keeps them, and not past the sign-in or the day.
     assert all(r.status_code == 200 and r.headers["Cache-Control"] == "no-store" for r in pages)
     with app.test_request_context():
-        ends = service.end_of_day(service.utcnow())
+        ends = service.end_of_day(utcnow())
     with client.session_transaction() as sess:
         expires = sess["auth_at"] + app.config["AUTH_MAX_AGE"].total_seconds()
     assert until == int(min(ends.timestamp(), expires) * 1000)
@@ -303,7 +303,7 @@ def test_a_tablet_gives_up_its_share_through_sync(client, login, today, make_boo
     html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
     credential = re.search(r'data-credential="([^"]+)"', html).group(1)
     device = db.session.scalar(sa.select(Device))
-    db.session.add(service.SeatShare(device_id=device.id, workshop_id=running.id, seats=2, used=0))
+    db.session.add(SeatShare(device_id=device.id, workshop_id=running.id, seats=2, used=0))
     running.seats_taken = 2
     db.session.commit()
     headers = {"X-Device-Credential": credential}
@@ -321,7 +321,7 @@ def test_door_list_tells_the_tablet_its_share(client, login, today):
     html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
     credential = re.search(r'data-credential="([^"]+)"', html).group(1)
     device = db.session.scalar(sa.select(Device))
-    db.session.add(service.SeatShare(device_id=device.id, workshop_id=later.id, seats=2, used=0))
+    db.session.add(SeatShare(device_id=device.id, workshop_id=later.id, seats=2, used=0))
     later.seats_taken = 2
     db.session.commit()
     page = client.get(f"/staff/workshops/{later.id}", headers={**HX, "X-Device-Credential": credential})

@@ -11,7 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from busapp.booking import service as booking_service
-from busapp.checkin import service as checkin_service
+from busapp.checkin import service as checkin_service, tablets
 from busapp.extensions import db
 from busapp.models import Booking, BookingStatus, Device, OutgoingMail, Workshop, WorkshopStatus
 from busapp.planning import changes
@@ -70,7 +70,7 @@ def test_a_cancelled_workshop_with_a_tablets_seats_held_does_not_break_the_next_
     wid, sid = workshop.id, workshop.stop_id
     staff = make_user()
     device, _credential = checkin_service.register_device("Tür", staff)
-    assert checkin_service._hold_share(device, workshop) > 0
+    assert tablets._hold_share(device, workshop) > 0
     changes.cancel(sid, wid, "Sturm", None)
 
     # The workshop is over: shares still held go back at the next prepare of any tablet.

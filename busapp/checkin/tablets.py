@@ -1,0 +1,237 @@
+"""Registered tablets: registering and revoking them, their seat shares for offline walk-ins, and the day's data
+they prepare (busapp/checkin/service.py states the seat-share rule)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import tickets
+from ..booking.service import promote
+from ..domain import seats
+from ..extensions import db
+from ..models import (
+    AuditEvent, Booking, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
+)
+from .outcomes import DEVICE_NAME_MAX, INVALID, Refused, _clean, _device_label
+from .places import end_of_day, place_name, stops_of_day
+
+
+def _hash(credential: str) -> str:
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+def register_device(name: str, user: User) -> tuple[Device, str]:
+    """Register a tablet; returns it and its sync credential (shown once, stored only as a hash)."""
+    name = _clean(name, DEVICE_NAME_MAX)
+    if not name:
+        raise Refused(INVALID)
+    credential = secrets.token_urlsafe(32)
+    device = Device(name=name, token_hash=_hash(credential), created_by_id=user.id)
+    db.session.add(device)
+    db.session.flush()
+    audit("device-register", device, user=user, device=name)
+    db.session.commit()
+    return device, credential
+
+
+def device_for(credential: str | None) -> Device | None:
+    """The registered, not revoked tablet holding this credential, or None."""
+    if not credential or len(credential) > 100:
+        return None
+    device = db.session.scalar(sa.select(Device).where(Device.token_hash == _hash(credential)))
+    if device is None or device.revoked_at is not None:
+        return None
+    return device
+
+
+def revoke_device(device: Device, user: User) -> None:
+    """Revoke a tablet: its credential stops working at once and its held walk-in seats go back."""
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+        device.revoked_by_id = user.id
+        audit("device-revoke", device, user=user, device=device.name)
+        db.session.commit()
+    return_shares(device)
+
+
+def devices() -> list[Device]:
+    """All tablets, the active ones first."""
+    return list(db.session.scalars(
+        sa.select(Device).order_by(Device.revoked_at.is_not(None), Device.name, Device.id)
+    ))
+
+
+def _share_wanted(workshop: Workshop, now: datetime, until: datetime) -> bool:
+    """Whether preparing now holds a share of this workshop (the seat-share rule): published, not started, and
+    starting before the day's data expires."""
+    return (workshop.status == WorkshopStatus.PUBLISHED and workshop.stop.status == StopStatus.PUBLISHED
+            and now < workshop.starts_at < until)
+
+
+def shares_left(device: Device) -> dict[int, int]:
+    """The seats each of this tablet's shares still holds, by workshop id."""
+    return seats.shares_left(device.id)
+
+
+def _hold_share(device: Device, workshop: Workshop) -> int:
+    """Hold up to WALKIN_SHARE free seats of the workshop for this tablet (once); returns the seats it holds."""
+    wanted = current_app.config["WALKIN_SHARE"]
+    device_id, workshop_id = device.id, workshop.id
+
+    def work() -> int:
+        seats.lock(workshop_id)
+        return seats.hold_share(device_id, workshop_id, wanted)
+
+    try:
+        return seats.transaction(work)
+    except IntegrityError:  # the same tablet prepared twice at once: the other request holds the share
+        db.session.rollback()
+        held = seats.share(device_id, workshop_id)
+        return held[0] - held[1] if held else 0
+
+
+def _give_back(device_id: int, workshop_id: int, now: datetime, *, keep: bool) -> int:
+    """Return a share's unused seats, in the caller's transaction, which holds the workshop's lock; the waiting
+    list gets them first (before the start). Returns how many seats went back."""
+    back = seats.return_share(device_id, workshop_id, keep=keep)
+    if back:
+        promote(workshop_id, now)
+    return back
+
+
+def _audit_returned(device: Device | None, returned: dict[int, int], why: str) -> None:
+    if returned:
+        db.session.add(AuditEvent(action="checkin-share-return", object_type="device",
+                                  object_id=str(device.id) if device is not None else "",
+                                  device=_device_label(device),
+                                  detail={"why": why, "seats": {str(k): v for k, v in returned.items()}}))
+
+
+def return_shares(device: Device, now: datetime | None = None) -> int:
+    """Sign-out or revocation: give back all of a tablet's unused held seats; returns how many."""
+    now = now or utcnow()
+    device_id = device.id
+
+    def work() -> int:
+        workshop_ids = sorted(db.session.scalars(
+            sa.select(SeatShare.workshop_id).where(SeatShare.device_id == device_id)))
+        returned = {}
+        for workshop_id in workshop_ids:  # one order for every transaction: two of them cannot deadlock
+            seats.lock(workshop_id)
+            returned[workshop_id] = _give_back(device_id, workshop_id, now, keep=False)
+        _audit_returned(db.session.get(Device, device_id), {k: v for k, v in returned.items() if v}, "sign-out")
+        return sum(returned.values())
+
+    return seats.transaction(work)
+
+
+def give_up_shares(device: Device, workshop_ids, now: datetime | None = None) -> dict[int, int]:
+    """A tablet online after the start gives up its shares of these workshops (the seat-share rule); the caller
+    has checked that every action the tablet numbered is stored. Workshops not started yet keep their share.
+    Returns the seats given back, by workshop id."""
+    now = now or utcnow()
+    device_id = device.id
+    wanted = sorted({w for w in workshop_ids if isinstance(w, int) and not isinstance(w, bool)})[:100]
+
+    def work() -> dict[int, int]:
+        started = set(db.session.scalars(sa.select(SeatShare.workshop_id).join(
+            Workshop, Workshop.id == SeatShare.workshop_id).where(
+            SeatShare.device_id == device_id, SeatShare.workshop_id.in_(wanted), Workshop.starts_at <= now)))
+        returned = {}
+        for workshop_id in sorted(started):
+            seats.lock(workshop_id)
+            returned[workshop_id] = _give_back(device_id, workshop_id, now, keep=True)
+        _audit_returned(db.session.get(Device, device_id), {k: v for k, v in returned.items() if v}, "given-up")
+        return returned
+
+    return seats.transaction(work) if wanted else {}
+
+
+def return_ended_shares(now: datetime | None = None) -> int:
+    """Shares of workshops that are over go back, whichever tablet holds them (the seat-share rule)."""
+    now = now or utcnow()
+    # A plain read first: mostly there is nothing to do, and then nothing is written.
+    candidates = db.session.execute(
+        sa.select(SeatShare.device_id, SeatShare.workshop_id, Workshop.starts_at, Workshop.duration_minutes)
+        .join(Workshop, Workshop.id == SeatShare.workshop_id).where(Workshop.starts_at < now)
+    ).all()
+    over = sorted((workshop_id, device_id) for device_id, workshop_id, starts_at, minutes in candidates
+                  if starts_at + timedelta(minutes=minutes) <= now)
+    if not over:
+        return 0
+
+    def work() -> int:
+        returned = 0
+        for workshop_id, device_id in over:
+            seats.lock(workshop_id)
+            back = _give_back(device_id, workshop_id, now, keep=False)
+            if back:
+                _audit_returned(db.session.get(Device, device_id), {workshop_id: back}, "workshop-over")
+            returned += back
+        return returned
+
+    return seats.transaction(work)
+
+
+def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> dict:
+    """The day's data for a tablet: today's stops (and `stop`, if it is another day's) with their workshops and
+    bookings (minimal fields), the public ticket keys, and the tablet's seat shares by the seat-share rule."""
+    now = now or utcnow()
+    expires = end_of_day(now)
+    return_ended_shares(now)
+    stops = stops_of_day(now)
+    if stop is not None and all(s.id != stop.id for s in stops):
+        stops.insert(0, stop)
+    workshops = sorted((w for s in stops for w in s.workshops if w.status == WorkshopStatus.PUBLISHED),
+                       key=lambda w: (w.starts_at, w.id))
+    held = shares_left(device)
+    shares = {}
+    for workshop in workshops:
+        if workshop.id in held or not _share_wanted(workshop, now, expires):
+            shares[workshop.id] = held.get(workshop.id, 0)
+        else:
+            shares[workshop.id] = _hold_share(device, workshop)
+    bookings = db.session.scalars(
+        sa.select(Booking).where(Booking.workshop_id.in_([w.id for w in workshops]))
+        .order_by(Booking.workshop_id, Booking.id)
+    ).all() if workshops else []
+    device = db.session.get(Device, device.id)
+    device.last_seen_at = now
+    db.session.commit()
+    first = stop or (stops[0] if stops else None)
+    return {
+        "version": 2,
+        "prepared_at": now.isoformat(),
+        "device": {"id": device.id, "name": device.name, "last_sequence": device.last_sequence},
+        "stop": {"id": first.id, "place": place_name(first), "starts_at": first.starts_at.isoformat()}
+        if first is not None else None,
+        "stops": [{"id": s.id, "place": place_name(s), "starts_at": s.starts_at.isoformat(),
+                   "ends_at": s.ends_at.isoformat()} for s in stops],
+        "expires_at": expires.isoformat(),
+        "keys": tickets.public_keys_for_devices(),
+        "workshops": [
+            {"id": w.id, "stop_id": w.stop_id, "title": w.title, "starts_at": w.starts_at.isoformat(),
+             "ends_at": w.ends_at.isoformat(), "capacity": w.capacity, "share": shares.get(w.id, 0)}
+            for w in workshops
+        ],
+        "bookings": [
+            {"id": b.id, "workshop_id": b.workshop_id, "code": b.code, "name": b.name or "",
+             "party_size": b.party_size, "needs_note": b.needs_note or "", "status": b.status.value,
+             "arrived": b.arrived, "checked_in_at": b.checked_in_at.isoformat() if b.checked_in_at else None,
+             "checked_in_device": b.checked_in_device or "",
+             "legacy": tickets.legacy_digest(b.code, b.workshop_id, b.party_size)}
+            for b in bookings
+        ],
+    }
+
+
+def audit_day_download(device: Device, user: User, data: dict) -> None:
+    """Every download of a day's door lists is in the audit log: who, on which tablet, which stops, how many."""
+    audit("staff-day-download", device, user=user, device=device.name[:DEVICE_NAME_MAX],
+          stops=[s["id"] for s in data["stops"]], bookings=len(data["bookings"]))
+    db.session.commit()
