@@ -16,7 +16,7 @@ import pytest
 
 from busapp.extensions import db
 from busapp.models import WorkshopStatus
-from busapp.opendata import service
+from busapp.opendata import entities, service
 from tests.live import free_port
 from tests.test_opendata import get_json, tour  # noqa: F401 - the fixture tour
 
@@ -283,7 +283,7 @@ def test_push_reports_the_entities_a_broker_refused(runner, tour, monkeypatch):
         entity["@context"] = service.NGSI_CORE_CONTEXT  # Event would expand to NGSI-LD's default vocabulary
         return entity
 
-    monkeypatch.setattr(service, "ngsi_tour", tour_with_core_context_only)
+    monkeypatch.setattr(entities, "ngsi_tour", tour_with_core_context_only)
     with StandInBroker() as broker:
         result = runner.invoke(args=["opendata", "push", "--broker", broker.url])
     assert result.exit_code != 0 and "only part of a batch" in result.output

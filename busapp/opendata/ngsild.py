@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from ..i18n import current_tag
 from ..models import utcnow
-from . import ngsild_bp as bp, service
+from . import answers, ngsild_bp as bp, service
 from .views import api_view
 
 MEDIA = "application/ld+json"
@@ -91,7 +91,7 @@ def _simplified() -> bool:
 
 
 def _answer(body, media: str, links: list[str] | None = None):
-    response = service.answer(body, mimetype=media)
+    response = answers.answer(body, mimetype=media)
     links = list(links or [])
     if media == JSON:
         links.insert(0, f"<{service.link('ngsild.context')}>; {CONTEXT_REL}")
@@ -154,4 +154,4 @@ def context():
     """The @context of every entity here: the Smart Data Models' contexts, then NGSI-LD's core context."""
     if request.args:
         raise NgsiError(400, _("This address takes no parameters."))
-    return service.answer({"@context": service.NGSI_CONTEXT}, mimetype=MEDIA)
+    return answers.answer({"@context": service.NGSI_CONTEXT}, mimetype=MEDIA)

@@ -7,7 +7,7 @@ from flask import Response, render_template, request, stream_with_context
 from flask_babel import gettext as _
 
 from ..models import utcnow
-from . import bp, dcat, openapi, schemas, service
+from . import answers, bp, dcat, openapi, schemas, service
 from .service import ApiError
 
 
@@ -16,13 +16,13 @@ def api_view(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        cached = service.fresh_not_modified()
+        cached = answers.fresh_not_modified()
         if cached is not None:
             return cached
         try:
             return view(*args, **kwargs)
         except ApiError as error:
-            return service.problem(error)
+            return answers.problem(error)
 
     return wrapped
 
@@ -41,7 +41,7 @@ def _id(raw: str) -> int:
 
 def _paged(body: dict):
     """The page's answer, with its next page also in a Link header, as HTTP clients that follow pages expect."""
-    response = service.answer(body)
+    response = answers.answer(body)
     if body["links"]["next"] and response.status_code == 200:
         response.headers["Link"] = f'<{body["links"]["next"]}>; rel="next"'
     return response
@@ -65,7 +65,7 @@ def index():
         "ngsi_ld_events": service.link("ngsild.entities", type="Event"),
         "docs": service.link("opendata.docs"),
     }
-    return service.answer(schemas.INDEX.dump({"title": "Digitalwerkstatt-Bus open data", "links": links}))
+    return answers.answer(schemas.INDEX.dump({"title": "Digitalwerkstatt-Bus open data", "links": links}))
 
 
 @bp.get("/api/v1/stops")
@@ -83,11 +83,11 @@ def stops_csv():
     now = utcnow()
     filters = service.parse_filters(request.args, now, known=service.DOWNLOAD_PARAMS)
     etag, last_modified = service.download_version(filters, now)
-    if service.unchanged(etag, last_modified):
-        return service.not_modified(etag, last_modified, weak=True)
+    if answers.unchanged(etag, last_modified):
+        return answers.not_modified(etag, last_modified, weak=True)
     response = Response(stream_with_context(service.stops_csv(filters, now)), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="digitalbus-stops.csv"'
-    service.validate(response, etag, last_modified, weak=True)
+    answers.validate(response, etag, last_modified, weak=True)
     return response
 
 
@@ -99,7 +99,7 @@ def stop(item_id: str):
     found = service.public_stop(_id(item_id))
     if found is None:
         raise service.not_found(_("No public stop has this id."))
-    return service.answer(schemas.STOP.dump(service.stop_facts(found, utcnow())))
+    return answers.answer(schemas.STOP.dump(service.stop_facts(found, utcnow())))
 
 
 @bp.get("/api/v1/workshops")
@@ -118,7 +118,7 @@ def workshop(item_id: str):
     found = service.public_workshop(_id(item_id))
     if found is None:
         raise service.not_found(_("No public workshop has this id."))
-    return service.answer(schemas.WORKSHOP.dump(service.workshop_facts(found, utcnow())))
+    return answers.answer(schemas.WORKSHOP.dump(service.workshop_facts(found, utcnow())))
 
 
 @bp.get("/api/v1/places")
@@ -126,7 +126,7 @@ def workshop(item_id: str):
 def places():
     """Every place the bus stops at."""
     _no_params()
-    return service.answer(schemas.PLACE_LIST.dump({"items": service.places(utcnow())}))
+    return answers.answer(schemas.PLACE_LIST.dump({"items": service.places(utcnow())}))
 
 
 @bp.get("/api/v1/districts")
@@ -135,7 +135,7 @@ def districts():
     """The districts in their official order."""
     _no_params()
     items = [service.district_facts(d) for d in service.all_districts()]
-    return service.answer(schemas.DISTRICT_LIST.dump({"items": items}))
+    return answers.answer(schemas.DISTRICT_LIST.dump({"items": items}))
 
 
 @bp.get("/api/v1/catalog.jsonld")
@@ -143,7 +143,7 @@ def districts():
 def catalog():
     """The DCAT-AP.de catalogue for open-data portals."""
     _no_params()
-    return service.answer(dcat.catalogue(), mimetype="application/ld+json")
+    return answers.answer(dcat.catalogue(), mimetype="application/ld+json")
 
 
 @bp.get("/api/v1/openapi.json")
@@ -151,7 +151,7 @@ def catalog():
 def openapi_document():
     """The OpenAPI 3.1 document of this API."""
     _no_params()
-    return service.answer(openapi.document(service.base_url(), service.district_ids()))
+    return answers.answer(openapi.document(service.base_url(), service.district_ids()))
 
 
 @bp.get("/api")

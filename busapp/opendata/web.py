@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import request
 
-from . import service
-from .service import ApiError, Validators
+from . import answers, service
+from .answers import Validators
+from .service import ApiError
 
 # Only these answer other origins; the pages of the site keep their same-origin policy.
 CORS_PREFIXES = ("/api/v1/", "/ngsi-ld/v1/")
@@ -73,7 +74,7 @@ def _error_answer(code: int, title: str, message: str, headers):
 
         response = ngsi_error(code, title, message)
     else:
-        response = service.problem(ApiError(code, str(message)))
+        response = answers.problem(ApiError(code, str(message)))
     for name, value in headers or ():
         if name.lower() in ("allow", "retry-after"):
             response.headers[name] = value
