@@ -1,5 +1,6 @@
-"""NGSI-LD: every entity valid against the Smart Data Models' official JSON Schemas and expanded with their official
-contexts (both vendored in tests/vendor/smart-data-models), content negotiation, pages, and the push to a broker
+"""NGSI-LD: every entity valid against the Smart Data Models' official JSON Schemas and expanded by a JSON-LD processor
+(pyld) with the official contexts (the Smart Data Models' in tests/vendor/smart-data-models, ETSI's core context in
+tests/vendor/etsi-ngsi-ld, served only from those files), content negotiation, pages, and the push to a broker
 that checks what it is given the way a real one does."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jsonschema_rs
 import pytest
+from pyld import jsonld
 
 from busapp.extensions import db
 from busapp.models import WorkshopStatus
@@ -24,12 +26,41 @@ VENDOR = Path(__file__).parent / "vendor" / "smart-data-models"
 PUBLISHED = "https://smart-data-models.github.io/"
 SCHEMAS = {"Event": "dataModel.TourismDestinations/Event/schema.json",
            "PointOfInterest": "dataModel.PointOfInterest/PointOfInterest/schema.json"}
-CONTEXT_FILES = {service.SDM_CONTEXTS[0]: "dataModel.TourismDestinations/context.jsonld",
-                 service.SDM_CONTEXTS[1]: "dataModel.PointOfInterest/context.jsonld"}
+CONTEXT_FILES = {service.SDM_CONTEXTS[0]: VENDOR / "dataModel.TourismDestinations/context.jsonld",
+                 service.SDM_CONTEXTS[1]: VENDOR / "dataModel.PointOfInterest/context.jsonld"}
+CORE_CONTEXT_FILE = Path(__file__).parent / "vendor" / "etsi-ngsi-ld" / "ngsi-ld-core-context-v1.8.jsonld"
 CORE_TERMS = {"id", "type", "@context"}
-DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
-EXPECTED_TYPES = {"Event": "https://smartdatamodels.org/dataModel.TourismDestinations/Event",
-                  "PointOfInterest": "https://smartdatamodels.org/dataModel.PointOfInterest/PointOfInterest"}
+NGSI = "https://uri.etsi.org/ngsi-ld/"
+DEFAULT_VOCAB = NGSI + "default-context/"
+SDM = "https://smartdatamodels.org/"
+EVENT = SDM + "dataModel.TourismDestinations/"
+DCT = "http://purl.org/dc/terms/"
+EXPECTED_TYPES = {"Event": EVENT + "Event", "PointOfInterest": SDM + "dataModel.PointOfInterest/PointOfInterest"}
+# What each attribute the official models define expands to (read from the official contexts by hand once, so a
+# processor or a context that says otherwise fails the test): the models' own IRIs, Dublin Core for title and
+# description and NGSI-LD's location, which the core context, coming last and protected, keeps for itself.
+MODEL_IRIS = {
+    "Event": {
+        "name": SDM + "name", "url": SDM + "url", "startDate": SDM + "startDate", "endDate": SDM + "endDate",
+        "isAccessibleForFree": SDM + "isAccessibleForFree", "eventStatus": EVENT + "eventStatus",
+        "thematic": EVENT + "thematic", "audience": EVENT + "audience", "language": EVENT + "language",
+        "maximumAttendeeCapacity": EVENT + "maximumAttendeeCapacity", "refPointOfInterest": EVENT + "refPointOfInterest",
+        "superEvent": EVENT + "superEvent", "title": DCT + "title", "description": DCT + "description",
+        "location": NGSI + "location",
+    },
+    "PointOfInterest": {
+        "name": SDM + "name", "address": SDM + "address", "category": SDM + "dataModel.PointOfInterest/category",
+        "description": DCT + "description", "location": NGSI + "location",
+    },
+}
+# Our own attributes, which the models do not have: NGSI-LD gives them its default vocabulary.
+OWN_ATTRIBUTES = {
+    "Event": {"previousStartDate", "statusReason", "liveStatus", "audienceGroup", "remainingAttendeeCapacity",
+              "accessibility", "level", "whatToBring", "walkIns", "nameByLanguage", "descriptionByLanguage",
+              "accessibilityByLanguage", "stop"},
+    "PointOfInterest": {"nearestBusStop", "busLines", "stepFree", "seats", "toilet", "hearingLoop",
+                        "descriptionByLanguage"},
+}
 
 
 def retrieve(uri: str):
@@ -42,24 +73,33 @@ VALIDATORS = {kind: jsonschema_rs.validator_for(json.loads((VENDOR / path).read_
                                                 retriever=retrieve, validate_formats=True)
               for kind, path in SCHEMAS.items()}
 
+# Every address the JSON-LD processor asked for that is not vendored: a test fails on any (no request leaves).
+REFUSED_CONTEXTS: list[str] = []
 
-def term_map(contexts: list) -> dict[str, str]:
-    """What the vendored official contexts make of each term, in the order given (a later context wins)."""
-    terms: dict[str, str] = {}
-    for url in contexts:
-        if url == service.NGSI_CORE_CONTEXT:
-            continue  # the core context defines NGSI-LD's own words (value, object, observedAt ...), not ours
-        assert url in CONTEXT_FILES, f"an @context that is not a Smart Data Models one: {url}"
-        context = json.loads((VENDOR / CONTEXT_FILES[url]).read_text(encoding="utf-8"))["@context"]
-        terms.update({k: v for k, v in context.items() if isinstance(v, str)})
-    return terms
+
+def vendored_only(url: str, options=None) -> dict:
+    """pyld's document loader: the vendored copy of an official context, nothing from the network."""
+    path = CONTEXT_FILES.get(url) or (CORE_CONTEXT_FILE if url == service.NGSI_CORE_CONTEXT else None)
+    if path is None:
+        REFUSED_CONTEXTS.append(url)
+        raise jsonld.JsonLdError(f"not vendored: {url}", "jsonld.LoadDocumentError", code="loading document failed")
+    return {"contextUrl": None, "documentUrl": url, "document": json.loads(path.read_text(encoding="utf-8"))}
+
+
+def expanded(entity: dict) -> dict:
+    """The entity expanded by a JSON-LD processor with the contexts it names (JSON-LD 1.1 expansion)."""
+    [node] = jsonld.expand(entity, options={"documentLoader": vendored_only})
+    return node
 
 
 def expand(entity: dict) -> dict:
-    """The entity's type and attribute names as the IRIs its @context gives them (JSON-LD term expansion)."""
-    terms = term_map(entity["@context"])
-    return {"type": terms.get(entity["type"], DEFAULT_VOCAB + entity["type"]),
-            "attributes": {name: terms.get(name, DEFAULT_VOCAB + name) for name in entity if name not in CORE_TERMS}}
+    """The entity's type and attribute names as the IRIs its @context gives them: the entity itself expanded for
+    its type, and a probe with one marker per attribute for the names (a name's IRI is where its marker lands)."""
+    [kind] = expanded(entity)["@type"]
+    markers = {name: {"id": f"urn:probe:{name}"} for name in entity if name not in CORE_TERMS}
+    probe = expanded({"@context": entity["@context"], "id": "urn:probe", **markers}) if markers else {}
+    iris = {value[0]["@id"][len("urn:probe:"):]: iri for iri, value in probe.items() if iri != "@id"}
+    return {"type": kind, "attributes": iris}
 
 
 def all_entities(client, accept: str = "application/ld+json", options: str = "") -> list[dict]:
@@ -79,13 +119,14 @@ def test_every_entity_is_valid_against_the_official_schemas_and_expands_to_smart
     assert {e["type"] for e in entities} == {"Event", "PointOfInterest"} and len(entities) == len(simple) == 9
     for entity in entities:
         assert entity["@context"] == service.NGSI_CONTEXT
-        expanded = expand(entity)
-        assert expanded["type"] == EXPECTED_TYPES[entity["type"]], entity["id"]
-        # The Smart Data Models' own attributes expand to their IRIs, not to NGSI-LD's default vocabulary.
-        for name in ("name", "address", "startDate", "eventStatus", "audience", "refPointOfInterest", "thematic",
-                     "maximumAttendeeCapacity", "language", "category"):
-            if name in entity:
-                assert expanded["attributes"][name].startswith("https://smartdatamodels.org/"), (entity["id"], name)
+        names = expand(entity)
+        assert names["type"] == EXPECTED_TYPES[entity["type"]], entity["id"]
+        # The models' own attributes expand to their IRIs, not to NGSI-LD's default vocabulary; ours do.
+        model, own = MODEL_IRIS[entity["type"]], OWN_ATTRIBUTES[entity["type"]]
+        for name, iri in names["attributes"].items():
+            assert iri == model[name] if name in model else (name in own and iri == DEFAULT_VOCAB + name), \
+                (entity["id"], name, iri)
+        assert set(names["attributes"]) == set(entity) - CORE_TERMS
         kv = simple[entity["id"]]
         errors = [f"{e.instance_path}: {e.message}" for e in VALIDATORS[entity["type"]].iter_errors(kv)]
         assert errors == [], (entity["id"], errors)
@@ -95,6 +136,52 @@ def test_every_entity_is_valid_against_the_official_schemas_and_expands_to_smart
     assert not VALIDATORS["Event"].is_valid({**workshop, "eventStatus": "moved"})
     assert not VALIDATORS["Event"].is_valid({**workshop, "refPointOfInterest": workshop["refPointOfInterest"][0]})
     assert not VALIDATORS["Event"].is_valid({**workshop, "audience": ["seniors"]})
+
+
+def test_a_json_ld_processor_expands_event_and_its_attributes_to_smart_data_models_iris(client, tour):
+    """Full JSON-LD 1.1 expansion (pyld) of every entity with the official contexts, loaded from the vendored files
+    only: Event and PointOfInterest and their attributes become the Smart Data Models' IRIs, and the values keep
+    their NGSI-LD meaning (properties, relationships to IRIs, typed times, language maps)."""
+    REFUSED_CONTEXTS.clear()
+    found = {e["id"]: expanded(e) for e in all_entities(client)}
+    assert len(found) == 9 and REFUSED_CONTEXTS == []
+    ids = set(found)
+    workshop_id = f"urn:ngsi-ld:Event:digitalbus:workshop-{tour['moved_workshop'].id}"
+    event = found[workshop_id]
+    assert event["@id"] == workshop_id and event["@type"] == [EVENT + "Event"]
+    for name in ("name", "startDate", "eventStatus", "audience", "thematic", "language", "maximumAttendeeCapacity",
+                 "refPointOfInterest", "superEvent", "isAccessibleForFree", "url"):
+        assert MODEL_IRIS["Event"][name].startswith(SDM) and MODEL_IRIS["Event"][name] in event, name
+    prop, rel, value = NGSI + "Property", NGSI + "Relationship", NGSI + "hasValue"
+    status = event[EVENT + "eventStatus"][0]
+    assert status["@type"] == [prop] and status[value] == [{"@value": "rescheduled"}]
+    assert event[EVENT + "audience"][0][value] == [{"@value": "allPublic"}]
+    start = event[SDM + "startDate"][0][value][0]
+    assert start["@type"] == NGSI + "DateTime" and datetime.fromisoformat(start["@value"]).tzinfo is not None
+    place = event[EVENT + "refPointOfInterest"][0]
+    assert place["@type"] == [rel]
+    assert [o["@id"] for o in place[NGSI + "hasObject"]][0] in ids  # a relationship to an entity that exists
+    assert event[EVENT + "superEvent"][0][NGSI + "hasObject"] == [{"@id": "urn:ngsi-ld:Event:digitalbus:tour"}]
+    seats = event[DEFAULT_VOCAB + "remainingAttendeeCapacity"][0]
+    assert seats[NGSI + "observedAt"][0]["@type"] == NGSI + "DateTime"
+    names = event[DEFAULT_VOCAB + "nameByLanguage"][0]
+    assert names["@type"] == [NGSI + "LanguageProperty"]
+    assert {"@value": tour["moved_workshop"].title, "@language": "en"} in names[NGSI + "hasLanguageMap"]
+    assert event[NGSI + "location"][0]["@type"] == [NGSI + "GeoProperty"]
+    for entity_id, node in found.items():
+        kind = "PointOfInterest" if ":PointOfInterest:" in entity_id else "Event"
+        assert node["@type"] == [EXPECTED_TYPES[kind]], entity_id
+        assert SDM + "name" in node, entity_id
+    poi = next(node for i, node in found.items() if ":PointOfInterest:" in i)
+    assert poi[SDM + "dataModel.PointOfInterest/category"][0][value] == [{"@value": "digital-workshop-bus-stop"}]
+    assert poi[SDM + "address"][0][value][0]  # the address object, as the model's address
+    # The processor does fail: with the core context alone, Event is NGSI-LD's default vocabulary, not the model's.
+    alone = expanded({**get_json(client, "/ngsi-ld/v1/entities/" + workshop_id), "@context": service.NGSI_CORE_CONTEXT})
+    assert alone["@type"] == [DEFAULT_VOCAB + "Event"] and EVENT + "eventStatus" not in alone
+    # ... and nothing is fetched from elsewhere: an address that is not vendored is refused, not loaded.
+    with pytest.raises(jsonld.JsonLdError):
+        expanded({"@context": ["https://example.org/other.jsonld"], "id": "urn:x", "type": "Event"})
+    assert REFUSED_CONTEXTS == ["https://example.org/other.jsonld"]
 
 
 def test_free_seats_and_live_status_say_when_they_were_observed(client, tour):
