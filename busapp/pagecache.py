@@ -11,7 +11,13 @@ A conditional request that a kept answer's ETag or Last-Modified satisfies gets 
 would have answered it. The key: method, scheme, host, path and query, the language the page is in, and the htmx headers that choose
 between page and fragment (HX-Request, HX-Boosted, HX-History-Restore-Request).
 
-Staleness: live status and free seats on these pages may lag the database by up to PAGE_CACHE_SECONDS. Forms, tickets
+One refill at a time: when a kept page expires, the first request for it renders it anew while the requests that
+arrive meanwhile get the copy that just expired, so a refill never makes a crowd wait behind it (nor render the same
+page once per thread). A page nobody has kept yet is rendered by each request that asks for it until the first is kept.
+
+Staleness: live status and free seats on these pages may lag the database by up to PAGE_CACHE_SECONDS, plus the time
+one render takes while a refill runs (a refill that has not finished after REFILL_SECONDS is given up to the next
+request). Forms, tickets
 and staff pages never pass through here, and neither does a visitor with a session (someone who has opened a form,
 booked, or chosen a language), so the one who just booked sees the new count at once.
 Not state: each process keeps its own copy and losing it changes only speed, so any number of app processes stays
@@ -41,6 +47,8 @@ HTMX_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 # All kept bodies together; a single page (the home page is about 20 kB) is far below it.
 MAX_BYTES = 16 * 1024 * 1024
 MAX_BODY = 1024 * 1024
+# How long the copy that expired is handed out while one request renders the page anew.
+REFILL_SECONDS = 10.0
 
 _KEY = "busapp.pagecache.key"
 _STORE = "busapp.pagecache.store"
@@ -63,6 +71,7 @@ class PageCache:
         self.wsgi_app = wsgi_app
         self._entries: OrderedDict[tuple, Entry] = OrderedDict()
         self._bytes = 0
+        self._refilling: dict[tuple, float] = {}  # key -> when the request rendering it anew started
         self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -70,8 +79,8 @@ class PageCache:
         key = self._key(environ) if seconds > 0 and environ.get("REQUEST_METHOD") == "GET" else None
         if key is None:
             return self.wsgi_app(environ, start_response)
-        entry = self._get(key)
-        if entry is not None:
+        entry, refill = self._get(key)
+        if entry is not None and refill is None:
             # Kept pages are public pages, whose paths hold no secret: the access log may name them (gunicorn.conf.py).
             environ.setdefault("busapp.route", environ.get("PATH_INFO", ""))
             if not_modified(environ, entry.headers):
@@ -80,6 +89,13 @@ class PageCache:
             start_response(entry.status, list(entry.headers))
             return [entry.body]
 
+        try:
+            return self._render(key, seconds, environ, start_response)
+        finally:
+            if refill is not None:
+                self._refilled(key, refill)
+
+    def _render(self, key, seconds, environ, start_response):
         environ[_KEY] = key
         sent: dict = {}
 
@@ -115,16 +131,34 @@ class PageCache:
             *(environ.get("HTTP_" + h.upper().replace("-", "_")) == "true" for h in HTMX_HEADERS),
         )
 
-    def _get(self, key: tuple) -> Entry | None:
+    def _get(self, key: tuple) -> tuple[Entry | None, float | None]:
+        """(entry to answer with, None) for a kept page, fresh or (while another request refills it) just expired;
+        (None or the expired entry, refill mark) when this request is to render the page: then it must call
+        _refilled(key, mark) when done."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
-                return None
-            if entry.expires_at <= _clock():
+                return None, None
+            now = _clock()
+            if entry.expires_at > now:
+                self._entries.move_to_end(key)
+                return entry, None
+            started = self._refilling.get(key)
+            if started is not None and now - started < REFILL_SECONDS:
+                self._entries.move_to_end(key)
+                return entry, None
+            self._refilling[key] = now
+            return entry, now
+
+    def _refilled(self, key: tuple, mark: float) -> None:
+        """The request that took the refill is done (kept the new page or not): the next expiry starts a new one,
+        and an expired copy that was not replaced goes."""
+        with self._lock:
+            if self._refilling.get(key) == mark:
+                del self._refilling[key]
+            entry = self._entries.get(key)
+            if entry is not None and entry.expires_at <= _clock():
                 self._drop(key)
-                return None
-            self._entries.move_to_end(key)
-            return entry
 
     def _put(self, key: tuple, entry: Entry) -> None:
         with self._lock:
@@ -141,6 +175,7 @@ class PageCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._refilling.clear()
             self._bytes = 0
 
     def __len__(self) -> int:

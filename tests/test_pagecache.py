@@ -1,7 +1,10 @@
 """The few seconds' page cache: anonymous public pages only, keyed by address, language and htmx headers."""
 from __future__ import annotations
 
+import threading
+
 import pytest
+from werkzeug.test import EnvironBuilder
 
 from busapp import create_app, pagecache
 from busapp.config import ConfigError
@@ -52,6 +55,74 @@ def test_a_second_visitor_gets_the_kept_page_until_it_expires(cached, visitor, m
     assert "Marktplatz" in body(visitor.get(f"/s/{stop.id}"))
     cached.clock["now"] += 0.2
     assert "Rathausmarkt" in body(visitor.get(f"/s/{stop.id}"))
+
+
+def _held_view(app, monkeypatch, endpoint: str) -> dict:
+    """Make `endpoint` wait inside its view until released; counts the renders."""
+    view = app.view_functions[endpoint]
+    state = {"renders": 0, "entered": threading.Event(), "release": threading.Event()}
+
+    def held(*args, **kwargs):
+        state["renders"] += 1
+        state["entered"].set()
+        assert state["release"].wait(10)
+        return view(*args, **kwargs)
+
+    monkeypatch.setitem(app.view_functions, endpoint, held)
+    return state
+
+
+def test_one_request_refills_an_expired_page_while_the_others_get_the_expired_copy(cached, visitor, make_stop,
+                                                                                    monkeypatch):
+    stop = make_stop(place="Marktplatz")
+    path = f"/s/{stop.id}"
+    first = visitor.get(path).get_data()
+    rename(stop, "Rathausmarkt")
+    cached.clock["now"] += SECONDS + 1
+    held = _held_view(cached, monkeypatch, "schedule.stop")
+    refill: dict = {}
+
+    def first_after_expiry():
+        with cached.app_context():
+            refill["body"] = body(visitor.get(path))
+
+    worker = threading.Thread(target=first_after_expiry)
+    worker.start()
+    try:
+        assert held["entered"].wait(10)
+        # While the page is rendered anew, every other visitor gets the copy that expired, at once.
+        for _ in range(3):
+            assert visitor.get(path).get_data() == first
+        assert held["renders"] == 1
+    finally:
+        held["release"].set()
+        worker.join(10)
+    assert "Rathausmarkt" in refill["body"]
+    assert "Rathausmarkt" in body(visitor.get(path))
+    assert held["renders"] == 1
+
+
+def test_a_refill_that_fails_or_hangs_hands_the_page_to_the_next_request(cached, visitor, make_stop, monkeypatch):
+    stop = make_stop(place="Marktplatz")
+    path = f"/s/{stop.id}"
+    visitor.get(path)
+    rename(stop, "Rathausmarkt")
+    cached.clock["now"] += SECONDS + 1
+    # A refill that ends in an error keeps nothing and leaves the expired copy to nobody: the next request renders.
+    view = cached.view_functions["schedule.stop"]
+    monkeypatch.setitem(cached.view_functions, "schedule.stop", lambda **kw: 1 / 0)
+    assert visitor.get(path).status_code == 500
+    monkeypatch.setitem(cached.view_functions, "schedule.stop", view)
+    assert "Rathausmarkt" in body(visitor.get(path))
+    # A refill still running after REFILL_SECONDS is given up: the next request renders the page itself.
+    rename(stop, "Holstentor")
+    cached.clock["now"] += SECONDS + 1
+    cache = pagecache.cache_of(cached)
+    entry, mark = cache._get(cache._key(EnvironBuilder(path=path).get_environ()))
+    assert mark is not None and "Rathausmarkt" in entry.body.decode()  # a refill that never ends
+    assert "Rathausmarkt" in body(visitor.get(path))
+    cached.clock["now"] += pagecache.REFILL_SECONDS
+    assert "Holstentor" in body(visitor.get(path))
 
 
 def test_each_address_and_query_is_kept_apart(cached, visitor, make_stop):
