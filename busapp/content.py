@@ -1,5 +1,6 @@
 """Text that people write for residents, in several languages: workshop titles, descriptions and access notes, a
-stop's notices (live note, reason for a cancellation) and a place's note for finding the bus.
+stop's notices (live note, reason for a cancellation, the note on a change told to the people booked), a place's note
+for finding the bus and the texts of the course catalogue that new workshops start from.
 
 The model is small on purpose. Each row keeps its text in its own columns, written in the row's own language (a
 workshop's `language`, German for a stop or place), and a JSON column `texts` with the other languages:
@@ -15,9 +16,17 @@ from .i18n import current_tag, direction_of, html_lang
 
 # The columns that may carry other languages, per model.
 TRANSLATABLE = {
-    "Workshop": ("title", "description", "accessibility_notes", "bring"),
-    "Stop": ("live_note", "cancel_reason"),
+    "Workshop": ("title", "description", "accessibility_notes", "bring", "cancel_reason"),
+    "Stop": ("live_note", "cancel_reason", "change_note"),
     "Place": ("finding_note",),
+    "Course": ("title", "description", "what_to_bring"),
+}
+# The texts a row's own form edits; a stop's notices and a cancellation's reason are typed where they are made
+# (the live status, the cancel and change forms), each with its own languages.
+PLANNED = {
+    "Workshop": ("title", "description", "accessibility_notes", "bring"),
+    "Place": ("finding_note",),
+    "Course": ("title", "description", "what_to_bring"),
 }
 
 
@@ -84,7 +93,24 @@ def set_text(obj, lang: str, **fields: str) -> None:
     obj.texts = {k: v for k, v in texts.items() if v}
 
 
-MAX_TEXT = {"title": 160, "description": 2000}
+def set_texts_of(obj, field: str, by_language: dict[str, str] | None) -> None:
+    """Give one field exactly these texts in other languages ({tag: text}), dropping the ones it had: a notice
+    typed anew must not keep an old notice's translations."""
+    if field not in TRANSLATABLE[type(obj).__name__]:
+        raise ValueError(f"{type(obj).__name__}.{field} has no translations")
+    by_language = {tag: text for tag, text in (by_language or {}).items() if text}
+    texts = {k: {n: t for n, t in v.items() if n != field} for k, v in (obj.texts or {}).items()}
+    for tag, text in by_language.items():
+        texts.setdefault(tag, {})[field] = text
+    obj.texts = {k: v for k, v in texts.items() if v}
+
+
+def texts_of(texts: dict | None, field: str) -> dict[str, str]:
+    """One field's texts out of a `texts` value, as {tag: text}."""
+    return {tag: entry[field] for tag, entry in (texts or {}).items() if isinstance(entry, dict) and entry.get(field)}
+
+
+MAX_TEXT = {"title": 160, "description": 2000, "live_note": 200}
 
 
 def other_languages(own: str | None = None) -> list[str]:
@@ -99,9 +125,11 @@ def language_rows(own: str | None = None) -> list[tuple[str, str, str]]:
     return [(tag, names[tag], html_lang(tag)) for tag in other_languages(own)]
 
 
-def texts_from_form(form, model: str, own: str | None = None) -> tuple[dict, dict]:
+def texts_from_form(form, model: str, own: str | None = None, fields: tuple[str, ...] | None = None
+                    ) -> tuple[dict, dict]:
     """The per-language fields of a coordinator form (`text-<tag>-<field>`), as a `texts` value, and the errors
-    ({"text-tr-title": [...]}) of the ones that are too long. Empty fields leave the language out."""
+    ({"text-tr-title": [...]}) of the ones that are too long. Empty fields leave the language out. `fields` are
+    the ones this form has (default: the row's own form's)."""
     from flask_babel import gettext as _
 
     from .forms import clean_text
@@ -109,7 +137,7 @@ def texts_from_form(form, model: str, own: str | None = None) -> tuple[dict, dic
     errors: dict = {}
     for tag in other_languages(own):
         entry = {}
-        for name in TRANSLATABLE[model]:
+        for name in fields or PLANNED[model]:
             key = f"text-{tag}-{name}"
             value = clean_text(form.get(key))
             limit = MAX_TEXT.get(name, 300)

@@ -390,6 +390,9 @@ class Course(db.Model):
     what_to_bring: Mapped[str] = mapped_column(sa.String(300), default="")
     walk_ins: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Title, description and what to bring in other languages than `language`, {tag: {field: text}}
+    # (busapp/content.py); a workshop made from the course starts with them.
+    texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -6,9 +6,10 @@ texts are templates/mail/booking_*.txt. They are put into the mail outbox
 are stored together or not at all, and the request never waits for a mail server."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import force_locale, format_date, format_time
 
-from ..content import text_in
+from ..content import text_in, text_of
 from ..i18n import language_tag
 from ..mail import service as outbox, texts
 from ..models import Booking, BookingStatus, OutgoingMail
@@ -63,11 +64,15 @@ def promotion(booking: Booking) -> OutgoingMail | None:
     return _queue(booking, "booking-promotion", "booking_promotion")
 
 
-def change(booking: Booking, kind: str, reason: str) -> OutgoingMail | None:
+def change(booking: Booking, kind: str, reason: str, reasons: dict[str, str] | None = None) -> OutgoingMail | None:
     """Queue the news of a coordinator's change (`kind`: stop- or workshop-"cancelled" or -"moved") with its
-    reason, in the booking's language."""
+    reason, in the booking's language: the reason as written in that language (`reasons`, {tag: text}), else the
+    German one."""
     if contact_kind(booking.contact) != "email":
         return None
+    reason = text_of(reason, {tag: {"reason": text} for tag, text in (reasons or {}).items()},
+                     current_app.config["BABEL_DEFAULT_LOCALE"],
+                     "reason", language_tag(booking.locale))
     return _queue(booking, kind, "booking_change", calendar=False, cancelled=kind.endswith("cancelled"),
                   reason=reason)
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..booking import notify
+from ..content import set_texts_of
 from ..booking.forms import contact_kind
 from ..domain import seats
 from ..extensions import db
@@ -81,13 +82,17 @@ def call_list(stop: Stop) -> list[Booking]:
     return [b for b in rows if contact_kind(b.contact) == "phone"]
 
 
-def _tell(booking: Booking, kind: str, reason: str) -> None:
-    """Queue the email about a change for one booking, in its own language (templates/mail/booking_change.txt)."""
-    notify.change(booking, kind, reason)
+def _tell(booking: Booking, kind: str, reason: str, reasons: dict[str, str] | None = None) -> None:
+    """Queue the email about a change for one booking, in its own language (templates/mail/booking_change.txt),
+    with the reason as the coordinator wrote it in that language, else the German one."""
+    notify.change(booking, kind, reason, reasons)
 
 
-def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None) -> Impact:
-    """Cancel a whole stop (workshop_id None) or one workshop: its bookings are cancelled and told, in one go."""
+def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None,
+           reasons: dict[str, str] | None = None) -> Impact:
+    """Cancel a whole stop (workshop_id None) or one workshop: its bookings are cancelled and told, in one go.
+
+    `reasons` is the reason in other languages ({tag: text}): tickets, pages and mails show it in the person's."""
     writes.lock()
     stop = db.session.get(Stop, stop_id)
     workshop = db.session.get(Workshop, workshop_id) if workshop_id else None
@@ -106,6 +111,7 @@ def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None
     for w in workshops:
         w.status = WorkshopStatus.CANCELLED
         w.cancel_reason = reason
+        set_texts_of(w, "cancel_reason", reasons)
         seats.clear(w.id)  # the bookings' seats and any tablet's held seats
     for booking in result.bookings:
         booking.status = BookingStatus.CANCELLED
@@ -113,11 +119,13 @@ def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None
     if workshop is None:
         stop.status = StopStatus.CANCELLED
         stop.cancel_reason = reason
+        set_texts_of(stop, "cancel_reason", reasons)
     stop.change_note = reason
+    set_texts_of(stop, "change_note", reasons)
     stop.changed_at = now
     db.session.flush()
     for booking in result.bookings:
-        _tell(booking, "workshop-cancelled" if workshop else "stop-cancelled", reason)
+        _tell(booking, "workshop-cancelled" if workshop else "stop-cancelled", reason, reasons)
     audit("workshop-cancel" if workshop else "stop-cancel", workshop or stop, user=writes.user_in_session(user),
           reason=reason, bookings=[b.id for b in result.bookings], mailed=len(result.mailed),
           phone_only=len(result.phone_only))
@@ -125,13 +133,16 @@ def cancel(stop_id: int, workshop_id: int | None, reason: str, user: User | None
     return result
 
 
-def tell_moved(stop: Stop, reason: str, now, workshop: Workshop | None = None) -> Impact:
+def tell_moved(stop: Stop, reason: str, now, workshop: Workshop | None = None,
+               reasons: dict[str, str] | None = None) -> Impact:
     """Inside a move's transaction: note the change on the stop and queue the mails; returns who it reached.
 
-    With `workshop`, only that workshop got another time: only its bookings are told."""
+    With `workshop`, only that workshop got another time: only its bookings are told. `reasons` is the note in
+    other languages ({tag: text}); each person reads the one of the language they booked in, else the German."""
     result = impact(stop, workshop)
     stop.change_note = reason
+    set_texts_of(stop, "change_note", reasons)
     stop.changed_at = now
     for booking in result.bookings:
-        _tell(booking, "workshop-moved" if workshop else "stop-moved", reason)
+        _tell(booking, "workshop-moved" if workshop else "stop-moved", reason, reasons)
     return result

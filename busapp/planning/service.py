@@ -257,11 +257,13 @@ def _workshop_values(w: Workshop) -> dict:
             "walk_ins": w.walk_ins, "status": w.status.value}
 
 
-def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: str = "") -> Stop:
+def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: str = "",
+              notes: dict[str, str] | None = None) -> Stop:
     """Create a stop (as a draft) or change one, moving its workshops with it; raises Refused.
 
     Moving a stop that people booked needs `note` (what changed and why): it is shown on their tickets and mailed
-    to them in the same transaction (planning.changes)."""
+    to them in the same transaction (planning.changes), in the language they booked in where `notes` ({tag: text})
+    has it."""
     _planning_lock()
     stop = db.session.get(Stop, stop_id) if stop_id else None
     if stop_id and stop is None:
@@ -290,7 +292,7 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: st
         stop.bus_id = draft.bus_id
     db.session.add(stop)
     db.session.flush()
-    told = changes.tell_moved(stop, note, utcnow()) if moved and note else None
+    told = changes.tell_moved(stop, note, utcnow(), reasons=notes) if moved and note else None
     audit("stop-create" if before is None else "stop-update", stop, user=_user(user),
           before=before, after=_stop_values(stop), told=told.parties if told else 0)
     db.session.commit()
@@ -316,7 +318,7 @@ WORKSHOP_FIELDS = ("title", "topic", "description", "language", "audience", "acc
 
 
 def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, user: User | None,
-                  note: str = "") -> tuple[Workshop, list[Booking]]:
+                  note: str = "", notes: dict[str, str] | None = None) -> tuple[Workshop, list[Booking]]:
     """Create a workshop (as a draft) or change one; returns it and the parties moved up. Raises Refused.
 
     A new time for a workshop that people booked needs `note`, and reaches them as a moved stop does
@@ -357,7 +359,7 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
         # The workshop's calendar entry carries its stop's SEQUENCE: calendars must take the new time.
         stop.sequence = (stop.sequence or 0) + 1
         if note:
-            told = changes.tell_moved(stop, note, utcnow(), workshop=workshop)
+            told = changes.tell_moved(stop, note, utcnow(), workshop=workshop, reasons=notes)
     db.session.flush()
     audit("workshop-create" if before is None else "workshop-update", workshop, user=_user(user),
           before=before, after=_workshop_values(workshop), told=told.parties if told else 0)
@@ -650,6 +652,8 @@ def save_course(course_id: int | None, values: dict, user: User | None) -> Cours
     before = {k: getattr(course, k) for k in COURSE_FIELDS} if course_id else None
     for name in COURSE_FIELDS:
         setattr(course, name, values[name])
+    if "texts" in values:  # title, description and what to bring in other languages
+        course.texts = values["texts"]
     db.session.add(course)
     db.session.flush()
     audit("course-create" if before is None else "course-update", course, user=_user(user), before=before,
@@ -719,7 +723,7 @@ def missing_texts(now: datetime | None = None, limit: int = 500) -> list[tuple[W
         .options(joinedload(Workshop.stop)).order_by(Workshop.starts_at, Workshop.id).limit(limit)).unique().all()
     found = []
     for workshop in workshops:
-        given = [f for f in content.TRANSLATABLE["Workshop"] if getattr(workshop, f)]
+        given = [f for f in content.PLANNED["Workshop"] if getattr(workshop, f)]
         texts = workshop.texts or {}
         gaps = {tag: [f for f in given if not (texts.get(tag) or {}).get(f)]
                 for tag in content.other_languages(workshop.language)}

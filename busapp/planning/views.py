@@ -147,12 +147,28 @@ def _check_stop_form(form: StopForm, stop: Stop | None) -> service.StopDraft | N
     return None if form.errors else draft
 
 
+def _change_notes(form) -> tuple[dict, dict]:
+    """The note to the people booked in other languages, as typed (`text-<tag>-change_note`), and its errors."""
+    notes, errors = content.texts_from_form(request.form, "Stop", fields=("change_note",))
+    if errors:
+        form.form_errors.append(_("A text in another language is too long."))
+    return notes, errors
+
+
+def _change_note_fields():
+    return [("change_note", _("What changed and why (the people booked will read it)"), True)]
+
+
 def _stop_editor(stop: Stop | None):
     form = _stop_form(stop)
     dry_run = None
     booked = bool(stop and service.active_bookings(stop))
+    notes, note_errors = {}, {}
     if request.method == "POST":
         draft = _check_stop_form(form, stop)
+        if booked:
+            notes, note_errors = _change_notes(form)
+            draft = None if note_errors else draft
         moved = draft is not None and stop is not None and (
             draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at or draft.place_id != stop.place_id)
         if draft is not None and moved and booked and form.confirm.data != "yes":
@@ -161,7 +177,7 @@ def _stop_editor(stop: Stop | None):
         elif draft is not None:
             try:
                 saved = service.save_stop(stop.id if stop else None, draft, current_user._get_current_object(),
-                                          note=form.note.data or "")
+                                          note=form.note.data or "", notes=content.texts_of(notes, "change_note"))
             except service.Refused as refused:
                 _merge_errors(form, refused.errors)
                 dry_run = changes.impact(stop) if stop is not None and booked else None
@@ -172,7 +188,8 @@ def _stop_editor(stop: Stop | None):
     status = 422 if form.errors else 200
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
     return render_template("planning/stop_form.html", form=form, stop=stop, holiday=holiday, dry_run=dry_run,
-                           booked=booked), status
+                           booked=booked, text_languages=content.language_rows(), note_fields=_change_note_fields(),
+                           notes=notes, note_errors=note_errors), status
 
 
 @bp.route("/stops/new", methods=["GET", "POST"])
@@ -210,8 +227,14 @@ def stop(stop_id: int):
     """One stop as coordinators see it: state, workshops with seats and waiting lists, actions."""
     stop = _stop_or_404(stop_id)
     live = LiveForm(status=stop.live_status.value, minutes=stop.live_minutes_late, note=stop.live_note)
+    return _stop_page(stop, live, stop.texts, {})
+
+
+def _stop_page(stop: Stop, live: LiveForm, live_texts: dict, live_errors: dict):
     return render_template("planning/stop.html", stop=stop, holiday=service.holiday(service.local_day(stop.starts_at)),
-                           bookings=service.active_bookings(stop), live=live)
+                           bookings=service.active_bookings(stop), live=live, text_languages=content.language_rows(),
+                           live_fields=[("live_note", _("Note for visitors"), False)], live_texts=live_texts,
+                           live_errors=live_errors), 422 if live_errors else 200
 
 
 LIVE_REFUSALS = {
@@ -230,10 +253,16 @@ def stop_live(stop_id: int):
 
     stop = _stop_or_404(stop_id)
     form = LiveForm()
+    texts, text_errors = content.texts_from_form(request.form, "Stop", fields=("live_note",))
+    if text_errors:
+        # Answered on the stop page, next to the field, with everything typed kept.
+        form.validate()
+        form.form_errors.append(_("A text in another language is too long."))
+        return _stop_page(stop, form, texts, text_errors)
     if form.validate():
         try:
             set_live_status(stop, form.status.data, minutes_late=form.minutes.data, reason=form.note.data or "",
-                            user=current_user._get_current_object())
+                            user=current_user._get_current_object(), texts=content.texts_of(texts, "live_note"))
         except LiveStatusRefused as refused:
             flash(str(LIVE_REFUSALS.get(refused.reason, LIVE_REFUSALS["unknown"])), "error")
         else:
@@ -322,11 +351,16 @@ def _workshop_text_fields():
             ("bring", _("What to bring"), False), ("accessibility_notes", _("Accessibility notes"), False)]
 
 
-def _fill_from_course(form: WorkshopForm, course: Course) -> None:
+def _fill_from_course(form: WorkshopForm, course: Course) -> dict:
+    """Fill the workshop form from a catalogue entry; returns its texts in other languages, under the workshop's
+    names (what_to_bring is the workshop's bring), for the form's language blocks."""
     form.title.data, form.topic.data, form.description.data = course.title, course.topic, course.description
     form.language.data, form.audience.data = course.language, course.audience
     form.duration_minutes.data, form.capacity.data = course.duration_minutes, course.capacity
     form.level.data, form.bring.data, form.walk_ins.data = course.level, course.what_to_bring, course.walk_ins
+    names = {"title": "title", "description": "description", "what_to_bring": "bring"}
+    return {tag: {names[k]: v for k, v in entry.items() if k in names and v}
+            for tag, entry in (course.texts or {}).items() if isinstance(entry, dict)}
 
 
 def _next_free_start(stop: Stop) -> time:
@@ -341,6 +375,7 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
     dry_run = None
     booked = bool(workshop and service.workshop_bookings(workshop))
     texts, text_errors = (workshop.texts if workshop else None) or {}, {}
+    notes, note_errors = {}, {}
     if request.method == "GET":
         if workshop is not None:
             for name in ("title", "topic", "description", "language", "audience", "duration_minutes", "capacity",
@@ -352,12 +387,14 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
             course = db.session.get(Course, _id_arg("course") or 0)
             if course is not None:
                 form.course.data = course.id
-                _fill_from_course(form, course)
+                texts = _fill_from_course(form, course)
     else:
         form.validate()
         texts, text_errors = content.texts_from_form(request.form, "Workshop", form.language.data)
         if text_errors:
             form.form_errors.append(_("A text in another language is too long."))
+        if booked:
+            notes, note_errors = _change_notes(form)
         draft = _workshop_draft(form, stop, texts)
         if draft is not None:
             _merge_errors(form, service.check_workshop(stop, draft, workshop))
@@ -368,7 +405,8 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
         elif not form.errors and draft is not None:
             try:
                 saved, promoted = service.save_workshop(stop.id, workshop.id if workshop else None, draft,
-                                                        current_user._get_current_object(), note=form.note.data or "")
+                                                        current_user._get_current_object(), note=form.note.data or "",
+                                                        notes=content.texts_of(notes, "change_note"))
             except service.Refused as refused:
                 _merge_errors(form, refused.errors)
                 dry_run = changes.impact(stop, workshop) if booked else None
@@ -380,7 +418,8 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
     status = 422 if form.errors else 200
     return render_template("planning/workshop_form.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run,
                            booked=booked, text_languages=content.language_rows(form.language.data),
-                           text_fields=_workshop_text_fields(), texts=texts, text_errors=text_errors), status
+                           text_fields=_workshop_text_fields(), texts=texts, text_errors=text_errors,
+                           note_fields=_change_note_fields(), notes=notes, note_errors=note_errors), status
 
 
 @bp.route("/stops/<int:stop_id>/workshops/new", methods=["GET", "POST"])
@@ -468,8 +507,14 @@ def courses():
 
 def _course_editor(course: Course | None):
     form = CourseForm(obj=course) if request.method == "GET" and course else CourseForm()
-    if request.method == "POST" and form.validate():
+    texts, text_errors = (course.texts if course else None) or {}, {}
+    if request.method == "POST":
+        texts, text_errors = content.texts_from_form(request.form, "Course", form.language.data)
+        if text_errors:
+            form.form_errors.append(_("A text in another language is too long."))
+    if request.method == "POST" and form.validate() and not text_errors:
         values = {name: form[name].data for name in service.COURSE_FIELDS}
+        values["texts"] = texts
         try:
             service.save_course(course.id if course else None, values, current_user._get_current_object())
         except service.Refused as refused:
@@ -477,7 +522,11 @@ def _course_editor(course: Course | None):
         else:
             flash(_("The course is saved."), "success")
             return redirect(url_for("planning.courses"), code=303)
-    return render_template("planning/course_form.html", form=form, course=course), 422 if form.errors else 200
+    fields = [("title", _("Title"), False), ("description", _("Description"), True),
+              ("what_to_bring", _("What to bring"), False)]
+    return render_template("planning/course_form.html", form=form, course=course, texts=texts, text_errors=text_errors,
+                           text_languages=content.language_rows(form.language.data), text_fields=fields), \
+        422 if form.errors or text_errors else 200
 
 
 @bp.route("/courses/new", methods=["GET", "POST"])
@@ -549,10 +598,15 @@ def place_edit(place_id: int):
 
 def _cancel_page(stop: Stop, workshop: Workshop | None):
     form = CancelForm()
-    if request.method == "POST" and form.validate():
+    reasons, reason_errors = {}, {}
+    if request.method == "POST":
+        reasons, reason_errors = content.texts_from_form(request.form, "Stop", fields=("cancel_reason",))
+        if reason_errors:
+            form.form_errors.append(_("A text in another language is too long."))
+    if request.method == "POST" and form.validate() and not reason_errors:
         try:
             result = changes.cancel(stop.id, workshop.id if workshop else None, form.reason.data,
-                                    current_user._get_current_object())
+                                    current_user._get_current_object(), content.texts_of(reasons, "cancel_reason"))
         except service.Refused as refused:
             _merge_errors(form, refused.errors)
         else:
@@ -564,8 +618,10 @@ def _cancel_page(stop: Stop, workshop: Workshop | None):
                                len(result.phone_only)), "info")
             return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
     dry_run = changes.impact(stop, workshop)
-    return render_template("planning/cancel.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run), \
-        422 if form.errors else 200
+    return render_template("planning/cancel.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run,
+                           text_languages=content.language_rows(),
+                           reason_fields=[("cancel_reason", _("Reason, shown to the people booked"), True)],
+                           reasons=reasons, reason_errors=reason_errors), 422 if form.errors or reason_errors else 200
 
 
 @bp.route("/stops/<int:stop_id>/cancel", methods=["GET", "POST"])

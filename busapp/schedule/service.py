@@ -11,6 +11,7 @@ Live status (the rule)
 """
 from __future__ import annotations
 
+from ..content import set_texts_of
 from ..domain import live
 from ..extensions import db
 from ..forms import clean_text
@@ -32,8 +33,11 @@ class LiveStatusRefused(ValueError):
 
 
 def set_live_status(stop: Stop, status: str, minutes_late: int | None = None, reason: str = "",
-                    user: User | None = None, device: str = "") -> Stop:
-    """Change a stop's live status by the module's rule and commit; raises LiveStatusRefused."""
+                    user: User | None = None, device: str = "", texts: dict[str, str] | None = None) -> Stop:
+    """Change a stop's live status by the module's rule and commit; raises LiveStatusRefused.
+
+    `texts` is the note (or the reason for a cancellation) in other languages, {tag: text}. Without it, a note that
+    changed loses the translations of the one before, which no longer say the same."""
     status = getattr(status, "value", status)
     if status not in CHOICES:
         raise LiveStatusRefused("unknown")
@@ -43,12 +47,14 @@ def set_live_status(stop: Stop, status: str, minutes_late: int | None = None, re
         raise LiveStatusRefused("cancelled")
     reason = " ".join(clean_text(reason or "").split())[:REASON_MAX]
     before = {"status": stop.status.value, "live_status": stop.live_status.value,
-              "minutes_late": stop.live_minutes_late, "note": stop.live_note}
+              "minutes_late": stop.live_minutes_late, "note": stop.live_note, "texts": stop.texts}
     now = utcnow()
     if status == CANCELLED:
         if not reason:
             raise LiveStatusRefused("reason")
         stop.status = StopStatus.CANCELLED
+        if texts is not None or reason != stop.cancel_reason:
+            set_texts_of(stop, "cancel_reason", texts)
         stop.cancel_reason = reason
         stop.sequence += 1
     else:
@@ -59,10 +65,12 @@ def set_live_status(stop: Stop, status: str, minutes_late: int | None = None, re
         else:
             stop.live_minutes_late = None
         stop.live_status = LiveStatus(status)
+        if texts is not None or reason != stop.live_note:
+            set_texts_of(stop, "live_note", texts if reason else None)
         stop.live_note = reason
     stop.live_updated_at = now
     after = {"status": stop.status.value, "live_status": stop.live_status.value,
-             "minutes_late": stop.live_minutes_late, "note": stop.live_note}
+             "minutes_late": stop.live_minutes_late, "note": stop.live_note, "texts": stop.texts}
     audit("stop-live-status", stop, user=user, device=device, before=before, after=after)
     db.session.commit()
     return stop
