@@ -1,0 +1,95 @@
+"""The Leichte Sprache catalogue keeps the rules of the Netzwerk Leichte Sprache that a program can check: the
+word "Link" is explained wherever it is used, no line speaks in the passive voice or hides a relative clause, and the
+bus's visit has one word, "Halte-Stelle" (the city bus's stop is said in other words, never "Bus-Halte-Stelle").
+
+The checks read every translated line (each plural form too) and name the lines that break a rule. They are
+patterns, not a grammar: each pattern's own test shows what it finds and what it lets be."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from busapp.catalogues import load
+
+LINK_EXPLAINED = "Ein Link ist eine Adresse im Internet."
+# A form of "werden" with a past participle in one sentence: "wird geschickt", "wurde gelöscht". "Ein Platz wird
+# frei" (werden with an adjective) is no passive and passes.
+WERDEN = re.compile(r"\b(wird|werden|wirst|werde|wurde|wurden|worden)\b")
+PARTICIPLE = re.compile(r"\b(ge\w+(t|en)|\w+iert)\b")
+# A relative clause after a comma ("Menschen, die ...", "Menschen, denen ..."), an indirect question hung on a
+# sentence ("Dort steht, wo ..."), or a sentence that starts "Wer ..., ..." (who is first, is first).
+RELATIVE = re.compile(r", (der|die|das|dem|den|denen|deren|dessen|welche\w*|wo|was|wie|wer|woran|womit|worauf|wobei)\b"
+                      r"|(^|[.?!:] )Wer\b[^.?!]*,")
+# Other words for the bus's visit, and the city bus's stop said with the same word.
+OTHER_WORDS = re.compile(r"Besuch|\bHalt\b|Haltestelle|Bus-Halte-Stelle|Stopp")
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.?!:])\s+", text) if s]
+
+
+def is_passive(sentence: str) -> bool:
+    return bool(WERDEN.search(sentence) and PARTICIPLE.search(sentence))
+
+
+def lines() -> list[tuple[str, str]]:
+    """(msgid, translated line) of every translated line of the Leichte Sprache catalogue."""
+    found = []
+    for message in load("de-x-ls"):
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+        found += [(key, s) for s in strings if s]
+    return found
+
+
+def test_the_catalogue_is_read():
+    assert len(lines()) > 500  # the resident lines at least
+
+
+def test_link_is_explained_wherever_it_is_used():
+    unexplained = [(key, s) for key, s in lines() if re.search(r"\bLinks?\b", s) and LINK_EXPLAINED not in s]
+    assert unexplained == []
+    assert sum(LINK_EXPLAINED in s for _key, s in lines()) >= 8  # the ticket, the mails, privacy and accessibility
+
+
+def test_no_line_speaks_in_the_passive_voice():
+    assert [(key, s) for key, s in lines() for sentence in sentences(s) if is_passive(sentence)] == []
+
+
+def test_no_line_has_a_relative_clause():
+    assert [(key, s) for key, s in lines() if RELATIVE.search(s)] == []
+
+
+def test_the_bus_s_visit_is_always_a_halte_stelle():
+    assert [(key, s) for key, s in lines() if OTHER_WORDS.search(s)] == []
+    texts = dict(lines())
+    assert texts["Bus stop: %(stop)s"] == "Hier hält der Stadt-Bus: %(stop)s"
+    assert texts["This visit is cancelled."] == "Wir haben diese Halte-Stelle abgesagt."
+
+
+@pytest.mark.parametrize("sentence, passive", [
+    ("Sie wird geschickt, wenn Sie Internet haben.", True),
+    ("Dieses Formular wurde schon von einem anderen Browser geschickt.", True),
+    ("Ihre Daten werden gelöscht.", True),
+    ("Vielleicht wird ein Platz frei.", False),
+    ("Was soll in Ihrem Stadtteil digital werden?", False),
+    ("Ein anderer Browser hat dieses Formular schon geschickt.", False),
+])
+def test_the_passive_pattern_finds_the_passive_and_lets_werden_with_an_adjective_be(sentence, passive):
+    assert is_passive(sentence) is passive
+
+
+@pytest.mark.parametrize("line, relative", [
+    ("Geben Sie den Link nur Menschen, denen Sie vertrauen.", True),
+    ("Und die Menschen, die die Fahrten planen.", True),
+    ("Dort steht, wo genau der Bus steht.", True),
+    ("Wer zuerst auf der Liste steht, ist zuerst dran.", True),
+    ("Dort steht: Wo genau steht der Bus?", False),
+    ("Die erste Person auf der Liste ist zuerst dran.", False),
+    ("Wer kann kommen?", False),
+])
+def test_the_relative_clause_pattern(line, relative):
+    assert bool(RELATIVE.search(line)) is relative
