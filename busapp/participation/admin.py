@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,8 +16,8 @@ from ..auth import role_required
 from ..extensions import db
 from ..i18n import current_tag
 from ..models import Role
-from . import bp, service
-from .admin_forms import StationLeaveForm, StationStartForm, AnswerIdeaForm, ConsultationForm, ModerateForm, parse_questions, questions_text, status_of
+from . import bp, service, station
+from .admin_forms import StationStartForm, AnswerIdeaForm, ConsultationForm, ModerateForm, parse_questions, questions_text, status_of
 from .forms import _c, answer_form
 from .models import Channel, Consultation, Contribution, Idea, Moderation, Question
 from .views import _submission, district_choices
@@ -216,22 +216,7 @@ def report_csv(consultation_id: int):
     return csvexport.download(body, f"mitreden-{c.id}-bericht.csv")
 
 
-# --- the Mitmach-Station -----------------------------------------------------------------------------------------
-# A staff tablet switched into the station shows only the consultation's form; every other page of the app sends it
-# back there until a staff member leaves the station with the PIN.
-
-STATION = "mitreden_station"
-_STATION_ENDPOINTS = {"participation.station", "participation.station_leave", "static"}
-
-
-@bp.before_app_request
-def keep_station():
-    """While this tablet is a station, any other page leads back to the station."""
-    if STATION in session and request.endpoint not in _STATION_ENDPOINTS \
-            and not request.path.startswith(("/static/", "/sw.js")):
-        return redirect(url_for("participation.station"), code=303)
-    return None
-
+# --- starting the Mitmach-Station (the station itself: station.py) ---------------------------------------------
 
 def _current_consultation() -> Consultation | None:
     running, _past = service.open_and_past(service.now())
@@ -246,63 +231,7 @@ def station_start():
     form = StationStartForm()
     if c is not None and form.validate_on_submit():
         service.set_station_pin(form.pin.data, current_user)
-        session[STATION] = c.id
+        station.start(c)
         return redirect(url_for(".station"), code=303)
     return render_template("participation/admin/station_start.html", consultation=c, form=form), \
         422 if form.errors else 200
-
-
-def _station_consultation() -> Consultation:
-    c = db.session.get(Consultation, session.get(STATION) or 0)
-    if c is None or STATION not in session:
-        abort(404)
-    return c
-
-
-@bp.route("/mitreden/station", methods=["GET", "POST"])
-def station():
-    """The station's form: one person after another, anonymous, recorded as from the station; after each answer
-    (and after a minute without a touch, see station.js) an empty form for the next person."""
-    c = _station_consultation()
-    lang = current_tag()
-    form = answer_form(c, lang, district_choices())
-    status, message = 200, None
-    if request.method == "POST":
-        key = (request.form.get("idempotency_key") or "").strip()
-        if not 8 <= len(key) <= 64:
-            key = str(uuid.uuid4())
-        if service.find(key) is not None:
-            return redirect(url_for(".station", danke=1), code=303)
-        if form.validate_on_submit():
-            try:
-                service.save(c, _submission(form), key=key, channel=Channel.STATION, locale=lang)
-            except service.Refused as exc:
-                message, status = exc.message, 409
-            else:
-                return redirect(url_for(".station", danke=1), code=303)
-        else:
-            status = 422
-    if status == 200:
-        form = answer_form(c, lang, district_choices(), formdata=None)
-    form.idempotency_key.data = str(uuid.uuid4())
-    response = make_response(render_template(
-        "participation/station.html", consultation=c, form=form, lang=lang, message=message,
-        thanked=request.method == "GET" and request.args.get("danke") == "1",
-        closed=service.closed_reason(c, service.now(), Channel.STATION), leave=StationLeaveForm(formdata=None),
-        idle=current_app.config.get("MITREDEN_STATION_IDLE_SECONDS", 60),
-        action=url_for(".station")), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.post("/mitreden/station/verlassen")
-def station_leave():
-    """Leave the station with the staff PIN; a wrong PIN keeps the tablet in it."""
-    _station_consultation()
-    form = StationLeaveForm()
-    if form.validate_on_submit() and service.station_pin_ok(form.pin.data):
-        session.pop(STATION, None)
-        flash(_("The tablet has left the station."), "success")
-        return redirect(url_for("checkin.index"), code=303)
-    flash(_("Wrong PIN. The tablet stays in the station."), "error")
-    return redirect(url_for(".station"), code=303)

@@ -91,7 +91,3 @@ class StationStartForm(FlaskForm):
                         validators=[DataRequired(), Regexp(r"^[0-9]{4,8}$", message=_l("The PIN must be 4 to 8 digits."))],
                         render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
-
-class StationLeaveForm(FlaskForm):
-    pin = PasswordField(_l("Staff PIN"), validators=[DataRequired()],
-                        render_kw={"inputmode": "numeric", "autocomplete": "off"})

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import clean_text
@@ -93,3 +93,10 @@ def choices_of(form: _AnswerForm) -> dict[int, list[int]]:
         values = data if isinstance(data, list) else ([data] if data is not None else [])
         out[int(name[1:])] = [int(v) for v in values]
     return out
+
+
+class StationLeaveForm(FlaskForm):
+    """Staff leave the Mitmach-Station with its PIN (on the station's page, so residents see its words too)."""
+
+    pin = PasswordField(_l("Staff PIN"), validators=[DataRequired()],
+                        render_kw={"inputmode": "numeric", "autocomplete": "off"})

@@ -39,6 +39,14 @@ The station
     A staff tablet switched into the Mitmach-Station takes one person's answers after another without sign-in
     (channel "station"). Whoever starts it (staff or coordinator) sets the staff PIN, 4 to 8 digits, stored only
     as a hash (`set_station_pin`); the tablet leaves the station only with that PIN (`station_pin_ok`).
+
+The station without network
+    The station's form carries a signed ticket naming its consultation and the time the page was shown
+    (`station_ticket`). Without network the tablet keeps each person's answers in its outbox under the key the form
+    was shown with, clears the form for the next person and sends them later: a ticket younger than PAPER_DAYS
+    lets an answer from a station page in even when the tablet has left the station since (its staff PIN was given
+    before the answers got through), and an answer given on a page shown during the period is taken until
+    PAPER_DAYS after the end, like a paper card. The key makes each answer count once.
 """
 from __future__ import annotations
 
@@ -52,6 +60,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -124,11 +133,14 @@ def is_open(consultation: Consultation, at: datetime) -> bool:
     return consultation.starts_at <= at < consultation.ends_at
 
 
-def closed_reason(consultation: Consultation, at: datetime, channel: Channel = Channel.PHONE) -> str | None:
-    """Why an answer is not taken at `at`, or None."""
+def closed_reason(consultation: Consultation, at: datetime, channel: Channel = Channel.PHONE,
+                  shown_at: datetime | None = None) -> str | None:
+    """Why an answer is not taken at `at`, or None. `shown_at`: when the station page it was given on was shown."""
     if at < consultation.starts_at:
         return _("This question opens on %(day)s.", day=_day(consultation.starts_at))
-    end = consultation.ends_at + (timedelta(days=PAPER_DAYS) if channel == Channel.PAPER else timedelta(0))
+    late = channel == Channel.PAPER or (
+        channel == Channel.STATION and shown_at is not None and shown_at < consultation.ends_at)
+    end = consultation.ends_at + (timedelta(days=PAPER_DAYS) if late else timedelta(0))
     if at >= end:
         return _("This question is closed. Thank you for your interest.")
     return None
@@ -198,13 +210,14 @@ def _within_limits(consultation: Consultation, hashed: str, at: datetime) -> Non
 
 
 def save(consultation: Consultation, submission: Submission, *, key: str, channel: Channel, locale: str = "de",
-         device_token: str = "", user: User | None = None, at: datetime | None = None) -> Saved:
+         device_token: str = "", user: User | None = None, at: datetime | None = None,
+         shown_at: datetime | None = None) -> Saved:
     """Store one person's answers exactly once per key; raises Refused (closed, limit)."""
     existing = find(key)
     if existing is not None:
         return existing
     at = at or now()
-    reason = closed_reason(consultation, at, channel)
+    reason = closed_reason(consultation, at, channel, shown_at)
     if reason:
         raise Refused(reason)
     hashed = device_hash(device_token) if device_token else ""
@@ -383,3 +396,31 @@ def station_pin_ok(pin: str) -> bool:
     """Whether `pin` is the station's staff PIN (False while none is set)."""
     row = db.session.scalars(sa.select(StationPin).order_by(StationPin.id)).first()
     return bool(row and PIN_PATTERN.fullmatch(pin or "") and check_password_hash(row.pin_hash, pin))
+
+
+def _ticket_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="mitreden-station")
+
+
+def station_ticket(consultation: Consultation) -> str:
+    """The signed ticket a station page carries: its consultation and the time it was shown."""
+    return _ticket_signer().dumps({"c": consultation.id})
+
+
+@dataclass(frozen=True)
+class StationTicket:
+    consultation_id: int
+    shown_at: datetime
+
+
+def read_station_ticket(raw: str | None) -> StationTicket | None:
+    """The ticket's consultation and time, or None when it is missing, forged or older than PAPER_DAYS."""
+    if not raw or len(raw) > 200:
+        return None
+    try:
+        data, signed_at = _ticket_signer().loads(raw, max_age=PAPER_DAYS * 86400, return_timestamp=True)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("c"), int):
+        return None
+    return StationTicket(data["c"], signed_at)

@@ -1,5 +1,6 @@
 /* Offline support on the page: registers the service worker, shows the connection and the outbox, keeps forms
  * marked data-outbox="booking|feedback" on the phone when there is no network, and marks saved copies of pages.
+ * A form marked data-outbox-private (the Mitmach-Station, station.js) shows nothing of a kept answer.
  * Every sentence comes from the page (#pwa-strings, rendered in the visitor's language by the server).
  * Without JavaScript, or without IndexedDB, the forms are plain forms that the server answers as usual. */
 (function () {
@@ -192,7 +193,8 @@
       return item.state === "attention";
     });
     var text = waiting ? t("waiting", {n: waiting}) : "";
-    if (attention) text = (text + " " + t("attention")).trim();
+    var mine = privateForm();
+    if (attention) text = (text + " " + (mine ? mine.getAttribute("data-outbox-private") : t("attention"))).trim();
     if (storeProblem) text = t("no_store", {reason: t(storeProblem === "quota" ? "reason_quota" : "reason_broken")});
     setText(box.querySelector(".pwa-count"), text);
     var send = box.querySelector(".pwa-send");
@@ -310,7 +312,15 @@
     return known[code] ? t(known[code]) : t("error_other", {code: code || "?"});
   }
 
+  // A form that one person after another fills in: its page lists nothing of what was given.
+  function privateForm() {
+    return document.querySelector("form[data-outbox-private]");
+  }
+
   function renderOutbox(items) {
+    var list = privateForm() && document.getElementById("outbox");
+    if (list) list.remove();
+    if (privateForm()) return;
     // "Saved on your phone" next to a form is out of date once the answer is in the list.
     document.querySelectorAll(".pwa-notice[data-outbox-key]").forEach(function (box) {
       var key = box.getAttribute("data-outbox-key");
@@ -471,6 +481,7 @@
 
   // What the person filled in, in a line, so they recognise it in the outbox list.
   function summaryOf(form) {
+    if (form.hasAttribute("data-outbox-private")) return "";
     var given = form.getAttribute("data-outbox-summary");
     if (given) return given;
     var parts = [];
@@ -554,13 +565,20 @@
       page: location.href.split("#")[0],
     };
     Outbox.add(item).then(function () {
-      notice(form, t("saved"), "ok", item.summary).setAttribute("data-outbox-key", key);
-      form.hidden = true;
+      if (form.hasAttribute("data-outbox-private")) {
+        // station.js empties the form for the next person and says only how many answers wait.
+        setBusy(form, false);
+        form.dispatchEvent(new CustomEvent("outbox:kept", {bubbles: true}));
+      } else {
+        notice(form, t("saved"), "ok", item.summary).setAttribute("data-outbox-key", key);
+        form.hidden = true;
+      }
       askForSync();
       refresh();
       if (online()) flush(false);
     }, function (err) {
       if (err && err.name === "ConstraintError") {
+        if (form.hasAttribute("data-outbox-private")) return; // kept once already: the form stays for the next person
         notice(form, t("already_saved"), "ok").setAttribute("data-outbox-key", key);
         form.hidden = true;
         return;

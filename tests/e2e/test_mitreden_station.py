@@ -52,8 +52,9 @@ def test_three_people_answer_at_the_station_and_only_the_pin_leaves_it(browser, 
         _tab_to(page, "#mitreden-form textarea[name=idea]")
         page.keyboard.type(f"Idee von Person {n + 1}")
         _tab_to(page, "#mitreden-form button[type=submit]")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        page.keyboard.press("Enter")
+        # The answer page takes the form's place (offline.js sends it, so that it can keep it without network).
+        expect(page.locator("#mitreden-form textarea[name=idea]")).to_have_value("")
         expect(page.locator(".station-thanks")).to_be_visible()
     page.screenshot(path="/tmp/station-after-three.png")
 
@@ -88,4 +89,73 @@ def test_three_people_answer_at_the_station_and_only_the_pin_leaves_it(browser, 
                                    .where(Contribution.channel == Channel.STATION, Idea.text.like("Idee von%"))
                                    .order_by(Idea.id)).all()
     assert ideas == ["Idee von Person 1", "Idee von Person 2", "Idee von Person 3"]
+    context.close()
+
+
+def test_three_people_at_the_station_offline_for_the_second(browser, live_server, live_app):
+    """The second person answers while the tablet has no network: the answer waits on the tablet, the screen says
+    only "thank you, 1 answer waiting" over an empty form, and the answer is stored once when the network is back."""
+    from tests.e2e.helpers import go_offline, go_online
+
+    context = browser.new_context(viewport=TABLET, base_url=live_server.url, locale="de-DE")
+    page = context.new_page()
+    email, _role, password = next(u for u in DEMO_USERS if u[1] == "staff")
+    page.goto("/signin")
+    page.fill("input[type=email]", email)
+    page.fill("input[type=password]", password)
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").first.click()
+    page.goto("/admin/mitreden/station")
+    page.fill("#pin", PIN)
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/mitreden/station")
+
+    def answer(idea: str) -> str:
+        assert _form_is_empty(page)
+        page.locator("#mitreden-form input[type=radio]").first.check()
+        page.fill("#mitreden-form textarea[name=idea]", idea)
+        key = page.locator("#mitreden-form input[name=idempotency_key]").input_value()
+        page.locator("#mitreden-form button[type=submit]").click()
+        return key
+
+    answer("Erste Person: WLAN im Bus")
+    expect(page.locator(".station-thanks")).to_be_visible()
+
+    go_offline(context, live_server)
+    second = answer("Zweite Person: ohne Netz gesagt")
+    notice = page.locator(".station-kept")
+    expect(notice).to_contain_text("Danke! 1 Antwort wartet auf das Senden.")
+    expect(page.locator("#mitreden-form")).to_be_visible()
+    assert _form_is_empty(page)
+    new_key = page.locator("#mitreden-form input[name=idempotency_key]").input_value()
+    assert new_key and new_key != second
+    # Nothing of the second person's answers is on the screen: no outbox list, no summary, no typed text.
+    expect(page.locator("#outbox")).to_have_count(0)
+    assert "ohne Netz gesagt" not in page.inner_text("body")
+    assert page.locator(".station-thanks").count() == 0
+    page.screenshot(path="/tmp/station-offline-waiting.png")
+    with live_app.app_context():
+        from busapp.extensions import db
+        from busapp.participation.models import Contribution
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)
+                                 .where(Contribution.idempotency_key == second)) == 0
+
+    go_online(context, live_server)
+    expect(notice).to_contain_text("Danke! Alle Antworten sind gesendet.")
+    answer("Dritte Person: Kurse am Abend")
+    expect(page.locator(".station-thanks")).to_be_visible()
+    assert "ohne Netz gesagt" not in page.inner_text("body")
+    page.evaluate("Outbox.flush({force: true})")
+
+    with live_app.app_context():
+        from busapp.extensions import db
+        from busapp.participation.models import Channel, Contribution, Idea
+
+        rows = db.session.execute(sa.select(Idea.text, Contribution.channel, Contribution.idempotency_key)
+                                  .join(Contribution).where(Idea.text.like("% Person: %"))
+                                  .order_by(Idea.id)).all()
+    assert [r[0] for r in rows] == ["Erste Person: WLAN im Bus", "Zweite Person: ohne Netz gesagt",
+                                    "Dritte Person: Kurse am Abend"]
+    assert {r[1] for r in rows} == {Channel.STATION} and rows[1][2] == second
     context.close()
