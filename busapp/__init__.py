@@ -86,6 +86,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _tune_sqlite() -> None:
     """WAL and a busy timeout let concurrent requests wait for the write lock instead of failing."""
     from flask import current_app
@@ -97,6 +101,9 @@ def _tune_sqlite() -> None:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
+        # SQLite's own lower() folds only A-Z; PostgreSQL's folds every letter. The same answer on both databases
+        # (a search for "öztürk" finds "ÖZTÜRK"): lower() as Python does it.
+        dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         # How long a statement waits for another connection's lock before "database is locked" (tests shorten it).

@@ -252,10 +252,11 @@ def time_filter(value: datetime, fmt: str = "short") -> str:
     return _named_pattern(locale, "time", fmt).apply(local_time(value), locale)
 
 
-def weekday_date(value: datetime) -> str:
+def weekday_date(value: datetime | date) -> str:
     """Weekday, day and month in the locale's own order: "Donnerstag, 26. November" / "Thursday, November 26"."""
     locale = get_locale()
-    return babel_format_date(local_time(value).date(), _weekday_pattern(locale), locale=locale)
+    day = local_time(value).date() if isinstance(value, datetime) else value
+    return babel_format_date(day, _weekday_pattern(locale), locale=locale)
 
 
 def weekday_at(value: datetime, end: datetime | None = None) -> str:

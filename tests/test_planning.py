@@ -432,7 +432,7 @@ def test_coordinator_lands_on_planning_and_sees_one_menu(client, make_user):
     assert response.headers["Location"].endswith("/admin")
     for path in ("/admin", "/admin/feedback", "/admin/posters"):
         html = client.get(path).get_data(as_text=True)
-        nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+        nav = html[html.index('<nav class="site-nav'):html.index("</nav>")]
         assert nav.count('href="/admin/feedback"') == 1, path
         assert nav.count('href="/admin/posters"') == 1, path
         assert nav.count('href="/admin"') == 1, path

@@ -76,18 +76,18 @@ def test_pages_rendered_signed_in_are_not_kept_and_go_at_sign_out(page, context,
     page.locator("input[name='email']").fill("coordinator@digitalbus.example")
     page.locator("input[name='password']").fill("demo-coordinator-bus")
     page.locator("main form button[type='submit']").click()
-    expect(page.locator(".site-nav")).to_contain_text("Abmelden")
+    expect(page.locator(".site-header")).to_contain_text("Abmelden")
     for path in ("/", f"/s/{stop_id}"):
         response = page.goto(path)
         assert "no-store" in response.headers["cache-control"], path
-        expect(page.locator(".site-nav")).to_contain_text("Abmelden")
+        expect(page.locator(".site-header")).to_contain_text("Abmelden")
     response = page.goto("/offline")  # a page the worker may keep, were it not rendered signed in
     assert "no-store" in response.headers["cache-control"]
     assert sorted(kept_paths(page)) == ["/", "/d/old"]
     cached = page.evaluate("caches.match('/', {ignoreVary: true}).then(r => r.text())")
     assert "Abmelden" not in cached
 
-    page.locator(".site-nav form button").click()
+    page.locator(".site-header form[action$='/signout'] button").click()
     expect(page.locator("main")).to_contain_text("nicht angemeldet")
     poll(page, "async (name) => !(await (await caches.open(name)).keys()).some(r => new URL(r.url).pathname === '/d/old')",
          pwa.PAGES_CACHE)
