@@ -266,5 +266,5 @@ class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("Stops from"), validators=[Optional()])
+    end = DateField(_l("Stops until"), validators=[Optional()])
