@@ -25,7 +25,7 @@ from babel.dates import (
     DateTimePattern, format_date as babel_format_date, get_date_format, get_time_format, match_skeleton,
     parse_pattern,
 )
-from flask import current_app, g, has_request_context, redirect, request, session, url_for
+from flask import current_app, g, has_app_context, has_request_context, redirect, request, session, url_for
 from babel.support import Translations
 from flask_babel import Domain, format_date, format_datetime, format_time, get_locale, refresh as flask_babel_refresh
 from werkzeug.datastructures import LanguageAccept
@@ -66,10 +66,24 @@ def current_tag() -> str:
 
 
 class FallbackDomain(Domain):
-    """Flask-Babel's domain, with the base language's catalogue behind a catalogue with a modifier (de@ls -> de)."""
+    """Flask-Babel's domain, with the base language's catalogue behind a catalogue with a modifier (de@ls -> de).
+
+    A page asks for a translation dozens of times; Flask-Babel finds the catalogue anew each time (its request
+    namespace, the locale, the locale's name as a string, the cache), so the catalogue found is kept in the request's
+    namespace beside the locale it belongs to: a new locale (refresh(), force_locale()) finds its own."""
 
     def get_translations(self):
-        translations = super().get_translations()
+        ctx = _babel_namespace()
+        if ctx is None:
+            return self._with_fallback(super().get_translations())
+        kept = ctx.__dict__.get(_KEPT)
+        if kept is not None and kept[0] is ctx.__dict__.get("babel_locale"):
+            return kept[1]
+        translations = self._with_fallback(super().get_translations())
+        ctx.__dict__[_KEPT] = (get_locale(), translations)
+        return translations
+
+    def _with_fallback(self, translations):
         locale = get_locale()
         if locale is None or not locale.modifier or getattr(translations, "base_added", False):
             return translations
@@ -80,6 +94,35 @@ class FallbackDomain(Domain):
                 translations.add_fallback(fallback)
         translations.base_added = True
         return translations
+
+
+_KEPT = "busapp_translations"
+
+
+def _babel_namespace():
+    """Flask-Babel's per-request namespace (where it keeps the request's locale), or None outside a request."""
+    return g.__dict__.get("_flask_babel") if has_app_context() else None
+
+
+class _FormTranslations:
+    """WTForms' own messages ("Not a valid choice.") in the page's language. Flask-WTF reads their catalogue from
+    disk once per request that shows one; this keeps one catalogue per language for the process."""
+
+    def ugettext(self, string):
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+@lru_cache(maxsize=64)
+def _wtforms_catalogue(locale_id: str):
+    from wtforms.i18n import messages_path
+
+    return Translations.load(messages_path(), [Locale.parse(locale_id)], domain="wtforms")
+
+
+_FORM_TRANSLATIONS = _FormTranslations()
 
 
 def asked_language(query: str, config) -> str | None:
@@ -140,11 +183,27 @@ def carried_language() -> str | None:
     took from what it shows (a booking's) where the visitor would otherwise get another; None for the usual one."""
     if not has_request_context():
         return None
+    # Every link on a page asks (url_defaults): the answer is kept for the request, beside what it depends on that
+    # can change while the page is made (the language the page took from what it shows, the locale).
+    preferred = g.get(_PREFERRED)
+    locale = get_locale()
+    kept = g.get(_CARRIED)
+    if kept is not None and kept[0] == preferred and kept[1] is locale:
+        return kept[2]
+    tag = _carried(preferred, locale)
+    g.setdefault(_CARRIED, None)
+    setattr(g, _CARRIED, (preferred, locale, tag))
+    return tag
+
+
+_CARRIED = "busapp_i18n_carried"
+
+
+def _carried(preferred: str | None, locale) -> str | None:
     asked = asked_language(request.query_string.decode("latin-1"), current_app.config)
     if asked:
         return asked
-    preferred = g.get(_PREFERRED)
-    if not preferred or preferred != current_tag():
+    if not preferred or preferred != language_tag(locale):
         return None
     usual = locale_for_request_parts("", session.get("lang"), request.headers.get("Accept-Language"),
                                      current_app.config)
@@ -344,6 +403,11 @@ def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     babel.domain_instance = FallbackDomain()  # replaces the plain Domain that Flask-Babel would make
     app.before_request(remember_switch)
+
+    @app.before_request
+    def form_messages():
+        # Read by Flask-WTF in place of the catalogue it would load from disk (see _FormTranslations).
+        request.wtforms_translations = _FORM_TRANSLATIONS
     app.url_defaults(carry_language)
 
     app.add_template_filter(date_filter, "date")
