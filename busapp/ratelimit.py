@@ -11,7 +11,7 @@ import ipaddress
 import re
 import time
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -90,26 +90,33 @@ def count_all(hits: list[tuple[str, str, str]], amount: int = 1) -> list[Hit]:
         allowed, seconds = parse(limit)
         window = now // seconds * seconds
         full_key = _full_key(scope, key)
-        rows.append({"key": full_key, "window_start": window, "count": amount})
+        rows.append((full_key, window))
         answers.append((full_key, window, allowed, seconds))
-    rows.sort(key=lambda row: (row["key"], row["window_start"]))
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(RateCounter)
-        .values(rows)
-        .on_conflict_do_update(
-            index_elements=[RateCounter.key, RateCounter.window_start],
-            set_={"count": RateCounter.count + amount},
-        )
-        .returning(RateCounter.key, RateCounter.window_start, RateCounter.count)
-    )
+    rows.sort()
+    params = {"amount": amount}
+    for i, (full_key, window) in enumerate(rows):
+        params[f"k{i}"], params[f"w{i}"] = full_key, window
     # A single statement is its own transaction: autocommit spares the BEGIN and COMMIT round trips.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        counts = {(k, w): n for k, w, n in conn.execute(stmt)}
+        counts = {(k, w): n for k, w, n in conn.execute(_count_statement(len(rows)), params)}
     result = [Hit(count=counts[(k, w)], allowed=allowed, reset_at=w + seconds) for k, w, allowed, seconds in answers]
     if any(hit.count == amount for hit in result):
         _forget_expired(now)
     return result
+
+
+@lru_cache(maxsize=16)
+def _count_statement(rows: int) -> sa.TextClause:
+    """The counting statement for `rows` keys, written once as SQL text (the same on SQLite and PostgreSQL): every
+    request that books or signs in runs it, and building and keying it as an expression for SQLAlchemy's statement
+    cache cost more than the statement itself."""
+    table = RateCounter.__table__.name
+    values = ", ".join(f"(:k{i}, :w{i}, :amount)" for i in range(rows))
+    return sa.text(
+        f'INSERT INTO {table} ("key", window_start, "count") VALUES {values} '
+        f'ON CONFLICT ("key", window_start) DO UPDATE SET "count" = {table}."count" + excluded."count" '
+        'RETURNING "key", window_start, "count"'
+    )
 
 
 def _full_key(scope: str, key: str) -> str:

@@ -169,11 +169,15 @@ def _held_from(workshop_id: int, origin: str):
         Booking.workshop_id == workshop_id, Booking.origin == origin, Booking.status != BookingStatus.CANCELLED)
 
 
+@lru_cache(maxsize=None)
+def _share_statement() -> sa.Select:
+    held = _held_from(sa.bindparam("wid"), sa.bindparam("origin")).scalar_subquery()
+    return sa.select(Workshop.capacity, held).where(Workshop.id == sa.bindparam("wid"))
+
+
 def _share_exceeded(workshop_id: int, origin: str, party_size: int) -> bool:
     """Would this party take the origin past its address_share()? One statement: capacity and seats held."""
-    capacity, held = db.session.execute(
-        sa.select(Workshop.capacity, _held_from(workshop_id, origin).scalar_subquery())
-        .where(Workshop.id == workshop_id)).one()
+    capacity, held = db.session.execute(_share_statement(), {"wid": workshop_id, "origin": origin}).one()
     return (held or 0) + party_size > address_share(capacity)
 
 
