@@ -291,6 +291,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Check-in: seats each tablet may give to walk-ins while offline, per workshop. (A registered tablet's sync
         # credential has no lifetime: it lasts until a coordinator revokes the tablet.)
         "WALKIN_SHARE": _int("WALKIN_SHARE", 2),
+        # Check-in tablets a coordinator may approve per bus; a lost one is revoked to make room for another.
+        "TABLETS_PER_BUS": _int("TABLETS_PER_BUS", 3),
         # How much of the tour one page or feed holds (busapp/schedule): a district page shows this many days and
         # pages on from there, never more than SCHEDULE_PAGE_SIZE stops at once (24: two weeks of a bus that makes
         # two stops a weekday fit on the home page); calendar feeds hold the stops of the
@@ -371,6 +373,8 @@ def _check(cfg: dict) -> None:
             raise ConfigError(f"TICKET_PUBLIC_KEYS: {text!r} is not an Ed25519 public key: {exc}") from exc
     if cfg["WALKIN_SHARE"] < 0:
         raise ConfigError("WALKIN_SHARE must be 0 or more")
+    if not 1 <= cfg["TABLETS_PER_BUS"] <= 50:
+        raise ConfigError("TABLETS_PER_BUS must be 1 to 50: check-in tablets a coordinator may approve per bus")
     if not 1 <= cfg["BOOKING_ADDRESS_SHARE"] <= 100:
         raise ConfigError("BOOKING_ADDRESS_SHARE is a percentage of a workshop's seats: 1 to 100 (100 switches it off)")
     if cfg["COORDINATOR_IDLE_MINUTES"] < 1:

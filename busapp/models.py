@@ -625,13 +625,27 @@ class Device(db.Model):
     bus_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bus.id", ondelete="SET NULL"))
     # The highest queue sequence number received from this tablet.
     last_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A new tablet only asks to be set up; it works once a coordinator has approved it (busapp/checkin/tablets.py).
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     bus: Mapped[Bus | None] = relationship(back_populates="devices")
 
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_approved(self) -> bool:
+        """Set up and working: approved by a coordinator and not revoked."""
+        return self.approved_at is not None and self.revoked_at is None
+
+    @property
+    def is_waiting(self) -> bool:
+        """Asked to be set up; no coordinator has approved or refused it yet."""
+        return self.approved_at is None and self.revoked_at is None
 
     def __repr__(self) -> str:
         return f"<Device {self.id} {self.name!r}>"

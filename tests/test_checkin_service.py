@@ -229,20 +229,28 @@ def item(kind, workshop, seq, booking=None, **kw):
     return data
 
 
-def test_revoked_device_is_refused(app, make_user):
+def test_a_tablet_works_once_approved_and_no_longer_once_revoked(app, make_user):
     coordinator = make_user("coordinator")
     device, credential = service.register_device("Tablet vorne", make_user())
-    assert service.device_for(credential) == device
+    # Asked for by staff, it waits: its credential opens nothing, and the service gives it nothing.
+    assert device.is_waiting and service.device_for(credential) is None
+    assert service.waiting_device(credential) == device
+    with pytest.raises(service.Refused):
+        service.prepare(device, None)
+    with pytest.raises(service.Refused):
+        service.sync(device, [])
+    service.approve_device(device, coordinator)
+    assert service.device_for(credential) == device and service.waiting_device(credential) is None
     assert service.device_for("not-the-credential") is None
     service.revoke_device(device, coordinator)
-    assert service.device_for(credential) is None
+    assert service.device_for(credential) is None and service.waiting_device(credential) is None
 
 
 def test_two_offline_tablets_check_in_the_same_ticket_stored_once_with_conflict(today, make_booking, make_user):
     _stop, workshop, _ = today
     booking = make_booking(workshop, party_size=2)
-    a, _ = service.register_device("A", make_user())
-    b, _ = service.register_device("B", make_user())
+    a, _ = service.register_device("A", make_user("coordinator"))
+    b, _ = service.register_device("B", make_user("coordinator"))
     first = sync(a, [item("checkin", workshop, 1, booking)])
     second = sync(b, [item("checkin", workshop, 1, booking)])
     assert first["results"][0]["outcome"] == service.VALID and not first["results"][0]["conflict"]
@@ -256,7 +264,7 @@ def test_two_offline_tablets_check_in_the_same_ticket_stored_once_with_conflict(
 def test_queue_replayed_twice_and_sequence_gaps(today, make_booking, make_user):
     _stop, workshop, _ = today
     bookings = [make_booking(workshop) for _ in range(3)]
-    device, _ = service.register_device("A", make_user())
+    device, _ = service.register_device("A", make_user("coordinator"))
     queue = [item("checkin", workshop, seq, b) for seq, b in zip((1, 2, 4), bookings)]
     first = sync(device, queue)
     assert [r["outcome"] for r in first["results"]] == [service.VALID] * 3
@@ -277,14 +285,14 @@ def test_queue_replayed_twice_and_sequence_gaps(today, make_booking, make_user):
                                  {"kind": "walkin", "workshop_id": 1, "sequence": 1, "nonce": "n" * 20,
                                   "party_size": 9}])
 def test_malformed_queue_items_are_answered_invalid(app, make_user, bad):
-    device, _ = service.register_device("A", make_user())
+    device, _ = service.register_device("A", make_user("coordinator"))
     result = sync(device, [bad])
     assert result["results"][0]["outcome"] == service.INVALID
 
 
 def test_day_data_expires_at_midnight_and_has_public_keys_only(today, make_user, app):
     stop, _, _ = today
-    device, _ = service.register_device("A", make_user())
+    device, _ = service.register_device("A", make_user("coordinator"))
     day = service.prepare(device, stop)
     assert day["keys"] == tickets.public_keys_for_devices()
     assert app.config["TICKET_SIGNING_KEY"] not in str(day)
@@ -329,8 +337,8 @@ def test_a_conflict_stays_on_the_day_list_and_the_door_list_until_seen(client, l
                           title="Am Morgen")
     booking = make_booking(workshop, name="Erika")
     early = make_booking(other, name="Otto")
-    a, _ = service.register_device("A", make_user())
-    b, _ = service.register_device("B", make_user())
+    a, _ = service.register_device("A", make_user("coordinator"))
+    b, _ = service.register_device("B", make_user("coordinator"))
     for device in (a, b):
         sync(device, [item("checkin", workshop, 1, booking), item("checkin", other, 2, early)])
     login("staff")

@@ -77,7 +77,8 @@ def assert_seats_add_up(workshop_id: int) -> None:
 @pytest.fixture
 def tablets(make_user):
     def make(*names):
-        return [service.register_device(name, make_user())[0] for name in names]
+        # Set up by a coordinator, so approved at once (the pairing rule).
+        return [service.register_device(name, make_user("coordinator"))[0] for name in names]
 
     return make
 

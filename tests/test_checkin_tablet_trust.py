@@ -13,14 +13,14 @@ from busapp.checkin import service
 from busapp.extensions import db
 from busapp.models import AuditEvent, Booking, CheckIn, Device, utcnow
 from tests.test_checkin_service import make_booking, today  # noqa: F401 - fixtures
-from tests.test_checkin_views import HX, form, nonce_from, signed
+from tests.test_checkin_views import HX, form, nonce_from, set_up_tablet, signed
 
 
-def _tablet(client, login):
-    """Staff sign in and register the tablet; returns the person, the credential header and the day's data."""
+def _tablet(client, login, make_user):
+    """Staff sign in and set up the tablet (a coordinator approves it); returns the person, the credential header
+    and the day's data."""
     staff = login("staff")
-    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
-    headers = {"X-Device-Credential": re.search(r'data-credential="([^"]+)"', html).group(1)}
+    headers = {"X-Device-Credential": set_up_tablet(client, make_user)}
     day = client.get("/staff/day.json", headers=headers)
     assert day.status_code == 200
     return staff, headers, day.json
@@ -34,7 +34,7 @@ def test_the_credential_alone_downloads_nothing_and_sends_only_signed_actions(cl
                                                                              make_user, app):
     _stop, later, _ = today
     erika, hans, aylin = (make_booking(later, name=n) for n in ("Erika", "Hans", "Aylin"))
-    staff, headers, day = _tablet(client, login)
+    staff, headers, day = _tablet(client, login, make_user)
     assert day["signing"]["user_id"] == staff.id
     stolen = app.test_client()  # the tablet with nobody signed in
     refused = stolen.get("/staff/day.json", headers=headers)
@@ -64,7 +64,7 @@ def test_the_credential_alone_downloads_nothing_and_sends_only_signed_actions(cl
 def test_a_signed_in_tablet_cannot_name_another_person_in_the_body(client, login, today, make_booking, make_user):
     _stop, later, _ = today
     erika = make_booking(later, name="Erika")
-    staff, headers, _day = _tablet(client, login)
+    staff, headers, _day = _tablet(client, login, make_user)
     coordinator = make_user("coordinator")
     result = client.post("/staff/sync", json={"items": [dict(_checkin(later, erika, 1, "unsigned-2"),
                                                              acted_at=utcnow().isoformat())],
@@ -74,12 +74,12 @@ def test_a_signed_in_tablet_cannot_name_another_person_in_the_body(client, login
 
 
 def test_only_the_days_stops_and_times_inside_that_day(client, login, today, make_booking, make_stop, make_workshop,
-                                                      now, app):
+                                                      now, app, make_user):
     _stop, later, _ = today
     other_stop = make_stop(starts_at=now + timedelta(days=3))
     ahead = make_workshop(stop=other_stop, capacity=8, starts_at=other_stop.starts_at + timedelta(minutes=30))
     erika, hans = make_booking(later, name="Erika"), make_booking(ahead, name="Hans")
-    staff, headers, day = _tablet(client, login)
+    staff, headers, day = _tablet(client, login, make_user)
     # Another day's stop: not downloadable, not even for the signed-in person.
     assert client.get(f"/staff/day.json?stop={other_stop.id}", headers=headers).status_code == 404
     assert other_stop.id not in [s["id"] for s in day["stops"]]

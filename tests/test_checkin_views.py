@@ -26,6 +26,15 @@ def form(client, path, data, headers=None):
     return client.post(path, data={"csrf_token": token, **data}, headers=headers or {})
 
 
+def set_up_tablet(client, make_user, name: str = "Tablet vorne") -> str:
+    """The signed-in staff member asks to set up this tablet and a coordinator approves it (the pairing rule);
+    returns the tablet's credential."""
+    html = form(client, "/staff/tablet", {"name": name}).get_data(as_text=True)
+    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    service.approve_device(service.waiting_device(credential), make_user("coordinator"))
+    return credential
+
+
 def nonce_from(html: str) -> str:
     return re.search(r'name="nonce" value="([^"]+)"', html).group(1)
 
@@ -166,8 +175,25 @@ def test_tablet_registration_day_data_sync_and_revocation(client, login, today, 
     credential = re.search(r'data-credential="([^"]+)"', html).group(1)
     device = db.session.scalar(sa.select(Device))
     assert device.name == "Tablet vorne" and device.token_hash != credential
-    # The day's data only with someone signed in; it brings the key for signing what is done offline.
+    # It waits for a coordinator: the page and the tablet's every request say so, with the code to tell them.
+    code = service.pairing_code(device)
+    assert re.fullmatch(r"\d{3} \d{3}", code) and 'data-state="waiting"' in html and code in html
     headers = {"X-Device-Credential": credential}
+    waiting = client.get(f"/staff/day.json?stop={stop.id}", headers=headers)
+    assert waiting.status_code == 403 and waiting.json["error"] == "waiting" and waiting.json["code"] == code
+    assert "Freigabe" in waiting.json["message"] and code in waiting.json["message"]
+    assert client.post("/staff/sync", json={"items": []}, headers=headers).json["error"] == "waiting"
+    # A coordinator approves it on the tablets' page, where it is listed with its code.
+    coordinator_client = app.test_client()
+    coordinator = make_user("coordinator")
+    token = csrf_token(coordinator_client, "/signin")
+    coordinator_client.post("/signin", data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token})
+    listing = coordinator_client.get("/admin/tablets").get_data(as_text=True)
+    assert "Tablet vorne" in listing and code in listing
+    token = csrf_token(coordinator_client, "/admin/tablets")
+    approved = coordinator_client.post(f"/admin/tablets/{device.id}/approve", data={"csrf_token": token})
+    assert approved.status_code == 303
+    # The day's data only with someone signed in; it brings the key for signing what is done offline.
     day = client.get(f"/staff/day.json?stop={stop.id}", headers=headers)
     assert day.status_code == 200 and day.headers["Cache-Control"] == "no-store"
     assert booking.code in [b["code"] for b in day.json["bookings"]]
@@ -182,14 +208,7 @@ def test_tablet_registration_day_data_sync_and_revocation(client, login, today, 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckIn)) == 1
     assert tablet.post("/staff/sync", data="not json", headers=headers).status_code == 400
     # A coordinator revokes it: from then on nothing it sends is taken.
-    coordinator_client = app.test_client()
-    coordinator = make_user("coordinator")
-    token = csrf_token(coordinator_client, "/signin")
-    coordinator_client.post("/signin", data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token})
-    listing = coordinator_client.get("/staff/tablets").get_data(as_text=True)
-    assert "Tablet vorne" in listing
-    token = csrf_token(coordinator_client, "/staff/tablets")
-    coordinator_client.post(f"/staff/tablets/{device.id}/revoke", data={"csrf_token": token})
+    coordinator_client.post(f"/admin/tablets/{device.id}/revoke", data={"csrf_token": token})
     assert tablet.post("/staff/sync", json=queue, headers=headers).status_code == 401
     assert tablet.get("/staff/day.json", headers=headers).status_code == 401
     # Also with staff signed in on it: the tablet is told, so it forgets the credential and its kept pages.
@@ -197,9 +216,17 @@ def test_tablet_registration_day_data_sync_and_revocation(client, login, today, 
     assert client.get("/staff/day.json").status_code == 409  # no credential at all: register this tablet
 
 
-def test_staff_cannot_revoke_tablets(client, login, make_user):
+def test_staff_cannot_approve_or_revoke_tablets(client, login, make_user):
     login("staff")
+    credential = re.search(r'data-credential="([^"]+)"', form(client, "/staff/tablet", {"name": "Tablet"})
+                           .get_data(as_text=True)).group(1)
+    device = service.waiting_device(credential)
     assert client.get("/staff/tablets").status_code == 403
+    assert client.get("/admin/tablets").status_code == 403
+    for action in ("approve", "refuse", "revoke"):
+        assert form(client, f"/admin/tablets/{device.id}/{action}", {}).status_code == 403
+    db.session.refresh(device)
+    assert device.is_waiting
 
 
 def test_expired_sign_in_mid_check_in_goes_to_sign_in_and_back(client, login, today, make_booking, app):
@@ -273,7 +300,7 @@ def test_another_person_gets_another_key(client, login, make_user, app):
 
 
 def test_day_data_lists_the_pages_to_keep_and_when_it_was_fetched(client, login, today, make_stop, make_workshop,
-                                                                   now):
+                                                                   now, make_user):
     stop, later, running = today
     # A second stop early in the same Lübeck day: it belongs to today at any hour the test runs.
     berlin = ZoneInfo("Europe/Berlin")
@@ -282,8 +309,7 @@ def test_day_data_lists_the_pages_to_keep_and_when_it_was_fetched(client, login,
     assert afternoon in service.stops_of_day(now)
     there = make_workshop(stop=afternoon, starts_at=afternoon.starts_at, title="Am Schulhof")
     login("staff")
-    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
-    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    credential = set_up_tablet(client, make_user)
     day = client.get(f"/staff/day.json?stop={stop.id}", headers={"X-Device-Credential": credential}).json
     assert {s["id"] for s in day["stops"]} == {stop.id, afternoon.id}
     ids = {w["id"] for w in day["workshops"]}
@@ -297,11 +323,10 @@ def test_day_data_lists_the_pages_to_keep_and_when_it_was_fetched(client, login,
     assert f'href="/staff/workshops/{there.id}"' in client.get("/staff/").get_data(as_text=True)
 
 
-def test_a_tablet_gives_up_its_share_through_sync(client, login, today, make_booking):
+def test_a_tablet_gives_up_its_share_through_sync(client, login, today, make_booking, make_user):
     _stop, _later, running = today
     login("staff")
-    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
-    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    credential = set_up_tablet(client, make_user)
     device = db.session.scalar(sa.select(Device))
     db.session.add(SeatShare(device_id=device.id, workshop_id=running.id, seats=2, used=0))
     running.seats_taken = 2
@@ -315,11 +340,10 @@ def test_a_tablet_gives_up_its_share_through_sync(client, login, today, make_boo
     assert running.seats_taken == 0
 
 
-def test_door_list_tells_the_tablet_its_share(client, login, today):
+def test_door_list_tells_the_tablet_its_share(client, login, today, make_user):
     _stop, later, _ = today
     login("staff")
-    html = form(client, "/staff/tablet", {"name": "Tablet vorne"}).get_data(as_text=True)
-    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    credential = set_up_tablet(client, make_user)
     device = db.session.scalar(sa.select(Device))
     db.session.add(SeatShare(device_id=device.id, workshop_id=later.id, seats=2, used=0))
     later.seats_taken = 2

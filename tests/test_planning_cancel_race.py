@@ -68,8 +68,7 @@ def test_a_cancelled_workshop_with_a_tablets_seats_held_does_not_break_the_next_
         app, make_workshop, make_user, now):
     workshop = make_workshop(capacity=6, starts_at=now + timedelta(minutes=30), duration_minutes=60)
     wid, sid = workshop.id, workshop.stop_id
-    staff = make_user()
-    device, _credential = checkin_service.register_device("Tür", staff)
+    device, _credential = checkin_service.register_device("Tür", make_user("coordinator"))
     assert tablets._hold_share(device, workshop) > 0
     changes.cancel(sid, wid, "Sturm", None)
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from busapp import config, totp
+from busapp.checkin import service as checkin_service
 from busapp.extensions import db
 from busapp.models import User
 from tests.conftest import PASSWORD, csrf_token
@@ -153,12 +154,15 @@ def test_a_lost_phone_is_reset_from_the_command_line(app, runner, make_user):
 # --- per-tablet nonces -------------------------------------------------------------------------------------------
 
 def register_tablet(app, make_user, name, stop):
-    """A tablet registered by staff, with the day's data (and its signing key) fetched while signed in."""
+    """A tablet set up by staff and approved by a coordinator, with the day's data (and its signing key) fetched
+    while signed in."""
     client = app.test_client()
     assert sign_in(client, make_user("staff")).status_code == 303
     token = csrf_token(client, "/staff/tablet")
     html = client.post("/staff/tablet", data={"csrf_token": token, "name": name}).get_data(as_text=True)
-    headers = {"X-Device-Credential": re.search(r'data-credential="([^"]+)"', html).group(1)}
+    credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    checkin_service.approve_device(checkin_service.waiting_device(credential), make_user("coordinator"))
+    headers = {"X-Device-Credential": credential}
     day = client.get(f"/staff/day.json?stop={stop.id}", headers=headers).json
     return headers, day
 

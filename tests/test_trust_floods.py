@@ -8,6 +8,7 @@ import secrets
 import pytest
 
 from busapp import config
+from busapp.checkin import service as checkin_service
 from busapp.extensions import db
 from tests.conftest import csrf_token
 
@@ -59,11 +60,12 @@ def test_every_limit_per_device_has_an_address_ceiling():
 # --- /staff/sync with numbers beyond 64 bits ------------------------------------------------------------------
 
 @pytest.fixture
-def tablet(app, client, login):
+def tablet(app, client, login, make_user):
     login("staff")
     token = csrf_token(client, "/staff/tablet")
     html = client.post("/staff/tablet", data={"csrf_token": token, "name": "Tablet"}).get_data(as_text=True)
     credential = re.search(r'data-credential="([^"]+)"', html).group(1)
+    checkin_service.approve_device(checkin_service.waiting_device(credential), make_user("coordinator"))
     return app.test_client(), {"X-Device-Credential": credential}
 
 

@@ -24,9 +24,20 @@ Walk-ins and no-shows
     the seats of confirmed bookings nobody has checked in for (one confirmation): those bookings are cancelled and
     their seats go to walk-ins and to waiting parties who are there ("seat now" on a waiting party).
 
+Setting up a tablet (the pairing rule)
+    A tablet that holds a credential can send check-ins without anyone signed in, so no tablet works on one staff
+    member's word. A staff member asks on the tablet (a name; with several buses, its bus): the tablet gets its
+    sync credential (shown to it once, stored hashed) and six digits derived from it (`pairing_code`), and waits.
+    A coordinator approves it under /admin/tablets, recognising it by name and digits, or refuses it. A coordinator
+    setting up a tablet themselves approves it at once. Each bus has at most TABLETS_PER_BUS approved tablets (not
+    revoked): approving locks the bus's row first, so two coordinators approving at once cannot pass the limit; a
+    lost tablet is revoked to make room. At most MAX_WAITING tablets wait at once. A waiting tablet gets nothing:
+    no day data, no seat share, no signing key, its queue is not taken; its pages say plainly that it waits for a
+    coordinator's approval. Revoking (or refusing) stops its credential at once.
+
 Tablets and the offline queue
-    A tablet is registered once by staff (a name, a sync credential shown to it once, stored hashed); a coordinator
-    can revoke it, after which nothing it sends is accepted. The credential is not a sign-in: it outlives the
+    An approved tablet keeps its credential until a coordinator revokes it, after which nothing it sends is
+    accepted. The credential is not a sign-in: it outlives the
     12-hour staff sign-in, so check-ins made offline are never stranded by an expired session. "Prepare for today"
     gives the tablet the data of the day's stops (only what the door needs: code, name, party size, needs note,
     state), the public ticket keys and its seat shares (below); the data expires at the end of the day. Offline,
@@ -90,18 +101,20 @@ from .places import (
 )
 from .signing import CLOCK_SKEW, SIGNED_FIELDS, action_from, out_of_day, signed_text, signer, signing_key, sync
 from .tablets import (
-    audit_day_download, device_for, devices, give_up_shares, prepare, register_device, return_ended_shares,
-    return_shares, revoke_device, shares_left,
+    BUS_FULL, GONE, MAX_WAITING, TOO_MANY_WAITING, approve_device, approved_on, audit_day_download,
+    device_for, devices, give_up_shares, pairing_code, prepare, register_device, return_ended_shares, return_shares,
+    revoke_device, shares_left, waiting_device,
 )
 
 __all__ = [
-    "AGAIN", "CANCELLED", "CLOCK_SKEW", "CLOSED", "DEVICE_NAME_MAX", "DONE", "FORGED", "FULL", "INVALID", "KINDS",
-    "MAX_QUEUE", "NAME_MAX", "NONCE_MAX", "NOT_TODAY", "OTHER_STOP", "OTHER_WORKSHOP", "OUTCOMES", "SIGNED_FIELDS",
-    "UNKNOWN", "VALID", "WAITING",
+    "AGAIN", "BUS_FULL", "CANCELLED", "CLOCK_SKEW", "CLOSED", "DEVICE_NAME_MAX", "DONE", "FORGED", "FULL", "GONE",
+    "INVALID", "KINDS", "MAX_QUEUE", "MAX_WAITING", "NAME_MAX", "NONCE_MAX", "NOT_TODAY", "OTHER_STOP",
+    "OTHER_WORKSHOP", "OUTCOMES", "SIGNED_FIELDS", "TOO_MANY_WAITING", "UNKNOWN", "VALID", "WAITING",
     "Action", "Counts", "Decision", "Refused",
-    "action_from", "audit_day_download", "booking_of", "bookings_for", "code_read", "conflicts", "counts",
-    "current_stop", "decide", "device_for", "devices", "end_of_day", "fold", "give_up_shares", "is_of_day",
-    "is_today", "local_day", "mark_conflict_seen", "new_nonce", "out_of_day", "perform", "place_name", "prepare",
-    "register_device", "release", "return_ended_shares", "return_shares", "revoke_device", "shares_left",
-    "signed_text", "signer", "signing_key", "stops_of_day", "summary", "sync", "workshops_of_day",
+    "action_from", "approve_device", "approved_on", "audit_day_download", "booking_of", "bookings_for", "code_read",
+    "conflicts", "counts", "current_stop", "decide", "device_for", "devices", "end_of_day", "fold",
+    "give_up_shares", "is_of_day", "is_today", "local_day", "mark_conflict_seen", "new_nonce", "out_of_day",
+    "pairing_code", "perform", "place_name", "prepare", "register_device", "release", "return_ended_shares",
+    "return_shares", "revoke_device", "shares_left", "signed_text", "signer", "signing_key", "stops_of_day",
+    "summary", "sync", "waiting_device", "workshops_of_day",
 ]

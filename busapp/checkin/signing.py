@@ -15,9 +15,9 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import CheckIn, Device, Role, User, Workshop, utcnow
 from .actions import Action, _record_action, _replayed, _same_device, perform
-from .outcomes import INVALID, KINDS, MAX_QUEUE, NAME_MAX, _NONCE, Decision
+from .outcomes import INVALID, KINDS, MAX_QUEUE, NAME_MAX, _NONCE, Decision, Refused
 from .places import _day_bounds, is_of_day, local_day
-from .tablets import give_up_shares, return_ended_shares, shares_left
+from .tablets import GONE, give_up_shares, return_ended_shares, shares_left
 
 
 # The fields of a queued action its signature covers, in this order (static/js/checkin.js signs the same text).
@@ -159,7 +159,10 @@ def sync(device: Device, items: list, user: User | None = None, *, give_up=(), s
          now: datetime | None = None) -> dict:
     """Apply a tablet's queued actions in sequence order (the module's rule); then, if it asks, return its shares
     of started workshops (the seat-share rule: only when every action up to `sequence` is stored). Returns each
-    action's answer, the sequence numbers still missing, and the seats the tablet's shares still hold."""
+    action's answer, the sequence numbers still missing, and the seats the tablet's shares still hold. Only for an
+    approved tablet (the pairing rule): Refused(GONE) otherwise."""
+    if not device.is_approved:
+        raise Refused(GONE)
     results = []
     actions = []
     now = now or utcnow()

@@ -1,5 +1,5 @@
-"""Registered tablets: registering and revoking them, their seat shares for offline walk-ins, and the day's data
-they prepare (busapp/checkin/service.py states the seat-share rule)."""
+"""Tablets: asking to be set up, a coordinator's approval, revoking; their seat shares for offline walk-ins, and
+the day's data they prepare (busapp/checkin/service.py states the pairing and seat-share rules)."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +15,8 @@ from ..booking.service import promote
 from ..domain import seats
 from ..extensions import db
 from ..models import (
-    AuditEvent, Booking, Device, SeatShare, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
+    DEFAULT_BUS_NAME, AuditEvent, Booking, Bus, Device, Role, SeatShare, Stop, StopStatus, User, Workshop,
+    WorkshopStatus, audit, utcnow,
 )
 from .outcomes import DEVICE_NAME_MAX, INVALID, Refused, _clean, _device_label
 from .places import end_of_day, place_name, stops_of_day
@@ -25,45 +26,141 @@ def _hash(credential: str) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
-def register_device(name: str, user: User) -> tuple[Device, str]:
-    """Register a tablet; returns it and its sync credential (shown once, stored only as a hash)."""
+MAX_WAITING = 10  # tablets waiting for approval at once: enough for a new bus, too few to flood the list
+TOO_MANY_WAITING = "too_many_waiting"  # a Refused reason: MAX_WAITING tablets wait for approval already
+BUS_FULL = "bus_full"  # a Refused reason: the bus has TABLETS_PER_BUS approved tablets
+GONE = "gone"  # a Refused reason: the request was approved, refused or revoked meanwhile
+
+
+def register_device(name: str, user: User, bus_id: int | None = None) -> tuple[Device, str]:
+    """A tablet asks to be set up (the pairing rule); returns it and its sync credential (shown once, stored only
+    as a hash). A coordinator setting up a tablet themselves approves it at once, while the bus has room; else it
+    waits for a coordinator's approval."""
     name = _clean(name, DEVICE_NAME_MAX)
     if not name:
         raise Refused(INVALID)
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Device).where(
+            Device.approved_at.is_(None), Device.revoked_at.is_(None))) >= MAX_WAITING:
+        raise Refused(TOO_MANY_WAITING)
     credential = secrets.token_urlsafe(32)
-    device = Device(name=name, token_hash=_hash(credential), created_by_id=user.id)
+    device = Device(name=name, token_hash=_hash(credential), created_by_id=user.id, bus_id=bus_id)
     db.session.add(device)
     db.session.flush()
-    audit("device-register", device, user=user, device=name)
+    audit("device-register", device, user=user, device=name, bus=bus_id)
     db.session.commit()
+    if user.role == Role.COORDINATOR:
+        try:
+            approve_device(device, user)
+        except Refused:
+            pass  # the bus is full: the request waits, and the page says why
+        db.session.refresh(device)
     return device, credential
 
 
+def pairing_code(device: Device) -> str:
+    """Six digits the tablet shows while it waits, so the coordinator approves the right one ("418 027")."""
+    number = int(device.token_hash[:12], 16) % 1_000_000
+    return f"{number // 1000:03d} {number % 1000:03d}"
+
+
+def _lock_bus(bus_id: int | None) -> int | None:
+    """Lock the tablet's bus (its own, or the first bus) for counting its tablets, as the transaction's first
+    statement (a no-op UPDATE, like the seats' lock); returns the bus's id, or None when there is no bus yet."""
+    first = sa.select(sa.func.min(Bus.id)).scalar_subquery()
+    wanted = sa.func.coalesce(sa.bindparam("bid", type_=sa.Integer), first)
+    db.session.execute(sa.update(Bus).where(Bus.id == wanted).values(name=Bus.name)
+                       .execution_options(synchronize_session=False), {"bid": bus_id})
+    return db.session.scalar(sa.select(Bus.id).where(Bus.id == sa.func.coalesce(
+        sa.bindparam("bid", type_=sa.Integer), first)), {"bid": bus_id})
+
+
+def _on_bus(bus_id: int):
+    """SQL condition: a tablet travels in this bus (a tablet without a bus is the first bus's)."""
+    first = sa.select(sa.func.min(Bus.id)).scalar_subquery()
+    return sa.or_(Device.bus_id == bus_id, sa.and_(Device.bus_id.is_(None), first == bus_id))
+
+
+def approved_on(bus_id: int) -> int:
+    """How many approved, not revoked tablets travel in this bus."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Device).where(
+        Device.approved_at.is_not(None), Device.revoked_at.is_(None), _on_bus(bus_id)))
+
+
+def approve_device(device: Device, user: User, now: datetime | None = None) -> Device:
+    """A coordinator approves a waiting tablet (the pairing rule): at most TABLETS_PER_BUS per bus, also when two
+    coordinators approve at once. Raises Refused(BUS_FULL) or Refused(GONE)."""
+    now = now or utcnow()
+    limit = current_app.config["TABLETS_PER_BUS"]
+    device_id, wanted_bus = device.id, device.bus_id
+
+    def work() -> Device:
+        bus_id = _lock_bus(wanted_bus)
+        if bus_id is None:  # no stop and no bus yet: the first bus is made here, as with the first stop
+            bus = Bus(name=DEFAULT_BUS_NAME)
+            db.session.add(bus)
+            db.session.flush()
+            bus_id = bus.id
+        if approved_on(bus_id) >= limit:
+            raise Refused(BUS_FULL)
+        done = db.session.execute(
+            sa.update(Device).where(Device.id == device_id, Device.approved_at.is_(None),
+                                    Device.revoked_at.is_(None))
+            .values(approved_at=now, approved_by_id=user.id, bus_id=bus_id)
+            .execution_options(synchronize_session=False)).rowcount
+        if not done:
+            raise Refused(GONE)
+        approved = db.session.get(Device, device_id)
+        db.session.refresh(approved)
+        audit("device-approve", approved, user=user, device=approved.name, bus=bus_id)
+        return approved
+
+    for attempt in range(2):
+        try:
+            return seats.transaction(work)
+        except Refused:
+            db.session.rollback()
+            raise
+        except IntegrityError:  # two coordinators made the first bus at once: the other one stands
+            db.session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
 def device_for(credential: str | None) -> Device | None:
-    """The registered, not revoked tablet holding this credential, or None."""
+    """The approved, not revoked tablet holding this credential, or None."""
+    device = _holding(credential)
+    return device if device is not None and device.is_approved else None
+
+
+def waiting_device(credential: str | None) -> Device | None:
+    """The tablet holding this credential while it waits for a coordinator's approval, or None."""
+    device = _holding(credential)
+    return device if device is not None and device.is_waiting else None
+
+
+def _holding(credential: str | None) -> Device | None:
     if not credential or len(credential) > 100:
         return None
-    device = db.session.scalar(sa.select(Device).where(Device.token_hash == _hash(credential)))
-    if device is None or device.revoked_at is not None:
-        return None
-    return device
+    return db.session.scalar(sa.select(Device).where(Device.token_hash == _hash(credential)))
 
 
 def revoke_device(device: Device, user: User) -> None:
-    """Revoke a tablet: its credential stops working at once and its held walk-in seats go back."""
+    """Revoke a tablet (or refuse one that waits): its credential stops working at once and its held walk-in seats
+    go back."""
     if device.revoked_at is None:
+        action = "device-refuse" if device.approved_at is None else "device-revoke"
         device.revoked_at = utcnow()
         device.revoked_by_id = user.id
-        audit("device-revoke", device, user=user, device=device.name)
+        audit(action, device, user=user, device=device.name)
         db.session.commit()
     return_shares(device)
 
 
 def devices() -> list[Device]:
-    """All tablets, the active ones first."""
-    return list(db.session.scalars(
-        sa.select(Device).order_by(Device.revoked_at.is_not(None), Device.name, Device.id)
-    ))
+    """All tablets: waiting for approval first, then the approved ones, then the revoked."""
+    state = sa.case((Device.revoked_at.is_not(None), 2), (Device.approved_at.is_(None), 0), else_=1)
+    return list(db.session.scalars(sa.select(Device).order_by(state, Device.name, Device.id)))
 
 
 def _share_wanted(workshop: Workshop, now: datetime, until: datetime) -> bool:
@@ -180,7 +277,10 @@ def return_ended_shares(now: datetime | None = None) -> int:
 
 def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> dict:
     """The day's data for a tablet: today's stops (and `stop`, if it is another day's) with their workshops and
-    bookings (minimal fields), the public ticket keys, and the tablet's seat shares by the seat-share rule."""
+    bookings (minimal fields), the public ticket keys, and the tablet's seat shares by the seat-share rule. Only for
+    an approved tablet (the pairing rule): Refused(GONE) otherwise."""
+    if not device.is_approved:
+        raise Refused(GONE)
     now = now or utcnow()
     expires = end_of_day(now)
     return_ended_shares(now)

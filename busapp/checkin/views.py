@@ -9,9 +9,8 @@ URL map
     GET|POST /staff/workshops/<workshop_id>/release   release the seats of no-shows (asks first)
     GET|POST /staff/workshops/<workshop_id>/scan   scan or type a ticket code
     POST /staff/conflicts/<check_in_id>/seen       a double check-in has been looked at
-    GET|POST /staff/tablet                         register this tablet
-    GET  /staff/tablets                            coordinators: the registered tablets
-    POST /staff/tablets/<device_id>/revoke         coordinators: revoke a tablet
+    GET|POST /staff/tablet                         ask to set up this tablet (a coordinator approves it)
+    GET  /staff/tablets                            moved to /admin/tablets (busapp/planning/tablets.py)
     GET  /staff/day.json                           the tablet's data for today (device credential)
     POST /staff/sync                               the tablet's queued actions (device credential)
 """
@@ -372,36 +371,44 @@ def conflict_seen(check_in_id: int):
     return redirect(url_for("checkin.index"), code=303)
 
 
+TABLET_ERRORS = {
+    service.INVALID: _l("Please give this tablet a name, for example “Tablet front door”."),
+    service.TOO_MANY_WAITING: _l("Too many tablets are waiting for approval. Please ask a coordinator to approve "
+                                 "or refuse them first."),
+}
+
+
 @bp.route("/tablet", methods=["GET", "POST"])
 @role_required(Role.STAFF)
 def tablet():
-    """Register this tablet under a name, so it can work offline and send its check-ins later."""
-    error = None
-    typed = request.form.get("name", "")[:80]
+    """Ask to set up this tablet under a name, so that it can work offline once a coordinator has approved it."""
+    from ..planning import buses
+
+    names = buses.names()
+    typed = {"name": request.form.get("name", "")[:80], "bus": request.form.get("bus", "")[:12]}
+    errors = {}
     if request.method == "POST":
-        try:
-            device, credential = service.register_device(typed, _user())
-        except service.Refused:
-            error = _("Please give this tablet a name, for example “Tablet front door”.")
+        bus_id = _int(typed["bus"], 1, 2**31 - 1) if len(names) > 1 else None
+        if len(names) > 1 and bus_id not in names:
+            errors["bus"] = _("Please choose the bus this tablet travels in.")
         else:
-            return render_template("checkin/tablet.html", device=device, credential=credential)
-    return render_template("checkin/tablet.html", error=error, typed=typed), 422 if error else 200
+            try:
+                device, credential = service.register_device(typed["name"], _user(), bus_id)
+            except service.Refused as exc:
+                errors["name"] = TABLET_ERRORS.get(exc.reason, TABLET_ERRORS[service.INVALID])
+            else:
+                full = not device.is_approved and _user().role == Role.COORDINATOR
+                return render_template("checkin/tablet.html", device=device, credential=credential,
+                                       code=service.pairing_code(device), bus_full=full,
+                                       limit=current_app.config["TABLETS_PER_BUS"], buses=names)
+    return render_template("checkin/tablet.html", errors=errors, typed=typed, buses=names), 422 if errors else 200
 
 
 @bp.get("/tablets")
 @role_required(Role.COORDINATOR)
 def tablets():
-    """Coordinators: every registered tablet, when it was last seen, and a button to revoke it."""
-    return render_template("checkin/tablets.html", devices=service.devices())
-
-
-@bp.post("/tablets/<int:device_id>/revoke")
-@role_required(Role.COORDINATOR)
-def revoke(device_id: int):
-    """Coordinators: revoke a lost or retired tablet; it can no longer send anything."""
-    device = db.first_or_404(db.select(Device).where(Device.id == device_id))
-    service.revoke_device(device, _user())
-    return redirect(url_for("checkin.tablets"), code=303)
+    """The tablets' page moved to the coordinators' pages."""
+    return redirect(url_for("planning.tablets"), code=301)
 
 
 def device_required(view):
@@ -413,6 +420,12 @@ def device_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         device = current_device()
+        waiting = service.waiting_device(request.headers.get(DEVICE_HEADER)) if device is None else None
+        if waiting is not None:
+            # Kept by the tablet: it asks again until a coordinator has approved (or refused) it.
+            return jsonify(error="waiting", code=service.pairing_code(waiting), message=_(
+                "This tablet waits for a coordinator’s approval (code %(code)s). Until then it works only with "
+                "network.", code=service.pairing_code(waiting))), 403
         if device is None:
             revoked = bool(request.headers.get(DEVICE_HEADER))
             if not revoked and current_user.is_authenticated and current_user.has_role(Role.STAFF):

@@ -23,9 +23,9 @@ MORE = (
     ("mail.index", _l("Outgoing mail")),
     ("planning.bursts", _l("Bursts")),
     ("planning.people", _l("People")),
+    ("planning.tablets", _l("Tablets")),
     ("planning.audit_log", _l("Audit log")),
     ("checkin.index", _l("Today on the bus")),
-    ("checkin.tablets", _l("Tablets")),
     ("schedule.index", _l("Public tour schedule")),
 )
 
@@ -47,4 +47,4 @@ def _labels():
     return {"status_label": lambda value: str(STATUS_LABELS.get(value, value))}
 
 
-from . import audit_log, batches, bookings, bursts, buses, districts, people, reports, search, transfer, views  # noqa: E402,F401  (the views register themselves on bp)
+from . import audit_log, batches, bookings, bursts, buses, districts, people, reports, search, tablets, transfer, views  # noqa: E402,F401,E501  (the views register themselves on bp)

@@ -114,7 +114,8 @@ def buses():
     rows = db.session.execute(sa.select(Bus, sa.func.count(Stop.id)).outerjoin(Stop, Stop.bus_id == Bus.id)
                               .group_by(Bus.id).order_by(Bus.id)).all()
     devices = {}
-    for device in db.session.scalars(sa.select(Device).where(Device.revoked_at.is_(None)).order_by(Device.name)):
+    working = sa.select(Device).where(Device.revoked_at.is_(None), Device.approved_at.is_not(None))
+    for device in db.session.scalars(working.order_by(Device.name)):
         devices.setdefault(device.bus_id, []).append(device)
     first = rows[0][0].id if rows else None
     return render_template("planning/buses.html", rows=rows, devices=devices, first=first, errors=errors,

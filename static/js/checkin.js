@@ -8,6 +8,7 @@
 
   var KEY = "busapp.staff.";
   var SYNC_EVERY_MS = 30000;
+  var APPROVAL_POLL_MS = 5000;
   // While online, the day's data and the kept pages are fetched again when older than this...
   var REFRESH_AFTER_MS = 15 * 60 * 1000;
   // ...and shortly after check-ins made online, so that a copy opened later without network shows them.
@@ -25,6 +26,15 @@
   function drop(name) { localStorage.removeItem(KEY + name); }
 
   function device() { return load("device", null); }
+  // Set up, but not yet approved by a coordinator (busapp/checkin/service.py, the pairing rule).
+  function waitingApproval() { var d = device(); return !!(d && d.waiting); }
+  function noteApproval(waiting, code) {
+    var d = device();
+    if (!d || !!d.waiting === waiting) return;
+    d.waiting = waiting;
+    if (code) d.code = code;
+    save("device", d);
+  }
   function queue() { return load("queue", []); }
   // What this tablet did since the day's data was fetched (check-ins, walk-ins), the seats its shares still hold
   // as far as it knows (never more than the server last said), and the shares it has given up.
@@ -158,7 +168,9 @@
     var dayLine = panel.querySelector("[data-sync-day]");
     var pagesAt = load("pagesAt", null);
     panel.dataset.offlinePages = d && pagesAt ? "ready" : "";
+    var waiting = waitingApproval();
     if (!device()) dayLine.textContent = text("textUnregistered");
+    else if (waiting) dayLine.textContent = text("textWaitingApproval", { code: device().code || "" });
     else if (!d) dayLine.textContent = text("textUnprepared");
     else {
       dayLine.textContent = [
@@ -170,11 +182,17 @@
     // A tablet not set up: the first step is shown at the top, and what cannot work yet says why (the day line).
     var firstStep = document.getElementById("first-step");
     if (firstStep) firstStep.hidden = !!device();
+    // A tablet that asked to be set up: it waits for a coordinator's approval, and says so with its code.
+    var pairing = document.getElementById("pairing-wait");
+    if (pairing) {
+      pairing.hidden = !waiting;
+      pairing.querySelectorAll("[data-pairing-code]").forEach(function (el) { el.textContent = waiting ? device().code || "" : ""; });
+    }
     ["[data-sync-prepare]", "[data-sync-now]"].forEach(function (selector) {
       var button = panel.querySelector(selector);
       if (!button) return;
-      button.disabled = !device();
-      if (!device()) button.setAttribute("aria-describedby", "sync-day-line");
+      button.disabled = !device() || waiting;
+      if (!device() || waiting) button.setAttribute("aria-describedby", "sync-day-line");
       else button.removeAttribute("aria-describedby");
     });
     var problems = panel.querySelector("[data-sync-problems]");
@@ -238,7 +256,13 @@
       var url = panel.dataset.dayUrl + (panel.dataset.stopId ? "?stop=" + panel.dataset.stopId : "");
       var response = await fetch(url, { headers: headers(), credentials: "same-origin", cache: "no-store" });
       if (response.status === 401) { revoked(); return; }
+      if (response.status === 403) {
+        var refusal = await response.json().catch(function () { return {}; });
+        if (refusal.error === "waiting") { noteApproval(true, refusal.code); setOnline(true); }
+        return;
+      }
       if (!response.ok) return;
+      noteApproval(false);
       var data = await response.json();
       save("day", data);
       rebuildLocal(data);
@@ -1004,7 +1028,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     var fresh = document.getElementById("device-credential");
     if (fresh) {
-      save("device", { credential: fresh.dataset.credential, id: Number(fresh.dataset.deviceId), name: fresh.dataset.deviceName });
+      save("device", { credential: fresh.dataset.credential, id: Number(fresh.dataset.deviceId), name: fresh.dataset.deviceName,
+                       waiting: fresh.dataset.state === "waiting", code: fresh.dataset.code });
       drop("day");
       drop("local");
       save("sequence", 0);
@@ -1033,6 +1058,8 @@
     if (device() && navigator.onLine && !savedAt) maybePrepare();
     sync(false);
     setInterval(function () { sync(false); }, SYNC_EVERY_MS);
+    // A tablet waiting for approval asks every few seconds, so it is ready soon after a coordinator approved it.
+    setInterval(function () { if (waitingApproval() && navigator.onLine) prepare(); }, APPROVAL_POLL_MS);
   });
 
   window.BusCheckin = { decide: decide, sync: sync, prepare: prepare, queue: queue, fold: fold };

@@ -21,6 +21,7 @@ from busapp.models import (
     Booking, BookingStatus, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
 )
 from tests.conftest import PASSWORD, _empty_tables
+from tests.e2e.helpers import OFFICE
 from tests.live import LiveServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--disable-quic", "--no-first-run",
 ]
 PHONE = {"width": 390, "height": 844}
-OFFICE = {"width": 1280, "height": 800}
 # Generous but bounded waits: on a loaded machine (two test workers and their browsers on two cores, the PostgreSQL
 # run) a page can take many seconds; a wait that runs out is a failure, never a reason to skip.
 ACTION_TIMEOUT_MS = 30_000
@@ -183,7 +183,8 @@ def open_stop_id(live_app) -> int:
 
 @pytest.fixture
 def bus(tmp_path):
-    """An app with a stop going on now, a workshop in an hour with three bookings, and a staff account."""
+    """An app with a stop going on now, a workshop in an hour with three bookings, a staff and a coordinator
+    account."""
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'checkin.sqlite3'}"
     app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": _db_url(url), "RATELIMIT_ENABLED": False})
     with app.app_context():
@@ -203,7 +204,10 @@ def bus(tmp_path):
                                    idempotency_key=secrets.token_hex(16), confirmed_at=now)
         staff = User(email="staff@example.org", role=Role.STAFF)
         staff.set_password(PASSWORD)
-        db.session.add_all([district, stop, workshop, staff, *people.values()])
+        # Approves the tablets staff set up (tests/e2e/helpers.py, new_tablet).
+        coordinator = User(email="koordination@example.org", role=Role.COORDINATOR)
+        coordinator.set_password(PASSWORD)
+        db.session.add_all([district, stop, workshop, staff, coordinator, *people.values()])
         db.session.commit()
         ids = {"workshop": workshop.id, "stop": stop.id,
                "tokens": {name: tickets.sign(b) for name, b in people.items()},

@@ -322,18 +322,41 @@ OVERFLOW = """() => {
 
 
 TABLET = {"width": 1024, "height": 768}
+OFFICE = {"width": 1280, "height": 800}
 
 
 def new_tablet(browser, base: str, name: str):
-    """A 1024 x 768 tablet with staff signed in and the tablet set up under `name`: (context, page)."""
+    """A 1024 x 768 tablet with staff signed in and the tablet set up under `name`, approved by the coordinator in
+    a browser of their own (the pairing rule): (context, page)."""
     context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
     page = context.new_page()
     staff_sign_in(page, base)
+    ask_to_set_up(page, base, name)
+    approve_tablet(browser, base, name)
+    return context, page
+
+
+def ask_to_set_up(page, base: str, name: str) -> str:
+    """Staff ask to set up this tablet under `name`; it waits for approval. Returns the code it shows."""
     page.goto(base + "/staff/tablet")
     page.fill("#name", name)
     page.click("main form button[type=submit]")
     expect(page.locator("#device-credential")).to_have_count(1)
-    return context, page
+    return page.locator("#device-credential").get_attribute("data-code")
+
+
+def approve_tablet(browser, base: str, name: str) -> None:
+    """The coordinator approves the waiting tablet `name` on the tablets' page, in a desk browser of their own."""
+    context = browser.new_context(viewport=OFFICE, base_url=base, locale="de-DE")
+    page = context.new_page()
+    page.goto(base + "/signin")
+    page.fill("#email", "koordination@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit] >> nth=-1")
+    page.goto(base + "/admin/tablets")
+    page.locator("tr", has_text=name).get_by_role("button", name="Freigeben").click()
+    expect(page.locator(".flash--success")).to_contain_text(name)
+    context.close()
 
 
 def wait_prepared(page) -> None:
