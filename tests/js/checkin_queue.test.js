@@ -53,7 +53,8 @@ function tablet({clock = new Clock(), online = false, routes = {}, storage = nul
   document.body.appendChild(new FakeElement("div", {id: "list", dataset: {workshopId: "4"}}));
   if (registerAnew) {
     document.body.appendChild(new FakeElement("div", {
-      id: "device-credential", dataset: {credential: "cred-new", deviceId: "6", deviceName: "Tablet 2"},
+      id: "device-credential", dataset: {credential: "cred-new", deviceId: "6", deviceName: "Tablet 2",
+        state: "waiting", code: "418 027"},
     }));
   }
   const fetch = fakeFetch(routes);
@@ -217,7 +218,8 @@ test("a tablet registered anew starts its numbering at one and forgets the old d
     [KEY + "sequence"]: "33",
   };
   const t = tablet({clock, storage, registerAnew: true});
-  assert.deepEqual(stored(t, "device"), {credential: "cred-new", id: 6, name: "Tablet 2"});
+  // It waits for a coordinator's approval (the pairing rule) and keeps the code it shows meanwhile.
+  assert.deepEqual(stored(t, "device"), {credential: "cred-new", id: 6, name: "Tablet 2", waiting: true, code: "418 027"});
   assert.equal(stored(t, "sequence"), 0);
   assert.equal(stored(t, "day"), null);
 });
