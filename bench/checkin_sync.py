@@ -36,7 +36,7 @@ def seed(db_url: str) -> dict:
     import sqlalchemy as sa
 
     from busapp.checkin import service
-    from busapp.extensions import db
+    from busapp.core.extensions import db
     from busapp.models import Booking, BookingStatus, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow
 
     app = make_app(db_url)
@@ -136,7 +136,7 @@ def main() -> int:
 def check(db_url: str, first, replay) -> bool:
     import sqlalchemy as sa
 
-    from busapp.extensions import db
+    from busapp.core.extensions import db
     from busapp.models import Booking, CheckIn
 
     outcomes = [r["outcome"] for _, result in first[:2] for r in result["results"]]

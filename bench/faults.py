@@ -169,7 +169,7 @@ def terminate_connections(pg_url: str, every: float, times: int, stop: threading
 def bookings_by_key(db_url: str) -> dict[str, tuple[str, datetime]]:
     import sqlalchemy as sa
 
-    from busapp.extensions import db
+    from busapp.core.extensions import db
     from busapp.models import Booking
 
     app = run.make_app(db_url)

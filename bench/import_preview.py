@@ -64,8 +64,8 @@ def main() -> None:
     import tempfile
 
     from busapp import create_app
-    from busapp.config import database_url
-    from busapp.extensions import db
+    from busapp.core.config import database_url
+    from busapp.core.extensions import db
     from busapp.models import Role, User
     from busapp.planning import tourcsv
     from werkzeug.security import generate_password_hash

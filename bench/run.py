@@ -51,7 +51,7 @@ GZIP_LEVEL = 6              # what nginx/Caddy setups commonly use (nginx's own 
 # A booking POST per client must not trip the per-client booking limit: every request comes from 127.0.0.1.
 # The limit stays enabled (its database counter is part of the cost of a booking), only its ceiling is raised.
 BENCH_RATE_LIMIT = "100000000/600"
-# The app's own default (busapp/config.py): anonymous public pages kept 5 s per process. BENCH_PAGE_CACHE_SECONDS=0
+# The app's own default (busapp/core/config.py): anonymous public pages kept 5 s per process. BENCH_PAGE_CACHE_SECONDS=0
 # measures every request rendered from the database instead.
 PAGE_CACHE_SECONDS = int(os.environ.get("BENCH_PAGE_CACHE_SECONDS", 5))
 
@@ -230,8 +230,8 @@ def seed(db_url: str, weeks: int = 6) -> dict:
     import sqlalchemy as sa
     from flask import url_for
 
-    from busapp import demo
-    from busapp.extensions import db
+    from busapp.dev import demo
+    from busapp.core.extensions import db
     from busapp.models import Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 
     app = make_app(db_url)
@@ -272,7 +272,7 @@ def ticket_url(app, workshop_id: int) -> str:
     from flask import url_for
 
     from busapp.booking import service
-    from busapp.extensions import db
+    from busapp.core.extensions import db
 
     with app.app_context():
         booking = service.create(workshop_id, party_size=2, name="Bench", contact=None, needs_note=None,
@@ -350,7 +350,7 @@ def count_queries(db_url: str, urls: dict, book: str | None = None) -> dict:
     """SQL statements per page, counted with a SQLAlchemy event listener around test-client requests."""
     import sqlalchemy as sa
 
-    from busapp.extensions import db
+    from busapp.core.extensions import db
 
     app = make_app(db_url)
     counts: dict[str, int] = {}
@@ -399,7 +399,7 @@ def overbooking_check(db_url: str) -> dict:
     """After the booking run: no workshop over capacity, and seats_taken equals the confirmed party sizes."""
     import sqlalchemy as sa
 
-    from busapp.extensions import db
+    from busapp.core.extensions import db
     from busapp.models import Booking, BookingStatus, Workshop
 
     app = make_app(db_url)

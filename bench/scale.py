@@ -45,8 +45,8 @@ def seed(db_url: str, stops: int | None) -> tuple[float, dict]:
     """Create the schema and load a tour; returns the seconds it took and the paths to measure."""
     import sqlalchemy as sa
 
-    from busapp import demo
-    from busapp.extensions import db
+    from busapp.dev import demo
+    from busapp.core.extensions import db
     from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, utcnow
 
     app = make_app(db_url)
@@ -118,7 +118,7 @@ def measure(db_url: str, paths: dict, repeat: int) -> dict:
     """Median time, statements and bytes of each path, and of a conditional tour.ics."""
     import sqlalchemy as sa
 
-    from busapp.extensions import db
+    from busapp.core.extensions import db
 
     app = make_app(db_url)
     with app.app_context():

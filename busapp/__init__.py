@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
-from .extensions import csrf, db, migrate
+from .core import config
+from .core.extensions import csrf, db, migrate
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(config.load(app.instance_path, test_config))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(app.root_path, "..", "translations"))
-    from . import pagecache
+    from .core import pagecache
 
     # Inside ProxyFix (its key needs the visitor's scheme and host), and its hook first so that it runs last.
     pagecache.init_app(app)
@@ -39,29 +39,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_sqlite()
 
-    from . import assets, auth, catalog, cli, content, errors, faults, htmx, i18n, security
+    # The infrastructure every feature stands on (busapp/core/), then the features, each a package registered the
+    # same way: its init_app adds its blueprint and its commands.
+    from .core import assets, choices, content, errors, faults, htmx, i18n, security, translations
 
-    i18n.init_app(app)
-    auth.init_app(app)
-    errors.init_app(app)
-    faults.init_app(app)
-    htmx.init_app(app)
-    security.init_app(app)
-    assets.init_app(app)
-    catalog.init_app(app)
-    content.init_app(app)
-    cli.init_app(app)
+    for part in (i18n, errors, faults, htmx, security, assets, choices, content, translations):
+        part.init_app(app)
 
-    from . import booking, checkin, feedback, mail, pages, participation, planning, pwa, schedule
+    from . import (
+        accounts, booking, checkin, dev, feedback, mail, opendata, pages, participation, planning, pwa, schedule,
+    )
 
-    for feature in (schedule, booking, feedback, pwa, pages, mail, checkin, planning, participation):
-        app.register_blueprint(feature.bp)
+    for feature in (accounts, schedule, booking, feedback, pwa, pages, mail, checkin, planning, participation,
+                    opendata, dev):
+        feature.init_app(app)
 
-    from . import opendata
-
-    opendata.init_app(app)
-
-    from . import forms
+    from .core import forms
     from .domain import live, party
 
     # Templates take the shared rules' values from here (and hand them on to scripts as data- attributes),
@@ -81,9 +74,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             return response, 503
         return jsonify(status="ok", database=True)
 
-    from . import monitoring
+    from . import ops
 
-    monitoring.init_app(app)  # last: its request observer wraps everything, the page cache included
+    ops.init_app(app)  # last: its request observer wraps everything, the page cache included
     return app
 
 

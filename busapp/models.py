@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.party import PARTY_CHECK
-from .extensions import db
+from .core.extensions import db
 
 
 def utcnow() -> datetime:
@@ -126,7 +126,7 @@ class Place(db.Model):
     hearing_loop: Mapped[bool | None] = mapped_column()
     # How to find the bus on the spot, e.g. "entrance at the back of the library".
     finding_note: Mapped[str] = mapped_column(sa.String(300), default="")
-    # The finding note in other languages, {tag: {"finding_note": text}} (busapp/content.py).
+    # The finding note in other languages, {tag: {"finding_note": text}} (busapp/core/content.py).
     texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     # Where the address comes from; an example address (demo data) is marked as one on every page.
     source: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -222,7 +222,7 @@ class Stop(db.Model):
     live_status: Mapped[LiveStatus] = mapped_column(enum_column(LiveStatus, "live_status"), default=LiveStatus.SCHEDULED)
     live_note: Mapped[str] = mapped_column(sa.String(200), default="")
     live_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The live note and cancel reason in other languages, {tag: {field: text}} (busapp/content.py).
+    # The live note and cancel reason in other languages, {tag: {field: text}} (busapp/core/content.py).
     texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     live_minutes_late: Mapped[int | None] = mapped_column()
     # Bumped on every change a calendar subscriber should see (iCalendar SEQUENCE).
@@ -336,7 +336,7 @@ class Workshop(db.Model):
     # Kept in step with confirmed bookings by one conditional UPDATE, so a seat is never given twice.
     seats_taken: Mapped[int] = mapped_column(default=0)
     accessibility_notes: Mapped[str] = mapped_column(sa.String(300), default="")
-    # Title, description and access notes in other languages than `language`, {tag: {field: text}} (busapp/content.py).
+    # Title, description and access notes in other languages than `language`, {tag: {field: text}} (busapp/core/content.py).
     texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     # For whom and what to bring: a level key of catalog.LEVELS, a short list, and whether people may just drop in.
     level: Mapped[str] = mapped_column(sa.String(20), default="first_steps", server_default="first_steps")
@@ -391,7 +391,7 @@ class Course(db.Model):
     walk_ins: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Title, description and what to bring in other languages than `language`, {tag: {field: text}}
-    # (busapp/content.py); a workshop made from the course starts with them.
+    # (busapp/core/content.py); a workshop made from the course starts with them.
     texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -507,7 +507,7 @@ class User(UserMixin, db.Model):
     # Kept in every sign-in's session and compared on each request: raising it ends all of the account's open
     # sign-ins, even copies of the cookie (sign-out, disabling, a new password).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
-    # The second factor (busapp/totp.py, when COORDINATOR_TOTP is on): the authenticator key, set when the first
+    # The second factor (busapp/accounts/totp.py, when COORDINATOR_TOTP is on): the authenticator key, set when the first
     # code was confirmed, and the last time step a code was used in (each code counts once).
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)

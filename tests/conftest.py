@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from busapp import create_app
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import District, Place, Role, Stop, StopStatus, User, Workshop, WorkshopStatus
 from tests import suites
 
@@ -188,7 +188,7 @@ def _schema(database_url):
 
 
 def _driver(url: str) -> str:
-    from busapp.config import database_url
+    from busapp.core.config import database_url
 
     return database_url(url)
 
@@ -333,7 +333,7 @@ def make_workshop(app, make_stop):
 
 PASSWORD = "correct horse battery"
 # Accounts made by make_user get a scrypt hash of PASSWORD with a small work factor. The sign-in checks it as any
-# other (the factor is part of the hash), in a millisecond instead of a tenth of a second; tests/test_auth.py
+# other (the factor is part of the hash), in a millisecond instead of a tenth of a second; tests/accounts/test_auth.py
 # checks that User.set_password itself uses scrypt at full cost.
 QUICK_HASH_METHOD = "scrypt:1024:8:1"
 
@@ -385,7 +385,7 @@ class _SeededTours:
     def path(self, stops: int) -> Path:
         from zoneinfo import ZoneInfo
 
-        from busapp import demo
+        from busapp.dev import demo
 
         today = datetime.now(ZoneInfo("Europe/Berlin")).date()  # the demo tour's town
         if (stops, today) not in self.paths:
@@ -412,7 +412,7 @@ def large_tour(app, _seeded_tours):
 
     On SQLite each size is seeded once per test process and its rows copied in (the test suite asks for the same
     10,000-stop tour in several modules); on PostgreSQL it is seeded for the test."""
-    from busapp import demo
+    from busapp.dev import demo
 
     def load(stops: int) -> None:
         if db.engine.dialect.name != "sqlite":

@@ -19,5 +19,5 @@ def rasterise(svg: str, scale: int = 6) -> Image.Image:
 
 
 def decode(svg: str) -> list[str]:
-    """The texts of all QR codes found in an SVG rendered by busapp.qr."""
+    """The texts of all QR codes found in an SVG rendered by busapp.core.qr."""
     return [r.text for r in zxingcpp.read_barcodes(rasterise(str(svg))) if r.format == zxingcpp.BarcodeFormat.QRCode]

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 
 
 @contextmanager

@@ -17,15 +17,15 @@ from __future__ import annotations
 FULL_ONLY: dict[str, tuple[str, ...]] = {
     # Schemathesis tries the live API against its own OpenAPI document (about 40 s on a busy machine): whenever the
     # API, what it reads or the tour fixture it runs on changes.
-    "tests/test_opendata_schemathesis.py": (
-        "busapp/opendata/", "busapp/domain/", "busapp/models.py", "migrations/", "tests/test_opendata.py",
+    "tests/opendata/test_opendata_schemathesis.py": (
+        "busapp/opendata/", "busapp/domain/", "busapp/models.py", "migrations/", "tests/opendata/test_opendata.py",
         "requirements/",
     ),
     # Two app nodes and two mail workers on one PostgreSQL, one node killed under booking load (about 100 s, much
     # of it a killed worker's mail lease running out): whenever booking, mail, jobs or how the app is served change.
-    "tests/test_nodes.py": (
+    "tests/ops/test_nodes.py": (
         "busapp/booking/", "busapp/mail/", "busapp/domain/", "busapp/models.py", "busapp/__init__.py",
-        "busapp/monitoring.py", "busapp/pagecache.py", "busapp/ratelimit.py", "migrations/", "gunicorn.conf.py",
+        "busapp/ops/monitoring.py", "busapp/core/pagecache.py", "busapp/core/ratelimit.py", "migrations/", "gunicorn.conf.py",
         "deploy/", "requirements/",
     ),
 }

@@ -1,6 +1,6 @@
 """Every route of the app, every method, anonymously, as staff and as coordinator: each gets exactly its access.
 
-Built from app.url_map and the view functions' `required_roles` (set by busapp.auth.role_required), so a route added
+Built from app.url_map and the view functions' `required_roles` (set by busapp.accounts.auth.role_required), so a route added
 tomorrow is checked tomorrow. A route that is neither public by the list below nor protected fails the test.
 Also holds the helpers the header and fuzz tests use to reach every route with real objects behind its URL.
 """
@@ -19,8 +19,8 @@ from werkzeug.routing.converters import NumberConverter
 from werkzeug.security import generate_password_hash
 
 from busapp import create_app
-from busapp.auth import role_required
-from busapp.extensions import db
+from busapp.accounts.auth import role_required
+from busapp.core.extensions import db
 from busapp.models import (
     Booking, BookingStatus, CheckIn, Device, District, Feedback, MailStatus, OutgoingMail, Place, Role, Stop,
     StopStatus, User, Workshop,
@@ -36,11 +36,11 @@ PUBLIC = (
     "participation.index", "participation.consultation", "participation.thanks", "participation.support",
     "participation.ideas_json", "participation.ideas_csv",
     # The Mitmach-Station takes answers without sign-in, but only on a tablet a signed-in staff member switched into
-    # it (a 404 elsewhere, tests/test_participation_station.py).
+    # it (a 404 elsewhere, tests/participation/test_participation_station.py).
     "participation.station", "participation.station_leave",
     "static", "healthz",
     # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
-    # and is a 404 to everyone else (tests/test_monitoring.py).
+    # and is a 404 to everyone else (tests/ops/test_monitoring.py).
     "readyz", "metrics",
 )
 # Words that mark staff or coordinator work: such an endpoint or URL is never public, whatever the list above says.
@@ -84,7 +84,7 @@ def classify(app: Flask, rule: Rule) -> str:
             return f"{rule_id(rule)} looks like staff work but has no role_required"
         return "public"
     return (f"new route slipped through unprotected: {rule_id(rule)} is neither in the public list of "
-            "tests/test_access.py nor decorated with busapp.auth.role_required")
+            "tests/test_access.py nor decorated with busapp.accounts.auth.role_required")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def sign_in(client, user: User | None) -> None:
     """Put a signed-in session on the client the way the sign-in form does, without paying for scrypt each time."""
     if user is None:
         return
-    from busapp.auth import _password_stamp
+    from busapp.accounts.auth import _password_stamp
 
     with client.session_transaction() as sess:
         sess["_user_id"] = str(user.id)
@@ -328,7 +328,7 @@ def probe_app(_schema, database_url):
 
     def hidden():
         """Public by its name, yet it sends everyone to sign in."""
-        from busapp.extensions import login_manager
+        from busapp.core.extensions import login_manager
 
         return login_manager.unauthorized()
 

@@ -2,7 +2,7 @@
 import pytest
 
 from busapp import create_app
-from busapp.config import ConfigError
+from busapp.core.config import ConfigError
 
 
 def test_production_without_secret_key_refuses_to_start(monkeypatch):
@@ -42,7 +42,7 @@ def test_vary_on_hx_request(client):
 
 
 def test_versioned_static_files_are_cached_long(app, client):
-    from busapp.assets import static_url
+    from busapp.core.assets import static_url
 
     with app.test_request_context():
         url = static_url("css/app.css")

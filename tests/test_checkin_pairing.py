@@ -8,12 +8,12 @@ import re
 import sqlalchemy as sa
 
 from busapp.checkin import service
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import AuditEvent, Bus, Device, SeatShare
 from tests.conftest import PASSWORD, csrf_token
-from tests.test_checkin_service import make_booking, today  # noqa: F401 - fixtures
-from tests.test_checkin_shares import _run_at_once
-from tests.test_checkin_views import form
+from tests.checkin.test_checkin_service import make_booking, today  # noqa: F401 - fixtures
+from tests.checkin.test_checkin_shares import _run_at_once
+from tests.checkin.test_checkin_views import form
 
 
 def ask(client, name: str, **extra):

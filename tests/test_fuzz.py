@@ -27,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from busapp import create_app
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import BookingStatus, UTCDateTime
 from tests.conftest import IsolatedClient, _driver, _empty_tables, csrf_token
 from tests.test_access import (
@@ -434,7 +434,7 @@ def test_each_hostile_value_as_a_name_is_answered_and_stored_cleanly_or_not_at_a
     """Every hostile value, sent as the booking's name: an answer that is no server error, and a booking only when
     the answer says so, with the name stored without control characters and never as markup."""
     from busapp.models import Booking
-    from tests.test_booking import form_tokens
+    from tests.booking.test_booking import form_tokens
 
     workshop = make_workshop(capacity=4)
     app.config["RATELIMIT_ENABLED"] = False

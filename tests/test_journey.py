@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from busapp.booking import service
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, BookingStatus, OutgoingMail
-from tests.test_booking import EN, book, bookings, token_of
+from tests.booking.test_booking import EN, book, bookings, token_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

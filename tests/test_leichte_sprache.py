@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from busapp.catalogues import load
+from busapp.core.translations import load
 
 LINK_EXPLAINED = "Ein Link ist eine Adresse im Internet."
 # A form of "werden" with a past participle in one sentence: "wird geschickt", "wurde gelöscht". "Ein Platz wird

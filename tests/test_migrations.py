@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from busapp import create_app
-from busapp.config import database_url
-from busapp.extensions import db
+from busapp.core.config import database_url
+from busapp.core.extensions import db
 
 
 @pytest.fixture

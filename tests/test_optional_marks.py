@@ -10,7 +10,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
-from busapp.forms import may_be_left_empty
+from busapp.core.forms import may_be_left_empty
 
 
 class _Probe(FlaskForm):

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, Course, OutgoingMail, Stop, StopStatus, Workshop
-from tests.test_planning_changes import book, booked_stop, coordinator, post  # noqa: F401 (fixtures)
-from tests.test_planning import at, next_weekday
+from tests.planning.test_planning_changes import book, booked_stop, coordinator, post  # noqa: F401 (fixtures)
+from tests.planning.test_planning import at, next_weekday
 
 
 def mails() -> dict[str, str]:

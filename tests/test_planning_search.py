@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, BookingStatus
 from busapp.planning import search, service
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, BookingStatus, Stop, utcnow
 from busapp.planning import service
 from busapp.planning.views import MONTH_STOPS_PER_DAY

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from busapp import demo
-from busapp.extensions import db
+from busapp.dev import demo
+from busapp.core.extensions import db
 from busapp.models import District, Stop, StopStatus, Workshop
 from tests.sqlcount import statements
 

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from busapp import create_app
-from busapp.config import ConfigError
-from busapp.extensions import db
+from busapp.core.config import ConfigError
+from busapp.core.extensions import db
 from busapp.models import OutgoingMail
 from tests.conftest import _driver, csrf_token
-from tests.test_booking import book, token_of
+from tests.booking.test_booking import book, token_of
 
 SECRET = "a-production-secret-key-of-enough-length-0123456789"
 
@@ -166,7 +166,7 @@ def test_a_correct_password_is_not_counted(app, make_user):
 
 
 def test_failing_clients_wait_longer_the_more_an_account_fails(app, make_user):
-    from busapp.auth import DELAY_AFTER
+    from busapp.accounts.auth import DELAY_AFTER
 
     app.config["RATELIMIT_SIGNIN"] = "20/86400"  # no window ends in the middle of the test
     user = make_user()
@@ -189,7 +189,7 @@ JSON = {"Accept": "application/json", "X-Outbox": "1"}
 
 
 def _fields(client, workshop_id, **extra):
-    from tests.test_booking import form_tokens
+    from tests.booking.test_booking import form_tokens
 
     data = form_tokens(client, workshop_id)
     data.update(name="Anna", party_size="1", consent="y", contact="anna@example.org", **extra)
@@ -355,7 +355,7 @@ def running_stop(make_stop, make_workshop, monkeypatch):
 
 
 def _feedback(client, stop, address="192.0.2.10"):
-    from tests.test_feedback import fresh_form
+    from tests.feedback.test_feedback import fresh_form
 
     data = fresh_form(client, f"/f/{stop.id}") | {"rating": "5"}
     return client.post(f"/f/{stop.id}", data=data, environ_base={"REMOTE_ADDR": address})
@@ -378,7 +378,7 @@ def test_one_device_is_limited_and_so_is_one_address(app, running_stop):
 
 
 def test_trusted_networks_get_the_higher_budget(app, running_stop):
-    from busapp.ratelimit import parse_networks
+    from busapp.core.ratelimit import parse_networks
 
     app.config.update(RATELIMIT_FEEDBACK_ADDRESS="3/86400", RATELIMIT_TRUSTED="50/86400",
                       TRUSTED_NETWORKS=parse_networks("10.8.0.0/24"))

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 
 from ..mail import service as outbox
-from ..monitoring import record_job
+from ..ops.monitoring import record_job
 from . import service
 
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..domain.party import MAX_PARTY, MIN_PARTY, PARTY_SIZES
-from ..forms import clean_text
+from ..core.forms import clean_text
 
 NAME_MAX = 80
 CONTACT_MAX = 120

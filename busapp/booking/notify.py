@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import force_locale, format_date, format_time
 
-from ..content import text_in, text_of
-from ..i18n import language_tag
+from ..core.content import text_in, text_of
+from ..core.i18n import language_tag
 from ..mail import service as outbox, texts
 from ..models import Booking, BookingStatus, OutgoingMail
 from ..domain.links import absolute_url

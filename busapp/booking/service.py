@@ -51,10 +51,10 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import ratelimit
+from ..core import ratelimit
 from ..domain import seats, town
 from ..domain.offer import Offer, closes_at, offer, refusal  # noqa: F401  (the booking rule's public names)
-from ..extensions import db
+from ..core.extensions import db
 from ..mail import service as outbox
 from . import notify
 from .forms import PARTY_SIZES

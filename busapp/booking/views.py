@@ -34,11 +34,11 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from sqlalchemy.orm import joinedload
 from wtforms.validators import ValidationError
 
-from .. import faults, qr, ratelimit, tickets
-from ..content import text_in
-from ..errors import wants_json
-from ..i18n import prefer_language, weekday_at
-from ..extensions import csrf, db
+from ..core import faults, qr, ratelimit, tickets
+from ..core.content import text_in
+from ..core.errors import wants_json
+from ..core.i18n import prefer_language, weekday_at
+from ..core.extensions import csrf, db
 from ..models import Booking, BookingStatus, Stop, Workshop
 from ..domain.links import absolute_url
 from ..schedule.calendar import booking_version, calendar_answer, ics_for_booking

@@ -7,3 +7,7 @@ bp = Blueprint("checkin", __name__, url_prefix="/staff")
 
 # Imported after `bp` exists: the views attach their routes to it.
 from . import views  # noqa: E402,F401
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

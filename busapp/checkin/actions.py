@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from ..booking.service import new_code
 from ..domain import seats
 from ..domain.party import valid_party
-from ..extensions import db
+from ..core.extensions import db
 from ..models import (
     AuditEvent, Booking, BookingStatus, CheckIn, Device, Stop, StopStatus, User, Workshop, WorkshopStatus, audit,
     utcnow,

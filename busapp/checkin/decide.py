@@ -6,9 +6,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from .. import tickets
+from ..core import tickets
 from ..booking.service import normalize_code
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Booking, BookingStatus, Workshop, utcnow
 from .outcomes import AGAIN, CANCELLED, FORGED, OTHER_STOP, OTHER_WORKSHOP, UNKNOWN, VALID, WAITING, Decision
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..forms import clean_text
+from ..core.forms import clean_text
 from ..models import Booking, CheckIn, Device
 
 VALID = "valid"

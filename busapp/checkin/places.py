@@ -11,8 +11,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..booking.service import normalize_code
 from ..domain import town, tour
-from ..extensions import db
-from ..forms import clean_text
+from ..core.extensions import db
+from ..core.forms import clean_text
 from ..models import Booking, BookingStatus, SeatShare, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .outcomes import NAME_MAX
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
+from ..core.extensions import db
 from ..models import CheckIn, Device, Role, User, Workshop, utcnow
 from .actions import Action, _record_action, _replayed, _same_device, perform
 from .outcomes import INVALID, KINDS, MAX_QUEUE, NAME_MAX, _NONCE, Decision, Refused

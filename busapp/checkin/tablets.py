@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import tickets
+from ..core import tickets
 from ..booking.service import promote
 from ..domain import seats
-from ..extensions import db
+from ..core.extensions import db
 from ..models import (
     DEFAULT_BUS_NAME, AuditEvent, Booking, Bus, Device, Role, SeatShare, Stop, StopStatus, User, Workshop,
     WorkshopStatus, audit, utcnow,

@@ -25,16 +25,16 @@ from flask import current_app, g, jsonify, make_response, redirect, render_templ
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
-from ..auth import role_required
+from ..accounts.auth import role_required
 from ..domain import live
 from ..domain.party import MAX_PARTY, MIN_PARTY
-from ..extensions import csrf, db
-from ..htmx import is_partial
+from ..core.extensions import csrf, db
+from ..core.htmx import is_partial
 from ..models import CheckIn, Device, Role, Stop, User, Workshop, utcnow
 from ..planning import changes as planning_changes, service as planning_service
 from ..pwa.views import STAFF_COPY_HEADER
 from ..schedule import service as schedule_service
-from ..security import CSP, allow_camera
+from ..core.security import CSP, allow_camera
 from . import bp, service
 from .service import Action
 

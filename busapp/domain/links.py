@@ -1,6 +1,6 @@
 """Absolute links (mails, calendars, QR codes, open data, language alternates): always on PUBLIC_BASE_URL, the
 address people reach from outside, never on the request's Host header. A forged Host must not put someone's
-private link on another site. The setting is required in production (busapp/config.py)."""
+private link on another site. The setting is required in production (busapp/core/config.py)."""
 from __future__ import annotations
 
 from flask import current_app, has_request_context, url_for

@@ -32,7 +32,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from ..extensions import db
+from ..core.extensions import db
 from ..models import SeatShare, Stop, StopStatus, Workshop, WorkshopStatus
 
 

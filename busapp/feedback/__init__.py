@@ -12,3 +12,7 @@ def _links():
 
 
 from . import posters, results, views  # noqa: E402,F401  (the views register themselves on bp)
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

@@ -29,7 +29,7 @@ def bar_chart(rows: Sequence[tuple[str, float]], scale_max: float | None = None,
     if rtl is None:
         from flask import has_request_context
 
-        from ..i18n import text_direction
+        from ..core.i18n import text_direction
 
         rtl = has_request_context() and text_direction() == "rtl"
     rows = list(rows)

@@ -7,8 +7,8 @@ from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
-from ..catalog import TOPICS
-from ..forms import clean_text
+from ..core.choices import TOPICS
+from ..core.forms import clean_text
 
 TEXT_MAX = 2000
 OTHER_MAX = 200
@@ -137,7 +137,7 @@ class FeedbackForm(FlaskForm):
         """Offer the visit's workshops, labelled with their start time and title."""
         from flask_babel import format_time
 
-        from ..content import text_in
+        from ..core.content import text_in
 
         self.workshop.choices = [SelectChoice("", _l("The whole visit, or I don't know"))] + [
             SelectChoice(str(w.id), f"{format_time(w.starts_at, 'short')} · {text_in(w, 'title')}") for w in workshops

@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
-from .. import qr
-from ..auth import role_required
-from ..extensions import db
+from ..core import qr
+from ..accounts.auth import role_required
+from ..core.extensions import db
 from ..models import Role, Stop, StopStatus, Workshop
 from . import bp, links, rules
 

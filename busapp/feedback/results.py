@@ -11,11 +11,11 @@ from flask import Response, render_template, request
 from flask_babel import format_decimal, get_locale, gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from .. import csvexport
-from ..auth import role_required
-from ..catalog import topic_label
+from ..core import csvexport
+from ..accounts.auth import role_required
+from ..core.choices import topic_label
 from ..domain import town
-from ..extensions import db
+from ..core.extensions import db
 from ..models import District, Feedback, Place, Role, Stop, Workshop
 from . import bp, charts
 from .forms import AGE_GROUPS, RATINGS, ResultsFilterForm, age_label, wish_label

@@ -11,9 +11,9 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from .. import ratelimit
+from ..core import ratelimit
 from ..domain import town, tour
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 
 DEVICE_COOKIE = "fbdev"

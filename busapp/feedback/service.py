@@ -37,8 +37,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import ratelimit
-from ..extensions import db
+from ..core import ratelimit
+from ..core.extensions import db
 from ..models import Feedback, Stop, Workshop
 from . import rules
 

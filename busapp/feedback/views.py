@@ -6,10 +6,10 @@ import uuid
 
 from flask import abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
-from .. import faults, ratelimit
-from ..errors import wants_json
-from ..extensions import db
-from ..htmx import is_partial, render
+from ..core import faults, ratelimit
+from ..core.errors import wants_json
+from ..core.extensions import db
+from ..core.htmx import is_partial, render
 from ..models import Stop, StopStatus, Workshop, WorkshopStatus
 from . import bp, rules, service
 from .forms import FeedbackForm

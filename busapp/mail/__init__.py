@@ -7,3 +7,10 @@ bp = Blueprint("mail", __name__)
 # Imported after `bp` exists: the views attach their routes to it.
 from . import views  # noqa: E402,F401
 from .smtp import enabled  # noqa: E402,F401
+
+
+def init_app(app) -> None:
+    from .commands import mail
+
+    app.register_blueprint(bp)
+    app.cli.add_command(mail)

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Booking, MailStatus, OutgoingMail, audit, utcnow
 from . import smtp
 

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..auth import role_required
-from ..extensions import db
+from ..accounts.auth import role_required
+from ..core.extensions import db
 from ..models import OutgoingMail, Role
 from . import bp, service, smtp
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from ..i18n import current_tag
+from ..core.i18n import current_tag
 from . import schemas
 from .problems import ApiError
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from flask import current_app
 
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Place, Stop, Workshop, utcnow
 from . import service
 

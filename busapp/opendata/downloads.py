@@ -10,8 +10,8 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from .. import csvexport
-from ..extensions import db
+from ..core import csvexport
+from ..core.extensions import db
 from ..models import Place, Stop, Workshop
 from .addresses import base_url
 from .facts import stop_facts

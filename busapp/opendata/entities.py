@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ..domain.tour import PUBLIC_STATUSES
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Stop, Workshop, WorkshopStatus
 from ..schedule import display
 from .facts import COUNTRY, place_facts, stop_place, stop_status, tour_facts, workshop_facts

@@ -7,8 +7,8 @@ from typing import Iterable
 
 from flask import current_app
 
-from ..content import own_language
-from ..i18n import local_time
+from ..core.content import own_language
+from ..core.i18n import local_time
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from ..schedule import display
 from . import schemas
@@ -19,7 +19,7 @@ COUNTRY = "DE"
 
 
 # Texts people write, by the API's name for them: each object's own columns are in its own language (`language`),
-# the other languages come in `translations`, {tag: {api name: text}}, from the row's `texts` (busapp/content.py).
+# the other languages come in `translations`, {tag: {api name: text}}, from the row's `texts` (busapp/core/content.py).
 TRANSLATED = {
     "Workshop": {"title": "title", "description": "description", "accessibility": "accessibility_notes"},
     "Stop": {"status_reason": "cancel_reason", "live_note": "live_note"},

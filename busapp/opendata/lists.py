@@ -13,8 +13,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain.tour import PUBLIC_STATUSES
-from ..extensions import db
-from ..i18n import local_time
+from ..core.extensions import db
+from ..core.i18n import local_time
 from ..models import District, Place, Stop, StopStatus, Workshop, WorkshopStatus
 from .addresses import link
 from .facts import place_facts, stop_facts, workshop_facts

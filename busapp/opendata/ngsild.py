@@ -6,7 +6,7 @@ import json
 from flask import Response, request
 from flask_babel import gettext as _
 
-from ..i18n import current_tag
+from ..core.i18n import current_tag
 from ..models import utcnow
 from . import answers, ngsild_bp as bp, service
 from .views import api_view

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..catalog import LEVELS
+from ..core.choices import LEVELS
 from ..domain.live import PUBLIC_STATES
 
 LIVE_STATES = PUBLIC_STATES  # every key busapp/domain/live.py can answer

@@ -36,7 +36,7 @@ def _without_sessions(interface):
 def init_app(app) -> None:
     """Register the blueprints, the CORS headers, the JSON error answers and the `flask opendata` commands."""
     from . import bp, commands, ngsild_bp
-    from .. import errors
+    from ..core import errors
 
     app.extensions["opendata.validators"] = Validators()
     app.session_interface = _without_sessions(app.session_interface)

@@ -6,3 +6,7 @@ bp = Blueprint("participation", __name__)
 
 from . import models  # noqa: E402,F401  (the tables, before anything creates them)
 from . import admin, station, views  # noqa: E402,F401  (the views register themselves on bp)
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

@@ -11,10 +11,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import csvexport
-from ..auth import role_required
-from ..extensions import db
-from ..i18n import current_tag
+from ..core import csvexport
+from ..accounts.auth import role_required
+from ..core.extensions import db
+from ..core.i18n import current_tag
 from ..models import Role
 from . import bp, service, station
 from .admin_forms import StationStartForm, AnswerIdeaForm, ConsultationForm, ModerateForm, parse_questions, questions_text, status_of

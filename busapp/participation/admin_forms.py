@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from ..forms import clean_text
+from ..core.forms import clean_text
 from .forms import CheckboxesField, _c
 from .models import Consultation, IdeaStatus, QuestionKind
 from .service import HIDE_REASONS, STATUSES

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import clean_text
+from ..core.forms import clean_text
 from .models import Consultation, QuestionKind
 from .service import AGE_GROUPS, IDEA_MAX, INTERNET
 

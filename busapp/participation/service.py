@@ -15,7 +15,7 @@ How often
     As for feedback: at most FEEDBACK_DEVICE_LIMIT answers per device and consultation and Lübeck day, counted from
     the stored answers (a keyed hash of a random cookie), so copies of one answer racing each other all pass this
     check and the UNIQUE key makes them one; and at most FEEDBACK_ADDRESS_LIMIT per address (IPv6: its /64) and
-    consultation and day, counted atomically by the app's rate limiter (busapp/ratelimit.py), except from the bus's
+    consultation and day, counted atomically by the app's rate limiter (busapp/core/ratelimit.py), except from the bus's
     TRUSTED_NETWORKS. The form's POSTs also pass the limiter's per-request limit (RATELIMIT_FEEDBACK). Paper cards
     and the station are typed in by staff and count against neither.
 
@@ -64,8 +64,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import ratelimit
-from ..extensions import db
+from ..core import ratelimit
+from ..core.extensions import db
 from ..models import District, User, audit, utcnow
 from .models import Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, StationPin, Support
 

@@ -1,7 +1,7 @@
 """The Mitmach-Station (/mitreden/station): a staff tablet switched into it (admin.station_start) shows only the
 consultation's form, in large type, for one person after another without sign-in; every other page of the app leads
 back there until a staff member leaves it with the PIN. Residents use these pages, so their words are translated
-into every language (busapp/catalogues.py)."""
+into every language (busapp/core/translations.py)."""
 from __future__ import annotations
 
 import uuid
@@ -9,8 +9,8 @@ import uuid
 from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 
-from ..extensions import db
-from ..i18n import current_tag
+from ..core.extensions import db
+from ..core.i18n import current_tag
 from ..pwa.views import plural_probes
 from . import bp, service
 from .forms import StationLeaveForm, answer_form

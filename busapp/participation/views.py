@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import csvexport, ratelimit
-from ..extensions import db
-from ..i18n import current_tag
+from ..core import csvexport, ratelimit
+from ..core.extensions import db
+from ..core.i18n import current_tag
 from ..models import District
 from . import bp, service
 from .forms import answer_form, choices_of

@@ -48,3 +48,10 @@ def _labels():
 
 
 from . import audit_log, batches, bookings, bursts, buses, districts, people, reports, search, tablets, transfer, views  # noqa: E402,F401,E501  (the views register themselves on bp)
+
+
+def init_app(app) -> None:
+    from .transfer import tour_cli
+
+    app.register_blueprint(bp)
+    app.cli.add_command(tour_cli)

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask import render_template, request
 from sqlalchemy.orm import joinedload
 
-from ..auth import role_required
-from ..extensions import db
+from ..accounts.auth import role_required
+from ..core.extensions import db
 from ..models import AuditEvent, Role, User
 from . import bp, service
 from .forms import AuditFilterForm, choices

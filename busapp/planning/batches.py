@@ -22,8 +22,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
-from ..auth import role_required
-from ..extensions import db
+from ..accounts.auth import role_required
+from ..core.extensions import db
 from ..models import (
     Booking, Bus, CheckIn, District, Feedback, ImportBatch, Place, Role, SeatShare, Stop, StopStatus, User, Workshop,
     WorkshopStatus, audit, utcnow,

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_login import current_user
 
-from .. import csvexport
-from ..auth import role_required
+from ..core import csvexport
+from ..accounts.auth import role_required
 from ..booking.forms import contact_kind
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Booking, BookingStatus, Role, Workshop, audit
 from . import bp, service
 

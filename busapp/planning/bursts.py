@@ -10,7 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
-from ..auth import role_required
+from ..accounts.auth import role_required
 from ..booking import service as booking_service
 from ..feedback import service as feedback_service
 from ..models import Role

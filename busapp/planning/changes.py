@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from ..booking import notify
-from ..content import set_texts_of
+from ..core.content import set_texts_of
 from ..booking.forms import contact_kind
 from ..domain import seats
-from ..extensions import db
+from ..core.extensions import db
 from ..mail import service as outbox
 from ..models import Booking, BookingStatus, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow
 from . import writes

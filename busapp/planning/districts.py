@@ -8,9 +8,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import role_required
-from ..extensions import db
-from ..forms import clean_text, typed_id
+from ..accounts.auth import role_required
+from ..core.extensions import db
+from ..core.forms import clean_text, typed_id
 from ..models import District, Place, Role, Stop, audit
 from . import bp, service, tourcsv
 

@@ -13,9 +13,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..catalog import AUDIENCES, LEVELS as LEVEL_LABELS, TOPICS, WORKSHOP_LANGUAGES
+from ..core.choices import AUDIENCES, LEVELS as LEVEL_LABELS, TOPICS, WORKSHOP_LANGUAGES
 from ..domain import live
-from ..forms import clean_text
+from ..core.forms import clean_text
 from . import service
 
 LEVELS = {"first_steps": _l("First steps"), "some_experience": _l("Some experience")}
@@ -161,7 +161,7 @@ class WorkshopForm(FlaskForm):
     def __init__(self, *args, courses=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.course.choices = choices([("", _l("None: fill in below"))] + [(c.id, c.title) for c in courses])
-        from ..catalog import language_label
+        from ..core.choices import language_label
 
         self.language.choices = choices((c, language_label(c)) for c in WORKSHOP_LANGUAGES)
 
@@ -186,7 +186,7 @@ class CourseForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from ..catalog import language_label
+        from ..core.choices import language_label
 
         self.language.choices = choices((c, language_label(c)) for c in WORKSHOP_LANGUAGES)
 

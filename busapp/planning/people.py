@@ -7,8 +7,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import normalize_email, password_problem, role_required
-from ..extensions import db
+from ..accounts.auth import normalize_email, password_problem, role_required
+from ..core.extensions import db
 from ..models import Role, User, audit
 from . import bp
 from .forms import PasswordForm, StaffForm

@@ -27,10 +27,10 @@ from flask import render_template, request
 from flask_babel import format_date, format_decimal, gettext as _
 from flask_login import current_user
 
-from .. import csvexport
-from ..auth import role_required
-from ..catalog import audience_label, topic_label
-from ..extensions import db
+from ..core import csvexport
+from ..accounts.auth import role_required
+from ..core.choices import audience_label, topic_label
+from ..core.extensions import db
 from ..feedback.charts import bar_chart
 from ..models import (
     Booking, BookingStatus, District, Feedback, Role, Stop, StopStatus, Workshop, WorkshopStatus, audit, utcnow,

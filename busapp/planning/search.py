@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from flask import render_template, request
 from sqlalchemy.orm import joinedload
 
-from ..auth import role_required
+from ..accounts.auth import role_required
 from ..booking.service import normalize_code
-from ..extensions import db
-from ..forms import clean_text
-from ..htmx import is_partial
+from ..core.extensions import db
+from ..core.forms import clean_text
+from ..core.htmx import is_partial
 from ..models import Booking, District, Place, Role, Stop, Workshop, utcnow
 from . import bp, service
 

@@ -50,7 +50,7 @@ from sqlalchemy.orm import joinedload
 
 from ..booking import service as booking_service
 from ..domain import seats, town
-from ..extensions import db
+from ..core.extensions import db
 from ..models import (
     Booking, BookingStatus, Bus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
 )
@@ -713,7 +713,7 @@ def save_place(place_id: int | None, values: dict, user: User | None) -> Place:
 def missing_texts(now: datetime | None = None, limit: int = 500) -> list[tuple[Workshop, dict[str, list[str]]]]:
     """The upcoming workshops whose texts are not given in every language: for each, {language: [fields]} of the
     texts it has in its own language but not in that one (residents then read the German text)."""
-    from .. import content
+    from ..core import content
 
     now = now or utcnow()
     workshops = db.session.scalars(

@@ -14,9 +14,9 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..auth import role_required
+from ..accounts.auth import role_required
 from ..checkin import service as checkin
-from ..extensions import db
+from ..core.extensions import db
 from ..models import Device, Role
 from . import bp, buses
 

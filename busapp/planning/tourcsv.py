@@ -33,10 +33,10 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import format_date, format_time, gettext as _
 
-from .. import content, csvexport
-from ..catalog import AUDIENCES, LEVELS, TOPICS, WORKSHOP_LANGUAGES
-from ..extensions import db
-from ..forms import clean_text
+from ..core import content, csvexport
+from ..core.choices import AUDIENCES, LEVELS, TOPICS, WORKSHOP_LANGUAGES
+from ..core.extensions import db
+from ..core.forms import clean_text
 from ..models import (
     DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
 )

@@ -13,9 +13,9 @@ from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from .. import csvexport
-from ..auth import role_required
-from ..extensions import db
+from ..core import csvexport
+from ..accounts.auth import role_required
+from ..core.extensions import db
 from ..models import Role, Stop, audit, utcnow
 from ..schedule.calendar import calendar_response, render_stops
 from ..schedule.feeds import export_rows

@@ -22,11 +22,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
-from .. import content
-from ..auth import role_required
+from ..core import content
+from ..accounts.auth import role_required
 from ..domain import live
-from ..extensions import db
-from ..htmx import is_partial
+from ..core.extensions import db
+from ..core.htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from . import bp, changes, service
 from .forms import CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
@@ -490,7 +490,7 @@ def workshop_unpublish(workshop_id: int):
 @coordinator
 def translations():
     """What residents still read in German: the upcoming workshops' texts missing per language."""
-    from ..content import language_rows
+    from ..core.content import language_rows
 
     names = {tag: (name, lang) for tag, name, lang in language_rows("-")}  # every language
     fields = {name: label for name, label, _multiline in _workshop_text_fields()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..extensions import db
+from ..core.extensions import db
 from ..models import User
 
 _PLANNING_LOCK_KEY = 0x44574250  # "DWBP": one advisory lock for all planning writes on PostgreSQL

@@ -15,3 +15,7 @@ bp = Blueprint("pwa", __name__)
 
 # Imported after `bp` exists: the modules attach their routes, settings and commands to it.
 from . import art, views  # noqa: E402,F401
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

@@ -8,8 +8,8 @@ from babel import Locale
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 
-from ..assets import static_files, static_url, version
-from ..i18n import direction_of, html_lang, language_tag, script_dates
+from ..core.assets import static_files, static_url, version
+from ..core.i18n import direction_of, html_lang, language_tag, script_dates
 from . import bp
 
 CACHE_PREFIX = "dwb-"
@@ -81,7 +81,7 @@ SCREENSHOTS = (
 
 @bp.record_once
 def _settings(state) -> None:
-    """Template helpers for the worker's strings and its kill switch (SW_KILL_SWITCH, see busapp/config.py)."""
+    """Template helpers for the worker's strings and its kill switch (SW_KILL_SWITCH, see busapp/core/config.py)."""
     state.app.jinja_env.globals["pwa_strings"] = page_strings
     state.app.jinja_env.globals["pwa_paths"] = paths
     state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
@@ -185,7 +185,7 @@ def strings() -> dict:
         },
         "dismiss": _("Remove from this list"),
         "saved_when": _("saved %(time)s", time="{time}"),
-        # Patterns and names to write dates and times as the server does (busapp/i18n.py, weekday_at).
+        # Patterns and names to write dates and times as the server does (busapp/core/i18n.py, weekday_at).
         "dates": script_dates(get_locale()),
         "saved_at": _("Saved copy from %(time)s. It may be out of date.", time="{time}"),
         "kind_booking": _("Booking"),

@@ -22,10 +22,10 @@ from flask_babel import get_locale, gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 from icalendar.enums import STATUS
 
-from ..catalog import audience_label, language_label
+from ..core.choices import audience_label, language_label
 from ..domain import links, town
-from ..content import text_in, text_of
-from ..i18n import current_tag, language_tag
+from ..core.content import text_in, text_of
+from ..core.i18n import current_tag, language_tag
 from ..models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import place_line
 

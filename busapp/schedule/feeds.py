@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..extensions import db
-from ..i18n import local_time
+from ..core.extensions import db
+from ..core.i18n import local_time
 from ..models import District, Place, Stop, Workshop, WorkshopStatus
 from .calendar import Version
 from ..domain import town

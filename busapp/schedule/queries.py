@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..domain import town, tour
-from ..extensions import db
-from ..i18n import local_time
+from ..core.extensions import db
+from ..core.i18n import local_time
 from ..models import District, Stop
 
 # Slugs and official numbers are short and plain; anything else cannot be a district and never reaches the

@@ -11,10 +11,10 @@ Live status (the rule)
 """
 from __future__ import annotations
 
-from ..content import set_texts_of
+from ..core.content import set_texts_of
 from ..domain import live
-from ..extensions import db
-from ..forms import clean_text
+from ..core.extensions import db
+from ..core.forms import clean_text
 from ..models import LiveStatus, Stop, StopStatus, User, audit, utcnow
 
 CANCELLED = "cancelled"

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _, get_locale
 
-from ..htmx import render
-from ..i18n import language_tag
+from ..core.htmx import render
+from ..core.i18n import language_tag
 from ..models import District, utcnow
 from . import bp, display, feeds, queries
 from .calendar import absolute_url, calendar_answer, render_stops, uid_domain, webcal_url

@@ -47,7 +47,7 @@
     return document.documentElement.lang || "de";
   }
 
-  // A moment as the server writes it (weekday, date and time in the city's time zone, busapp/i18n.py weekday_at):
+  // A moment as the server writes it (weekday, date and time in the city's time zone, busapp/core/i18n.py weekday_at):
   // the page carries the CLDR patterns and names, so a Persian phone shows the Gregorian date with the digits the
   // server uses, not the Solar Hijri calendar, and English shows the 24-hour clock.
   function pad(n, width) {

@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from busapp import create_app, demo, tickets
-from busapp.config import database_url as _db_url
-from busapp.extensions import db
+from busapp import create_app
+from busapp.dev import demo
+from busapp.core import tickets
+from busapp.core.config import database_url as _db_url
+from busapp.core.extensions import db
 from busapp.models import (
     Booking, BookingStatus, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow,
 )

@@ -13,8 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError, expect
 
-from busapp.demo import DEMO_USERS
-from busapp.extensions import db
+from busapp.dev.demo import DEMO_USERS
+from busapp.core.extensions import db
 from busapp.models import Booking, Feedback, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from busapp.pwa import views as pwa
 from tests.conftest import PASSWORD

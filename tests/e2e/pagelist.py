@@ -19,9 +19,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from werkzeug.routing import AnyConverter
 
-from busapp import create_app, demo
-from busapp.config import database_url
-from busapp.extensions import db
+from busapp import create_app
+from busapp.dev import demo
+from busapp.core.config import database_url
+from busapp.core.extensions import db
 from busapp.models import Course, Role, Stop, StopStatus, User, Workshop, WorkshopStatus, utcnow
 from busapp.participation.models import Consultation
 from tests.conftest import _empty_tables

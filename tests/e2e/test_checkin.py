@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp import qr
-from busapp.extensions import db
+from busapp.core import qr
+from busapp.core.extensions import db
 from busapp.models import (
     Booking, CheckIn, Device, Role, User, Workshop, utcnow,
 )

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from busapp import tickets
-from busapp.extensions import db
+from busapp.core import tickets
+from busapp.core.extensions import db
 from busapp.models import Booking, BookingStatus, District, Place, Stop, StopStatus, Workshop, utcnow
 from tests.e2e.helpers import (
     arrived, new_tablet, offline_check_in_waiting, query, staff_sign_in as sign_in, wait_pages_kept, wait_prepared, y4m_video,
@@ -191,7 +191,7 @@ def test_door_list_walk_in_live_status_and_release_say_every_refusal(browser, do
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_ticket_held_in_front_of_the_camera_keeps_its_first_answer(_playwright, door, tmp_path, viewport):
-    from busapp import qr
+    from busapp.core import qr
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.qrtools import rasterise
 
@@ -259,7 +259,7 @@ def test_still_missing_filter_quick_switch_and_printed_list(browser, door):
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_answer_band_and_camera_are_in_the_first_screen(_playwright, door, tmp_path, viewport):
-    from busapp import qr
+    from busapp.core import qr
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from tests.qrtools import rasterise
 

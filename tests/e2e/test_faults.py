@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, Feedback, Place, Stop, StopStatus
 from tests.e2e.helpers import (
     NO_BACKGROUND_SYNC, bookable_workshop, controlled, count, fill_booking, go_offline, go_online, query, wait_kept,

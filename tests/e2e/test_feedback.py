@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from busapp.demo import DEMO_USERS
-from busapp.extensions import db
+from busapp.dev.demo import DEMO_USERS
+from busapp.core.extensions import db
 from busapp.models import Stop
 from tests.e2e.helpers import feedback_sent
 

@@ -9,7 +9,7 @@ from busapp.models import Booking
 from tests.e2e.helpers import (
     bookable_workshop, controlled, fill_booking, go_offline, go_online, query, wait_kept,
 )
-from busapp.extensions import db
+from busapp.core.extensions import db
 
 import sqlalchemy as sa
 

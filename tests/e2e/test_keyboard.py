@@ -9,7 +9,7 @@ import re
 
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from tests.e2e.helpers import bookable_stop, press, tab_until
 from busapp.models import Booking, BookingStatus
 

@@ -5,7 +5,7 @@ import re
 
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import District, Stop, StopStatus, utcnow
 
 

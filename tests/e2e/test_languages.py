@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, BookingStatus, Feedback
 from tests.e2e.conftest import PHONE
 from tests.e2e.pagelist import FEEDBACK_SUBMIT, all_public_targets, demo_site, open_target

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.participation.models import Contribution, Idea
 from tests.e2e.helpers import SAVED, controlled, count, go_offline, go_online
 

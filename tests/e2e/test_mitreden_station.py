@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp.demo import DEMO_USERS
+from busapp.dev.demo import DEMO_USERS
 from tests.e2e.helpers import TABLET
 
 PIN = "2468"
@@ -82,7 +82,7 @@ def test_three_people_answer_at_the_station_and_only_the_pin_leaves_it(browser, 
     assert page.url.endswith("/staff/")
 
     with live_app.app_context():
-        from busapp.extensions import db
+        from busapp.core.extensions import db
         from busapp.participation.models import Channel, Contribution, Idea
 
         ideas = db.session.scalars(sa.select(Idea.text).join(Contribution)
@@ -135,7 +135,7 @@ def test_three_people_at_the_station_offline_for_the_second(browser, live_server
     assert page.locator(".station-thanks").count() == 0
     page.screenshot(path="/tmp/station-offline-waiting.png")
     with live_app.app_context():
-        from busapp.extensions import db
+        from busapp.core.extensions import db
         from busapp.participation.models import Contribution
 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Contribution)
@@ -149,7 +149,7 @@ def test_three_people_at_the_station_offline_for_the_second(browser, live_server
     page.evaluate("Outbox.flush({force: true})")
 
     with live_app.app_context():
-        from busapp.extensions import db
+        from busapp.core.extensions import db
         from busapp.participation.models import Channel, Contribution, Idea
 
         rows = db.session.execute(sa.select(Idea.text, Contribution.channel, Contribution.idempotency_key)

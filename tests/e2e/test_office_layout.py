@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import District, Place, Stop, StopStatus, utcnow
 from busapp.planning import service
 from tests.e2e.helpers import OVERFLOW, sign_in_as_coordinator

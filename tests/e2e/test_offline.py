@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from busapp.pwa import views as pwa
-from busapp.extensions import db
+from busapp.core.extensions import db
 from tests.e2e.helpers import (
     NO_BACKGROUND_SYNC, SAVED, book_offline, bookable_workshop, cache_names, controlled, count, execute, fill_booking,
     go_offline, go_online, outbox_items, poll, query, wait_kept,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from busapp.planning import service
 from tests.e2e.helpers import sign_in_as_coordinator

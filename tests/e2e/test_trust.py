@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import Booking, Stop, StopStatus, utcnow
 from busapp.pwa import views as pwa
 from tests.e2e.helpers import (

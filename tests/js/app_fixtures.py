@@ -19,8 +19,8 @@ def fixtures() -> dict:
     root = Path(__file__).resolve().parents[2]
     sys.path.insert(0, str(root))
     from busapp import create_app
-    from busapp.i18n import weekday_at
-    from busapp.extensions import db
+    from busapp.core.i18n import weekday_at
+    from busapp.core.extensions import db
 
     with tempfile.TemporaryDirectory() as folder:
         app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/fixtures.sqlite3"})

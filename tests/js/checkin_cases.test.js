@@ -1,5 +1,5 @@
 // The shared decision cases (tests/cases/checkin.json) against the tablet's offline script (static/js/checkin.js);
-// tests/test_checkin_cases.py runs the same file against the server's rules, so the two cannot drift apart.
+// tests/checkin/test_checkin_cases.py runs the same file against the server's rules, so the two cannot drift apart.
 "use strict";
 
 const test = require("node:test");
