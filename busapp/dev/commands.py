@@ -13,7 +13,7 @@ from flask import current_app
                    "(for measuring: bench/README.md).")
 def seed_demo(if_empty: bool, force: bool, stops: int | None) -> None:
     """Load the Lübeck demo tour (ten districts, six weeks of stops) and the demo accounts."""
-    from .dev import demo
+    from . import demo
 
     if current_app.config["APP_ENV"] == "production" and not force:
         raise click.ClickException("refusing to load demo data in production; add --force if you really mean it")
