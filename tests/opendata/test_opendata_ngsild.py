@@ -28,7 +28,7 @@ SCHEMAS = {"Event": "dataModel.TourismDestinations/Event/schema.json",
            "PointOfInterest": "dataModel.PointOfInterest/PointOfInterest/schema.json"}
 CONTEXT_FILES = {service.SDM_CONTEXTS[0]: VENDOR / "dataModel.TourismDestinations/context.jsonld",
                  service.SDM_CONTEXTS[1]: VENDOR / "dataModel.PointOfInterest/context.jsonld"}
-CORE_CONTEXT_FILE = Path(__file__).parent / "vendor" / "etsi-ngsi-ld" / "ngsi-ld-core-context-v1.8.jsonld"
+CORE_CONTEXT_FILE = Path(__file__).parents[1] / "vendor" / "etsi-ngsi-ld" / "ngsi-ld-core-context-v1.8.jsonld"
 CORE_TERMS = {"id", "type", "@context"}
 NGSI = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT_VOCAB = NGSI + "default-context/"
