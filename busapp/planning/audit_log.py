@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from ..accounts.auth import role_required
 from ..core.extensions import db
 from ..models import AuditEvent, Role, User
-from . import bp, service
+from . import audit_text, bp, service
 from .forms import AuditFilterForm, choices
 
 PAGE_SIZE = 200
@@ -32,4 +32,4 @@ def audit_log():
         start = service.local(form.day.data, service.time(0))
         query = query.where(AuditEvent.at >= start, AuditEvent.at < start + timedelta(days=1))
     events = db.session.scalars(query.limit(PAGE_SIZE)).all()
-    return render_template("planning/audit.html", form=form, events=events, limit=PAGE_SIZE)
+    return render_template("planning/audit.html", form=form, entries=audit_text.entries(events), limit=PAGE_SIZE)
