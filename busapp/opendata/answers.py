@@ -60,6 +60,57 @@ class Validators:
             self._seen.clear()
 
 
+@dataclass(frozen=True)
+class Made:
+    """An answer made for an address: its bytes and ETag, the rows it was made from and until when the clock leaves
+    it right, and its next page's link."""
+
+    rows: tuple
+    until: datetime
+    data: bytes
+    etag: str
+    next_link: str | None
+
+
+class MadeAnswers:
+    """Per process: the last answer made for each address, handed out again while the rows it was made from are
+    the same and the clock has not passed its `until`: the rows are read anew for every request, so it is never
+    out of date, only spared the making (loading objects, their facts, JSON) that is most of a list's time."""
+
+    MAX = 256
+
+    def __init__(self) -> None:
+        self._made: OrderedDict[str, Made] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, rows: tuple, now: datetime) -> Made | None:
+        with self._lock:
+            made = self._made.get(key)
+            if made is None or made.rows != rows or now >= made.until:
+                return None
+            self._made.move_to_end(key)
+            return made
+
+    def put(self, key: str, made: Made) -> None:
+        with self._lock:
+            self._made[key] = made
+            self._made.move_to_end(key)
+            while len(self._made) > self.MAX:
+                self._made.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._made.clear()
+
+
+def made_answers() -> MadeAnswers:
+    return current_app.extensions["opendata.made"]
+
+
+def address_key() -> str:
+    return _key()
+
+
 def _key() -> str:
     # NGSI-LD answers differ by Accept (the @context in the body or in a Link header).
     return "\x1f".join([request.host, request.path, request.query_string.decode("latin-1"),
@@ -108,11 +159,22 @@ def cache_control() -> str:
 
 def answer(body: Any, mimetype: str = "application/json") -> Response:
     """The full answer with ETag and Last-Modified, or a 304 when the client already has these bytes."""
+    data = encode(body)
+    return answer_bytes(data, etag_of(data), mimetype)
+
+
+def etag_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def encode(body: Any) -> bytes:
     if isinstance(body, str):
-        data = body.encode()
-    else:
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
-    etag = hashlib.sha256(data).hexdigest()[:32]
+        return body.encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+
+
+def answer_bytes(data: bytes, etag: str, mimetype: str = "application/json") -> Response:
+    """answer() for bytes already made, with their ETag (the hash of the bytes)."""
     seen = validators().record(_key(), etag, current_app.config["OPENDATA_FRESH_SECONDS"])
     if unchanged(etag, seen.last_modified):
         return not_modified(etag, seen.last_modified)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..domain.offer import closes_at
 from ..domain.tour import PUBLIC_STATUSES
 from ..core.extensions import db
 from ..core.i18n import local_time
@@ -247,17 +248,53 @@ def workshop_match(f: Filters, now: datetime) -> list:
     return conditions
 
 
-def stop_page(f: Filters, now: datetime) -> dict:
-    """A page of stops with their workshops, soonest first, as JSON-ready facts with the next page's link."""
-    query = stop_conditions(sa.select(Stop), f, now)
+def _stop_selection(query: sa.Select, f: Filters, now: datetime) -> sa.Select:
+    """The stops of a page (and the one after it, which tells whether there is a next page), soonest first."""
+    query = stop_conditions(query, f, now)
     if f.topic or f.language or f.free_seats:
         query = query.where(sa.exists().where(Workshop.stop_id == Stop.id, *workshop_match(f, now)))
     if f.after is not None:
         when, last_id = f.after
         query = query.where(sa.or_(Stop.starts_at > when, sa.and_(Stop.starts_at == when, Stop.id > last_id)))
-    query = query.order_by(Stop.starts_at, Stop.id).limit(f.limit + 1)
-    stops = list(db.session.scalars(with_details(query)).unique())
-    return _page([stop_facts(s, now) for s in stops[:f.limit]], stops, f, "opendata.stops")
+    return query.order_by(Stop.starts_at, Stop.id).limit(f.limit + 1)
+
+
+def stop_page(f: Filters, now: datetime) -> dict:
+    """A page of stops with their workshops, soonest first, as JSON-ready facts with the next page's link."""
+    return stop_page_until(f, now)[0]
+
+
+def stop_page_until(f: Filters, now: datetime) -> tuple[dict, datetime]:
+    """stop_page(), and the first moment after `now` at which the same rows would read differently (see
+    stop_page_rows)."""
+    stops = list(db.session.scalars(with_details(_stop_selection(sa.select(Stop), f, now))).unique())
+    page = _page([stop_facts(s, now) for s in stops[:f.limit]], stops, f, "opendata.stops")
+    return page, next_change(stops, now)
+
+
+def stop_page_rows(f: Filters, now: datetime) -> tuple:
+    """What a page of stops is made from, in one light statement: the page's stops with when each of them, its place
+    and its workshops last changed and how many workshops it has. Equal rows and an unchanged clock (next_change)
+    give the same page: seats, live status, texts and statuses are written through these rows' `updated_at`
+    (a booking, a cancellation or a move on the waiting list locks its workshop with an UPDATE, which sets it), a
+    workshop deleted changes the count, and a stop that enters or leaves the selection changes the ids. Districts
+    appear only by their slug, which never changes."""
+    latest = sa.select(sa.func.max(Workshop.updated_at)).where(Workshop.stop_id == Stop.id).scalar_subquery()
+    count = sa.select(sa.func.count(Workshop.id)).where(Workshop.stop_id == Stop.id).scalar_subquery()
+    query = sa.select(Stop.id, Stop.updated_at, Place.updated_at, latest, count).join(Place, Place.id == Stop.place_id)
+    return tuple(tuple(row) for row in db.session.execute(_stop_selection(query, f, now)))
+
+
+def next_change(stops: list[Stop], now: datetime) -> datetime:
+    """The first moment after `now` at which facts of these stops change by the clock alone: a workshop closes for
+    booking, starts or ends, a stop starts or ends, or the city's day (where lists begin) turns."""
+    local = local_time(now)
+    times = [datetime.combine(local.date() + timedelta(days=1), clock(0), tzinfo=local.tzinfo)]
+    for stop in stops:
+        times += [stop.starts_at, stop.ends_at]
+        for workshop in stop.workshops:
+            times += [closes_at(workshop), workshop.starts_at, workshop.ends_at]
+    return min(t for t in times if t > now)
 
 
 def workshop_page(f: Filters, now: datetime) -> dict:

@@ -39,6 +39,15 @@ Conditional requests that cost no query
     time gets its 304 without a query; after it, the answer is made again and still answered 304 when its bytes are
     the same. The ETag is a hash of the answer's bytes, so it is the same in every process; Last-Modified is when this
     process first made those bytes for the address.
+
+A page of stops made once, answered from its rows
+    Loading a page of stops as objects, their facts and JSON is most of a list's time; the rows it is made from are
+    cheap to read. So every request for /api/v1/stops reads the page's rows in one light statement (stop_page_rows:
+    the stops' ids and when each stop, its place and its workshops last changed, and how many workshops it has);
+    when they are the rows the process last made the page for that address from, and the clock has not passed a
+    time at which the page reads differently (next_change: a workshop closes, starts or ends, a stop starts or ends,
+    the day turns), the same bytes go out again (answers.MadeAnswers). Never out of date: a changed row is a
+    different page.
 """
 from __future__ import annotations
 
@@ -57,7 +66,7 @@ from .facts import (
 from .lists import (
     DEFAULT_LIMIT, DOWNLOAD_PARAMS, EARLIEST, LATEST, LIST_PARAMS, MAX_LIMIT, MAX_TEXT_PARAM, Filters, all_districts,
     district_ids, make_cursor, parse_filters, places, public_place, public_places, public_stop, public_workshop,
-    read_cursor, start_of_today, stop_page, workshop_page,
+    read_cursor, start_of_today, stop_page, stop_page_rows, stop_page_until, workshop_page,
 )
 from .problems import ApiError, bad, not_found, status_phrase
 from .schemaorg import schema_events, schema_offer, schema_place, schema_status, stop_jsonld
@@ -73,7 +82,8 @@ __all__ = [
     "public_workshops", "stop_facts", "stop_place", "stop_status", "tour_facts", "translations", "workshop_facts",
     "DEFAULT_LIMIT", "DOWNLOAD_PARAMS", "EARLIEST", "LATEST", "LIST_PARAMS", "MAX_LIMIT", "MAX_TEXT_PARAM", "Filters",
     "all_districts", "district_ids", "make_cursor", "parse_filters", "places", "public_place", "public_places",
-    "public_stop", "public_workshop", "read_cursor", "start_of_today", "stop_page", "workshop_page",
+    "public_stop", "public_workshop", "read_cursor", "start_of_today", "stop_page", "stop_page_rows",
+    "stop_page_until", "workshop_page",
     "ApiError", "bad", "not_found", "status_phrase",
     "schema_events", "schema_offer", "schema_place", "schema_status", "stop_jsonld",
 ]

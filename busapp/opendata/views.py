@@ -72,8 +72,22 @@ def index():
 @api_view
 def stops():
     """A page of public stops with place and workshops, filtered and soonest first."""
-    filters = service.parse_filters(request.args, utcnow())
-    return _paged(schemas.STOP_PAGE.dump(service.stop_page(filters, utcnow())))
+    now = utcnow()
+    filters = service.parse_filters(request.args, now)
+    # The rows the page is made from are read each time; when they and the clock leave the page as it was last
+    # made for this address, its bytes are answered again (answers.MadeAnswers).
+    rows = service.stop_page_rows(filters, now)
+    key = answers.address_key()
+    made = answers.made_answers().get(key, rows, now)
+    if made is None:
+        page, until = service.stop_page_until(filters, now)
+        data = answers.encode(schemas.STOP_PAGE.dump(page))
+        made = answers.Made(rows, until, data, answers.etag_of(data), page["links"]["next"])
+        answers.made_answers().put(key, made)
+    response = answers.answer_bytes(made.data, made.etag)
+    if made.next_link and response.status_code == 200:
+        response.headers["Link"] = f'<{made.next_link}>; rel="next"'
+    return response
 
 
 @bp.get("/api/v1/stops.csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import request
 
 from . import answers, service
-from .answers import Validators
+from .answers import MadeAnswers, Validators
 from .service import ApiError
 
 # Only these answer other origins; the pages of the site keep their same-origin policy.
@@ -39,6 +39,7 @@ def init_app(app) -> None:
     from ..core import errors
 
     app.extensions["opendata.validators"] = Validators()
+    app.extensions["opendata.made"] = MadeAnswers()
     app.session_interface = _without_sessions(app.session_interface)
     app.register_blueprint(bp)
     app.register_blueprint(ngsild_bp)

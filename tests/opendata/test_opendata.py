@@ -476,6 +476,66 @@ def test_a_conditional_request_within_the_fresh_window_costs_no_query(app, clien
     assert seen
 
 
+def _stop_item(client, stop_id: int, url: str = "/api/v1/stops") -> dict:
+    return next(s for s in get_json(client, url)["items"] if s["id"] == str(stop_id))
+
+
+def _workshop_item(client, stop_id: int, workshop_id: int) -> dict:
+    return next(w for w in _stop_item(client, stop_id)["workshops"] if w["id"] == str(workshop_id))
+
+
+def test_a_list_page_is_made_again_when_its_rows_change(app, client, tour):
+    from busapp.booking import service as booking
+
+    scheduled, open_ = tour["scheduled"], tour["open"]
+    first = client.get("/api/v1/stops")
+    # The same rows and the same clock: the same bytes, made once, at the cost of one light statement.
+    with statements() as seen:
+        again = client.get("/api/v1/stops")
+    assert again.get_data() == first.get_data() and again.headers["ETag"] == first.headers["ETag"]
+    assert len(seen) == 1
+    free = _workshop_item(client, scheduled.id, open_.id)["seats_free"]
+    # A booking through the booking rules (seats taken by a conditional UPDATE, nothing else of the row written).
+    made = booking.create(open_.id, party_size=2, name="Ada", contact=None, needs_note=None,
+                          idempotency_key=secrets.token_hex(16), locale="de").booking
+    assert made.status == BookingStatus.CONFIRMED
+    assert _workshop_item(client, scheduled.id, open_.id)["seats_free"] == free - 2
+    booking.cancel(db.session.get(Booking, made.id))
+    assert _workshop_item(client, scheduled.id, open_.id)["seats_free"] == free
+    # Staff set the live status; a coordinator deletes a workshop or cancels a stop.
+    scheduled.live_status = "here"
+    db.session.commit()
+    assert _stop_item(client, scheduled.id)["live_status"] == "here"
+    photos = db.session.scalar(sa.select(Workshop).where(Workshop.title == "Fotos ordnen"))
+    assert str(photos.id) in {w["id"] for w in _stop_item(client, scheduled.id)["workshops"]}
+    db.session.delete(photos)
+    db.session.commit()
+    assert str(photos.id) not in {w["id"] for w in _stop_item(client, scheduled.id)["workshops"]}
+    scheduled.status = StopStatus.CANCELLED
+    db.session.commit()
+    assert _stop_item(client, scheduled.id)["status"] == "cancelled"
+    # Each address keeps its own page.
+    assert {s["district"] for s in get_json(client, "/api/v1/stops?district=buntekuh")["items"]} == {"buntekuh"}
+
+
+def test_a_list_page_is_made_again_when_the_clock_passes_one_of_its_times(app, client, tour, monkeypatch):
+    from busapp.opendata import views
+
+    scheduled, open_ = tour["scheduled"], tour["open"]
+    item = _workshop_item(client, scheduled.id, open_.id)
+    assert item["bookable"] and item["booking_url"]
+    closes = open_.starts_at - timedelta(minutes=app.config["BOOKING_CLOSES_MINUTES"])
+    monkeypatch.setattr(views, "utcnow", lambda: closes - timedelta(seconds=1))
+    assert _workshop_item(client, scheduled.id, open_.id)["bookable"]
+    monkeypatch.setattr(views, "utcnow", lambda: closes)
+    item = _workshop_item(client, scheduled.id, open_.id)
+    assert not item["bookable"] and item["booking_url"] is None
+    monkeypatch.setattr(views, "utcnow", lambda: scheduled.starts_at)
+    assert _stop_item(client, scheduled.id)["live_status"] == "due"
+    monkeypatch.setattr(views, "utcnow", lambda: open_.ends_at)
+    assert _workshop_item(client, scheduled.id, open_.id)["seats_free"] == 0
+
+
 # ----------------------------------------------------------------------------------------------------- privacy
 
 def every_api_answer(client, tour) -> list[tuple[str, str]]:
