@@ -21,10 +21,10 @@ from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 
-from ..catalog import AUDIENCES, TOPICS, language_label
+from ..core.choices import AUDIENCES, TOPICS, language_label
 from ..domain import live
-from ..extensions import db
-from ..i18n import date_filter, time_filter
+from ..core.extensions import db
+from ..core.i18n import date_filter, time_filter
 from ..models import (
     AuditEvent, Booking, Bus, Course, Device, District, ImportBatch, OutgoingMail, Place, Stop, User, Workshop,
 )

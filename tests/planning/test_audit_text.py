@@ -8,12 +8,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from busapp.extensions import db
+from busapp.core.extensions import db
 from busapp.models import AuditEvent, Stop, User, audit
 from busapp.planning import audit_text
 from tests.sqlcount import statements
 
-BUSAPP = Path(__file__).resolve().parent.parent / "busapp"
+BUSAPP = Path(__file__).resolve().parents[2] / "busapp"
 
 
 def _actions_in_source() -> tuple[set[str], set[str]]:
