@@ -382,8 +382,17 @@ def page_query() -> list[tuple[str, str]]:
 
 def language_switch_url(tag: str) -> str:
     """The header picker's link: this page, its known parameters, and `lang=<tag>&remember=1`."""
-    path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
-    return f"{path}?{urlencode(page_query() + [(LANG_PARAM, tag), (REMEMBER_PARAM, '1')])}"
+    # Every page header lists all languages: the page's own part of the link is made once per request.
+    head = g.get(_SWITCH_HEAD)
+    if head is None:
+        path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+        query = urlencode(page_query())
+        head = f"{path}?{query + '&' if query else ''}"
+        setattr(g, _SWITCH_HEAD, head)
+    return f"{head}{urlencode([(LANG_PARAM, tag), (REMEMBER_PARAM, '1')])}"
+
+
+_SWITCH_HEAD = "busapp_i18n_switch_head"
 
 
 def remember_switch():

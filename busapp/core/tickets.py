@@ -136,7 +136,14 @@ def sign_values(code: str, workshop_id: int, party_size: int, key: Ed25519Privat
 
 def sign(booking) -> str:
     """The ticket token of a booking (its code, workshop and party size)."""
-    return sign_values(booking.code, booking.workshop_id, booking.party_size)
+    return _signed(current_app.config["TICKET_SIGNING_KEY"], booking.code, booking.workshop_id, booking.party_size)
+
+
+@lru_cache(maxsize=4096)
+def _signed(seed_text: str, code: str, workshop_id: int, party_size: int) -> str:
+    # Ed25519 signatures are deterministic: the same values and key always give the same token, so a ticket opened
+    # again (and its QR code file) is not signed again (about a tenth of a millisecond each, with the key's id).
+    return sign_values(code, workshop_id, party_size, key=_private(seed_text))
 
 
 def verify(token: str, keys: dict[str, Ed25519PublicKey] | None = None,
