@@ -552,6 +552,19 @@ class EndedSignIn(db.Model):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class CallMark(db.Model):
+    """How far a coordinator got with one person of a stop's call list: called (tried) and reached, when and by whom.
+    Ticks older than the stop's latest change are about an earlier change and count no more (planning.calls)."""
+
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id", ondelete="CASCADE"), primary_key=True)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
 class AuditEvent(db.Model):
     """Who changed what, when: written by staff and coordinator actions."""
 

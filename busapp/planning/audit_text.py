@@ -71,6 +71,7 @@ SENTENCES: dict[str, Sentence] = {
     "stops-publish": lambda d, m: ngettext("%(who)s published %(num)d stop at once.",
                                            "%(who)s published %(num)d stops at once.", _count(d, "stops"), **m),
     "call-list": lambda d, m: _("%(who)s opened the call list of the stop %(object)s.", **m),
+    "call-mark": lambda d, m: _("%(who)s ticked %(object)s on the call list: %(status)s.", **m),
     # Workshops
     "workshop-create": lambda d, m: _("%(who)s added the workshop %(object)s.", **m),
     "workshop-update": lambda d, m: ngettext(
@@ -192,7 +193,7 @@ FIELD_LABELS = {
 STATUS_WORDS = {"draft": _l("Draft"), "published": _l("Published"), "cancelled": _l("Cancelled")}
 # Detail keys a sentence or the list of changes already says; the rest is listed under "Details".
 SAID = frozenset({"before", "after", "reason", "told", "bookings", "copies", "stops", "format", "role", "status",
-                  "source_name", "texts"})
+                  "source_name", "texts", "called", "reached"})
 
 
 @dataclass
@@ -377,6 +378,9 @@ def _values(event: AuditEvent, detail: dict, objects: _Objects) -> dict[str, str
     reason = str(detail.get("reason") or "")
     if event.action == "stop-live-status":
         status = _plain((after or {}).get("live_status") if isinstance(after, dict) else None, objects, "live_status")
+    elif event.action == "call-mark":
+        status = (_("reached") if detail.get("reached") else _("called, not reached yet") if detail.get("called")
+                  else _("not called yet"))
     elif event.action.startswith("mitreden-"):
         from ..participation import service as mitreden
 

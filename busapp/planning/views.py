@@ -642,16 +642,3 @@ def workshop_cancel(workshop_id: int):
     if workshop.status == WorkshopStatus.CANCELLED:
         return redirect(url_for("planning.stop", stop_id=workshop.stop_id), code=303)
     return _cancel_page(workshop.stop, workshop)
-
-
-@bp.get("/stops/<int:stop_id>/calls")
-@coordinator
-def calls(stop_id: int):
-    """A printable list of the people affected by the stop's last change who gave only a phone number."""
-    from ..models import audit
-
-    stop = _stop_or_404(stop_id)
-    people = changes.call_list(stop)
-    audit("call-list", stop, user=current_user._get_current_object(), rows=len(people))
-    db.session.commit()
-    return render_template("planning/calls.html", stop=stop, people=people)
