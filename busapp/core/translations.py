@@ -29,7 +29,8 @@ STAFF_ONLY_SOURCES = (
     "busapp/planning/", "templates/planning/", "busapp/checkin/", "templates/checkin/",
     "busapp/mail/views.py", "templates/mail/index.html",
     "busapp/opendata/", "templates/opendata/",
-    "busapp/participation/admin.py", "busapp/participation/admin_forms.py", "templates/participation/admin/",
+    "busapp/participation/admin.py", "busapp/participation/admin_forms.py", "busapp/participation/codes.py",
+    "templates/participation/admin/",
 )
 
 

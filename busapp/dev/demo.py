@@ -401,6 +401,12 @@ def _add_consultation(today: date, districts: list[District]) -> None:
     db.session.add(consultation)
     db.session.flush()
     single, multiple, scale = consultation.questions
+    # Answers at the stop codes, the station and on paper were given at stops of the period that are over.
+    district_ids = consultation.district_ids
+    stops = [stop for stop in db.session.scalars(
+        sa.select(Stop).where(Stop.starts_at >= consultation.starts_at, Stop.ends_at <= _at(today, time(0)),
+                              Stop.status == StopStatus.PUBLISHED).order_by(Stop.starts_at))
+        if stop.district_id in district_ids]
     ages, internet = ("65_79", "30_49", "80_plus", "50_64", "18_29"), ("daily", "rarely", "never", "daily", "rarely")
     channels = (Channel.PHONE, Channel.STATION, Channel.PAPER, Channel.STATION, Channel.PHONE)
     for n in range(15):
@@ -408,6 +414,7 @@ def _add_consultation(today: date, districts: list[District]) -> None:
             consultation_id=consultation.id, channel=channels[n % 5], age_group=ages[n % 5] if n % 7 else "",
             district_id=districts[n % 4].id if n % 6 else None, internet=internet[n % 5],
             idempotency_key=f"demo-mitreden-{n}", created_at=consultation.starts_at + timedelta(hours=5 + 9 * n),
+            stop_id=stops[n % len(stops)].id if stops and n % 3 else None,
         )
         contribution.choices = [Choice(question_id=single.id, value=n % 3),
                                 Choice(question_id=multiple.id, value=n % 4),

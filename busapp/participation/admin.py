@@ -3,6 +3,7 @@ report."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,8 @@ from ..core import csvexport
 from ..accounts.auth import role_required
 from ..core.extensions import db
 from ..core.i18n import current_tag
-from ..models import Role
+from ..domain import tour
+from ..models import Role, Stop
 from . import bp, service, station
 from .admin_forms import StationStartForm, AnswerIdeaForm, ConsultationForm, ModerateForm, parse_questions, questions_text, status_of
 from .forms import _c, answer_form
@@ -62,6 +64,8 @@ def edit(consultation_id: int | None):
         sa.select(sa.func.count(Contribution.id)).where(Contribution.consultation_id == c.id)) > 0
     form = ConsultationForm()
     form.districts.choices = _c(district_choices())
+    form.stops.choices = _c((s.id, service.stop_label(s)) for s in service.stop_choices(service.now(),
+                                                                                 c.stop_ids if c else None))
     if request.method == "GET":
         if c is not None:
             en = (c.texts or {}).get("en") or {}
@@ -70,12 +74,12 @@ def edit(consultation_id: int | None):
                 intro_en=en.get("intro", ""), idea_question_en=en.get("idea_question", ""),
                 starts=c.starts_at.astimezone(BERLIN).date(),
                 ends=(c.ends_at.astimezone(BERLIN) - timedelta(seconds=1)).date(),
-                districts=c.district_ids, topics="\n".join(c.topics or []), questions=questions_text(c),
+                districts=c.district_ids, stops=c.stop_ids, topics="\n".join(c.topics or []), questions=questions_text(c),
                 ask_person=c.ask_person))
         else:
             form.ask_person.data = True
             form.idea_question.data = "Was soll in Ihrem Stadtteil digital einfacher werden?"
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and _stops_in_period(form):
         new = c is None
         if new:
             c = Consultation()
@@ -88,6 +92,7 @@ def edit(consultation_id: int | None):
         c.starts_at = _day_start(form.starts.data)
         c.ends_at = _day_start(form.ends.data + timedelta(days=1))
         c.district_ids = list(form.districts.data or [])
+        c.stop_ids = list(form.stops.data or [])
         c.topics = [t.strip() for t in (form.topics.data or "").splitlines() if t.strip()][:30]
         c.ask_person = form.ask_person.data
         if not answered:
@@ -98,6 +103,17 @@ def edit(consultation_id: int | None):
         return redirect(url_for(".admin_index"), code=303)
     status = 422 if form.errors else 200
     return render_template("participation/admin/edit.html", form=form, consultation=c, answered=answered), status
+
+
+def _stops_in_period(form: ConsultationForm) -> bool:
+    """The chosen stops must fall in the period; else an error next to the field."""
+    late = service.outside(list(form.stops.data or []), _day_start(form.starts.data),
+                           _day_start(form.ends.data + timedelta(days=1)))
+    if late:
+        form.stops.errors = [_("These stops are outside the period: %(stops)s",
+                               stops="; ".join(service.stop_label(s) for s in late))]
+        return False
+    return True
 
 
 @bp.get("/admin/mitreden/<int:consultation_id>/ideen")
@@ -166,7 +182,7 @@ def paper(consultation_id: int):
     """Type in a paper card: the residents' form, recorded as from paper."""
     c = _get(consultation_id)
     lang = current_tag()
-    form = answer_form(c, lang, district_choices())
+    form = answer_form(c, lang, district_choices(), stops=[(s.id, service.stop_label(s)) for s in service.stops_of(c)])
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -174,7 +190,7 @@ def paper(consultation_id: int):
             if not 8 <= len(key) <= 64:
                 key = str(uuid.uuid4())
             try:
-                service.save(c, _submission(form), key=key, channel=Channel.PAPER, locale="de", user=current_user)
+                service.save(c, replace(_submission(form), stop_id=form.paper_stop.data), key=key, channel=Channel.PAPER, locale="de", user=current_user)
             except service.Refused as exc:
                 flash(exc.message, "error")
                 status = 409
@@ -207,8 +223,8 @@ def report_csv(consultation_id: int):
     c = _get(consultation_id)
     r = service.report(c, current_tag())
     rows = [(_("Total"), "", r.total)]
-    for section, table in ((_("Channel"), r.by_channel), (_("District"), r.by_district), (_("Age group"), r.by_age),
-                           (_("Internet use"), r.by_internet)):
+    for section, table in ((_("Channel"), r.by_channel), (_("District"), r.by_district), (_("Stop"), r.by_stop),
+                           (_("Age group"), r.by_age), (_("Internet use"), r.by_internet)):
         rows += [(section, label, n) for label, n in table]
     for q, table in r.questions:
         rows += [(q.text, label, n) for label, n in table]
@@ -218,20 +234,31 @@ def report_csv(consultation_id: int):
 
 # --- starting the Mitmach-Station (the station itself: station.py) ---------------------------------------------
 
-def _current_consultation() -> Consultation | None:
-    running, _past = service.open_and_past(service.now())
-    return running[0] if running else None
+def _station_place() -> tuple[Consultation | None, Stop | None]:
+    """The consultation a station starts with, and the stop its answers are recorded at: the stop the staff
+    landing page names (?halt=), else the one the bus is at now (or was at earlier today); its consultation, else
+    the running one that runs everywhere, else the first running."""
+    at = service.now()
+    wanted = request.args.get("halt", type=int)
+    stop = db.session.get(Stop, wanted) if wanted and 0 < wanted < 2**31 else None
+    if stop is None or not tour.is_public(stop):
+        stop = tour.last_today(at)
+    consultation = service.for_stop(stop, at)
+    if consultation is None:
+        consultation, _none = service.for_bus(at)
+    return consultation, stop if consultation is not None and stop is not None \
+        and service.runs_at(consultation, stop) else None
 
 
 @bp.route("/admin/mitreden/station", methods=["GET", "POST"])
 @role_required(Role.STAFF)
 def station_start():
     """Switch this tablet into the Mitmach-Station for the running consultation; the PIN given here leaves it."""
-    c = _current_consultation()
+    c, stop = _station_place()
     form = StationStartForm()
     if c is not None and form.validate_on_submit():
         service.set_station_pin(form.pin.data, current_user)
-        station.start(c)
+        station.start(c, stop.id if stop is not None else None)
         return redirect(url_for(".station"), code=303)
-    return render_template("participation/admin/station_start.html", consultation=c, form=form), \
+    return render_template("participation/admin/station_start.html", consultation=c, stop=stop, form=form), \
         422 if form.errors else 200

@@ -51,6 +51,7 @@ class ConsultationForm(FlaskForm):
     starts = DateField(_l("First day"), validators=[InputRequired(_l("Please enter a date."))])
     ends = DateField(_l("Last day"), validators=[InputRequired(_l("Please enter a date."))])
     districts = CheckboxesField(_l("Districts"), coerce=int, validators=[Optional()])
+    stops = CheckboxesField(_l("Stops"), coerce=int, validators=[Optional()])
     topics = TextAreaField(_l("Topics, one per line"), validators=[Optional(), Length(max=2000)])
     questions = TextAreaField(_l("Choice questions, one per line"), validators=[Optional(), Length(max=8000)])
     ask_person = BooleanField(_l("Ask the optional questions about the person (age, district, internet use)"))

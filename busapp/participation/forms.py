@@ -34,6 +34,8 @@ class CheckboxesField(SelectMultipleField):
 
 class _AnswerForm(FlaskForm):
     idempotency_key = HiddenField()
+    # The stop of the code that opened the form (?halt=); the service keeps it only where the consultation runs.
+    stop = HiddenField()
 
     def question_fields(self):
         return [self[name] for name in self._question_names]
@@ -47,11 +49,17 @@ class _AnswerForm(FlaskForm):
         return ok
 
 
-def answer_form(consultation: Consultation, lang: str, districts: list[tuple[int, str]], **kw) -> _AnswerForm:
-    """A form for this consultation's questions, labelled in `lang` (German where a text is missing)."""
+def answer_form(consultation: Consultation, lang: str, districts: list[tuple[int, str]],
+                stops: list[tuple[int, str]] | None = None, **kw) -> _AnswerForm:
+    """A form for this consultation's questions, labelled in `lang` (German where a text is missing); with
+    `stops`, a paper card's: where it was filled in."""
 
     class Form(_AnswerForm):
         pass
+
+    if stops is not None:
+        Form.paper_stop = SelectField(_l("Where was the card filled in?"), coerce=_int_or_none,
+                                      choices=_c([(None, _l("Not known"))] + stops), validators=[Optional()])
 
     names = []
     for q in consultation.questions:

@@ -102,6 +102,8 @@ class Contribution(db.Model):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "contribution_channel"))
     age_group: Mapped[str] = mapped_column(sa.String(20), default="")
     district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("district.id", ondelete="SET NULL"))
+    # Where it was given: the stop of the code scanned, of the station, or written on the paper card.
+    stop_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stop.id", ondelete="SET NULL"), index=True)
     internet: Mapped[str] = mapped_column(sa.String(20), default="")
     locale: Mapped[str] = mapped_column(sa.String(8), default="de")
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)

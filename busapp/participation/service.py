@@ -5,6 +5,14 @@ When
     alike. Paper cards are filled in on the bus during the period and typed in later by staff: they are taken until
     PAPER_DAYS after the end. The time that counts is the arrival at the server.
 
+Where
+    A consultation runs at the stops chosen for it; with none chosen, at every stop in its districts; with neither,
+    at every stop (`runs_at`). A stop's consultation is the running one that runs there, the most particular first
+    (chosen stops, then districts, then everywhere), then the one ending soonest (`for_stop`). The bus's code
+    (/mitreden/bus) opens the consultation of the stop the bus is at now, or was at earlier that day, a stop's code
+    (/mitreden/halt/<stop>) that of its stop; either one, and the station and the paper card, record where an
+    answer was given, but only a stop the consultation runs at (`stop_for`): never a stop typed in by hand.
+
 Exactly once
     Every form carries a key made when it was shown (UNIQUE in the table). A repeat with the same key gets the first
     answer's result, even after the consultation closed, and is not counted against any limit: a phone that sends its
@@ -66,7 +74,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core import ratelimit
 from ..core.extensions import db
-from ..models import District, User, audit, utcnow
+from ..domain import tour
+from ..models import District, Stop, StopStatus, User, audit, utcnow
 from .models import Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, StationPin, Support
 
 PAPER_DAYS = 14
@@ -105,6 +114,7 @@ class Submission:
     age_group: str = ""
     district_id: int | None = None
     internet: str = ""
+    stop_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +170,104 @@ def open_and_past(at: datetime) -> tuple[list[Consultation], list[Consultation]]
     return running, [c for c in rows if c.ends_at <= at]
 
 
+def upcoming(at: datetime, until: datetime) -> list[Consultation]:
+    """Consultations that start after `at` and before `until` (their codes can be printed already)."""
+    return list(db.session.scalars(sa.select(Consultation).where(Consultation.starts_at > at,
+                                                                 Consultation.starts_at <= until)
+                                   .order_by(Consultation.starts_at, Consultation.id)))
+
+
 def is_public(consultation: Consultation, at: datetime) -> bool:
     return consultation.starts_at <= at
+
+
+# --- where -------------------------------------------------------------------------------------------------------
+
+def runs_at(consultation: Consultation, stop: Stop) -> bool:
+    """Whether the consultation runs at this stop (its chosen stops, else its districts, else everywhere)."""
+    if consultation.stop_ids:
+        return stop.id in consultation.stop_ids
+    if consultation.district_ids:
+        return stop.district_id in consultation.district_ids
+    return True
+
+
+def _particular(consultation: Consultation) -> int:
+    return 0 if consultation.stop_ids else 1 if consultation.district_ids else 2
+
+
+def for_stop(stop: Stop | None, at: datetime) -> Consultation | None:
+    """The running consultation of this stop (see Where), or None."""
+    if stop is None:
+        return None
+    running, _past = open_and_past(at)
+    here = [c for c in running if runs_at(c, stop)]
+    return min(here, key=lambda c: (_particular(c), c.ends_at, c.id)) if here else None
+
+
+def for_bus(at: datetime, bus_id: int | None = None) -> tuple[Consultation | None, Stop | None]:
+    """The consultation the bus's code opens, and the stop to record: the one of the stop the bus is at (or was at
+    earlier today), else the running one that runs everywhere, else the first running (no stop recorded)."""
+    stop = tour.last_today(at, bus_id)
+    found = for_stop(stop, at)
+    if found is not None:
+        return found, stop
+    running, _past = open_and_past(at)
+    if not running:
+        return None, None
+    return min(running, key=lambda c: (-_particular(c), c.ends_at, c.id)), None
+
+
+def stop_for(consultation: Consultation, stop_id: object) -> int | None:
+    """The stop id to record with an answer: a public stop the consultation runs at, else None."""
+    try:
+        wanted = int(stop_id)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not 0 < wanted < 2**31:
+        return None
+    stop = db.session.get(Stop, wanted)
+    if stop is None or not tour.is_public(stop) or not runs_at(consultation, stop):
+        return None
+    return stop.id
+
+
+def stop_label(stop: Stop) -> str:
+    """A stop in a list or a report: day and time, district, place."""
+    from flask_babel import format_datetime
+
+    return f"{format_datetime(stop.starts_at, 'short')} · {stop.district.name}, {stop.place.name}"
+
+
+STOP_CHOICE_PAST, STOP_CHOICE_AHEAD = timedelta(days=14), timedelta(weeks=26)
+
+
+def stop_choices(at: datetime, chosen: list[int] | None = None) -> list[Stop]:
+    """The stops a coordinator may choose for a consultation: those not cancelled from two weeks ago to half a
+    year ahead, and those chosen before."""
+    window = sa.and_(Stop.status != StopStatus.CANCELLED, Stop.ends_at >= at - STOP_CHOICE_PAST,
+                     Stop.starts_at <= at + STOP_CHOICE_AHEAD)
+    condition = sa.or_(window, Stop.id.in_(chosen)) if chosen else window
+    return list(db.session.scalars(sa.select(Stop).where(condition).order_by(Stop.starts_at, Stop.id)))
+
+
+def outside(stop_ids: list[int], starts_at: datetime, ends_at: datetime) -> list[Stop]:
+    """The chosen stops that do not fall in the period (a consultation cannot run there)."""
+    if not stop_ids:
+        return []
+    return list(db.session.scalars(sa.select(Stop).where(
+        Stop.id.in_(stop_ids), sa.or_(Stop.ends_at <= starts_at, Stop.starts_at >= ends_at))
+        .order_by(Stop.starts_at)))
+
+
+def stops_of(consultation: Consultation) -> list[Stop]:
+    """The public stops during the consultation's period where it runs, in time order (for the paper card and
+    the codes)."""
+    rows = db.session.scalars(
+        sa.select(Stop).where(tour.public_stop(), Stop.status != StopStatus.CANCELLED,
+                              Stop.starts_at < consultation.ends_at, Stop.ends_at > consultation.starts_at)
+        .order_by(Stop.starts_at, Stop.id)).all()
+    return [stop for stop in rows if runs_at(consultation, stop)]
 
 
 # --- flagging ----------------------------------------------------------------------------------------------------
@@ -228,6 +334,7 @@ def save(consultation: Consultation, submission: Submission, *, key: str, channe
     contribution = Contribution(
         consultation_id=consultation_id, channel=channel, age_group=submission.age_group,
         district_id=submission.district_id, internet=submission.internet, locale=locale[:8],
+        stop_id=stop_for(consultation, submission.stop_id),
         idempotency_key=key, device_hash=hashed,
     )
     for question_id, values in submission.choices.items():
@@ -325,6 +432,7 @@ class Report:
     total: int
     by_channel: list[tuple[str, int]]
     by_district: list[tuple[str, int]]
+    by_stop: list[tuple[str, int]]
     by_age: list[tuple[str, int]]
     by_internet: list[tuple[str, int]]
     questions: list[tuple[Question, list[tuple[str, int]]]]
@@ -336,7 +444,7 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
 
     "not given" counts the answers that skipped a question about the person."""
     rows = db.session.execute(sa.select(Contribution.channel, Contribution.district_id, Contribution.age_group,
-                                        Contribution.internet)
+                                        Contribution.internet, Contribution.stop_id)
                               .where(Contribution.consultation_id == consultation.id)).all()
     not_given = _("not given")
     names = dict(db.session.execute(sa.select(District.id, District.name)).all())
@@ -352,6 +460,10 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
 
     district_rows = sorted(((names.get(k, not_given), n) for k, n in districts.items() if k is not None))
     district_rows.append((not_given, districts.get(None, 0)))
+    stops = Counter(r[4] for r in rows)
+    stop_rows = [(stop_label(stop), stops[stop.id]) for stop in db.session.scalars(
+        sa.select(Stop).where(Stop.id.in_([k for k in stops if k is not None])).order_by(Stop.starts_at, Stop.id))]
+    stop_rows.append((not_given, stops.get(None, 0)))
     choice_counts = Counter(db.session.execute(
         sa.select(Choice.question_id, Choice.value).join(Contribution)
         .where(Contribution.consultation_id == consultation.id)).all())
@@ -366,7 +478,7 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
     return Report(
         consultation=consultation, total=len(rows),
         by_channel=[(str(label), channels.get(key, 0)) for key, label in CHANNELS.items()],
-        by_district=district_rows,
+        by_district=district_rows, by_stop=stop_rows,
         by_age=table(ages, AGE_GROUPS), by_internet=table(internet, INTERNET),
         questions=questions, ideas=ideas,
     )
@@ -402,15 +514,16 @@ def _ticket_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="mitreden-station")
 
 
-def station_ticket(consultation: Consultation) -> str:
-    """The signed ticket a station page carries: its consultation and the time it was shown."""
-    return _ticket_signer().dumps({"c": consultation.id})
+def station_ticket(consultation: Consultation, stop_id: int | None = None) -> str:
+    """The signed ticket a station page carries: its consultation and stop, and the time it was shown."""
+    return _ticket_signer().dumps({"c": consultation.id, "s": stop_id})
 
 
 @dataclass(frozen=True)
 class StationTicket:
     consultation_id: int
     shown_at: datetime
+    stop_id: int | None = None
 
 
 def read_station_ticket(raw: str | None) -> StationTicket | None:
@@ -423,4 +536,5 @@ def read_station_ticket(raw: str | None) -> StationTicket | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), int):
         return None
-    return StationTicket(data["c"], signed_at)
+    stop_id = data.get("s")
+    return StationTicket(data["c"], signed_at, stop_id if isinstance(stop_id, int) else None)

@@ -5,6 +5,7 @@ into every language (busapp/core/translations.py)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _, ngettext
@@ -18,6 +19,7 @@ from .models import Channel, Consultation
 from .views import _submission, district_choices
 
 STATION = "mitreden_station"
+STATION_STOP = "mitreden_station_stop"
 _STATION_ENDPOINTS = {"participation.station", "participation.station_leave", "static"}
 
 
@@ -87,7 +89,8 @@ def station():
             return _station_reply(True, 200) if from_outbox else redirect(url_for(".station", danke=1), code=303)
         if form.validate_on_submit():
             try:
-                service.save(c, _submission(form), key=key, channel=Channel.STATION, locale=lang,
+                stop_id = ticket.stop_id if ticket else session.get(STATION_STOP)
+                service.save(c, replace(_submission(form), stop_id=stop_id), key=key, channel=Channel.STATION, locale=lang,
                              shown_at=ticket.shown_at if ticket else None)
             except service.Refused as exc:
                 message, status = exc.message, 409
@@ -106,7 +109,7 @@ def station():
         "participation/station.html", consultation=c, form=form, lang=lang, message=message,
         thanked=request.method == "GET" and request.args.get("danke") == "1",
         closed=service.closed_reason(c, service.now(), Channel.STATION), leave=StationLeaveForm(formdata=None),
-        idle=current_app.config.get("MITREDEN_STATION_IDLE_SECONDS", 60), ticket=service.station_ticket(c),
+        idle=current_app.config.get("MITREDEN_STATION_IDLE_SECONDS", 60), ticket=service.station_ticket(c, session.get(STATION_STOP)),
         strings=_station_strings(),
         private=_("An answer was not accepted. Staff see it after leaving the station."),
         action=url_for(".station")), status)
@@ -121,12 +124,14 @@ def station_leave():
     form = StationLeaveForm()
     if form.validate_on_submit() and service.station_pin_ok(form.pin.data):
         session.pop(STATION, None)
+        session.pop(STATION_STOP, None)
         flash(_("The tablet has left the station."), "success")
         return redirect(url_for("checkin.index"), code=303)
     flash(_("Wrong PIN. The tablet stays in the station."), "error")
     return redirect(url_for(".station"), code=303)
 
 
-def start(consultation: Consultation) -> None:
-    """Make this browser a station for `consultation` (its staff PIN is set by the caller)."""
+def start(consultation: Consultation, stop_id: int | None) -> None:
+    """Make this browser a station for `consultation` at this stop (its staff PIN is set by the caller)."""
     session[STATION] = consultation.id
+    session[STATION_STOP] = stop_id

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from ..core import csvexport, ratelimit
 from ..core.extensions import db
 from ..core.i18n import current_tag
-from ..models import District
+from ..domain import tour
+from ..models import District, Stop
 from . import bp, service
 from .forms import answer_form, choices_of
 from .models import Channel, Consultation, Idea, Moderation
@@ -91,6 +92,7 @@ def consultation(consultation_id: int):
             status = 422
     else:
         form.idempotency_key.data = str(uuid.uuid4())
+        form.stop.data = service.stop_for(c, request.args.get("halt")) or ""
     reason = service.closed_reason(c, service.now())
     response = make_response(render_template(
         "participation/consultation.html", consultation=c, form=form, lang=lang, closed=reason, message=message,
@@ -100,12 +102,49 @@ def consultation(consultation_id: int):
 
 
 def _submission(form) -> service.Submission:
+    """What the form holds (the station and the paper card put their own stop in its place)."""
     person = {}
     if "age_group" in form:
         person = dict(age_group=form.age_group.data or "", district_id=form.district.data,
                       internet=form.internet.data or "")
     return service.Submission(choices=choices_of(form), idea=form.idea.data or "", topic=form.topic.data or "",
-                              **person)
+                              stop_id=form.stop.data, **person)
+
+
+def _opened(consultation: Consultation | None, stop_id: int | None):
+    """Where a code leads: the consultation's form (with the stop to record), else the list of consultations.
+    Never kept by a cache: it depends on the time and on where the bus is."""
+    if consultation is None:
+        response = redirect(url_for(".index"), code=303)
+    else:
+        response = redirect(url_for(".consultation", consultation_id=consultation.id, halt=stop_id), code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/mitreden/bus", defaults={"bus_id": None})
+@bp.get("/mitreden/bus/<int:bus_id>")
+def bus(bus_id: int | None):
+    """The code glued inside the bus: the consultation of the stop the bus is at now (or was at earlier today),
+    with that stop recorded; each bus has its own code, /mitreden/bus is the first bus's."""
+    from ..planning import buses
+
+    names = buses.names()
+    if bus_id is not None and bus_id not in names:
+        abort(404)
+    first = next(iter(names), None)
+    consultation, stop = service.for_bus(service.now(), None if len(names) < 2 else (bus_id or first))
+    return _opened(consultation, stop.id if stop is not None else None)
+
+
+@bp.get("/mitreden/halt/<int:stop_id>")
+def stop(stop_id: int):
+    """A stop's code (on its poster): the consultation running at that stop, with the stop recorded."""
+    found = db.session.get(Stop, stop_id)
+    if found is None or not tour.is_public(found):
+        abort(404)
+    consultation = service.for_stop(found, service.now())
+    return _opened(consultation, found.id if consultation is not None else None)
 
 
 @bp.get("/mitreden/<int:consultation_id>/danke")
