@@ -565,6 +565,21 @@ class CallMark(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+class CalendarLink(db.Model):
+    """A coordinator's secret address of the whole tour as a calendar feed, for Outlook or Thunderbird to subscribe to
+    without signing in; renewing replaces the secret, revoking deletes the row (planning.coordinator_calendar)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The language the feed's words are written in: the coordinator's when the link was made.
+    locale: Mapped[str] = mapped_column(sa.String(8), default="de")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class AuditEvent(db.Model):
     """Who changed what, when: written by staff and coordinator actions."""
 

@@ -38,6 +38,9 @@ PUBLIC = (
     # The Mitmach-Station takes answers without sign-in, but only on a tablet a signed-in staff member switched into
     # it (a 404 elsewhere, tests/participation/test_participation_station.py).
     "participation.station", "participation.station_leave",
+    # A coordinator's calendar feed: opened by its secret address, without sign-in (a 404 for any other,
+    # tests/planning/test_coordinator_calendar.py).
+    "planfeed.feed",
     "static", "healthz",
     # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
     # and is a 404 to everyone else (tests/ops/test_monitoring.py).

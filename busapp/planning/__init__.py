@@ -25,6 +25,7 @@ MORE = (
     ("planning.people", _l("People")),
     ("planning.tablets", _l("Tablets")),
     ("planning.audit_log", _l("Audit log")),
+    ("planning.calendar_link", _l("Calendar subscription")),
     ("checkin.index", _l("Today on the bus")),
     ("schedule.index", _l("Public tour schedule")),
 )
@@ -47,11 +48,12 @@ def _labels():
     return {"status_label": lambda value: str(STATUS_LABELS.get(value, value))}
 
 
-from . import audit_log, batches, bookings, bursts, buses, calls, districts, people, reports, search, tablets, transfer, views  # noqa: E402,F401,E501  (the views register themselves on bp)
+from . import audit_log, batches, bookings, bursts, buses, calls, coordinator_calendar, districts, people, reports, search, tablets, transfer, views  # noqa: E402,F401,E501  (the views register themselves on bp)
 
 
 def init_app(app) -> None:
     from .transfer import tour_cli
 
     app.register_blueprint(bp)
+    app.register_blueprint(coordinator_calendar.feed_bp)  # the calendar feed's secret address, outside /admin
     app.cli.add_command(tour_cli)

@@ -72,6 +72,8 @@ SENTENCES: dict[str, Sentence] = {
                                            "%(who)s published %(num)d stops at once.", _count(d, "stops"), **m),
     "call-list": lambda d, m: _("%(who)s opened the call list of the stop %(object)s.", **m),
     "call-mark": lambda d, m: _("%(who)s ticked %(object)s on the call list: %(status)s.", **m),
+    "calendar-link-renew": lambda d, m: _("%(who)s made a new secret calendar address.", **m),
+    "calendar-link-revoke": lambda d, m: _("%(who)s deleted their secret calendar address.", **m),
     # Workshops
     "workshop-create": lambda d, m: _("%(who)s added the workshop %(object)s.", **m),
     "workshop-update": lambda d, m: ngettext(

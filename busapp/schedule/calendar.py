@@ -246,13 +246,13 @@ def booking_version(booking: Booking) -> Version:
 
 # --- Stop files and feeds, written from rows ------------------------------------------------------------------------
 
-def _escape(value: str) -> str:
+def escape_text(value: str) -> str:
     """A TEXT value (RFC 5545, 3.3.11): backslash, semicolon, comma and line breaks escaped."""
     return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
             .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
 
 
-def _fold(line: str) -> str:
+def fold_line(line: str) -> str:
     """Lines longer than 75 octets go on in continuation lines that start with a space, never inside a character."""
     if len(line) <= 75 and line.isascii():
         return line
@@ -269,12 +269,14 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def _utc(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
+    """A time as an iCalendar UTC value: 20261208T090000Z."""
     return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 @lru_cache(maxsize=16)
-def _vtimezone(tzid: str, first_year: int, last_year: int) -> str:
+def vtimezone_text(tzid: str, first_year: int, last_year: int) -> str:
+    """The VTIMEZONE block of a zone for the years a file's events fall in."""
     # The rules only need to cover the events; the library's default span (1970-2038) bloats every file.
     tz = Timezone.from_tzid(tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
     return tz.to_ical().decode("utf-8").rstrip("\r\n")
@@ -362,21 +364,21 @@ def _event(stop: tuple, workshops: tuple, words: _Words, url: str, context: tupl
     location = ", ".join(part for part in (place, address, f"{postcode} {city}" if postcode else "") if part)
     summary = words.summary(place=place)
     lines = [
-        _fold("SUMMARY:" + _escape(words.cancelled(title=summary) if cancelled else summary)),
+        fold_line("SUMMARY:" + escape_text(words.cancelled(title=summary) if cancelled else summary)),
         f"DTSTART;TZID={tzid}:{starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
         f"DTEND;TZID={tzid}:{ends_at.astimezone(tz):%Y%m%dT%H%M%S}",
         f"UID:stop-{stop_id}@{domain}",
         f"SEQUENCE:{sequence}",
-        f"CREATED:{_utc(created_at)}",
-        _fold("DESCRIPTION:" + _escape("\n".join(text))),
+        f"CREATED:{utc_text(created_at)}",
+        fold_line("DESCRIPTION:" + escape_text("\n".join(text))),
     ]
     if lat is not None and lon is not None:
         lines.append(f"GEO:{lat!r};{lon!r}")
     lines += [
-        f"LAST-MODIFIED:{_utc(updated_at)}",
-        _fold("LOCATION:" + _escape(location)),
+        f"LAST-MODIFIED:{utc_text(updated_at)}",
+        fold_line("LOCATION:" + escape_text(location)),
         "STATUS:CANCELLED" if cancelled else "STATUS:CONFIRMED",
-        _fold("URL:" + url),
+        fold_line("URL:" + url),
         "END:VEVENT",
     ]
     return "\r\n".join(lines)
@@ -394,19 +396,19 @@ def render_stops(stops: list, workshops: dict[int, list], name: str, uid: str, f
     tz = _tz()
     tzid = current_app.config["TIMEZONE"]
     domain = uid_domain()
-    stamp = f"DTSTAMP:{_utc(utcnow())}"
+    stamp = f"DTSTAMP:{utc_text(utcnow())}"
     # Links to stop pages differ only in the id: made once (url_for per event is a noticeable share of a feed).
     link = absolute_url("schedule.stop", stop_id=1)
     link_prefix = link[:-1] if link.endswith("/1") else None
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "METHOD:PUBLISH",
-             f"NAME:{_escape(name)}", f"X-WR-CALNAME:{_escape(name)}"]
+             f"NAME:{escape_text(name)}", f"X-WR-CALNAME:{escape_text(name)}"]
     if feed:
         lines.append("REFRESH-INTERVAL;VALUE=DURATION:PT3H")
     lines.append(f"UID:{uid}@{domain}")
     if feed:
         lines.append("X-PUBLISHED-TTL:PT3H")
     if stops:
-        lines.append(_vtimezone(tzid, stops[0].starts_at.astimezone(tz).year - 1,
+        lines.append(vtimezone_text(tzid, stops[0].starts_at.astimezone(tz).year - 1,
                                 stops[-1].starts_at.astimezone(tz).year + 2))
     context = (str(get_locale()), domain, link_prefix, current_app.config["CITY_NAME"], tzid)
     tag, default = current_tag(), current_app.config["BABEL_DEFAULT_LOCALE"]
