@@ -10,6 +10,15 @@ Reading (the rules)
     when any row is wrong nothing is written, and the report names each wrong row, column and reason. Stops are
     written as drafts.
 
+Texts in several languages
+    The workshop columns hold a workshop's texts in its own language (`workshop_language`, German when empty). The
+    same texts in the other offered languages are columns named after the text and the language's tag: `title_tr`,
+    `description_ar`, `bring_uk`, `accessibility_notes_de-x-ls`, one for each text and each language of the
+    LANGUAGES setting. An empty cell leaves the language out, so residents read the workshop's own text there. A
+    cell in the workshop's own language may repeat its own text, or give it where the workshop column is empty; a
+    different text is an error (which one is meant?). A column for a language the site does not offer is an error
+    that names the languages it does.
+
 Checking, then adding (the browser's two steps)
     A file that passes the check is kept for its coordinator for an hour (`stage`), so "add all of them" needs no
     second upload. Adding takes the kept file and deletes it in the same transaction that writes its stops: a
@@ -46,7 +55,7 @@ STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "addres
                 "latitude", "day", "arrival", "departure", "frequency", "start", "end", "timetable")
 WORKSHOP_COLUMNS = ("workshop_title", "workshop_topic", "workshop_start", "workshop_duration", "workshop_capacity",
                     "workshop_language", "workshop_audience", "workshop_parallel", "workshop_level", "workshop_bring",
-                    "workshop_walk_ins")
+                    "workshop_walk_ins", "workshop_description", "workshop_accessibility_notes")
 YES = ("1", "yes", "ja", "true", "x")
 NO = ("0", "no", "nein", "false")
 COLUMNS = STOP_COLUMNS + WORKSHOP_COLUMNS
@@ -57,25 +66,56 @@ SCHEMA_COLUMNS = ("organisation", "mobile", "route", "community", "stop", "addre
 SCHEMA_NAMES = {"mobile": "vehicle", "geox": "longitude", "geoy": "latitude"}
 KNOWN_COLUMNS = tuple(dict.fromkeys(SCHEMA_COLUMNS + COLUMNS))
 REQUIRED = ("community", "stop", "arrival", "departure")
-# A workshop's texts in other languages: `title_tr`, `description_ar`, `bring_uk`, `accessibility_notes_fa`, ...
+# A workshop's texts, each in its own column (`workshop_title`, ...) in the workshop's language and in a column per
+# offered language (`title_tr`, `description_ar`, `bring_uk`, `accessibility_notes_fa`, ...).
 TEXT_FIELDS = ("title", "description", "bring", "accessibility_notes")
+OWN_COLUMN = {"title": "workshop_title", "description": "workshop_description", "bring": "workshop_bring",
+              "accessibility_notes": "workshop_accessibility_notes"}
 TEXT_LIMITS = {"title": 160, "description": 2000, "bring": 300, "accessibility_notes": 300}
+TEXT_COLUMN = re.compile(r"(title|description|bring|accessibility_notes)_(.+)")
+
+
+def languages() -> list[str]:
+    """The offered languages (the LANGUAGES setting), in its order: one language column per text for each."""
+    return list(current_app.config["LANGUAGES"])
 
 
 def text_columns() -> list[str]:
-    """The language columns, for every offered language but German (the workshop columns' own language)."""
-    return [f"{field}_{tag}" for tag in content.other_languages("de") for field in TEXT_FIELDS]
+    """The language columns, for every offered language."""
+    return [f"{field}_{tag.lower()}" for tag in languages() for field in TEXT_FIELDS]
 
 
-def _texts_of(row: dict) -> dict:
-    """A row's language columns as a workshop's texts value; empty cells leave the language out."""
+def _texts_of(line: int, row: dict, own: str) -> tuple[dict, dict, list[RowError]]:
+    """A row's workshop texts: its own ({field: text}, from the workshop columns or, where those are empty, the
+    language columns of its own language), the others as a `texts` value ({tag: {field: text}}), and what is
+    wrong. Empty cells leave a language out."""
+    errs: list[RowError] = []
+    mine = {field: clean_text(row.get(column)) for field, column in OWN_COLUMN.items()}
     texts: dict = {}
-    for column in text_columns():
-        value = clean_text(row.get(column))
-        if value:
-            field, tag = column.rsplit("_", 1)
-            texts.setdefault(tag, {})[field] = value[:TEXT_LIMITS[field]]
-    return texts
+    for tag in languages():
+        for field in TEXT_FIELDS:
+            column = f"{field}_{tag.lower()}"
+            value = clean_text(row.get(column))
+            if not value:
+                continue
+            if tag != own:
+                texts.setdefault(tag, {})[field] = value
+            elif not mine[field]:
+                mine[field] = value
+            elif value != mine[field]:
+                errs.append(RowError(line, column, _(
+                    "The workshop is held in this language, so its own text is in “%(column)s”, which says "
+                    "something else. Leave this cell empty or give the same text.", column=OWN_COLUMN[field])))
+    for tag, entry in [(own, mine)] + list(texts.items()):
+        for field, value in entry.items():
+            if len(value) > TEXT_LIMITS[field]:
+                column = OWN_COLUMN[field] if entry is mine and clean_text(row.get(OWN_COLUMN[field])) \
+                    else f"{field}_{tag.lower()}"
+                errs.append(RowError(line, column, _("Please use at most %(max)d characters.",
+                                                     max=TEXT_LIMITS[field])))
+    return mine, texts, errs
+
+
 # The values of a line kept with its import (ImportBatch.rows), so that the schema export gives them back.
 ORIGIN_COLUMNS = ("organisation", "vehicle", "route", "community", "day", "type", "frequency", "start", "end",
                   "exceptions", "timetable")
@@ -150,6 +190,16 @@ class Reading:
     @property
     def workshop_count(self) -> int:
         return sum(len(s.workshops) for s in self.stops)
+
+    def text_languages(self) -> dict[str, int]:
+        """How many of the file's workshops bring texts in each other language than their own, {tag: count}, in
+        the order of the offered languages."""
+        counts = dict.fromkeys(languages(), 0)
+        for stop in self.stops:
+            for w in stop.workshops:
+                for tag in w.draft.texts or {}:
+                    counts[tag] = counts.get(tag, 0) + 1
+        return {tag: n for tag, n in counts.items() if n}
 
     def problems(self) -> list[Problem]:
         """The errors with identical ones of a line folded into one, with their dates, in line order."""
@@ -236,8 +286,20 @@ def _header(fieldnames: list[str] | None) -> tuple[list[str], list[RowError]]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         errors.append(RowError(1, ", ".join(missing), _("These columns are missing.")))
+    names = current_app.config["LANGUAGES"]
+    known = {tag.lower() for tag in names}
+    example = next((tag for tag in names if tag != current_app.config["BABEL_DEFAULT_LOCALE"]), "de").lower()
     for name in raw:
-        if not name or name in KNOWN_COLUMNS or name in text_columns():
+        if not name or name in KNOWN_COLUMNS:
+            continue
+        text = TEXT_COLUMN.fullmatch(name)
+        if text:
+            if text.group(2) not in known:
+                errors.append(RowError(1, name, _(
+                    "“%(tag)s” is not a language of this site. Known languages: %(tags)s. Name the column after "
+                    "the text and one of them, for example %(example)s.", tag=text.group(2),
+                    tags=", ".join(f"{tag} ({label})" for tag, label in names.items()),
+                    example=f"{text.group(1)}_{example}")))
             continue
         close = difflib.get_close_matches(name, KNOWN_COLUMNS, n=1, cutoff=0.6)
         if close:
@@ -481,6 +543,10 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
     place_id = context.place_ids.get((district_id, place["name"].lower()), 0) if district_id else 0
     bus = _bus(row, context)
     context.origins[line] = {k: row[k] for k in ORIGIN_COLUMNS if row.get(k)}
+    own, texts, text_errors = {}, {}, []
+    if row.get("workshop_title"):  # read once for all the row's dates
+        own, texts, text_errors = _texts_of(line, row, row.get("workshop_language") or "de")
+        errs.extend(text_errors)
     for day in dates:
         key = (district_name.lower(), row["stop"].lower(), day, arrival)
         stop = context.stops.get(key)
@@ -488,15 +554,24 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
             draft = service.StopDraft(place_id=place_id, starts_at=service.local(day, arrival),
                                       ends_at=service.local(day, departure))
             stop = context.stops[key] = PlannedStop(line, draft, district_id, district_name, place, bus)
-        if row.get("workshop_title"):
-            workshop, werrs = _read_workshop(line, row, day)
+        if row.get("workshop_title") and not text_errors:
+            workshop, werrs = _read_workshop(line, row, day, own, texts)
             errs.extend(werrs)
             if workshop is not None:
                 stop.workshops.append(PlannedWorkshop(workshop, line))
+    if not row.get("workshop_title"):
+        # Texts without a workshop would be dropped without a word.
+        given = [c for c in list(OWN_COLUMN.values())[1:] + text_columns() if row.get(c)]
+        if given:
+            errs.append(RowError(line, given[0], _(
+                "This row has workshop texts but no workshop: “workshop_title” is empty. Give the workshop's "
+                "title, or leave its texts out.")))
     return errs
 
 
-def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDraft | None, list[RowError]]:
+def _read_workshop(line: int, row: dict, day: date, own: dict, texts: dict
+                   ) -> tuple[service.WorkshopDraft | None, list[RowError]]:
+    """The row's workshop on one of its dates; `own` and `texts` are its texts (_texts_of)."""
     errs = []
     topic = row.get("workshop_topic") or "smartphone_basics"
     if topic not in TOPICS:
@@ -528,10 +603,11 @@ def _read_workshop(line: int, row: dict, day: date) -> tuple[service.WorkshopDra
     if errs:
         return None, errs
     return service.WorkshopDraft(
-        title=row["workshop_title"][:160], topic=topic, starts_at=service.local(day, start),
+        title=own["title"], topic=topic, starts_at=service.local(day, start),
         duration_minutes=numbers["workshop_duration"], capacity=numbers["workshop_capacity"], language=language,
         audience=audience, parallel=(row.get("workshop_parallel", "").lower() in YES), level=level,
-        bring=(row.get("workshop_bring") or "")[:300], walk_ins=walk_ins in YES, texts=_texts_of(row),
+        bring=own["bring"], walk_ins=walk_ins in YES, description=own["description"],
+        accessibility_notes=own["accessibility_notes"], texts=texts,
     ), []
 
 
@@ -713,6 +789,7 @@ def _insert(reading: Reading, user: User | None) -> None:
         workshops = [{"stop_id": stop_id, "title": x.title, "topic": x.topic, "language": x.language,
                       "audience": x.audience, "starts_at": x.starts_at, "duration_minutes": x.duration_minutes,
                       "capacity": x.capacity, "parallel": x.parallel, "level": x.level, "bring": x.bring,
+                      "description": x.description, "accessibility_notes": x.accessibility_notes,
                       "walk_ins": x.walk_ins, "texts": x.texts or {}, "seats_taken": 0,
                       "status": WorkshopStatus.DRAFT, "created_at": now, "updated_at": now}
                      for planned, stop_id in zip(reading.stops, stop_ids) for x in (w.draft for w in planned.workshops)]
@@ -775,8 +852,8 @@ def export(stops: list[Stop]) -> str:
     """The stops (one row per workshop, or one row for a stop without workshops) as CSV text."""
     out = io.StringIO()
     writer = csvexport.SafeWriter(out)
-    languages = text_columns()
-    writer.writerow(list(COLUMNS) + languages)
+    language_columns = text_columns()
+    writer.writerow(list(COLUMNS) + language_columns)
     tz = service.tz()
     organisation = current_app.config.get("SITE_NAME", "")
     bus_names = dict(db.session.execute(sa.select(Bus.id, Bus.name)).all())
@@ -790,14 +867,22 @@ def export(stops: list[Stop]) -> str:
                 start.date().isoformat(), ""]
         workshops = [w for w in stop.workshops if w.status != WorkshopStatus.CANCELLED]
         if not workshops:
-            writer.writerow(base + [""] * (len(WORKSHOP_COLUMNS) + len(languages)))
+            writer.writerow(base + [""] * (len(WORKSHOP_COLUMNS) + len(language_columns)))
         for w in workshops:
             writer.writerow(base + [w.title, w.topic, f"{w.starts_at.astimezone(tz):%H:%M}", w.duration_minutes,
                                     w.capacity, w.language, w.audience, "yes" if w.parallel else "", w.level,
-                                    w.bring, "yes" if w.walk_ins else "no"]
-                            + [((w.texts or {}).get(c.rsplit("_", 1)[1]) or {}).get(c.rsplit("_", 1)[0], "")
-                               for c in languages])
+                                    w.bring, "yes" if w.walk_ins else "no", w.description or "",
+                                    w.accessibility_notes or ""]
+                            + _language_cells(w))
     return out.getvalue()
+
+
+def _language_cells(workshop: Workshop) -> list[str]:
+    """A workshop's texts in every offered language, in the order of text_columns(); its own language's cells
+    stay empty (its texts are in the workshop columns)."""
+    texts = workshop.texts or {}
+    return ["" if tag == workshop.language else (texts.get(tag) or {}).get(field, "")
+            for tag in languages() for field in TEXT_FIELDS]
 
 
 def export_schema(stops: list[Stop]) -> str:

@@ -45,7 +45,7 @@ def _preview(form, reading, staged, page: int = 1, status: int | None = None):
     return render_template(
         "planning/transfer.html", form=form, reading=reading, staged=staged, columns=tourcsv.SCHEMA_COLUMNS,
         own_columns=tourcsv.COLUMNS, problems=problems[(page - 1) * PROBLEMS_PER_PAGE:page * PROBLEMS_PER_PAGE],
-        problem_count=len(problems), page=page, pages=pages, stops_shown=STOPS_SHOWN,
+        problem_count=len(problems), page=page, pages=pages, stops_shown=STOPS_SHOWN, text_fields=tourcsv.TEXT_FIELDS,
         horizon_months=tourcsv.horizon_months()), status
 
 
