@@ -81,8 +81,12 @@ def make_icons() -> None:
         image.save(static / name, optimize=True)
         click.echo(f"{name} {size}x{size} {purpose}")
     name, size = APPLE_TOUCH_ICON
-    # iOS shows transparency as black and rounds the corners itself: an opaque square.
-    draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0, fill=0.72).convert("RGB").save(static / name, optimize=True)
+    # iOS shows transparency as black and rounds the corners itself: an opaque square. Every page links it, so it
+    # is kept small: 64 colours (the smoothed edges of a few flat colours) instead of 552, 2 kB instead of 6.5 kB.
+    image = draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0, fill=0.72).convert("RGB")
+    from PIL import Image
+
+    image.quantize(64, method=Image.Quantize.MEDIANCUT).save(static / name, optimize=True)
     click.echo(f"{name} {size}x{size}")
 
 
