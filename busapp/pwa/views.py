@@ -57,6 +57,11 @@ STAFF_COPY_HEADER = "X-Staff-Copy"
 # (static/js/checkin.js), through the worker's cache for static files.
 NOT_PRECACHED = ("screenshots/", "vendor/barcode-detector-")
 NOT_PRECACHED_SUFFIXES = (".png",)
+# Files only staff pages load: the check-in tablet's scripts and styles and the coordinators' search. A phone that
+# never showed a staff page does not store them (a quarter of the offline install). A device that keeps staff pages
+# (a prepared tablet: it has a staff copy cache) stores them with every release, as before, so its offline pages
+# find the new release's files; and any device keeps the files a staff page loaded (cache first, by versioned URL).
+STAFF_FILES = ("js/checkin.js", "js/scan.js", "js/search.js", "css/staff.css", "css/planning.css")
 NAVIGATION_TIMEOUT_MS = 3500
 # The scripts pick a plural form with Intl.PluralRules (CLDR categories: zero, one, two, few, many, other) and put
 # the number in for {n}; the page carries each category the language has, made from a whole number of that category.
@@ -98,7 +103,16 @@ def paths() -> dict:
 
 
 def precached_files() -> list[str]:
-    """Static files the worker stores on install."""
+    """Static files the worker stores on install, on every device."""
+    return [f for f in _installed_files() if f not in STAFF_FILES]
+
+
+def staff_precached_files() -> list[str]:
+    """Static files the worker also stores on install on a device that keeps staff pages (see STAFF_FILES)."""
+    return [f for f in _installed_files() if f in STAFF_FILES]
+
+
+def _installed_files() -> list[str]:
     return [
         f for f in static_files()
         if not f.startswith(NOT_PRECACHED) and not f.endswith(NOT_PRECACHED_SUFFIXES)
@@ -225,6 +239,7 @@ def worker():
         "prefix": CACHE_PREFIX,
         "pagesCache": PAGES_CACHE,
         "precache": [static_url(f) for f in precached_files()],
+        "staffPrecache": [static_url(f) for f in staff_precached_files()],
         "offline": {tag: f"/offline?lang={tag}" for tag in current_app.config["LANGUAGES"]},
         "defaultLang": current_app.config["BABEL_DEFAULT_LOCALE"],
         "pages": list(OFFLINE_PAGES),

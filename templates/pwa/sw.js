@@ -22,11 +22,13 @@ importScripts(CONFIG.outboxScript);
 
 self.addEventListener("install", (event) => {
   // If any file fails, the install fails and the old worker with its complete caches stays in charge.
-  event.waitUntil(
-    caches.open(STATIC_CACHE)
-      .then((cache) => cache.addAll(CONFIG.precache.concat(Object.values(CONFIG.offline))))
-      .then(() => self.skipWaiting())
-  );
+  // The staff pages' files only on a device that keeps staff pages (a prepared tablet): see STAFF_FILES.
+  event.waitUntil((async () => {
+    const staff = (await staffCacheNames()).length > 0;
+    const cache = await caches.open(STATIC_CACHE);
+    await cache.addAll(CONFIG.precache.concat(staff ? CONFIG.staffPrecache : [], Object.values(CONFIG.offline)));
+    await self.skipWaiting();
+  })());
 });
 
 self.addEventListener("activate", (event) => {

@@ -127,6 +127,17 @@ test("at most 60 pages are kept: the oldest go first, tickets last", async () =>
   assert.ok(kept.includes("/s/2") && kept.includes("/s/60"));
 });
 
+test("a phone without staff pages stores no staff file on install", async () => {
+  const {sw, caches, config} = worker({"*": () => new Response("file", {status: 200})});
+  const install = {waits: [], waitUntil(p) { this.waits.push(p); }};
+  dispatch(sw, "install", install);
+  await Promise.all(install.waits);
+  const statics = await keptPages(caches, "dwb-static-" + config.version);
+  assert.deepEqual(statics.sort(), [...config.precache, ...Object.values(config.offline)].sort());
+  assert.ok(config.staffPrecache.some((u) => u.startsWith("/static/js/checkin.js?v=")));
+  assert.ok(config.staffPrecache.every((u) => !statics.includes(u)));
+});
+
 test("install stores every precached file and the offline pages; activate removes old releases only", async () => {
   const {sw, caches, fetch, config} = worker({"*": () => new Response("file", {status: 200})});
   await caches.open("dwb-static-0123456789abcdef");
@@ -137,7 +148,9 @@ test("install stores every precached file and the offline pages; activate remove
   dispatch(sw, "install", install);
   await Promise.all(install.waits);
   const statics = await keptPages(caches, "dwb-static-" + config.version);
-  assert.deepEqual(statics.sort(), [...config.precache, ...Object.values(config.offline)].sort());
+  // A device that keeps staff pages (a prepared tablet) stores the staff pages' files with every release too.
+  assert.deepEqual(statics.sort(),
+    [...config.precache, ...config.staffPrecache, ...Object.values(config.offline)].sort());
   assert.ok(config.precache.length > 5 && fetch.calls.length >= config.precache.length);
 
   const activate = {waits: [], waitUntil(p) { this.waits.push(p); }};

@@ -74,6 +74,12 @@ def test_worker_precaches_every_static_file_under_its_versioned_url(app, client)
     assert set(config["offline"]) == set(app.config["LANGUAGES"]) >= {"de", "en", "ar", "de-x-ls"}
     assert config["defaultLang"] == "de"
     assert config["outboxScript"] in config["precache"]
+    # The staff pages' files go to devices that keep staff pages only (sw.js decides at install).
+    with app.test_request_context():
+        staff = {static_url(f) for f in pwa.STAFF_FILES}
+    assert set(config["staffPrecache"]) == staff and not staff & set(config["precache"])
+    for url in config["staffPrecache"]:
+        assert client.get(url).status_code == 200, url
 
 
 def test_worker_version_follows_static_files_and_release_setting(app, tmp_path):
@@ -299,7 +305,8 @@ def test_every_page_links_manifest_icons_and_scripts(client):
     assert touch, "no apple-touch-icon"
     assert image_size(client, touch.group(1)) == (180, 180)
     with Image.open(io.BytesIO(fetch_bytes(client, touch.group(1)))) as image:
-        assert image.mode == "RGB"  # iOS paints transparency black
+        # iOS paints transparency black: colours only (a palette of them keeps the file small), no alpha.
+        assert image.mode in ("RGB", "P") and "transparency" not in image.info
     for script in ("js/outbox.js", "js/offline.js"):
         assert re.search(r'<script src="/static/%s\?v=[0-9a-f]+" defer></script>' % re.escape(script), head)
     # No inline script at all (the CSP forbids inline code); the sentences travel in a <meta> element.
