@@ -716,6 +716,9 @@ class SeatShare(db.Model):
     # Counted in Workshop.seats_taken while held; `used` of them have become walk-in bookings.
     seats: Mapped[int] = mapped_column(default=0)
     used: Mapped[int] = mapped_column(default=0)
+    # When the seats were taken: when booking closed (busapp/checkin/service.py). None: the tablet prepared the
+    # day and is in line for a share, but residents can still book, so no seat is held yet.
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.CheckConstraint("used >= 0 AND used <= seats", name="share_used_within_seats"),)
 

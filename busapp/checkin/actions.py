@@ -23,6 +23,7 @@ from .outcomes import (
     AGAIN, CANCELLED, CLOSED, DONE, FULL, INVALID, NAME_MAX, UNKNOWN, VALID, WAITING, _NONCE, Decision, Refused,
     _clean, _device_label,
 )
+from .tablets import hand_out_shares
 
 
 @dataclass
@@ -109,6 +110,9 @@ def perform(action: Action, user: User | None = None, device: Device | None = No
         return _replayed(earlier)
     user_id = action.user_id if action.user_id is not None else (user.id if user is not None else None)
     when = now
+    if action.kind in ("walkin", "seat") and not action.from_queue:
+        # Booking may have closed since anyone looked: the tablets in line get their shares before this takes a seat.
+        hand_out_shares(now)
 
     def work() -> Decision:
         return _record_action(action, user_id, device, when or utcnow())
@@ -244,6 +248,8 @@ def _apply_walkin(action: Action, user_id: int | None, device: Device | None, no
     if not _open_for_walk_ins(action.workshop_id, _acted(action, now)) or not _welcomes_walk_ins(action.workshop_id):
         return Decision(CLOSED)
     if not _seat(action, device, n):
+        if action.from_queue:
+            return _waiting_walk_in(action, name, now)
         return Decision(FULL, detail={"people": 0})
     booking = Booking(
         workshop_id=action.workshop_id, party_size=n, name=name, status=BookingStatus.CONFIRMED, code=new_code(),
@@ -255,6 +261,20 @@ def _apply_walkin(action: Action, user_id: int | None, device: Device | None, no
     db.session.add(booking)
     db.session.flush()
     return Decision(VALID, booking, detail={"people": n})
+
+
+def _waiting_walk_in(action: Action, name: str, now: datetime) -> Decision:
+    """A walk-in seated offline beyond the tablet's share ("waiting for a seat" on the tablet) for whom no seat is
+    free now: kept on the waiting list, in the order they came, for staff to seat when a seat is free."""
+    booking = Booking(
+        workshop_id=action.workshop_id, party_size=action.party_size, name=name, status=BookingStatus.WAITING,
+        code=new_code(), manage_token=secrets.token_urlsafe(32),
+        idempotency_key="walkin-" + hashlib.sha256(action.nonce.encode()).hexdigest()[:40], locale="de",
+        created_at=_acted(action, now), walk_in=True, arrived=0,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    return Decision(WAITING, booking, detail={"people": 0})
 
 
 def _apply_seat(action: Action, user_id: int | None, device: Device | None, now: datetime) -> Decision:

@@ -47,35 +47,43 @@ Tablets and the offline queue
     check-in of a booking another tablet has already checked in is stored once, counted once, and flagged as a
     CONFLICT for staff to look at. Gaps in the sequence are reported back. A walk-in from the queue is judged by
     when it was made (it was seated then); it uses the tablet's share first, then any free seat; if there is none
-    it is refused and shown to staff, never dropped. Online, a walk-in takes a free seat first and the share only
-    when none is left, so the share stays for when the network is gone.
+    it goes onto the waiting list as a walk-in (WAITING), for staff to seat when a seat is free, never dropped.
+    Online, a walk-in takes a free seat first and the share only when none is left, so the share stays for when
+    the network is gone; when none is free it is refused (FULL) and the volunteer decides at once.
 
 Seat shares for offline walk-ins (the rule)
-    A tablet without network cannot ask before it seats someone, so the seats it may give away offline are set
-    aside while it may be offline, and not longer. Two promises: an offline walk-in never overbooks, and nobody is
-    kept from a free seat longer than that.
-    - Taking: preparing the day holds up to WALKIN_SHARE free seats of each of today's workshops that has not
-      started, for this tablet (`SeatShare`, counted in `seats_taken`, so no resident and no other tablet can take
-      them; preparing again holds nothing more). A workshop on another day gets none: the day's data ends at
-      midnight, so the tablet could never use it.
-    - Before the start the share stays: residents can book until then, and the tablet may be at the door without
-      network (walk-ins come early), where only a seat held for it is safe.
-    - From the start residents can no longer book, and a held seat only keeps people at the door (walk-ins on
-      another tablet, waiting parties seated there) from a free seat. So a tablet that is online after the start
-      gives its share of that workshop up: it stops using the share first (its own check refuses offline walk-ins
-      for the workshop from then on), then sends its queue and the give-up in one request. The server applies the
-      queue, then returns the unused seats only if it holds every action the tablet has numbered (no gap up to
-      the sequence number sent with the give-up) and the workshop has started by the server's clock; otherwise the
-      share stays until the next try. So every walk-in seated with the share is counted before its seats go back.
+    A tablet without network cannot ask before it seats someone, so some seats are set aside for it, but never
+    while residents can still book them. Three promises: an offline walk-in never overbooks, no seat is held for a
+    tablet while a resident could have it, and nobody is kept from a free seat longer than needed.
+    - In line: preparing the day puts the tablet in line for a share of each of today's workshops that has not
+      started (`SeatShare` with no seat and no `taken_at`); a workshop on another day gets none, since the day's
+      data ends at midnight. While booking is open (until the start minus BOOKING_CLOSES_MINUTES) nothing is held.
+    - Taking: once booking has closed, every tablet in line gets up to WALKIN_SHARE of the seats still free then,
+      one seat each in turn (`hand_out_shares`; counted in `seats_taken`, so nobody else can take them). It is
+      done at every prepare and sync of any tablet and before every walk-in, the first time after booking closed,
+      so the shares come from the seats free at that moment, whichever tablet is online. Coordinators see each
+      tablet's share, in line or taken, on /admin/tablets.
+    - Waiting for a seat: offline, the tablet seats walk-ins within the share it knows; one beyond it (before
+      booking closed the tablet knows of no share) is kept on the tablet as "waiting for a seat" and decided at
+      sync: the tablet's share if the server handed it one meanwhile, else any free seat, else the waiting list
+      (see above). The tablet shows the volunteer what was decided.
+    - From the start a held seat only keeps people at the door (walk-ins on another tablet, waiting parties seated
+      there) from a free seat. So a tablet that is online after the start gives its share of that workshop up: it
+      stops using the share first (its own check keeps further offline walk-ins as waiting for a seat), then sends
+      its queue and the give-up in one request. The server applies the queue, then returns the unused seats only
+      if it holds every action the tablet has numbered (no gap up to the sequence number sent with the give-up)
+      and the workshop has started by the server's clock; otherwise the share stays until the next try. So every
+      walk-in seated with the share is counted before its seats go back.
     - At the workshop's end walk-ins close, and shares still held go back without their tablet (at the next
       prepare or sync of any tablet). A walk-in seated offline before the end and sent later still gets a seat
       from these: after the end nobody else takes seats (residents stop at the start, the waiting list moves only
       before the start, staff seat people only until the end).
     - Signing out (after the queue is sent) and revoking the tablet give back all its unused seats at once.
     Seats that go back before the start go to the waiting list first, like any seat set free.
-    Not chosen: giving the share back at every online sync (the tablet can lose the network a second later and
-    seat a walk-in in a seat a resident has booked meanwhile), and holding it to the end of the stop (from the
-    start it keeps people at the door from free seats for nothing).
+    Not chosen: holding shares from the morning's prepare (four tablets held two seats each of every workshop, so
+    residents were put on the waiting list while seats stood empty); giving the share back at every online sync
+    (the tablet can lose the network a second later); holding it to the end of the stop (from the start it keeps
+    people at the door from free seats for nothing).
 
 Where the rules live
     This module is the feature's interface: views and other features use the names below. The rules are written
@@ -102,8 +110,8 @@ from .places import (
 from .signing import CLOCK_SKEW, SIGNED_FIELDS, action_from, out_of_day, signed_text, signer, signing_key, sync
 from .tablets import (
     BUS_FULL, GONE, MAX_WAITING, TOO_MANY_WAITING, approve_device, approved_on, audit_day_download,
-    device_for, devices, give_up_shares, pairing_code, prepare, register_device, return_ended_shares, return_shares,
-    revoke_device, shares_left, waiting_device,
+    device_for, devices, give_up_shares, hand_out_shares, pairing_code, prepare, register_device,
+    return_ended_shares, return_shares, revoke_device, shares_left, shares_of_day, waiting_device,
 )
 
 __all__ = [
@@ -113,8 +121,8 @@ __all__ = [
     "Action", "Counts", "Decision", "Refused",
     "action_from", "approve_device", "approved_on", "audit_day_download", "booking_of", "bookings_for", "code_read",
     "conflicts", "counts", "current_stop", "decide", "device_for", "devices", "end_of_day", "fold",
-    "give_up_shares", "is_of_day", "is_today", "local_day", "mark_conflict_seen", "new_nonce", "out_of_day",
-    "pairing_code", "perform", "place_name", "prepare", "register_device", "release", "return_ended_shares",
-    "return_shares", "revoke_device", "shares_left", "signed_text", "signer", "signing_key", "stops_of_day",
-    "summary", "sync", "waiting_device", "workshops_of_day",
+    "give_up_shares", "hand_out_shares", "is_of_day", "is_today", "local_day", "mark_conflict_seen", "new_nonce",
+    "out_of_day", "pairing_code", "perform", "place_name", "prepare", "register_device", "release",
+    "return_ended_shares", "return_shares", "revoke_device", "shares_left", "shares_of_day", "signed_text",
+    "signer", "signing_key", "stops_of_day", "summary", "sync", "waiting_device", "workshops_of_day",
 ]

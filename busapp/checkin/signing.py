@@ -17,7 +17,7 @@ from ..models import CheckIn, Device, Role, User, Workshop, utcnow
 from .actions import Action, _record_action, _replayed, _same_device, perform
 from .outcomes import INVALID, KINDS, MAX_QUEUE, NAME_MAX, _NONCE, Decision, Refused
 from .places import _day_bounds, is_of_day, local_day
-from .tablets import GONE, give_up_shares, return_ended_shares, shares_left
+from .tablets import GONE, give_up_shares, hand_out_shares, return_ended_shares, shares_left
 
 
 # The fields of a queued action its signature covers, in this order (static/js/checkin.js signs the same text).
@@ -166,6 +166,7 @@ def sync(device: Device, items: list, user: User | None = None, *, give_up=(), s
     results = []
     actions = []
     now = now or utcnow()
+    hand_out_shares(now)  # booking may have closed: the queue's walk-ins use the tablet's share first
     for item in items[:MAX_QUEUE]:
         action = action_from(item)
         nonce = item.get("nonce") if isinstance(item, dict) else None
@@ -205,7 +206,7 @@ def sync(device: Device, items: list, user: User | None = None, *, give_up=(), s
             decision = batched.get(action.nonce) or perform(action, user=user, device=device, now=now,
                                                             nonce_checked=True)
         results.append({
-            "nonce": action.nonce, "sequence": action.sequence, "outcome": decision.outcome,
+            "nonce": action.nonce, "sequence": action.sequence, "kind": action.kind, "outcome": decision.outcome,
             "conflict": decision.conflict, "replay": decision.replay, "booking": decision.detail.get("summary"),
         })
     seen = set(db.session.scalars(sa.select(CheckIn.sequence).where(CheckIn.device_id == device_id,

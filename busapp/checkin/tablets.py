@@ -14,12 +14,13 @@ from ..core import tickets
 from ..booking.service import promote
 from ..domain import seats
 from ..core.extensions import db
+from ..domain.offer import closes_at
 from ..models import (
     DEFAULT_BUS_NAME, AuditEvent, Booking, Bus, Device, Role, SeatShare, Stop, StopStatus, User, Workshop,
     WorkshopStatus, audit, utcnow,
 )
 from .outcomes import DEVICE_NAME_MAX, INVALID, Refused, _clean, _device_label
-from .places import end_of_day, place_name, stops_of_day
+from .places import end_of_day, place_name, stops_of_day, workshops_of_day
 
 
 def _hash(credential: str) -> str:
@@ -164,32 +165,74 @@ def devices() -> list[Device]:
 
 
 def _share_wanted(workshop: Workshop, now: datetime, until: datetime) -> bool:
-    """Whether preparing now holds a share of this workshop (the seat-share rule): published, not started, and
-    starting before the day's data expires."""
+    """Whether preparing now puts the tablet in line for a share of this workshop (the seat-share rule): published,
+    not started, and starting before the day's data expires."""
     return (workshop.status == WorkshopStatus.PUBLISHED and workshop.stop.status == StopStatus.PUBLISHED
             and now < workshop.starts_at < until)
 
 
 def shares_left(device: Device) -> dict[int, int]:
-    """The seats each of this tablet's shares still holds, by workshop id."""
+    """The seats each of this tablet's shares still holds, by workshop id: shares taken, not those in line."""
     return seats.shares_left(device.id)
 
 
-def _hold_share(device: Device, workshop: Workshop) -> int:
-    """Hold up to WALKIN_SHARE free seats of the workshop for this tablet (once); returns the seats it holds."""
-    wanted = current_app.config["WALKIN_SHARE"]
+def _line_up(device: Device, workshop: Workshop) -> None:
+    """Put the tablet in line for a share of the workshop (once); no seat is held until booking closes."""
     device_id, workshop_id = device.id, workshop.id
 
-    def work() -> int:
+    def work() -> bool:
         seats.lock(workshop_id)
-        return seats.hold_share(device_id, workshop_id, wanted)
+        return seats.line_up(device_id, workshop_id)
 
     try:
-        return seats.transaction(work)
-    except IntegrityError:  # the same tablet prepared twice at once: the other request holds the share
+        seats.transaction(work)
+    except IntegrityError:  # the same tablet prepared twice at once: the other request put it in line
         db.session.rollback()
-        held = seats.share(device_id, workshop_id)
-        return held[0] - held[1] if held else 0
+
+
+def hand_out_shares(now: datetime | None = None) -> dict[int, dict[int, int]]:
+    """Booking has closed: the tablets in line get their shares from the seats still free (the seat-share rule).
+    Done at every prepare and sync of any tablet and before every walk-in, the first time after booking closed.
+    Returns the seats each tablet got, by workshop id and device id."""
+    now = now or utcnow()
+    closes = timedelta(minutes=current_app.config["BOOKING_CLOSES_MINUTES"])
+    # A plain read first: mostly nobody is in line, and then nothing is written.
+    due = sorted(set(db.session.scalars(
+        sa.select(SeatShare.workshop_id).join(Workshop, Workshop.id == SeatShare.workshop_id)
+        .join(Stop, Stop.id == Workshop.stop_id)
+        .where(SeatShare.taken_at.is_(None), Workshop.starts_at <= now + closes,
+               Workshop.status == WorkshopStatus.PUBLISHED, Stop.status == StopStatus.PUBLISHED))))
+    if not due:
+        return {}
+    wanted = current_app.config["WALKIN_SHARE"]
+
+    def work() -> dict[int, dict[int, int]]:
+        handed = {}
+        for workshop_id in due:  # one order for every transaction: two of them cannot deadlock
+            seats.lock(workshop_id)
+            handed[workshop_id] = seats.hand_out(workshop_id, wanted, now)
+            if handed[workshop_id]:
+                db.session.add(AuditEvent(action="checkin-share-take", object_type="workshop",
+                                          object_id=str(workshop_id), detail={
+                                              "seats": {str(k): v for k, v in handed[workshop_id].items()}}))
+        return handed
+
+    return seats.transaction(work)
+
+
+def shares_of_day(now: datetime | None = None) -> list[dict]:
+    """For coordinators: every share of today's workshops, taken or in line, with its tablet and workshop."""
+    now = now or utcnow()
+    workshops = {w.id: w for w in workshops_of_day(now)}
+    if not workshops:
+        return []
+    rows = db.session.execute(
+        sa.select(SeatShare, Device.name).join(Device, Device.id == SeatShare.device_id)
+        .where(SeatShare.workshop_id.in_(list(workshops))).order_by(SeatShare.workshop_id, Device.name)
+    ).all()
+    return [{"workshop": workshops[share.workshop_id], "tablet": name, "seats": share.seats, "used": share.used,
+             "taken_at": share.taken_at, "closes_at": closes_at(workshops[share.workshop_id])}
+            for share, name in rows]
 
 
 def _give_back(device_id: int, workshop_id: int, now: datetime, *, keep: bool) -> int:
@@ -289,13 +332,13 @@ def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> d
         stops.insert(0, stop)
     workshops = sorted((w for s in stops for w in s.workshops if w.status == WorkshopStatus.PUBLISHED),
                        key=lambda w: (w.starts_at, w.id))
-    held = shares_left(device)
-    shares = {}
+    device_id = device.id
+    in_line = set(db.session.scalars(sa.select(SeatShare.workshop_id).where(SeatShare.device_id == device_id)))
     for workshop in workshops:
-        if workshop.id in held or not _share_wanted(workshop, now, expires):
-            shares[workshop.id] = held.get(workshop.id, 0)
-        else:
-            shares[workshop.id] = _hold_share(device, workshop)
+        if workshop.id not in in_line and _share_wanted(workshop, now, expires):
+            _line_up(device, workshop)
+    hand_out_shares(now)
+    shares = seats.shares_left(device_id)
     bookings = db.session.scalars(
         sa.select(Booking).where(Booking.workshop_id.in_([w.id for w in workshops]))
         .order_by(Booking.workshop_id, Booking.id)
@@ -316,7 +359,9 @@ def prepare(device: Device, stop: Stop | None, now: datetime | None = None) -> d
         "keys": tickets.public_keys_for_devices(),
         "workshops": [
             {"id": w.id, "stop_id": w.stop_id, "title": w.title, "starts_at": w.starts_at.isoformat(),
-             "ends_at": w.ends_at.isoformat(), "capacity": w.capacity, "share": shares.get(w.id, 0)}
+             "ends_at": w.ends_at.isoformat(), "capacity": w.capacity, "share": shares.get(w.id, 0),
+             # Whether the share is taken (booking has closed), and when that is: before, no seat is held.
+             "share_taken": w.id in shares, "share_from": closes_at(w).isoformat()}
             for w in workshops
         ],
         "bookings": [

@@ -56,6 +56,8 @@ ANSWERS = {
     service.INVALID: _l("That did not work. Please check the entry."),
     service.NOT_TODAY: _l("This workshop is not today. Check-in and walk-ins are for today’s workshops only."),
 }
+# A walk-in seated offline beyond the tablet's share, for whom no seat was free when the tablet sent it.
+WALKIN_WAITING = _l("No seat was free: on the waiting list. Seat them on the check-in list when a seat is free.")
 LIVE_LABELS = {**live.LABELS, "cancelled": _l("Cancel this visit")}
 LIVE_ERRORS = {
     "minutes": live.MINUTES_MESSAGE,
@@ -72,8 +74,8 @@ def answer_texts() -> dict:
     """The answers' words for the tablet's script, which decides by itself while offline."""
     texts = {key: str(value) for key, value in ANSWERS.items()}
     texts["unprepared"] = _("This tablet is not prepared for today. Connect to the network and press “Prepare for today”.")
-    texts["offline_full"] = _("No seat is held on this tablet for walk-ins without network. "
-                              "Connect to the network, then add them.")
+    texts["seat_pending"] = _("Waiting for a seat. When the tablet is online again, it gets a seat if one is free, "
+                              "else it goes on the waiting list.")
     return {"answer_texts": texts}
 
 
@@ -224,7 +226,8 @@ def _list_context(workshop: Workshop, query: str = "", answer: service.Decision 
     device = current_device()
     missing = _missing()
     return {
-        "share_left": service.shares_left(device).get(workshop.id, 0) if device is not None else None,
+        # What this tablet's share holds, once taken (booking has closed); None before, and on other devices.
+        "share_left": service.shares_left(device).get(workshop.id) if device is not None else None,
         "workshop": workshop, "stop": stop, "query": query, "missing": missing,
         "bookings": service.bookings_for(workshop, query, missing=missing),
         "count": service.counts([workshop])[workshop.id], "answer": answer, "answers": ANSWERS,
@@ -496,7 +499,10 @@ def sync(device: Device):
         result["returned_seats"] = service.return_shares(device)
         result["shares"] = {}
     for item in result["results"]:
-        item["message"] = str(ANSWERS.get(item["outcome"], ""))
+        if item.get("kind") == "walkin" and item["outcome"] == service.WAITING:
+            item["message"] = str(WALKIN_WAITING)
+        else:
+            item["message"] = str(ANSWERS.get(item["outcome"], ""))
     return _json_no_store(jsonify(result))
 
 

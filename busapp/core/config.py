@@ -288,8 +288,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Tickets: the private Ed25519 key that signs them, and public keys of earlier keys still accepted.
         "TICKET_SIGNING_KEY": _ticket_key(env, ipath, secret),
         "TICKET_PUBLIC_KEYS": [k for k in os.environ.get("TICKET_PUBLIC_KEYS", "").replace(",", " ").split() if k],
-        # Check-in: seats each tablet may give to walk-ins while offline, per workshop. (A registered tablet's sync
-        # credential has no lifetime: it lasts until a coordinator revokes the tablet.)
+        # Check-in: seats each tablet may give to walk-ins while offline, per workshop, taken when booking closes.
+        # (An approved tablet's sync credential has no lifetime: it lasts until a coordinator revokes the tablet.)
         "WALKIN_SHARE": _int("WALKIN_SHARE", 2),
         # Check-in tablets a coordinator may approve per bus; a lost one is revoked to make room for another.
         "TABLETS_PER_BUS": _int("TABLETS_PER_BUS", 3),

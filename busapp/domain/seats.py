@@ -20,7 +20,8 @@ Free and owed
 
 Tablets' shares
     A registered tablet may hold a few seats of a workshop for walk-ins it seats offline (`SeatShare`; the rule of
-    when is in busapp/checkin/service.py). Held seats are counted in `seats_taken`, so nobody else can take them;
+    when is in busapp/checkin/service.py). It is put in line first (`line_up`, no seat held), and `hand_out` takes
+    the seats for everyone in line at once. Held seats are counted in `seats_taken`, so nobody else can take them;
     `use_share` spends them, `return_share` gives the unused ones back, `drop_shares` forgets them when the
     workshop's seats are cleared.
 """
@@ -153,19 +154,44 @@ def share(device_id: int, workshop_id: int) -> tuple[int, int] | None:
 
 
 def shares_left(device_id: int) -> dict[int, int]:
-    """The seats each of this tablet's shares still holds, by workshop id."""
+    """The seats each of this tablet's shares still holds, by workshop id (shares taken, not those still in line)."""
     return {workshop_id: seats - used for workshop_id, seats, used in db.session.execute(
-        sa.select(SeatShare.workshop_id, SeatShare.seats, SeatShare.used).where(SeatShare.device_id == device_id))}
+        sa.select(SeatShare.workshop_id, SeatShare.seats, SeatShare.used).where(
+            SeatShare.device_id == device_id, SeatShare.taken_at.is_not(None)))}
 
 
-def hold_share(device_id: int, workshop_id: int, wanted: int) -> int:
-    """Inside the workshop's lock: hold up to `wanted` free seats for this tablet, once (a share it already has is
-    kept as it is). Returns the seats the share still holds."""
-    held = share(device_id, workshop_id)
-    if held is not None:
-        return held[0] - held[1]
-    got = next((n for n in range(wanted, 0, -1) if take(workshop_id, n)), 0)
-    db.session.add(SeatShare(device_id=device_id, workshop_id=workshop_id, seats=got, used=0))
+def line_up(device_id: int, workshop_id: int) -> bool:
+    """Inside the workshop's lock: put this tablet in line for a share of the workshop, holding no seat yet (once;
+    a share it already has, in line or taken, stays as it is). True when it was put in line now."""
+    if share(device_id, workshop_id) is not None:
+        return False
+    db.session.add(SeatShare(device_id=device_id, workshop_id=workshop_id, seats=0, used=0, taken_at=None))
+    db.session.flush()
+    return True
+
+
+def hand_out(workshop_id: int, wanted: int, now: datetime) -> dict[int, int]:
+    """Inside the workshop's lock: every tablet in line for this workshop gets up to `wanted` of the seats free now,
+    one seat each in turn (two tablets and two free seats: one each), and its share is taken. Returns the seats
+    each tablet got, by device id."""
+    line = list(db.session.scalars(sa.select(SeatShare.device_id).where(
+        SeatShare.workshop_id == workshop_id, SeatShare.taken_at.is_(None)).order_by(SeatShare.device_id)))
+    if not line:
+        return {}
+    capacity, taken = db.session.execute(
+        sa.select(Workshop.capacity, Workshop.seats_taken).where(Workshop.id == workshop_id)).one()
+    free = max(0, capacity - taken)
+    got = dict.fromkeys(line, 0)
+    while free and any(n < wanted for n in got.values()):
+        for device_id in line:
+            if free and got[device_id] < wanted:
+                got[device_id] += 1
+                free -= 1
+    if sum(got.values()) and not take(workshop_id, sum(got.values())):
+        got = dict.fromkeys(line, 0)  # the count changed under us (it cannot while we hold the lock; never overbook)
+    for device_id, n in got.items():
+        _execute(sa.update(SeatShare).where(SeatShare.device_id == device_id, SeatShare.workshop_id == workshop_id,
+                                            SeatShare.taken_at.is_(None)).values(seats=n, taken_at=now))
     return got
 
 

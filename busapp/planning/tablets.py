@@ -1,9 +1,10 @@
-"""Tablets: coordinators approve or refuse tablets that ask to be set up, see each bus's tablets, and revoke one.
+"""Tablets: coordinators approve or refuse tablets that ask to be set up, see each bus's tablets and the seats set
+aside for their walk-ins today, and revoke one.
 
 The rule (who may approve, how many per bus) is the check-in service's pairing rule (busapp/checkin/service.py).
 
 URL map
-    GET  /admin/tablets                        waiting tablets, each bus's tablets, revoked ones
+    GET  /admin/tablets                        waiting tablets, each bus's tablets, today's seat shares, revoked ones
     POST /admin/tablets/<device_id>/approve    approve a waiting tablet
     POST /admin/tablets/<device_id>/refuse     refuse a waiting tablet
     POST /admin/tablets/<device_id>/revoke     revoke a lost or retired tablet
@@ -34,14 +35,16 @@ def _page(errors: dict[int, str] | None = None, status: int = 200):
     return render_template(
         "planning/tablets.html", waiting=[d for d in everyone if d.is_waiting], on_bus=on_bus, buses=names,
         revoked=[d for d in everyone if d.is_revoked], code=checkin.pairing_code, errors=errors or {},
-        limit=current_app.config["TABLETS_PER_BUS"],
+        limit=current_app.config["TABLETS_PER_BUS"], shares=checkin.shares_of_day(),
+        share_size=current_app.config["WALKIN_SHARE"],
     ), status
 
 
 @bp.get("/tablets")
 @coordinator
 def tablets():
-    """Every tablet: those waiting for approval first, then each bus's tablets, then the revoked ones."""
+    """Every tablet: those waiting for approval first, then each bus's tablets and the seats set aside for them
+    today, then the revoked ones."""
     return _page()
 
 

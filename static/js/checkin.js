@@ -40,7 +40,7 @@
   // as far as it knows (never more than the server last said), and the shares it has given up.
   function local() {
     var l = load("local", null) || {};
-    ["arrived", "shareLeft", "givenUp", "returned"].forEach(function (k) { l[k] = l[k] || {}; });
+    ["arrived", "shareLeft", "givenUp", "returned", "taken"].forEach(function (k) { l[k] = l[k] || {}; });
     l.walkins = l.walkins || [];
     return l;
   }
@@ -199,8 +199,9 @@
     problems.textContent = "";
     load("problems", []).forEach(function (p) {
       var li = document.createElement("li");
-      li.className = "flash flash--warning";
-      li.textContent = p;
+      var ok = typeof p === "object" && p && p.ok;
+      li.className = "flash " + (ok ? "flash--success" : "flash--warning");
+      li.textContent = typeof p === "object" && p ? p.text : p;
       problems.appendChild(li);
     });
   }
@@ -226,25 +227,33 @@
     }, 0);
   }
 
-  // What the server says a share still holds, less the walk-ins still queued here; never more than known before
-  // (a share only shrinks during a day), so a late or crossing answer cannot give the tablet seats it has used.
-  function noteShare(l, workshopId, serverLeft) {
+  // What the server says a share still holds, less the walk-ins still queued here. A share is taken once, when
+  // booking closes (until then it holds nothing): the first answer that says it is taken sets it; after that it is
+  // never more than known before (a taken share only shrinks), so a late or crossing answer cannot give the tablet
+  // seats it has used.
+  function noteShare(l, workshopId, serverLeft, taken) {
     var fresh = Math.max(0, (Number(serverLeft) || 0) - pendingWalkins(workshopId));
     var known = Object.prototype.hasOwnProperty.call(l.shareLeft, workshopId) ? l.shareLeft[workshopId] : fresh;
+    if (taken && !l.taken[workshopId]) { l.taken[workshopId] = true; known = fresh; }
+    if (!taken && !l.taken[workshopId]) known = 0;
     l.shareLeft[workshopId] = l.givenUp[workshopId] ? 0 : Math.min(known, fresh);
     if (l.givenUp[workshopId] && !(Number(serverLeft) > 0)) l.returned[workshopId] = true;
   }
 
   function rebuildLocal(d) {
     var old = local();
-    var l = { arrived: {}, shareLeft: old.shareLeft, givenUp: old.givenUp, returned: old.returned, walkins: [] };
+    var l = { arrived: {}, shareLeft: old.shareLeft, givenUp: old.givenUp, returned: old.returned, taken: old.taken,
+              walkins: [] };
     queue().forEach(function (item) {
       var booking = bookingOf(d, item.booking_id);
       if (item.kind === "checkin" || item.kind === "count") l.arrived[item.booking_id] = item.people || (booking ? booking.party_size : 1);
       else if (item.kind === "undo") l.arrived[item.booking_id] = 0;
-      else if (item.kind === "walkin") l.walkins.push({ name: item.name, party_size: item.party_size, workshop_id: item.workshop_id });
+      else if (item.kind === "walkin") {
+        l.walkins.push({ name: item.name, party_size: item.party_size, workshop_id: item.workshop_id,
+                         waiting: item.seat === "pending" });
+      }
     });
-    d.workshops.forEach(function (w) { noteShare(l, w.id, w.share); });
+    d.workshops.forEach(function (w) { noteShare(l, w.id, w.share, w.share_taken); });
     save("local", l);
   }
 
@@ -331,11 +340,17 @@
     var result = await response.json();
     var answered = {};
     var problems = load("problems", []);
+    var sent = {};
+    q.forEach(function (item) { sent[item.nonce] = item; });
     result.results.forEach(function (r) {
       if (!r.nonce) return;
       answered[r.nonce] = true;
       var who = r.booking ? (r.booking.name || r.booking.code) + ": " : "";
-      if (r.conflict) problems.push(who + text("textConflict"));
+      var item = sent[r.nonce] || {};
+      // A walk-in kept here as waiting for a seat is decided now: a seat, or the waiting list.
+      if (item.seat === "pending" && r.outcome === "valid") problems.push({ text: who + text("textSeated"), ok: true });
+      else if (r.kind === "walkin" && r.outcome === "waiting") problems.push(who + r.message);
+      else if (r.conflict) problems.push(who + text("textConflict"));
       else if (["valid", "done", "again"].indexOf(r.outcome) === -1) problems.push(text("textRefused") + " " + who + r.message);
     });
     // Only what the server answered leaves the queue; anything sent meanwhile stays for the next round.
@@ -344,7 +359,9 @@
     var d = day();
     if (d && result.shares) {
       var l = local();
-      d.workshops.forEach(function (w) { noteShare(l, w.id, result.shares[w.id]); });
+      d.workshops.forEach(function (w) {
+        noteShare(l, w.id, result.shares[w.id], Object.prototype.hasOwnProperty.call(result.shares, w.id));
+      });
       save("local", l);
     }
     setOnline(true);
@@ -536,7 +553,7 @@
       box.appendChild(note);
     }
   }
-  var WARN = ["again", "other_workshop", "waiting"];
+  var WARN = ["again", "other_workshop", "waiting", "seat_pending"];
 
   // --- a sound and a vibration for every answer: success and refusal sound and feel different -------------------
   var audio = null;
@@ -583,7 +600,7 @@
       list.insertBefore(line, counts ? counts.nextSibling : list.firstChild);
     }
     var good = outcome === "valid" || outcome === "done";
-    line.className = "flash door-answer " + (good ? "flash--success" : "flash--error");
+    line.className = "flash door-answer " + (good ? "flash--success" : WARN.indexOf(outcome) !== -1 ? "flash--warning" : "flash--error");
     line.dataset.outcome = outcome;
     line.textContent = message;
   }
@@ -638,7 +655,7 @@
     var rows = document.querySelector("#list .door-rows");
     if (!rows) return;
     var li = document.createElement("li");
-    li.className = "door-row door-row--in";
+    li.className = walkin.waiting ? "door-row door-row--waiting" : "door-row door-row--in";
     li.dataset.offline = "true";
     var who = document.createElement("div");
     who.className = "door-row__who";
@@ -653,13 +670,19 @@
     var state = document.createElement("div");
     state.className = "door-row__state";
     var here = document.createElement("p");
-    here.className = "badge badge--ok";
-    here.textContent = walkin.party_size + " / " + walkin.party_size + " ✔";
+    if (walkin.waiting) {
+      // Decided when the tablet is online again: a seat if one is free, else the waiting list.
+      here.className = "badge badge--warn";
+      here.textContent = text("textSeatPending") + " · " + walkin.party_size;
+    } else {
+      here.className = "badge badge--ok";
+      here.textContent = walkin.party_size + " / " + walkin.party_size + " ✔";
+    }
     state.appendChild(here);
     li.appendChild(who);
     li.appendChild(state);
     rows.appendChild(li);
-    bump("checked_in", walkin.party_size);
+    if (!walkin.waiting) bump("checked_in", walkin.party_size);
   }
 
   // On a kept copy: what this tablet did since the copy was made (it was made together with the day's data).
@@ -765,18 +788,22 @@
       var l = local();
       if (!name) { showAnswer({ outcome: "invalid", about: "", message: answerText("invalid") }); return; }
       if (!w || new Date(w.ends_at) <= new Date()) { showAnswer({ outcome: "closed", about: name }); return; }
-      // Offline, only the seats this tablet's share still holds: any other seat may be a resident's by now.
+      // Offline, only the seats this tablet's share still holds are sure: any other seat may be taken by now.
+      // Beyond them the walk-in waits for a seat, decided when the tablet is online again (the seat-share rule).
       var left = l.shareLeft[workshopId] || 0;
-      if (size > left) { showAnswer({ outcome: "full", about: name, message: answerText("offline_full") }); return; }
-      l.shareLeft[workshopId] = left - size;
-      var walkin = { name: name, party_size: size, workshop_id: workshopId };
+      var waiting = size > left;
+      if (!waiting) l.shareLeft[workshopId] = left - size;
+      var walkin = { name: name, party_size: size, workshop_id: workshopId, waiting: waiting };
       l.walkins.push(walkin);
       save("local", l);
-      await enqueue({ kind: "walkin", workshop_id: workshopId, name: name, party_size: size, nonce: String(data.get("nonce")) });
+      var queued = { kind: "walkin", workshop_id: workshopId, name: name, party_size: size, nonce: String(data.get("nonce")) };
+      if (waiting) queued.seat = "pending";  // for this tablet only: the server decides every walk-in alike
+      await enqueue(queued);
       addWalkinRow(walkin);
       form.querySelector("input[name=name]").value = "";
       form.querySelector("input[name=nonce]").value = newNonce();
-      showAnswer({ outcome: "valid", about: name });
+      showAnswer(waiting ? { outcome: "seat_pending", about: name, message: answerText("seat_pending") }
+                         : { outcome: "valid", about: name });
       return;
     }
     var kind = String(data.get("kind") || "");
@@ -930,7 +957,7 @@
     var workshopId = Number(list.dataset.workshopId);
     if (!workshopOf(d, workshopId)) return;
     var l = local();
-    noteShare(l, workshopId, Number(list.dataset.shareLeft));
+    noteShare(l, workshopId, Number(list.dataset.shareLeft), true);
     save("local", l);
   });
   document.addEventListener("htmx:afterRequest", function (event) {

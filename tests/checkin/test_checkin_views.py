@@ -328,7 +328,7 @@ def test_a_tablet_gives_up_its_share_through_sync(client, login, today, make_boo
     login("staff")
     credential = set_up_tablet(client, make_user)
     device = db.session.scalar(sa.select(Device))
-    db.session.add(SeatShare(device_id=device.id, workshop_id=running.id, seats=2, used=0))
+    db.session.add(SeatShare(device_id=device.id, workshop_id=running.id, seats=2, used=0, taken_at=utcnow()))
     running.seats_taken = 2
     db.session.commit()
     headers = {"X-Device-Credential": credential}
@@ -345,10 +345,43 @@ def test_door_list_tells_the_tablet_its_share(client, login, today, make_user):
     login("staff")
     credential = set_up_tablet(client, make_user)
     device = db.session.scalar(sa.select(Device))
-    db.session.add(SeatShare(device_id=device.id, workshop_id=later.id, seats=2, used=0))
+    db.session.add(SeatShare(device_id=device.id, workshop_id=later.id, seats=2, used=0, taken_at=utcnow()))
     later.seats_taken = 2
     db.session.commit()
     page = client.get(f"/staff/workshops/{later.id}", headers={**HX, "X-Device-Credential": credential})
     assert 'data-share-left="2"' in page.get_data(as_text=True)
     assert "data-share-left" not in client.get(f"/staff/workshops/{later.id}", headers=HX).get_data(as_text=True)
     assert "Für Tablets freigehalten" in client.get(f"/staff/workshops/{later.id}").get_data(as_text=True)
+
+
+def test_seats_for_tablets_are_shown_to_coordinators_and_a_walk_in_without_a_seat_waits(client, login, today,
+                                                                                        make_booking, make_user, app):
+    _stop, later, running = today
+    make_booking(running, party_size=4)  # the running workshop is full
+    login("staff")
+    credential = set_up_tablet(client, make_user)
+    headers = {"X-Device-Credential": credential}
+    day = client.get("/staff/day.json", headers=headers).json
+    # The workshop in an hour can still be booked: the tablet is in line for it, and no seat is held.
+    entry = {w["id"]: w for w in day["workshops"]}[later.id]
+    assert entry["share"] == 0 and entry["share_taken"] is False
+    assert 'data-share-left' not in client.get(f"/staff/workshops/{later.id}", headers={**HX, **headers}).get_data(
+        as_text=True)
+    office = app.test_client()
+    coordinator = make_user("coordinator")
+    token = csrf_token(office, "/signin")
+    office.post("/signin", data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token})
+    page = office.get("/admin/tablets").get_data(as_text=True)
+    shares = page[page.index('id="shares-title"'):]
+    assert "Später" in shares and "Tablet vorne" in shares and "noch keiner: ab" in shares
+    # A walk-in seated offline at the full workshop is kept on the waiting list, and the tablet is told so.
+    queue = {"items": [signed(day, {"kind": "walkin", "workshop_id": running.id, "name": "Ali", "party_size": 1,
+                                    "sequence": 1, "nonce": "walkin-ali-0001"})]}
+    result = app.test_client().post("/staff/sync", json=queue, headers=headers).json["results"][0]
+    assert result["outcome"] == "waiting" and result["kind"] == "walkin"
+    assert result["message"].startswith("Kein Platz frei: auf der Warteliste")
+    ali = db.session.scalar(sa.select(Booking).where(Booking.name == "Ali"))
+    assert ali.status == BookingStatus.WAITING and ali.walk_in and ali.arrived == 0
+    door = client.get(f"/staff/workshops/{running.id}").get_data(as_text=True)
+    row = door[door.index(f'id="booking-{ali.id}"'):]
+    assert "ohne Buchung" in row[:700] and "Warteliste" in row[:1500] and "Jetzt Platz geben" in row[:3000]

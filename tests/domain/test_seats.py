@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from busapp.domain import seats
 from busapp.core.extensions import db
-from busapp.models import Booking, BookingStatus, Device, SeatShare, Workshop
+from busapp.models import Booking, BookingStatus, Device, SeatShare, Workshop, utcnow
 
 
 def _taken(workshop_id: int) -> int:
@@ -55,11 +55,18 @@ def test_tablet_share_is_held_once_spent_and_returned(make_workshop, make_user):
     db.session.commit()
     did = device.id
 
+    def line_up():
+        seats.lock(wid)
+        return seats.line_up(did, wid), seats.line_up(did, wid)
+
+    assert seats.transaction(line_up) == (True, False)
+    assert _taken(wid) == 0 and seats.shares_left(did) == {}  # in line, nothing held
+
     def hold():
         seats.lock(wid)
-        return seats.hold_share(did, wid, 2), seats.hold_share(did, wid, 2)
+        return seats.hand_out(wid, 2, utcnow()), seats.hand_out(wid, 2, utcnow())
 
-    assert seats.transaction(hold) == (2, 2)
+    assert seats.transaction(hold) == ({did: 2}, {})  # taken once
     assert _taken(wid) == 2 and seats.shares_left(did) == {wid: 2}
 
     def spend():
@@ -86,7 +93,8 @@ def test_clearing_a_workshop_frees_every_seat_and_forgets_the_tablets_shares(mak
     def hold():
         seats.lock(wid)
         seats.take(wid, 2)
-        return seats.hold_share(did, wid, 2)
+        seats.line_up(did, wid)
+        return seats.hand_out(wid, 2, utcnow())
 
     seats.transaction(hold)
     assert _taken(wid) == 4

@@ -230,7 +230,7 @@ def _second_staff() -> None:
     db.session.commit()
 
 
-def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_offline_with_it(browser, bus):
+def test_seats_are_set_aside_only_when_booking_closes_and_a_walk_in_beyond_them_waits_for_a_seat(browser, bus):
     app, server, ids = bus
     context, page = new_tablet(browser, server.url, "Tablet vorne")
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
@@ -239,8 +239,18 @@ def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_o
     def seats_taken() -> int:
         return query(app, lambda: db.session.get(Workshop, ids["workshop"]).seats_taken)
 
-    assert seats_taken() == 4 + 2  # four booked, two held for this tablet
-    # The workshop starts (the server's data and the tablet's say so alike).
+    def queued() -> int:
+        return page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue') || '[]').length")
+
+    assert seats_taken() == 4  # four booked and none held: residents can still book the workshop in an hour
+    # Offline before booking closed, the tablet holds no seat: a walk-in waits for a seat, kept on the tablet.
+    context.set_offline(True)
+    page.fill("#walkin-name", "Ali")
+    page.click(".walkin-form button[type=submit]")
+    expect(page.locator("#list .door-answer")).to_contain_text("Ali: Wartet auf einen Platz")
+    expect(page.locator("#list .door-row", has_text="Ali")).to_contain_text("wartet auf einen Platz")
+    assert queued() == 1
+    # The workshop starts, so booking has closed (the server's data and the tablet's say so alike).
     started = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
 
     def start():
@@ -253,22 +263,40 @@ def test_online_after_the_start_the_tablet_gives_its_share_up_and_seats_nobody_o
         d.workshops.forEach(w => { w.starts_at = t; });
         localStorage.setItem('busapp.staff.day', JSON.stringify(d));
     }""", started.isoformat())
-    # Online, the next sync gives the unused share back.
+    # Online: the share is taken now, Ali is seated with it, and the volunteer reads that Ali got a seat.
+    context.set_offline(False)
+    page.evaluate("BusCheckin.sync(false)")
+    expect(page.locator("[data-sync-problems]")).to_contain_text("Ali: hat einen Platz bekommen")
+    assert queued() == 0
+    walk_in = query(app, lambda: db.session.scalar(sa.select(Booking).where(Booking.name == "Ali")))
+    assert walk_in.status.value == "confirmed" and walk_in.arrived == 1
+    # After the start, online, the tablet gives the rest of its share up.
     for _ in range(50):
         page.evaluate("BusCheckin.sync(false)")
-        if seats_taken() == 4:
+        if seats_taken() == 5:
             break
         page.wait_for_timeout(100)
-    assert seats_taken() == 4
+    assert seats_taken() == 5
     share_left = "JSON.parse(localStorage.getItem('busapp.staff.local')).shareLeft[%d]" % ids["workshop"]
     assert page.evaluate(share_left) == 0
-    # Offline now, the tablet holds no seat a resident could not have: the walk-in waits for the network.
+    # Offline again, the next walk-in waits for a seat; meanwhile the last free seats go to people at the door.
     context.set_offline(True)
-    page.fill("#walkin-name", "Ali")
+    page.fill("#walkin-name", "Bea")
     page.click(".walkin-form button[type=submit]")
-    expect(page.locator("#list .door-answer")).to_contain_text("hält dieses Tablet keinen Platz")
-    assert page.evaluate("JSON.parse(localStorage.getItem('busapp.staff.queue') || '[]').length") == 0
+    expect(page.locator("#list .door-answer")).to_contain_text("Bea: Wartet auf einen Platz")
+
+    def fill_up():
+        db.session.get(Workshop, ids["workshop"]).capacity = 5
+        db.session.commit()
+
+    query(app, fill_up)
     context.set_offline(False)
+    page.evaluate("BusCheckin.sync(false)")
+    expect(page.locator("[data-sync-problems]")).to_contain_text("Bea: Kein Platz frei: auf der Warteliste")
+    bea = query(app, lambda: db.session.scalar(sa.select(Booking).where(Booking.name == "Bea")))
+    assert bea.status.value == "waiting" and bea.walk_in and bea.arrived == 0
+    page.reload()
+    expect(page.locator("#list .door-row", has_text="Bea")).to_contain_text("Warteliste")
     context.close()
 
 

@@ -41,6 +41,8 @@ function panel() {
       textPrepared: "Data until {time}.", textFetched: "Fetched {time}.", textPages: "Pages kept.",
       textUnregistered: "Not registered", textUnprepared: "Not prepared",
       textConflict: "checked in on another tablet", textRefused: "Refused:",
+      textSeated: "got a seat.", textSeatPending: "waiting for a seat",
+      answers: JSON.stringify({valid: "Checked in", seat_pending: "Waiting for a seat, decided online."}),
     },
     children,
   });
@@ -232,4 +234,79 @@ test("the day's data is dropped when it expires, and the panel says when it was 
   clock.advance(11 * HOUR);
   assert.equal(await t.context.BusCheckin.decide("ABCD2345", 4).then((r) => r.outcome), "unprepared");
   assert.equal(stored(t, "day"), null);
+});
+
+// A walk-in typed into the door list's walk-in form while offline.
+function walkIn(t, name, size, nonce) {
+  const form = new FakeElement("form", {attrs: {"hx-post": "/staff/workshops/4/walkin"}});
+  form.appendChild(new FakeElement("input", {attrs: {name: "name", value: name}}));
+  form.appendChild(new FakeElement("input", {attrs: {name: "nonce", value: nonce}}));
+  const data = new FormData();
+  data.set("name", name);
+  data.set("party_size", String(size));
+  data.set("nonce", nonce);
+  return fire(t.document, "htmx:beforeRequest", {elt: form, requestConfig: {formData: data}});
+}
+
+test("offline, a walk-in within the tablet's share is seated; one beyond it waits for a seat and is queued all the same", async () => {
+  const t = tablet();
+  t.storage.setItem(KEY + "local", JSON.stringify({shareLeft: {4: 2}, taken: {4: true}}));
+  walkIn(t, "Ali", 2, "nonce-walk-0001");
+  await settle();
+  const answer = () => t.document.getElementById("list").querySelector(".door-answer");
+  assert.equal(answer().dataset.outcome, "valid");
+  assert.equal(stored(t, "local").shareLeft[4], 0);
+  walkIn(t, "Bea", 1, "nonce-walk-0002");
+  await settle();
+  assert.equal(answer().dataset.outcome, "seat_pending");
+  assert.ok(answer().classList.contains("flash--warning"));
+  assert.equal(answer().textContent, "Bea: Waiting for a seat, decided online.");
+  assert.deepEqual(stored(t, "queue").map((i) => [i.kind, i.name, i.party_size, i.seat]),
+    [["walkin", "Ali", 2, undefined], ["walkin", "Bea", 1, "pending"]]);
+  assert.deepEqual(stored(t, "local").walkins.map((w) => [w.name, w.waiting]), [["Ali", false], ["Bea", true]]);
+});
+
+test("at sync a walk-in waiting for a seat is decided, and the volunteer reads what came of it", async () => {
+  const routes = {
+    "POST /staff/sync": json({shares: {4: 0}, results: [
+      {nonce: "w-1", kind: "walkin", outcome: "valid", booking: {name: "Bea", code: "BEA234"}},
+      {nonce: "w-2", kind: "walkin", outcome: "waiting", message: "No seat was free: on the waiting list.",
+       booking: {name: "Cem", code: "CEM234"}},
+    ]}),
+  };
+  const t = tablet({routes, online: true});
+  t.storage.setItem(KEY + "queue", JSON.stringify([
+    {kind: "walkin", workshop_id: 4, name: "Bea", party_size: 1, nonce: "w-1", sequence: 1, seat: "pending"},
+    {kind: "walkin", workshop_id: 4, name: "Cem", party_size: 1, nonce: "w-2", sequence: 2, seat: "pending"},
+  ]));
+  assert.equal(await t.context.BusCheckin.sync(false), true);
+  assert.deepEqual(plain(stored(t, "problems")), [
+    {text: "Bea: got a seat.", ok: true},
+    "Cem: No seat was free: on the waiting list.",
+  ]);
+  const shown = t.document.getElementById("sync").querySelector("[data-sync-problems]").children;
+  assert.deepEqual(shown.map((li) => [li.className, li.textContent]), [
+    ["flash flash--success", "Bea: got a seat."],
+    ["flash flash--warning", "Cem: No seat was free: on the waiting list."],
+  ]);
+});
+
+test("a share counts once taken: before booking closes the tablet knows of none, the first answer that says it is taken sets it, later ones only lower it", async () => {
+  const clock = new Clock();
+  let share = {share: 0, share_taken: false};
+  const routes = {"GET /staff/day": () => json(day(clock, {workshops: [{id: 4, ...share,
+    starts_at: new Date(clock.now + 2 * HOUR).toISOString(), ends_at: new Date(clock.now + 4 * HOUR).toISOString()}]}))};
+  const t = tablet({clock, routes, online: true});
+  const left = () => stored(t, "local").shareLeft[4];
+  await t.context.BusCheckin.prepare();
+  assert.equal(left(), 0);
+  share = {share: 2, share_taken: true};
+  await t.context.BusCheckin.prepare();
+  assert.equal(left(), 2);
+  share = {share: 3, share_taken: true};  // a crossing or wrong answer never gives more
+  await t.context.BusCheckin.prepare();
+  assert.equal(left(), 2);
+  share = {share: 1, share_taken: true};
+  await t.context.BusCheckin.prepare();
+  assert.equal(left(), 1);
 });

@@ -69,7 +69,8 @@ def test_a_cancelled_workshop_with_a_tablets_seats_held_does_not_break_the_next_
     workshop = make_workshop(capacity=6, starts_at=now + timedelta(minutes=30), duration_minutes=60)
     wid, sid = workshop.id, workshop.stop_id
     device, _credential = checkin_service.register_device("Tür", make_user("coordinator"))
-    assert tablets._hold_share(device, workshop) > 0
+    tablets._line_up(device, workshop)
+    assert tablets.hand_out_shares(workshop.starts_at)[wid] == {device.id: 2}
     changes.cancel(sid, wid, "Sturm", None)
 
     # The workshop is over: shares still held go back at the next prepare of any tablet.
