@@ -134,7 +134,9 @@ SENTENCES: dict[str, Sentence] = {
     "checkin-conflict-seen": lambda d, m: _("%(who)s looked at the double check-in of the booking %(object)s.",
                                             **m),
     "checkin-share-return": lambda d, m: _("Seats held for the tablet %(object)s went back to the workshops.", **m),
-    "device-register": lambda d, m: _("%(who)s set up the tablet %(object)s.", **m),
+    "checkin-share-take": lambda d, m: _("Booking for %(object)s closed: seats still free were set aside for the "
+                                         "tablets' walk-ins.", **m),
+    "device-register": lambda d, m: _("%(who)s asked to set up the tablet %(object)s.", **m),
     "device-approve": lambda d, m: _("%(who)s approved the tablet %(object)s.", **m),
     "device-refuse": lambda d, m: _("%(who)s refused the tablet %(object)s.", **m),
     "device-revoke": lambda d, m: _("%(who)s took the tablet %(object)s out of service.", **m),
