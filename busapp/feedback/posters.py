@@ -1,10 +1,17 @@
 """Printable A4 QR posters for the coordinators: per stop, per workshop, and the bus's permanent poster.
 
-The codes carry only public URLs, but printing belongs to planning, so the pages are for coordinators."""
+The codes carry only public URLs, but printing belongs to planning, so the pages are for coordinators.
+
+Which posters the list offers
+    One week at a time (Monday to Sunday in the town; this week unless another is chosen), of all districts or of
+    one: every stop that is not cancelled, drafts included (their poster says that the codes work once the stop is
+    published), earliest first. The whole selection prints at once, one A4 sheet per stop, POSTERS_PER_PRINT sheets
+    per print page (a busy week of several buses goes on to the next page).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Response, abort, render_template, request, url_for
@@ -15,12 +22,15 @@ from sqlalchemy.orm import selectinload
 from ..core import qr
 from ..accounts.auth import role_required
 from ..core.extensions import db
-from ..models import Role, Stop, StopStatus, Workshop
+from ..domain import town
+from ..models import District, Role, Stop, StopStatus, Workshop
+from ..schedule.queries import find_district
 from . import bp, links, rules
 
 LEVEL = "Q"  # posters hang outside and get scratched: a quarter of the code may be lost and it still reads
 DEFAULT_MM, MIN_MM, MAX_MM = 80, 20, 500
-LIST_PAST_DAYS, LIST_WEEKS = 14, 10
+POSTERS_PER_PRINT = 40
+WEEKS_REACHABLE = 52 * 20  # a week further away than this from today is not one anybody prints
 
 
 @dataclass
@@ -101,19 +111,63 @@ def workshop_codes(workshop: Workshop) -> list[Code]:
     ]
 
 
+def week_of(day: date) -> date:
+    """The Monday of the day's week."""
+    return day - timedelta(days=day.weekday())
+
+
+def poster_stops(monday: date, district: District | None = None) -> list[Stop]:
+    """The stops that get a poster in the week from `monday`, of one district or of all (see the module's rules)."""
+    start = town.midnight(monday)
+    query = (sa.select(Stop).options(selectinload(Stop.district), selectinload(Stop.workshops))
+             .where(Stop.status != StopStatus.CANCELLED, Stop.starts_at >= start,
+                    Stop.starts_at < town.midnight(monday + timedelta(days=7))))
+    if district is not None:
+        query = query.where(Stop.district_id == district.id)
+    return list(db.session.scalars(query.order_by(Stop.starts_at, Stop.id)))
+
+
+def _selection() -> tuple[date, District | None]:
+    """The week and district asked for (?week=<any day of it>&district=<slug or number>); this week, all districts
+    for anything else."""
+    this_week = week_of(town.today())
+    try:
+        monday = week_of(date.fromisoformat(request.args.get("week", "")))
+    except ValueError:
+        monday = this_week
+    if abs((monday - this_week).days) > 7 * WEEKS_REACHABLE:
+        monday = this_week
+    key = request.args.get("district", "")
+    return monday, find_district(key) if key and key != "all" else None
+
+
 @bp.get("/admin/posters")
 @role_required(Role.COORDINATOR)
 def posters():
-    """The posters to print: the bus's permanent one, and one per stop and workshop of the coming weeks."""
-    at = rules.now()
-    stops = db.session.scalars(
-        sa.select(Stop).options(selectinload(Stop.district), selectinload(Stop.workshops))
-        .where(Stop.status != StopStatus.CANCELLED,
-               Stop.ends_at >= at - timedelta(days=LIST_PAST_DAYS),
-               Stop.starts_at <= at + timedelta(weeks=LIST_WEEKS))
-        .order_by(Stop.starts_at, Stop.id)
-    ).all()
-    return _private(render_template("feedback/posters.html", stops=stops, bus_url=links.public_url("feedback.bus")))
+    """The posters to print: the bus's permanent one, and those of one week's stops, of one district or all."""
+    monday, district = _selection()
+    stops = poster_stops(monday, district)
+    districts = db.session.scalars(sa.select(District).order_by(District.name)).all()
+    return _private(render_template(
+        "feedback/posters.html", stops=stops, bus_url=links.public_url("feedback.bus"), monday=monday,
+        sunday=monday + timedelta(days=6), district=district, districts=districts,
+        previous=monday - timedelta(days=7), following=monday + timedelta(days=7),
+        prints=max(1, -(-len(stops) // POSTERS_PER_PRINT)), per_print=POSTERS_PER_PRINT))
+
+
+@bp.get("/admin/posters/print")
+@role_required(Role.COORDINATOR)
+def posters_print():
+    """Every stop poster of the week (and district) chosen, one A4 sheet each, ready to print at once."""
+    monday, district = _selection()
+    stops = poster_stops(monday, district)
+    pages = max(1, -(-len(stops) // POSTERS_PER_PRINT))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    chosen = stops[(page - 1) * POSTERS_PER_PRINT:page * POSTERS_PER_PRINT]
+    sheets = [(stop, stop_codes(stop), rules.workshops_for(stop)) for stop in chosen]
+    return _private(render_template("feedback/posters_print.html", sheets=sheets, monday=monday,
+                                    sunday=monday + timedelta(days=6), district=district, page=page, pages=pages,
+                                    total=len(stops), drafts=sum(1 for stop in chosen if not stop.is_public)))
 
 
 @bp.get("/admin/posters/bus")

@@ -166,3 +166,75 @@ def test_print_stylesheet_sets_a4_and_large_codes():
     assert re.search(r"\.poster__code \.qr \{ inline-size: 80mm; block-size: 80mm;", css)
     assert re.search(r"\.poster__title \{ font-size: 44pt;", css)
     assert not re.search(r"\b(left|right)\s*:", css)  # logical properties only
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# By week and district
+
+def _week_of(day):
+    from datetime import timedelta
+
+    return day - timedelta(days=day.weekday())
+
+
+@pytest.fixture
+def weeks(make_district, make_stop):
+    """Stops in two districts this week and next week, one cancelled, one a draft."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from busapp.domain import town
+
+    monday = _week_of(town.today())
+    at = lambda days, hour: datetime.combine(monday + timedelta(days=days), time(hour), tzinfo=ZoneInfo("Europe/Berlin"))  # noqa: E731
+    moisling, buntekuh = make_district(name="Moisling", slug="moisling"), make_district(name="Buntekuh", slug="buntekuh")
+    return {
+        "monday": monday,
+        "a": make_stop(moisling, starts_at=at(1, 10), place="Haus für alle"),
+        "b": make_stop(buntekuh, starts_at=at(2, 10), place="Familienzentrum", status=StopStatus.DRAFT),
+        "gone": make_stop(buntekuh, starts_at=at(3, 10), place="Markt", status=StopStatus.CANCELLED),
+        "next": make_stop(moisling, starts_at=at(8, 10), place="Bücherei"),
+    }
+
+
+def test_the_list_shows_one_week_of_one_district_or_all(client, coordinator, weeks):
+    html = client.get("/admin/posters").get_data(as_text=True)
+    assert "Haus für alle" in html and "Familienzentrum" in html
+    assert "Markt" not in html and "Bücherei" not in html  # cancelled; next week
+    nxt = client.get(f"/admin/posters?week={weeks['next'].starts_at.date().isoformat()}")
+    assert "Bücherei" in nxt.get_data(as_text=True) and "Haus für alle" not in nxt.get_data(as_text=True)
+    only = client.get("/admin/posters?district=moisling").get_data(as_text=True)
+    assert "Haus für alle" in only and "Familienzentrum" not in only
+    assert 'href="/admin/posters/print?week=' in only and "district=moisling" in only
+
+
+@pytest.mark.parametrize("query", ["week=banana", "week=9999-12-31", "week=0001-01-01", "district=nowhere",
+                                   "district=%00", "week=2026-02-30&district=99"])
+def test_odd_selections_show_this_week_of_all_districts(client, coordinator, weeks, query):
+    response = client.get(f"/admin/posters?{query}")
+    assert response.status_code == 200 and "Haus für alle" in response.get_data(as_text=True)
+
+
+def test_the_week_prints_at_once_one_sheet_per_stop(app, client, coordinator, weeks):
+    app.config["PUBLIC_BASE_URL"] = "https://bus.luebeck.example"
+    html = client.get("/admin/posters/print").get_data(as_text=True)
+    assert html.count('<article class="poster poster--stop">') == 2
+    assert html.index("Haus für alle") < html.index("Familienzentrum")  # in time order
+    codes = [decoded(svg) for svg in codes_in(html)]
+    assert codes == [f"https://bus.luebeck.example/f/{weeks['a'].id}", f"https://bus.luebeck.example/s/{weeks['a'].id}",
+                     f"https://bus.luebeck.example/f/{weeks['b'].id}", f"https://bus.luebeck.example/s/{weeks['b'].id}"]
+    assert "noch ein Entwurf" in html  # the draft is named
+    assert len(set(re.findall(r'id="([^"]+)"', html))) == len(re.findall(r'id="([^"]+)"', html))  # ids unique
+    one = client.get("/admin/posters/print?district=buntekuh").get_data(as_text=True)
+    assert one.count('<article class="poster poster--stop">') == 1 and "Familienzentrum" in one
+
+
+def test_a_long_week_prints_in_parts(client, coordinator, weeks, monkeypatch):
+    from busapp.feedback import posters
+
+    monkeypatch.setattr(posters, "POSTERS_PER_PRINT", 1)
+    first = client.get("/admin/posters/print").get_data(as_text=True)
+    second = client.get("/admin/posters/print?page=2").get_data(as_text=True)
+    assert "Haus für alle" in first and "Familienzentrum" not in first and "page=2" in first
+    assert "Familienzentrum" in second and "Haus für alle" not in second
+    assert client.get("/admin/posters/print?page=99").status_code == 200
