@@ -134,6 +134,8 @@ def main() -> int:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--gil", action="store_true",
                         help="only samples of the thread holding the GIL (Python work; leaves out waiting for it)")
+    parser.add_argument("--idle", action="store_true",
+                        help="also samples of threads that wait (for the database, a lock, the network): wall-clock time")
     parser.add_argument("--keep", help="write the folded stacks here too (for flame graph tools)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="busapp-profile-") as tmp:
@@ -151,7 +153,7 @@ def main() -> int:
                     run.drive(port, "warm-up", plan, 2, args.connections, "wrk", workdir)
                 out = workdir / "stacks.txt"
                 spy = subprocess.Popen([PY_SPY, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking",
-                                        "--rate", str(args.rate), *(["--gil"] if args.gil else []), "--duration", str(int(args.duration)),
+                                        "--rate", str(args.rate), *(["--gil"] if args.gil else []), *(["--idle"] if args.idle else []), "--duration", str(int(args.duration)),
                                         "--format", "raw", "--output", str(out)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 result: dict = {}

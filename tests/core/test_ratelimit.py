@@ -253,3 +253,32 @@ def test_booking_and_feedback_posts_are_limited(app, client, endpoint, setting):
     token = csrf_token(client, "/signin")
     statuses = [client.post(path, data={"csrf_token": token}).status_code for _ in range(3)]
     assert statuses[0] != 429 and statuses[1] != 429 and statuses[2] == 429, statuses
+
+
+def test_counts_do_not_wait_for_the_disk_and_nothing_else_stops_waiting(app):
+    """PostgreSQL: a counter's transaction commits without waiting for the disk (it guards against floods, it is no
+    record); the connection goes back to the pool as it was, so a booking's own commit still waits."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def on_execute(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        with app.test_request_context():
+            assert ratelimit.count("test", "one", "10/60").count == 1
+            assert ratelimit.count("test", "one", "10/60").count == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+    relaxed = [s for s in seen if "synchronous_commit" in s]
+    if engine.dialect.name != "postgresql":
+        assert relaxed == []  # SQLite: one autocommit statement per count
+        return
+    assert len(relaxed) == 2
+    with engine.connect() as conn:  # every pooled connection is back to the server's setting
+        for _ in range(3):
+            assert conn.scalar(sa.text("SHOW synchronous_commit")) == "on"
+    assert db.session.scalar(sa.text("SHOW synchronous_commit")) == "on"
