@@ -66,6 +66,7 @@ SENTENCES: dict[str, Sentence] = {
                                          "%(who)s repeated the stop %(object)s: %(num)d new stops.",
                                          _count(d, "copies"), **m),
     "stop-live-status": lambda d, m: _("%(who)s set the live status of the stop %(object)s: %(status)s.", **m),
+    "stop-texts": lambda d, m: _("%(who)s wrote a notice of the stop %(object)s in other languages.", **m),
     "stop-delete-drafts": lambda d, m: ngettext("%(who)s deleted %(num)d draft stop.",
                                                 "%(who)s deleted %(num)d draft stops.", _count(d, "stops"), **m),
     "stops-publish": lambda d, m: ngettext("%(who)s published %(num)d stop at once.",

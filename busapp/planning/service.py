@@ -710,11 +710,19 @@ def save_place(place_id: int | None, values: dict, user: User | None) -> Place:
     return place
 
 
+def _gaps(obj, model: str, own: str) -> dict[str, list[str]]:
+    """{language: [fields]} of the texts a row has in its own language but not in that one."""
+    from ..core import content
+
+    given = [f for f in content.PLANNED[model] if getattr(obj, f)]
+    texts = obj.texts or {}
+    gaps = {tag: [f for f in given if not (texts.get(tag) or {}).get(f)] for tag in content.other_languages(own)}
+    return {tag: fields for tag, fields in gaps.items() if fields}
+
+
 def missing_texts(now: datetime | None = None, limit: int = 500) -> list[tuple[Workshop, dict[str, list[str]]]]:
     """The upcoming workshops whose texts are not given in every language: for each, {language: [fields]} of the
     texts it has in its own language but not in that one (residents then read the German text)."""
-    from ..core import content
-
     now = now or utcnow()
     workshops = db.session.scalars(
         sa.select(Workshop).join(Stop, Workshop.stop_id == Stop.id)
@@ -723,11 +731,29 @@ def missing_texts(now: datetime | None = None, limit: int = 500) -> list[tuple[W
         .options(joinedload(Workshop.stop)).order_by(Workshop.starts_at, Workshop.id).limit(limit)).unique().all()
     found = []
     for workshop in workshops:
-        given = [f for f in content.PLANNED["Workshop"] if getattr(workshop, f)]
-        texts = workshop.texts or {}
-        gaps = {tag: [f for f in given if not (texts.get(tag) or {}).get(f)]
-                for tag in content.other_languages(workshop.language)}
-        gaps = {tag: fields for tag, fields in gaps.items() if fields}
+        gaps = _gaps(workshop, "Workshop", workshop.language)
         if gaps:
             found.append((workshop, gaps))
+    return found
+
+
+def missing_course_texts() -> list[tuple[Course, dict[str, list[str]]]]:
+    """The active course templates whose title, description or what to bring is not given in every language
+    ({language: [fields]}): a workshop made from one starts with its texts, so a gap here reaches every such
+    workshop."""
+    found = []
+    for course in courses(active_only=True):
+        gaps = _gaps(course, "Course", course.language)
+        if gaps:
+            found.append((course, gaps))
+    return found
+
+
+def missing_finding_notes() -> list[tuple[Place, list[str]]]:
+    """The places whose note for finding the bus is not given in every language: for each, the languages."""
+    found = []
+    for place in db.session.scalars(sa.select(Place).where(Place.finding_note != "").order_by(Place.name)):
+        gaps = _gaps(place, "Place", "")
+        if gaps:
+            found.append((place, list(gaps)))
     return found

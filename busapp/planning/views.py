@@ -12,6 +12,8 @@ URL map (all under /admin, coordinators only):
     /workshops/<id>/edit                 change a workshop    planning.workshop_edit
     /workshops/<id>/publish, /unpublish                       planning.workshop_publish, planning.workshop_unpublish
     /courses, /courses/new, /courses/<id>  course catalogue   planning.courses, planning.course_new, planning.course_edit
+    /translations                        what lacks a language planning.translations
+    /stops/<id>/notices                  notices translated    planning.stop_notices
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ from ..core import content
 from ..accounts.auth import role_required
 from ..domain import live
 from ..core.extensions import db
+from ..core.forms import clean_text
 from ..core.htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from . import bp, changes, service
+from . import bp, changes, notices, service
 from .forms import CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
 
 coordinator = role_required(Role.COORDINATOR)
@@ -234,7 +237,7 @@ def _stop_page(stop: Stop, live: LiveForm, live_texts: dict, live_errors: dict):
     return render_template("planning/stop.html", stop=stop, holiday=service.holiday(service.local_day(stop.starts_at)),
                            bookings=service.active_bookings(stop), live=live, text_languages=content.language_rows(),
                            live_fields=[("live_note", _("Note for visitors"), False)], live_texts=live_texts,
-                           live_errors=live_errors), 422 if live_errors else 200
+                           live_errors=live_errors, notices=notices.notices(stop)), 422 if live_errors else 200
 
 
 LIVE_REFUSALS = {
@@ -484,19 +487,67 @@ def workshop_unpublish(workshop_id: int):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Course catalogue
+# Texts in other languages
+
+def _notice_labels() -> dict[str, str]:
+    return {"live_note": _("Live note for visitors"), "cancel_reason": _("Reason for the cancellation"),
+            "change_note": _("Note on the change, told to the people booked")}
+
 
 @bp.get("/translations")
 @coordinator
 def translations():
-    """What residents still read in German: the upcoming workshops' texts missing per language."""
-    from ..core.content import language_rows
-
-    names = {tag: (name, lang) for tag, name, lang in language_rows("-")}  # every language
+    """What residents still read in German: the upcoming workshops' texts, the stops' notices, the course
+    templates' texts and the places' notes for finding the bus, missing per language, each with a link to fix it."""
+    names = {tag: (name, lang) for tag, name, lang in content.language_rows("-")}  # every language
     fields = {name: label for name, label, _multiline in _workshop_text_fields()}
+    fields["what_to_bring"] = fields["bring"]
     return render_template("planning/translations.html", missing=service.missing_texts(), names=names,
-                           fields=fields)
+                           fields=fields, notices=notices.missing(), courses=service.missing_course_texts(),
+                           places=service.missing_finding_notes(), notice_labels=_notice_labels())
 
+
+@bp.route("/stops/<int:stop_id>/notices", methods=["GET", "POST"])
+@coordinator
+def stop_notices(stop_id: int):
+    """A stop's notices (live note, reasons of cancellations, the note on a change) in other languages, added
+    after they were typed; nothing is mailed again."""
+    stop = _stop_or_404(stop_id)
+    typed, errors, general, status = {}, {}, [], 200
+    if request.method == "POST":
+        key = request.form.get("notice", "")
+        notice = next((n for n in notices.notices(stop) if n.key == key), None)
+        name = notice.field if notice is not None else "live_note"
+        texts, errors = content.texts_from_form(request.form, "Stop", fields=(name,))
+        if notice is not None:
+            for tag, entry in texts.items():  # the shortest place of the notice sets the limit
+                if len(entry.get(name, "")) > notice.limit:
+                    errors[f"text-{tag}-{name}"] = [_("Please use at most %(max)d characters.", max=notice.limit)]
+        if not errors:
+            # Only what the coordinator changed: each language's text against the one the form was shown with.
+            typed_texts = content.texts_of(texts, name)
+            changes = {tag: typed_texts.get(tag, "") for tag in content.other_languages()
+                       if typed_texts.get(tag, "") != clean_text(request.form.get(f"was-{tag}"))}
+            try:
+                notices.translate(stop.id, key, request.form.get("version", ""), changes,
+                                  current_user._get_current_object())
+            except service.Refused as refused:
+                # The new text is shown with what was typed kept beside it, to be checked and sent again.
+                general = [m for ms in refused.errors.values() for m in ms]
+                stop = _stop_or_404(stop_id)
+            else:
+                flash(_("The translations are saved. Residents read them at once; nobody is mailed again."),
+                      "success")
+                return redirect(url_for("planning.stop_notices", stop_id=stop.id, _anchor=f"notice-{key}"), code=303)
+        typed = {key: texts}
+        status = 422 if errors else 409
+    return render_template("planning/notices.html", stop=stop, notices=notices.notices(stop), typed=typed,
+                           errors=errors, general=general, labels=_notice_labels(),
+                           text_languages=content.language_rows()), status
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Course catalogue
 
 @bp.get("/courses")
 @coordinator
