@@ -196,15 +196,16 @@ class RepeatForm(FlaskForm):
         ("weekly", _l("Every week")), ("biweekly", _l("Every second week")),
         ("monthly", _l("Every month on the same weekday (for example the 2nd Tuesday)")),
     ]), validators=[InputRequired(message=_l("Please choose how often."))])
-    count = IntegerField(_l("How many times"), validators=[
+    count = IntegerField(_l("How many new stops"), validators=[
         Optional(), NumberRange(1, service.MAX_SERIES, message=_l("Please give between %(min)d and %(max)d."))])
-    until = DateField(_l("Or until this date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[Optional()])
+    until = DateField(_l("Or until this date"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[Optional()],
+                      render_kw={"autocomplete": "off"})
     exceptions = StringField(_l("Leave out these dates"), filters=[clean_text], validators=[Optional(), _too_long(600)])
     confirm = HiddenField()
 
     def validate_count(self, field) -> None:
         if not field.data and not self.until.data:
-            raise ValidationError(_l("Please give how many times, or a last date."))
+            raise ValidationError(_l("Please give how many new stops, or a last date."))
 
     def exception_dates(self) -> set[date]:
         from .service import parse_date

@@ -327,7 +327,7 @@ def test_repeat_previews_then_writes_all(client, coordinator, make_district, mak
     path = f"/admin/stops/{stop.id}/repeat"
     preview = post(client, path, {"rule": "biweekly", "count": "4"})
     html = preview.get_data(as_text=True)
-    assert preview.status_code == 200 and "4 dates" in html
+    assert preview.status_code == 200 and "4 new dates" in html and "That makes 5 stops: this one and 4 new ones." in html
     assert db.session.scalar(sa.select(sa.func.count(Stop.id))) == 1
     done = post(client, path, {"rule": "biweekly", "count": "4", "confirm": "yes"})
     assert done.status_code == 303
