@@ -59,7 +59,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Templates take the shared rules' values from here (and hand them on to scripts as data- attributes),
     # never retyping them.
-    app.jinja_env.globals.update(PARTY_SIZES=party.PARTY_SIZES, MIN_MINUTES_LATE=live.MIN_MINUTES_LATE,
+    app.jinja_env.globals.update(PARTY_SIZES=party.PARTY_SIZES, MAX_PARTY=party.MAX_PARTY,
+                                 MIN_MINUTES_LATE=live.MIN_MINUTES_LATE,
                                  MAX_MINUTES_LATE=live.MAX_MINUTES_LATE, may_be_left_empty=forms.may_be_left_empty)
 
     @app.get("/healthz")
