@@ -107,7 +107,7 @@ def calls(stop_id: int):
     return render_template("planning/calls.html", stop=stop, people=people, ticks=ticks(stop, people))
 
 
-@bp.post("/stops/<int:stop_id>/calls")
+@bp.post("/stops/<int:stop_id>/calls/ticks")
 @role_required(Role.COORDINATOR)
 def calls_save(stop_id: int):
     """Save the ticks that changed since the page was shown: one row (as it is ticked, htmx) or the whole form."""

@@ -53,7 +53,7 @@ def _tick(client, stop_id: int, booking_id: int, called: bool, reached: bool, wa
         data[f"called-{booking_id}"] = "1"
     if reached:
         data[f"reached-{booking_id}"] = "1"
-    return client.post(f"/admin/stops/{stop_id}/calls", data=data, headers={"HX-Request": "true"} if htmx else {})
+    return client.post(f"/admin/stops/{stop_id}/calls/ticks", data=data, headers={"HX-Request": "true"} if htmx else {})
 
 
 def test_a_tick_is_saved_and_shown_to_everyone(client, login, cancelled):
@@ -93,7 +93,7 @@ def test_the_form_without_javascript_saves_only_rows_that_changed(client, login,
     stop_id, emine, hans = cancelled["stop"], cancelled["emine"], cancelled["hans"]
     token = csrf_token(client, f"/admin/stops/{stop_id}/calls")
     calls.mark(stop_id, hans, True, True, cancelled["coordinator"])  # meanwhile, someone else reached Hans
-    response = client.post(f"/admin/stops/{stop_id}/calls", data={
+    response = client.post(f"/admin/stops/{stop_id}/calls/ticks", data={
         "csrf_token": token, "row": [str(emine), str(hans)], f"called-{emine}": "1",
         f"was-called-{emine}": "0", f"was-reached-{emine}": "0", f"was-called-{hans}": "0", f"was-reached-{hans}": "0",
     })
@@ -132,4 +132,4 @@ def test_only_people_on_the_list_can_be_ticked(client, login, cancelled, make_wo
 def test_staff_cannot_tick(client, login, cancelled):
     login("staff")
     assert client.get(f"/admin/stops/{cancelled['stop']}/calls").status_code == 403
-    assert client.post(f"/admin/stops/{cancelled['stop']}/calls", data={"only": "1"}).status_code in (400, 403)
+    assert client.post(f"/admin/stops/{cancelled['stop']}/calls/ticks", data={"only": "1"}).status_code in (400, 403)
