@@ -125,7 +125,8 @@ def release() -> str:
     for name in static_files():
         h.update(f"{name}:{version(name)}\n".encode())
     env = current_app.jinja_env
-    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_remove_tickets.html", "pwa/_head.html", "base.html"):
+    for template in ("pwa/sw.js", "pwa/offline.html", "pwa/_remove_tickets.html", "pwa/_head.html", "base.html",
+                     "checkin/_offline.html"):
         source, _filename, _uptodate = env.loader.get_source(env, template)
         h.update(source.encode())
     h.update(str(current_app.config["SW_RELEASE"]).encode())
@@ -246,6 +247,7 @@ def worker():
         "staffPages": list(STAFF_PAGES),
         "staffCachePrefix": STAFF_CACHE_PREFIX,
         "staffCopyHeader": STAFF_COPY_HEADER,
+        "staffArea": url_for("checkin.index"),
         "signPaths": [url_for("auth.signin"), url_for("auth.signout")],
         "timeout": NAVIGATION_TIMEOUT_MS,
         "outboxScript": static_url("js/outbox.js"),

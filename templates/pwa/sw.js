@@ -5,7 +5,9 @@
  * then the offline page. Only public pages from CONFIG.pages are saved, and never a response that says no-store.
  * Bookings and feedback made offline wait in the IndexedDB outbox (outbox.js) and are sent on `sync`.
  * Staff pages (CONFIG.staffPages): network first too; without network, the copy a prepared tablet keeps in its own
- * cache, for the person signed in when it was kept (why that is safe: STAFF_PAGES in busapp/pwa/views.py).
+ * cache, for the person signed in when it was kept (why that is safe: STAFF_PAGES in busapp/pwa/views.py). Any
+ * other page of the bus team (CONFIG.staffArea), or one without a copy: the offline page says in plain words that
+ * this page is not saved on the tablet and links to the staff pages that are.
  */
 "use strict";
 
@@ -96,7 +98,7 @@ async function page(event, url) {
   try {
     response = await Promise.race([network, delay(CONFIG.timeout)]);
   } catch (err) {
-    return (await savedCopy(url)) || offlinePage(url);
+    return (await savedCopy(url)) || offlineFor(url);
   }
   if (response) return unlessBroken(response, url);
   // The network is slow: show the saved copy now if there is one, else keep waiting for the network.
@@ -105,7 +107,7 @@ async function page(event, url) {
   try {
     return unlessBroken(await network, url);
   } catch (err) {
-    return offlinePage(url);
+    return offlineFor(url);
   }
 }
 
@@ -246,7 +248,7 @@ async function staffPage(event, url) {
   try {
     response = await Promise.race([network, delay(CONFIG.timeout)]);
   } catch (err) {
-    return (await staffCopy(url)) || offlinePage(url);
+    return (await staffCopy(url)) || staffOfflinePage(url);
   }
   if (response) return response.status < 500 ? response : ((await staffCopy(url)) || response);
   const copy = await staffCopy(url);
@@ -254,8 +256,53 @@ async function staffPage(event, url) {
   try {
     return await network;
   } catch (err) {
-    return offlinePage(url);
+    return staffOfflinePage(url);
   }
+}
+
+function offlineFor(url) {
+  return url.pathname.startsWith(CONFIG.staffArea) ? staffOfflinePage(url) : offlinePage(url);
+}
+
+// The staff pages this tablet keeps for the person signed in, with their titles: [{href, title}], or none when
+// there is no copy or it is no longer to be shown (the sign-in it was made for has expired, or the day is over).
+async function savedStaffPages() {
+  const names = await staffCacheNames();
+  if (names.length !== 1) return [];
+  const cache = await caches.open(names[0]);
+  const pages = [];
+  for (const request of await cache.keys()) {
+    const response = await cache.match(request, {ignoreVary: true});
+    if (!response || !(Number(response.headers.get("X-Staff-Until")) > Date.now())) return [];
+    let title = decodeURIComponent(response.headers.get("X-Saved-Title") || "");
+    if (!title) {
+      const found = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(await response.text());
+      title = found ? unescapeHtml(found[1].trim()) : "";
+    }
+    const href = new URL(request.url).pathname;
+    pages.push({href, title: title.split(" · ")[0].split(" – ")[0] || href});
+  }
+  // Today's page first, then each workshop's door list before its scan page.
+  return pages.sort((a, b) => a.href.length - b.href.length || a.href.localeCompare(b.href));
+}
+
+// The offline page for a page of the bus team that is not saved here: it says so, and lists what is saved.
+async function staffOfflinePage(url) {
+  const page = await offlinePage(url);
+  let body = await page.text();
+  const saved = await savedStaffPages();
+  const links = saved.map((p) => `<li><a class="button button--secondary" href="${escapeHtml(p.href)}">`
+    + `${escapeHtml(p.title)}</a></li>`).join("");
+  body = body
+    .replace(/<body\b/i, "<body data-staff-offline=\"true\"")
+    .replace('id="offline-main"', 'id="offline-main" hidden')
+    .replace('id="staff-offline" hidden', 'id="staff-offline"')
+    .replace('id="staff-saved"></ul>', `id="staff-saved">${links}</ul>`)
+    .replace(saved.length ? 'id="staff-saved-none"' : 'id="staff-saved-intro"',
+             saved.length ? 'id="staff-saved-none" hidden' : 'id="staff-saved-intro" hidden');
+  const headers = new Headers(page.headers);
+  DROP_HEADERS.forEach((h) => headers.delete(h));
+  return new Response(body, {status: page.status, headers});
 }
 
 // What the server says about who is signed in: nobody (a redirect to sign-in, 401, 403), or someone whose copy
@@ -318,7 +365,10 @@ async function keepStaffPages(urls) {
     DROP_HEADERS.forEach((h) => headers.delete(h));
     headers.set("X-Saved-At", String(at));
     headers.set("X-Staff-Until", String(mark.until));
-    await cache.put(url.origin + url.pathname, new Response(await response.text(), {status: 200, headers}));
+    const body = await response.text();
+    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body);
+    headers.set("X-Saved-Title", encodeURIComponent(title ? unescapeHtml(title[1].trim()) : ""));
+    await cache.put(url.origin + url.pathname, new Response(body, {status: 200, headers}));
   }
   // Pages of workshops that are no longer in the day's data go.
   const kept = new Set(pages.map(({url}) => url.origin + url.pathname));
@@ -328,6 +378,10 @@ async function keepStaffPages(urls) {
 
 function delay(ms) {
   return new Promise((resolve) => setTimeout(() => resolve(null), ms));
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 function unescapeHtml(text) {
