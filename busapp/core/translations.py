@@ -30,6 +30,7 @@ STAFF_ONLY_SOURCES = (
     "busapp/mail/views.py", "templates/mail/index.html",
     "busapp/opendata/", "templates/opendata/",
     "busapp/participation/admin.py", "busapp/participation/admin_forms.py", "busapp/participation/codes.py",
+    "busapp/participation/moderation.py",
     "templates/participation/admin/",
 )
 

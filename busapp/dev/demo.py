@@ -428,6 +428,19 @@ def _add_consultation(today: date, districts: list[District]) -> None:
                 moderation=Moderation.PUBLISHED if published else Moderation.NEW, status=IdeaStatus(status),
                 answer=answer, supports=(7 - n) if published else 0,
             ))
+    # An idea written in Turkish, answered in Turkish too; one said twice, merged into the first; one corrected.
+    db.session.flush()
+    first = db.session.scalars(sa.select(Idea).where(Idea.consultation_id == consultation.id).order_by(Idea.id)).first()
+    turkish = Idea(consultation=consultation, text="Belediye formları Türkçe de olsun.", topic="Verwaltung online",
+                   locale="tr", moderation=Moderation.PUBLISHED, status=IdeaStatus.REVIEW, supports=3,
+                   answer="Wir prüfen, welche Formulare es auch auf Türkisch geben kann.",
+                   answer_texts={"tr": "Hangi formların Türkçe de sunulabileceğini inceliyoruz."})
+    said_twice = Idea(consultation=consultation, text="Termine online buchen können!", topic="Verwaltung online",
+                      moderation=Moderation.HIDDEN, hidden_reason="duplicate", merged_into_id=first.id)
+    corrected = Idea(consultation=consultation, text="Mehr Hilfe beim Online-Banking, am liebsten vormittags.",
+                     topic="Lernen und Hilfe", moderation=Moderation.PUBLISHED, supports=2,
+                     correction_note="Rechtschreibung korrigiert", corrected_at=consultation.starts_at + timedelta(days=2))
+    db.session.add_all([turkish, said_twice, corrected])
 
 
 def is_empty() -> bool:

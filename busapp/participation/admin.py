@@ -19,14 +19,15 @@ from ..core.i18n import current_tag
 from ..domain import tour
 from ..models import Role, Stop
 from . import bp, service, station
-from .admin_forms import StationStartForm, AnswerIdeaForm, ConsultationForm, ModerateForm, parse_questions, questions_text, status_of
+from .admin_forms import ConsultationForm, StationStartForm, parse_questions, questions_text
 from .forms import _c, answer_form
 from .models import Channel, Consultation, Contribution, Idea, Moderation, Question
 from .views import _submission, district_choices
 
 
 
-def _get(consultation_id: int) -> Consultation:
+def get(consultation_id: int) -> Consultation:
+    """The consultation, or 404."""
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is None:
         abort(404)
@@ -59,7 +60,7 @@ def _day_start(day) -> datetime:
 @role_required(Role.COORDINATOR)
 def edit(consultation_id: int | None):
     """Open a consultation or change one; its choice questions can change only while nobody has answered."""
-    c = _get(consultation_id) if consultation_id is not None else None
+    c = get(consultation_id) if consultation_id is not None else None
     answered = c is not None and db.session.scalar(
         sa.select(sa.func.count(Contribution.id)).where(Contribution.consultation_id == c.id)) > 0
     form = ConsultationForm()
@@ -116,71 +117,11 @@ def _stops_in_period(form: ConsultationForm) -> bool:
     return True
 
 
-@bp.get("/admin/mitreden/<int:consultation_id>/ideen")
-@role_required(Role.COORDINATOR)
-def ideas(consultation_id: int):
-    """The consultation's ideas, new ones first, each with its moderation and its public answer."""
-    c = _get(consultation_id)
-    order = sa.case((Idea.moderation == Moderation.NEW, 0), else_=1)
-    rows = db.session.scalars(sa.select(Idea).where(Idea.consultation_id == c.id).order_by(order, Idea.id)).all()
-    forms = {}
-    for idea in rows:
-        answer = AnswerIdeaForm(prefix=f"a{idea.id}", formdata=None)
-        answer.status.data, answer.answer.data = idea.status.value, idea.answer
-        forms[idea.id] = (ModerateForm(prefix=f"m{idea.id}", formdata=None), answer)
-    return render_template("participation/admin/ideas.html", consultation=c, ideas=rows, forms=forms,
-                           statuses=service.STATUSES, reasons=service.HIDE_REASONS)
-
-
-def _idea(idea_id: int) -> Idea:
-    idea = db.session.get(Idea, idea_id)
-    if idea is None:
-        abort(404)
-    return idea
-
-
-@bp.post("/admin/mitreden/ideen/<int:idea_id>/moderation")
-@role_required(Role.COORDINATOR)
-def moderate(idea_id: int):
-    """Publish an idea, or hide it with a published reason."""
-    idea = _idea(idea_id)
-    form = ModerateForm(prefix=f"m{idea.id}")
-    if not form.validate_on_submit():
-        flash(_("Please choose publish or hide."), "error")
-    elif form.action.data == "publish":
-        service.publish(idea, current_user)
-        flash(_("The idea is published."), "success")
-    else:
-        try:
-            service.hide(idea, form.reason.data or "", current_user)
-            flash(_("The idea is hidden."), "success")
-        except service.Refused as exc:
-            flash(exc.message, "error")
-    return redirect(url_for(".ideas", consultation_id=idea.consultation_id, _anchor=f"idee-{idea.id}"), code=303)
-
-
-@bp.post("/admin/mitreden/ideen/<int:idea_id>/antwort")
-@role_required(Role.COORDINATOR)
-def answer(idea_id: int):
-    """Set an idea's public status and the city's answer."""
-    idea = _idea(idea_id)
-    form = AnswerIdeaForm(prefix=f"a{idea.id}")
-    if not form.validate_on_submit():
-        flash(_("Please check the status and the answer."), "error")
-    else:
-        try:
-            service.answer(idea, status_of(form), form.answer.data, current_user)
-            flash(_("The answer is saved."), "success")
-        except service.Refused as exc:
-            flash(exc.message, "error")
-    return redirect(url_for(".ideas", consultation_id=idea.consultation_id, _anchor=f"idee-{idea.id}"), code=303)
-
-
 @bp.route("/admin/mitreden/<int:consultation_id>/papier", methods=["GET", "POST"])
 @role_required(Role.COORDINATOR)
 def paper(consultation_id: int):
     """Type in a paper card: the residents' form, recorded as from paper."""
-    c = _get(consultation_id)
+    c = get(consultation_id)
     lang = current_tag()
     form = answer_form(c, lang, district_choices(), stops=[(s.id, service.stop_label(s)) for s in service.stops_of(c)])
     status = 200
@@ -210,7 +151,7 @@ def paper(consultation_id: int):
 def report(consultation_id: int):
     """The board's report: answers by district, channel, age group and internet use, the choice questions' tables
     and the ideas; printable on A4."""
-    c = _get(consultation_id)
+    c = get(consultation_id)
     r = service.report(c, current_tag())
     return render_template("participation/admin/report.html", consultation=c, r=r, statuses=service.STATUSES,
                            moderation={"new": _("new"), "published": _("published"), "hidden": _("hidden")})
@@ -220,11 +161,12 @@ def report(consultation_id: int):
 @role_required(Role.COORDINATOR)
 def report_csv(consultation_id: int):
     """The report's figures as CSV, one row per figure: section, label, count."""
-    c = _get(consultation_id)
+    c = get(consultation_id)
     r = service.report(c, current_tag())
     rows = [(_("Total"), "", r.total)]
     for section, table in ((_("Channel"), r.by_channel), (_("District"), r.by_district), (_("Stop"), r.by_stop),
-                           (_("Age group"), r.by_age), (_("Internet use"), r.by_internet)):
+                           (_("Language"), r.by_language), (_("Age group"), r.by_age),
+                           (_("Internet use"), r.by_internet)):
         rows += [(section, label, n) for label, n in table]
     for q, table in r.questions:
         rows += [(q.text, label, n) for label, n in table]

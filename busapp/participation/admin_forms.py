@@ -78,7 +78,23 @@ class ModerateForm(FlaskForm):
 class AnswerIdeaForm(FlaskForm):
     status = SelectField(_l("Status"), choices=_c((s.value, label) for s, label in STATUSES.items()),
                          validators=[InputRequired()])
-    answer = TextAreaField(_l("Public answer"), filters=[clean_text], validators=[Optional(), Length(max=2000)])
+    topic = SelectField(_l("Topic"), validators=[Optional()])
+    answer = TextAreaField(_l("Public answer (German)"), filters=[clean_text],
+                           validators=[Optional(), Length(max=2000)])
+    # Shown only for an idea written in another language; its label names that language.
+    answer_own = TextAreaField(_l("Public answer in the idea's language"), filters=[clean_text],
+                               validators=[Optional(), Length(max=2000)])
+
+
+class MergeForm(FlaskForm):
+    into = SelectField(_l("Merge into this idea"), coerce=int, validators=[InputRequired(_l("Please choose an idea."))])
+
+
+class CorrectForm(FlaskForm):
+    text = TextAreaField(_l("Corrected text"), filters=[clean_text],
+                         validators=[DataRequired(_l("The idea cannot be empty.")), Length(max=2000)])
+    note = StringField(_l("What was corrected (shown with the idea)"), filters=[clean_text],
+                       validators=[DataRequired(_l("Please say what you corrected.")), Length(max=300)])
 
 
 def status_of(form: AnswerIdeaForm) -> IdeaStatus:

@@ -136,7 +136,14 @@ class Idea(db.Model):
     flag: Mapped[str] = mapped_column(sa.String(30), default="")
     status: Mapped[IdeaStatus] = mapped_column(enum_column(IdeaStatus, "idea_status"), default=IdeaStatus.RECEIVED)
     answer: Mapped[str] = mapped_column(sa.Text, default="")
+    # The city's answer in the idea's own language, beside the German one: {"tr": "..."}.
+    answer_texts: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default=sa.text("'{}'"))
     supports: Mapped[int] = mapped_column(default=0)
+    # A duplicate merged into another idea: hidden as said before, its supports moved to that one.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("idea.id", ondelete="SET NULL"), index=True)
+    # What a coordinator corrected in the text, shown with it ("Spelling corrected").
+    correction_note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consultation: Mapped[Consultation] = relationship(back_populates="ideas")
@@ -146,7 +153,13 @@ class Idea(db.Model):
         sa.CheckConstraint("moderation <> 'hidden' OR hidden_reason <> ''", name="hidden_reason"),
         sa.CheckConstraint("status <> 'not_possible' OR answer <> ''", name="not_possible_answer"),
         sa.CheckConstraint("supports >= 0", name="supports"),
+        sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_itself"),
     )
+
+    def answer_in(self, lang: str) -> tuple[str, str]:
+        """The city's answer in `lang` where given, else the German one: (text, language of the text)."""
+        own = (self.answer_texts or {}).get(lang)
+        return (own, lang) if own else (self.answer, "de")
 
 
 class Support(db.Model):

@@ -39,9 +39,20 @@ Moderation and answers
     into the strategy, or not possible, and the last needs an answer saying why (CHECK constraints hold both rules,
     whoever writes the row).
 
+    The answer is written in German; for an idea written in another language it may be given in that language too,
+    and residents reading in it see that one (`Idea.answer_in`). The report counts answers per language.
+
+Merging and correcting
+    Two ideas saying the same are merged: the duplicate is hidden as said before and points to the idea kept, its
+    supports move there, a device that supported both counted once, and ideas merged into the duplicate before now
+    point to the one kept (`merge`). A coordinator corrects an idea's text (spelling, a phone number left in it)
+    only with a note saying what was corrected, shown with the idea (`correct`); the text as written is not kept.
+
 Support
     Residents support published ideas, one support per device and idea (UNIQUE on idea and device hash); a second
-    tap changes nothing. The idea's count goes up in the same transaction, by an UPDATE, so parallel taps all count.
+    tap changes nothing. The idea's count goes up in the same transaction, by an UPDATE that counts only while the
+    idea is published, so parallel taps all count and a tap racing a hiding counts nowhere. A support for a merged
+    idea (a page shown before the merge) counts for the idea it was merged into.
 
 The station
     A staff tablet switched into the Mitmach-Station takes one person's answers after another without sign-in
@@ -127,9 +138,10 @@ class Saved:
 class Refused(Exception):
     """The answer is not taken; `message` says why, in the person's language."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, field: str = ""):
         super().__init__(message)
         self.message = message
+        self.field = field  # the form field it is about, where there is one
 
 
 def now() -> datetime:
@@ -361,9 +373,17 @@ def save(consultation: Consultation, submission: Submission, *, key: str, channe
 
 # --- support -----------------------------------------------------------------------------------------------------
 
-def support(idea: Idea, device_token: str) -> bool:
-    """Count this device's support for a published idea once; False when it had supported it before (or the idea
-    is not public)."""
+def supported_idea(idea: Idea) -> Idea:
+    """The idea a support for `idea` counts for: the one it was merged into, if it was."""
+    if idea.merged_into_id is not None:
+        return db.session.get(Idea, idea.merged_into_id) or idea
+    return idea
+
+
+def support(idea: Idea, device_token: str, _again: bool = True) -> bool:
+    """Count this device's support for a published idea once (for the idea it was merged into, if it was); False
+    when it had supported it before (or the idea is not public)."""
+    idea = supported_idea(idea)
     if idea.moderation != Moderation.PUBLISHED:
         return False
     idea_id = idea.id
@@ -373,7 +393,14 @@ def support(idea: Idea, device_token: str) -> bool:
     except IntegrityError:
         db.session.rollback()
         return False
-    db.session.execute(sa.update(Idea).where(Idea.id == idea_id).values(supports=Idea.supports + 1))
+    counted = db.session.execute(sa.update(Idea).where(Idea.id == idea_id, Idea.moderation == Moderation.PUBLISHED)
+                                 .values(supports=Idea.supports + 1))
+    if counted.rowcount != 1:  # hidden or merged meanwhile
+        db.session.rollback()
+        merged_into = db.session.scalar(sa.select(Idea.merged_into_id).where(Idea.id == idea_id))
+        if merged_into is not None and _again:
+            return support(db.session.get(Idea, merged_into), device_token, _again=False)
+        return False
     db.session.commit()
     return True
 
@@ -388,6 +415,8 @@ def supported(device_token: str, idea_ids: list[int]) -> set[int]:
 # --- moderation --------------------------------------------------------------------------------------------------
 
 def publish(idea: Idea, user: User | None = None) -> None:
+    if idea.merged_into_id is not None:
+        raise Refused(_("This idea was merged into another one."))
     idea.moderation, idea.hidden_reason = Moderation.PUBLISHED, ""
     audit("mitreden-publish", idea, user=user)
     db.session.commit()
@@ -401,13 +430,79 @@ def hide(idea: Idea, reason: str, user: User | None = None) -> None:
     db.session.commit()
 
 
-def answer(idea: Idea, status: IdeaStatus, text: str, user: User | None = None) -> None:
-    text = (text or "").strip()
+def answer(idea: Idea, status: IdeaStatus, text: str, user: User | None = None, *, own: str = "",
+           topic: str | None = None) -> None:
+    """Set the idea's public status and the city's answer (German, and `own` in the idea's language where that is
+    another); `topic`, when given, tags it with one of the consultation's topics ("" for none)."""
+    text, own = (text or "").strip(), (own or "").strip()
     if status == IdeaStatus.NOT_POSSIBLE and not text:
         raise Refused(_("Please say why it is not possible."))
+    if own and not text:
+        raise Refused(_("Please write the answer in German too."))
     idea.status, idea.answer = status, text
+    idea.answer_texts = {idea.locale: own} if own and idea.locale != "de" else {}
+    if topic is not None:
+        idea.topic = topic if topic in (idea.consultation.topics or []) else ""
     audit("mitreden-answer", idea, user=user, status=status.value)
     db.session.commit()
+
+
+def merge(duplicate: Idea, keep: Idea, user: User | None = None) -> int:
+    """Merge `duplicate` into `keep` (see Merging); returns the number of supports moved."""
+    if duplicate.id == keep.id or duplicate.consultation_id != keep.consultation_id:
+        raise Refused(_("Please choose another idea of this consultation."))
+    if keep.merged_into_id is not None:
+        raise Refused(_("That idea was merged into another one itself. Please choose the one it was merged into."))
+    duplicate_id, keep_id = duplicate.id, keep.id
+    # Hiding the duplicate first takes its row: a support arriving meanwhile waits, then finds it hidden.
+    hidden = db.session.execute(sa.update(Idea).where(Idea.id == duplicate_id, Idea.merged_into_id.is_(None)).values(
+        moderation=Moderation.HIDDEN, hidden_reason="duplicate", merged_into_id=keep_id))
+    if hidden.rowcount != 1:
+        db.session.rollback()
+        raise Refused(_("This idea was merged already."))
+    supports = db.session.scalar(sa.select(Idea.supports).where(Idea.id == duplicate_id)) or 0
+    kept_devices = sa.select(Support.device_hash).where(Support.idea_id == keep_id).scalar_subquery()
+    both = db.session.scalar(sa.select(sa.func.count(Support.id)).where(
+        Support.idea_id == duplicate_id, Support.device_hash.in_(kept_devices))) or 0
+    moved = max(0, supports - both)
+    try:
+        db.session.execute(sa.delete(Support).where(Support.idea_id == duplicate_id,
+                                                    Support.device_hash.in_(kept_devices)))
+        db.session.execute(sa.update(Support).where(Support.idea_id == duplicate_id).values(idea_id=keep_id))
+        db.session.execute(sa.update(Idea).where(Idea.id == keep_id).values(supports=Idea.supports + moved))
+        db.session.execute(sa.update(Idea).where(Idea.id == duplicate_id).values(supports=0))
+        db.session.execute(sa.update(Idea).where(Idea.merged_into_id == duplicate_id).values(merged_into_id=keep_id))
+        audit("mitreden-merge", duplicate, user=user, into=keep_id, supports=moved)
+        db.session.commit()
+    except IntegrityError:  # a device supported the kept idea at this very moment: nothing was changed
+        db.session.rollback()
+        raise Refused(_("Someone supported one of the ideas just now. Please try again.")) from None
+    db.session.expire_all()
+    return moved
+
+
+def correct(idea: Idea, text: str, note: str, user: User | None = None) -> None:
+    """Change an idea's text, only with a note saying what was corrected (shown with the idea)."""
+    text, note = (text or "").strip()[:IDEA_MAX], " ".join((note or "").split())
+    if not text:
+        raise Refused(_("The idea cannot be empty."), "text")
+    if not note:
+        raise Refused(_("Please say what you corrected. The note is shown with the idea."), "note")
+    if text == idea.text:
+        raise Refused(_("The text is unchanged."), "text")
+    idea.text, idea.correction_note, idea.corrected_at = text, note[:300], now()
+    idea.flag = flag_for(text)
+    # The note only: the text as written may hold what the correction took out (a phone number, an address).
+    audit("mitreden-correct", idea, user=user, reason=note[:300])
+    db.session.commit()
+
+
+def merged_counts(idea_ids: list[int]) -> dict[int, int]:
+    """How many ideas were merged into each of these."""
+    if not idea_ids:
+        return {}
+    return dict(db.session.execute(sa.select(Idea.merged_into_id, sa.func.count(Idea.id))
+                                   .where(Idea.merged_into_id.in_(idea_ids)).group_by(Idea.merged_into_id)).all())
 
 
 def published_ideas(consultation_ids: list[int] | None = None) -> list[Idea]:
@@ -433,6 +528,7 @@ class Report:
     by_channel: list[tuple[str, int]]
     by_district: list[tuple[str, int]]
     by_stop: list[tuple[str, int]]
+    by_language: list[tuple[str, int]]
     by_age: list[tuple[str, int]]
     by_internet: list[tuple[str, int]]
     questions: list[tuple[Question, list[tuple[str, int]]]]
@@ -444,7 +540,7 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
 
     "not given" counts the answers that skipped a question about the person."""
     rows = db.session.execute(sa.select(Contribution.channel, Contribution.district_id, Contribution.age_group,
-                                        Contribution.internet, Contribution.stop_id)
+                                        Contribution.internet, Contribution.stop_id, Contribution.locale)
                               .where(Contribution.consultation_id == consultation.id)).all()
     not_given = _("not given")
     names = dict(db.session.execute(sa.select(District.id, District.name)).all())
@@ -478,10 +574,23 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
     return Report(
         consultation=consultation, total=len(rows),
         by_channel=[(str(label), channels.get(key, 0)) for key, label in CHANNELS.items()],
-        by_district=district_rows, by_stop=stop_rows,
+        by_district=district_rows, by_stop=stop_rows, by_language=_by_language(Counter(r[5] for r in rows)),
         by_age=table(ages, AGE_GROUPS), by_internet=table(internet, INTERNET),
         questions=questions, ideas=ideas,
     )
+
+
+def language_name(tag: str) -> str:
+    """A language as the app offers it, named in itself ("Türkçe"); the tag itself when it offers none such."""
+    return current_app.config["LANGUAGES"].get(tag, tag)
+
+
+def _by_language(counts: Counter) -> list[tuple[str, int]]:
+    """Answers per language of the form, each language named in itself, in the order the app offers them."""
+    names = current_app.config["LANGUAGES"]
+    rows = [(f"{name} ({tag})", counts.get(tag, 0)) for tag, name in names.items()]
+    other = sum(n for tag, n in counts.items() if tag not in names)
+    return rows + ([(_("other"), other)] if other else [])
 
 
 # --- the station -------------------------------------------------------------------------------------------------

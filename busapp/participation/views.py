@@ -58,6 +58,7 @@ def index():
     token = request.cookies.get(DEVICE_COOKIE, "")
     return render_template("participation/index.html", running=running, past=past, lang=current_tag(),
                            topics=service.by_topic(ideas), statuses=service.STATUSES,
+                           merged=service.merged_counts([i.id for i in ideas]),
                            supported=service.supported(token, [i.id for i in ideas]))
 
 
@@ -159,14 +160,15 @@ def thanks(consultation_id: int):
 def support(idea_id: int):
     """Support a published idea, once per device."""
     idea = db.session.get(Idea, idea_id)
-    if idea is None or idea.moderation != Moderation.PUBLISHED:
+    if idea is None or service.supported_idea(idea).moderation != Moderation.PUBLISHED:
         abort(404)
     token, new_token = device_token()
     if service.support(idea, token):
         flash(_("Thank you for your support."), "success")
     else:
         flash(_("You have already supported this idea."), "info")
-    response = redirect(url_for(".index", _anchor=f"idee-{idea_id}"), code=303)
+    shown = service.supported_idea(db.session.get(Idea, idea_id))
+    response = redirect(url_for(".index", _anchor=f"idee-{shown.id}"), code=303)
     return set_device_cookie(response, token) if new_token else response
 
 

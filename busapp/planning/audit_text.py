@@ -158,6 +158,8 @@ SENTENCES: dict[str, Sentence] = {
     "mitreden-publish": lambda d, m: _("%(who)s published the idea %(object)s.", **m),
     "mitreden-hide": lambda d, m: _("%(who)s hid the idea %(object)s (%(reason)s).", **m),
     "mitreden-answer": lambda d, m: _("%(who)s answered the idea %(object)s (%(status)s).", **m),
+    "mitreden-merge": lambda d, m: _("%(who)s merged the idea %(object)s into a similar one.", **m),
+    "mitreden-correct": lambda d, m: _("%(who)s corrected the idea %(object)s (%(reason)s).", **m),
     "mitreden-station-pin": lambda d, m: _("%(who)s started the Mitmach-Station.", **m),
     "seed-demo": lambda d, m: _("The demo tour was loaded.", **m),
 }

@@ -99,3 +99,54 @@ def test_supports_tapped_at_once_all_count(app, now):
     db.session.refresh(idea)
     assert idea.supports == COPIES
     assert service.support(idea, "x" * 32) is True
+
+
+def test_supports_racing_a_merge_are_counted_once_each(app, now):
+    """Devices tap support on two ideas while a coordinator merges one into the other: afterwards each idea's
+    count is exactly the number of devices stored for it, and the merged one has none."""
+    from busapp.participation.models import Support
+
+    app.config["RATELIMIT_FEEDBACK"] = "1000/600"
+    c = _consultation(now)
+    keep = Idea(consultation_id=c.id, text="Mehr WLAN", moderation=Moderation.PUBLISHED)
+    duplicate = Idea(consultation_id=c.id, text="WLAN bitte", moderation=Moderation.PUBLISHED)
+    db.session.add_all([keep, duplicate])
+    db.session.commit()
+    keep_id, duplicate_id = keep.id, duplicate.id
+    with LiveServer(app) as server:
+        requests = []
+        for n in range(COPIES):
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            fields = _form(opener, f"{server.url}/mitreden/{c.id}")
+            cookie = "; ".join(f"{k.name}={k.value}" for k in jar)
+            for idea_id in (keep_id, duplicate_id):
+                requests.append(urllib.request.Request(
+                    f"{server.url}/mitreden/ideen/{idea_id}/unterstuetzen",
+                    data=urllib.parse.urlencode({"csrf_token": fields["csrf_token"]}).encode(),
+                    headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}))
+        merged = []
+
+        def merge():
+            with app.app_context():
+                for _attempt in range(5):
+                    try:
+                        merged.append(service.merge(db.session.get(Idea, duplicate_id), db.session.get(Idea, keep_id)))
+                        return
+                    except service.Refused:
+                        db.session.rollback()
+                    finally:
+                        db.session.remove()
+
+        worker = threading.Thread(target=merge)
+        worker.start()
+        results = _at_once(requests)
+        worker.join(timeout=90)
+    assert len(merged) == 1, merged
+    assert all(status == 200 for status, _ in results), results
+    db.session.rollback()
+    rows = dict(db.session.execute(sa.select(Support.idea_id, sa.func.count(Support.id)).group_by(Support.idea_id)).all())
+    counts = dict(db.session.execute(sa.select(Idea.id, Idea.supports)).all())
+    assert counts[duplicate_id] == 0 and duplicate_id not in rows
+    # Every device's taps end up as one support for the idea kept: those on the duplicate moved or followed it.
+    assert counts[keep_id] == rows.get(keep_id, 0) == COPIES
