@@ -26,6 +26,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from ..accounts.auth import role_required
+from ..core import content
 from ..domain import live
 from ..domain.party import MAX_PARTY, MIN_PARTY
 from ..core.extensions import csrf, db
@@ -161,6 +162,9 @@ def _today(stop: Stop | None, now, errors: dict | None = None, typed: dict | Non
         "conflicts": service.conflicts(stops=service.stops_of_day(now) + ([stop] if stop else [])),
         "place_name": service.place_name,
         "live_labels": LIVE_LABELS, "errors": errors or {}, "typed": typed or {},
+        # The note's other languages, and the translations of the note shown now.
+        "note_languages": content.language_rows(),
+        "note_now": content.texts_of(stop.texts, "live_note") if stop is not None and stop.live_note else {},
     }
 
 
@@ -171,17 +175,24 @@ def live(stop_id: int):
     stop = db.first_or_404(db.select(Stop).where(Stop.id == stop_id))
     status = request.form.get("status", "")
     typed = {"minutes_late": request.form.get("minutes_late", "")[:10], "reason": request.form.get("reason", "")[:200]}
+    # The note in other languages (`text-<tag>-live_note`): none typed keeps the ones of an unchanged note, and a
+    # new note without them drops the old note's (busapp/schedule/service.py).
+    texts, text_errors = content.texts_from_form(request.form, "Stop", fields=("live_note",))
+    typed["texts"] = content.texts_of(texts, "live_note")
     minutes = _int(typed["minutes_late"], 0, 10_000) if typed["minutes_late"].strip() else None
     device = current_device()
+    template = "checkin/_live.html" if is_partial() else "checkin/index.html"
     if not service.is_of_day(stop, service.local_day(utcnow())):
         errors = {"not_today": LIVE_ERRORS["not_today"], "status": status}
-        template = "checkin/_live.html" if is_partial() else "checkin/index.html"
         return render_template(template, **_today(stop, utcnow(), errors, typed)), 422
+    if text_errors:
+        return render_template(template, **_today(stop, utcnow(), {"texts": text_errors, "status": status},
+                                                  typed)), 422
     if status == "cancelled":
         return _cancel_today(stop, typed)
     try:
         schedule_service.set_live_status(stop, status, minutes_late=minutes, reason=typed["reason"], user=_user(),
-                                         device=device.name if device else "")
+                                         device=device.name if device else "", texts=typed["texts"] or None)
     except schedule_service.LiveStatusRefused as exc:
         db.session.rollback()
         errors = {exc.reason: LIVE_ERRORS[exc.reason], "status": status}
@@ -211,7 +222,7 @@ def _cancel_today(stop: Stop, typed: dict):
         context["confirm_cancel"] = planning_changes.impact(stop)
         return render_template(template, **context)
     try:
-        planning_changes.cancel(stop.id, None, reason, _user())
+        planning_changes.cancel(stop.id, None, reason, _user(), reasons=typed["texts"] or None)
     except planning_service.Refused:
         db.session.rollback()
         errors = {"cancelled": LIVE_ERRORS["cancelled"], "status": "cancelled"}
