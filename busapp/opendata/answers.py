@@ -78,9 +78,12 @@ class MadeAnswers:
     out of date, only spared the making (loading objects, their facts, JSON) that is most of a list's time."""
 
     MAX = 256
+    # Bounded by bytes as well, whatever addresses (filters, page sizes) are asked for: the least recently used go.
+    MAX_BYTES = 16 * 1024 * 1024
 
     def __init__(self) -> None:
         self._made: OrderedDict[str, Made] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: str, rows: tuple, now: datetime) -> Made | None:
@@ -93,14 +96,18 @@ class MadeAnswers:
 
     def put(self, key: str, made: Made) -> None:
         with self._lock:
+            old = self._made.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.data)
             self._made[key] = made
-            self._made.move_to_end(key)
-            while len(self._made) > self.MAX:
-                self._made.popitem(last=False)
+            self._bytes += len(made.data)
+            while self._made and (len(self._made) > self.MAX or self._bytes > self.MAX_BYTES):
+                self._bytes -= len(self._made.popitem(last=False)[1].data)
 
     def clear(self) -> None:
         with self._lock:
             self._made.clear()
+            self._bytes = 0
 
 
 def made_answers() -> MadeAnswers:

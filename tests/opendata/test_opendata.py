@@ -829,3 +829,18 @@ def test_openapi_documents_every_api_route(app, client):
             path = re.sub(r"<(?:[a-z]+:)?entity_id>", "{entityId}", path)
             assert path in documented, rule.rule
     assert client.get("/api").status_code == 200
+
+
+def test_pages_made_once_are_bounded_by_count_and_bytes(app, monkeypatch):
+    from busapp.opendata import answers
+
+    made = answers.MadeAnswers()
+    monkeypatch.setattr(answers.MadeAnswers, "MAX_BYTES", 2500)
+    now = datetime(2026, 12, 1, 10, 0)
+    for i in range(4):
+        made.put(f"/api/v1/stops?limit={i}", answers.Made((i,), now + timedelta(hours=1), b"x" * 1000, str(i), None))
+    assert made._bytes <= 2500 and len(made._made) == 2
+    assert made.get("/api/v1/stops?limit=0", (0,), now) is None  # the least recently used went first
+    assert made.get("/api/v1/stops?limit=3", (3,), now).etag == "3"
+    assert made.get("/api/v1/stops?limit=3", (4,), now) is None  # other rows: made anew
+    assert made.get("/api/v1/stops?limit=3", (3,), now + timedelta(hours=1)) is None  # its time has come
