@@ -145,8 +145,37 @@ def _rows():
     return stops, workshops
 
 
+def _mark(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+class _Words:
+    """The feed's sentences, translated once per file with markers for their values (gettext per event was most
+    of a large feed's time) and filled in per event."""
+
+    def __init__(self) -> None:
+        m = _mark
+        self.draft = _("Draft: %(title)s", title=m("title"))
+        self.cancelled = _("Cancelled: %(title)s", title=m("title"))
+        self.state = _("State: %(state)s", state=m("state"))
+        self.bus = _("Bus: %(bus)s", bus=m("bus"))
+        self.reason = _("Reason: %(reason)s", reason=m("reason"))
+        self.heading = _("Workshops:")
+        self.workshop = _("%(start)s–%(end)s %(title)s: %(taken)s of %(seats)s seats booked", start=m("start"),
+                          end=m("end"), title=m("title"), taken=m("taken"), seats=m("seats"))
+        self.link = _("In the planning pages: %(url)s", url=m("url"))
+        self.states = {StopStatus.DRAFT: _("Draft"), StopStatus.PUBLISHED: _("Published"),
+                       StopStatus.CANCELLED: _("Cancelled")}
+
+    @staticmethod
+    def fill(pattern: str, **values) -> str:
+        for name, value in values.items():
+            pattern = pattern.replace(_mark(name), str(value))
+        return pattern
+
+
 def render(link: CalendarLink) -> bytes:
-    """The feed's bytes, written line by line (a thousand stops in a few milliseconds)."""
+    """The feed's bytes, written line by line (thousands of stops in well under a second)."""
     stops, workshops = _rows()
     tzid = current_app.config["TIMEZONE"]
     tz = ZoneInfo(tzid)
@@ -156,6 +185,7 @@ def render(link: CalendarLink) -> bytes:
     prefix = stop_link[:-1] if stop_link.endswith("/1") else None
     city = current_app.config["CITY_NAME"]
     name = _("Digital workshop bus: planning")
+    words, fill = _Words(), _Words.fill
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "METHOD:PUBLISH",
              fold_line(f"NAME:{escape_text(name)}"), fold_line(f"X-WR-CALNAME:{escape_text(name)}"),
              "REFRESH-INTERVAL;VALUE=DURATION:PT1H", "X-PUBLISHED-TTL:PT1H",
@@ -163,33 +193,30 @@ def render(link: CalendarLink) -> bytes:
     if stops:
         lines.append(vtimezone_text(tzid, stops[0].starts_at.astimezone(tz).year - 1,
                                     stops[-1].starts_at.astimezone(tz).year + 2))
-    words = {
-        StopStatus.DRAFT: _("Draft"), StopStatus.PUBLISHED: _("Published"), StopStatus.CANCELLED: _("Cancelled"),
-    }
     for s in stops:
         url = f"{prefix}{s.id}" if prefix else links.absolute_url("planning.stop", stop_id=s.id)
         title = f"{s.name} ({s.district})" + (f" · {s.bus}" if several_buses else "")
         if s.status == StopStatus.DRAFT:
-            title = _("Draft: %(title)s", title=title)
+            title = fill(words.draft, title=title)
         elif s.status == StopStatus.CANCELLED:
-            title = _("Cancelled: %(title)s", title=title)
-        text = [_("State: %(state)s", state=words.get(s.status, s.status.value)), _("Bus: %(bus)s", bus=s.bus)]
+            title = fill(words.cancelled, title=title)
+        text = [fill(words.state, state=words.states.get(s.status, s.status.value)), fill(words.bus, bus=s.bus)]
         if s.status == StopStatus.CANCELLED and s.cancel_reason:
-            text.append(_("Reason: %(reason)s", reason=s.cancel_reason))
+            text.append(fill(words.reason, reason=s.cancel_reason))
         rows = workshops.get(s.id, [])
         if rows:
-            text += ["", _("Workshops:")]
+            text += ["", words.heading]
         for w in rows:
             start = w.starts_at.astimezone(tz)
             end = start + timedelta(minutes=w.duration_minutes)
-            line = _("%(start)s–%(end)s %(title)s: %(taken)d of %(seats)d seats booked",
-                     start=f"{start:%H:%M}", end=f"{end:%H:%M}", title=w.title, taken=w.seats_taken, seats=w.capacity)
+            line = fill(words.workshop, start=f"{start:%H:%M}", end=f"{end:%H:%M}", title=w.title,
+                        taken=w.seats_taken, seats=w.capacity)
             if w.status == WorkshopStatus.CANCELLED:
-                line = _("Cancelled: %(title)s", title=line)
+                line = fill(words.cancelled, title=line)
             elif w.status == WorkshopStatus.DRAFT:
-                line = _("Draft: %(title)s", title=line)
+                line = fill(words.draft, title=line)
             text.append("• " + line)
-        text += ["", _("In the planning pages: %(url)s", url=url)]
+        text += ["", fill(words.link, url=url)]
         location = ", ".join(p for p in (s.name, s.address, f"{s.postcode} {city}" if s.postcode else "") if p)
         status = {StopStatus.DRAFT: "TENTATIVE", StopStatus.CANCELLED: "CANCELLED"}.get(s.status, "CONFIRMED")
         lines += ["BEGIN:VEVENT", stamp,
