@@ -41,9 +41,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # The infrastructure every feature stands on (busapp/core/), then the features, each a package registered the
     # same way: its init_app adds its blueprint and its commands.
-    from .core import assets, choices, content, errors, faults, htmx, i18n, security, translations
+    from .core import assets, choices, content, errors, faults, htmx, i18n, security, townprofile, translations
 
-    for part in (i18n, errors, faults, htmx, security, assets, choices, content, translations):
+    for part in (i18n, townprofile, errors, faults, htmx, security, assets, choices, content, translations):
         part.init_app(app)
 
     from . import (

@@ -97,6 +97,9 @@ class District(db.Model):
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     lat: Mapped[float | None] = mapped_column(sa.Float)
     lon: Mapped[float | None] = mapped_column(sa.Float)
+    # The district's boundary from the town's official list: a GeoJSON Polygon or MultiPolygon in WGS 84
+    # (busapp/core/districtfile.py), or None when the list gave only a point.
+    boundary: Mapped[dict | None] = mapped_column(sa.JSON, deferred=True)
 
     stops: Mapped[list[Stop]] = relationship(back_populates="district", order_by="Stop.starts_at")
 
@@ -117,7 +120,7 @@ class Place(db.Model):
     postcode: Mapped[str] = mapped_column(sa.String(10), default="")
     lat: Mapped[float | None] = mapped_column(sa.Float)
     lon: Mapped[float | None] = mapped_column(sa.Float)
-    # The nearest city bus stop and the lines that call there, e.g. "Marli-Forum", "1, 11".
+    # The nearest city bus stop and the lines that call there, e.g. "Rathaus", "1, 4".
     transit_stop: Mapped[str] = mapped_column(sa.String(120), default="")
     transit_lines: Mapped[str] = mapped_column(sa.String(120), default="")
     step_free: Mapped[bool | None] = mapped_column()

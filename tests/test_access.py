@@ -42,6 +42,8 @@ PUBLIC = (
     # tests/planning/test_coordinator_calendar.py).
     "planfeed.feed",
     "static", "healthz",
+    # The town's colours and logo (its profile), which every page loads.
+    "town.style", "town.logo",
     # For monitoring: /readyz says only whether this node can serve; /metrics answers METRICS_NETWORKS or its token
     # and is a 404 to everyone else (tests/ops/test_monitoring.py).
     "readyz", "metrics",

@@ -17,7 +17,7 @@ NAME_MAX = 80
 CONTACT_MAX = 120
 NOTE_MAX = 300
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-# Digits with the separators people write in phone numbers: +49 451 123-456, (0451) 12 34 56, 0451/123456
+# Digits with the separators people write in phone numbers: +49 123 456-789, (0123) 45 67 89, 0123/456789
 _PHONE = re.compile(r"^\+?[0-9 ()/.\-]+$")
 
 

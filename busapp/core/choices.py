@@ -20,7 +20,7 @@ AUDIENCES = {
     "everyone": _l("Everyone"),
     "seniors": _l("Seniors"),
     "families": _l("Families"),
-    "newcomers": _l("Newcomers to Lübeck"),
+    "newcomers": _l("New in town"),
     "youth": _l("Young people"),
 }
 

@@ -114,7 +114,7 @@ def _public_base_url(env: str) -> str:
         return value or DEV_BASE_URL
     raise ConfigError(
         "PUBLIC_BASE_URL is not set. In production every link in mails, calendars and QR codes is built on it, "
-        "for example: export PUBLIC_BASE_URL=https://digitalbus.luebeck.de"
+        "for example: export PUBLIC_BASE_URL=https://digitalbus.example.org"
     )
 
 
@@ -156,8 +156,24 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     elif production and len(secret) < 32:
         raise ConfigError("SECRET_KEY is too short for production: use at least 32 random characters")
 
+    # The town profile (busapp/core/townprofile.py): everything that is one town's. Environment settings of the same
+    # meaning below win over its values.
+    from . import townprofile
+
+    town_ref = overrides.get("TOWN") or os.environ.get("TOWN", "").strip() or townprofile.DEFAULT_TOWN
+    try:
+        town = townprofile.load(town_ref)
+    except townprofile.ProfileError as exc:
+        raise ConfigError(str(exc)) from None
+    if production and town.fictional:
+        raise ConfigError(f"TOWN: {town.folder} is an example profile, not a real town (it says fictional = true). "
+                          "Start your town's own with: flask town init NAME")
+
+    def _setting(name: str, default: str) -> str:
+        return os.environ.get(name, "").strip() or default
+
     # The town's time zone: every "today", day list and wall-clock time (busapp/domain/town.py).
-    timezone_name = os.environ.get("TIMEZONE", "").strip() or "Europe/Berlin"
+    timezone_name = _setting("TIMEZONE", town.time_zone)
     try:
         ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -198,12 +214,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LANGUAGES": languages(os.environ.get("LANGUAGES", "") or DEFAULT_LANGUAGES, "de"),
         "RTL_LANGUAGES": {"ar", "fa", "he", "ur", "ku"},
         "TIMEZONE": timezone_name,
-        "SITE_NAME": os.environ.get("SITE_NAME", "Digitalwerkstatt-Bus Lübeck"),
+        "TOWN": town_ref,
+        "TOWN_PROFILE": town,
+        "SITE_NAME": _setting("SITE_NAME", town.site_name),
         "PUBLIC_BASE_URL": _public_base_url(env),
-        # The bus team's telephone, shown on every stop page and ticket; the demo shows an example number.
-        "TEAM_PHONE": os.environ.get("TEAM_PHONE", "" if production else "0451 000000 (Beispiel)"),
-        # The town in postal addresses of places ("23564 Lübeck").
-        "CITY_NAME": os.environ.get("CITY_NAME", "Lübeck"),
+        # The bus team's telephone, shown on every stop page and ticket; outside production the profile's example.
+        "TEAM_PHONE": _setting("TEAM_PHONE", town.phone or ("" if production else town.demo_phone)),
+        # The town after the postcode in addresses of places: the profile's German name.
+        "CITY_NAME": _setting("CITY_NAME", town.name.pick("de")),
         # Booking rules
         "BOOKING_CLOSES_MINUTES": _int("BOOKING_CLOSES_MINUTES", 0),
         "PURGE_AFTER_DAYS": _int("PURGE_AFTER_DAYS", 30),
@@ -277,12 +295,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # SW_RELEASE forces a new worker version without a change of files.
         "SW_KILL_SWITCH": _bool("SW_KILL_SWITCH", False),
         "SW_RELEASE": os.environ.get("SW_RELEASE", ""),
-        # The accessibility statement's contact and complaints body (busapp/pages/__init__.py has Schleswig-Holstein's).
-        "ACCESSIBILITY_CONTACT": os.environ.get("ACCESSIBILITY_CONTACT", ""),
-        "ACCESSIBILITY_PHONE": os.environ.get("ACCESSIBILITY_PHONE", ""),
+        # The accessibility statement's contact and complaints body (busapp/pages/), from the profile.
+        "ACCESSIBILITY_CONTACT": _setting("ACCESSIBILITY_CONTACT", town.accessibility_email),
+        "ACCESSIBILITY_PHONE": _setting("ACCESSIBILITY_PHONE", town.accessibility_phone),
         "ACCESSIBILITY_STATEMENT_DATE": os.environ.get("ACCESSIBILITY_STATEMENT_DATE", ""),
-        "ACCESSIBILITY_ENFORCEMENT_NAME": os.environ.get("ACCESSIBILITY_ENFORCEMENT_NAME", ""),
-        "ACCESSIBILITY_ENFORCEMENT_URL": os.environ.get("ACCESSIBILITY_ENFORCEMENT_URL", ""),
+        "ACCESSIBILITY_ENFORCEMENT_NAME": _setting("ACCESSIBILITY_ENFORCEMENT_NAME", town.enforcement_name),
+        "ACCESSIBILITY_ENFORCEMENT_URL": _setting("ACCESSIBILITY_ENFORCEMENT_URL", town.enforcement_url),
         # Anonymous public pages are kept this many seconds per process (busapp/core/pagecache.py); 0 switches it off.
         "PAGE_CACHE_SECONDS": _int("PAGE_CACHE_SECONDS", 5),
         # Tickets: the private Ed25519 key that signs them, and public keys of earlier keys still accepted.
@@ -305,15 +323,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Open data (busapp/opendata): the licence of the data (a DCAT-AP.de licence URI), who publishes it, and
         # how long a process answers If-None-Match from memory without a query (0 switches that off).
         "OPENDATA_LICENSE": os.environ.get("OPENDATA_LICENSE", "http://dcat-ap.de/def/licenses/dl-zero-de/2.0"),
-        "OPENDATA_PUBLISHER": os.environ.get("OPENDATA_PUBLISHER", "Hansestadt Lübeck"),
+        "OPENDATA_PUBLISHER": _setting("OPENDATA_PUBLISHER", town.publisher),
         "OPENDATA_CONTACT_EMAIL": os.environ.get("OPENDATA_CONTACT_EMAIL", "")
         or os.environ.get("MAIL_FROM", "digitalbus@localhost"),
-        "OPENDATA_MUNICIPALITY_KEY": os.environ.get("OPENDATA_MUNICIPALITY_KEY", "01003000"),
+        "OPENDATA_MUNICIPALITY_KEY": _setting("OPENDATA_MUNICIPALITY_KEY", town.municipality_key),
         # The region of every address (schema.org addressRegion), and who delivers the catalogue to GovData
-        # (dcatde:contributorID, an IRI from GovData's list: Schleswig-Holstein's towns deliver through the state).
-        "OPENDATA_REGION": os.environ.get("OPENDATA_REGION", "Schleswig-Holstein"),
-        "OPENDATA_CONTRIBUTOR_ID": os.environ.get("OPENDATA_CONTRIBUTOR_ID",
-                                                  "http://dcat-ap.de/def/contributors/schleswigHolstein"),
+        # (dcatde:contributorID, an IRI from GovData's list).
+        "OPENDATA_REGION": _setting("OPENDATA_REGION", town.state.pick("de")),
+        "OPENDATA_CONTRIBUTOR_ID": _setting("OPENDATA_CONTRIBUTOR_ID", town.contributor_id),
         "OPENDATA_FRESH_SECONDS": _int("OPENDATA_FRESH_SECONDS", 5),
     }
     if env == "testing":
@@ -388,7 +405,7 @@ def _check(cfg: dict) -> None:
     base = urlsplit(cfg["PUBLIC_BASE_URL"] or "")
     if base.scheme not in ("http", "https") or not base.hostname or base.path or base.query or base.fragment:
         raise ConfigError(
-            f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.luebeck.de, "
+            f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.example.org, "
             f"got {cfg['PUBLIC_BASE_URL']!r}"
         )
     if cfg["PURGE_AFTER_DAYS"] < 0:

@@ -344,7 +344,7 @@ def script_dates(locale) -> dict:
 
 
 def comma() -> str:
-    """The language's comma between two parts of a line ("Marli, St. Lorenz Süd"; Arabic and Persian "، ")."""
+    """The language's comma between two parts of a line ("Rathaus, Altstadt"; Arabic and Persian "، ")."""
     return "، " if get_locale().language in ARABIC_SCRIPT else ", "
 
 

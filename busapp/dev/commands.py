@@ -12,7 +12,7 @@ from flask import current_app
               help="Instead of the six-week tour, a synthetic one of this many stops over past and future years "
                    "(for measuring: bench/README.md).")
 def seed_demo(if_empty: bool, force: bool, stops: int | None) -> None:
-    """Load the Lübeck demo tour (ten districts, six weeks of stops) and the demo accounts."""
+    """Load the town profile's demo tour (its districts, six weeks of stops) and the demo accounts."""
     from . import demo
 
     if current_app.config["APP_ENV"] == "production" and not force:

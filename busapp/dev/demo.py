@@ -1,12 +1,17 @@
-"""Demo data: Lübeck's ten Stadtteile and a plausible six-week tour of the bus, relative to today."""
+"""Demo data: the town profile's districts and a plausible six-week tour of the bus, relative to today.
+
+The districts come from the profile's official list, the places where the bus parks from its demo.json
+(busapp/core/townprofile.py); a profile without one gets an example meeting point at each district's centre. The
+workshops, their texts and the feedback are the same for every town."""
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
-from importlib import resources
 
 import sqlalchemy as sa
+from flask import current_app
 
+from ..core import districtfile
 from ..core.content import set_text
 from ..domain import town
 from ..core.extensions import db
@@ -113,7 +118,7 @@ WORKSHOP_TEXTS = {
         "fa": ("خدمات اینترنتی شهر", ""),
     },
     "Messenger for newcomers": {
-        "de": ("Messenger für Neue in Lübeck", "Messenger, E-Mail und die Apps der Stadt, auf Englisch erklärt, "
+        "de": ("Messenger für Neue in der Stadt", "Messenger, E-Mail und die Apps der Stadt, auf Englisch erklärt, "
                "mit Zeit für Ihre Fragen."),
         "uk": ("Месенджери для нових мешканців", ""),
         "ar": ("تطبيقات المراسلة للقادمين الجدد", ""),
@@ -147,10 +152,7 @@ BRING = {
     "messengers": "Your phone and charger, the passwords for your accounts",
 }
 
-# Details of the demo places beyond name and coordinates. The data file has no street addresses (a few names
-# carry one), so everything here is an example and every page says so: (postcode, nearest city bus stop, lines,
-# step-free, seats, toilet, hearing loop, how to find the bus), cycled over the places.
-# Notes for finding the bus in other languages, by the German note.
+# Notes for finding the bus in other languages, by the German note (a profile's demo.json uses these sentences).
 FINDING_NOTE_TEXTS = {
     "Der Bus steht an der Seite zum Rathaus.": {
         "de-x-ls": "Der Bus steht neben dem Rathaus.",
@@ -175,32 +177,6 @@ FINDING_NOTE_TEXTS = {
     },
 }
 
-# Example streets for the places whose entry in the data file names none (examples too, like the details below).
-EXAMPLE_STREETS = {
-    "Markt am Rathaus (Wochenmarkt)": "Markt",
-    "Stadtteilbibliothek Moisling": "Moislinger Mitte",
-    "Familienzentrum Buntekuh": "Ziegelstraße",
-    "Kolberger Platz": "Kolberger Platz",
-    "Wochenmarkt Brolingplatz": "Brolingplatz",
-    "Wochenmarkt Hasenweg": "Hasenweg",
-    "Mecklenburger Straße bei St. Andreas (Wochenmarkt)": "Mecklenburger Straße",
-    "Stadtteilbibliothek Kücknitz": "Kücknitzer Hauptstraße",
-    "Wochenmarkt Fährplatz": "Fährplatz",
-}
-
-PLACE_DETAILS = [
-    ("23552", "Markt", "1, 2, 11", True, True, None, False, "Der Bus steht an der Seite zum Rathaus."),
-    ("23560", "Brink", "2, 9", True, False, True, None, "Der Bus steht hinter den Marktständen, am Parkplatz."),
-    ("23560", "Moislinger Mitte", "6, 16", True, True, True, True,
-     "Der Bus steht vor dem Haupteingang. Die Toilette ist im Haus, gleich links."),
-    ("23560", "Bibliothek", "6", None, True, True, False, "Eingang an der Rückseite der Bücherei, der Bus steht dort."),
-    ("23556", "Buntekuh", "7, 17", True, None, False, None, "Der Bus steht auf dem Hof hinter dem Familienzentrum."),
-    ("23554", "Kolberger Platz", "5, 15", False, True, None, None,
-     "Der Bus steht auf dem Platz. Zum Einstieg gibt es eine Hebebühne."),
-    ("23568", "Brolingplatz", "3, 10", True, True, False, None, "Der Bus steht am Rand des Markts, an der Bushaltestelle."),
-    ("23566", "Marli-Forum", "1, 11", True, True, True, True, "Der Bus steht auf dem Parkplatz vor dem Forum."),
-]
-
 # Answers for the stops already visited, so the coordinators' results page has something to show:
 # (rating, what was learned, what was missing, topic wished for, age group)
 FEEDBACK = [
@@ -213,9 +189,30 @@ FEEDBACK = [
 ]
 
 
-def _districts_data() -> list[dict]:
-    text = resources.files("busapp").joinpath("data/luebeck-districts.json").read_text(encoding="utf-8")
-    return json.loads(text)["districts"]
+def _districts() -> tuple[list[District], list[Place]]:
+    """The profile's districts, each with its demo places (added to the session)."""
+    from ..planning.tourcsv import slug_for
+
+    profile = current_app.config["TOWN_PROFILE"]
+    rows = districtfile.read(profile.districts_file)
+    demo = json.loads(profile.demo_file.read_text(encoding="utf-8")) if profile.demo_file else {}
+    listed = demo.get("places", {})
+    districts, places, slugs = [], [], set()
+    for row in rows:
+        d = District(number=row.number, name=row.name, slug=row.slug or slug_for(row.name, slugs), lat=row.lat,
+                     lon=row.lon, boundary=row.boundary)
+        slugs.add(d.slug)
+        d.places = [_place(d, p) for p in listed.get(row.number) or [_meeting_point(row)]]
+        places += d.places
+        districts.append(d)
+        db.session.add(d)
+    return districts, places
+
+
+def _meeting_point(row: districtfile.DistrictRow) -> dict:
+    """An example place at the district's centre, for a profile whose demo.json names none there."""
+    return {"name": f"Treffpunkt {row.name}", "lat": row.lat, "lon": row.lon,
+            "note": "Der Bus steht an der Seite zum Rathaus."}
 
 
 def _at(day: date, clock: time) -> datetime:
@@ -237,13 +234,7 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     """Replace the tour with demo data starting a few days before `today`; returns counts."""
     today = today or datetime.now(town.zone()).date()
     clear()
-    districts, places = [], []
-    for row in _districts_data():
-        d = District(number=row["number"], name=row["name"], slug=row["slug"], lat=row["lat"], lon=row["lon"])
-        d.places = [_place(d, p, len(places) + i) for i, p in enumerate(row["places"])]  # used below
-        places += d.places
-        districts.append(d)
-        db.session.add(d)
+    districts, places = _districts()
 
     stops, workshops = 0, 0
     first = today - timedelta(days=3)
@@ -315,15 +306,14 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     return {"districts": len(districts), "places": len(places), "stops": stops, "workshops": workshops}
 
 
-def _place(district: District, row: dict, n: int) -> Place:
-    """A demo place from the data file, with example details marked as such."""
-    name, _, street = row["name"].partition(", ")
-    street = street or EXAMPLE_STREETS.get(row["name"], "")
-    postcode, transit_stop, lines, step_free, seats, toilet, loop, note = PLACE_DETAILS[n % len(PLACE_DETAILS)]
+def _place(district: District, row: dict) -> Place:
+    """A demo place from the profile's demo.json, marked as an example on every page."""
+    note = row.get("note", "")
     place = Place(
-        district=district, name=name, address=street, postcode=postcode, lat=row["lat"], lon=row["lon"],
-        transit_stop=transit_stop, transit_lines=lines, step_free=step_free, seats=seats, toilet=toilet,
-        hearing_loop=loop, finding_note=note, is_example=True,
+        district=district, name=row["name"], address=row.get("street", ""), postcode=row.get("postcode", ""),
+        lat=row.get("lat"), lon=row.get("lon"), transit_stop=row.get("transit_stop", ""),
+        transit_lines=row.get("transit_lines", ""), step_free=row.get("step_free"), seats=row.get("seats"),
+        toilet=row.get("toilet"), hearing_loop=row.get("hearing_loop"), finding_note=note, is_example=True,
     )
     for lang, text in FINDING_NOTE_TEXTS.get(note, {}).items():
         set_text(place, lang, finding_note=text)
@@ -355,7 +345,7 @@ MITREDEN_IDEAS = (
     ("Formulare sollen weiter auf Papier zu haben sein.", "Offline bleiben", True, "not_possible",
      "Nicht möglich, weil einige Bundesformulare nur noch online angeboten werden. Der Bus hilft beim Ausfüllen."),
     ("Mehr Kurse für Ältere am Nachmittag.", "Lernen und Hilfe", True, "received", ""),
-    ("Ruft mich an: 0451 1234567", "", False, "received", ""),
+    ("Ruft mich an: 0170 1234567", "", False, "received", ""),
 )
 
 
@@ -374,12 +364,13 @@ def _add_consultation(today: date, districts: list[District]) -> None:
     )
     from ..participation.service import flag_for
 
+    name = current_app.config["TOWN_PROFILE"].name
     consultation = Consultation(
-        title="Lübeck digital: Was soll einfacher werden?",
+        title=f"{name.pick('de')} digital: Was soll einfacher werden?",
         intro="Die Stadt schreibt ihre Digitalstrategie. Sagen Sie uns, was in Ihrem Stadtteil digital einfacher "
               "werden soll und was offline bleiben muss.",
         idea_question="Was soll in Ihrem Stadtteil digital einfacher werden?",
-        texts={"en": {"title": "Digital Lübeck: what should become easier?",
+        texts={"en": {"title": f"Digital {name.pick('en')}: what should become easier?",
                       "intro": "The city is writing its digital strategy. Tell us what should become easier online "
                                "in your district and what must stay offline.",
                       "idea_question": "What should become digitally easier in your district?"}},
@@ -461,13 +452,7 @@ def load_large(stops: int, today: date | None = None, with_users: bool = True) -
     today = today or datetime.now(town.zone()).date()
     clear()
     # Districts and their few places as objects; the many stops and workshops as bulk INSERTs.
-    districts, places = [], []
-    for row in _districts_data():
-        d = District(number=row["number"], name=row["name"], slug=row["slug"], lat=row["lat"], lon=row["lon"])
-        d.places = [_place(d, p, len(places) + i) for i, p in enumerate(row["places"])]
-        places += d.places
-        districts.append(d)
-        db.session.add(d)
+    districts, places = _districts()
     db.session.flush()
     per_day = len(districts) * len(LARGE_SLOTS)
     # Weekdays needed, half of them before today (so even a small tour has visits that are over).

@@ -1,5 +1,5 @@
-"""The town's clock: every "today", "midnight" and wall-clock time is in the TIMEZONE setting (Europe/Berlin
-for Lübeck). Stored times are UTC; this is the one place that turns them into the town's days."""
+"""The town's clock: every "today", "midnight" and wall-clock time is in the TIMEZONE setting (the town profile's
+time zone, e.g. Europe/Berlin). Stored times are UTC; this is the one place that turns them into the town's days."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone

@@ -95,7 +95,7 @@ def set_device_cookie(response, token: str) -> None:
 
 
 def device_hash(token: str, at: datetime) -> str:
-    """A keyed hash of the device cookie and the Lübeck date.
+    """A keyed hash of the device cookie and the date in the town.
 
     Keyed, so the stored value does not reveal the cookie; dated, so two answers from one phone can be linked
     only within the same day, which is all the limit needs."""
@@ -104,7 +104,7 @@ def device_hash(token: str, at: datetime) -> str:
 
 
 def origin_hash(at: datetime) -> str:
-    """A keyed hash of the client's address (IPv6: its /64) and the Lübeck date, like device_hash; "" inside
+    """A keyed hash of the client's address (IPv6: its /64) and the date in the town, like device_hash; "" inside
     TRUSTED_NETWORKS (the bus's router), where answers are not told apart by address."""
     if ratelimit.trusted_network():
         return ""

@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from flask import current_app
 
+from ..core import districtfile
 from ..core.extensions import db
-from ..models import Place, Stop, Workshop, utcnow
+from ..models import District, Place, Stop, Workshop, utcnow
 from . import service
 
 CONTEXT = {
@@ -42,8 +43,8 @@ EU_LANGUAGES = {
     "pt": "POR", "ro": "RON", "ru": "RUS", "sk": "SLK", "sl": "SLV", "so": "SOM", "sq": "SQI", "sr": "SRP",
     "sv": "SWE", "ti": "TIR", "tr": "TUR", "uk": "UKR", "ur": "URD", "vi": "VIE", "zh": "ZHO",
 }
-# Lübeck's bounding box (WGS 84), for the spatial coverage.
-BBOX = "POLYGON((10.57 53.80, 10.95 53.80, 10.95 54.00, 10.57 54.00, 10.57 53.80))"
+# Degrees added around the districts' and places' points when no boundary or box says how far the town reaches.
+POINT_MARGIN = 0.01
 
 
 def _date(value: datetime | None) -> dict | None:
@@ -68,6 +69,24 @@ def _issued_and_modified() -> tuple[datetime, datetime]:
     return issued, max([issued, *(c for c in changes if c is not None)])
 
 
+def coverage() -> str | None:
+    """The area the data covers as a WKT box: the town profile's bbox, else the box around the districts'
+    boundaries, else around the districts' and places' points; None for a town without any of these."""
+    box = current_app.config["TOWN_PROFILE"].bbox
+    if box is None:
+        boundaries = [b for b in db.session.scalars(sa.select(District.boundary)) if b]
+        box = districtfile.bbox(boundaries)
+    if box is None:
+        points = [(lon, lat) for model in (District, Place)
+                  for lat, lon in db.session.execute(sa.select(model.lat, model.lon)) if lat is not None and lon is not None]
+        if not points:
+            return None
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        box = (min(xs) - POINT_MARGIN, min(ys) - POINT_MARGIN, max(xs) + POINT_MARGIN, max(ys) + POINT_MARGIN)
+    w, s, e, n = (round(v, 6) for v in box)
+    return f"POLYGON(({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))"
+
+
 def languages(tags) -> list[str]:
     """The EU codes of the configured languages, each once, in the setting's order."""
     codes = [EU_LANGUAGES.get(tag.split("-")[0].lower()) for tag in tags]
@@ -88,6 +107,15 @@ def catalogue() -> dict:
     dataset_id = f"{base}/api/v1/catalog.jsonld#dataset"
     service_id = f"{base}/api/v1/catalog.jsonld#api"
     publisher = {"@type": "foaf:Organization", "foaf:name": cfg["OPENDATA_PUBLISHER"]}
+    # A town that has not named its municipality key or its area yet leaves these out rather than state them wrong.
+    key = cfg["OPENDATA_MUNICIPALITY_KEY"]
+    geocoding = {
+        "dcatde:politicalGeocodingLevelURI": {"@id": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"},
+        "dcatde:politicalGeocodingURI": {"@id": f"http://dcat-ap.de/def/politicalGeocoding/municipalityKey/{key}"},
+    } if key else {}
+    box = coverage()
+    spatial = {"dct:spatial": {"@type": "dct:Location", "locn:geometry": {"@value": box, "@type": "gsp:wktLiteral"},
+                               "dcat:bbox": {"@value": box, "@type": "gsp:wktLiteral"}}} if box else {}
     distributions = [
         {
             "@id": f"{base}/api/v1/catalog.jsonld#distribution-{key}",
@@ -114,8 +142,9 @@ def catalogue() -> dict:
         "@id": dataset_id,
         "@type": "dcat:Dataset",
         "dct:identifier": dataset_id,
-        "dct:title": [{"@value": "Digitalwerkstatt-Bus: Haltestellen und Kurse", "@language": "de"},
-                      {"@value": "Digital workshop bus: stops and workshops", "@language": "en"}],
+        # Named after the town's bus (SITE_NAME): a portal such as GovData lists every town's.
+        "dct:title": [{"@value": f"{cfg['SITE_NAME']}: Haltestellen und Kurse", "@language": "de"},
+                      {"@value": f"{cfg['SITE_NAME']}: stops and workshops", "@language": "en"}],
         "dct:description": [
             {"@value": "Wann und wo der Digitalwerkstatt-Bus in den Stadtteilen hält, mit seinen kostenlosen Kursen, "
                        "freien Plätzen, Sprache, Zielgruppe, Barrierefreiheit und aktuellem Status. Ohne "
@@ -135,12 +164,9 @@ def catalogue() -> dict:
         "dct:issued": _moment(issued),
         "dct:modified": _moment(modified),
         # Who delivers the catalogue to GovData, from its contributor list (Konvention 12 of DCAT-AP.de).
-        "dcatde:contributorID": {"@id": cfg["OPENDATA_CONTRIBUTOR_ID"]},
-        "dcatde:politicalGeocodingLevelURI": {"@id": "http://dcat-ap.de/def/politicalGeocoding/Level/municipality"},
-        "dcatde:politicalGeocodingURI": {
-            "@id": f"http://dcat-ap.de/def/politicalGeocoding/municipalityKey/{cfg['OPENDATA_MUNICIPALITY_KEY']}"},
-        "dct:spatial": {"@type": "dct:Location", "locn:geometry": {"@value": BBOX, "@type": "gsp:wktLiteral"},
-                        "dcat:bbox": {"@value": BBOX, "@type": "gsp:wktLiteral"}},
+        **({"dcatde:contributorID": {"@id": cfg["OPENDATA_CONTRIBUTOR_ID"]}} if cfg["OPENDATA_CONTRIBUTOR_ID"] else {}),
+        **geocoding,
+        **spatial,
         "dct:temporal": temporal,
         "dct:accrualPeriodicity": {"@id": f"{EU}/frequency/CONT"},
         "dct:license": licence,

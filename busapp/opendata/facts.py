@@ -14,7 +14,6 @@ from ..schedule import display
 from . import schemas
 from .addresses import id_link, link
 
-LOCALITY = "Lübeck"
 COUNTRY = "DE"
 
 
@@ -51,7 +50,7 @@ def place_facts(place: Place, district: District) -> dict:
         "name": place.name,
         "street": place.address or None,
         "postcode": place.postcode or None,
-        "locality": LOCALITY,
+        "locality": current_app.config["CITY_NAME"],
         "district": district.slug,
         "lat": place.lat,
         "lon": place.lon,
@@ -78,6 +77,7 @@ def district_facts(district: District) -> dict:
         "name": district.name,
         "lat": district.lat,
         "lon": district.lon,
+        "boundary": district.boundary,
         "url": link("schedule.district", slug=district.slug),
     }
 

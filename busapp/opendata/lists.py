@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from ..domain.offer import closes_at
 from ..domain.tour import PUBLIC_STATUSES
@@ -54,7 +54,9 @@ def public_workshop(workshop_id: int) -> Workshop | None:
 
 
 def all_districts() -> list[District]:
-    return list(db.session.scalars(sa.select(District).order_by(District.number)))
+    """Every district in its official order, with its boundary."""
+    return list(db.session.scalars(sa.select(District).options(undefer(District.boundary))
+                                   .order_by(District.number)))
 
 
 def district_ids() -> list[str]:

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 document, made from the same schemas and parameter rules that build and check the answers."""
 from __future__ import annotations
 
+from flask import current_app
+
 from . import schemas, service
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -10,7 +12,7 @@ def _param(name: str, description: str, schema: dict, required: bool = False, wh
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
-# A date, or a date and time with an optional offset (without one it is Lübeck's time): the pattern is what the API
+# A date, or a date and time with an optional offset (without one it is the town's time): the pattern is what the API
 # reads, the formats make it a real day and time (no 2026-02-30), so that every value the document allows is accepted.
 WHEN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
 WHEN_SCHEMA = {"type": "string", "pattern": WHEN, "anyOf": [{"format": "date"}, {"format": "date-time"}]}
@@ -20,7 +22,7 @@ LIST_PARAMETERS = [
     # is then one the API accepts.
     _param("district", "Only stops in this district (its id, see /api/v1/districts).",
            {"type": "string", "pattern": "^[a-z0-9-]{1,80}$"}),
-    _param("from", "Only what ends after this date (the whole day, in Lübeck) or date and time. Without it, lists and "
+    _param("from", "Only what ends after this date (the whole day, in the town's time zone) or date and time. Without it, lists and "
                    "the download start today; give an early date for stops that are over.",
            {**WHEN_SCHEMA, "examples": ["2026-05-04", "2026-05-04T10:00:00+02:00"]}),
     _param("to", "Only what starts before this date (up to the end of that day) or date and time.",
@@ -106,6 +108,7 @@ def _ngsi_bad(description: str) -> dict:
 def document(base_url: str, districts: list[str] | None = None) -> dict:
     """The whole OpenAPI document for the API at base_url; `districts` are the ids a list accepts."""
     list_params = list_parameters(districts or [])
+    time_zone = current_app.config["TIMEZONE"]
     download_params = list_parameters(districts or [], service.DOWNLOAD_PARAMS)
     paths = {
         "/api/v1/": _op("getIndex", "Where everything of this API is, as links",
@@ -180,7 +183,7 @@ def document(base_url: str, districts: list[str] | None = None) -> dict:
             "description": (
                 "Read-only, no key needed, open to scripts on any web site (CORS). Lists are cut into pages: follow "
                 "`links.next`. Send the ETag back in If-None-Match to get a cheap 304 when nothing changed. "
-                "Times are in Europe/Berlin with their offset. No personal data is ever part of an answer. "
+                f"Times are in {time_zone} with their offset. No personal data is ever part of an answer. "
                 "Texts that people write (titles, descriptions, notes) come in the object's own `language`, and in "
                 "every other language they exist in under `translations` ({\"en\": {\"title\": \"...\"}}), so one "
                 "answer serves every language and can be cached as it is: answers do not depend on Accept-Language "

@@ -85,6 +85,17 @@ DATETIME = {"type": "string", "format": "date-time"}
 INTEGER = {"type": "integer", "minimum": 0}
 NUMBER = {"type": "number"}
 BOOLEAN = {"type": "boolean"}
+# A GeoJSON Polygon or MultiPolygon (RFC 7946): rings of [longitude, latitude] positions.
+_RING = {"type": "array", "minItems": 4, "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                                   "items": {"type": "number"}}}
+GEOMETRY = {"oneOf": [
+    {"type": "object", "required": ["type", "coordinates"], "additionalProperties": False,
+     "properties": {"type": {"const": "Polygon"}, "coordinates": {"type": "array", "minItems": 1, "items": _RING}}},
+    {"type": "object", "required": ["type", "coordinates"], "additionalProperties": False,
+     "properties": {"type": {"const": "MultiPolygon"},
+                    "coordinates": {"type": "array", "minItems": 1,
+                                    "items": {"type": "array", "minItems": 1, "items": _RING}}}},
+]}
 LANGUAGE_PATTERN = "^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
 LANGUAGE = {"type": "string", "pattern": LANGUAGE_PATTERN}
 
@@ -119,10 +130,12 @@ OTHER_LANGUAGES = ("%s in other languages than `language`, by language tag (BCP 
 
 DISTRICT = Schema("District", "A Stadtteil of the city that the bus visits.", (
     Field("id", STRING, "Stable id: the district's short name in addresses."),
-    Field("number", STRING, "The city's official two-digit number of the district."),
+    Field("number", STRING, "The town's official number of the district."),
     Field("name", STRING, "Name of the district."),
     Field("lat", NUMBER, "Latitude of the district's centre (WGS 84).", nullable=True),
     Field("lon", NUMBER, "Longitude of the district's centre (WGS 84).", nullable=True),
+    Field("boundary", GEOMETRY, "The district's boundary from the town's official list (GeoJSON, WGS 84); null "
+          "when the list gives none.", nullable=True),
     Field("url", URL, "The district's page with its dates."),
 ))
 

@@ -60,7 +60,7 @@ from .entities import (
     ngsi_page, ngsi_place, ngsi_tour, ngsi_workshop,
 )
 from .facts import (
-    COUNTRY, LOCALITY, TRANSLATED, district_facts, local, place_facts, previous_start, public_workshops, stop_facts,
+    COUNTRY, TRANSLATED, district_facts, local, place_facts, previous_start, public_workshops, stop_facts,
     stop_place, stop_status, tour_facts, translations, workshop_facts,
 )
 from .lists import (
@@ -78,7 +78,7 @@ __all__ = [
     "NGSI_CONTEXT", "NGSI_CORE_CONTEXT", "NGSI_MAX_LIMIT", "NGSI_PREFIX", "NGSI_TYPES", "SDM_AUDIENCE", "SDM_CONTEXTS",
     "SDM_EVENT_STATUS", "TOUR_ID", "all_ngsi_entities", "key_values", "ngsi_count", "ngsi_entities", "ngsi_entity",
     "ngsi_id", "ngsi_page", "ngsi_place", "ngsi_tour", "ngsi_workshop",
-    "COUNTRY", "LOCALITY", "TRANSLATED", "district_facts", "local", "place_facts", "previous_start",
+    "COUNTRY", "TRANSLATED", "district_facts", "local", "place_facts", "previous_start",
     "public_workshops", "stop_facts", "stop_place", "stop_status", "tour_facts", "translations", "workshop_facts",
     "DEFAULT_LIMIT", "DOWNLOAD_PARAMS", "EARLIEST", "LATEST", "LIST_PARAMS", "MAX_LIMIT", "MAX_TEXT_PARAM", "Filters",
     "all_districts", "district_ids", "make_cursor", "parse_filters", "places", "public_place", "public_places",

@@ -1,16 +1,16 @@
 """Static information pages: the accessibility statement (Erklärung zur Barrierefreiheit).
 
 The statement follows the model that public bodies in Germany publish under the EU Web Accessibility Directive
-(2016/2102), here as implemented for Schleswig-Holstein by the Landesbehindertengleichstellungsgesetz (LBGG):
-how far the app meets the requirements, what is known not to be accessible, how to report a barrier, and where
-to turn when the answer is not satisfying. A town that reuses the app sets its own contact and complaints body
-with these environment variables:
+(2016/2102) as each federal state implements it: how far the app meets the requirements, what is known not to be
+accessible, how to report a barrier, and where to turn when the answer is not satisfying. The town, its state, the
+state's law, the contact and the complaints body come from the town profile (busapp/core/townprofile.py, [contact] and
+[accessibility]); these environment variables win over it:
 
-- ACCESSIBILITY_CONTACT         email address for reports of barriers (required in production to be useful)
+- ACCESSIBILITY_CONTACT         email address for reports of barriers
 - ACCESSIBILITY_PHONE           optional telephone number for reports
 - ACCESSIBILITY_STATEMENT_DATE  ISO date the statement was last reviewed (defaults to STATEMENT_DATE below)
 - ACCESSIBILITY_ENFORCEMENT_NAME, ACCESSIBILITY_ENFORCEMENT_URL
-                                the complaints body for the town's state (defaults: Schleswig-Holstein's)
+                                the complaints body for the town's state
 """
 from __future__ import annotations
 
@@ -25,11 +25,6 @@ bp = Blueprint("pages", __name__)
 STATEMENT_DATE = date(2026, 11, 29)
 
 DEFAULT_CONTACT = "barrierefreiheit@digitalbus.example"
-ENFORCEMENT_NAME = (
-    "Beschwerdestelle für barrierefreie Informationstechnik beim Landesbeauftragten für Menschen mit Behinderung "
-    "Schleswig-Holstein"
-)
-ENFORCEMENT_URL = "https://www.landtag.ltsh.de/beauftragte/beschwerdestelle-fuer-barrieren/"
 
 
 def _setting(name: str, default: str = "") -> str:
@@ -55,8 +50,8 @@ def accessibility():
         contact=_setting("ACCESSIBILITY_CONTACT", DEFAULT_CONTACT),
         phone=_setting("ACCESSIBILITY_PHONE"),
         statement_date=statement_date(),
-        enforcement_name=_setting("ACCESSIBILITY_ENFORCEMENT_NAME", ENFORCEMENT_NAME),
-        enforcement_url=_setting("ACCESSIBILITY_ENFORCEMENT_URL", ENFORCEMENT_URL),
+        enforcement_name=_setting("ACCESSIBILITY_ENFORCEMENT_NAME"),
+        enforcement_url=_setting("ACCESSIBILITY_ENFORCEMENT_URL"),
     )
 
 

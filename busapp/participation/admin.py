@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,6 +13,7 @@ from flask_login import current_user
 
 from ..core import csvexport
 from ..accounts.auth import role_required
+from ..domain import town
 from ..core.extensions import db
 from ..core.i18n import current_tag
 from ..domain import tour
@@ -47,12 +47,9 @@ def admin_index():
                            now=service.now())
 
 
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
 def _day_start(day) -> datetime:
-    """Midnight in Lübeck: a consultation runs from its first day's start to its last day's end."""
-    return datetime.combine(day, time(0), tzinfo=BERLIN)
+    """Midnight in the town: a consultation runs from its first day's start to its last day's end."""
+    return town.midnight(day)
 
 
 @bp.route("/admin/mitreden/neu", methods=["GET", "POST"], defaults={"consultation_id": None})
@@ -73,8 +70,8 @@ def edit(consultation_id: int | None):
             form.process(data=dict(
                 title=c.title, intro=c.intro, idea_question=c.idea_question, title_en=en.get("title", ""),
                 intro_en=en.get("intro", ""), idea_question_en=en.get("idea_question", ""),
-                starts=c.starts_at.astimezone(BERLIN).date(),
-                ends=(c.ends_at.astimezone(BERLIN) - timedelta(seconds=1)).date(),
+                starts=town.day_of(c.starts_at),
+                ends=town.day_of(c.ends_at - timedelta(seconds=1)),
                 districts=c.district_ids, stops=c.stop_ids, topics="\n".join(c.topics or []), questions=questions_text(c),
                 ask_person=c.ask_person))
         else:

@@ -20,7 +20,7 @@ Exactly once
     answers as for a repeat.
 
 How often
-    As for feedback: at most FEEDBACK_DEVICE_LIMIT answers per device and consultation and Lübeck day, counted from
+    As for feedback: at most FEEDBACK_DEVICE_LIMIT answers per device and consultation and day in the town, counted from
     the stored answers (a keyed hash of a random cookie), so copies of one answer racing each other all pass this
     check and the UNIQUE key makes them one; and at most FEEDBACK_ADDRESS_LIMIT per address (IPv6: its /64) and
     consultation and day, counted atomically by the app's rate limiter (busapp/core/ratelimit.py), except from the bus's

@@ -159,7 +159,7 @@ PLACE_COLUMNS = (Place.name, Place.address, Place.postcode, Place.transit_stop, 
 
 def find(text: str | None) -> Results:
     """Everything the query finds, grouped; an empty query finds nothing. A date among the words keeps the stops
-    and bookings of that day ("Moisling 12.12." or "Müller 12.12.2026")."""
+    and bookings of that day ("Altstadt 12.12." or "Müller 12.12.2026")."""
     query = clean_query(text)
     results = Results(query)
     if not query:
@@ -202,4 +202,7 @@ def search():
     if is_partial():
         return render_template("planning/_search_results.html", results=results, partial=True,
                                several_buses=several_buses)
-    return render_template("planning/search.html", results=results, partial=False, several_buses=several_buses)
+    # The hint's example district is one of this town's.
+    example = db.session.scalar(sa.select(District.name).order_by(District.number).limit(1)) or "Nord"
+    return render_template("planning/search.html", results=results, partial=False, several_buses=several_buses,
+                           example=example)

@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 import holidays as holiday_tables
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import format_datetime, format_time, get_locale, gettext as _, ngettext
 from sqlalchemy.orm import joinedload
 
@@ -62,8 +63,6 @@ MAX_CAPACITY = 60
 MAX_STOP_HOURS = 12
 MAX_WORKSHOP_MINUTES = 8 * 60
 MAX_SERIES = 52
-# The federal state whose public holidays are marked (Schleswig-Holstein).
-HOLIDAY_STATE = "SH"
 
 
 tz = town.zone
@@ -86,14 +85,19 @@ def _span(start: datetime, end: datetime) -> str:
 # Public holidays
 
 @lru_cache(maxsize=32)
-def _holiday_table(year: int, language: str) -> dict[date, str]:
-    lang = "de" if language == "de" else "en_US"
-    return dict(holiday_tables.Germany(subdiv=HOLIDAY_STATE, years=year, language=lang))
+def _holiday_table(country: str, region: str, year: int, language: str) -> dict[date, str]:
+    offered = holiday_tables.country_holidays(country, subdiv=region or None, years=year).supported_languages
+    base = language.split("@")[0].split("_")[0]
+    lang = base if base in offered else ("en_US" if "en_US" in offered else None)
+    return dict(holiday_tables.country_holidays(country, subdiv=region or None, years=year, language=lang))
 
 
 def holiday(day: date) -> str | None:
-    """The name of the public holiday in Schleswig-Holstein on this day, in the reader's language, or None."""
-    return _holiday_table(day.year, str(get_locale() or "de")).get(day)
+    """The name of the public holiday on this day in the town's region (its profile's holidays), in the reader's
+    language, or None."""
+    profile = current_app.config["TOWN_PROFILE"]
+    return _holiday_table(profile.country, profile.holiday_subdivision, day.year,
+                          str(get_locale() or "de")).get(day)
 
 
 # ---------------------------------------------------------------------------------------------------------------

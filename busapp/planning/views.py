@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 from ..core import content
@@ -625,9 +625,14 @@ def _place_editor(place: Place | None):
             return redirect(url_for("planning.places"), code=303)
     if text_errors:
         form.form_errors.append(_("A text in another language is too long."))
+    # The position hints show a point of this town (its first district's), written as the reader writes numbers.
+    point = db.session.execute(sa.select(District.lat, District.lon).where(District.lat.is_not(None),
+                                                                          District.lon.is_not(None))
+                               .order_by(District.number).limit(1)).first()
+    example = {k: format_decimal(v, "0.0000") for k, v in zip(("lat", "lon"), point)} if point else {}
     return render_template("planning/place_form.html", form=form, place=place, text_languages=content.language_rows(),
                            text_fields=[("finding_note", _("How to find the bus"), False)], texts=texts,
-                           text_errors=text_errors), 422 if form.errors else 200
+                           text_errors=text_errors, example=example), 422 if form.errors else 200
 
 
 @bp.route("/places/new", methods=["GET", "POST"])

@@ -6,11 +6,11 @@ import click
 from flask import current_app
 
 from . import bp
-from .views import APPLE_TOUCH_ICON, BACKGROUND_COLOR, ICONS, SCREENSHOTS, THEME_COLOR
+from .views import APPLE_TOUCH_ICON, BACKGROUND_COLOR, ICONS, SCREENSHOTS, theme_color
 
 BRAND_SVG = "icons/bus.svg"
-# On the brand-coloured maskable background the bus body turns white and its windows brand-blue.
-MASKABLE_COLOURS = {"#0b4f6c": "#ffffff", "#e8f4f8": THEME_COLOR}
+# On the brand-coloured maskable background the bus body turns white and its windows take the town's colour.
+BUS_BODY, BUS_WINDOW = "#0b4f6c", "#e8f4f8"
 
 
 def _shapes(svg_path) -> list[tuple]:
@@ -75,7 +75,8 @@ def make_icons() -> None:
     for name, size, purpose in ICONS:
         if purpose == "maskable":
             # Full bleed: the launcher cuts its own shape; the bus stays inside the central safe circle.
-            image = draw_icon(svg, size, background=THEME_COLOR, corner=0, fill=0.56, colours=MASKABLE_COLOURS)
+            image = draw_icon(svg, size, background=theme_color(), corner=0, fill=0.56,
+                              colours={BUS_BODY: "#ffffff", BUS_WINDOW: theme_color()})
         else:
             image = draw_icon(svg, size, background=BACKGROUND_COLOR, corner=0.22, fill=0.76)
         image.save(static / name, optimize=True)

@@ -8,6 +8,7 @@ from babel import Locale
 from flask import current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 
+from ..core import townprofile
 from ..core.assets import static_files, static_url, version
 from ..core.i18n import direction_of, html_lang, language_tag, script_dates
 from . import bp
@@ -66,7 +67,6 @@ NAVIGATION_TIMEOUT_MS = 3500
 # The scripts pick a plural form with Intl.PluralRules (CLDR categories: zero, one, two, few, many, other) and put
 # the number in for {n}; the page carries each category the language has, made from a whole number of that category.
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
-THEME_COLOR = "#0b4f6c"
 BACKGROUND_COLOR = "#ffffff"
 
 ICONS = (
@@ -90,6 +90,11 @@ def _settings(state) -> None:
     state.app.jinja_env.globals["pwa_strings"] = page_strings
     state.app.jinja_env.globals["pwa_paths"] = paths
     state.app.jinja_env.globals["pwa_worker_enabled"] = lambda: not current_app.config["SW_KILL_SWITCH"]
+
+
+def theme_color() -> str:
+    """The colour of the browser's bar and the installed app's splash: the town's brand colour (its profile)."""
+    return current_app.config["TOWN_PROFILE"].brand
 
 
 def paths() -> dict:
@@ -130,6 +135,7 @@ def release() -> str:
         source, _filename, _uptodate = env.loader.get_source(env, template)
         h.update(source.encode())
     h.update(str(current_app.config["SW_RELEASE"]).encode())
+    h.update(current_app.config["TOWN_PROFILE"].version().encode())
     h.update(repr(sorted(current_app.config["LANGUAGES"])).encode())
     return h.hexdigest()[:16]
 
@@ -239,7 +245,7 @@ def worker():
         "version": release(),
         "prefix": CACHE_PREFIX,
         "pagesCache": PAGES_CACHE,
-        "precache": [static_url(f) for f in precached_files()],
+        "precache": [static_url(f) for f in precached_files()] + townprofile.asset_urls(),
         "staffPrecache": [static_url(f) for f in staff_precached_files()],
         "offline": {tag: f"/offline?lang={tag}" for tag in current_app.config["LANGUAGES"]},
         "defaultLang": current_app.config["BABEL_DEFAULT_LOCALE"],
@@ -251,7 +257,7 @@ def worker():
         "signPaths": [url_for("auth.signin"), url_for("auth.signout")],
         "timeout": NAVIGATION_TIMEOUT_MS,
         "outboxScript": static_url("js/outbox.js"),
-        "staticPrefix": url_for("static", filename=""),
+        "staticPrefixes": [url_for("static", filename=""), url_for("town.style").rsplit("/", 1)[0] + "/"],
         "ticketPrefix": paths()["ticket"],
     }
     return _javascript(render_template("pwa/sw.js", config=config))
@@ -273,7 +279,7 @@ def manifest():
         "orientation": "any",
         "lang": html_lang(language_tag(locale)),
         "dir": direction_of(locale),
-        "theme_color": THEME_COLOR,
+        "theme_color": theme_color(),
         "background_color": BACKGROUND_COLOR,
         "categories": ["education", "government"],
         "icons": [

@@ -29,7 +29,8 @@ from ..core.i18n import current_tag, language_tag
 from ..models import Booking, BookingStatus, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from .display import place_line
 
-PRODID = "-//Digitalwerkstatt-Bus Lübeck//Tour schedule//DE"
+# The product that made the file (RFC 5545 3.7.3); which town runs it is the calendar's name and organiser.
+PRODID = "-//Digitalwerkstatt-Bus//Tour schedule//DE"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Calendar apps may keep a file five minutes; after that they ask again with If-None-Match and mostly get a 304.
 CALENDAR_CACHE = "public, max-age=300"

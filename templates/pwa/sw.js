@@ -57,7 +57,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   if (request.mode === "navigate") {
     event.respondWith(isStaffPage(url) ? staffPage(event, url) : page(event, url));
-  } else if (url.pathname.startsWith(CONFIG.staticPrefix)) {
+  } else if (CONFIG.staticPrefixes.some((prefix) => url.pathname.startsWith(prefix))) {
     event.respondWith(staticFile(request, url));
   }
   // Everything else (htmx fragments, calendar files, POSTs) goes to the network untouched.

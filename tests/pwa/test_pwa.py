@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from busapp import create_app
+from busapp.core import townprofile
 from busapp.pwa import views as pwa
 from busapp.core.assets import static_url
 from tests.conftest import _driver
@@ -58,7 +59,9 @@ def test_worker_precaches_every_static_file_under_its_versioned_url(app, client)
     with app.test_request_context():
         expected = {static_url(f) for f in pwa.precached_files()}
         offline_js = static_url("js/offline.js")
-    assert set(config["precache"]) == expected
+        town_files = townprofile.asset_urls()
+    # ... and the town's colours (its profile's), which every page loads.
+    assert set(config["precache"]) == expected | set(town_files) and len(town_files) >= 1
     assert offline_js in config["precache"]
     assert all("?v=" in url for url in config["precache"])
     # Install art is left to the browser's installer: no PNG or screenshot on a resident's data plan.
