@@ -27,7 +27,9 @@ from babel.dates import (
 )
 from flask import current_app, g, has_app_context, has_request_context, redirect, request, session, url_for
 from babel.support import Translations
-from flask_babel import Domain, format_date, format_datetime, format_time, get_locale, refresh as flask_babel_refresh
+from flask_babel import (
+    Domain, format_date, format_datetime, format_time, get_locale, get_translations, refresh as flask_babel_refresh,
+)
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -97,6 +99,16 @@ class FallbackDomain(Domain):
 
 
 _KEPT = "busapp_translations"
+
+
+def _template_translations():
+    """The catalogue a template's _() uses: the one kept for the request and its locale, else Flask-Babel's way."""
+    ctx = _babel_namespace()
+    if ctx is not None:
+        kept = ctx.__dict__.get(_KEPT)
+        if kept is not None and kept[0] is ctx.__dict__.get("babel_locale") and kept[0] is not None:
+            return kept[1]
+    return get_translations()
 
 
 def _babel_namespace():
@@ -411,6 +423,15 @@ def remember_switch():
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     babel.domain_instance = FallbackDomain()  # replaces the plain Domain that Flask-Babel would make
+    # Templates translate dozens of strings per page: they go straight to the request's kept catalogue (see
+    # FallbackDomain) instead of asking Flask-Babel for the domain and its namespace each time.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _template_translations().ugettext(s),
+        ngettext=lambda s, p, n: _template_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _template_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _template_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.before_request(remember_switch)
 
     @app.before_request
