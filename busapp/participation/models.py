@@ -144,6 +144,8 @@ class Idea(db.Model):
     # What a coordinator corrected in the text, shown with it ("Spelling corrected").
     correction_note: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The hash of the private link its author follows it by (service.follow_token); the link itself is not kept.
+    follow_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consultation: Mapped[Consultation] = relationship(back_populates="ideas")

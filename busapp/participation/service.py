@@ -48,6 +48,12 @@ Merging and correcting
     point to the one kept (`merge`). A coordinator corrects an idea's text (spelling, a phone number left in it)
     only with a note saying what was corrected, shown with the idea (`correct`); the text as written is not kept.
 
+Following an idea
+    Whoever leaves an idea on a phone gets a private link to follow it (/mitreden/idee/<token>): its moderation,
+    status and the city's answer, and where it went when it was merged. No account: the token is made from the
+    form's key with the app's secret (`follow_token`), so a repeat of the same form gets the same link; only its
+    hash is stored, so the table does not hold the link.
+
 Support
     Residents support published ideas, one support per device and idea (UNIQUE on idea and device hash); a second
     tap changes nothing. The idea's count goes up in the same transaction, by an UPDATE that counts only while the
@@ -69,6 +75,7 @@ The station without network
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -311,6 +318,30 @@ def find(key: str) -> Saved | None:
     return Saved(row[0], row[1], replay=True) if row else None
 
 
+def follow_token(key: str) -> str:
+    """The private link's token for the idea left with the form of this key (the same for every repeat)."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"mitreden-follow|{key}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def _follow_hash(token: str) -> str:
+    return hashlib.sha256(f"mitreden-follow|{token}".encode()).hexdigest()
+
+
+def followed(token: str) -> Idea | None:
+    """The idea this private link follows, or None."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Idea).where(Idea.follow_hash == _follow_hash(token)))
+
+
+def follow_link_token(key: str) -> str | None:
+    """The token of the private link for the idea left with this form's key, if one was left."""
+    token = follow_token(key)
+    return token if followed(token) is not None else None
+
+
 def _within_limits(consultation: Consultation, hashed: str, at: datetime) -> None:
     cfg = current_app.config
     day = 86400
@@ -357,7 +388,7 @@ def save(consultation: Consultation, submission: Submission, *, key: str, channe
     if text:
         topic = submission.topic if submission.topic in (consultation.topics or []) else ""
         db.session.add(Idea(consultation_id=consultation_id, contribution=contribution, text=text, topic=topic,
-                            locale=locale[:8], flag=flag_for(text)))
+                            locale=locale[:8], flag=flag_for(text), follow_hash=_follow_hash(follow_token(key))))
     if user is not None:
         audit("mitreden-paper", contribution, user=user, consultation=consultation_id)
     try:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from ..core import csvexport, ratelimit
 from ..core.extensions import db
 from ..core.i18n import current_tag
-from ..domain import tour
+from ..domain import links, tour
 from ..models import District, Stop
 from . import bp, service
 from .forms import answer_form, choices_of
@@ -79,7 +79,7 @@ def consultation(consultation_id: int):
             form.idempotency_key.data = key
         existing = service.find(key)
         if existing is not None:
-            return redirect(url_for(".thanks", consultation_id=existing.consultation_id), code=303)
+            return redirect(_thanks_url(existing.consultation_id, key), code=303)
         if form.validate_on_submit():
             try:
                 saved = service.save(c, _submission(form), key=key, channel=Channel.PHONE, locale=lang,
@@ -87,7 +87,7 @@ def consultation(consultation_id: int):
             except service.Refused as exc:
                 message, status = exc.message, 409
             else:
-                response = redirect(url_for(".thanks", consultation_id=saved.consultation_id), code=303)
+                response = redirect(_thanks_url(saved.consultation_id, key), code=303)
                 return set_device_cookie(response, token) if new_token else response
         else:
             status = 422
@@ -148,11 +148,42 @@ def stop(stop_id: int):
     return _opened(consultation, found.id if consultation is not None else None)
 
 
+def _thanks_url(consultation_id: int, key: str) -> str:
+    """The thank-you page, with the private link to follow the idea when one was left."""
+    return url_for(".thanks", consultation_id=consultation_id, folgen=service.follow_link_token(key))
+
+
+def _private(response):
+    """A page that carries a private link: kept by no cache and no search engine, and not passed on as referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.get("/mitreden/<int:consultation_id>/danke")
 def thanks(consultation_id: int):
-    """Thank you, and what happens next."""
+    """Thank you, and what happens next; with the private link to follow the idea, when one was left."""
     c = get_public(consultation_id)
-    return render_template("participation/thanks.html", consultation=c, lang=current_tag())
+    token = request.args.get("folgen", "")
+    idea = service.followed(token) if token else None
+    follow = links.absolute_url("participation.follow", token=token) if idea and idea.consultation_id == c.id else None
+    response = make_response(render_template("participation/thanks.html", consultation=c, lang=current_tag(),
+                                             follow=follow))
+    return _private(response) if token else response
+
+
+@bp.get("/mitreden/idee/<token>")
+@ratelimit.limit("mitreden", "RATELIMIT_FEEDBACK")
+def follow(token: str):
+    """Follow one's own idea by its private link: is it published, what does the city answer, where did it go."""
+    idea = service.followed(token)
+    if idea is None:
+        abort(404)
+    kept = service.supported_idea(idea) if idea.merged_into_id is not None else None
+    return _private(make_response(render_template(
+        "participation/follow.html", idea=idea, kept=kept, consultation=idea.consultation, lang=current_tag(),
+        statuses=service.STATUSES, reasons=service.HIDE_REASONS)))
 
 
 @bp.post("/mitreden/ideen/<int:idea_id>/unterstuetzen")

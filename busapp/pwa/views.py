@@ -213,6 +213,7 @@ def strings() -> dict:
         "kind_feedback": _("Feedback"),
         "kind_mitreden": _("Have your say"),
         "kind_station": _("Mitmach-Station"),
+        "follow_idea": _("Follow your idea"),
         "created": _("Filled in %(time)s", time="{time}"),
         "error_400": _("The form had expired. Please open it again and send it once more."),
         "error_404": _("The workshop or stop no longer exists."),

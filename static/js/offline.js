@@ -266,6 +266,12 @@
       li.appendChild(ul);
     }
 
+    if (item.state === "done" && item.kind === "mitreden" && /[?&]folgen=/.test(result.url || "")) {
+      // The thank-you page, with the private link to follow the idea.
+      var follow = el("a", "button", t("follow_idea"));
+      follow.href = result.url;
+      li.appendChild(follow);
+    }
     if (item.state === "done" && result.url && item.kind === "booking") {
       var ticket = el("a", "button", t(result.state === "waiting" ? "show_waiting" : "show_ticket"));
       ticket.href = result.url;

@@ -31,7 +31,10 @@ def test_an_answer_given_offline_is_stored_once_when_back_online(page, context, 
 
     go_online(context, live_server)
     expect(item).to_contain_text("Gesendet")
-    expect(item.locator("a")).to_have_count(0)  # an answer is no ticket: no "Show your ticket" button
+    # An answer is no ticket: no "Show your ticket" button, but the private link to follow the idea.
+    expect(item.locator("a")).to_have_count(1)
+    expect(item.locator("a")).to_have_text("Ihre Idee verfolgen")
+    assert "folgen=" in item.locator("a").get_attribute("href")
     page.reload()
     page.evaluate("Outbox.flush({force: true})")
     assert count(live_app, Contribution, Contribution.idempotency_key == key) == 1

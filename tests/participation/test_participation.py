@@ -262,7 +262,7 @@ def test_the_form_works_without_javascript(client, make_consultation, make_distr
     single, multiple, scale = c.questions
     response = _post(client, c, **{f"q{single.id}": "1", f"q{multiple.id}": ["0", "2"], f"q{scale.id}": "4",
                                    "idea": "Mehr WLAN an Haltestellen", "topic": "Bildung", "internet": "rarely"})
-    assert response.status_code == 303 and response.headers["Location"].endswith(f"/mitreden/{c.id}/danke")
+    assert response.status_code == 303 and f"/mitreden/{c.id}/danke?folgen=" in response.headers["Location"]
     contribution = db.session.scalar(sa.select(Contribution))
     assert (contribution.channel, contribution.internet, contribution.age_group) == (Channel.PHONE, "rarely", "")
     assert sorted((ch.question_id, ch.value) for ch in contribution.choices) == sorted(
