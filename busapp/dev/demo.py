@@ -65,7 +65,10 @@ WORKSHOPS = [
      "Akıllı telefonun temel işlevleri, Türkçe anlatımla.", ""),
 ]
 
-# The demo workshops in other languages, by their own title: {tag: (title, description)}; an empty description
+# A course's texts under a workshop's names.
+COURSE_TO_WORKSHOP = {"title": "title", "description": "description", "what_to_bring": "bring"}
+
+# The demo courses (and the workshops made from them) in other languages, by their own title: {tag: (title, description)}; an empty description
 # leaves the German (or the workshop's own) one in place.
 WORKSHOP_TEXTS = {
     "Das Smartphone kennenlernen": {
@@ -78,8 +81,10 @@ WORKSHOP_TEXTS = {
         "ar": ("تعرّف على هاتفك الذكي", "التشغيل، فتح التطبيقات، تكبير الخط، المكالمات والصور: بهدوء وخطوة بخطوة."),
         "uk": ("Знайомство зі смартфоном", "Увімкнути, відкрити застосунки, збільшити шрифт, дзвінки й фото: "
                "спокійно, крок за кроком."),
-        "ru": ("Знакомство со смартфоном", ""),
-        "pl": ("Poznajemy smartfon", ""),
+        "ru": ("Знакомство со смартфоном", "Включить, открыть приложения, увеличить шрифт, звонки и фото: "
+               "спокойно, шаг за шагом."),
+        "pl": ("Poznajemy smartfon", "Włączanie, otwieranie aplikacji, powiększanie tekstu, rozmowy i zdjęcia: "
+               "spokojnie, krok po kroku."),
         "fa": ("آشنایی با گوشی هوشمند", "روشن کردن، باز کردن برنامه‌ها، بزرگ کردن نوشته، تماس و عکس: آرام و گام به گام."),
     },
     "Videoanrufe mit der Familie": {
@@ -90,8 +95,8 @@ WORKSHOP_TEXTS = {
                "ödünç bir cihazla."),
         "ar": ("مكالمات الفيديو مع العائلة", "نجرّب مكالمات الفيديو معًا، على جهازك أو على جهاز نعيره لك."),
         "uk": ("Відеодзвінки з родиною", "Разом пробуємо відеодзвінки, на вашому пристрої або на нашому."),
-        "ru": ("Видеозвонки с семьёй", ""),
-        "pl": ("Rozmowy wideo z rodziną", ""),
+        "ru": ("Видеозвонки с семьёй", "Вместе пробуем видеозвонки, на вашем устройстве или на нашем."),
+        "pl": ("Rozmowy wideo z rodziną", "Razem próbujemy rozmów wideo, na Państwa urządzeniu lub na naszym."),
         "fa": ("تماس تصویری با خانواده", ""),
     },
     "Sicher online bezahlen": {
@@ -117,6 +122,34 @@ WORKSHOP_TEXTS = {
         "ru": ("Услуги города онлайн", ""),
         "fa": ("خدمات اینترنتی شهر", ""),
     },
+    "Fotos machen, ordnen und teilen": {
+        "de-x-ls": ("Fotos mit dem Handy", "Sie lernen: Schöne Fotos machen. Fotos ordnen. Fotos sicher schicken."),
+        "en": ("Taking, sorting and sharing photos", "Good photos with your phone, making albums, sharing pictures "
+               "safely."),
+        "tr": ("Fotoğraf çekmek, düzenlemek ve paylaşmak", "Telefonla güzel fotoğraflar, albüm oluşturmak, "
+               "fotoğrafları güvenle paylaşmak."),
+        "ar": ("التقاط الصور وترتيبها ومشاركتها", "صور جميلة بالهاتف، وإنشاء ألبومات، ومشاركة الصور بأمان."),
+        "uk": ("Фотографувати, упорядковувати й ділитися", "Гарні фото телефоном, альбоми, безпечно ділитися "
+               "знімками."),
+    },
+    "Passwörter und Privatsphäre": {
+        "de-x-ls": ("Passwörter und Ihre Daten", "Sie lernen: Gute Passwörter machen. Ihre Daten im Handy schützen."),
+        "en": ("Passwords and privacy", "Good passwords, password managers and the most important settings for more "
+               "privacy."),
+        "tr": ("Şifreler ve gizlilik", "İyi şifreler, şifre yöneticileri ve daha fazla gizlilik için en önemli "
+               "ayarlar."),
+        "ar": ("كلمات المرور والخصوصية", "كلمات مرور جيدة، ومديرو كلمات المرور، وأهم الإعدادات لمزيد من الخصوصية."),
+        "uk": ("Паролі та приватність", ""),
+        "ru": ("Пароли и конфиденциальность", ""),
+    },
+    "KI im Alltag ausprobieren": {
+        "de-x-ls": ("Künstliche Intelligenz ausprobieren", "Künstliche Intelligenz heißt kurz: KI. KI sind "
+                    "Computer-Programme. Sie können zum Beispiel Texte schreiben. Wir probieren KI zusammen aus."),
+        "en": ("Trying out AI in everyday life", "What can AI tools do, and what not? We try it out together."),
+        "tr": ("Günlük hayatta yapay zekâ", "Yapay zekâ araçları neler yapabilir, neler yapamaz? Birlikte deniyoruz."),
+        "ar": ("تجربة الذكاء الاصطناعي في الحياة اليومية", "ماذا تستطيع أدوات الذكاء الاصطناعي أن تفعل، وماذا لا "
+               "تستطيع؟ نجرّب ذلك معًا."),
+    },
     "Messenger for newcomers": {
         "de": ("Messenger für Neue in der Stadt", "Messenger, E-Mail und die Apps der Stadt, auf Englisch erklärt, "
                "mit Zeit für Ihre Fragen."),
@@ -139,6 +172,38 @@ CANCEL_REASON_TEXTS = {
     "fa": "اتوبوس در تعمیرگاه است. این بازدید را بعداً جبران می‌کنیم.",
 }
 
+# Access notes in other languages, by the German note.
+ACCESS_TEXTS = {
+    "Stufenloser Einstieg über die Hebebühne. Leihgeräte mit großer Schrift.": {
+        "de-x-ls": "Sie kommen ohne Stufen in den Bus. Es gibt einen Lift. Wir leihen Ihnen Handys mit großer Schrift.",
+        "en": "Step-free entry by the lift. Loan devices with large text.",
+        "tr": "Asansör platformuyla basamaksız giriş. Büyük yazılı ödünç cihazlar.",
+        "ar": "دخول بلا درج عبر منصة الرفع. أجهزة للإعارة بخط كبير.",
+        "uk": "Вхід без сходинок через підйомник. Пристрої напрокат із великим шрифтом.",
+    },
+    "Kopfhörer mit Induktionsschleife vorhanden.": {
+        "en": "Headphones with a hearing loop are there.", "tr": "İndüksiyon döngülü kulaklıklar var.",
+        "ar": "تتوفر سماعات مع حلقة سمعية.", "uk": "Є навушники з індукційною петлею.",
+    },
+    "Unterstützung auf Türkisch, Arabisch und Ukrainisch möglich.": {
+        "de-x-ls": "Wir helfen Ihnen auch auf Türkisch, auf Arabisch und auf Ukrainisch.",
+        "en": "Help in Turkish, Arabic and Ukrainian is possible.",
+        "tr": "Türkçe, Arapça ve Ukraynaca destek mümkün.", "ar": "المساعدة ممكنة بالتركية والعربية والأوكرانية.",
+        "uk": "Можлива допомога турецькою, арабською та українською мовами.",
+        "ru": "Возможна помощь на турецком, арабском и украинском языках.",
+        "pl": "Możliwa pomoc po turecku, arabsku i ukraińsku.", "fa": "کمک به زبان‌های ترکی، عربی و اوکراینی ممکن است.",
+    },
+}
+
+# A workshop cancelled on its own (a trainer ill), with its reason in a few languages: the coordinators' languages
+# page lists the others as missing.
+WORKSHOP_CANCEL_REASON = "Die Trainerin ist krank. Wir holen den Kurs bald nach."
+WORKSHOP_CANCEL_REASON_TEXTS = {
+    "en": "The trainer is ill. We will hold the workshop again soon.",
+    "tr": "Eğitmenimiz hasta. Atölyeyi yakında tekrar yapacağız.",
+    "ar": "المدرّبة مريضة. سنعقد الورشة مرة أخرى قريبًا.",
+}
+
 SLOTS = ((time(10, 0), time(13, 0)), (time(14, 30), time(17, 30)))
 
 # Level and what to bring, by topic (the rest: first steps, and the default list).
@@ -149,8 +214,56 @@ BRING = {
     "online_banking": "Ihr Handy und das Ladekabel, die Zugangsdaten zu Ihrem Online-Banking, Ihre Brille",
     "city_services": "Ihr Handy, Ihren Ausweis, die Passwörter für Ihre Konten",
     "passwords": "Ihr Handy und das Ladekabel, die Passwörter für Ihre Konten",
-    "messengers": "Your phone and charger, the passwords for your accounts",
+    "messengers": "Ihr Handy und das Ladekabel, die Passwörter für Ihre Konten",
 }
+# "Please bring" in other languages, by the German text; a workshop held in another language has its own
+# language's text as its own and the German one among its translations.
+BRING_TEXTS = {
+    BRING_DEFAULT: {
+        "de-x-ls": "Ihr Handy und das Lade-Kabel. Ihre Brille.",
+        "en": "Your phone and charger, your glasses", "tr": "Telefonunuz ve şarj kablosu, gözlüğünüz",
+        "ar": "هاتفك وشاحنه، ونظارتك", "uk": "Ваш телефон і зарядний кабель, ваші окуляри",
+        "ru": "Ваш телефон и зарядный кабель, ваши очки", "pl": "Telefon z ładowarką, okulary",
+        "fa": "گوشی و کابل شارژ، عینکتان",
+    },
+    BRING["online_banking"]: {
+        "de-x-ls": "Ihr Handy und das Lade-Kabel. Ihre Daten für die Bank im Internet. Ihre Brille.",
+        "en": "Your phone and charger, your online banking login details, your glasses",
+        "tr": "Telefonunuz ve şarj kablosu, internet bankacılığı giriş bilgileriniz, gözlüğünüz",
+        "ar": "هاتفك وشاحنه، وبيانات الدخول إلى حسابك المصرفي على الإنترنت، ونظارتك",
+        "uk": "Ваш телефон і зарядний кабель, дані для входу в онлайн-банкінг, ваші окуляри",
+    },
+    BRING["city_services"]: {
+        "de-x-ls": "Ihr Handy. Ihren Ausweis. Die Passwörter für Ihre Konten.",
+        "en": "Your phone, your ID card, the passwords for your accounts",
+        "tr": "Telefonunuz, kimliğiniz, hesaplarınızın şifreleri", "ar": "هاتفك، وبطاقة هويتك، وكلمات المرور لحساباتك",
+        "uk": "Ваш телефон, посвідчення особи, паролі до ваших облікових записів",
+        "ru": "Ваш телефон, удостоверение личности, пароли от ваших аккаунтов",
+        "fa": "گوشی، کارت شناسایی و رمزهای حساب‌هایتان",
+    },
+    BRING["passwords"]: {
+        "en": "Your phone and charger, the passwords for your accounts",
+        "tr": "Telefonunuz ve şarj kablosu, hesaplarınızın şifreleri", "ar": "هاتفك وشاحنه، وكلمات المرور لحساباتك",
+        "uk": "Ваш телефон і зарядний кабель, паролі до ваших облікових записів",
+    },
+}
+
+
+def course_texts(title: str, language: str, topic: str, description: str) -> tuple[dict, dict]:
+    """A demo course's own texts in its language ({title, description, what_to_bring}) and its texts in other
+    languages ({tag: {field: text}}), from WORKSHOP_TEXTS and BRING_TEXTS."""
+    bring_de = BRING.get(topic, BRING_DEFAULT)
+    bring = {"de": bring_de} | BRING_TEXTS.get(bring_de, {})
+    own = {"title": title, "description": description, "what_to_bring": bring.get(language, bring_de)}
+    texts: dict = {}
+    for tag, (other_title, other_desc) in WORKSHOP_TEXTS.get(title, {}).items():
+        texts[tag] = {"title": other_title, "description": other_desc}
+    for tag, text in bring.items():
+        if tag != language:
+            texts.setdefault(tag, {})["what_to_bring"] = text
+    texts = {tag: {k: v for k, v in entry.items() if v} for tag, entry in texts.items()}
+    return own, {tag: entry for tag, entry in texts.items() if entry}
+
 
 # Notes for finding the bus in other languages, by the German note (a profile's demo.json uses these sentences).
 FINDING_NOTE_TEXTS = {
@@ -236,6 +349,16 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     clear()
     districts, places = _districts()
 
+    # The course catalogue first: each demo workshop is made from its course, so a coordinator can plan from it too.
+    courses: dict[str, Course] = {}
+    for topic, title, audience, lang, minutes, capacity, desc, _notes in WORKSHOPS:
+        if title not in courses:
+            own, texts = course_texts(title, lang, topic, desc)
+            courses[title] = Course(topic=topic, audience=audience, language=lang, duration_minutes=minutes,
+                                    capacity=capacity, level=LEVELS.get(topic, "first_steps"),
+                                    walk_ins=capacity >= 10, texts=texts, **own)
+            db.session.add(courses[title])
+
     stops, workshops = 0, 0
     first = today - timedelta(days=3)
     day, n = first, 0
@@ -273,15 +396,24 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
                                      stop.ends_at - timedelta(minutes=minutes))
                     else:
                         free = starts + timedelta(minutes=minutes + 15)
+                    # Made from its course as a coordinator does: the course's texts in every language come along.
+                    course = courses[title]
                     workshop = Workshop(
                         stop=stop, title=title, topic=topic, audience=audience, language=lang,
-                        duration_minutes=minutes, capacity=capacity, description=desc,
+                        duration_minutes=minutes, capacity=capacity, description=course.description,
                         accessibility_notes=notes, starts_at=starts, parallel=parallel,
-                        level=LEVELS.get(topic, "first_steps"), bring=BRING.get(topic, BRING_DEFAULT),
+                        level=LEVELS.get(topic, "first_steps"), bring=course.what_to_bring,
                         walk_ins=capacity >= 10,
+                        texts={tag: {COURSE_TO_WORKSHOP[k]: v for k, v in entry.items()}
+                               for tag, entry in course.texts.items()},
                     )
-                    for text_lang, (other_title, other_desc) in WORKSHOP_TEXTS.get(title, {}).items():
-                        set_text(workshop, text_lang, title=other_title, description=other_desc)
+                    for text_lang, text in ACCESS_TEXTS.get(notes, {}).items():
+                        set_text(workshop, text_lang, accessibility_notes=text)
+                    if n == 20 and k == 0:
+                        workshop.status = WorkshopStatus.CANCELLED
+                        workshop.cancel_reason = WORKSHOP_CANCEL_REASON
+                        for text_lang, reason in WORKSHOP_CANCEL_REASON_TEXTS.items():
+                            set_text(workshop, text_lang, cancel_reason=reason)
                     db.session.add(workshop)
                     workshops += 1
                 n += 1
@@ -290,15 +422,6 @@ def load(today: date | None = None, weeks: int = 6, with_users: bool = True) -> 
     db.session.flush()
     _add_feedback(today)
     _add_consultation(today, districts)
-    # The course catalogue starts with the demo tour's workshops, so a coordinator can plan from it at once.
-    seen = set()
-    for topic, title, audience, lang, minutes, capacity, desc, _notes in WORKSHOPS:
-        if title not in seen:
-            seen.add(title)
-            db.session.add(Course(title=title, topic=topic, audience=audience, language=lang, description=desc,
-                                  duration_minutes=minutes, capacity=capacity,
-                                  what_to_bring="Eigenes Handy mit Ladekabel, falls vorhanden"))
-
     if with_users:
         _demo_users()
     db.session.add(AuditEvent(action="seed-demo", detail={"stops": stops, "workshops": workshops}))
