@@ -202,6 +202,19 @@ class ImportBatch(db.Model):
         return f"<ImportBatch {self.id} {self.stops} stops>"
 
 
+class StopSeries(db.Model):
+    """Stops made as a series ("repeat this stop", or one line of an imported timetable with a repeat rule): each
+    keeps this link, so that a change or a cancellation can reach "this and all following" or the whole series."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # How the dates were made, for the coordinators: "weekly", "biweekly", "monthly" or the imported RRULE.
+    rule: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<StopSeries {self.id} {self.rule!r}>"
+
+
 class Stop(db.Model):
     """One visit of the bus at a place in a district."""
 
@@ -213,6 +226,8 @@ class Stop(db.Model):
     # The import that wrote the stop, and the line of the file it came from (None for stops planned by hand).
     batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batch.id", ondelete="SET NULL"), index=True)
     batch_line: Mapped[int | None] = mapped_column()
+    # The series the stop was made in (None for a single stop); the series' stops share its workshops' series_key.
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stop_series.id", ondelete="SET NULL"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # active_history: the status before a change must be known, to tell a move of a published stop (_mark_moved).
@@ -348,6 +363,9 @@ class Workshop(db.Model):
     # Held at the same time as another workshop of the stop on purpose (a second trainer, another corner).
     parallel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     cancel_reason: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    # The same workshop on every date of its stop's series carries the same key (1, 2, ... within the series);
+    # None for a workshop added to one date only.
+    series_key: Mapped[int | None] = mapped_column()
     status: Mapped[WorkshopStatus] = mapped_column(
         enum_column(WorkshopStatus, "workshop_status"), default=WorkshopStatus.PUBLISHED
     )

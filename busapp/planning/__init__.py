@@ -48,7 +48,7 @@ def _labels():
     return {"status_label": lambda value: str(STATUS_LABELS.get(value, value))}
 
 
-from . import audit_log, batches, bookings, bursts, buses, calls, coordinator_calendar, districts, people, repeat_total, reports, search, tablets, transfer, views  # noqa: E402,F401,E501  (the views register themselves on bp)
+from . import audit_log, batches, bookings, bulk_views, bursts, buses, calls, coordinator_calendar, districts, people, repeat_total, reports, search, tablets, transfer, views  # noqa: E402,F401,E501  (the views register themselves on bp)
 
 
 def init_app(app) -> None:

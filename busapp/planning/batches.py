@@ -25,8 +25,8 @@ from flask_login import current_user
 from ..accounts.auth import role_required
 from ..core.extensions import db
 from ..models import (
-    Booking, Bus, CheckIn, District, Feedback, ImportBatch, Place, Role, SeatShare, Stop, StopStatus, User, Workshop,
-    WorkshopStatus, audit, utcnow,
+    Booking, Bus, CheckIn, District, Feedback, ImportBatch, Place, Role, SeatShare, Stop, StopSeries, StopStatus, User,
+    Workshop, WorkshopStatus, audit, utcnow,
 )
 from . import bp, service
 
@@ -90,12 +90,21 @@ def plan_removal(batch: ImportBatch) -> Removal:
 
 
 def _delete_stops(stop_ids: list[int]) -> None:
+    series: set[int] = set()
     for start in range(0, len(stop_ids), 500):
         chunk = stop_ids[start:start + 500]
+        series |= set(db.session.scalars(sa.select(Stop.series_id).where(Stop.id.in_(chunk),
+                                                                         Stop.series_id.is_not(None))))
         workshops = sa.select(Workshop.id).where(Workshop.stop_id.in_(chunk))
         db.session.execute(sa.delete(SeatShare).where(SeatShare.workshop_id.in_(workshops)))
         db.session.execute(sa.delete(Workshop).where(Workshop.stop_id.in_(chunk)))
         db.session.execute(sa.delete(Stop).where(Stop.id.in_(chunk)))
+    # A series none of whose stops is left goes with them.
+    ids = sorted(series)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(sa.delete(StopSeries).where(
+            StopSeries.id.in_(chunk), ~sa.exists().where(Stop.series_id == StopSeries.id)))
 
 
 def remove(batch_id: int, user: User | None) -> Removal:
@@ -136,15 +145,17 @@ def blocking_message(stops: list[Stop]) -> str:
 
 
 def publish_drafts(batch_id: int | None, user: User | None, *, starts: datetime | None = None,
-                   ends: datetime | None = None) -> int:
-    """Publish the draft stops of a batch (or of a time span, such as a week) that are still ahead, with their
-    draft workshops; returns how many."""
+                   ends: datetime | None = None, stop_ids: list[int] | None = None) -> int:
+    """Publish the draft stops of a batch (or of a time span, such as a week, or these stops) that are still ahead,
+    with their draft workshops; returns how many."""
     service._planning_lock()
     where = [Stop.status == StopStatus.DRAFT, Stop.ends_at > utcnow()]
     if batch_id is not None:
         where.append(Stop.batch_id == batch_id)
     if starts is not None:
         where += [Stop.starts_at >= starts, Stop.starts_at < ends]
+    if stop_ids is not None:
+        where.append(Stop.id.in_(stop_ids or [-1]))
     ids = list(db.session.scalars(sa.select(Stop.id).where(*where)))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -154,7 +165,8 @@ def publish_drafts(batch_id: int | None, user: User | None, *, starts: datetime 
         db.session.execute(sa.update(Stop).where(Stop.id.in_(chunk))
                            .values(status=StopStatus.PUBLISHED, sequence=Stop.sequence + 1, updated_at=utcnow()))
     audit("stops-publish", None, user=service._user(user), batch=batch_id,
-          span=[starts.isoformat(), ends.isoformat()] if starts else None, stops=len(ids))
+          span=[starts.isoformat(), ends.isoformat()] if starts else None, stops=len(ids),
+          **({"ticked": len(stop_ids)} if stop_ids is not None else {}))
     db.session.commit()
     return len(ids)
 

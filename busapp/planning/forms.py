@@ -59,6 +59,10 @@ class StopForm(FlaskForm):
                          validators=[Optional(), _too_long(300)])
     # Shown only when the tour has more than one bus; otherwise every stop is the one bus's.
     bus = SelectField(_l("Bus"), coerce=_int_or_none, validate_choice=False, validators=[Optional()])
+    # For a stop of a series: which of its stops the change reaches (planning.series); see scope_field.
+    scope = RadioField(_l("Which stops change"), default="one", validate_choice=False)
+    # The scope whose dry run the coordinator saw last: a change to several stops is saved only after its own.
+    shown = HiddenField()
     confirm = HiddenField()
 
     def __init__(self, *args, places=(), buses=(), **kwargs):
@@ -101,6 +105,26 @@ class _CoordinateField(DecimalField):
             valuelist = [str(v).strip().replace(",", ".", 1) if v.count(",") == 1 and "." not in v else v
                          for v in valuelist]
         super().process_formdata(valuelist)
+
+
+def _district_value(value):
+    """A district as sent: an id from the list (a number), else the text as typed (a name, looked up on validation)."""
+    if isinstance(value, int) or value is None:
+        return value
+    text = str(value).strip()
+    return _int_or_none(text) if text.isdigit() else (text or None)
+
+
+def district_field_check(field, known_ids) -> None:
+    """A district field holds one of the known ids afterwards, or says which districts there are (the closest to
+    what was typed, else all): a name typed into a link is looked up by name, number or address name."""
+    if field.data in known_ids:
+        return
+    found = service.find_district(field.data) if field.data is not None else None
+    if found is not None and found.id in known_ids:
+        field.data = found.id
+        return
+    raise ValidationError(service.unknown_district(field.data if isinstance(field.data, str) else ""))
 
 
 class PlaceForm(FlaskForm):
@@ -156,6 +180,8 @@ class WorkshopForm(FlaskForm):
     parallel = BooleanField(_l("Held in parallel with other workshops (a second trainer)"))
     note = TextAreaField(_l("What changed and why (the people booked will read it)"), filters=[clean_text],
                          validators=[Optional(), _too_long(300)])
+    scope = RadioField(_l("Which dates change"), default="one", validate_choice=False)
+    shown = HiddenField()
     confirm = HiddenField()
 
     def __init__(self, *args, courses=(), **kwargs):
@@ -232,7 +258,85 @@ class LiveForm(FlaskForm):
 class CancelForm(FlaskForm):
     reason = TextAreaField(_l("Reason, shown to the people booked"), filters=[clean_text], validators=[
         _required(_l("Please give a reason; the people booked will read it.")), _too_long(300)])
+    scope = RadioField(_l("What is cancelled"), default="one", validate_choice=False)
+    shown = HiddenField()
     confirm = HiddenField()
+
+
+class BulkFilterForm(FlaskForm):
+    """Which stops to list for acting on many at once (a GET form: nothing is changed by it)."""
+
+    class Meta:
+        csrf = False
+
+    first = DateField(_l("First day"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[Optional()])
+    last = DateField(_l("Last day"), format=["%Y-%m-%d", "%d.%m.%Y"], validators=[Optional()])
+    # An id from the list, or a district's name, number or address name typed into a link (planning.service).
+    district = SelectField(_l("District"), coerce=_district_value, validate_choice=False, validators=[Optional()])
+    bus = SelectField(_l("Bus"), coerce=_int_or_none, validate_choice=False, validators=[Optional()])
+    status = SelectField(_l("State"), validate_choice=False, validators=[Optional()])
+    batch = SelectField(_l("Import"), coerce=_int_or_none, validate_choice=False, validators=[Optional()])
+
+    def __init__(self, *args, districts=(), buses=(), batches=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = choices([("", _l("All districts"))] + [(d.id, d.name) for d in districts])
+        self._district_ids = {d.id for d in districts}
+        self.bus.choices = choices([("", _l("All buses"))] + [(b.id, b.name) for b in buses])
+        self.several_buses = len(buses) > 1
+        self.status.choices = choices([("", _l("Any state")), ("draft", _l("Draft")), ("published", _l("Published")),
+                                       ("cancelled", _l("Cancelled"))])
+        self.batch.choices = choices([("", _l("Any, also planned by hand"))] + list(batches))
+
+    def validate_district(self, field) -> None:
+        if field.data is not None:
+            district_field_check(field, self._district_ids)
+
+    def validate_status(self, field) -> None:
+        if field.data and field.data not in ("draft", "published", "cancelled"):
+            raise ValidationError(_l("Please choose a state from the list."))
+
+    def validate_last(self, field) -> None:
+        if field.data and self.first.data and field.data < self.first.data:
+            raise ValidationError(_l("The last day must not be before the first."))
+
+
+class BulkForm(FlaskForm):
+    """What to do with the ticked stops; the stop ids and the action come from the page's checkboxes and buttons."""
+
+    reason = TextAreaField(_l("Reason, shown to the people booked"), filters=[clean_text],
+                           validators=[Optional(), _too_long(300)])
+    confirm = HiddenField()
+    # The list's query string, to come back to the same stops afterwards.
+    back = HiddenField()
+
+
+def _scope_label(kind: str, scope: str, n: int) -> str:
+    from flask_babel import gettext as _, ngettext
+
+    if kind == "stop":
+        return {"one": lambda: _("Only this stop"),
+                "following": lambda: ngettext("This stop and all following (%(num)d stop)",
+                                              "This stop and all following (%(num)d stops)", n),
+                "all": lambda: ngettext("The whole series (%(num)d stop from today on)",
+                                        "The whole series (%(num)d stops from today on)", n)}[scope]()
+    return {"one": lambda: _("Only this workshop"),
+            "following": lambda: ngettext("This workshop and the same one on all following dates (%(num)d workshop)",
+                                          "This workshop and the same one on all following dates (%(num)d workshops)",
+                                          n),
+            "all": lambda: ngettext("The same workshop in the whole series (%(num)d workshop from today on)",
+                                    "The same workshop in the whole series (%(num)d workshops from today on)",
+                                    n)}[scope]()
+
+
+def scope_field(form, reach: dict[str, int], kind: str) -> None:
+    """Fill the form's `scope` radios from what each scope reaches (planning.series.reach): kind "stop" or
+    "workshop". A choice that reaches no more than "only this one" is left out."""
+    names = ["one"] + [name for name in ("following", "all") if reach.get(name, 0) > 1]
+    form.scope.choices = choices((name, _scope_label(kind, name, reach.get(name, 1))) for name in names)
+    form.scope.flags.required = True  # one choice is always made ("only this one" unless another is picked)
+    form.in_series = len(names) > 1
+    if form.scope.data not in names:
+        form.scope.data = "one"
 
 
 class ImportForm(FlaskForm):

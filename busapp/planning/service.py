@@ -38,6 +38,7 @@ Calendars
 from __future__ import annotations
 
 import calendar as pycalendar
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -53,7 +54,8 @@ from ..booking import service as booking_service
 from ..domain import seats, town
 from ..core.extensions import db
 from ..models import (
-    Booking, BookingStatus, Bus, Course, District, Place, Stop, StopStatus, User, Workshop, WorkshopStatus, audit, utcnow,
+    Booking, BookingStatus, Bus, Course, District, Place, Stop, StopSeries, StopStatus, User, Workshop, WorkshopStatus,
+    audit, utcnow,
 )
 from . import changes
 from .writes import Refused, lock as _planning_lock, user_in_session as _user  # noqa: F401  (used by tourcsv, views)
@@ -127,9 +129,10 @@ def buses() -> list[Bus]:
 
 
 def overlapping_stop(starts_at: datetime, ends_at: datetime, exclude_id: int | None = None,
-                     bus_id: int | None = None) -> Stop | None:
+                     bus_id: int | None = None, ignore: Collection[int] = ()) -> Stop | None:
     """The first stop (draft or published) of the same bus (the first bus when none is named) whose time overlaps
-    this time, or None. Each bus is at one stop at a time; two buses may be out at once."""
+    this time, or None. Each bus is at one stop at a time; two buses may be out at once. `ignore`: stops that are
+    being moved in the same change (a series), compared with each other by the caller."""
     bus_id = bus_id or default_bus_id()
     query = sa.select(Stop).where(
         Stop.status != StopStatus.CANCELLED, Stop.bus_id == bus_id, Stop.starts_at < ends_at,
@@ -137,10 +140,13 @@ def overlapping_stop(starts_at: datetime, ends_at: datetime, exclude_id: int | N
     ).order_by(Stop.starts_at).limit(1)
     if exclude_id is not None:
         query = query.where(Stop.id != exclude_id)
+    if ignore:
+        query = query.where(Stop.id.not_in(list(ignore)))
     return db.session.scalar(query)
 
 
-def check_stop(draft: StopDraft, stop: Stop | None = None, now: datetime | None = None) -> dict[str, list[str]]:
+def check_stop(draft: StopDraft, stop: Stop | None = None, now: datetime | None = None,
+               ignore: Collection[int] = ()) -> dict[str, list[str]]:
     """Every rule a stop's time and place break, by field; empty when the stop can be saved."""
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
@@ -155,7 +161,7 @@ def check_stop(draft: StopDraft, stop: Stop | None = None, now: datetime | None 
     if db.session.get(Place, draft.place_id) is None:
         _add(errors, "place", _("Please choose a place."))
     bus_id = draft.bus_id or (stop.bus_id if stop is not None else None)
-    other = overlapping_stop(draft.starts_at, draft.ends_at, stop.id if stop else None, bus_id)
+    other = overlapping_stop(draft.starts_at, draft.ends_at, stop.id if stop else None, bus_id, ignore)
     if other is not None:
         _add(errors, "start", _("The bus is at %(place)s (%(district)s) then: %(when)s.", place=other.place.name,
                                 district=other.district.name, when=_span(other.starts_at, other.ends_at)))
@@ -276,12 +282,26 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: st
     if errors:
         db.session.rollback()
         raise Refused(errors)
-    before = _stop_values(stop) if stop else None
-    moved = stop is not None and (draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at
-                                  or draft.place_id != stop.place_id)
-    if moved and active_bookings(stop) and not note:
+    if stop is not None and stop_moves(stop, draft) and active_bookings(stop) and not note:
         db.session.rollback()
         raise Refused({"note": [_("People have booked: please say what changed and why. They will read it.")]})
+    stop = write_stop(stop, draft, user, note, notes)
+    db.session.commit()
+    return stop
+
+
+def stop_moves(stop: Stop, draft: StopDraft) -> bool:
+    """True when the draft gives the stop another time or place (what the people booked are told about)."""
+    return draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at or draft.place_id != stop.place_id
+
+
+def write_stop(stop: Stop | None, draft: StopDraft, user: User | None, note: str = "",
+               notes: dict[str, str] | None = None, **detail) -> Stop:
+    """Inside a checked planning write: make the stop (stop None) or change it, moving its workshops with it and
+    telling the people booked when it moves and a note is given (`notes`: in other languages); audited, not
+    committed."""
+    before = _stop_values(stop) if stop else None
+    moved = stop is not None and stop_moves(stop, draft)
     place = db.session.get(Place, draft.place_id)
     if stop is None:
         stop = Stop(status=StopStatus.DRAFT)
@@ -298,8 +318,7 @@ def save_stop(stop_id: int | None, draft: StopDraft, user: User | None, note: st
     db.session.flush()
     told = changes.tell_moved(stop, note, utcnow(), reasons=notes) if moved and note else None
     audit("stop-create" if before is None else "stop-update", stop, user=_user(user),
-          before=before, after=_stop_values(stop), told=told.parties if told else 0)
-    db.session.commit()
+          before=before, after=_stop_values(stop), told=told.parties if told else 0, **detail)
     return stop
 
 
@@ -337,10 +356,23 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
     if errors:
         db.session.rollback()
         raise Refused(errors)
-    moved = workshop_moved(workshop, draft)
-    if moved and workshop_bookings(workshop) and not note:
+    if workshop_moved(workshop, draft) and workshop_bookings(workshop) and not note:
         db.session.rollback()
         raise Refused({"note": [_("People have booked: please say what changed and why. They will read it.")]})
+    workshop, raised = write_workshop(stop, workshop, draft, user, note, notes)
+    workshop_id = workshop.id
+    db.session.commit()
+    # The promoted parties' mails are queued by the booking service in the same transaction as their seats.
+    promoted = booking_service.fill_from_waiting_list(workshop_id) if raised else []
+    return db.session.get(Workshop, workshop_id), promoted
+
+
+def write_workshop(stop: Stop, workshop: Workshop | None, draft: WorkshopDraft, user: User | None,
+                   note: str = "", notes: dict[str, str] | None = None, **detail) -> tuple[Workshop, bool]:
+    """Inside a checked planning write: make the workshop (workshop None) or change it; returns it and whether its
+    seats were raised (the caller fills them from the waiting list after the commit). Raises Refused, after a
+    rollback, when more seats are taken than the new capacity. Audited, not committed."""
+    moved = workshop_moved(workshop, draft)
     before = _workshop_values(workshop) if workshop else None
     raised = False
     if workshop is None:
@@ -351,8 +383,10 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
         # Seats change only under the workshop's row lock, the same one every booking takes (domain.seats).
         if not seats.set_capacity(workshop.id, draft.capacity):
             booked, parties = taken(workshop.id)
+            when = format_datetime(stop.starts_at, "dd.MM.yyyy")
             db.session.rollback()
-            raise Refused({"capacity": [capacity_message(booked, parties)]})
+            message = capacity_message(booked, parties)
+            raise Refused({"capacity": [f"{when}: {message}" if detail.get("series") else message]})
         db.session.refresh(workshop, ["capacity", "seats_taken"])
     for name in WORKSHOP_FIELDS:
         setattr(workshop, name, getattr(draft, name))
@@ -366,12 +400,8 @@ def save_workshop(stop_id: int, workshop_id: int | None, draft: WorkshopDraft, u
             told = changes.tell_moved(stop, note, utcnow(), workshop=workshop, reasons=notes)
     db.session.flush()
     audit("workshop-create" if before is None else "workshop-update", workshop, user=_user(user),
-          before=before, after=_workshop_values(workshop), told=told.parties if told else 0)
-    workshop_id = workshop.id
-    db.session.commit()
-    # The promoted parties' mails are queued by the booking service in the same transaction as their seats.
-    promoted = booking_service.fill_from_waiting_list(workshop_id) if raised else []
-    return db.session.get(Workshop, workshop_id), promoted
+          before=before, after=_workshop_values(workshop), told=told.parties if told else 0, **detail)
+    return workshop, raised
 
 
 def active_bookings(stop: Stop) -> int:
@@ -596,8 +626,11 @@ def preview_series(stop: Stop, dates: list[date]) -> list[Occurrence]:
     return out
 
 
-def create_series(stop_id: int, dates: list[date], user: User | None) -> list[Stop]:
-    """Copy the stop and its workshops to every date, all or nothing; raises Refused naming the clashing dates."""
+def create_series(stop_id: int, dates: list[date], user: User | None, rule: str = "") -> list[Stop]:
+    """Copy the stop and its workshops to every date, all or nothing; raises Refused naming the clashing dates.
+
+    The stop and its copies belong to one series (the stop's own, when it is in one already), and each workshop
+    and its copies share a key within it (planning.series), so that later changes can reach the whole series."""
     _planning_lock()
     stop = db.session.get(Stop, stop_id)
     if stop is None:
@@ -609,18 +642,29 @@ def create_series(stop_id: int, dates: list[date], user: User | None) -> list[St
         raise Refused({"": [_("Nothing was saved: %(dates)s cannot be used.",
                               dates=", ".join(f"{format_datetime(o.starts_at, 'dd.MM.yyyy')} ({o.conflict})"
                                               for o in clashes))]})
+    if stop.series_id is None:
+        series = StopSeries(rule=rule)
+        db.session.add(series)
+        db.session.flush()
+        stop.series_id = series.id
+    key = db.session.scalar(sa.select(sa.func.max(Workshop.series_key)).join(Workshop.stop)
+                            .where(Stop.series_id == stop.series_id)) or 0
+    for w in stop.workshops:
+        if w.series_key is None and w.status != WorkshopStatus.CANCELLED:
+            key += 1
+            w.series_key = key
     copies = []
     for occurrence in preview_series(stop, dates):
         shift = occurrence.starts_at - stop.starts_at
         copy = Stop(district_id=stop.district_id, place_id=stop.place_id, bus_id=stop.bus_id,
-                    starts_at=occurrence.starts_at, ends_at=occurrence.ends_at,
+                    starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, series_id=stop.series_id,
                     status=StopStatus.DRAFT if stop.status == StopStatus.DRAFT else StopStatus.PUBLISHED)
         for w in stop.workshops:
             if w.status == WorkshopStatus.CANCELLED:
                 continue
             values = {name: getattr(w, name) for name in WORKSHOP_FIELDS if name != "starts_at"}
             copy.workshops.append(Workshop(
-                **values, starts_at=w.starts_at + shift, capacity=w.capacity, seats_taken=0,
+                **values, starts_at=w.starts_at + shift, capacity=w.capacity, seats_taken=0, series_key=w.series_key,
                 texts=dict(w.texts) if w.texts else w.texts, status=w.status))
         db.session.add(copy)
         copies.append(copy)
@@ -675,6 +719,50 @@ def parse_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Districts by what a coordinator typed
+
+# At most this many districts are named in an answer; a town with hundreds gets the first ones and a count.
+NAMED_DISTRICTS = 30
+
+
+def find_district(text: str | int | None) -> District | None:
+    """The district a form or link names: by id, number, slug or name (any case), or None."""
+    text = " ".join(str(text or "").split())
+    if not text:
+        return None
+    if text.isdigit() and len(text) <= 9:
+        found = db.session.get(District, int(text))
+        if found is not None:
+            return found
+    return db.session.scalar(sa.select(District).where(sa.or_(
+        District.number == text, District.slug == text.lower(),
+        sa.func.lower(District.name) == text.lower())).order_by(District.id).limit(1))
+
+
+def unknown_district(text: str | None) -> str:
+    """The answer to a district nobody knows: the closest known names when some are close, else the known ones."""
+    import difflib
+
+    names = list(db.session.scalars(sa.select(District.name).order_by(District.name)))
+    typed = " ".join(str(text or "").split())[:80]
+    if not typed or typed.isdigit():
+        close = []
+    else:
+        by_lower = {n.lower(): n for n in names}
+        close = [by_lower[n] for n in difflib.get_close_matches(typed.lower(), list(by_lower), n=3, cutoff=0.6)]
+        close += [n for n in names if typed.lower() in n.lower() and n not in close][:3 - len(close)]
+    if close:
+        return _("There is no district “%(text)s”. Did you mean %(names)s?", text=typed,
+                 names=" / ".join(close))
+    listed = ", ".join(names[:NAMED_DISTRICTS])
+    if len(names) > NAMED_DISTRICTS:
+        listed += " " + ngettext("and %(num)d more", "and %(num)d more", len(names) - NAMED_DISTRICTS)
+    if not typed or typed.isdigit():
+        return _("Please choose a district. Known districts: %(names)s", names=listed)
+    return _("There is no district “%(text)s”. Known districts: %(names)s", text=typed, names=listed)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import io
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -47,7 +48,8 @@ from ..core.choices import AUDIENCES, LEVELS, TOPICS, WORKSHOP_LANGUAGES
 from ..core.extensions import db
 from ..core.forms import clean_text
 from ..models import (
-    DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopStatus, TourUpload, User, Workshop, WorkshopStatus, audit, utcnow,
+    DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopSeries, StopStatus, TourUpload, User, Workshop,
+    WorkshopStatus, audit, utcnow,
 )
 from . import recurrence, service
 
@@ -774,11 +776,20 @@ def _insert(reading: Reading, user: User | None) -> None:
             db.session.add(place)
         place_of.append(place)
     db.session.flush()
+    # The stops of one line with a repeat rule are a series, as if repeated by hand (planning.series).
     now = utcnow()
+    per_line = Counter(planned.line for planned in reading.stops)
+    lines = sorted(line for line, n in per_line.items() if n > 1 and reading.origins.get(line, {}).get("frequency"))
+    series: dict[int, int] = {}
+    if lines:
+        made = db.session.scalars(sa.insert(StopSeries).returning(StopSeries.id, sort_by_parameter_order=True),
+                                  [{"rule": reading.origins[line]["frequency"][:300], "created_at": now} for line in lines])
+        series = dict(zip(lines, made))
     rows = [{"district_id": planned.district_id or districts[planned.district_name.lower()],
              "place_id": place if isinstance(place, int) else place.id, "bus_id": buses[planned.bus.lower()],
              "starts_at": planned.draft.starts_at, "ends_at": planned.draft.ends_at, "status": StopStatus.DRAFT,
-             "batch_id": batch.id, "batch_line": planned.line, "created_at": now, "updated_at": now}
+             "batch_id": batch.id, "batch_line": planned.line, "created_at": now, "updated_at": now,
+             "series_id": series.get(planned.line)}
             for planned, place in zip(reading.stops, place_of)]
     for start in range(0, len(rows), 2000):
         db.session.execute(sa.insert(Stop), rows[start:start + 2000])
@@ -791,8 +802,10 @@ def _insert(reading: Reading, user: User | None) -> None:
                       "capacity": x.capacity, "parallel": x.parallel, "level": x.level, "bring": x.bring,
                       "description": x.description, "accessibility_notes": x.accessibility_notes,
                       "walk_ins": x.walk_ins, "texts": x.texts or {}, "seats_taken": 0,
-                      "status": WorkshopStatus.DRAFT, "created_at": now, "updated_at": now}
-                     for planned, stop_id in zip(reading.stops, stop_ids) for x in (w.draft for w in planned.workshops)]
+                      "status": WorkshopStatus.DRAFT, "created_at": now, "updated_at": now,
+                      "series_key": key if planned.line in series else None}
+                     for planned, stop_id in zip(reading.stops, stop_ids)
+                     for key, x in enumerate((w.draft for w in planned.workshops), start=1)]
         for start in range(0, len(workshops), 2000):
             db.session.execute(sa.insert(Workshop), workshops[start:start + 2000])
     batch.created = {"districts": sorted(districts.values()), "buses": [b.id for b in made_buses],

@@ -31,8 +31,10 @@ from ..core.extensions import db
 from ..core.forms import clean_text
 from ..core.htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
-from . import bp, changes, notices, service
-from .forms import CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm
+from . import bp, changes, notices, series, service
+from .forms import (
+    CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm, scope_field,
+)
 
 coordinator = role_required(Role.COORDINATOR)
 
@@ -136,13 +138,14 @@ def _stop_form(stop: Stop | None) -> StopForm:
     return form
 
 
-def _check_stop_form(form: StopForm, stop: Stop | None) -> service.StopDraft | None:
-    """Validate the fields, then the planning rules; the holiday asks for a tick. Returns the draft when all pass."""
+def _check_stop_form(form: StopForm, stop: Stop | None, ignore=()) -> service.StopDraft | None:
+    """Validate the fields, then the planning rules; the holiday asks for a tick. Returns the draft when all pass.
+    `ignore`: the other stops of a series that move with this one."""
     form.validate()
     draft = _stop_draft(form)
     if draft is None:
         return None
-    _merge_errors(form, service.check_stop(draft, stop))
+    _merge_errors(form, service.check_stop(draft, stop, ignore=ignore))
     name = service.holiday(form.day.data)
     if name and not form.holiday_ok.data:
         form.holiday_ok.errors = [_("%(day)s is a public holiday (%(name)s). Tick the box if the bus comes anyway.",
@@ -160,20 +163,60 @@ def _change_notes(form) -> tuple[dict, dict]:
 
 def _change_note_fields():
     return [("change_note", _("What changed and why (the people booked will read it)"), True)]
+def _dry_run_key(scope: str, draft) -> str:
+    """What a dry run showed, sent back with the confirmation: a change other than the one shown is shown first."""
+    import hashlib
+
+    return hashlib.sha256(f"{scope}|{draft!r}".encode()).hexdigest()[:32]
+
+
+def _series_ignore(stop: Stop | None, scope: str) -> set[int]:
+    return {s.id for s in series.members(stop, scope)} if stop is not None and scope != "one" else set()
 
 
 def _stop_editor(stop: Stop | None):
     form = _stop_form(stop)
-    dry_run = None
+    if request.method == "GET":
+        form.scope.data = request.args.get("scope")
+    scope_field(form, series.reach(stop) if stop else {"one": 1}, "stop")
+    scope = series.scope_of(form.scope.data)
+    dry_run = moves = lines = None
     booked = bool(stop and service.active_bookings(stop))
     notes, note_errors = {}, {}
-    if request.method == "POST":
+    if request.method == "POST" and scope != "one":
+        draft = _check_stop_form(form, stop, ignore=_series_ignore(stop, scope))
+        notes, note_errors = _change_notes(form)
+        draft = None if note_errors else draft
+        if draft is not None:
+            moves = series.plan_moves(stop, scope, draft)
+            form.form_errors.extend(series.problems([m for m in moves if m.stop.id != stop.id]))
+        seen = form.shown.data
+        form.shown.data = ""
+        if draft is not None and not form.errors and seen != _dry_run_key(scope, draft):
+            # The dry run of exactly this change first: every date before and after, and who is told.
+            form.shown.data = _dry_run_key(scope, draft)
+        elif draft is not None and not form.errors:
+            changing = sum(1 for m in moves if m.changes)
+            try:
+                series.save_moves(stop.id, scope, draft, current_user._get_current_object(), note=form.note.data or "",
+                                  notes=content.texts_of(notes, "change_note"))
+            except service.Refused as refused:
+                _merge_errors(form, refused.errors)
+                if "note" in refused.errors:
+                    form.shown.data = seen  # the same change, shown already: only the note was missing
+            else:
+                flash(ngettext("%(num)d stop is saved.", "%(num)d stops are saved.", changing), "success")
+                return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+        if moves is not None:
+            dry_run = series.dry_run(moves)
+            lines = changes.by_stop([m.stop for m in moves], dry_run)
+            booked = booked or bool(dry_run.parties)
+    elif request.method == "POST":
         draft = _check_stop_form(form, stop)
         if booked:
             notes, note_errors = _change_notes(form)
             draft = None if note_errors else draft
-        moved = draft is not None and stop is not None and (
-            draft.starts_at != stop.starts_at or draft.ends_at != stop.ends_at or draft.place_id != stop.place_id)
+        moved = draft is not None and stop is not None and service.stop_moves(stop, draft)
         if draft is not None and moved and booked and form.confirm.data != "yes":
             # The dry run: who this move reaches, before anything is saved.
             dry_run = changes.impact(stop)
@@ -192,7 +235,8 @@ def _stop_editor(stop: Stop | None):
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
     return render_template("planning/stop_form.html", form=form, stop=stop, holiday=holiday, dry_run=dry_run,
                            booked=booked, text_languages=content.language_rows(), note_fields=_change_note_fields(),
-                           notes=notes, note_errors=note_errors), status
+                           notes=notes, note_errors=note_errors, moves=moves, lines=lines, scope=scope,
+                           move_of={m.stop.id: m for m in moves or ()}), status
 
 
 @bp.route("/stops/new", methods=["GET", "POST"])
@@ -219,7 +263,7 @@ def stop_check():
     """The live check while typing (htmx): the rules' messages for the stop form as typed, nothing saved."""
     stop = db.session.get(Stop, _id_arg("stop") or 0)
     form = StopForm(places=service.places())
-    _check_stop_form(form, stop)
+    _check_stop_form(form, stop, ignore=_series_ignore(stop, series.scope_of(form.scope.data)))
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
     return render_template("planning/_checks.html", form=form, holiday=holiday, checked=True)
 
@@ -237,7 +281,9 @@ def _stop_page(stop: Stop, live: LiveForm, live_texts: dict, live_errors: dict):
     return render_template("planning/stop.html", stop=stop, holiday=service.holiday(service.local_day(stop.starts_at)),
                            bookings=service.active_bookings(stop), live=live, text_languages=content.language_rows(),
                            live_fields=[("live_note", _("Note for visitors"), False)], live_texts=live_texts,
-                           live_errors=live_errors, notices=notices.notices(stop)), 422 if live_errors else 200
+                           live_errors=live_errors, notices=notices.notices(stop),
+                           reach=series.reach(stop) if stop.status != StopStatus.CANCELLED else {"one": 1}
+                           ), 422 if live_errors else 200
 
 
 LIVE_REFUSALS = {
@@ -320,7 +366,8 @@ def stop_repeat(stop_id: int):
                 form.form_errors.append(_("These settings give no dates."))
             elif form.confirm.data == "yes":
                 try:
-                    copies = service.create_series(stop.id, dates, current_user._get_current_object())
+                    copies = service.create_series(stop.id, dates, current_user._get_current_object(),
+                                                   rule=form.rule.data)
                 except service.Refused as refused:
                     _merge_errors(form, refused.errors)
                     preview = service.preview_series(stop, dates)
@@ -375,7 +422,11 @@ def _next_free_start(stop: Stop) -> time:
 
 def _workshop_editor(stop: Stop, workshop: Workshop | None):
     form = WorkshopForm(courses=service.courses(active_only=True))
-    dry_run = None
+    if request.method == "GET":
+        form.scope.data = request.args.get("scope")
+    scope_field(form, series.workshop_reach(workshop) if workshop else {"one": 1}, "workshop")
+    scope = series.scope_of(form.scope.data)
+    dry_run = planned = lines = None
     booked = bool(workshop and service.workshop_bookings(workshop))
     texts, text_errors = (workshop.texts if workshop else None) or {}, {}
     notes, note_errors = {}, {}
@@ -396,12 +447,41 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
         texts, text_errors = content.texts_from_form(request.form, "Workshop", form.language.data)
         if text_errors:
             form.form_errors.append(_("A text in another language is too long."))
-        if booked:
+        if booked or scope != "one":
             notes, note_errors = _change_notes(form)
         draft = _workshop_draft(form, stop, texts)
         if draft is not None:
             _merge_errors(form, service.check_workshop(stop, draft, workshop))
-        if not form.errors and draft is not None and booked and service.workshop_moved(workshop, draft) \
+        if scope != "one":
+            seen = form.shown.data
+            form.shown.data = ""
+            if draft is not None:
+                planned = series.plan_workshops(workshop, scope, draft)
+                form.form_errors.extend(series.workshop_problems([c for c in planned if c.workshop.id != workshop.id]))
+            if not form.errors and draft is not None and seen != _dry_run_key(scope, draft):
+                # The dry run of exactly this change first: every date, and who is told of a new time.
+                form.shown.data = _dry_run_key(scope, draft)
+            elif not form.errors and draft is not None:
+                try:
+                    saved, promoted = series.save_workshops(workshop.id, scope, draft,
+                                                            current_user._get_current_object(),
+                                                            note=form.note.data or "",
+                                                            notes=content.texts_of(notes, "change_note"))
+                except service.Refused as refused:
+                    _merge_errors(form, refused.errors)
+                    if "note" in refused.errors:
+                        form.shown.data = seen  # the same change, shown already: only the note was missing
+                else:
+                    flash(ngettext("%(num)d workshop is saved.", "%(num)d workshops are saved.", len(saved)),
+                          "success")
+                    if promoted:
+                        flash(_("%(n)d parties moved up from the waiting list.", n=len(promoted)), "success")
+                    return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
+            if planned is not None:
+                dry_run = series.workshop_dry_run(planned)
+                lines = changes.by_stop([c.workshop.stop for c in planned], dry_run)
+                booked = booked or bool(dry_run.parties)
+        elif not form.errors and draft is not None and booked and service.workshop_moved(workshop, draft) \
                 and form.confirm.data != "yes":
             # The dry run, as for a moved stop: who the new time reaches, before anything is saved.
             dry_run = changes.impact(stop, workshop)
@@ -422,7 +502,9 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
     return render_template("planning/workshop_form.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run,
                            booked=booked, text_languages=content.language_rows(form.language.data),
                            text_fields=_workshop_text_fields(), texts=texts, text_errors=text_errors,
-                           note_fields=_change_note_fields(), notes=notes, note_errors=note_errors), status
+                           note_fields=_change_note_fields(), notes=notes, note_errors=note_errors,
+                           planned=planned, lines=lines, scope=scope,
+                           move_of={c.workshop.stop_id: c for c in planned or ()}), status
 
 
 @bp.route("/stops/<int:stop_id>/workshops/new", methods=["GET", "POST"])
@@ -659,10 +741,34 @@ def _cancel_page(stop: Stop, workshop: Workshop | None):
         reasons, reason_errors = content.texts_from_form(request.form, "Stop", fields=("cancel_reason",))
         if reason_errors:
             form.form_errors.append(_("A text in another language is too long."))
-    if request.method == "POST" and form.validate() and not reason_errors:
+    if request.method == "GET":
+        form.scope.data = request.args.get("scope")
+    scope_field(form, series.workshop_reach(workshop) if workshop else series.reach(stop),
+                "workshop" if workshop else "stop")
+    scope = series.scope_of(form.scope.data)
+    if scope == "one":
+        targets = None
+    elif workshop is not None:
+        targets = series.workshop_members(workshop, scope)
+    else:
+        targets = series.members(stop, scope)
+    key = f"{scope}:{','.join(str(t.id) for t in targets)}" if targets else "one"
+    # A form without `shown` is the one-stop form of before (its dry run is on the page it was sent from).
+    valid = request.method == "POST" and form.validate() and not reason_errors
+    if valid and (form.shown.data or "one") != key:
+        flash(_("What this reaches has changed since the page was shown. Please look again and confirm."), "info")
+    if valid and (form.shown.data or "one") == key:
+        user = current_user._get_current_object()
+        texts = content.texts_of(reasons, "cancel_reason")
         try:
-            result = changes.cancel(stop.id, workshop.id if workshop else None, form.reason.data,
-                                    current_user._get_current_object(), content.texts_of(reasons, "cancel_reason"))
+            if targets is None:
+                result = changes.cancel(stop.id, workshop.id if workshop else None, form.reason.data, user, texts)
+            elif workshop is not None:
+                result = changes.cancel_many(workshop_ids=[w.id for w in targets], reason=form.reason.data, user=user,
+                                             reasons=texts, series=scope).impact
+            else:
+                result = changes.cancel_many(stop_ids=[s.id for s in targets], reason=form.reason.data, user=user,
+                                             reasons=texts, series=scope).impact
         except service.Refused as refused:
             _merge_errors(form, refused.errors)
         else:
@@ -673,9 +779,18 @@ def _cancel_page(stop: Stop, workshop: Workshop | None):
                                "%(num)d parties gave only a phone number: see the call list.",
                                len(result.phone_only)), "info")
             return redirect(url_for("planning.stop", stop_id=stop.id), code=303)
-    dry_run = changes.impact(stop, workshop)
+    # The dry run of what is chosen now; a confirmation counts only for the dry run it was sent with.
+    form.shown.data = key
+    if targets is None:
+        dry_run, lines = changes.impact(stop, workshop), None
+    elif workshop is not None:
+        dry_run = changes.impact_of(workshop_ids=[w.id for w in targets])
+        lines = changes.by_stop([w.stop for w in targets], dry_run)
+    else:
+        dry_run = changes.impact_of(stop_ids=[s.id for s in targets])
+        lines = changes.by_stop(targets, dry_run)
     return render_template("planning/cancel.html", form=form, stop=stop, workshop=workshop, dry_run=dry_run,
-                           text_languages=content.language_rows(),
+                           lines=lines, scope=scope, text_languages=content.language_rows(),
                            reason_fields=[("cancel_reason", _("Reason, shown to the people booked"), True)],
                            reasons=reasons, reason_errors=reason_errors), 422 if form.errors or reason_errors else 200
 

@@ -34,7 +34,7 @@ def test_a_booking_racing_a_cancellation_never_stays_confirmed(app, make_worksho
             finally:
                 db.session.remove()
 
-    real_impact = changes.impact
+    real_impact = changes.impact_of  # where a cancellation reads the bookings, after taking the seat locks
 
     def impact_while_someone_books(*args, **kwargs):
         # The coordinator's dry run has been read; now a resident books. Where the workshop is locked, the
@@ -46,7 +46,7 @@ def test_a_booking_racing_a_cancellation_never_stays_confirmed(app, make_worksho
         outcome["thread"] = booker
         return result
 
-    monkeypatch.setattr(changes, "impact", impact_while_someone_books)
+    monkeypatch.setattr(changes, "impact_of", impact_while_someone_books)
     changes.cancel(sid, wid, "Die Trainerin ist krank.", None)
     outcome["thread"].join(timeout=30)
     assert not outcome["thread"].is_alive()
