@@ -106,7 +106,12 @@ class Move:
 
     stop: Stop
     draft: service.StopDraft
-    problems: list[str] = field(default_factory=list)
+    # The rules the new time breaks, by the form field they are about ("start", "end", "day", "place").
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        return [m for messages in self.errors.values() for m in messages]
 
     @property
     def changes(self) -> bool:
@@ -127,21 +132,28 @@ def plan_moves(stop: Stop, scope: str, draft: service.StopDraft) -> list[Move]:
     ignore = {m.stop.id for m in moves}
     for move in moves:
         if move.changes:
-            errors = service.check_stop(move.draft, move.stop, ignore=ignore)
-            move.problems = [m for messages in errors.values() for m in messages]
+            move.errors = service.check_stop(move.draft, move.stop, ignore=ignore)
     # The moved stops against each other: one bus is at one stop at a time.
     ordered = sorted(moves, key=lambda m: (m.draft.bus_id or m.stop.bus_id, m.draft.starts_at))
     for before, after in zip(ordered, ordered[1:]):
         if (before.draft.bus_id or before.stop.bus_id) == (after.draft.bus_id or after.stop.bus_id) \
                 and after.draft.starts_at < before.draft.ends_at:
-            after.problems.append(_("The bus is at another stop of this series then: %(when)s.",
-                                    when=_day(before.draft.starts_at)))
+            after.errors.setdefault("start", []).append(_("The bus is at another stop of this series then: %(when)s.",
+                                                          when=_day(before.draft.starts_at)))
     return moves
 
 
-def problems(moves: list[Move]) -> list[str]:
-    """Each date that cannot take the change, with why."""
-    return [f"{_day(m.stop.starts_at)}: {p}" for m in moves for p in m.problems]
+def _dated(changes_with_errors) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for when, errors in changes_with_errors:
+        for name, messages in errors.items():
+            found.setdefault(name, []).extend(f"{_day(when)}: {m}" for m in messages)
+    return found
+
+
+def problems(moves: list[Move]) -> dict[str, list[str]]:
+    """Each date that cannot take the change, with why, by the form field it is about."""
+    return _dated((m.stop.starts_at, m.errors) for m in moves)
 
 
 def dry_run(moves: list[Move]) -> changes.Impact:
@@ -162,7 +174,7 @@ def save_moves(stop_id: int, scope: str, draft: service.StopDraft, user: User | 
     found = problems(moves)
     if found:
         db.session.rollback()
-        raise Refused({"": [_("Nothing was saved.")] + found})
+        raise Refused({"": [_("Nothing was saved.")], **found})
     moving = [m for m in moves if m.changes]
     if not note and any(service.active_bookings(m.stop) for m in moving if service.stop_moves(m.stop, m.draft)):
         db.session.rollback()
@@ -182,7 +194,11 @@ class WorkshopChange:
 
     workshop: Workshop
     draft: service.WorkshopDraft
-    problems: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        return [m for messages in self.errors.values() for m in messages]
 
     @property
     def moves(self) -> bool:
@@ -200,13 +216,13 @@ def plan_workshops(workshop: Workshop, scope: str, draft: service.WorkshopDraft)
     planned = []
     for member in workshop_members(workshop, scope):
         mine = replace(draft, starts_at=service.local(service.local_day(member.stop.starts_at), at))
-        errors = service.check_workshop(member.stop, mine, member)
-        planned.append(WorkshopChange(member, mine, [m for messages in errors.values() for m in messages]))
+        planned.append(WorkshopChange(member, mine, service.check_workshop(member.stop, mine, member)))
     return planned
 
 
-def workshop_problems(planned: list[WorkshopChange]) -> list[str]:
-    return [f"{_day(c.workshop.stop.starts_at)}: {p}" for c in planned for p in c.problems]
+def workshop_problems(planned: list[WorkshopChange]) -> dict[str, list[str]]:
+    """Each date that cannot take the change, with why, by the form field it is about."""
+    return _dated((c.workshop.stop.starts_at, c.errors) for c in planned)
 
 
 def workshop_dry_run(planned: list[WorkshopChange]) -> changes.Impact:
@@ -227,7 +243,7 @@ def save_workshops(workshop_id: int, scope: str, draft: service.WorkshopDraft, u
     found = workshop_problems(planned)
     if found:
         db.session.rollback()
-        raise Refused({"": [_("Nothing was saved.")] + found})
+        raise Refused({"": [_("Nothing was saved.")], **found})
     if not note and any(c.moves and service.workshop_bookings(c.workshop) for c in planned):
         db.session.rollback()
         raise Refused({"note": [_("People have booked: please say what changed and why. They will read it.")]})

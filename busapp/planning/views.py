@@ -189,7 +189,7 @@ def _stop_editor(stop: Stop | None):
         draft = None if note_errors else draft
         if draft is not None:
             moves = series.plan_moves(stop, scope, draft)
-            form.form_errors.extend(series.problems([m for m in moves if m.stop.id != stop.id]))
+            _merge_errors(form, series.problems([m for m in moves if m.stop.id != stop.id]))
         seen = form.shown.data
         form.shown.data = ""
         if draft is not None and not form.errors and seen != _dry_run_key(scope, draft):
@@ -457,7 +457,7 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
             form.shown.data = ""
             if draft is not None:
                 planned = series.plan_workshops(workshop, scope, draft)
-                form.form_errors.extend(series.workshop_problems([c for c in planned if c.workshop.id != workshop.id]))
+                _merge_errors(form, series.workshop_problems([c for c in planned if c.workshop.id != workshop.id]))
             if not form.errors and draft is not None and seen != _dry_run_key(scope, draft):
                 # The dry run of exactly this change first: every date, and who is told of a new time.
                 form.shown.data = _dry_run_key(scope, draft)
