@@ -128,7 +128,7 @@ def district_field_check(field, known_ids) -> None:
 
 
 class PlaceForm(FlaskForm):
-    district_id = SelectField(_l("District"), coerce=_int_or_none, validate_choice=False,
+    district_id = SelectField(_l("District"), coerce=_district_value, validate_choice=False,
                               validators=[InputRequired(message=_l("Please choose a district."))])
     name = StringField(_l("Name of the place"), filters=[clean_text],
                        validators=[_required(_l("Please name the place where the bus stands.")), _too_long(160)])
@@ -150,8 +150,7 @@ class PlaceForm(FlaskForm):
         self._district_ids = {d.id for d in districts}
 
     def validate_district_id(self, field) -> None:
-        if field.data not in self._district_ids:
-            raise ValidationError(_l("Please choose a district."))
+        district_field_check(field, self._district_ids)
 
 
 class WorkshopForm(FlaskForm):
@@ -261,6 +260,25 @@ class CancelForm(FlaskForm):
     scope = RadioField(_l("What is cancelled"), default="one", validate_choice=False)
     shown = HiddenField()
     confirm = HiddenField()
+
+
+class PlaceFilterForm(FlaskForm):
+    """Only the places of one district in the stop form's list (a GET form: nothing is changed by it)."""
+
+    class Meta:
+        csrf = False
+
+    district = SelectField(_l("Only places in this district"), coerce=_district_value, validate_choice=False,
+                           validators=[Optional()])
+
+    def __init__(self, *args, districts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.district.choices = choices([("", _l("All districts"))] + [(d.id, d.name) for d in districts])
+        self._district_ids = {d.id for d in districts}
+
+    def validate_district(self, field) -> None:
+        if field.data is not None:
+            district_field_check(field, self._district_ids)
 
 
 class BulkFilterForm(FlaskForm):

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
+from wtforms.validators import ValidationError
 
 from ..core import content
 from ..accounts.auth import role_required
@@ -33,7 +34,7 @@ from ..core.htmx import is_partial
 from ..models import Course, District, Place, Role, Stop, StopStatus, Workshop, WorkshopStatus, utcnow
 from . import bp, changes, notices, series, service
 from .forms import (
-    CancelForm, CourseForm, LiveForm, PlaceForm, RepeatForm, StopForm, WorkshopForm, scope_field,
+    CancelForm, CourseForm, LiveForm, PlaceFilterForm, PlaceForm, RepeatForm, StopForm, WorkshopForm, scope_field,
 )
 
 coordinator = role_required(Role.COORDINATOR)
@@ -125,8 +126,23 @@ def _stop_draft(form: StopForm) -> service.StopDraft | None:
                              bus_id=form.bus.data if form.several_buses else None)
 
 
-def _stop_form(stop: Stop | None) -> StopForm:
-    form = StopForm(places=service.places(), buses=service.buses())
+# The stop form offers "only places in this district" from this many places on (an imported tour has hundreds).
+PLACE_FILTER_FROM = 30
+
+
+def _place_filter() -> tuple[PlaceFilterForm, int | None]:
+    """The stop form's "only places in this district" choice (?district= an id, or a name typed into a link), and
+    the district it names; an unknown one is answered beside it, naming the closest or the known districts."""
+    form = PlaceFilterForm(formdata=request.args, districts=_districts())
+    if "district" not in request.args or not form.validate():
+        return form, None
+    return form, form.district.data
+
+
+def _stop_form(stop: Stop | None, district_id: int | None = None) -> StopForm:
+    places = service.places()
+    form = StopForm(places=[p for p in places if district_id is None or p.district_id == district_id] or places,
+                    buses=service.buses())
     if request.method == "GET" and stop is not None:
         start, end = stop.starts_at.astimezone(service.tz()), stop.ends_at.astimezone(service.tz())
         form.place.data = stop.place_id
@@ -175,7 +191,8 @@ def _series_ignore(stop: Stop | None, scope: str) -> set[int]:
 
 
 def _stop_editor(stop: Stop | None):
-    form = _stop_form(stop)
+    place_filter, district_id = _place_filter()
+    form = _stop_form(stop, district_id)
     if request.method == "GET":
         form.scope.data = request.args.get("scope")
     scope_field(form, series.reach(stop) if stop else {"one": 1}, "stop")
@@ -231,9 +248,11 @@ def _stop_editor(stop: Stop | None):
                 flash(_("The stop is saved.") if stop else _("The stop is saved as a draft. Add workshops, then publish it."),
                       "success")
                 return redirect(url_for("planning.stop", stop_id=saved.id), code=303)
-    status = 422 if form.errors else 200
+    status = 422 if form.errors or place_filter.errors else 200
     holiday = service.holiday(form.day.data) if form.day.data and not form.day.errors else None
+    show_filter = bool(place_filter.errors or district_id or len(form.place.choices) > PLACE_FILTER_FROM)
     return render_template("planning/stop_form.html", form=form, stop=stop, holiday=holiday, dry_run=dry_run,
+                           place_filter=place_filter if show_filter else None,
                            booked=booked, text_languages=content.language_rows(), note_fields=_change_note_fields(),
                            notes=notes, note_errors=note_errors, moves=moves, lines=lines, scope=scope,
                            move_of={m.stop.id: m for m in moves or ()}), status
@@ -688,6 +707,13 @@ def places():
 
 def _place_editor(place: Place | None):
     form = PlaceForm(obj=place, districts=_districts()) if request.method == "GET" and place else PlaceForm(districts=_districts())
+    if request.method == "GET" and place is None and request.args.get("district"):
+        # "Add a place in this district": a name or number typed into the link works, an unknown one is answered.
+        form.district_id.process_formdata([request.args["district"]])
+        try:
+            form.validate_district_id(form.district_id)
+        except ValidationError as wrong:
+            form.district_id.errors = [str(wrong)]
     texts, text_errors = (place.texts if place else None) or {}, {}
     if request.method == "POST":
         texts, text_errors = content.texts_from_form(request.form, "Place")
