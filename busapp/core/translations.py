@@ -26,6 +26,7 @@ FULL_LANGUAGES = ("de",)
 STAFF_ONLY_SOURCES = (
     "busapp/accounts/auth.py", "templates/auth/",
     "busapp/feedback/results.py", "templates/feedback/results.html", "templates/feedback/posters.html",
+    "templates/feedback/posters_print.html",
     "busapp/planning/", "templates/planning/", "busapp/checkin/", "templates/checkin/",
     "busapp/mail/views.py", "templates/mail/index.html",
     "busapp/opendata/", "templates/opendata/",
