@@ -91,6 +91,9 @@ SENTENCES: dict[str, Sentence] = {
     # The catalogue, places, districts, buses
     "course-create": lambda d, m: _("%(who)s added the course template %(object)s.", **m),
     "course-update": lambda d, m: _("%(who)s changed the course template %(object)s.", **m),
+    "course-import": lambda d, m: ngettext("%(who)s read a course file back: %(num)d course.",
+                                           "%(who)s read a course file back: %(num)d courses.", _count(d, "rows"),
+                                           **m),
     "place-create": lambda d, m: _("%(who)s added the place %(object)s.", **m),
     "place-update": lambda d, m: _("%(who)s changed the place %(object)s.", **m),
     "district-create": lambda d, m: _("%(who)s added the district %(object)s.", **m),

@@ -46,12 +46,11 @@ from flask_babel import format_date, format_time, gettext as _
 from ..core import content, csvexport
 from ..core.choices import AUDIENCES, LEVELS, TOPICS, WORKSHOP_LANGUAGES
 from ..core.extensions import db
-from ..core.forms import clean_text
 from ..models import (
     DEFAULT_BUS_NAME, Bus, District, ImportBatch, Place, Stop, StopSeries, StopStatus, TourUpload, User, Workshop,
     WorkshopStatus, audit, utcnow,
 )
-from . import recurrence, service
+from . import recurrence, service, textcolumns
 
 STOP_COLUMNS = ("organisation", "vehicle", "route", "community", "stop", "address", "postcode", "longitude",
                 "latitude", "day", "arrival", "departure", "frequency", "start", "end", "timetable")
@@ -69,53 +68,19 @@ SCHEMA_NAMES = {"mobile": "vehicle", "geox": "longitude", "geoy": "latitude"}
 KNOWN_COLUMNS = tuple(dict.fromkeys(SCHEMA_COLUMNS + COLUMNS))
 REQUIRED = ("community", "stop", "arrival", "departure")
 # A workshop's texts, each in its own column (`workshop_title`, ...) in the workshop's language and in a column per
-# offered language (`title_tr`, `description_ar`, `bring_uk`, `accessibility_notes_fa`, ...).
-TEXT_FIELDS = ("title", "description", "bring", "accessibility_notes")
-OWN_COLUMN = {"title": "workshop_title", "description": "workshop_description", "bring": "workshop_bring",
-              "accessibility_notes": "workshop_accessibility_notes"}
-TEXT_LIMITS = {"title": 160, "description": 2000, "bring": 300, "accessibility_notes": 300}
-TEXT_COLUMN = re.compile(r"(title|description|bring|accessibility_notes)_(.+)")
-
-
-def languages() -> list[str]:
-    """The offered languages (the LANGUAGES setting), in its order: one language column per text for each."""
-    return list(current_app.config["LANGUAGES"])
+# offered language (`title_tr`, `description_ar`, `bring_uk`, `accessibility_notes_fa`, ...): planning/textcolumns.py.
+WORKSHOP_TEXTS = textcolumns.TextColumns(
+    {"title": "workshop_title", "description": "workshop_description", "bring": "workshop_bring",
+     "accessibility_notes": "workshop_accessibility_notes"},
+    {"title": 160, "description": 2000, "bring": 300, "accessibility_notes": 300})
+TEXT_FIELDS = WORKSHOP_TEXTS.fields
+OWN_COLUMN = WORKSHOP_TEXTS.own_columns
+languages = textcolumns.languages
 
 
 def text_columns() -> list[str]:
     """The language columns, for every offered language."""
-    return [f"{field}_{tag.lower()}" for tag in languages() for field in TEXT_FIELDS]
-
-
-def _texts_of(line: int, row: dict, own: str) -> tuple[dict, dict, list[RowError]]:
-    """A row's workshop texts: its own ({field: text}, from the workshop columns or, where those are empty, the
-    language columns of its own language), the others as a `texts` value ({tag: {field: text}}), and what is
-    wrong. Empty cells leave a language out."""
-    errs: list[RowError] = []
-    mine = {field: clean_text(row.get(column)) for field, column in OWN_COLUMN.items()}
-    texts: dict = {}
-    for tag in languages():
-        for field in TEXT_FIELDS:
-            column = f"{field}_{tag.lower()}"
-            value = clean_text(row.get(column))
-            if not value:
-                continue
-            if tag != own:
-                texts.setdefault(tag, {})[field] = value
-            elif not mine[field]:
-                mine[field] = value
-            elif value != mine[field]:
-                errs.append(RowError(line, column, _(
-                    "The workshop is held in this language, so its own text is in “%(column)s”, which says "
-                    "something else. Leave this cell empty or give the same text.", column=OWN_COLUMN[field])))
-    for tag, entry in [(own, mine)] + list(texts.items()):
-        for field, value in entry.items():
-            if len(value) > TEXT_LIMITS[field]:
-                column = OWN_COLUMN[field] if entry is mine and clean_text(row.get(OWN_COLUMN[field])) \
-                    else f"{field}_{tag.lower()}"
-                errs.append(RowError(line, column, _("Please use at most %(max)d characters.",
-                                                     max=TEXT_LIMITS[field])))
-    return mine, texts, errs
+    return WORKSHOP_TEXTS.columns()
 
 
 # The values of a line kept with its import (ImportBatch.rows), so that the schema export gives them back.
@@ -288,20 +253,13 @@ def _header(fieldnames: list[str] | None) -> tuple[list[str], list[RowError]]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         errors.append(RowError(1, ", ".join(missing), _("These columns are missing.")))
-    names = current_app.config["LANGUAGES"]
-    known = {tag.lower() for tag in names}
-    example = next((tag for tag in names if tag != current_app.config["BABEL_DEFAULT_LOCALE"]), "de").lower()
     for name in raw:
         if not name or name in KNOWN_COLUMNS:
             continue
-        text = TEXT_COLUMN.fullmatch(name)
-        if text:
-            if text.group(2) not in known:
-                errors.append(RowError(1, name, _(
-                    "“%(tag)s” is not a language of this site. Known languages: %(tags)s. Name the column after "
-                    "the text and one of them, for example %(example)s.", tag=text.group(2),
-                    tags=", ".join(f"{tag} ({label})" for tag, label in names.items()),
-                    example=f"{text.group(1)}_{example}")))
+        problem = WORKSHOP_TEXTS.header_problem(name)
+        if problem is not None:
+            if problem:
+                errors.append(RowError(1, name, problem))
             continue
         close = difflib.get_close_matches(name, KNOWN_COLUMNS, n=1, cutoff=0.6)
         if close:
@@ -547,7 +505,8 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
     context.origins[line] = {k: row[k] for k in ORIGIN_COLUMNS if row.get(k)}
     own, texts, text_errors = {}, {}, []
     if row.get("workshop_title"):  # read once for all the row's dates
-        own, texts, text_errors = _texts_of(line, row, row.get("workshop_language") or "de")
+        own, texts, problems = WORKSHOP_TEXTS.read(row, row.get("workshop_language") or "de")
+        text_errors = [RowError(line, column, message) for column, message in problems]
         errs.extend(text_errors)
     for day in dates:
         key = (district_name.lower(), row["stop"].lower(), day, arrival)
@@ -573,7 +532,7 @@ def _read_row(line: int, row: dict, context: _Context) -> list[RowError]:
 
 def _read_workshop(line: int, row: dict, day: date, own: dict, texts: dict
                    ) -> tuple[service.WorkshopDraft | None, list[RowError]]:
-    """The row's workshop on one of its dates; `own` and `texts` are its texts (_texts_of)."""
+    """The row's workshop on one of its dates; `own` and `texts` are its texts (WORKSHOP_TEXTS.read)."""
     errs = []
     topic = row.get("workshop_topic") or "smartphone_basics"
     if topic not in TOPICS:
@@ -886,16 +845,8 @@ def export(stops: list[Stop]) -> str:
                                     w.capacity, w.language, w.audience, "yes" if w.parallel else "", w.level,
                                     w.bring, "yes" if w.walk_ins else "no", w.description or "",
                                     w.accessibility_notes or ""]
-                            + _language_cells(w))
+                            + WORKSHOP_TEXTS.cells(w.texts, w.language))
     return out.getvalue()
-
-
-def _language_cells(workshop: Workshop) -> list[str]:
-    """A workshop's texts in every offered language, in the order of text_columns(); its own language's cells
-    stay empty (its texts are in the workshop columns)."""
-    texts = workshop.texts or {}
-    return ["" if tag == workshop.language else (texts.get(tag) or {}).get(field, "")
-            for tag in languages() for field in TEXT_FIELDS]
 
 
 def export_schema(stops: list[Stop]) -> str:

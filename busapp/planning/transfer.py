@@ -1,5 +1,6 @@
 """Import and export of the tour: CSV (mobile-library stop schema plus workshops) and iCalendar, in the browser and
-as `flask tour import FILE [--dry-run]` and `flask tour export`."""
+as `flask tour import FILE [--dry-run]` and `flask tour export`; and the course catalogue as CSV with its texts in
+every language (coursecsv.py), downloaded and read back on the catalogue's page."""
 from __future__ import annotations
 
 import sys
@@ -16,10 +17,10 @@ from sqlalchemy.orm import selectinload
 from ..core import csvexport
 from ..accounts.auth import role_required
 from ..core.extensions import db
-from ..models import Role, Stop, audit, utcnow
+from ..models import Course, Role, Stop, audit, utcnow
 from ..schedule.calendar import calendar_response, render_stops
 from ..schedule.feeds import export_rows
-from . import bp, tourcsv
+from . import bp, coursecsv, service, tourcsv
 from .forms import ImportForm
 
 coordinator = role_required(Role.COORDINATOR)
@@ -62,6 +63,8 @@ def _allow_tour_files(endpoint, _values):
     # a tour file needs; every other request keeps the app's small MAX_CONTENT_LENGTH.
     if endpoint == "planning.import_csv":
         request.max_content_length = tourcsv.MAX_BYTES + 64 * 1024
+    elif endpoint == "planning.courses_import":
+        request.max_content_length = coursecsv.MAX_BYTES + 64 * 1024
 
 
 @bp.post("/import")
@@ -134,6 +137,38 @@ def export_ics():
                                               feed=False), "tour.ics", attachment=True)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/courses.csv")
+@coordinator
+def courses_csv():
+    """The course catalogue with its texts in every language, for a spreadsheet."""
+    courses = list(db.session.scalars(sa.select(Course).order_by(Course.title, Course.id)))
+    return csvexport.download(csvexport.BOM + coursecsv.export(courses), "courses.csv")
+
+
+@bp.post("/courses/import")
+@coordinator
+def courses_import():
+    """Read a course file back: all its courses changed or added, or nothing and its problems."""
+    form = ImportForm()
+    reading = None
+    if form.validate():
+        upload = form.file.data
+        data = upload.read(coursecsv.MAX_BYTES + 1) if upload else b""
+        if not data:
+            form.file.errors = [_("Please choose a CSV file.")]
+        elif len(data) > coursecsv.MAX_BYTES:
+            form.file.errors = [_("The file is too big: at most %(n)d MB.", n=coursecsv.MAX_BYTES // (1024 * 1024))]
+        else:
+            reading = coursecsv.write(data, current_user._get_current_object())
+            if reading.ok:
+                flash(_("The course file is read. Added: %(added)d. Changed: %(changed)d.",
+                        added=reading.added, changed=reading.changed), "success")
+                return redirect(url_for("planning.courses"), code=303)
+    return render_template("planning/courses.html", courses=service.courses(), import_form=form,
+                           problems=reading.problems[:PROBLEMS_PER_PAGE] if reading else [],
+                           problem_count=len(reading.problems) if reading else 0), 422
 
 
 @tour_cli.command("import")

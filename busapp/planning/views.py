@@ -654,7 +654,10 @@ def stop_notices(stop_id: int):
 @coordinator
 def courses():
     """The course catalogue: reusable workshop templates."""
-    return render_template("planning/courses.html", courses=service.courses())
+    from .forms import ImportForm
+
+    return render_template("planning/courses.html", courses=service.courses(), import_form=ImportForm(),
+                           problems=[], problem_count=0)
 
 
 def _course_editor(course: Course | None):
