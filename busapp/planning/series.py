@@ -122,13 +122,15 @@ class Move:
 def plan_moves(stop: Stop, scope: str, draft: service.StopDraft) -> list[Move]:
     """What the change of `stop` to `draft` does to every stop the scope reaches, each checked; writes nothing."""
     zone = service.tz()
-    days = (draft.starts_at.astimezone(zone).date() - service.local_day(stop.starts_at)).days
-    start, end = draft.starts_at.astimezone(zone).time(), draft.ends_at.astimezone(zone).time()
+    first, last = draft.starts_at.astimezone(zone), draft.ends_at.astimezone(zone)
+    days = (first.date() - service.local_day(stop.starts_at)).days
+    overnight = (last.date() - first.date()).days  # a stop into the night ends on the next day on every date
     moves = []
     for member in members(stop, scope):
         day = service.local_day(member.starts_at) + timedelta(days=days)
-        moves.append(Move(member, service.StopDraft(place_id=draft.place_id, starts_at=service.local(day, start),
-                                                    ends_at=service.local(day, end), bus_id=draft.bus_id)))
+        moves.append(Move(member, service.StopDraft(
+            place_id=draft.place_id, starts_at=service.local(day, first.time()),
+            ends_at=service.local(day + timedelta(days=overnight), last.time()), bus_id=draft.bus_id)))
     ignore = {m.stop.id for m in moves}
     for move in moves:
         if move.changes:

@@ -611,11 +611,12 @@ class Occurrence:
 
 def preview_series(stop: Stop, dates: list[date]) -> list[Occurrence]:
     """Each repeat of the stop with the stop it would clash with and the holiday it falls on; writes nothing."""
-    start_t = stop.starts_at.astimezone(tz()).time()
-    end_t = stop.ends_at.astimezone(tz()).time()
+    start, end = stop.starts_at.astimezone(tz()), stop.ends_at.astimezone(tz())
+    # A stop into the night (22:00 to 00:30) ends on the day after its start on every date too.
+    days = (end.date() - start.date()).days
     out = []
     for day in dates:
-        starts, ends = local(day, start_t), local(day, end_t)
+        starts, ends = local(day, start.time()), local(day + timedelta(days=days), end.time())
         other = overlapping_stop(starts, ends, stop.id, stop.bus_id)
         conflict = None
         if starts < utcnow():

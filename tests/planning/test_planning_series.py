@@ -205,7 +205,7 @@ def test_the_series_keeps_wall_clock_time_across_the_change_of_summer_time(app, 
 
 
 def test_stops_that_are_over_or_cancelled_stay_as_they_were(app, make_stop, now):
-    past = make_stop(starts_at=now - timedelta(days=7), hours=2)
+    past = make_stop(starts_at=at(service.local_day(now) - timedelta(days=7), 10), hours=2)
     day = service.local_day(now) + timedelta(days=14)
     service.create_series(past.id, [day, day + timedelta(days=7)], None)  # dates ahead of a stop that is over
     db.session.expire_all()
@@ -339,3 +339,19 @@ def test_an_imported_line_with_a_repeat_rule_is_a_series_and_goes_with_its_impor
     assert series.reach(weekly[1]) == {"one": 1, "following": 3, "all": 4}
     batches.remove(db.session.scalar(sa.select(ImportBatch.id)), None)
     assert db.session.scalar(sa.select(sa.func.count(StopSeries.id))) == 0
+
+
+def test_a_stop_into_the_night_is_repeated_into_the_night(app, make_stop):
+    """22:00 to 00:30 stays 22:00 to 00:30 on every date (the end on the day after), instead of a copy that ends
+    before it starts."""
+    day = next_weekday(4, weeks_ahead=3)
+    late = make_stop(starts_at=at(day, 22), hours=2.5)
+    copies = service.create_series(late.id, [day + timedelta(days=7), day + timedelta(days=14)], None, rule="weekly")
+    assert [(local(c)[0], local(c)[1:]) for c in copies] == [
+        (day + timedelta(days=7), (time(22), time(0, 30))), (day + timedelta(days=14), (time(22), time(0, 30)))]
+    assert all(c.ends_at - c.starts_at == timedelta(hours=2.5) for c in copies)
+    moved = series.save_moves(late.id, "all", service.StopDraft(late.place_id, at(day, 21), at(day + timedelta(days=1), 0)),
+                              None)
+    assert len(moved) == 3
+    db.session.expire_all()
+    assert {local(s)[1:] for s in db.session.scalars(sa.select(Stop))} == {(time(21), time(0))}
