@@ -8,6 +8,7 @@ import click
 from flask import current_app
 
 from ..mail import service as outbox
+from ..participation import service as mitreden
 from ..ops.monitoring import record_job
 from . import service
 
@@ -20,8 +21,9 @@ def _count(n: int, noun: str) -> str:
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="Days after the workshop (default: PURGE_AFTER_DAYS - BACKUP_KEEP_DAYS, 30 unless configured).")
 def purge(days: int | None) -> None:
-    """Empty names, contacts and notes of bookings whose workshop ended more than PURGE_AFTER_DAYS ago, and delete
-    mails sent more than MAIL_KEEP_DAYS ago. With backups kept BACKUP_KEEP_DAYS, it purges that many days earlier,
+    """Empty names, contacts and notes of bookings whose workshop ended more than PURGE_AFTER_DAYS ago, delete
+    mails sent more than MAIL_KEEP_DAYS ago, and what could point to a person in Mitreden consultations that ended
+    more than MITREDEN_KEEP_DAYS ago. With backups kept BACKUP_KEEP_DAYS, it purges that many days earlier,
     so that no backup holds the data past PURGE_AFTER_DAYS either."""
     if days is None:
         days = current_app.config["PURGE_AFTER_DAYS"] - current_app.config.get("BACKUP_KEEP_DAYS", 0)
@@ -37,7 +39,12 @@ def purge(days: int | None) -> None:
     mails = outbox.purge()
     if mails:
         click.echo(f"Deleted {_count(mails, 'sent or purged mail')} from the outbox.")
-    record_job("purge", bookings=bookings, mails=mails, days=days)
+    said = mitreden.purge()
+    if said.consultations:
+        click.echo(f"Mitreden: deleted {_count(said.ideas, 'unpublished idea')} and the device marks of "
+                   f"{_count(said.supports, 'support')} in {_count(said.consultations, 'consultation')} that ended "
+                   f"more than {current_app.config['MITREDEN_KEEP_DAYS']} days ago.")
+    record_job("purge", bookings=bookings, mails=mails, days=days, mitreden_ideas=said.ideas)
 
 
 @click.command("remind")

@@ -291,6 +291,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
                                        4 if os.environ.get("TRUSTED_NETWORKS", "").strip() else 40),
         # The Mitmach-Station clears its form after this many seconds without a touch.
         "MITREDEN_STATION_IDLE_SECONDS": _int("MITREDEN_STATION_IDLE_SECONDS", 60),
+        # Mitreden keeps ideas never published and the devices' marks this many days after a consultation's end.
+        "MITREDEN_KEEP_DAYS": _int("MITREDEN_KEEP_DAYS", 180),
         # The service worker: SW_KILL_SWITCH=1 serves a worker that clears its caches and unregisters itself;
         # SW_RELEASE forces a new worker version without a change of files.
         "SW_KILL_SWITCH": _bool("SW_KILL_SWITCH", False),
@@ -408,6 +410,8 @@ def _check(cfg: dict) -> None:
             f"PUBLIC_BASE_URL must be a scheme and host only, like https://digitalbus.example.org, "
             f"got {cfg['PUBLIC_BASE_URL']!r}"
         )
+    if cfg["MITREDEN_KEEP_DAYS"] < 0:
+        raise ConfigError("MITREDEN_KEEP_DAYS must be 0 or more: it counts days after a consultation's end.")
     if cfg["PURGE_AFTER_DAYS"] < 0:
         raise ConfigError("PURGE_AFTER_DAYS must be 0 or more: it counts days after a workshop, so a negative "
                           "value would delete the data of bookings still to come")

@@ -93,11 +93,83 @@ def languages(tags) -> list[str]:
     return list(dict.fromkeys(c for c in codes if c))
 
 
+def _texts(values: dict[str, str]) -> list[dict]:
+    return [{"@value": text, "@language": lang} for lang, text in values.items()]
+
+
+def _dataset(spec: dict, base: str, common: dict) -> list[dict]:
+    """A dataset and its distributions from a feature's description of its data (`spec`, see catalogue())."""
+    cfg = current_app.config
+    dataset_id = f"{base}/api/v1/catalog.jsonld#{spec['key']}"
+    issued, modified = spec["issued"], spec["modified"]
+    distributions = [
+        {
+            "@id": f"{base}/api/v1/catalog.jsonld#distribution-{key}",
+            "@type": "dcat:Distribution",
+            "dct:title": title,
+            "dct:description": about,
+            "dcat:accessURL": {"@id": base + path},
+            **({"dcat:downloadURL": {"@id": base + path}} if download else {}),
+            "dcat:mediaType": {"@id": f"https://www.iana.org/assignments/media-types/{media}"},
+            "dct:format": {"@id": f"{EU}/file-type/{eu}"},
+            "dct:license": common["licence"],
+            "dcatde:licenseAttributionByText": cfg["OPENDATA_PUBLISHER"],
+            "dct:language": common["spoken"],
+            "dct:issued": _moment(issued),
+            "dct:modified": _moment(modified),
+            **({"dcat:accessService": {"@id": common["service_id"]}} if key in spec.get("served", ()) else {}),
+        }
+        for key, title, media, eu, path, download, about in spec["formats"]
+    ]
+    first, last = spec.get("temporal") or (None, None)
+    temporal = {k: v for k, v in {"@type": "dct:PeriodOfTime", "dcat:startDate": _date(first),
+                                  "dcat:endDate": _date(last)}.items() if v is not None}
+    publisher = common["publisher"]
+    dataset = {
+        "@id": dataset_id,
+        "@type": "dcat:Dataset",
+        "dct:identifier": dataset_id,
+        "dct:title": _texts(spec["title"]),
+        "dct:description": _texts(spec["description"]),
+        "dct:publisher": publisher,
+        "dcatde:maintainer": publisher,
+        "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": cfg["OPENDATA_PUBLISHER"],
+                              "vcard:hasEmail": {"@id": f"mailto:{cfg['OPENDATA_CONTACT_EMAIL']}"}},
+        "dcat:keyword": spec["keywords"],
+        "dcat:theme": [{"@id": f"{EU}/data-theme/{theme}"} for theme in spec["themes"]],
+        "dct:language": common["spoken"],
+        "dct:issued": _moment(issued),
+        "dct:modified": _moment(modified),
+        # Who delivers the catalogue to GovData, from its contributor list (Konvention 12 of DCAT-AP.de).
+        **({"dcatde:contributorID": {"@id": cfg["OPENDATA_CONTRIBUTOR_ID"]}} if cfg["OPENDATA_CONTRIBUTOR_ID"] else {}),
+        **common["geocoding"],
+        **common["spatial"],
+        # A period needs a start or an end (DCAT-AP.de): a dataset without any dates yet names none.
+        **({"dct:temporal": temporal} if len(temporal) > 1 else {}),
+        "dct:accrualPeriodicity": {"@id": f"{EU}/frequency/CONT"},
+        "dct:license": common["licence"],
+        "dcat:landingPage": {"@id": base + spec["landing"]},
+        "dcat:distribution": [{"@id": d["@id"]} for d in distributions],
+    }
+    return [dataset, *distributions]
+
+
+def register(app, describe) -> None:
+    """Let a feature add a dataset of its own: `describe()` returns its description (see catalogue()) or None.
+    Called from the feature's init_app, so that this module names no other feature."""
+    app.extensions.setdefault("opendata.datasets", []).append(describe)
+
+
 def catalogue() -> dict:
-    """The catalogue: one dataset with a distribution per format, and the API as a data service."""
+    """The catalogue: the tour's dataset with a distribution per format, the API as a data service, and the
+    datasets other features describe (register()).
+
+    A description is a dict: key (the dataset's fragment), title and description ({language: text}), keywords,
+    themes (EU data themes), issued and modified (datetimes), temporal ((first, last) or None), landing (a path),
+    formats ((key, title, media type, EU file type, path, whether it is a download, what it holds), ...) and served
+    (the format keys the API serves)."""
     cfg = current_app.config
     base = service.base_url()
-    licence = {"@id": cfg["OPENDATA_LICENSE"]}
     first, last = db.session.execute(
         sa.select(sa.func.min(Stop.starts_at), sa.func.max(Stop.ends_at)).where(
             Stop.status.in_(service.PUBLIC_STATUSES))
@@ -107,6 +179,7 @@ def catalogue() -> dict:
     dataset_id = f"{base}/api/v1/catalog.jsonld#dataset"
     service_id = f"{base}/api/v1/catalog.jsonld#api"
     publisher = {"@type": "foaf:Organization", "foaf:name": cfg["OPENDATA_PUBLISHER"]}
+    licence = {"@id": cfg["OPENDATA_LICENSE"]}
     # A town that has not named its municipality key or its area yet leaves these out rather than state them wrong.
     key = cfg["OPENDATA_MUNICIPALITY_KEY"]
     geocoding = {
@@ -116,63 +189,32 @@ def catalogue() -> dict:
     box = coverage()
     spatial = {"dct:spatial": {"@type": "dct:Location", "locn:geometry": {"@value": box, "@type": "gsp:wktLiteral"},
                                "dcat:bbox": {"@value": box, "@type": "gsp:wktLiteral"}}} if box else {}
-    distributions = [
-        {
-            "@id": f"{base}/api/v1/catalog.jsonld#distribution-{key}",
-            "@type": "dcat:Distribution",
-            "dct:title": title,
-            "dct:description": about.format(past=cfg["FEED_PAST_DAYS"], future=cfg["FEED_FUTURE_DAYS"],
-                                            most=cfg["FEED_MAX_EVENTS"]),
-            "dcat:accessURL": {"@id": base + path},
-            **({"dcat:downloadURL": {"@id": base + path}} if download else {}),
-            "dcat:mediaType": {"@id": f"https://www.iana.org/assignments/media-types/{media}"},
-            "dct:format": {"@id": f"{EU}/file-type/{eu}"},
-            "dct:license": licence,
-            "dcatde:licenseAttributionByText": cfg["OPENDATA_PUBLISHER"],
-            "dct:language": spoken,
-            "dct:issued": _moment(issued),
-            "dct:modified": _moment(modified),
-            **({"dcat:accessService": {"@id": service_id}} if key in ("json", "ngsi-ld") else {}),
-        }
-        for key, title, media, eu, path, download, about in FORMATS
-    ]
-    temporal = {k: v for k, v in {"@type": "dct:PeriodOfTime", "dcat:startDate": _date(first),
-                                  "dcat:endDate": _date(last)}.items() if v is not None}
-    dataset = {
-        "@id": dataset_id,
-        "@type": "dcat:Dataset",
-        "dct:identifier": dataset_id,
+    common = {"spoken": spoken, "publisher": publisher, "licence": licence, "geocoding": geocoding,
+              "spatial": spatial, "service_id": service_id}
+    tour = {
+        "key": "dataset",
         # Named after the town's bus (SITE_NAME): a portal such as GovData lists every town's.
-        "dct:title": [{"@value": f"{cfg['SITE_NAME']}: Haltestellen und Kurse", "@language": "de"},
-                      {"@value": f"{cfg['SITE_NAME']}: stops and workshops", "@language": "en"}],
-        "dct:description": [
-            {"@value": "Wann und wo der Digitalwerkstatt-Bus in den Stadtteilen hält, mit seinen kostenlosen Kursen, "
-                       "freien Plätzen, Sprache, Zielgruppe, Barrierefreiheit und aktuellem Status. Ohne "
-                       "personenbezogene Daten.", "@language": "de"},
-            {"@value": "When and where the digital workshop bus stops in the districts, with its free workshops, "
-                       "free seats, language, audience, accessibility and live status. No personal data.",
-             "@language": "en"},
-        ],
-        "dct:publisher": publisher,
-        "dcatde:maintainer": publisher,
-        "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": cfg["OPENDATA_PUBLISHER"],
-                              "vcard:hasEmail": {"@id": f"mailto:{cfg['OPENDATA_CONTACT_EMAIL']}"}},
-        "dcat:keyword": ["Digitalisierung", "Bildung", "Weiterbildung", "Senioren", "Teilhabe", "Bus",
-                         "Stadtteile", "Veranstaltungen", "digital workshop"],
-        "dcat:theme": [{"@id": f"{EU}/data-theme/EDUC"}, {"@id": f"{EU}/data-theme/SOCI"}],
-        "dct:language": spoken,
-        "dct:issued": _moment(issued),
-        "dct:modified": _moment(modified),
-        # Who delivers the catalogue to GovData, from its contributor list (Konvention 12 of DCAT-AP.de).
-        **({"dcatde:contributorID": {"@id": cfg["OPENDATA_CONTRIBUTOR_ID"]}} if cfg["OPENDATA_CONTRIBUTOR_ID"] else {}),
-        **geocoding,
-        **spatial,
-        "dct:temporal": temporal,
-        "dct:accrualPeriodicity": {"@id": f"{EU}/frequency/CONT"},
-        "dct:license": licence,
-        "dcat:landingPage": {"@id": base + "/api"},
-        "dcat:distribution": [{"@id": d["@id"]} for d in distributions],
+        "title": {"de": f"{cfg['SITE_NAME']}: Haltestellen und Kurse", "en": f"{cfg['SITE_NAME']}: stops and workshops"},
+        "description": {
+            "de": "Wann und wo der Digitalwerkstatt-Bus in den Stadtteilen hält, mit seinen kostenlosen Kursen, "
+                  "freien Plätzen, Sprache, Zielgruppe, Barrierefreiheit und aktuellem Status. Ohne "
+                  "personenbezogene Daten.",
+            "en": "When and where the digital workshop bus stops in the districts, with its free workshops, "
+                  "free seats, language, audience, accessibility and live status. No personal data.",
+        },
+        "keywords": ["Digitalisierung", "Bildung", "Weiterbildung", "Senioren", "Teilhabe", "Bus", "Stadtteile",
+                     "Veranstaltungen", "digital workshop"],
+        "themes": ["EDUC", "SOCI"],
+        "issued": issued, "modified": modified, "temporal": (first, last), "landing": "/api",
+        "formats": [(k, t, m, e, p, d, about.format(past=cfg["FEED_PAST_DAYS"], future=cfg["FEED_FUTURE_DAYS"],
+                                                    most=cfg["FEED_MAX_EVENTS"]))
+                    for k, t, m, e, p, d, about in FORMATS],
+        "served": ("json", "ngsi-ld"),
     }
+    specs = [tour] + [spec for describe in current_app.extensions.get("opendata.datasets", ())
+                      if (spec := describe()) is not None]
+    nodes = [node for spec in specs for node in _dataset(spec, base, common)]
+    datasets = [{"@id": n["@id"]} for n in nodes if n["@type"] == "dcat:Dataset"]
     data_service = {
         "@id": service_id,
         "@type": "dcat:DataService",
@@ -191,11 +233,11 @@ def catalogue() -> dict:
         "dct:publisher": publisher,
         "dct:language": spoken,
         "dct:issued": _moment(issued),
-        "dct:modified": _moment(modified),
+        "dct:modified": _moment(max([modified, *(spec["modified"] for spec in specs)])),
         "dct:license": licence,
-        "dcat:dataset": {"@id": dataset_id},
+        "dcat:dataset": datasets[0] if len(datasets) == 1 else datasets,
         "dcat:service": {"@id": service_id},
         "foaf:homepage": {"@id": base + "/"},
     }
     return {"@context": {**CONTEXT, "gsp": "http://www.opengis.net/ont/geosparql#"},
-            "@graph": [catalog, dataset, *distributions, data_service]}
+            "@graph": [catalog, *nodes, data_service]}

@@ -5,8 +5,11 @@ from flask import Blueprint
 bp = Blueprint("participation", __name__)
 
 from . import models  # noqa: E402,F401  (the tables, before anything creates them)
-from . import admin, codes, moderation, station, views  # noqa: E402,F401  (the views register themselves on bp)
+from . import admin, codes, exports, moderation, station, views  # noqa: E402,F401  (the views register themselves on bp)
 
 
 def init_app(app) -> None:
+    from ..opendata import dcat
+
     app.register_blueprint(bp)
+    dcat.register(app, exports.dataset)

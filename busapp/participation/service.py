@@ -20,8 +20,8 @@ Exactly once
     answers as for a repeat.
 
 How often
-    As for feedback: at most FEEDBACK_DEVICE_LIMIT answers per device and consultation and day in the town, counted from
-    the stored answers (a keyed hash of a random cookie), so copies of one answer racing each other all pass this
+    As for feedback: at most FEEDBACK_DEVICE_LIMIT answers per device and consultation and day in the town, counted
+    from the stored answers (a keyed hash of a random cookie and the day, `day_hash`), so copies of one answer racing each other all pass this
     check and the UNIQUE key makes them one; and at most FEEDBACK_ADDRESS_LIMIT per address (IPv6: its /64) and
     consultation and day, counted atomically by the app's rate limiter (busapp/core/ratelimit.py), except from the bus's
     TRUSTED_NETWORKS. The form's POSTs also pass the limiter's per-request limit (RATELIMIT_FEEDBACK). Paper cards
@@ -32,6 +32,12 @@ Little data
     column). The questions about the person (age group, district, internet use) are each optional. An idea whose
     text looks like a phone number, an email address or a street address is flagged for the coordinators
     (`flag_for`); like every idea it is shown to nobody until a coordinator publishes it.
+
+How long
+    Answers and published ideas are anonymous and stay: they are what the strategy and the board's report rest on.
+    MITREDEN_KEEP_DAYS after a consultation has ended (`purge`, run by `flask purge`), what could still point to a
+    person goes: the ideas that were never published (new, hidden, merged into another), the devices' marks of the
+    supports (the counts stay) and of the answers.
 
 Moderation and answers
     Every idea starts as new. A coordinator publishes it or hides it with one of the published reasons
@@ -92,7 +98,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core import ratelimit
 from ..core.extensions import db
-from ..domain import tour
+from ..domain import tour, town
 from ..models import District, Stop, StopStatus, User, audit, utcnow
 from .models import Channel, Choice, Consultation, Contribution, Idea, IdeaStatus, Moderation, Question, StationPin, Support
 
@@ -305,9 +311,17 @@ def flag_for(text: str) -> str:
 # --- devices -----------------------------------------------------------------------------------------------------
 
 def device_hash(token: str) -> str:
-    """A keyed hash of the device's random cookie: tells devices apart without storing the cookie."""
+    """A keyed hash of the device's random cookie: tells devices apart without storing the cookie (supports)."""
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"mitreden-device|{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def day_hash(token: str, at: datetime) -> str:
+    """A keyed hash of the device's cookie and the day in the town, stored with an answer: two answers of one phone
+    can be linked only within the same day, which is all the daily limit needs."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"mitreden-answer|{token}|{town.day_of(at).isoformat()}".encode(),
+                    hashlib.sha256).hexdigest()
 
 
 # --- answers -----------------------------------------------------------------------------------------------------
@@ -369,7 +383,7 @@ def save(consultation: Consultation, submission: Submission, *, key: str, channe
     reason = closed_reason(consultation, at, channel, shown_at)
     if reason:
         raise Refused(reason)
-    hashed = device_hash(device_token) if device_token else ""
+    hashed = day_hash(device_token, at) if device_token else ""
     if channel == Channel.PHONE:
         _within_limits(consultation, hashed, at)
     consultation_id = consultation.id
@@ -678,3 +692,34 @@ def read_station_ticket(raw: str | None) -> StationTicket | None:
         return None
     stop_id = data.get("s")
     return StationTicket(data["c"], signed_at, stop_id if isinstance(stop_id, int) else None)
+
+
+# --- how long ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Purged:
+    consultations: int
+    ideas: int
+    supports: int
+
+
+def purge(at: datetime | None = None, days: int | None = None) -> Purged:
+    """Delete what could point to a person in consultations that ended more than `days` (MITREDEN_KEEP_DAYS) ago:
+    unpublished ideas, the supports' device marks (the counts stay) and the answers' device marks."""
+    at = at or now()
+    days = current_app.config["MITREDEN_KEEP_DAYS"] if days is None else days
+    ended = sa.select(Consultation.id).where(Consultation.ends_at < at - timedelta(days=days))
+    consultation_ids = list(db.session.scalars(ended))
+    if not consultation_ids:
+        return Purged(0, 0, 0)
+    their_ideas = sa.select(Idea.id).where(Idea.consultation_id.in_(consultation_ids)).scalar_subquery()
+    supports = db.session.execute(sa.delete(Support).where(Support.idea_id.in_(their_ideas))).rowcount
+    unpublished = [Idea.consultation_id.in_(consultation_ids), Idea.moderation != Moderation.PUBLISHED]
+    # Ideas merged into one that goes now point nowhere; the kept one's count already holds their supporters.
+    gone = sa.select(Idea.id).where(*unpublished).scalar_subquery()
+    db.session.execute(sa.update(Idea).where(Idea.merged_into_id.in_(gone)).values(merged_into_id=None))
+    ideas = db.session.execute(sa.delete(Idea).where(*unpublished)).rowcount
+    db.session.execute(sa.update(Contribution).where(Contribution.consultation_id.in_(consultation_ids),
+                                                     Contribution.device_hash != "").values(device_hash=""))
+    db.session.commit()
+    return Purged(len(consultation_ids), ideas, supports)

@@ -7,10 +7,10 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..core import csvexport, ratelimit
+from ..core import ratelimit
 from ..core.extensions import db
 from ..core.i18n import current_tag
 from ..domain import links, tour
@@ -20,6 +20,7 @@ from .forms import answer_form, choices_of
 from .models import Channel, Consultation, Idea, Moderation
 
 DEVICE_COOKIE = "mrdev"
+DEVICE_COOKIE_DAYS = 400  # browsers keep a cookie at most this long
 _KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 
@@ -32,8 +33,9 @@ def device_token() -> tuple[str, bool]:
 
 
 def set_device_cookie(response, token: str):
-    response.set_cookie(DEVICE_COOKIE, token, max_age=int(timedelta(days=400).total_seconds()), path="/mitreden",
-                        httponly=True, samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(DEVICE_COOKIE, token, max_age=int(timedelta(days=DEVICE_COOKIE_DAYS).total_seconds()),
+                        path="/mitreden", httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
     return response
 
 
@@ -161,6 +163,14 @@ def _private(response):
     return response
 
 
+@bp.get("/mitreden/datenschutz")
+def privacy():
+    """What Mitreden keeps, what for, who sees it and for how long."""
+    cfg = current_app.config
+    return render_template("participation/privacy.html", keep_days=cfg["MITREDEN_KEEP_DAYS"],
+                           per_day=cfg["FEEDBACK_DEVICE_LIMIT"], cookie_days=DEVICE_COOKIE_DAYS)
+
+
 @bp.get("/mitreden/<int:consultation_id>/danke")
 def thanks(consultation_id: int):
     """Thank you, and what happens next; with the private link to follow the idea, when one was left."""
@@ -201,34 +211,3 @@ def support(idea_id: int):
     shown = service.supported_idea(db.session.get(Idea, idea_id))
     response = redirect(url_for(".index", _anchor=f"idee-{shown.id}"), code=303)
     return set_device_cookie(response, token) if new_token else response
-
-
-# --- open data ---------------------------------------------------------------------------------------------------
-
-OPEN_COLUMNS = ("id", "consultation_id", "consultation", "topic", "text", "status", "answer", "supports", "date")
-
-
-def _open_rows() -> list[dict]:
-    """Published ideas of consultations that have started: what the public page shows, nothing about who wrote
-    them (no channel, district, age, device, language or flag)."""
-    at = service.now()
-    running, past = service.open_and_past(at)
-    titles = {c.id: c.title for c in running + past}
-    return [{
-        "id": idea.id, "consultation_id": idea.consultation_id, "consultation": titles[idea.consultation_id],
-        "topic": idea.topic, "text": idea.text, "status": idea.status.value, "answer": idea.answer,
-        "supports": idea.supports, "date": idea.created_at.date().isoformat(),
-    } for idea in service.published_ideas(list(titles))]
-
-
-@bp.get("/mitreden/ideen.json")
-def ideas_json():
-    """Published ideas with the city's status and answer, as open data (JSON)."""
-    return jsonify(ideas=_open_rows(), license=current_app.config["OPENDATA_LICENSE"])
-
-
-@bp.get("/mitreden/ideen.csv")
-def ideas_csv():
-    """The same as CSV, through the app's one CSV writer."""
-    rows = [[row[c] for c in OPEN_COLUMNS] for row in _open_rows()]
-    return csvexport.download(csvexport.text(OPEN_COLUMNS, rows, bom=True), "mitreden-ideen.csv")

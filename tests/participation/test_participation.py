@@ -453,8 +453,8 @@ def test_open_data_has_published_ideas_and_nothing_about_their_authors(client, m
     service.answer(shown, IdeaStatus.TAKEN, "Kommt in die Strategie.")
     data = client.get("/mitreden/ideen.json").get_json()
     assert [i["text"] for i in data["ideas"]] == ["Öffentliches WLAN"]
-    assert set(data["ideas"][0]) == {"id", "consultation_id", "consultation", "topic", "text", "status", "answer",
-                                     "supports", "date"}
+    assert set(data["ideas"][0]) == {"id", "consultation_id", "consultation", "topic", "text", "correction", "status",
+                                     "answer", "supports", "date"}
     assert data["ideas"][0]["status"] == "taken"
     csv = client.get("/mitreden/ideen.csv").get_data(as_text=True)
     assert "Öffentliches WLAN" in csv and "Noch nicht geprüft" not in csv
