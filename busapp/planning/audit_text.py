@@ -102,6 +102,9 @@ SENTENCES: dict[str, Sentence] = {
         "%(who)s merged the district “%(source)s” into %(object)s; %(num)d stop moved with it.",
         "%(who)s merged the district “%(source)s” into %(object)s; %(num)d stops moved with it.",
         _count(d, "stops"), **m),
+    "district-import": lambda d, m: _(
+        "%(who)s read the town's district list: %(added)d added, %(changed)d changed.",
+        added=_count(d, "added"), changed=_count(d, "changed"), **m),
     "bus-create": lambda d, m: _("%(who)s added the bus %(object)s.", **m),
     "bus-update": lambda d, m: _("%(who)s changed the bus %(object)s.", **m),
     # Import and export

@@ -19,5 +19,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("district") as batch:
-        batch.drop_column("boundary")
+    # A plain DROP COLUMN (SQLite 3.35 and later, PostgreSQL): the batch way copies the table and drops the old one,
+    # which SQLite refuses while places and stops refer to its districts.
+    op.drop_column("district", "boundary")

@@ -85,11 +85,12 @@ def test_the_tour_csv_carries_level_bring_and_walk_ins_both_ways(app, make_works
         "some_experience", "Ihr Handy", "no")
     day = workshop.starts_at.date()
     with app.test_request_context():
-        draft, errors = tourcsv._read_workshop(2, row, day)
+        own, texts, _problems = tourcsv.WORKSHOP_TEXTS.read(row, row.get("workshop_language") or "de")
+        draft, errors = tourcsv._read_workshop(2, row, day, own, texts)
     assert errors == [] and (draft.level, draft.bring, draft.walk_ins) == ("some_experience", "Ihr Handy", False)
     with app.test_request_context():
         _draft, errors = tourcsv._read_workshop(2, dict(row, workshop_level="expert", workshop_walk_ins="vielleicht"),
-                                                day)
+                                                day, own, texts)
     assert {e.column for e in errors} == {"workshop_level", "workshop_walk_ins"}
 
 
