@@ -36,9 +36,11 @@ def bar_chart(rows: Sequence[tuple[str, float]], scale_max: float | None = None,
     top = scale_max if scale_max else max((value for _, value in rows), default=0) or 1
     track = WIDTH - LABEL_WIDTH - VALUE_WIDTH - 2 * PAD
     height = max(len(rows), 1) * ROW + 2 * PAD
+    # direction="ltr": the coordinates below place every text themselves; inherited from a right-to-left page, the
+    # direction would turn "start" and "end" round and push the labels into the bars.
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" '
-        f'aria-hidden="true" focusable="false" font-size="15">'
+        f'aria-hidden="true" focusable="false" font-size="15" direction="ltr">'
     ]
     if title:
         parts.append(f"<title>{escape(title)}</title>")

@@ -17,6 +17,7 @@ from ..domain import town
 from ..core.extensions import db
 from ..core.i18n import current_tag
 from ..domain import tour
+from ..feedback.charts import bar_chart
 from ..models import Role, Stop
 from . import bp, service, station
 from .admin_forms import ConsultationForm, StationStartForm, parse_questions, questions_text
@@ -146,11 +147,17 @@ def paper(consultation_id: int):
 @bp.get("/admin/mitreden/<int:consultation_id>/bericht")
 @role_required(Role.COORDINATOR)
 def report(consultation_id: int):
-    """The board's report: answers by district, channel, age group and internet use, the choice questions' tables
-    and the ideas; printable on A4."""
+    """The board's report: answers by channel, district, stop, language, age group and internet use, and each
+    choice question, as bar charts drawn on the server beside their tables; the ideas; printable on A4."""
     c = get(consultation_id)
     r = service.report(c, current_tag())
+    sections = [("channel", _("By channel"), r.by_channel), ("district", _("By district"), r.by_district),
+                ("stop", _("By stop"), r.by_stop), ("language", _("By language of the form"), r.by_language),
+                ("age", _("By age group"), r.by_age), ("internet", _("By internet use"), r.by_internet)]
+    sections += [(f"q{q.id}", q.text, rows) for q, rows in r.questions]
+    figures = [(key, title, rows, bar_chart(rows, title=title)) for key, title, rows in sections]
     return render_template("participation/admin/report.html", consultation=c, r=r, statuses=service.STATUSES,
+                           figures=figures, questions={f"q{q.id}" for q, _rows in r.questions},
                            moderation={"new": _("new"), "published": _("published"), "hidden": _("hidden")})
 
 

@@ -5,6 +5,7 @@ and its topic, then the optional questions about the person."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -64,18 +65,21 @@ def answer_form(consultation: Consultation, lang: str, districts: list[tuple[int
     names = []
     for q in consultation.questions:
         name = f"q{q.id}"
-        labels = q.option_labels(lang)
+        labels = [in_language(text, "de" if lang != "de" and text in (q.options or []) else lang, lang)
+                  for text in q.option_labels(lang)]
         values = list(range(1, 6)) if q.kind == QuestionKind.SCALE else list(range(len(labels)))
         choices = [(v, labels[i]) for i, v in enumerate(values)]
         if q.kind == QuestionKind.MULTIPLE:
-            field = CheckboxesField(q.label(lang), choices=_c(choices), coerce=int, validators=[Optional()])
+            field = CheckboxesField(in_language(q.label(lang), q.label_lang(lang), lang), choices=_c(choices),
+                                    coerce=int, validators=[Optional()])
         else:
-            field = RadioField(q.label(lang), choices=_c(choices), coerce=_int_or_none, validators=[Optional()],
-                               validate_choice=True)
+            field = RadioField(in_language(q.label(lang), q.label_lang(lang), lang), choices=_c(choices),
+                               coerce=_int_or_none, validators=[Optional()], validate_choice=True)
         setattr(Form, name, field)
         names.append(name)
     Form._question_names = names
-    Form.idea = TextAreaField(consultation.text("idea_question", lang), filters=[clean_text],
+    Form.idea = TextAreaField(in_language(consultation.text("idea_question", lang),
+                                          consultation.text_lang("idea_question", lang), lang), filters=[clean_text],
                               validators=[Optional(), Length(max=IDEA_MAX)])
     Form.topic = SelectField(_l("Which topic is it about?"),
                              choices=_c([("", _l("I don't know"))] + [(t, t) for t in consultation.topics or []]),
@@ -86,6 +90,14 @@ def answer_form(consultation: Consultation, lang: str, districts: list[tuple[int
                                     choices=_c([(None, _l("I'd rather not say"))] + districts), validators=[Optional()])
         Form.internet = RadioField(_l("I use the internet"), choices=_c(INTERNET.items()), validators=[Optional()])
     return Form(**kw)
+
+
+def in_language(text: str, text_lang: str, page_lang: str):
+    """A coordinator's text as a label: marked with its language and kept apart in a page of another language
+    (German on an Arabic page), so that screen readers read it right and its punctuation stays at its end."""
+    if text_lang == page_lang or (text_lang == "de" and page_lang.startswith("de")):
+        return text
+    return Markup('<bdi lang="{}">{}</bdi>').format(text_lang, text)
 
 
 def _int_or_none(value):

@@ -6,7 +6,7 @@ are (see service.py).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -64,10 +64,19 @@ class Consultation(db.Model):
 
     __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="period"),)
 
+    @property
+    def last_moment(self) -> datetime:
+        """The last moment it takes answers: its last day, for showing (ends_at is the next day's midnight)."""
+        return self.ends_at - timedelta(seconds=1)
+
     def text(self, name: str, lang: str) -> str:
         """The field in `lang`, else German."""
         value = ((self.texts or {}).get(lang) or {}).get(name)
         return value or getattr(self, name)
+
+    def text_lang(self, name: str, lang: str) -> str:
+        """The language text() gives the field in: `lang` where it was written in it, else German."""
+        return lang if ((self.texts or {}).get(lang) or {}).get(name) else "de"
 
 
 class Question(db.Model):
@@ -86,6 +95,10 @@ class Question(db.Model):
 
     def label(self, lang: str) -> str:
         return ((self.texts or {}).get(lang) or {}).get("text") or self.text
+
+    def label_lang(self, lang: str) -> str:
+        """The language label() gives: `lang` where the question was written in it, else German."""
+        return lang if ((self.texts or {}).get(lang) or {}).get("text") else "de"
 
     def option_labels(self, lang: str) -> list[str]:
         if self.kind == QuestionKind.SCALE:

@@ -108,6 +108,7 @@ def _find_ids() -> dict:
     ids["staff_user"] = db.session.scalar(sa.select(User.id).where(User.role == Role.STAFF).limit(1))
     ids["import_token"] = _checked_tour_file()
     ids["consultation"] = db.session.scalar(sa.select(Consultation.id).order_by(Consultation.id).limit(1))
+    ids.update(_followed_ideas(ids["consultation"]))
     ids.update(_bookings(workshop, now))
     ids.update(_feedback_stop(now))
     return ids
@@ -139,6 +140,25 @@ def _bookings(workshop: Workshop, now) -> dict:
     assert waiting.status.value == "waiting"
     return {"ticket": ticket.manage_token, "cancelled_ticket": cancelled.manage_token,
             "waiting": waiting.manage_token, "full_workshop": full.id}
+
+
+def _followed_ideas(consultation_id: int) -> dict:
+    """Private links to two ideas given the way the form gives them: one waiting for the team, one merged into a
+    published idea with the city's answer."""
+    from busapp.participation import service
+    from busapp.participation.models import Idea
+
+    consultation = db.session.get(Consultation, consultation_id)
+    tokens = {}
+    for name, text in (("followed_idea", "Mehr Sitzbänke an der Halte-Stelle"), ("merged_idea", "WLAN im Bus!")):
+        key = f"pagelist-{name}"
+        service.save(consultation, service.Submission(idea=text), key=key, channel=service.Channel.PAPER)
+        tokens[name] = service.follow_token(key)
+    merged = service.followed(tokens["merged_idea"])
+    kept = db.session.scalars(sa.select(Idea).where(Idea.consultation_id == consultation_id, Idea.answer != "",
+                                                    Idea.moderation == service.Moderation.PUBLISHED)).first()
+    service.merge(merged, kept)
+    return tokens
 
 
 def _feedback_stop(now) -> dict:
@@ -259,10 +279,30 @@ def feedback_targets(site: Site) -> list[Target]:
     ]
 
 
+MITREDEN_SUBMIT = "#mitreden-form [type=submit]"
+
+
+def mitreden_targets(site: Site) -> list[Target]:
+    """Mitreden: the list, the form in its states, the thank-you with the private link, following an idea (waiting,
+    merged), the privacy notice."""
+    ids = site.ids
+    form = f"/mitreden/{ids['consultation']}"
+    return [
+        Target("have your say", "/mitreden"),
+        Target("have your say form", form),
+        Target("have your say form with errors", form, action=submit(MITREDEN_SUBMIT, "#error-summary")),
+        Target("have your say thank-you with the private link",
+               f"{form}/danke?folgen={ids['followed_idea']}"),
+        Target("following one's idea", f"/mitreden/idee/{ids['followed_idea']}"),
+        Target("following a merged idea", f"/mitreden/idee/{ids['merged_idea']}"),
+        Target("have your say privacy notice", "/mitreden/datenschutz"),
+    ]
+
+
 def all_public_targets(site: Site, lang: str | None = None) -> list[Target]:
     """Every public page kind. The demo's tickets were booked in German and open in German unless the visitor asks
     for another language, so in another language the pages behind a manage link are opened with ?lang=."""
-    targets = public_targets(site) + booking_targets(site) + feedback_targets(site)
+    targets = public_targets(site) + booking_targets(site) + feedback_targets(site) + mitreden_targets(site)
     if lang and lang != BOOKED_IN:
         targets = [replace(t, path=f"{t.path}?lang={lang}") if t.path.startswith("/t/") else t for t in targets]
     return targets

@@ -70,6 +70,10 @@ PUBLIC = [
     # feedback
     "bus feedback code", "feedback form", "feedback form for a workshop", "feedback form with errors",
     "feedback thank-you", "feedback not open yet",
+    # Mitreden
+    "have your say", "have your say form", "have your say form with errors",
+    "have your say thank-you with the private link", "following one's idea", "following a merged idea",
+    "have your say privacy notice",
 ]
 
 

@@ -33,7 +33,12 @@ def test_a_resident_answers_in_turkish_on_a_phone(page, live_server):
     radio.check()
     page.fill("textarea[name=idea]", "Kütüphanede ücretsiz WLAN")
     page.locator("#mitreden-form button[type=submit]").click()
-    page.wait_for_url("**/danke?lang=tr")
+    page.wait_for_url("**/danke?folgen=*&lang=tr")
     assert "Teşekkürler! Yanıtınız kaydedildi." in page.locator("main").inner_text()
+    # The private link to follow the idea, in Turkish, leading to the idea waiting for the city's team.
+    assert "Fikrinizi takip edin" in page.locator("main").inner_text()
+    page.goto(page.locator(".follow-link__url a").get_attribute("href").replace("http://localhost", ""))
+    assert "Kütüphanede ücretsiz WLAN" in page.locator("main").inner_text()
+    assert "Belediye ekibi henüz okumadı." in page.locator("main").inner_text()
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0

@@ -1,6 +1,7 @@
 """Mitreden's rules: periods, limits per device and address, exactly once, flagging, moderation, support, report."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -331,6 +332,11 @@ def test_the_page_speaks_english_with_german_fallback(client, make_consultation)
     c = make_consultation()
     html = client.get(f"/mitreden/{c.id}?lang=en").get_data(as_text=True)
     assert "Digital Lübeck" in html and "Sagen Sie uns Ihre Meinung." in html and "About you" in html
+    # The German that stands in for a missing translation says it is German and keeps to itself (an Arabic page).
+    assert '<p class="intro" lang="de" dir="auto">Sagen Sie uns Ihre Meinung.</p>' in html
+    arabic = client.get(f"/mitreden/{c.id}?lang=ar").get_data(as_text=True)
+    assert '<bdi lang="de">Wie oft?</bdi>' in arabic and '<bdi lang="de">selten</bdi>' in arabic
+    assert '<bdi lang="de">Wie oft?</bdi>' not in client.get(f"/mitreden/{c.id}").get_data(as_text=True)
 
 
 # --- the coordinators' pages -------------------------------------------------------------------------------------
@@ -404,12 +410,30 @@ def test_staff_type_in_a_paper_card_once(client, login, make_consultation):
 
 def test_report_page_and_csv(client, login, make_consultation, make_district, request_ctx):
     c = make_consultation()
-    single = c.questions[0]
-    _save(c, "csv-key-0001", choices={single.id: [0]}, age_group="65_79")
-    _save(c, "csv-key-0002", channel=Channel.PAPER, device="", choices={single.id: [0]}, idea="=HYPERLINK(1)")
+    single, multiple = c.questions[0], c.questions[1]
+    _save(c, "csv-key-0001", choices={single.id: [0], multiple.id: [0, 1]}, age_group="65_79")
+    _save(c, "csv-key-0002", channel=Channel.PAPER, device="", choices={single.id: [0], multiple.id: [0, 2]},
+          idea="=HYPERLINK(1)")
     login("coordinator")
     html = client.get(f"/admin/mitreden/{c.id}/bericht").get_data(as_text=True)
-    assert "Wie oft?" in html and "<meter" in html
+    assert html.count("mehr als 100 %.") == 1  # only under the multiple choice question
+    # Each figure is a bar chart drawn on the server beside its table: six about the people, one per question.
+    assert "Wie oft?" in html and html.count('class="chart"') == 6 + len(c.questions)
+    assert "<script" not in html.split('<main')[1] and "<meter" not in html
+    question = html[html.index('id="figure-q%d"' % single.id):]
+    question = question[:question.index("</section>")]
+    bars = re.findall(r'class="chart__bar" x="[\d.]+" y="[\d.]+" width="([\d.]+)"', question)
+    assert float(bars[0]) > 0 and float(bars[1]) == 0  # "oft" twice, "selten" never
+    assert "100 %" in question and "0 %" in question and "Wer hat geantwortet, und wie" in html
+    # Right to left (a coordinator reading in Arabic): labels right of the axis, bars growing leftwards, and the
+    # SVG's own direction fixed, so that the page's direction does not turn the anchors round.
+    from busapp.feedback.charts import LABEL_WIDTH, WIDTH
+
+    arabic = client.get(f"/admin/mitreden/{c.id}/bericht?lang=ar").get_data(as_text=True)
+    svg = re.search(r"<svg[^>]*class=\"chart\"[^>]*>", arabic).group(0)
+    assert 'direction="ltr"' in svg
+    label_x = float(re.search(r'class="chart__label" x="([\d.]+)"', arabic).group(1))
+    assert label_x > WIDTH - LABEL_WIDTH
     csv = client.get(f"/admin/mitreden/{c.id}/bericht.csv")
     text = csv.get_data(as_text=True)
     assert csv.headers["Cache-Control"] == "no-store"

@@ -171,3 +171,26 @@ def test_the_ticket_names_its_consultation_and_cannot_be_forged(app, consultatio
         assert service.read_station_ticket("") is None
         app.config["SECRET_KEY"] = "another-secret-key-of-enough-length"
         assert service.read_station_ticket(ticket) is None
+
+
+STATION_WORDS = ("Staff: leave the station", "Leave the station", "Staff PIN", "Thank you! Your answer has been saved.",
+                 "The next person can start now.", "answers are waiting to be sent", "Every answer has been sent",
+                 "Staff see it after leaving the station", "Anonymous: no name, no account.")
+
+
+def test_the_stations_words_are_in_every_language_residents_read(app, client, login, consultation):
+    """Residents read the station's own words too (the leave button, the thank-you, the waiting count): none of
+    them may fall back to English in a language the app offers."""
+    _start(client, login)
+    seen = set()
+    for tag in app.config["LANGUAGES"]:
+        if tag == "en":
+            continue
+        html = client.get(f"/mitreden/station?danke=1&lang={tag}").get_data(as_text=True)
+        assert client.get(f"/mitreden/station?lang={tag}").status_code == 200
+        english = [w for w in STATION_WORDS if w in html]
+        assert not english, (tag, english)
+        seen.add(re.search(r'<summary>([^<]+)</summary>', html).group(1))
+    assert len(seen) >= 7  # each language its own words (Leichte Sprache and German differ, too)
+    english = client.get("/mitreden/station?danke=1&lang=en").get_data(as_text=True)
+    assert all(w in english for w in STATION_WORDS[:4])  # the check can fail
