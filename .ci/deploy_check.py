@@ -22,6 +22,7 @@ import secrets
 import shlex
 import signal
 import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -399,6 +400,8 @@ def main() -> int:
                 "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "MAIL_USE_TLS": "0",
                 "MAIL_POLL_SECONDS": "1",
                 "BACKUP_DIR": str(tmp / "backups"),
+                # The example's /etc/digitalbus/town, as a town's IT makes it: a copy of a profile folder.
+                "TOWN": str(shutil.copytree(ROOT / "towns" / "luebeck", tmp / "etc" / "town")),
             })
             if env.get("PUBLIC_BASE_URL") != f"https://{HOST}":
                 fail(f"the example environment's PUBLIC_BASE_URL is not https://{HOST}")
@@ -406,7 +409,9 @@ def main() -> int:
             job_env = dict(env, **app.environment)
             job_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
             for step in (["db", "upgrade"], ["seed-demo", "--force"]):
-                subprocess.run(flask + step, cwd=ROOT, env=job_env, check=True, capture_output=True)
+                done = subprocess.run(flask + step, cwd=ROOT, env=job_env, capture_output=True, text=True)
+                if done.returncode:
+                    fail(f"flask {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
             say("database migrated and the demo tour loaded")
             logs = {name: tmp / f"{name}.log" for name in ("app", "worker")}
             server = start(app, dict(env, **app.environment), logs["app"])
