@@ -98,7 +98,8 @@ def count_all(hits: list[tuple[str, str, str]], amount: int = 1) -> list[Hit]:
     for i, (full_key, window) in enumerate(rows):
         params[f"k{i}"], params[f"w{i}"] = full_key, window
     with _counting() as conn:
-        counts = {(k, w): n for k, w, n in conn.execute(_count_statement(len(rows)), params)}
+        statement = _count_statement(len(rows), conn.dialect.name == "postgresql")
+        counts = {(k, w): n for k, w, n in conn.execute(statement, params)}
     result = [Hit(count=counts[(k, w)], allowed=allowed, reset_at=w + seconds) for k, w, allowed, seconds in answers]
     if any(hit.count == amount for hit in result):
         _forget_expired(now)
@@ -111,32 +112,34 @@ def _counting():
 
     SQLite: in autocommit, a single statement is its own transaction, which spares the BEGIN and COMMIT round trips.
     PostgreSQL: a transaction that does not wait for its commit to reach the disk (synchronous_commit off, for this
-    transaction only). A counter is a guard against floods, not a record: a crash of the database server can lose
-    the last fraction of a second of counts, never a booking, and nothing is ever inconsistent. Waiting for the disk
-    took about 14 ms per counter on the development machine, twice per booking, next to the booking's own commit,
-    which still waits."""
+    transaction only, set by the counting statement itself, see _count_statement). A counter is a guard against
+    floods, not a record: a crash of the database server can lose the last fraction of a second of counts, never a
+    booking, and nothing is ever inconsistent. Waiting for the disk took about 14 ms per counter on the development
+    machine, twice per booking, next to the booking's own commit, which still waits."""
     engine = db.engine
     if engine.dialect.name != "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
         return
     with engine.begin() as conn:
-        conn.execute(_NOT_WAITING_FOR_DISK)
         yield conn
 
 
-_NOT_WAITING_FOR_DISK = sa.text("SET LOCAL synchronous_commit TO OFF")
-
-
-@lru_cache(maxsize=16)
-def _count_statement(rows: int) -> sa.TextClause:
-    """The counting statement for `rows` keys, written once as SQL text (the same on SQLite and PostgreSQL): every
-    request that books or signs in runs it, and building and keying it as an expression for SQLAlchemy's statement
-    cache cost more than the statement itself."""
+@lru_cache(maxsize=32)
+def _count_statement(rows: int, postgresql: bool) -> sa.TextClause:
+    """The counting statement for `rows` keys, written once as SQL text: every request that books or signs in runs
+    it, and building and keying it as an expression for SQLAlchemy's statement cache cost more than the statement
+    itself. On PostgreSQL the rows come through a join with set_config('synchronous_commit', 'off', true), which
+    turns off waiting for the disk for this transaction in the same round trip (the setting is read at commit)."""
     table = RateCounter.__table__.name
     values = ", ".join(f"(:k{i}, :w{i}, :amount)" for i in range(rows))
+    if postgresql:
+        rows_in = (f"SELECT v.k, v.w, v.n FROM (VALUES {values}) AS v (k, w, n) "
+                   "CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS no_disk_wait")
+    else:
+        rows_in = f"VALUES {values}"
     return sa.text(
-        f'INSERT INTO {table} ("key", window_start, "count") VALUES {values} '
+        f'INSERT INTO {table} ("key", window_start, "count") {rows_in} '
         f'ON CONFLICT ("key", window_start) DO UPDATE SET "count" = {table}."count" + excluded."count" '
         'RETURNING "key", window_start, "count"'
     )

@@ -39,7 +39,8 @@ def _filter_form(args: MultiDict) -> tuple[BulkFilterForm, bulk.Filter | None]:
     if not form.validate():
         return form, None
     return form, bulk.Filter(first=form.first.data, last=form.last.data, district_id=form.district.data,
-                             bus_id=form.bus.data, status=form.status.data or "", batch_id=form.batch.data)
+                             bus_id=form.bus.data, batch_id=form.batch.data,
+                             status=form.status.data if form.status.data in bulk.STATES else "")
 
 
 def _query(form: BulkFilterForm) -> str:

@@ -53,6 +53,7 @@ from sqlalchemy.orm import joinedload
 from ..booking import service as booking_service
 from ..domain import seats, town
 from ..core.extensions import db
+from ..core.forms import clean_text
 from ..models import (
     Booking, BookingStatus, Bus, Course, District, Place, Stop, StopSeries, StopStatus, User, Workshop, WorkshopStatus,
     audit, utcnow,
@@ -731,7 +732,7 @@ NAMED_DISTRICTS = 30
 
 def find_district(text: str | int | None) -> District | None:
     """The district a form or link names: by id, number, slug or name (any case), or None."""
-    text = " ".join(str(text or "").split())
+    text = " ".join(clean_text(str(text or "")).split())  # no control characters: PostgreSQL refuses NUL
     if not text:
         return None
     if text.isdigit() and len(text) <= 9:

@@ -463,6 +463,8 @@ def _workshop_editor(stop: Stop, workshop: Workshop | None):
                 texts = _fill_from_course(form, course)
     else:
         form.validate()
+        if scope == "one":
+            form.shown.data = ""  # the mark of a shown series dry run means nothing for one workshop
         texts, text_errors = content.texts_from_form(request.form, "Workshop", form.language.data)
         if text_errors:
             form.form_errors.append(_("A text in another language is too long."))

@@ -17,6 +17,7 @@ from busapp.booking.service import new_code
 from busapp.checkin import places, service
 from busapp.checkin.service import Action
 from busapp.core.extensions import db
+from busapp.domain import town
 from busapp.models import AuditEvent, Booking, BookingStatus, CheckIn, User, Workshop, utcnow
 from busapp.schedule.service import LiveStatusRefused, set_live_status
 
@@ -39,9 +40,12 @@ def make_booking(app):
 
 @pytest.fixture
 def today(make_stop, make_workshop, now):
-    """A stop going on now with two workshops: one starting in an hour, one that started ten minutes ago."""
+    """A stop going on now with two workshops: one starting in an hour (sooner late in the evening, so that it starts
+    today in the town, like the day's pages expect), one that started ten minutes ago."""
     stop = make_stop(starts_at=now - timedelta(minutes=30), hours=4)
-    later = make_workshop(stop=stop, capacity=4, starts_at=now + timedelta(hours=1), title="Später")
+    tomorrow = town.midnight(town.day_of(now) + timedelta(days=1))
+    soon = min(timedelta(hours=1), (tomorrow - now) / 2)
+    later = make_workshop(stop=stop, capacity=4, starts_at=now + soon, title="Später")
     running = make_workshop(stop=stop, capacity=4, starts_at=now - timedelta(minutes=10), title="Jetzt")
     return stop, later, running
 

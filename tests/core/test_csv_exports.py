@@ -15,7 +15,7 @@ import pytest
 
 from busapp.core import csvexport
 from busapp.core.extensions import db
-from busapp.models import Feedback
+from busapp.models import Course, Feedback
 from tests.test_access import all_rules, build_path, build_world, make_account, sign_in
 
 FORMULA = csvexport.FORMULA_START
@@ -29,6 +29,7 @@ POISON = {
     "district name": "@Bezirk",
     "feedback text": "\r=cmd|' /C calc'!A0",
     "consultation question": "=WEBSERVICE(1)",
+    "course title": "+Fotos",
 }
 
 
@@ -44,6 +45,7 @@ def poisoned_world() -> dict:
     feedback.learned = POISON["feedback text"]
     world["consultation"].questions[0].text = POISON["consultation question"]
     world["idea"].text = POISON["consultation question"]
+    db.session.add(Course(title=POISON["course title"], topic="photos"))
     db.session.commit()
     return world
 

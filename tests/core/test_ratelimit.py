@@ -278,6 +278,9 @@ def test_counts_do_not_wait_for_the_disk_and_nothing_else_stops_waiting(app):
         assert relaxed == []  # SQLite: one autocommit statement per count
         return
     assert len(relaxed) == 2
+    with app.test_request_context(), ratelimit._counting() as conn:  # the counting statement itself turns it off
+        conn.execute(ratelimit._count_statement(1, True), {"k0": "test:two", "w0": 0, "amount": 1})
+        assert conn.scalar(sa.text("SHOW synchronous_commit")) == "off"
     with engine.connect() as conn:  # every pooled connection is back to the server's setting
         for _ in range(3):
             assert conn.scalar(sa.text("SHOW synchronous_commit")) == "on"

@@ -7,7 +7,7 @@ import io
 import json
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -44,7 +44,9 @@ def tour(app, make_district, make_place, make_stop, make_workshop, now):
     with bookings full of personal data."""
     district = make_district(name="Moisling", slug="moisling", number="03")
     other = make_district(name="Buntekuh", slug="buntekuh", number="04")
-    start = now.replace(minute=0, second=0) + timedelta(days=2)
+    # Ten in the morning in Lübeck, two days ahead: each stop stays within its own day whatever hour the test runs.
+    day = now.astimezone(BERLIN).date() + timedelta(days=2)
+    start = datetime.combine(day, time(10), BERLIN).astimezone(timezone.utc)
     scheduled = make_stop(district=district, starts_at=start, place="Moislinger Markt", address="Niendorfer Str. 50",
                           transit_stop="Moislinger Baum", transit_lines="6", hearing_loop=True,
                           live_note="Wir stehen vor der Apotheke.",
