@@ -31,7 +31,7 @@ STAFF_ONLY_SOURCES = (
     "busapp/mail/views.py", "templates/mail/index.html",
     "busapp/opendata/", "templates/opendata/",
     "busapp/participation/admin.py", "busapp/participation/admin_forms.py", "busapp/participation/codes.py",
-    "busapp/participation/moderation.py",
+    "busapp/participation/moderation.py", "busapp/participation/paper.py",
     "templates/participation/admin/",
 )
 

@@ -5,7 +5,7 @@ from flask import Blueprint
 bp = Blueprint("participation", __name__)
 
 from . import models  # noqa: E402,F401  (the tables, before anything creates them)
-from . import admin, codes, exports, moderation, station, views  # noqa: E402,F401  (the views register themselves on bp)
+from . import admin, codes, exports, moderation, paper, station, views  # noqa: E402,F401  (the views register themselves on bp)
 
 
 def init_app(app) -> None:

@@ -1,9 +1,7 @@
-"""Coordinators' side of Mitreden (/admin/mitreden): consultations, moderation and answers, paper cards, the board
-report."""
+"""Coordinators' side of Mitreden (/admin/mitreden): consultations, moderation and answers, the board report (paper
+cards, which staff type in too: paper.py)."""
 from __future__ import annotations
 
-import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,9 +19,9 @@ from ..feedback.charts import bar_chart
 from ..models import Role, Stop
 from . import bp, service, station
 from .admin_forms import ConsultationForm, StationStartForm, parse_questions, questions_text
-from .forms import _c, answer_form
-from .models import Channel, Consultation, Contribution, Idea, Moderation, Question
-from .views import _submission, district_choices
+from .forms import _c
+from .models import Consultation, Contribution, Idea, Moderation, Question
+from .views import district_choices
 
 
 
@@ -113,35 +111,6 @@ def _stops_in_period(form: ConsultationForm) -> bool:
                                stops="; ".join(service.stop_label(s) for s in late))]
         return False
     return True
-
-
-@bp.route("/admin/mitreden/<int:consultation_id>/papier", methods=["GET", "POST"])
-@role_required(Role.COORDINATOR)
-def paper(consultation_id: int):
-    """Type in a paper card: the residents' form, recorded as from paper."""
-    c = get(consultation_id)
-    lang = current_tag()
-    form = answer_form(c, lang, district_choices(), stops=[(s.id, service.stop_label(s)) for s in service.stops_of(c)])
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            key = form.idempotency_key.data or ""
-            if not 8 <= len(key) <= 64:
-                key = str(uuid.uuid4())
-            try:
-                service.save(c, replace(_submission(form), stop_id=form.paper_stop.data), key=key, channel=Channel.PAPER, locale="de", user=current_user)
-            except service.Refused as exc:
-                flash(exc.message, "error")
-                status = 409
-            else:
-                flash(_("The paper card is saved. Next card:"), "success")
-                return redirect(url_for(".paper", consultation_id=c.id), code=303)
-        else:
-            status = 422
-    else:
-        form.idempotency_key.data = str(uuid.uuid4())
-    return render_template("participation/admin/paper.html", consultation=c, form=form, lang=lang,
-                           action=url_for(".paper", consultation_id=c.id)), status
 
 
 @bp.get("/admin/mitreden/<int:consultation_id>/bericht")

@@ -2,8 +2,9 @@
 
 When
     A consultation takes answers from its start until its end (`closed_reason`), on a phone and at the station
-    alike. Paper cards are filled in on the bus during the period and typed in later by staff: they are taken until
-    PAPER_DAYS after the end. The time that counts is the arrival at the server.
+    alike. Paper cards are filled in on the bus during the period and typed in later by staff (bus volunteers and
+    coordinators, each card's audit entry naming who typed it): they are taken until PAPER_DAYS after the end
+    (`taking_paper`). The time that counts is the arrival at the server.
 
 Where
     A consultation runs at the stops chosen for it; with none chosen, at every stop in its districts; with neither,
@@ -70,6 +71,11 @@ The station
     A staff tablet switched into the Mitmach-Station takes one person's answers after another without sign-in
     (channel "station"). Whoever starts it (staff or coordinator) sets the staff PIN, 4 to 8 digits, stored only
     as a hash (`set_station_pin`); the tablet leaves the station only with that PIN (`station_pin_ok`).
+
+Paper cards without network
+    Staff type the cards on a tablet that may have no network: it keeps each card in its outbox under the key its
+    form was shown with, empties the form for the next card and sends them later; the key makes each card count
+    once, and a card sent again is answered as saved already.
 
 The station without network
     The station's form carries a signed ticket naming its consultation and the time the page was shown
@@ -200,6 +206,15 @@ def upcoming(at: datetime, until: datetime) -> list[Consultation]:
     return list(db.session.scalars(sa.select(Consultation).where(Consultation.starts_at > at,
                                                                  Consultation.starts_at <= until)
                                    .order_by(Consultation.starts_at, Consultation.id)))
+
+
+def taking_paper(at: datetime) -> list[Consultation]:
+    """The consultations whose paper cards staff may type in now: started, and not closed for paper (until
+    PAPER_DAYS after the end), ending soonest first."""
+    rows = db.session.scalars(sa.select(Consultation).where(
+        Consultation.starts_at <= at, Consultation.ends_at > at - timedelta(days=PAPER_DAYS))
+        .order_by(Consultation.ends_at, Consultation.id))
+    return [c for c in rows if closed_reason(c, at, Channel.PAPER) is None]
 
 
 def is_public(consultation: Consultation, at: datetime) -> bool:
@@ -403,9 +418,10 @@ def save(consultation: Consultation, submission: Submission, *, key: str, channe
         topic = submission.topic if submission.topic in (consultation.topics or []) else ""
         db.session.add(Idea(consultation_id=consultation_id, contribution=contribution, text=text, topic=topic,
                             locale=locale[:8], flag=flag_for(text), follow_hash=_follow_hash(follow_token(key))))
-    if user is not None:
-        audit("mitreden-paper", contribution, user=user, consultation=consultation_id)
     try:
+        if user is not None:
+            db.session.flush()  # the card's id, for the audit entry naming who typed it
+            audit("mitreden-paper", contribution, user=user, consultation=consultation_id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

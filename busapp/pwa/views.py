@@ -213,6 +213,7 @@ def strings() -> dict:
         "kind_feedback": _("Feedback"),
         "kind_mitreden": _("Have your say"),
         "kind_station": _("Mitmach-Station"),
+        "kind_paper": _("Paper card"),
         "follow_idea": _("Follow your idea"),
         "created": _("Filled in %(time)s", time="{time}"),
         "error_400": _("The form had expired. Please open it again and send it once more."),

@@ -1,6 +1,7 @@
 /* Offline support on the page: registers the service worker, shows the connection and the outbox, keeps forms
  * marked data-outbox="booking|feedback" on the phone when there is no network, and marks saved copies of pages.
- * A form marked data-outbox-private (the Mitmach-Station, station.js) shows nothing of a kept answer.
+ * A form marked data-outbox-private (the Mitmach-Station, station.js) shows nothing of a kept answer; one marked
+ * data-outbox-next (paper cards, paper.js) is emptied for the next card once kept, and lists its cards as usual.
  * Every sentence comes from the page (#pwa-strings, rendered in the visitor's language by the server).
  * Without JavaScript, or without IndexedDB, the forms are plain forms that the server answers as usual. */
 (function () {
@@ -571,8 +572,8 @@
       page: location.href.split("#")[0],
     };
     Outbox.add(item).then(function () {
-      if (form.hasAttribute("data-outbox-private")) {
-        // station.js empties the form for the next person and says only how many answers wait.
+      if (oneAfterAnother(form)) {
+        // station.js (paper.js) empties the form for the next person (card) and says how many wait.
         setBusy(form, false);
         form.dispatchEvent(new CustomEvent("outbox:kept", {bubbles: true}));
       } else {
@@ -584,7 +585,7 @@
       if (online()) flush(false);
     }, function (err) {
       if (err && err.name === "ConstraintError") {
-        if (form.hasAttribute("data-outbox-private")) return; // kept once already: the form stays for the next person
+        if (oneAfterAnother(form)) return; // kept once already: the form stays for the next person
         notice(form, t("already_saved"), "ok").setAttribute("data-outbox-key", key);
         form.hidden = true;
         return;
@@ -598,6 +599,11 @@
       }
       refresh();
     });
+  }
+
+  // A form filled in again and again (the station, paper cards): once kept it is emptied for the next, not hidden.
+  function oneAfterAnother(form) {
+    return form.hasAttribute("data-outbox-private") || form.hasAttribute("data-outbox-next");
   }
 
   function setBusy(form, busy) {
