@@ -1,7 +1,6 @@
 /* Offline support on the page: registers the service worker, shows the connection and the outbox, keeps forms
  * marked data-outbox="booking|feedback" on the phone when there is no network, and marks saved copies of pages.
- * A form marked data-outbox-private (the Mitmach-Station, station.js) shows nothing of a kept answer; one marked
- * data-outbox-next (paper cards, paper.js) is emptied for the next card once kept, and lists its cards as usual.
+ * A form marked data-outbox-private (the Mitmach-Station, station.js) shows nothing of a kept answer.
  * Every sentence comes from the page (#pwa-strings, rendered in the visitor's language by the server).
  * Without JavaScript, or without IndexedDB, the forms are plain forms that the server answers as usual. */
 (function () {
@@ -234,7 +233,7 @@
 
     if (item.state === "waiting") {
       var note = t("state_waiting");
-      if (item.last_error) note += ". " + t("retry_" + item.last_error);
+      if (item.last_error) note += ". " + (item.last_message || t("retry_" + item.last_error));
       li.appendChild(el("p", "outbox__state", note));
       return li;
     }
@@ -601,7 +600,7 @@
     });
   }
 
-  // A form filled in again and again (the station, paper cards): once kept it is emptied for the next, not hidden.
+  // The station, paper cards (data-outbox-next): once kept, emptied for the next.
   function oneAfterAnother(form) {
     return form.hasAttribute("data-outbox-private") || form.hasAttribute("data-outbox-next");
   }

@@ -339,8 +339,10 @@
       });
   }
 
+  // 401: the sender's sign-in ended (paper cards): wait, whole, for the next.
   function outcomeOf(answer) {
-    if (answer.network || answer.status >= 500 || answer.status === 429 || answer.status === 408) return "retry";
+    if (answer.network || answer.status >= 500 || answer.status === 429 || answer.status === 408 ||
+        answer.status === 401) return "retry";
     var data = answer.data || {};
     if (answer.status >= 200 && answer.status < 300 && data.ok !== false) return "done";
     return "attention";
@@ -397,7 +399,8 @@
         stored.attempts += 1;
         var wait = /^\d+$/.test(answer.retryAfter || "") ? Number(answer.retryAfter) * 1000 : retryDelay(stored.attempts);
         stored.next_at = now + wait;
-        stored.last_error = answer.network ? "network" : (answer.status === 429 ? "busy" : "server");
+        stored.last_error = answer.network ? "network" : ({429: "busy", 401: "signin"}[answer.status] || "server");
+        stored.last_message = answer.status === 401 ? String((answer.data || {}).message || "") : "";
       } else {
         stored.state = outcome;
         stored.result = resultOf(answer);

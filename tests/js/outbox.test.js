@@ -205,6 +205,25 @@ test("a server in trouble keeps the item waiting; Retry-After sets the pause, 42
   assert.equal(stored.attempts, 2);
 });
 
+test("an ended sign-in (401) keeps the item waiting, whole, with the server's words, until signed in again", async () => {
+  const routes = {[`POST ${BOOK}`]: json({ok: false, error: 401, message: "Please sign in again."}, 401)};
+  const {Outbox, fetch} = outbox({fetch: fakeFetch(routes)});
+  await Outbox.add(item("k1"));
+  const report = await Outbox.flush();
+  assert.equal(report.retry, true);
+  let [stored] = await Outbox.all();
+  assert.equal(stored.state, "waiting");
+  assert.equal(stored.last_error, "signin");
+  assert.equal(stored.last_message, "Please sign in again.");
+  assert.equal(stored.fields.length, 4);
+
+  routes[`POST ${BOOK}`] = confirmed;
+  await Outbox.flush({force: true});
+  [stored] = await Outbox.all();
+  assert.equal(stored.state, "done");
+  assert.deepEqual(sentKeys(fetch), ["k1", "k1"]);
+});
+
 test("a refusal settles the item for the person to read, with the reason and other workshops", async () => {
   const refusal = {
     ok: false, state: "full", message: "This workshop is full.",
