@@ -309,29 +309,33 @@ def _fresh_world(app, rule, method, protected):
 
 
 class CleanWorld:
-    """The same clean world for every request: built afresh (tables emptied, the world made, signed in) unless the
-    request before was refused (4xx) and left every table as it found it, which means the world is still exactly as
-    built. A refusal is what most hostile values get, so most requests skip the rebuild; any other answer (a 200
-    may have changed the session, a language chosen for one) or a failed check rebuilds it.
-    """
+    """The same clean world for every request: built afresh (tables emptied, the world made) unless the request
+    before left every table as it found it (rate counters aside), which means the world is still exactly as built.
+    After any answer but a refusal (4xx) the next request gets a new client, newly signed in, so nothing a request
+    put in its session (a language chosen, a station switched on) reaches the next. A failed check rebuilds both."""
 
     def __init__(self, app, rule, method, protected):
         self.app, self.rule, self.method, self.protected = app, rule, method, protected
-        self.state = None
+        self.world = self.client = None
         self.checked: set[tuple] = set()
 
     def get(self):
         """(path, signed-in client, its CSRF token, the clean world's snapshot)."""
-        if self.state is None:
+        if self.world is None:
             path, user = _fresh_world(self.app, self.rule, self.method, self.protected)
-            client = self.app.test_client()
-            sign_in(client, user)
-            token = csrf_token(client, "/signin")
             clean = snapshot()
             problems = self.invalid_rows(clean)
             assert not problems, problems
-            self.state = (path, client, token, clean)
-        return self.state
+            self.world = (path, user, clean)
+        path, user, clean = self.world
+        if self.client is None:
+            client = self.app.test_client()
+            sign_in(client, user)
+            self.client = (client, csrf_token(client, "/signin"))
+        return (path, *self.client, clean)
+
+    def forget(self) -> None:
+        self.world = self.client = None
 
     def invalid_rows(self, digests: dict[str, str]) -> list[str]:
         """invalid_rows(), read once per distinct state of the tables (the same rows give the same answer)."""
@@ -344,10 +348,11 @@ class CleanWorld:
         return problems
 
     def answered(self, status: int, after: dict[str, str]) -> None:
-        clean = self.state[3]
-        unchanged = all(after[t] == clean[t] for t in clean if t not in COUNTERS)
-        if not (400 <= status < 500 and unchanged):
-            self.state = None
+        clean = self.world[2]
+        if any(after[t] != clean[t] for t in clean if t not in COUNTERS):
+            self.world = self.client = None  # the new world has its own accounts
+        if not 400 <= status < 500:  # a refusal leaves the session as it was; anything else may not
+            self.client = None
 
 
 def _run(app, rule, method, protected, fields, types):
@@ -368,7 +373,7 @@ def _run(app, rule, method, protected, fields, types):
         try:
             attempt(data, csrf, as_json, headers)
         except BaseException:
-            world.state = None  # whatever a failing example left behind is not the next one's start
+            world.forget()  # whatever a failing example left behind is not the next one's start
             raise
 
     def attempt(data, csrf, as_json, headers):
