@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -161,7 +162,8 @@ def test_calendar_file_of_the_booked_workshop(client, make_workshop):
     assert "attachment" in response.headers["Content-Disposition"]
     assert "BEGIN:VEVENT" in body and "SUMMARY:Digitalwerkstatt-Bus: Sicher online bezahlen" in body
     assert f"UID:booking-{bookings()[0].code}@" in body
-    assert workshop.starts_at.strftime("%Y%m%d") in body
+    assert "DTSTART;TZID=Europe/Berlin:" + workshop.starts_at.astimezone(ZoneInfo("Europe/Berlin")).strftime(
+        "%Y%m%dT%H%M") in body  # the day and time in Lübeck, whatever hour the test runs at
 
 
 def test_qr_file_only_for_confirmed_seats(client, make_workshop):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,9 +30,10 @@ def test_four_times_makes_five_stops_and_the_form_says_so(client, login, stop):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
     assert "Das macht 5 Halte: diesen und 4 neue." in _total(client, stop, count="4")
     assert "Das macht 2 Halte: diesen und 1 neuen." in _total(client, stop, count="1")
-    day = (stop.starts_at + timedelta(weeks=3)).date()
+    local = stop.starts_at.astimezone(ZoneInfo("Europe/Berlin"))  # the stop's day in Lübeck, not in UTC
+    day = (local + timedelta(weeks=3)).date()
     assert "Das macht 4 Halte" in _total(client, stop, until=day.strftime("%d.%m.%Y"))
-    left_out = (stop.starts_at + timedelta(weeks=1)).date().strftime("%d.%m.%Y")
+    left_out = (local + timedelta(weeks=1)).date().strftime("%d.%m.%Y")
     # A date left out of a number of repeats is made up at the end; up to a last date it is one fewer.
     assert "Das macht 5 Halte" in _total(client, stop, count="4", exceptions=left_out)
     assert "Das macht 3 Halte" in _total(client, stop, until=day.strftime("%d.%m.%Y"), exceptions=left_out)
