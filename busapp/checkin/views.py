@@ -111,7 +111,14 @@ def copy_key(user: User) -> str:
     return hmac.new(secret, f"staff-copy\n{sign_in}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _offline_copy(response):
+def keep_offline_too(app, pages) -> None:
+    """Let another feature add staff pages that a prepared tablet keeps for opening without network (the paper
+    cards of participation): `pages()` gives their URLs when the tablet prepares the day. Their paths must match
+    STAFF_PAGES (busapp/pwa/views.py), and their views answer through offline_copy."""
+    app.extensions.setdefault("offline_staff_pages", []).append(pages)
+
+
+def offline_copy(response):
     """Mark a staff page the tablet may keep for opening without network (busapp/pwa/views.py, STAFF_PAGES).
 
     The page stays no-store for every HTTP cache. Only the service worker keeps it, when the tablet has prepared
@@ -135,7 +142,7 @@ def index():
     now = utcnow()
     bus_id, buses = _bus_choice()
     stop = service.current_stop(now, bus_id)
-    return _offline_copy(make_response(render_template("checkin/index.html", **_today(stop, now), buses=buses,
+    return offline_copy(make_response(render_template("checkin/index.html", **_today(stop, now), buses=buses,
                                                        bus_id=bus_id)))
 
 
@@ -258,7 +265,7 @@ def door(workshop_id: int):
     if is_partial():
         return render_template("checkin/_list.html", **context)
     context["switch"] = service.workshops_of_day(utcnow())
-    return _offline_copy(make_response(render_template("checkin/door.html", **context)))
+    return offline_copy(make_response(render_template("checkin/door.html", **context)))
 
 
 def _respond(workshop: Workshop, decision: service.Decision, status: int = 200, booking_id: int | None = None):
@@ -371,7 +378,7 @@ def scan(workshop_id: int):
     # source; it allows no eval of JavaScript and no inline code. On this page only.
     response.headers["Content-Security-Policy"] = CSP.replace("script-src 'self'",
                                                               "script-src 'self' 'wasm-unsafe-eval'")
-    return _offline_copy(response) if request.method == "GET" else response
+    return offline_copy(response) if request.method == "GET" else response
 
 
 @bp.post("/conflicts/<int:check_in_id>/seen")
@@ -483,7 +490,7 @@ def day(device: Device):
     data["pages"] = [url_for("checkin.index")] + [
         url_for(endpoint, workshop_id=w["id"])
         for w in data["workshops"] for endpoint in ("checkin.door", "checkin.scan")
-    ]
+    ] + [url for pages in current_app.extensions.get("offline_staff_pages", ()) for url in pages()]
     return _json_no_store(jsonify(data))
 
 

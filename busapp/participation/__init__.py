@@ -9,7 +9,10 @@ from . import admin, codes, exports, moderation, paper, station, views  # noqa: 
 
 
 def init_app(app) -> None:
+    from ..checkin.views import keep_offline_too
     from ..opendata import dcat
+
+    keep_offline_too(app, paper.offline_pages)
 
     app.register_blueprint(bp)
     dcat.register(app, exports.dataset)

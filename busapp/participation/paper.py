@@ -13,6 +13,7 @@ from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 
 from ..accounts.auth import role_required
+from ..checkin.views import offline_copy
 from ..core.i18n import current_tag
 from ..models import Role
 from ..pwa.views import plural_probes
@@ -29,7 +30,18 @@ _KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
 @role_required(Role.STAFF)
 def paper_index():
     """The consultations whose paper cards can be typed in now, each leading to its card form."""
-    return render_template("participation/admin/paper_index.html", consultations=service.taking_paper(service.now()))
+    return offline_copy(make_response(render_template("participation/admin/paper_index.html",
+                                                      consultations=service.taking_paper(service.now()))))
+
+
+def offline_pages() -> list[str]:
+    """The paper pages a prepared tablet keeps, so that cards can be typed in without network even when the form
+    was not opened before (busapp/checkin/views.py, keep_offline_too)."""
+    taking = service.taking_paper(service.now())
+    if not taking:
+        return []
+    return [url_for("participation.paper_index")] + [
+        url_for("participation.paper", consultation_id=c.id) for c in taking]
 
 
 def _strings() -> dict:
@@ -94,4 +106,4 @@ def paper(consultation_id: int):
         closed=service.closed_reason(c, service.now(), Channel.PAPER), strings=_strings(),
         action=url_for(".paper", consultation_id=c.id)), status)
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return offline_copy(response) if request.method == "GET" else response

@@ -50,6 +50,8 @@ STAFF_PAGES = (
     r"^/staff/$",
     r"^/staff/workshops/\d+$",
     r"^/staff/workshops/\d+/scan$",
+    r"^/admin/mitreden/papier$",  # paper cards (busapp/participation/paper.py)
+    r"^/admin/mitreden/\d+/papier$",
 )
 STAFF_CACHE_PREFIX = CACHE_PREFIX + "staff-"
 STAFF_COPY_HEADER = "X-Staff-Copy"

@@ -105,6 +105,10 @@
   function start() {
     if (started) return;
     started = true;
+    // The page may be the copy a prepared tablet kept (opened without network, perhaps many times): its first card
+    // gets a key of its own each time, never the one the copy was kept with.
+    var key = root() && document.querySelector('#mitreden-form input[name="idempotency_key"]');
+    if (key) key.value = newKey();
     if (typeof Outbox !== "undefined") Outbox.onChange(function () {
       showWaiting(false);
     });

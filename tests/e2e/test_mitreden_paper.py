@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from busapp.dev.demo import DEMO_USERS
-from tests.e2e.helpers import TABLET, go_offline, go_online, poll
+from tests.e2e.helpers import TABLET, go_offline, go_online, new_tablet, poll, wait_pages_kept
 
 
 def _form_is_empty(page) -> bool:
@@ -98,4 +98,49 @@ def test_a_volunteer_types_two_cards_the_second_without_network(browser, live_se
         db.session.remove()
     assert answers == [("Karte eins: mehr Kurse am Abend", first, user_id),
                        ("Karte zwei: ohne Netz getippt", second, user_id)]
+    context.close()
+
+
+def test_a_prepared_tablet_opens_the_card_form_without_network_though_it_was_never_opened(browser, bus):
+    """The tablet prepared the day with network; the card form was never opened. Without network it opens from
+    the tablet's copy, a card typed there is kept, and once the network is back it arrives exactly once."""
+    from datetime import timedelta
+
+    from busapp.core.extensions import db
+    from busapp.models import utcnow
+    from busapp.participation.models import Channel, Consultation, Contribution, Idea
+
+    app, server, _ids = bus
+    with app.app_context():
+        now = utcnow()
+        consultation = Consultation(title="Digitales Lübeck", idea_question="Was soll digital einfacher werden?",
+                                    starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=10))
+        db.session.add(consultation)
+        db.session.commit()
+        db.session.remove()
+    context, page = new_tablet(browser, server.url, "Tablet Karten")
+    page.goto(server.url + "/staff/")
+    wait_pages_kept(page)
+    go_offline(context, server)
+    page.goto(server.url + "/admin/mitreden/papier")
+    page.get_by_role("link", name="Digitales Lübeck").click()
+    page.wait_for_url("**/admin/mitreden/*/papier")
+    expect(page.locator("#mitreden-form")).to_be_visible()
+    key = page.locator("#mitreden-form input[name=idempotency_key]").input_value()
+    page.fill("#mitreden-form textarea[name=idea]", "Karte ohne Netz: WLAN in der Bücherei")
+    page.locator("#mitreden-form button[type=submit]").click()
+    expect(page.locator(".paper-kept")).to_contain_text("Karte gespeichert. 1 Karte wartet auf das Netz.")
+    # Opened again from the copy, the form's first card has a key of its own, not the copy's.
+    page.reload()
+    assert page.locator("#mitreden-form input[name=idempotency_key]").input_value() not in ("", key)
+    page.fill("#mitreden-form textarea[name=idea]", "Zweite Karte: Hilfe beim Online-Banking")
+    page.locator("#mitreden-form button[type=submit]").click()
+    expect(page.locator(".paper-kept")).to_contain_text("Karte gespeichert. 2 Karten warten auf das Netz.")
+    go_online(context, server)
+    expect(page.locator(".paper-kept")).to_contain_text("Alle Karten sind gesendet.", timeout=30_000)
+    with app.app_context():
+        ideas = sorted(db.session.scalars(sa.select(Idea.text).join(Contribution)
+                                          .where(Contribution.channel == Channel.PAPER)))
+        db.session.remove()
+    assert ideas == ["Karte ohne Netz: WLAN in der Bücherei", "Zweite Karte: Hilfe beim Online-Banking"]
     context.close()

@@ -154,3 +154,25 @@ def test_the_card_form_says_how_many_cards_wait_in_german(client, login, make_co
     html = client.get(f"/admin/mitreden/{c.id}/papier").get_data(as_text=True)
     assert "Karte gespeichert. {n} Karten warten auf das Netz." in html
     assert "Karte gespeichert. {n} Karte wartet auf das Netz." in html
+
+
+def test_a_prepared_tablet_keeps_the_paper_pages_for_opening_without_network(client, login, make_consultation,
+                                                                              make_stop, make_user, now):
+    """Cards can be typed in without network even when the form was not opened before: the day's data names the
+    paper pages, and each is marked as a copy the tablet may keep; a consultation past its paper days is not."""
+    from tests.checkin.test_checkin_views import copy_mark, set_up_tablet
+
+    running = make_consultation()
+    over = make_consultation(starts=-60, ends=-30, title="Vorbei")
+    stop = make_stop(starts_at=now - timedelta(minutes=30))
+    login("staff")
+    credential = set_up_tablet(client, make_user)
+    day = client.get(f"/staff/day.json?stop={stop.id}", headers={"X-Device-Credential": credential}).json
+    paper = [p for p in day["pages"] if "/mitreden/" in p]
+    assert paper == ["/admin/mitreden/papier", f"/admin/mitreden/{running.id}/papier"]
+    assert f"/admin/mitreden/{over.id}/papier" not in day["pages"]
+    assert all(copy_mark(client.get(path)) for path in paper)
+    # A card sent from the form is not a page to keep.
+    token = csrf_token(client, f"/admin/mitreden/{running.id}/papier")
+    sent = client.post(f"/admin/mitreden/{running.id}/papier", data=_card(token, "paper-kept-0001", idea="Mehr Kurse"))
+    assert sent.status_code in (303, 422) and copy_mark(sent) is None

@@ -152,12 +152,14 @@ def test_staff_and_coordinator_pages_are_never_kept(app):
 
 
 def test_a_prepared_tablet_keeps_exactly_todays_staff_pages(app):
-    """Today on the bus, a door list and a scan page; no other route, staff or public, ever goes into that cache."""
+    """Today on the bus, a door list and a scan page, and the paper cards' pages; no other route, staff or public,
+    ever goes into that cache."""
     with app.test_request_context():
         from flask import url_for
 
         kept = {url_for("checkin.index"), url_for("checkin.door", workshop_id=1),
-                url_for("checkin.scan", workshop_id=1)}
+                url_for("checkin.scan", workshop_id=1), url_for("participation.paper_index"),
+                url_for("participation.paper", consultation_id=1)}
     for path in kept:
         assert any(re.search(p, path) for p in pwa.STAFF_PAGES), path
     others = {_sample_path(rule) for rule in app.url_map.iter_rules()} - kept
