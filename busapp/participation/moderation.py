@@ -58,7 +58,7 @@ def _page(consultation: Consultation, failed: tuple[int, str, object] | None = N
         forms[failed[0]][failed[1]] = failed[2]
     texts = {i.id: _short(i.text) for i in rows}
     return render_template("participation/admin/ideas.html", consultation=consultation, ideas=rows, forms=forms,
-                           statuses=service.STATUSES, reasons=service.HIDE_REASONS, texts=texts,
+                           statuses=service.STATUSES, reasons=service.HIDE_REASONS, channels=service.CHANNELS, texts=texts,
                            merged=service.merged_counts([i.id for i in rows]),
                            language_name=service.language_name), status
 

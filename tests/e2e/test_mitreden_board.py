@@ -33,6 +33,7 @@ def test_a_coordinator_moderates_answers_and_prints_the_board_report(browser, li
     page.goto(f"/admin/mitreden/{consultation}/ideen")
     idea = page.locator("li.idea", has=page.locator(".idea__text", has_text=IDEA))
     expect(idea).to_contain_text("Neu")
+    expect(idea).to_contain_text("Telefon")  # the way it came in, in words
     # Publish it.
     idea.get_by_label("Veröffentlichen").check()
     idea.get_by_role("button", name="Entscheidung speichern").click()
