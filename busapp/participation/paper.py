@@ -8,7 +8,7 @@ import re
 import uuid
 from dataclasses import replace
 
-from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_login import current_user
 
@@ -21,7 +21,7 @@ from . import bp, service
 from .admin import get
 from .forms import answer_form
 from .models import Channel
-from .views import _submission, district_choices
+from .views import _submission, district_choices, outbox_reply
 
 _KEY = re.compile(r"[A-Za-z0-9-]{8,64}")
 
@@ -55,12 +55,6 @@ def _strings() -> dict:
     }
 
 
-def _reply(ok: bool, status: int, message: str = "", errors: dict | None = None):
-    """The answer the tablet's outbox reads when it sends a kept card (JSON, no page to follow)."""
-    errors = {name: [str(m) for m in messages] for name, messages in (errors or {}).items()}
-    return jsonify(ok=ok, state="saved" if ok else "refused", message=str(message), errors=errors), status
-
-
 @bp.route("/admin/mitreden/<int:consultation_id>/papier", methods=["GET", "POST"])
 @role_required(Role.STAFF)
 def paper(consultation_id: int):
@@ -79,7 +73,7 @@ def paper(consultation_id: int):
         if service.find(key) is not None:
             already = _("This card was saved already.")
             if from_outbox:
-                return _reply(True, 200, already)
+                return outbox_reply(True, 200, already)
             flash(already, "info")
             return redirect(url_for(".paper", consultation_id=c.id), code=303)
         if form.validate_on_submit():
@@ -90,13 +84,13 @@ def paper(consultation_id: int):
                 message, status = exc.message, 409
             else:
                 if from_outbox:
-                    return _reply(True, 201, _("The paper card is saved."))
+                    return outbox_reply(True, 201, _("The paper card is saved."))
                 flash(_("The paper card is saved. Next card:"), "success")
                 return redirect(url_for(".paper", consultation_id=c.id, halt=form.paper_stop.data), code=303)
         else:
             status = 422
         if from_outbox:
-            return _reply(False, status, message or _("Please check your entries."), form.errors)
+            return outbox_reply(False, status, message or _("Please check your entries."), form.errors)
     else:
         halt = request.args.get("halt", type=int)
         form.paper_stop.data = halt if halt in {stop_id for stop_id, _label in stops} else None

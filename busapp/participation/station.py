@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 
 from ..core.extensions import db
@@ -16,7 +16,7 @@ from ..pwa.views import plural_probes
 from . import bp, service
 from .forms import StationLeaveForm, answer_form
 from .models import Channel, Consultation
-from .views import _submission, district_choices
+from .views import _submission, district_choices, outbox_reply
 
 STATION = "mitreden_station"
 STATION_STOP = "mitreden_station_stop"
@@ -62,12 +62,6 @@ def _station_strings() -> dict:
     }
 
 
-def _station_reply(ok: bool, status: int, message: str = "", errors: dict | None = None):
-    """The answer the tablet's outbox reads when it sends a kept answer (JSON, no page to follow)."""
-    errors = {name: [str(m) for m in messages] for name, messages in (errors or {}).items()}
-    return jsonify(ok=ok, state="saved" if ok else "refused", message=str(message), errors=errors), status
-
-
 @bp.route("/mitreden/station", methods=["GET", "POST"])
 def station():
     """The station's form: one person after another, anonymous, recorded as from the station; after each answer
@@ -86,7 +80,7 @@ def station():
         if not 8 <= len(key) <= 64:
             key = str(uuid.uuid4())
         if service.find(key) is not None:
-            return _station_reply(True, 200) if from_outbox else redirect(url_for(".station", danke=1), code=303)
+            return outbox_reply(True, 200) if from_outbox else redirect(url_for(".station", danke=1), code=303)
         if form.validate_on_submit():
             try:
                 stop_id = ticket.stop_id if ticket else session.get(STATION_STOP)
@@ -95,11 +89,11 @@ def station():
             except service.Refused as exc:
                 message, status = exc.message, 409
             else:
-                return _station_reply(True, 201) if from_outbox else redirect(url_for(".station", danke=1), code=303)
+                return outbox_reply(True, 201) if from_outbox else redirect(url_for(".station", danke=1), code=303)
         else:
             status = 422
         if from_outbox:
-            return _station_reply(False, status, message or _("Please check your entries."), form.errors)
+            return outbox_reply(False, status, message or _("Please check your entries."), form.errors)
         if STATION not in session or session.get(STATION) != c.id:
             abort(404)
     if status == 200:

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..core import ratelimit
@@ -211,3 +211,9 @@ def support(idea_id: int):
     shown = service.supported_idea(db.session.get(Idea, idea_id))
     response = redirect(url_for(".index", _anchor=f"idee-{shown.id}"), code=303)
     return set_device_cookie(response, token) if new_token else response
+
+
+def outbox_reply(ok: bool, status: int, message: str = "", errors: dict | None = None):
+    """The answer a device's outbox reads when it sends a kept answer or card (JSON, no page to follow)."""
+    errors = {name: [str(m) for m in messages] for name, messages in (errors or {}).items()}
+    return jsonify(ok=ok, state="saved" if ok else "refused", message=str(message), errors=errors), status

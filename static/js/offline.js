@@ -25,23 +25,39 @@
     }
   }
 
-  function t(name, values) {
-    var text = S[name] || "";
-    if (text && typeof text === "object") {
-      var n = values && values.n;
-      var form = "other";
-      try {
-        form = new Intl.PluralRules(lang()).select(n);
-      } catch (err) {
-        form = n === 1 ? "one" : "other";
-      }
-      text = text[form] || text.other || "";
+  // A sentence of a table: a plain text, or one text per CLDR plural category, chosen for the number n.
+  function plural(text, n) {
+    if (!text || typeof text !== "object") return text || "";
+    var form = "other";
+    try {
+      form = new Intl.PluralRules(lang()).select(n);
+    } catch (err) {
+      form = n === 1 ? "one" : "other";
     }
+    return text[form] || text.other || "";
+  }
+
+  function t(name, values) {
+    var text = plural(S[name], values && values.n);
     Object.keys(values || {}).forEach(function (key) {
       text = text.split("{" + key + "}").join(String(values[key]));
     });
     return text;
   }
+
+  // The sentences a page keeps for its own script (data-strings on `element`: the Mitmach-Station, the paper
+  // cards), with {n} put in: one place for reading them and choosing the plural.
+  window.OfflineText = {
+    say: function (element, name, n) {
+      var table = {};
+      try {
+        table = (element && JSON.parse(element.getAttribute("data-strings"))) || {};
+      } catch (err) {
+        table = {};
+      }
+      return plural(table[name], n).split("{n}").join(String(n));
+    },
+  };
 
   function lang() {
     return document.documentElement.lang || "de";

@@ -18,25 +18,9 @@
     }).join("");
   }
 
-  // {n} and, for "waiting", one text per CLDR plural category.
+  // The page's own sentences (data-strings), read by offline.js: {n} and, for "waiting", the plural form.
   function say(name, n) {
-    var table = {};
-    try {
-      table = JSON.parse(root().getAttribute("data-strings")) || {};
-    } catch (err) {
-      table = {};
-    }
-    var text = table[name] || "";
-    if (text && typeof text === "object") {
-      var category = "other";
-      try {
-        category = new Intl.PluralRules(document.documentElement.lang || "de").select(n);
-      } catch (err) {
-        category = n === 1 ? "one" : "other";
-      }
-      text = text[category] || text.other || "";
-    }
-    return text.split("{n}").join(String(n));
+    return window.OfflineText ? window.OfflineText.say(root(), name, n) : "";
   }
 
   // Empties the card for the next one; the stop it was filled in at stays.

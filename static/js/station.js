@@ -68,26 +68,9 @@
     if (first) first.focus({preventScroll: true});
   }
 
-  // The station's own sentences (data-strings): {n} and, for "waiting", one text per CLDR plural category.
+  // The page's own sentences (data-strings), read by offline.js: {n} and, for "waiting", the plural form.
   function say(name, n) {
-    var station = root();
-    var table = {};
-    try {
-      table = JSON.parse(station.getAttribute("data-strings")) || {};
-    } catch (err) {
-      table = {};
-    }
-    var text = table[name] || "";
-    if (text && typeof text === "object") {
-      var category = "other";
-      try {
-        category = new Intl.PluralRules(document.documentElement.lang || "de").select(n);
-      } catch (err) {
-        category = n === 1 ? "one" : "other";
-      }
-      text = text[category] || text.other || "";
-    }
-    return text.split("{n}").join(String(n));
+    return window.OfflineText ? window.OfflineText.say(root(), name, n) : "";
   }
 
   // "Thank you! N answers are waiting to be sent." over the empty form: nothing of anyone's answers.

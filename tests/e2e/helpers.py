@@ -371,7 +371,12 @@ def wait_pages_kept(page) -> None:
 
 def sign_in_as_coordinator(page) -> None:
     """Sign in with the demo coordinator through the real form (the page has a base_url)."""
-    email, _role, password = next(u for u in DEMO_USERS if u[1] == "coordinator")
+    sign_in_demo(page, "coordinator")
+
+
+def sign_in_demo(page, role: str) -> None:
+    """Sign in with the demo account of `role` through the real form (the page has a base_url)."""
+    email, _role, password = next(u for u in DEMO_USERS if u[1] == role)
     page.goto("/signin")
     page.fill("input[type=email]", email)
     page.fill("input[type=password]", password)

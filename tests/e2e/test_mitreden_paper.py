@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from busapp.dev.demo import DEMO_USERS
-from tests.e2e.helpers import TABLET, go_offline, go_online, new_tablet, poll, wait_pages_kept
+from tests.e2e.helpers import TABLET, go_offline, go_online, new_tablet, poll, sign_in_demo, wait_pages_kept
 
 
 def _form_is_empty(page) -> bool:
@@ -40,12 +40,8 @@ def _paper_answers(live_app) -> list[tuple[str, str, int | None]]:
 def test_a_volunteer_types_two_cards_the_second_without_network(browser, live_server, live_app):
     context = browser.new_context(viewport=TABLET, base_url=live_server.url, locale="de-DE")
     page = context.new_page()
-    email, _role, password = next(u for u in DEMO_USERS if u[1] == "staff")
-    page.goto("/signin")
-    page.fill("input[type=email]", email)
-    page.fill("input[type=password]", password)
-    with page.expect_navigation():
-        page.locator("main form [type=submit]").first.click()
+    email = next(u for u in DEMO_USERS if u[1] == "staff")[0]
+    sign_in_demo(page, "staff")
     page.goto("/staff/")
     page.get_by_role("link", name="Papierkarten eintippen").click()
     page.locator("main .planning a.button").first.click()

@@ -6,8 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from busapp.dev.demo import DEMO_USERS
-from tests.e2e.helpers import TABLET
+from tests.e2e.helpers import TABLET, sign_in_demo
 
 PIN = "2468"
 
@@ -33,12 +32,7 @@ def test_three_people_answer_at_the_station_and_only_the_pin_leaves_it(browser, 
     base = live_server.url
     context = browser.new_context(viewport=TABLET, base_url=base, locale="de-DE")
     page = context.new_page()
-    email, _role, password = next(u for u in DEMO_USERS if u[1] == "staff")
-    page.goto("/signin")
-    page.fill("input[type=email]", email)
-    page.fill("input[type=password]", password)
-    with page.expect_navigation():
-        page.locator("main form [type=submit]").first.click()
+    sign_in_demo(page, "staff")
     page.goto("/admin/mitreden/station")
     page.fill("#pin", PIN)
     page.click("main form button[type=submit]")
@@ -99,12 +93,7 @@ def test_three_people_at_the_station_offline_for_the_second(browser, live_server
 
     context = browser.new_context(viewport=TABLET, base_url=live_server.url, locale="de-DE")
     page = context.new_page()
-    email, _role, password = next(u for u in DEMO_USERS if u[1] == "staff")
-    page.goto("/signin")
-    page.fill("input[type=email]", email)
-    page.fill("input[type=password]", password)
-    with page.expect_navigation():
-        page.locator("main form [type=submit]").first.click()
+    sign_in_demo(page, "staff")
     page.goto("/admin/mitreden/station")
     page.fill("#pin", PIN)
     page.click("main form button[type=submit]")

@@ -100,3 +100,17 @@ test("a refused item names its reason by the answer's status, and the status whe
   assert.equal(statusMessage(418), strings.error_other.replace("{code}", "418"));
   assert.equal(statusMessage(0), strings.error_other.replace("{code}", "?"));
 });
+
+test("a page's own sentences (the station's, the paper cards') get the plural form and the number", () => {
+  const document = new FakeDocument({lang: "pl", attrs: {"data-lang": "pl"}});
+  const context = loadScripts(["static/js/outbox.js", "static/js/offline.js"], {document});
+  const strings = {waiting: {one: "{n} karta", few: "{n} karty", many: "{n} kart", other: "{n} karty*"}, sent: "Gotowe"};
+  const station = new FakeElement("div", {attrs: {"data-strings": JSON.stringify(strings)}});
+  assert.equal(context.OfflineText.say(station, "waiting", 1), "1 karta");
+  assert.equal(context.OfflineText.say(station, "waiting", 3), "3 karty");
+  assert.equal(context.OfflineText.say(station, "waiting", 5), "5 kart");
+  assert.equal(context.OfflineText.say(station, "sent", 0), "Gotowe");
+  // Unreadable or missing sentences give an empty text, never an error.
+  assert.equal(context.OfflineText.say(new FakeElement("div", {attrs: {"data-strings": "{"}}), "sent", 0), "");
+  assert.equal(context.OfflineText.say(null, "sent", 0), "");
+});
