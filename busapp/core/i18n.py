@@ -15,6 +15,7 @@ cached.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from functools import lru_cache
@@ -25,6 +26,7 @@ from babel.dates import (
     DateTimePattern, format_date as babel_format_date, get_date_format, get_time_format, match_skeleton,
     parse_pattern,
 )
+from markupsafe import Markup
 from flask import current_app, g, has_app_context, has_request_context, redirect, request, session, url_for
 from babel.support import Translations
 from flask_babel import (
@@ -364,6 +366,16 @@ def comma() -> str:
 ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ckb"})
 
 
+_JSON_IN_HTML = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+
+
+def json_text(value) -> Markup:
+    """Sentences as JSON for a page's attribute or script (`|json_text`): letters as they are in UTF-8, not as
+    \\uXXXX escapes as |tojson writes them, which makes Cyrillic and Arabic three times as long; the characters that
+    could end an attribute or a tag are escaped as |tojson does."""
+    return Markup(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).translate(_JSON_IN_HTML))
+
+
 def use_24_hour_clock_in_english() -> None:
     """English pages of a German public service give times on the 24-hour clock ("14:30", not "2:30 PM"): the
     English locale's time patterns become CLDR's 24-hour ones (those of en_GB), for every formatter at once."""
@@ -449,6 +461,7 @@ def init_app(app) -> None:
 
     app.add_template_filter(weekday_date, "weekday_date")
     app.add_template_filter(weekday_at, "weekday_at")
+    app.add_template_filter(json_text, "json_text")
     app.jinja_env.globals["comma"] = comma  # a global, so macros imported without context have it too
     use_24_hour_clock_in_english()
 

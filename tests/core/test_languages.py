@@ -346,8 +346,9 @@ def test_the_stylesheets_use_logical_properties_only():
 
 
 # What a phone downloads on its first visit to the home page (HTML and every file it links), uncompressed. German
-# with the demo tour is some 142 kB; Cyrillic and Arabic script take two bytes a letter in UTF-8.
-FIRST_VISIT_BUDGET = 160_000
+# with the demo tour is some 150 kB; Cyrillic and Arabic script take two bytes a letter in UTF-8 (the scripts'
+# sentences are written as UTF-8 too, |json_text, not as six-byte \uXXXX escapes: Ukrainian 160.3 to 152.9 kB).
+FIRST_VISIT_BUDGET = 158_000
 
 
 def test_first_visit_weight_stays_in_budget_and_carries_one_language(client, make_workshop):
