@@ -15,6 +15,12 @@ from __future__ import annotations
 # Test modules that leave the per-submission run, with the paths whose change makes CI run them. A path ending in
 # "/" covers everything below it.
 FULL_ONLY: dict[str, tuple[str, ...]] = {
+    # Hypothesis's random half of the abuse test (thirty examples for each of some two hundred routes, minutes on two
+    # workers and each database): whenever the app, its pages, its schema or the fuzzing itself change. The sweeps
+    # of tests/test_fuzz.py, one hostile value at a time, stay in every submission.
+    "tests/test_fuzz_random.py": (
+        "busapp/", "templates/", "migrations/", "tests/test_fuzz.py", "tests/test_access.py", "requirements/",
+    ),
     # Schemathesis tries the live API against its own OpenAPI document (about 40 s on a busy machine): whenever the
     # API, what it reads or the tour fixture it runs on changes.
     "tests/opendata/test_opendata_schemathesis.py": (
