@@ -34,7 +34,8 @@ PUBLIC = (
     "schedule.*", "booking.*", "pwa.*", "pages.*", "auth.*", "opendata.*", "ngsild.*",
     "feedback.bus", "feedback.stop", "feedback.workshop", "feedback.thanks",
     "participation.index", "participation.consultation", "participation.thanks", "participation.support",
-    "participation.ideas_json", "participation.ideas_csv", "participation.bus", "participation.stop",
+    "participation.ideas_json", "participation.ideas_csv", "participation.figures_json", "participation.figures_csv",
+    "participation.bus", "participation.stop",
     "participation.follow", "participation.privacy", "participation.decidim_csv", "participation.decidim_json",
     # The Mitmach-Station takes answers without sign-in, but only on a tablet a signed-in staff member switched into
     # it (a 404 elsewhere, tests/participation/test_participation_station.py).

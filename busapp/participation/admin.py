@@ -136,13 +136,7 @@ def report_csv(consultation_id: int):
     """The report's figures as CSV, one row per figure: section, label, count."""
     c = get(consultation_id)
     r = service.report(c, current_tag())
-    rows = [(_("Total"), "", r.total)]
-    for section, table in ((_("Channel"), r.by_channel), (_("District"), r.by_district), (_("Stop"), r.by_stop),
-                           (_("Language"), r.by_language), (_("Age group"), r.by_age),
-                           (_("Internet use"), r.by_internet)):
-        rows += [(section, label, n) for label, n in table]
-    for q, table in r.questions:
-        rows += [(q.text, label, n) for label, n in table]
+    rows = service.figure_rows(r)
     body = csvexport.text([_("Section"), _("Answer"), _("Count")], rows, bom=True)
     return csvexport.download(body, f"mitreden-{c.id}-bericht.csv")
 

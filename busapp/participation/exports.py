@@ -64,6 +64,38 @@ def ideas_csv():
     return csvexport.download(csvexport.text(OPEN_COLUMNS, rows, bom=True), "mitreden-ideen.csv")
 
 
+FIGURE_COLUMNS = ("consultation_id", "consultation", "section", "answer", "count")
+
+
+def figures() -> list[dict]:
+    """Each started consultation's figures, as the board's report counts them (how many answered, by channel,
+    district, stop, language, age group and internet use, and each choice question), in German: counts of answers,
+    never an answer itself."""
+    consultations, _ideas = published()
+    out = []
+    with force_locale("de"):
+        for c in sorted(consultations.values(), key=lambda c: (c.starts_at, c.id)):
+            out.append({"consultation_id": c.id, "consultation": c.title,
+                        "starts": c.starts_at.date().isoformat(), "ends": c.last_moment.date().isoformat(),
+                        "figures": [{"section": str(section), "answer": str(answer), "count": n}
+                                    for section, answer, n in service.figure_rows(service.report(c, "de"))]})
+    return out
+
+
+@bp.get("/mitreden/zahlen.json")
+def figures_json():
+    """The consultations' figures as open data (JSON)."""
+    return jsonify(consultations=figures(), license=current_app.config["OPENDATA_LICENSE"])
+
+
+@bp.get("/mitreden/zahlen.csv")
+def figures_csv():
+    """The same as CSV, one row per figure."""
+    rows = [[c["consultation_id"], c["consultation"], f["section"], f["answer"], f["count"]]
+            for c in figures() for f in c["figures"]]
+    return csvexport.download(csvexport.text(FIGURE_COLUMNS, rows, bom=True), "mitreden-zahlen.csv")
+
+
 # --- Decidim ------------------------------------------------------------------------------------------------------
 
 def _language(tag: str) -> str:
@@ -169,12 +201,15 @@ def dataset() -> dict | None:
         "description": {
             "de": "Die veröffentlichten Ideen, die Bürgerinnen und Bürger am Bus, auf dem Handy und auf Papierkarten "
                   "für die Digitalstrategie der Stadt gegeben haben, mit Thema, Zahl der Unterstützungen, Status und "
-                  "Antwort der Stadt; auch in den Spalten, die Decidim beim Import von Vorschlägen liest. Ohne "
-                  "personenbezogene Daten: nichts darüber, wer eine Idee gegeben hat.",
+                  "Antwort der Stadt; auch in den Spalten, die Decidim beim Import von Vorschlägen liest; dazu die "
+                  "Zahlen jeder Befragung (Antworten nach Weg, Stadtteil, Halt, Sprache, Altersgruppe und "
+                  "Internetnutzung, und jede Auswahlfrage). Ohne personenbezogene Daten: nichts darüber, wer eine "
+                  "Idee gegeben hat.",
             "en": "The published ideas residents gave for the city's digital strategy at the bus, on their phones "
                   "and on paper cards, with topic, number of supporters, status and the city's answer; also in the "
-                  "columns Decidim reads when it imports proposals. No personal data: nothing about who gave an "
-                  "idea.",
+                  "columns Decidim reads when it imports proposals; and each consultation's figures (answers by "
+                  "channel, district, stop, language, age group and internet use, and each choice question). No "
+                  "personal data: nothing about who gave an idea.",
         },
         "keywords": ["Bürgerbeteiligung", "Beteiligung", "Digitalstrategie", "Ideen", "Teilhabe", "Stadtteile",
                      "Decidim", "participation"],
@@ -191,5 +226,10 @@ def dataset() -> dict | None:
              "The published ideas in the columns of Decidim's proposal import (title/de, body/de, ...)."),
             ("mitreden-decidim-json", "JSON (Decidim)", "application/json", "JSON", "/mitreden/decidim.json", True,
              "The same as Decidim's JSON import reads it."),
+            ("mitreden-zahlen-json", "JSON", "application/json", "JSON", "/mitreden/zahlen.json", True,
+             "Each consultation's figures: answers by channel, district, stop, language, age group and internet "
+             "use, and each choice question; counts only."),
+            ("mitreden-zahlen-csv", "CSV", "text/csv", "CSV", "/mitreden/zahlen.csv", True,
+             "The same, one row per figure."),
         ),
     }

@@ -641,6 +641,18 @@ def report(consultation: Consultation, lang: str = "de") -> Report:
     )
 
 
+def figure_rows(r: Report) -> list[tuple[str, str, int]]:
+    """The report's figures as rows (section, answer, count), the total first: the board's CSV and the open data."""
+    rows = [(_("Total"), "", r.total)]
+    for section, table in ((_("Channel"), r.by_channel), (_("District"), r.by_district), (_("Stop"), r.by_stop),
+                           (_("Language"), r.by_language), (_("Age group"), r.by_age),
+                           (_("Internet use"), r.by_internet)):
+        rows += [(section, label, n) for label, n in table]
+    for q, table in r.questions:
+        rows += [(q.text, label, n) for label, n in table]
+    return rows
+
+
 def language_name(tag: str) -> str:
     """A language as the app offers it, named in itself ("Türkçe"); the tag itself when it offers none such."""
     return current_app.config["LANGUAGES"].get(tag, tag)

@@ -95,7 +95,8 @@ def test_the_catalogue_has_a_mitreden_dataset_that_passes_the_shapes(app, client
     mitreden = datasets["mitreden"]
     downloads = {n["dcat:downloadURL"]["@id"].split("/", 3)[3] for n in graph if n["@type"] == "dcat:Distribution"
                  and {"@id": n["@id"]} in mitreden["dcat:distribution"]}
-    assert downloads == {"mitreden/ideen.json", "mitreden/ideen.csv", "mitreden/decidim.csv", "mitreden/decidim.json"}
+    assert downloads == {"mitreden/ideen.json", "mitreden/ideen.csv", "mitreden/decidim.csv", "mitreden/decidim.json",
+                         "mitreden/zahlen.json", "mitreden/zahlen.csv"}
     [catalog] = [n for n in graph if n["@type"] == "dcat:Catalog"]
     assert {d["@id"] for d in catalog["dcat:dataset"]} == {d["@id"] for d in datasets.values()}
     for profile in PROFILES:
@@ -107,3 +108,37 @@ def test_no_consultation_no_dataset(client):
     graph = client.get("/api/v1/catalog.jsonld").get_json(force=True)["@graph"]
     assert [n["@id"].rsplit("#", 1)[1] for n in graph if n["@type"] == "dcat:Dataset"] == ["dataset"]
     assert db.session.scalar(sa.select(sa.func.count(Idea.id))) == 0 and service.published_ideas() == []
+
+
+def test_each_consultations_figures_are_open_data_counts_only(client, ideas, make_district, make_stop, now):
+    """The board report's figures for every consultation that has started, as JSON and CSV: the same counts the
+    report shows (hand-counted here), in German whatever the visitor's language, and nothing anyone wrote."""
+    from busapp.participation.models import Channel, Contribution
+
+    c, _rows = ideas
+    moisling = make_district(name="Moisling")
+    stop = make_stop(district=moisling, starts_at=now - timedelta(days=1), place="Marktplatz")
+    later = Consultation(title="Noch nicht begonnen", idea_question="Was?", starts_at=now + timedelta(days=5),
+                         ends_at=now + timedelta(days=20))
+    db.session.add(later)
+    db.session.add_all([
+        Contribution(consultation_id=c.id, idempotency_key="fig-0001", channel=Channel.PHONE, locale="tr",
+                     district_id=moisling.id, age_group="65_79", internet="rarely"),
+        Contribution(consultation_id=c.id, idempotency_key="fig-0002", channel=Channel.PAPER, locale="de",
+                     stop_id=stop.id, internet="never"),
+        Contribution(consultation_id=c.id, idempotency_key="fig-0003", channel=Channel.PAPER, locale="de"),
+    ])
+    db.session.commit()
+    body = client.get("/mitreden/zahlen.json?lang=en").get_json()
+    assert [x["consultation"] for x in body["consultations"]] == ["Digitales Lübeck", "Andere Frage"]
+    mine = {(f["section"], f["answer"]): f["count"] for f in body["consultations"][0]["figures"]}
+    assert mine[("Gesamt", "")] == 3 and mine[("Altersgruppe", "65 bis 79")] == 1
+    assert mine[("Weg", "Papierkarte")] == 2 and mine[("Weg", "Telefon")] == 1
+    assert mine[("Stadtteil", "Moisling")] == 1 and mine[("Stadtteil", "keine Angabe")] == 2
+    assert mine[("Internetnutzung", "keine Angabe")] == 1
+    assert sum(n for (section, _a), n in mine.items() if section == "Sprache") == 3
+    text = client.get("/mitreden/zahlen.csv").get_data(as_text=True)
+    assert text.lstrip("\ufeff").startswith("consultation_id;consultation;section;answer;count")
+    assert "Noch nicht begonnen" not in text and "Noch nicht begonnen" not in str(body)
+    for secret in ("Noch nicht gelesen", "0451 123456", "Werbung", "fig-0001", "65_79", "rarely"):
+        assert secret not in text and secret not in str(body), secret
