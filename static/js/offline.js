@@ -45,9 +45,19 @@
     return text;
   }
 
-  // The sentences a page keeps for its own script (data-strings on `element`: the Mitmach-Station, the paper
-  // cards), with {n} put in: one place for reading them and choosing the plural.
-  window.OfflineText = {
+  // A new key for one submission (the server counts a submission once per key).
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  // What the pages' own scripts share (the Mitmach-Station, the paper cards): their sentences (data-strings on
+  // `element`) with {n} put in and the plural chosen, and new keys for their forms.
+  window.OfflinePage = {
     say: function (element, name, n) {
       var table = {};
       try {
@@ -57,6 +67,7 @@
       }
       return plural(table[name], n).split("{n}").join(String(n));
     },
+    newKey: newKey,
   };
 
   function lang() {
@@ -749,11 +760,9 @@
     banner.setAttribute("role", "status");
     main.insertBefore(banner, main.firstChild);
     // A saved page's forms carry the keys of the day it was saved; each new submission needs its own key.
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      document.querySelectorAll('form[data-outbox] input[name="idempotency_key"]').forEach(function (input) {
-        input.value = window.crypto.randomUUID();
-      });
-    }
+    document.querySelectorAll('form[data-outbox] input[name="idempotency_key"]').forEach(function (input) {
+      input.value = newKey();
+    });
   }
 
   function listSavedPages() {

@@ -10,17 +10,12 @@
   }
 
   function newKey() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
+    return window.OfflinePage.newKey();
   }
 
   // The page's own sentences (data-strings), read by offline.js: {n} and, for "waiting", the plural form.
   function say(name, n) {
-    return window.OfflineText ? window.OfflineText.say(root(), name, n) : "";
+    return window.OfflinePage ? window.OfflinePage.say(root(), name, n) : "";
   }
 
   // Empties the card for the next one; the stop it was filled in at stays.

@@ -12,12 +12,7 @@
   }
 
   function newKey() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
+    return window.OfflinePage.newKey();
   }
 
   // Empties the form for the next person; `keepNotice` leaves the "thank you, N waiting" line of the answer just
@@ -70,7 +65,7 @@
 
   // The page's own sentences (data-strings), read by offline.js: {n} and, for "waiting", the plural form.
   function say(name, n) {
-    return window.OfflineText ? window.OfflineText.say(root(), name, n) : "";
+    return window.OfflinePage ? window.OfflinePage.say(root(), name, n) : "";
   }
 
   // "Thank you! N answers are waiting to be sent." over the empty form: nothing of anyone's answers.

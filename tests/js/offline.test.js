@@ -106,11 +106,15 @@ test("a page's own sentences (the station's, the paper cards') get the plural fo
   const context = loadScripts(["static/js/outbox.js", "static/js/offline.js"], {document});
   const strings = {waiting: {one: "{n} karta", few: "{n} karty", many: "{n} kart", other: "{n} karty*"}, sent: "Gotowe"};
   const station = new FakeElement("div", {attrs: {"data-strings": JSON.stringify(strings)}});
-  assert.equal(context.OfflineText.say(station, "waiting", 1), "1 karta");
-  assert.equal(context.OfflineText.say(station, "waiting", 3), "3 karty");
-  assert.equal(context.OfflineText.say(station, "waiting", 5), "5 kart");
-  assert.equal(context.OfflineText.say(station, "sent", 0), "Gotowe");
+  assert.equal(context.OfflinePage.say(station, "waiting", 1), "1 karta");
+  assert.equal(context.OfflinePage.say(station, "waiting", 3), "3 karty");
+  assert.equal(context.OfflinePage.say(station, "waiting", 5), "5 kart");
+  assert.equal(context.OfflinePage.say(station, "sent", 0), "Gotowe");
   // Unreadable or missing sentences give an empty text, never an error.
-  assert.equal(context.OfflineText.say(new FakeElement("div", {attrs: {"data-strings": "{"}}), "sent", 0), "");
-  assert.equal(context.OfflineText.say(null, "sent", 0), "");
+  assert.equal(context.OfflinePage.say(new FakeElement("div", {attrs: {"data-strings": "{"}}), "sent", 0), "");
+  assert.equal(context.OfflinePage.say(null, "sent", 0), "");
+  // Each form gets a key of its own.
+  const keys = new Set([context.OfflinePage.newKey(), context.OfflinePage.newKey()]);
+  assert.equal(keys.size, 2);
+  for (const key of keys) assert.match(key, /^[0-9a-f-]{32,36}$/);
 });
