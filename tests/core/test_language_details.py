@@ -100,6 +100,39 @@ def test_persian_buttons_ask_politely():
     assert not informal, informal
 
 
+# A gendered ending in brackets ("прочитал(а)", "согласен(на)", "прочитав(-ла)", "Przeczytałem(-am)") reads as a
+# form to fill in; the consent and every other line use a wording that fits anyone instead.
+BRACKETED_ENDING = re.compile(r"[^\W\d_]\(-?[^\W\d_]{1,3}\)")
+
+
+def test_no_catalogue_writes_a_gendered_ending_in_brackets():
+    from busapp.core.translations import load
+
+    found = []
+    for tag in ("tr", "uk", "ar", "pl", "ru", "fa", "de", "de@ls"):
+        for message in load(tag):
+            strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+            found += [(tag, s) for s in strings if s and BRACKETED_ENDING.search(s)]
+    assert not found, found
+    assert all(BRACKETED_ENDING.search(s) for s in ("Я прочитал(а)", "согласен(на)", "прочитав(-ла)",
+                                                     "Przeczytałem(-am)", "byłeś(-aś)"))
+    assert not BRACKETED_ENDING.search("Art. 6 (1) (a) DSGVO")
+
+
+def test_seat_counts_read_naturally_in_slavic_languages():
+    """The number leads into its noun ("Для вас забронировано 2 места"), never "Ваше 1 место"."""
+    from busapp.core.translations import load
+
+    wrong = {"ru": ("Ваше %(num)d", "Ваши %(num)d"), "uk": ("Ваше %(num)d", "Ваші %(num)d"),
+             "pl": ("Państwa %(num)d",)}
+    found = []
+    for tag, starts in wrong.items():
+        for message in load(tag):
+            strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
+            found += [(tag, s) for s in strings if s and s.startswith(starts)]
+    assert not found, found
+
+
 def test_catalogues_no_longer_say_what_the_source_does_not():
     from busapp.core.translations import load
 
