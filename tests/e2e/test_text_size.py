@@ -104,7 +104,7 @@ def test_large_text_setting_takes_effect(browser, site):
         context.close()
 
 
-@pytest.mark.parametrize("lang", ["de", "en", "ru", "ar", "de-x-ls"])
+@pytest.mark.parametrize("lang", ["de", "en", "de-x-ls", "tr", "uk", "ar", "pl", "ru", "fa"])
 def test_200_percent_text_on_a_360_px_phone_never_scrolls_sideways(browser, site, lang):
     context, page = large_text_page(browser, site, lang)
     problems = []
