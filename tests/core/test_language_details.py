@@ -153,6 +153,19 @@ def test_leichte_sprache_writes_uhr_after_a_time(app):
             assert weekday_at(moment) == "Dienstag, 8. Dezember, 14:30"
 
 
+def test_leichte_sprache_says_uhr_once_where_a_sentence_names_a_time(client, make_stop, now):
+    """A time comes with its "Uhr" already (|time), so no sentence of the catalogue adds another."""
+    from busapp.core.translations import load
+
+    doubled = [m.string for m in load("de@ls") if isinstance(m.string, str) and re.search(r"%\(\w+\)s Uhr", m.string)]
+    assert not doubled, doubled
+    tomorrow = make_stop()
+    closed = _page(client, f"/f/{tomorrow.id}?lang=de-x-ls")
+    assert re.search(r"Sie können ab [^<]*\d\d:\d\d Uhr Ihre Meinung sagen", closed) and "Uhr Uhr" not in closed
+    today = make_stop(starts_at=now, live_updated_at=now)  # going on now: its live line shows when it was updated
+    assert re.search(r"Stand: \d\d:\d\d Uhr<", _page(client, f"/s/{today.id}?lang=de-x-ls"))
+
+
 def test_what_to_bring_in_the_page_language_else_german_marked_as_german(client, make_workshop):
     workshop = make_workshop(bring="Ihr Handy und das Ladekabel", texts={"tr": {"bring": "Telefonunuz ve şarj kablosu"}})
     turkish = _page(client, f"/s/{workshop.stop_id}?lang=tr")
