@@ -190,3 +190,13 @@ def test_leichte_sprache_splits_and_explains_law_names_and_hard_words():
     assert "bonnier" not in text
     assert "Sicheres Online-Banking (Bank-Geschäfte im Internet)" in strings
     assert "Künstliche Intelligenz im Alltag (kluge Computer-Programme)" in strings
+
+
+def test_the_walk_in_line_asks_its_question_in_every_language(client, make_workshop):
+    """'Without booking: Only with a booking.' read as a contradiction; the label is now the question it answers."""
+    workshop = make_workshop(walk_ins=False)
+    for tag in ("de", "en", "de-x-ls", "tr", "uk", "ar", "pl", "ru", "fa"):
+        page = _page(client, f"/s/{workshop.stop_id}?lang={tag}")
+        labels = re.findall(r"<dt>([^<]*[?؟])</dt>", page)
+        assert len(labels) == 1, (tag, labels)
+    assert "<dt>Ohne Buchung kommen?</dt><dd>Nur mit Buchung.</dd>" in _page(client, f"/s/{workshop.stop_id}?lang=de")
