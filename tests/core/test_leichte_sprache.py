@@ -85,6 +85,26 @@ def test_the_bus_s_visit_is_always_a_halte_stelle():
     assert texts["This visit is cancelled."] == "Wir haben diese Halte-Stelle abgesagt."
 
 
+def unsplit_compounds(texts: list[str]) -> list[tuple[str, str]]:
+    """Words written whole in one line that another line splits with a hyphen ("Datenschutz" beside
+    "Daten-Schutz"). An official name in brackets after the split form ("(Schlichtungsstelle nach dem BGG)") is
+    left as it is: it names the thing as people find it written elsewhere."""
+    split = {w.replace("-", "").lower(): w for t in texts for w in re.findall(r"\b[A-ZÄÖÜ]\w+(?:-[A-ZÄÖÜa-zäöüß]\w*)+", t)}
+    found = []
+    for text in texts:
+        for word in re.findall(r"\b\w+\b", re.sub(r"\([^)]*\)", "", text)):
+            if word.lower() in split:
+                found.append((word, split[word.lower()]))
+    return found
+
+
+def test_a_word_split_in_one_line_is_split_in_every_line():
+    assert unsplit_compounds([s for _key, s in lines()]) == []
+    assert unsplit_compounds(["Die Regeln zum Daten-Schutz.", "Datenschutz bei Mitreden"]) == [
+        ("Datenschutz", "Daten-Schutz")]
+    assert unsplit_compounds(["Die Schlichtungs-Stelle (Schlichtungsstelle nach dem BGG)"]) == []
+
+
 @pytest.mark.parametrize("sentence, passive", [
     ("Sie wird geschickt, wenn Sie Internet haben.", True),
     ("Dieses Formular wurde schon von einem anderen Browser geschickt.", True),
