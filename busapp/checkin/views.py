@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from functools import wraps
 
 from flask import current_app, g, jsonify, make_response, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user
 
 from ..accounts.auth import role_required
@@ -33,7 +33,7 @@ from ..core.extensions import csrf, db
 from ..core.htmx import is_partial
 from ..models import CheckIn, Device, Role, Stop, User, Workshop, utcnow
 from ..planning import changes as planning_changes, service as planning_service
-from ..pwa.views import STAFF_COPY_HEADER
+from ..pwa.views import STAFF_COPY_HEADER, plural_probes
 from ..schedule import service as schedule_service
 from ..core.security import CSP, allow_camera
 from . import bp, service
@@ -77,7 +77,11 @@ def answer_texts() -> dict:
     texts["unprepared"] = _("This tablet is not prepared for today. Connect to the network and press “Prepare for today”.")
     texts["seat_pending"] = _("Waiting for a seat. When the tablet is online again, it gets a seat if one is free, "
                               "else it goes on the waiting list.")
-    return {"answer_texts": texts}
+    # The sign-out dialog's title in each plural form of the language ("1 check-in", "2 check-ins").
+    unsent = {form: ngettext("Not sent yet: %(count)s check-in or walk-in on this tablet.",
+                             "Not sent yet: %(count)s check-ins or walk-ins on this tablet.", n, count="{num}")
+              for form, n in plural_probes(str(get_locale()))}
+    return {"answer_texts": texts, "unsent_title": unsent}
 
 
 def current_device() -> Device | None:

@@ -526,7 +526,7 @@ def _add_consultation(today: date, districts: list[District]) -> None:
     for n in range(15):
         contribution = Contribution(
             consultation_id=consultation.id, channel=channels[n % 5], age_group=ages[n % 5] if n % 7 else "",
-            district_id=districts[n % 4].id if n % 6 else None, internet=internet[n % 5],
+            district_id=district_ids[n % len(district_ids)] if n % 6 else None, internet=internet[n % 5],
             idempotency_key=f"demo-mitreden-{n}", created_at=consultation.starts_at + timedelta(hours=5 + 9 * n),
             stop_id=stops[n % len(stops)].id if stops and n % 3 else None,
         )

@@ -613,6 +613,10 @@
       try { staffTexts = el ? JSON.parse(el.textContent) : {}; } catch (e) { staffTexts = {}; }
     }
     var s = staffTexts[key] || "";
+    // A sentence with a number comes in the language's plural forms (offline.js picks one).
+    if (typeof s === "object") {
+      s = window.OfflinePage ? window.OfflinePage.plural(s, values && values.num) : s.other || "";
+    }
     Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
     return s;
   }

@@ -67,6 +67,8 @@
       }
       return plural(table[name], n).split("{n}").join(String(n));
     },
+    // A sentence's form for the number n ({one: ..., other: ...}, by CLDR's rules for the page's language).
+    plural: plural,
     newKey: newKey,
   };
 

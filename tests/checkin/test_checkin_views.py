@@ -88,6 +88,22 @@ def test_door_list_search_page_and_fragment(client, login, today, make_booking):
     assert text.lstrip().startswith('<section id="list"') and "Erika Muster" in text
 
 
+def test_the_sign_out_dialog_counts_in_the_languages_plural_forms(client, login, today):
+    """The title of the dialog for unsent actions comes in each plural form of the page's language (CLDR), and
+    checkin.js takes the one for the number: "1 Check-in", "2 Check-ins"."""
+    _stop, workshop, _ = today
+    login("staff")
+    for lang, forms in (("de", {"one": "Noch nicht gesendet: {num} Check-in oder Gast ohne Buchung auf diesem Tablet.",
+                                "other": "Noch nicht gesendet: {num} Check-ins oder Gäste ohne Buchung auf diesem "
+                                         "Tablet."}),
+                        ("en", {"one": "Not sent yet: {num} check-in or walk-in on this tablet.",
+                                "other": "Not sent yet: {num} check-ins or walk-ins on this tablet."})):
+        page = client.get(f"/staff/workshops/{workshop.id}?lang={lang}").get_data(as_text=True)
+        texts = json.loads(re.search(r'<script type="application/json" id="staff-texts">(.*?)</script>', page,
+                                     re.S).group(1))
+        assert texts["unsentTitle"] == forms, lang
+
+
 def test_tap_check_in_partial_and_undo(client, login, today, make_booking):
     _stop, workshop, _ = today
     booking = make_booking(workshop, party_size=3, name="Familie Yilmaz")

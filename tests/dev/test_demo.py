@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from busapp.dev import demo
 from busapp.core.extensions import db
@@ -74,3 +75,35 @@ def test_the_demo_courses_carry_their_texts_in_other_languages_into_their_worksh
     assert "Otobüs tamirde." in client.get(f"/s/{cancelled.id}?lang=tr").get_data(as_text=True)
     workshop = db.session.scalar(sa.select(Workshop).where(Workshop.status == WorkshopStatus.CANCELLED))
     assert workshop.texts["tr"]["cancel_reason"] == demo.WORKSHOP_CANCEL_REASON_TEXTS["tr"]
+
+
+def test_the_demo_tour_loads_for_a_new_town_with_two_districts(_schema, database_url, tmp_path):
+    """A town's IT tries its new profile with `flask seed-demo` (README, "Run it for your town") while its list has
+    only a couple of districts: the tour and the Mitreden answers spread over the districts there are."""
+    from busapp import create_app
+    from busapp.core import townprofile
+    from busapp.models import District
+    from tests.conftest import _driver, _empty_tables
+
+    folder = tmp_path / "kleinhausen"
+    assert CliRunner().invoke(townprofile.init_command, ["Kleinhausen", "--folder", str(folder)]).exit_code == 0
+    toml = folder / "town.toml"
+    text = toml.read_text(encoding="utf-8")
+    for old, new in (('state = ""', 'state = "Niedersachsen"'), ('holidays = ""', 'holidays = "NI"'),
+                     ('law = ""', 'law = "NBGG"'), ('enforcement_name = ""', 'enforcement_name = "Schlichtungsstelle"'),
+                     ('enforcement_url = ""', 'enforcement_url = "https://schlichtung.example"')):
+        text = text.replace(old, new, 1)
+    toml.write_text(text, encoding="utf-8")
+    (folder / "districts.csv").write_text("Nr;Stadtteil;Breite;Länge\n01;Mitte;52.1;9.9\n02;Nord;52.2;9.9\n",
+                                          encoding="utf-8")
+    app = create_app({"APP_ENV": "testing", "TOWN": str(folder), "SQLALCHEMY_DATABASE_URI": _driver(database_url)})
+    with app.app_context():
+        try:
+            _empty_tables()
+            made = demo.load()
+            assert made["districts"] == 2 and made["stops"] > 0
+            assert sorted(db.session.scalars(sa.select(District.name))) == ["Mitte", "Nord"]
+        finally:
+            db.session.remove()
+            _empty_tables()
+            db.engine.dispose()

@@ -227,6 +227,11 @@ def test_still_missing_filter_quick_switch_and_printed_list(browser, door):
     page.goto(f"{server.url}/staff/workshops/{ids['workshop']}")
     page.locator("#list .door-row", has_text="Erika Muster").locator("button", has_text="Einchecken").tap()
     expect(page.locator("#list .door-answer")).to_contain_text("Erika Muster")
+    # The filter's box is drawn as a box beside its words (not a wide empty field with the words far away), like
+    # the sound switch.
+    box, words = page.locator("#missing").bounding_box(), page.locator("label[for=missing]").bounding_box()
+    assert box["width"] <= 32 and box["height"] <= 32, box
+    assert 0 <= words["x"] - (box["x"] + box["width"]) <= 16, (box, words)
     page.locator("label[for=missing]").tap()
     rows = page.locator("#list .door-row")
     expect(rows.filter(has_text="Erika Muster")).to_have_count(0)
