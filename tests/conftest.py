@@ -109,12 +109,12 @@ def pytest_collection_modifyitems(config, items) -> None:
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-    if getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0" and config.cache is not None:
+    if getattr(config, "workerinput", {}).get("workerid", "gw0") == "gw0" and getattr(config, "cache", None):
         config.cache.set(_LEFT_OUT, {"suite": suite, "kept": len(keep), "reasons": reasons})
 
 
 def pytest_sessionstart(session) -> None:
-    if not hasattr(session.config, "workerinput") and session.config.cache is not None:
+    if not hasattr(session.config, "workerinput") and getattr(session.config, "cache", None) is not None:
         session.config.cache.set(_LEFT_OUT, None)
 
 
@@ -125,7 +125,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
-    if hasattr(config, "workerinput") or config.getoption("suite") == "all" or config.cache is None:
+    if hasattr(config, "workerinput") or config.getoption("suite") == "all" or getattr(config, "cache", None) is None:
         return
     found = config.cache.get(_LEFT_OUT, None)
     if not found:
