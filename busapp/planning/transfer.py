@@ -10,7 +10,7 @@ import click
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -81,8 +81,12 @@ def import_csv():
                 form.file.errors = [_("This file was added already, or it was checked more than an hour ago. "
                                       "Please choose it again.")]
             elif reading.ok:
-                flash(_("%(stops)d stops and %(workshops)d workshops were added as drafts.",
-                        stops=len(reading.stops), workshops=reading.workshop_count), "success")
+                added = ngettext("%(num)d stop was added as a draft.", "%(num)d stops were added as drafts.",
+                                 len(reading.stops))
+                if reading.workshop_count:
+                    added += " " + ngettext("Including %(num)d workshop.", "Including %(num)d workshops.",
+                                            reading.workshop_count)
+                flash(added, "success")
                 return redirect(url_for("planning.imports"), code=303)
             else:
                 staged = form.upload.data
