@@ -43,8 +43,10 @@ def _preview(form, reading, staged, page: int = 1, status: int | None = None):
     page = min(max(page, 1), pages)
     if status is None:
         status = 422 if form.errors or (reading is not None and reading.errors) else 200
+    # What "add the rest" would add: the file without its stops that have a problem (only for a kept file).
+    rest = tourcsv.without_problems(reading) if staged and reading is not None and reading.errors else None
     return render_template(
-        "planning/transfer.html", form=form, reading=reading, staged=staged, columns=tourcsv.SCHEMA_COLUMNS,
+        "planning/transfer.html", form=form, reading=reading, staged=staged, rest=rest, columns=tourcsv.SCHEMA_COLUMNS,
         own_columns=tourcsv.COLUMNS, problems=problems[(page - 1) * PROBLEMS_PER_PAGE:page * PROBLEMS_PER_PAGE],
         problem_count=len(problems), page=page, pages=pages, stops_shown=STOPS_SHOWN, text_fields=tourcsv.TEXT_FIELDS,
         horizon_months=tourcsv.horizon_months()), status
@@ -76,7 +78,7 @@ def import_csv():
     user = current_user._get_current_object()
     if form.validate():
         if form.upload.data:
-            reading = tourcsv.write_staged(form.upload.data, user)
+            reading = tourcsv.write_staged(form.upload.data, user, leave_out=form.leave_out.data == "yes")
             if reading is None:
                 form.file.errors = [_("This file was added already, or it was checked more than an hour ago. "
                                       "Please choose it again.")]
@@ -86,6 +88,9 @@ def import_csv():
                 if reading.workshop_count:
                     added += " " + ngettext("Including %(num)d workshop.", "Including %(num)d workshops.",
                                             reading.workshop_count)
+                if reading.left_out:
+                    added += " " + ngettext("%(num)d stop with a problem was left out.",
+                                            "%(num)d stops with a problem were left out.", reading.left_out)
                 flash(added, "success")
                 return redirect(url_for("planning.imports"), code=303)
             else:
