@@ -188,3 +188,13 @@ def test_the_layer_check_sees_what_it_forbids():
     edges = graph()
     edges["busapp.booking.commands"].add("busapp.ops.monitoring")
     assert layer_breaches(edges) == ["busapp.booking.commands (feature) imports busapp.ops.monitoring (operations)"]
+
+
+def test_every_folder_of_busapp_is_a_package_that_packaging_finds():
+    """setuptools' find (pyproject.toml) skips a folder without __init__.py: a wheel of the app lacked busapp/core."""
+    from setuptools import find_packages
+
+    found = set(find_packages(str(BUSAPP.parent), include=["busapp*"]))
+    folders = {"busapp." + ".".join(p.relative_to(BUSAPP).parts) for p in BUSAPP.rglob("*")
+               if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
+    assert folders <= found, sorted(folders - found)
