@@ -1,9 +1,9 @@
 """The import contract, checked over the source with `ast` (imports inside functions count too):
 
 1. No feature reaches into another's private names: nothing imports `_name` from a module of another feature, or
-   reads `module._name` through an imported module of another feature. A feature is a package under busapp/
-   (busapp/booking, busapp/domain ...) or a module at its top (busapp/core/i18n.py). Rules that several features need
-   are public, or live in busapp/domain/.
+   reads `module._name` through an imported module of another feature. A feature here is a package under busapp/
+   (busapp/booking, busapp/domain, busapp/core ...) or a module at its top (busapp/models.py). Rules that several
+   features need are public, or live in busapp/domain/.
 2. No import cycles between modules. The one allowed loop is a package's blueprint: its __init__ imports its views
    at the end, and the views import `bp` from the package (Flask's way), so a module importing its own package is
    not counted.
