@@ -13,8 +13,10 @@ from flask.cli import AppGroup
 from flask_babel import force_locale, gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core import csvexport
+from ..core.errors import render_error
 from ..accounts.auth import role_required
 from ..core.extensions import db
 from ..models import Course, Role, Stop, audit, utcnow
@@ -50,6 +52,17 @@ def _preview(form, reading, staged, page: int = 1, status: int | None = None):
         own_columns=tourcsv.COLUMNS, problems=problems[(page - 1) * PROBLEMS_PER_PAGE:page * PROBLEMS_PER_PAGE],
         problem_count=len(problems), page=page, pages=pages, stops_shown=STOPS_SHOWN, text_fields=tourcsv.TEXT_FIELDS,
         horizon_months=tourcsv.horizon_months()), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _file_too_big(exc: RequestEntityTooLarge):
+    """A tour file over the limit is answered on the import page, beside the file field, in the coordinator's words
+    (the request is refused before the form is read, so the page is shown anew)."""
+    if request.endpoint != "planning.import_csv":
+        return render_error(413, headers=exc.get_headers())
+    form = ImportForm(formdata=None)
+    form.file.errors = [_("The file is too big: at most %(n)d MB.", n=tourcsv.MAX_BYTES // (1024 * 1024))]
+    return _preview(form, None, None, status=413)
 
 
 @bp.get("/transfer")

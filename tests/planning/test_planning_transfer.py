@@ -258,7 +258,10 @@ def test_adding_the_same_file_twice_at_once_writes_it_once(app, client, coordina
 def test_a_20_mb_upload_is_refused_plainly(client, coordinator):
     with _post_file(client, b"x" * (20 * 1024 * 1024)) as response:
         assert response.status_code == 413
-        assert "too long" in response.get_data(as_text=True)
+        # On the import page, beside the file field, not a general error page.
+        page = response.get_data(as_text=True)
+        assert "The file is too big: at most 5 MB." in page and 'id="field-file"' in page
+        assert "The file is too big" in page[page.index('id="field-file"'):]  # beside the field, not only on top
     assert count(Stop) == 0
 
 
