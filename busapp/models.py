@@ -764,3 +764,10 @@ def audit(action: str, obj: Any = None, user: User | None = None, device: str = 
     )
     db.session.add(event)
     return event
+
+
+def record_job(job: str, **detail: Any) -> None:
+    """Note that a scheduled job (purge, reminders, backup) finished: an audit event, committed. The metrics and
+    their alerts (busapp/ops/monitoring.py) read the newest one of each job."""
+    audit(f"job-{job}", None, **detail)
+    db.session.commit()

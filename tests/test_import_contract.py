@@ -1,12 +1,15 @@
 """The import contract, checked over the source with `ast` (imports inside functions count too):
 
 1. No feature reaches into another's private names: nothing imports `_name` from a module of another feature, or
-   reads `module._name` through an imported module of another feature. A feature is a package under busapp/
-   (busapp/booking, busapp/domain ...) or a module at its top (busapp/core/i18n.py). Rules that several features need
-   are public, or live in busapp/domain/.
+   reads `module._name` through an imported module of another feature. A feature here is a package under busapp/
+   (busapp/booking, busapp/domain, busapp/core ...) or a module at its top (busapp/models.py). Rules that several
+   features need are public, or live in busapp/domain/.
 2. No import cycles between modules. The one allowed loop is a package's blueprint: its __init__ imports its views
    at the end, and the views import `bp` from the package (Flask's way), so a module importing its own package is
-   not counted."""
+   not counted.
+3. The layers of ARCHITECTURE.md: infrastructure (busapp/core, busapp/models.py) and the shared rules
+   (busapp/domain) import no feature; no feature imports operations (busapp/ops) or the demo data (busapp/dev); and
+   operations do not import the demo data."""
 from __future__ import annotations
 
 import ast
@@ -142,3 +145,56 @@ def test_the_contract_sees_what_it_forbids():
             "busapp.schedule.display"] in cycles(edges)
     assert feature("busapp.checkin.service") != feature("busapp.booking.service")
     assert _private("_take_seats") and not _private("take") and not _private("__version__")
+
+
+FEATURES = ("accounts", "schedule", "booking", "feedback", "pwa", "pages", "planning", "checkin", "opendata",
+            "participation", "mail")
+
+
+def layer(module: str) -> str:
+    top = module.split(".")[1] if "." in module else ""
+    if top in ("core", "models"):
+        return "infrastructure"
+    if top in FEATURES:
+        return "feature"
+    return {"domain": "domain", "ops": "operations", "dev": "demo data"}.get(top, "app")
+
+
+# What each layer may not import (ARCHITECTURE.md, "Layers").
+FORBIDDEN = {
+    "infrastructure": {"feature", "operations", "demo data"},
+    "domain": {"feature", "operations", "demo data"},
+    "feature": {"operations", "demo data"},
+    "operations": {"demo data"},
+}
+
+
+def layer_breaches(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} ({layer(module)}) imports {target} ({layer(target)})"
+                  for module, targets in edges.items() for target in targets
+                  if layer(target) in FORBIDDEN.get(layer(module), ()))
+
+
+def test_every_package_under_busapp_has_its_layer():
+    assert sorted({m.split(".")[1] for m in MODULES if "." in m and layer(m) == "app"}) == []
+
+
+def test_each_layer_imports_only_what_architecture_allows():
+    assert layer_breaches(graph()) == []
+
+
+def test_the_layer_check_sees_what_it_forbids():
+    """A feature that reached into operations, as the purge command once did for its job record, is found."""
+    edges = graph()
+    edges["busapp.booking.commands"].add("busapp.ops.monitoring")
+    assert layer_breaches(edges) == ["busapp.booking.commands (feature) imports busapp.ops.monitoring (operations)"]
+
+
+def test_every_folder_of_busapp_is_a_package_that_packaging_finds():
+    """setuptools' find (pyproject.toml) skips a folder without __init__.py: a wheel of the app lacked busapp/core."""
+    from setuptools import find_packages
+
+    found = set(find_packages(str(BUSAPP.parent), include=["busapp*"]))
+    folders = {"busapp." + ".".join(p.relative_to(BUSAPP).parts) for p in BUSAPP.rglob("*")
+               if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
+    assert folders <= found, sorted(folders - found)

@@ -9,7 +9,7 @@ from flask import current_app
 
 from ..mail import service as outbox
 from ..participation import service as mitreden
-from ..ops.monitoring import record_job
+from ..models import record_job
 from . import service
 
 

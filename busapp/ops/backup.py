@@ -294,7 +294,7 @@ def create_command(to: str | None) -> None:
     deleted = prune(folder, keep) if keep else []
     for path in deleted:
         click.echo(f"Deleted {path.name} (older than {keep} days).")
-    from .monitoring import record_job
+    from ..models import record_job
 
     record_job("backup", archive=summary.path.name, rows=rows, deleted=len(deleted))
     if not keep:

@@ -40,7 +40,7 @@ from prometheus_client.core import GaugeMetricFamily
 from werkzeug.wsgi import ClosingIterator
 
 from ..core.extensions import db
-from ..models import AuditEvent, Booking, BookingStatus, CheckIn, MailStatus, OutgoingMail, audit, utcnow
+from ..models import AuditEvent, Booking, BookingStatus, CheckIn, MailStatus, OutgoingMail, utcnow
 
 ROUTE_ENVIRON = "busapp.route"  # set by busapp/core/security.py for the access logs
 REQUEST_ID_ENVIRON = "busapp.request_id"
@@ -57,12 +57,6 @@ LATENCY = Histogram("busapp_http_request_duration_seconds", "Time to answer a re
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
 
 access_log = logging.getLogger("busapp.access")
-
-
-def record_job(job: str, **detail) -> None:
-    """Note that a job finished (an audit event, committed): the metrics and the alerts read the newest one."""
-    audit(f"job-{job}", None, **detail)
-    db.session.commit()
 
 
 # --- requests -------------------------------------------------------------------------------------------------

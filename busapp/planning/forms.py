@@ -361,6 +361,8 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"))
     # The key of a checked file (tourcsv.stage): sent by "add all of them" instead of the file.
     upload = HiddenField()
+    # "yes": add the kept file without its stops that have a problem (tourcsv.without_problems).
+    leave_out = HiddenField()
 
 
 class StaffForm(FlaskForm):

@@ -149,6 +149,7 @@ class Reading:
     origins: dict[int, dict] = field(default_factory=dict)  # the file's own values of each line, for the export
     quiet_lines: list[int] = field(default_factory=list)  # lines whose rule gives no date from today to the horizon
     warnings: list[RowError] = field(default_factory=list)  # data that looks wrong; nothing is changed for it
+    left_out: int = 0  # stops with a problem left out on the coordinator's request (`without_problems`)
 
     @property
     def ok(self) -> bool:
@@ -650,6 +651,42 @@ def _check_all(planned: list[PlannedStop], now) -> list[RowError]:
     return sorted(errs, key=lambda e: (e.line, e.day or date.min))
 
 
+def without_problems(reading: Reading, now: datetime | None = None) -> tuple[Reading, int] | None:
+    """The same file with the stops that have a problem left out, for a coordinator who adds the rest on purpose
+    (councils' published timetables often put one vehicle at two stops at once on some dates): the reading of the
+    remaining stops (checked again, until none is left with a problem) and how many stops were left out. A problem
+    about a date leaves out that line's stop on that date; a problem without a date, that line's every stop. None
+    when nothing can be kept: a problem with the file itself (its columns, its size) or no stop left."""
+    now = now or utcnow()
+    if any(e.line < 2 for e in reading.errors) or reading.rows > MAX_ROWS or len(reading.stops) > MAX_STOPS:
+        return None
+    tz = service.tz()
+    kept, errors, first = list(reading.stops), list(reading.errors), True
+    while errors:
+        whole = {e.line for e in errors if e.day is None}
+        on_day = {(e.line, e.day) for e in errors if e.day is not None}
+
+        def wrong(stop: PlannedStop) -> bool:
+            day = stop.draft.starts_at.astimezone(tz).date()
+            lines = {stop.line, *(w.line for w in stop.workshops)}
+            return bool(lines & whole) or any((line, day) in on_day for line in lines)
+
+        left = [s for s in kept if not wrong(s)]
+        if len(left) == len(kept) and not first:
+            return None  # a problem that names no stop of the file: nothing is left out blindly
+        # A line that could not be read gave no stop: it is left out already. The rules that run once every row
+        # is read (clashes, the past, workshops in their stop) are checked on what is left.
+        kept, first = left, False
+        errors = _check_all(kept, now) if kept else []
+    if not kept:
+        return None
+    buses = {_bus_key(s.bus) for s in kept}
+    districts = {s.district_name for s in kept if s.district_id is None}
+    return (Reading(kept, [], reading.rows, reading.horizon, [d for d in reading.new_districts if d in districts],
+                    [b for b in reading.new_buses if _bus_key(b) in buses], reading.origins, reading.quiet_lines,
+                    reading.warnings), len(reading.stops) - len(kept))
+
+
 def write(data: bytes, user: User | None, now: datetime | None = None) -> Reading:
     """Read the file and, when every row is right, write all its stops and workshops as drafts in one transaction.
 
@@ -799,8 +836,9 @@ def kept_file(token: str, user: User) -> bytes | None:
     return data
 
 
-def write_staged(token: str, user: User) -> Reading | None:
+def write_staged(token: str, user: User, leave_out: bool = False) -> Reading | None:
     """Add the kept file: None when it is gone (added already, another coordinator's, or older than an hour).
+    With `leave_out` the stops that have a problem are left out and the rest is added (`without_problems`).
 
     The file is read and checked without the planning lock; under the lock it is taken (deleted) so that only one
     request adds it, the tour is compared again, and the stops are written."""
@@ -810,6 +848,10 @@ def write_staged(token: str, user: User) -> Reading | None:
     if data is None:
         return None
     reading = read(data)
+    if leave_out and reading.errors:
+        rest = without_problems(reading)
+        if rest is not None:
+            reading, reading.left_out = rest
     if not reading.ok:
         return reading  # the file stays kept: the coordinator may change the tour and add it then
     service._planning_lock()

@@ -10,11 +10,13 @@ import click
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask.cli import AppGroup
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core import csvexport
+from ..core.errors import render_error
 from ..accounts.auth import role_required
 from ..core.extensions import db
 from ..models import Course, Role, Stop, audit, utcnow
@@ -43,11 +45,24 @@ def _preview(form, reading, staged, page: int = 1, status: int | None = None):
     page = min(max(page, 1), pages)
     if status is None:
         status = 422 if form.errors or (reading is not None and reading.errors) else 200
+    # What "add the rest" would add: the file without its stops that have a problem (only for a kept file).
+    rest = tourcsv.without_problems(reading) if staged and reading is not None and reading.errors else None
     return render_template(
-        "planning/transfer.html", form=form, reading=reading, staged=staged, columns=tourcsv.SCHEMA_COLUMNS,
+        "planning/transfer.html", form=form, reading=reading, staged=staged, rest=rest, columns=tourcsv.SCHEMA_COLUMNS,
         own_columns=tourcsv.COLUMNS, problems=problems[(page - 1) * PROBLEMS_PER_PAGE:page * PROBLEMS_PER_PAGE],
         problem_count=len(problems), page=page, pages=pages, stops_shown=STOPS_SHOWN, text_fields=tourcsv.TEXT_FIELDS,
         horizon_months=tourcsv.horizon_months()), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _file_too_big(exc: RequestEntityTooLarge):
+    """A tour file over the limit is answered on the import page, beside the file field, in the coordinator's words
+    (the request is refused before the form is read, so the page is shown anew)."""
+    if request.endpoint != "planning.import_csv":
+        return render_error(413, headers=exc.get_headers())
+    form = ImportForm(formdata=None)
+    form.file.errors = [_("The file is too big: at most %(n)d MB.", n=tourcsv.MAX_BYTES // (1024 * 1024))]
+    return _preview(form, None, None, status=413)
 
 
 @bp.get("/transfer")
@@ -60,11 +75,12 @@ def transfer():
 @bp.url_value_preprocessor
 def _allow_tour_files(endpoint, _values):
     # Runs before every before_request hook, so the CSRF check (which reads the form) already sees the larger limit
-    # a tour file needs; every other request keeps the app's small MAX_CONTENT_LENGTH.
-    if endpoint == "planning.import_csv":
-        request.max_content_length = tourcsv.MAX_BYTES + 64 * 1024
-    elif endpoint == "planning.courses_import":
-        request.max_content_length = coursecsv.MAX_BYTES + 64 * 1024
+    # a tour file needs; every other request keeps the app's small MAX_CONTENT_LENGTH. The form memory limit is
+    # raised with it: Werkzeug applies it to what the multipart parser holds at once, file parts included, so a
+    # council's 380 kB timetable arriving over the network in chunks was refused with 413 under the small one.
+    limit = {"planning.import_csv": tourcsv.MAX_BYTES, "planning.courses_import": coursecsv.MAX_BYTES}.get(endpoint)
+    if limit is not None:
+        request.max_content_length = request.max_form_memory_size = limit + 64 * 1024
 
 
 @bp.post("/import")
@@ -76,13 +92,20 @@ def import_csv():
     user = current_user._get_current_object()
     if form.validate():
         if form.upload.data:
-            reading = tourcsv.write_staged(form.upload.data, user)
+            reading = tourcsv.write_staged(form.upload.data, user, leave_out=form.leave_out.data == "yes")
             if reading is None:
                 form.file.errors = [_("This file was added already, or it was checked more than an hour ago. "
                                       "Please choose it again.")]
             elif reading.ok:
-                flash(_("%(stops)d stops and %(workshops)d workshops were added as drafts.",
-                        stops=len(reading.stops), workshops=reading.workshop_count), "success")
+                added = ngettext("%(num)d stop was added as a draft.", "%(num)d stops were added as drafts.",
+                                 len(reading.stops))
+                if reading.workshop_count:
+                    added += " " + ngettext("Including %(num)d workshop.", "Including %(num)d workshops.",
+                                            reading.workshop_count)
+                if reading.left_out:
+                    added += " " + ngettext("%(num)d stop with a problem was left out.",
+                                            "%(num)d stops with a problem were left out.", reading.left_out)
+                flash(added, "success")
                 return redirect(url_for("planning.imports"), code=303)
             else:
                 staged = form.upload.data

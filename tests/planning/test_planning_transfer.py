@@ -172,7 +172,8 @@ def _add(client, upload: str):
 def test_upload_previews_then_writes_without_choosing_the_file_again(client, coordinator, moisling):
     data = csv_bytes([row(first_monday())])
     preview = _post_file(client, data)
-    assert preview.status_code == 200 and "1 stops with 1 workshops would be added" in preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "1 stop would be added. Including 1 workshop." in preview.get_data(as_text=True)
     assert count(Stop) == 0
     upload = _kept(preview)
     assert _add(client, upload).status_code == 303
@@ -184,6 +185,18 @@ def test_upload_previews_then_writes_without_choosing_the_file_again(client, coo
     bad = _post_file(client, b"foo;bar\n1;2\n")
     assert bad.status_code == 422 and "These columns are missing" in bad.get_data(as_text=True)
     assert 'name="upload"' not in bad.get_data(as_text=True) and count(TourUpload) == 0
+
+
+def test_the_preview_and_its_confirmation_count_one_stop_as_one_in_german(client, coordinator, moisling):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+    preview = _post_file(client, csv_bytes([row(first_monday())]))
+    text = preview.get_data(as_text=True)
+    assert "1 Halt würde angelegt. Dazu 1 Kurs." in text and "1 Halte" not in text
+    # The file field is needed to check a file: no "(freiwillig)" beside it.
+    label = re.search(r'<label for="file">(.*?)</label>', text, re.S)[1]
+    assert "CSV-Datei" in label and "freiwillig" not in label
+    assert _add(client, _kept(preview)).status_code == 303
+    assert "1 Halt wurde als Entwurf angelegt. Dazu 1 Kurs." in client.get("/admin/imports").get_data(as_text=True)
 
 
 def test_a_kept_file_is_only_for_its_coordinator_and_only_for_an_hour(app, client, coordinator, moisling, make_user):
@@ -245,7 +258,10 @@ def test_adding_the_same_file_twice_at_once_writes_it_once(app, client, coordina
 def test_a_20_mb_upload_is_refused_plainly(client, coordinator):
     with _post_file(client, b"x" * (20 * 1024 * 1024)) as response:
         assert response.status_code == 413
-        assert "too long" in response.get_data(as_text=True)
+        # On the import page, beside the file field, not a general error page.
+        page = response.get_data(as_text=True)
+        assert "The file is too big: at most 5 MB." in page and 'id="field-file"' in page
+        assert "The file is too big" in page[page.index('id="field-file"'):]  # beside the field, not only on top
     assert count(Stop) == 0
 
 

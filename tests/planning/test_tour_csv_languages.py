@@ -124,8 +124,8 @@ def test_the_preview_says_which_languages_the_file_brings(client, coordinator, m
                     {"title": "Kurs 2", "wstart": "11:30", "title_tr": "Kurs iki"}],
                    ("title_tr", "description_ar"))
     page = _post_file(client, data).get_data(as_text=True)
-    assert "2 stops with 2 workshops would be added" not in page  # one stop, two workshops
-    assert "1 stops with 2 workshops would be added" in page
+    assert "2 stops would be added" not in page  # one stop, two workshops
+    assert "1 stop would be added. Including 2 workshops." in page
     assert 'Workshop texts in other languages: <span lang="tr">Türkçe</span> (2 workshops), ' \
            '<span lang="ar">العربية</span> (1 workshop)' in page
     assert "title_tr or description_ar" in page and "de, en, tr" in page

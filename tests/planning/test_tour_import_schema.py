@@ -2,6 +2,7 @@
 delivered (tests/data/mobile-libraries), repeat rules bounded by a horizon, and problems named with their dates."""
 from __future__ import annotations
 
+import re
 import time as clock
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -321,3 +322,69 @@ def test_data_that_looks_wrong_is_warned_about_and_kept_as_it_is(app, make_distr
     swapped = next(s for s in reading.stops if s.line == 3)
     assert (swapped.place["lat"], swapped.place["lon"]) == (-0.93, 53.95)
     assert next(s for s in reading.stops if s.line == 5).draft.starts_at.date() == date(2027, 2, 4)
+
+
+def test_a_council_file_with_its_bus_at_two_stops_at_once_can_be_added_without_those_stops(app):
+    """West Berkshire's published file puts its one vehicle at two stops at the same time on some dates: those
+    stops are named as problems, and the rest can be added on purpose, every bus still at one stop at a time."""
+    reading = tourcsv.read((DATA / "west_berkshire.csv").read_bytes(), NOW)
+    assert reading.errors and {e.column for e in reading.errors} == {"arrival"}
+    assert 22 in {e.line for e in reading.errors}  # line 22 repeats line 21's times at another stop
+    rest, left_out = tourcsv.without_problems(reading, NOW)
+    assert not rest.errors and left_out == len(reading.errors) and len(rest.stops) == len(reading.stops) - left_out
+    wrong = {(e.line, e.day) for e in reading.errors}
+    assert not any((s.line, s.draft.starts_at.astimezone(service.tz()).date()) in wrong for s in rest.stops)
+    # Line 22 meets line 21 on each of its dates: all of them are left out, line 21 stays whole.
+    assert not any(s.line == 22 for s in rest.stops)
+    assert sum(s.line == 21 for s in rest.stops) == sum(s.line == 21 for s in reading.stops) > 0
+    service._planning_lock()
+    assert tourcsv._write_checked(rest, None).ok
+    assert count(Stop) == len(rest.stops) and count(Bus) == 1
+    stops = db.session.scalars(sa.select(Stop).order_by(Stop.starts_at)).all()
+    assert all(a.ends_at <= b.starts_at for a, b in zip(stops, stops[1:]))
+
+
+def test_leaving_out_takes_a_line_that_could_not_be_read_whole_and_a_clash_on_its_dates_only(app):
+    reading = tourcsv.read(schema_file(
+        "Town,Van,R,Holtby,Hall,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-02-01,,",  # a value too few
+        "Town,Van,R,Holtby,School,,,,,,Public,10:00,11:00,FREQ=WEEKLY,2027-01-04,2027-02-01,,",
+        "Town,Van,R,Holtby,Church,,,,,,Public,10:30,11:30,FREQ=WEEKLY;INTERVAL=2,2027-01-04,2027-02-01,,",
+        "Town,Van,R,Murton,Garth,,,,,,Public,13:00,14:00,,2027-01-05,,,"), NOW)
+    assert [(e.line, e.column) for e in reading.errors] == [(2, "")]
+    rest, left_out = tourcsv.without_problems(reading, NOW)
+    # Line 2 gave no stop; line 4 meets line 3 on 4, 18 January and 1 February and is left out on those dates.
+    assert left_out == 3 and not rest.errors
+    assert sorted((s.line, s.draft.starts_at.date()) for s in rest.stops) == [
+        (3, date(2027, 1, d)) for d in (4, 11, 18, 25)] + [(3, date(2027, 2, 1)), (5, date(2027, 1, 5))]
+    assert rest.new_districts == ["Holtby", "Murton"] and rest.new_buses == ["Van"]
+
+
+def test_nothing_is_left_out_of_a_file_whose_columns_are_wrong(app):
+    reading = tourcsv.read(b"name;datum\nA;B\n", NOW)
+    assert reading.errors and tourcsv.without_problems(reading, NOW) is None
+
+
+def test_the_preview_offers_to_add_the_rest_and_says_how_many_are_left_out(client, login, app):
+    from tests.conftest import csrf_token
+    from tests.planning.test_planning_transfer import _post_file
+
+    login("coordinator")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+    data = (DATA / "west_berkshire.csv").read_bytes()
+    rest, left_out = tourcsv.without_problems(tourcsv.read(data))
+    preview = _post_file(client, data)
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 422 and "Die übrigen anlegen, ohne die Halte unten" in text
+    assert f"können {len(rest.stops)} Halte angelegt werden" in text
+    assert f"{left_out} Halte mit Problemen würden weggelassen" in text
+    assert count(Stop) == 0  # the preview writes nothing
+    upload = re.search(r'name="upload" value="([^"]+)"', text)[1]
+    # Without the coordinator's choice the file is still refused whole.
+    token = csrf_token(client, "/admin/transfer")
+    assert client.post("/admin/import", data={"csrf_token": token, "upload": upload}).status_code == 422
+    assert count(Stop) == 0
+    done = client.post("/admin/import", data={"csrf_token": token, "upload": upload, "leave_out": "yes"})
+    assert done.status_code == 303 and count(Stop) == len(rest.stops)
+    page = client.get("/admin/imports").get_data(as_text=True)
+    assert (f"{len(rest.stops)} Halte wurden als Entwurf angelegt. {left_out} Halte mit Problemen wurden "
+            "weggelassen.") in page
