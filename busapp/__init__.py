@@ -87,7 +87,8 @@ def _lower(value):
 
 
 def _queue_sqlite_writers(config, instance_path: str) -> None:
-    """A database file's writers wait in line for each other (busapp/core/sqlitequeue.py)."""
+    """A database file's writers wait in line for each other (busapp/core/sqlitequeue.py), and its connections are
+    not pinged before use."""
     url = sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
             or url.database.startswith("file:"):
@@ -95,6 +96,8 @@ def _queue_sqlite_writers(config, instance_path: str) -> None:
     from .core import sqlitequeue
 
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # A database file has no server that could drop the connection: no "SELECT 1" before every request's statements.
+    options["pool_pre_ping"] = False
     connect_args = dict(options.get("connect_args") or {})
     # A relative file is in the instance folder (as Flask-SQLAlchemy reads it); os.path.join keeps an absolute one.
     connect_args.setdefault("factory", sqlitequeue.connection_class(
