@@ -31,15 +31,17 @@ PER_TABLET = 200
 SHARED = 20
 
 
-def seed(db_url: str) -> dict:
+def seed(db_url: str, secret_key: str) -> dict:
     """A stop now with four workshops of 100 bookings each, and two registered tablets."""
     import sqlalchemy as sa
 
+    from busapp.booking.service import new_code
     from busapp.checkin import service
     from busapp.core.extensions import db
     from busapp.models import Booking, BookingStatus, District, Place, Role, Stop, StopStatus, User, Workshop, utcnow
 
     app = make_app(db_url)
+    app.config["SECRET_KEY"] = secret_key  # the served app's: the tablets' signing keys are derived from it
     with app.app_context():
         db.create_all()
         now = utcnow()
@@ -47,7 +49,8 @@ def seed(db_url: str) -> dict:
         stop = Stop(district=district, place=Place(district=district, name="Markt"),
                     starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=5),
                     status=StopStatus.PUBLISHED)
-        staff = User(email="staff@example.org", role=Role.STAFF, password_hash="x")
+        # A coordinator registers the tablets, which approves them at once (a staff member's would wait).
+        staff = User(email="coordinator@example.org", role=Role.COORDINATOR, password_hash="x")
         db.session.add_all([stop, staff])
         workshops = [Workshop(stop=stop, title=f"W{i}", topic="smartphone_basics",
                               starts_at=now + timedelta(hours=1), capacity=100, seats_taken=100) for i in range(4)]
@@ -55,23 +58,42 @@ def seed(db_url: str) -> dict:
         db.session.flush()
         for w in workshops:
             db.session.add_all(Booking(workshop_id=w.id, party_size=1, name=f"Person {w.id}-{i}",
-                                       status=BookingStatus.CONFIRMED, code=service.new_code(),
+                                       status=BookingStatus.CONFIRMED, code=new_code(),
                                        manage_token=secrets.token_urlsafe(24), idempotency_key=secrets.token_hex(16))
                                for i in range(100))
         db.session.commit()
         bookings = db.session.execute(sa.select(Booking.id, Booking.workshop_id).order_by(Booking.id)).all()
-        tablets = [service.register_device(name, staff)[1] for name in ("Tablet A", "Tablet B")]
+        registered = [service.register_device(name, staff) for name in ("Tablet A", "Tablet B")]
+        # Each tablet signs its queue with the day's key it got while the coordinator was signed in on it.
+        keys = [service.signing_key(device, staff, service.local_day(now)) for device, _ in registered]
+        tablets = [credential for _, credential in registered]
         user_id = staff.id
+        acted_at = now.isoformat()
         db.engine.dispose()
     # Tablet A takes the first 200, B the next 180 and the last 20 of A's: those are checked in twice.
     a = bookings[:PER_TABLET]
     b = bookings[PER_TABLET:2 * PER_TABLET - SHARED] + bookings[PER_TABLET - SHARED:PER_TABLET]
-    return {"tablets": tablets, "queues": [_queue(a), _queue(b)], "user_id": user_id}
+    return {"tablets": tablets, "queues": [_queue(a, keys[0], acted_at), _queue(b, keys[1], acted_at)],
+            "user_id": user_id}
 
 
-def _queue(bookings) -> list[dict]:
-    return [{"kind": "checkin", "workshop_id": wid, "booking_id": bid, "sequence": n, "nonce": secrets.token_hex(12),
-             "acted_at": "2026-01-01T10:00:00+00:00"} for n, (bid, wid) in enumerate(bookings, start=1)]
+def _queue(bookings, key: dict, acted_at: str) -> list[dict]:
+    """Queued check-ins as static/js/checkin.js stores them: signed with the tablet's key of the day."""
+    import base64
+    import hashlib
+    import hmac
+
+    from busapp.checkin.service import signed_text
+
+    raw = base64.urlsafe_b64decode(key["key"] + "=")
+    items = []
+    for n, (bid, wid) in enumerate(bookings, start=1):
+        item = {"kind": "checkin", "workshop_id": wid, "booking_id": bid, "sequence": n,
+                "nonce": secrets.token_hex(12), "acted_at": acted_at, "key": key["id"]}
+        item["sig"] = base64.urlsafe_b64encode(
+            hmac.new(raw, signed_text(item).encode(), hashlib.sha256).digest()).decode().rstrip("=")
+        items.append(item)
+    return items
 
 
 def upload(base: str, credential: str, items: list, user_id: int) -> tuple[float, dict]:
@@ -115,9 +137,9 @@ def main() -> int:
     print(f"check-in sync: 2 tablets x {PER_TABLET} queued check-ins ({SHARED} on both), PostgreSQL {version}, "
           f"gunicorn {args.workers} workers x {args.threads} threads")
     with postgres_database(args.pg) as db_url, tempfile.TemporaryDirectory() as tmp:
-        world = seed(db_url)
         port = free_port()
         env = app_env(db_url)
+        world = seed(db_url, env["SECRET_KEY"])
         env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
         with gunicorn("app:app", env, args.workers, args.threads, port, Path(tmp) / "gunicorn.log"):
             base = f"http://127.0.0.1:{port}"

@@ -14,6 +14,7 @@ what to trust on a shared machine; absolute rates move with other work.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -137,6 +138,8 @@ def main() -> int:
     parser.add_argument("--idle", action="store_true",
                         help="also samples of threads that wait (for the database, a lock, the network): wall-clock time")
     parser.add_argument("--keep", help="write the folded stacks here too (for flame graph tools)")
+    parser.add_argument("--no-spy", action="store_true",
+                        help="no profiler: only the rate and the workers' CPU time per request, undisturbed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="busapp-profile-") as tmp:
         workdir = Path(tmp)
@@ -152,7 +155,8 @@ def main() -> int:
                 if plan.method == "GET":
                     run.drive(port, "warm-up", plan, 2, args.connections, "wrk", workdir)
                 out = workdir / "stacks.txt"
-                spy = subprocess.Popen([PY_SPY, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking",
+                cpu_before = run.worker_cpu(proc.pid)
+                spy = None if args.no_spy else subprocess.Popen([PY_SPY, "record", "--pid", str(proc.pid), "--subprocesses", "--nonblocking",
                                         "--rate", str(args.rate), *(["--gil"] if args.gil else []), *(["--idle"] if args.idle else []), "--duration", str(int(args.duration)),
                                         "--format", "raw", "--output", str(out)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -161,10 +165,15 @@ def main() -> int:
                     port, args.case, plan, args.duration, args.connections, "wrk", workdir)))
                 load.start()
                 load.join()
-                spy.wait(timeout=args.duration + 60)
+                cpu = run.worker_cpu(proc.pid) - cpu_before
                 r = result["r"]
                 print(f"{args.case} on {args.backend}: {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
-                      f"p99 {r.p99_ms:.1f} ms, errors {r.errors} (under the profiler, which slows the workers)")
+                      f"p99 {r.p99_ms:.1f} ms, errors {r.errors}; workers' CPU {1000 * cpu / max(1, r.rps * args.duration):.2f} ms "
+                      f"per request, {cpu / args.duration:.2f} cores; load average {os.getloadavg()[0]:.1f}"
+                      + ("" if spy is None else " (under the profiler, which slows the workers)"))
+                if spy is None:
+                    return 0
+                spy.wait(timeout=args.duration + 60)
                 folded = out.read_text() if out.exists() else ""
                 if not folded:
                     print(spy.stderr.read() if spy.stderr else "py-spy wrote nothing")

@@ -79,6 +79,11 @@ class Result:
     errors: int = 0
     error_detail: str = ""
     note: str = ""
+    cpu_s: float = 0.0  # the app's workers' CPU time during the case (not the load generator's)
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_s / self.requests if self.requests else 0.0
 
     @property
     def rps(self) -> float:
@@ -101,13 +106,33 @@ def lua_str(value: str) -> str:
 
 
 LUA_DONE = r"""
+-- Answers of 400 and above, counted by status in each thread and added up at the end.
+local statuses = {}
+function response(status, headers, body)
+  if status >= 400 then statuses[status] = (statuses[status] or 0) + 1 end
+end
+
+local all_threads = {}
+local setup_case = setup
+function setup(thread)
+  table.insert(all_threads, thread)
+  if setup_case then setup_case(thread) end
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
+  local sums = {}
+  for _, t in ipairs(all_threads) do
+    for status, n in pairs(t:get("statuses") or {}) do sums[status] = (sums[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(sums) do table.insert(parts, tostring(status) .. " x" .. tostring(n)) end
+  table.sort(parts)
   io.write(string.format(
     '{"requests":%d,"duration_us":%d,"errors_status":%d,"errors_connect":%d,"errors_read":%d,' ..
-    '"errors_write":%d,"errors_timeout":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d}\n',
+    '"errors_write":%d,"errors_timeout":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d,"statuses":"%s"}\n',
     summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
+    latency:percentile(50), latency:percentile(99), latency.mean, latency.max, table.concat(parts, " ")))
 end
 """
 
@@ -177,6 +202,8 @@ def drive(port: int, name: str, plan: Plan, duration: float, connections: int, l
     data = json.loads(line)
     errors = sum(data[k] for k in ("errors_status", "errors_connect", "errors_read", "errors_write", "errors_timeout"))
     detail = ", ".join(f"{k[7:]} {data[k]}" for k in sorted(data) if k.startswith("errors_") and data[k])
+    if data.get("statuses"):
+        detail += f": {data['statuses']}"
     return Result(name=name, requests=data["requests"], duration_s=data["duration_us"] / 1e6,
                   p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, errors=errors, error_detail=detail)
 
@@ -210,6 +237,22 @@ def gunicorn(target: str, env: dict, workers: int, threads: int, port: int, log:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def worker_cpu(master_pid: int) -> float:
+    """CPU seconds (user + system) that the gunicorn master's worker processes have used so far (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # the parent's pid; then utime and stime in clock ticks
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def http_get(url: str, cookie: str = "") -> tuple[int, dict, bytes]:
@@ -526,7 +569,7 @@ def run_backend(label: str, db_url: str, args, workdir: Path, report: dict) -> N
         cases.append(("ticket", Plan(paths=[urls["ticket"]])))
     backend = {"urls": urls, "results": {}}
     report[label] = backend
-    with gunicorn("app:app", app_env(db_url), args.workers, args.threads, port, workdir / f"{label}.log"):
+    with gunicorn("app:app", app_env(db_url), args.workers, args.threads, port, workdir / f"{label}.log") as proc:
         base = f"http://127.0.0.1:{port}"
         if label == "SQLite":
             report["first_visit"] = first_visit_bytes(base)
@@ -540,13 +583,17 @@ def run_backend(label: str, db_url: str, args, workdir: Path, report: dict) -> N
         else:
             backend["missing"] = "booking is not built yet: ticket page and booking POST left out"
         for name, plan in cases:
+            if args.cases and name not in args.cases:
+                continue
             if args.warmup > 0 and plan.method == "GET":
                 drive(port, name, plan, args.warmup, args.connections, args.loadgen, workdir)
+            cpu = worker_cpu(proc.pid)
             result = drive(port, name, plan, args.duration, args.connections, args.loadgen, workdir)
+            result.cpu_s = worker_cpu(proc.pid) - cpu
             backend["results"][name] = result
             print(f"  {name:<13} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms"
-                  f"  errors {result.errors}", flush=True)
-    if info["booking"]:
+                  f"  errors {result.errors}  CPU {result.cpu_ms_per_request:5.2f} ms/request", flush=True)
+    if "booking POST" in backend["results"]:
         backend["overbooking"] = overbooking_check(db_url)
         backend["overbooking"]["requests"] = backend["results"]["booking POST"].requests
     # Queries per page with the six-week demo tour and with a tour twice as long: an N+1 shows as growth.
@@ -570,6 +617,9 @@ def main() -> int:
                         help="PostgreSQL server (a throwaway database is created and dropped)")
     parser.add_argument("--loadgen", choices=("wrk", "python"), default="wrk" if WRK else "python")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--cases", type=lambda v: [c.strip() for c in v.split(",") if c.strip()], default=[],
+                        help="only these load cases, comma-separated (home, district, stop, api stops, "
+                             "api stops ETag, ticket, booking POST); the targets then judge only those")
     parser.add_argument("--scale-stops", type=int, default=int(os.environ.get("BENCH_SCALE_STOPS", 100_000)),
                         help="then pages and feeds at this tour size beside the demo tour (bench/scale.py; 0 skips)")
     args = parser.parse_args()
@@ -583,14 +633,16 @@ def main() -> int:
         port = free_port()
         print("\n== minimal Flask app (bench/minimal_app.py) ...", flush=True)
         with gunicorn("bench.minimal_app:app", dict(os.environ), args.workers, args.threads, port,
-                      workdir / "minimal.log"):
+                      workdir / "minimal.log") as proc:
             plan = Plan(paths=["/"])
             if args.warmup > 0:
                 drive(port, "minimal", plan, args.warmup, args.connections, args.loadgen, workdir)
+            cpu = worker_cpu(proc.pid)
             report["minimal"] = drive(port, "minimal", plan, args.duration, args.connections, args.loadgen, workdir)
             m = report["minimal"]
+            m.cpu_s = worker_cpu(proc.pid) - cpu
             print(f"  {'fixed page':<13} {m.rps:8.0f} req/s  p50 {m.p50_ms:6.1f} ms  p99 {m.p99_ms:6.1f} ms"
-                  f"  errors {m.errors}", flush=True)
+                  f"  errors {m.errors}  CPU {m.cpu_ms_per_request:5.2f} ms/request", flush=True)
         if "sqlite" in args.backends:
             with sqlite_database(workdir) as url:
                 run_backend("SQLite", url, args, workdir, report)
@@ -647,11 +699,12 @@ def verdict(ok: bool, margin: str) -> str:
 def print_report(report: dict, args) -> None:
     minimal: Result = report["minimal"]
     print("\n== Throughput and latency ({} concurrent clients)".format(args.connections))
-    header = f"  {'page':<24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs minimal':>11}"
+    header = (f"  {'page':<24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10} {'errors':>7} "
+              f"{'vs minimal':>11}")
     print(header)
     print("  " + "-" * (len(header) - 2))
     print(f"  {'minimal app, fixed page':<24} {minimal.rps:8.0f} {minimal.p50_ms:8.1f} {minimal.p99_ms:8.1f} "
-          f"{minimal.errors:7d} {'1.00':>11}")
+          f"{minimal.cpu_ms_per_request:10.2f} {minimal.errors:7d} {'1.00':>11}")
     for label in ("SQLite", "PostgreSQL"):
         backend = report.get(label)
         if not backend:
@@ -660,7 +713,8 @@ def print_report(report: dict, args) -> None:
         for name, r in backend["results"].items():
             ratio = r.rps / minimal.rps if minimal.rps else 0
             err = f"{r.errors:7d}" + (f" ({r.error_detail})" if r.error_detail else "")
-            print(f"  {label + ' ' + name:<24} {r.rps:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {err} {ratio:>11.2f}")
+            print(f"  {label + ' ' + name:<24} {r.rps:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} "
+                  f"{r.cpu_ms_per_request:10.2f} {err} {ratio:>11.2f}")
         if backend.get("missing"):
             print(f"  {label}: {backend['missing']}")
 
@@ -714,6 +768,8 @@ def print_report(report: dict, args) -> None:
                                  + ("" if r.requests else ", no request completed"))))
     for label, target in TARGET_BOOKING_RPS.items():
         backend = report.get(label)
+        if args.cases and "booking POST" not in args.cases:
+            continue
         if backend and "booking POST" in backend["results"]:
             r = backend["results"]["booking POST"]
             ob = backend["overbooking"]

@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     os.makedirs(app.instance_path, exist_ok=True)
+    _queue_sqlite_writers(app.config, app.instance_path)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
@@ -85,6 +86,26 @@ def _lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def _queue_sqlite_writers(config, instance_path: str) -> None:
+    """A database file's writers wait in line for each other (busapp/core/sqlitequeue.py), and its connections are
+    not pinged before use."""
+    url = sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.database.startswith("file:"):
+        return
+    from .core import sqlitequeue
+
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # A database file has no server that could drop the connection: no "SELECT 1" before every request's statements.
+    options["pool_pre_ping"] = False
+    connect_args = dict(options.get("connect_args") or {})
+    # A relative file is in the instance folder (as Flask-SQLAlchemy reads it); os.path.join keeps an absolute one.
+    connect_args.setdefault("factory", sqlitequeue.connection_class(
+        os.path.join(instance_path, url.database), int(config.get("SQLITE_BUSY_TIMEOUT_MS", 30000)) / 1000))
+    options["connect_args"] = connect_args
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def _tune_sqlite() -> None:
     """WAL and a busy timeout let concurrent requests wait for the write lock instead of failing."""
     from flask import current_app
@@ -93,6 +114,11 @@ def _tune_sqlite() -> None:
     if engine.dialect.name != "sqlite":
         return
     config = current_app.config
+
+    if (config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).get("connect_args", {}).get("factory"):
+        from .core import sqlitequeue
+
+        sqlitequeue.install(engine)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

@@ -12,6 +12,7 @@ from PIL import Image
 
 from busapp import create_app
 from busapp.core import townprofile
+from busapp.core.i18n import json_text
 from busapp.pwa import views as pwa
 from busapp.core.assets import static_url
 from tests.conftest import _driver
@@ -339,7 +340,7 @@ def test_offline_strings_come_in_the_visitors_language(client):
 def test_strings_cannot_break_out_of_their_attribute(app, client, monkeypatch):
     hostile = "'><script>alert(1)</script>\"&amp;"
     monkeypatch.setattr(pwa, "strings", lambda: {"x": hostile})
-    app.jinja_env.globals["pwa_strings"] = pwa.strings
+    app.jinja_env.globals["pwa_strings_text"] = lambda: json_text(pwa.strings())
     html = client.get("/").get_data(as_text=True)
     assert "<script>alert(1)" not in html
     assert _strings(html) == {"x": hostile}
