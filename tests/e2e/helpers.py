@@ -321,6 +321,24 @@ OVERFLOW = """() => {
 }"""
 
 
+# The narrowest phone, and what 200 % zoom lays a 640 px window out at (WCAG 1.4.10 reflow): the axe sweeps open
+# every page at this size, so each page load is checked for axe violations and for sideways scrolling at once.
+NARROW = {"width": 320, "height": 720}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def sideways(page, label: str, shot: str) -> str | None:
+    """None when the page fits its window; else what sticks out, with a full-page screenshot kept under shot."""
+    found = page.evaluate(OVERFLOW)
+    if found["scrollWidth"] <= found["clientWidth"]:
+        return None
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"reflow-{shot.replace(' ', '-').replace('/', '_')}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return (f"{label}: page is {found['scrollWidth']} px wide in a {found['clientWidth']} px window; sticking out:\n"
+            "    " + "\n    ".join(found["culprits"] or ["(no single element found)"]) + f"\n    screenshot: {path}")
+
+
 TABLET = {"width": 1024, "height": 768}
 OFFICE = {"width": 1280, "height": 800}
 

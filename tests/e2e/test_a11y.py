@@ -1,4 +1,6 @@
-"""axe-core in Chromium on every kind of page, in German and English: no WCAG 2.0/2.1/2.2 A or AA violations.
+"""axe-core in Chromium on every kind of page, in German and English: no WCAG 2.0/2.1/2.2 A or AA violations, and
+in the same page load no sideways scrolling at 320 CSS px (reflow, WCAG 1.4.10: the narrowest phone, and 200 % zoom
+of a 640 px window; tests/e2e/test_layout.py checks 200 % zoom of a desktop window).
 
 axe is injected with page.evaluate() of the vendored file's text. The app's Content-Security-Policy allows only
 scripts from 'self', so a <script> tag with the file's content (what page.add_script_tag does) would be blocked;
@@ -12,8 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.e2e.conftest import PHONE
-from tests.e2e.helpers import axe_violations, describe
+from tests.e2e.helpers import NARROW, axe_violations, describe, sideways
 from tests.e2e.pagelist import (
     LANGS, Target, all_public_targets, demo_site, open_target, role_targets, sign_in,
 )
@@ -31,20 +32,24 @@ def lang(request):
 
 @pytest.fixture
 def lang_page(browser, site, lang):
-    """A phone-sized page whose browser asks for `lang` (the app picks the language from Accept-Language)."""
-    context = browser.new_context(viewport=PHONE, base_url=site.url, locale=LANGS[lang])
+    """The narrowest phone's page, drawn at twice the pixels as a zoomed screen is, whose browser asks for `lang`
+    (the app picks the language from Accept-Language)."""
+    context = browser.new_context(viewport=NARROW, device_scale_factor=2, base_url=site.url, locale=LANGS[lang])
     page = context.new_page()
     yield page
     context.close()
 
 
 def check(page, target, lang) -> list[str]:
-    """Open one target and return a description of its violations (empty when there are none)."""
+    """Open one target and return a description of its axe violations and of what sticks out sideways (empty when
+    there is nothing)."""
     open_target(page, target)
     assert page.evaluate("document.documentElement.lang") == lang, f"{target.name}: <html lang> is not {lang}"
     version, violations = axe_violations(page)
     assert version == "4.14.1"
-    return [describe(target.name, target.path, violations)] if violations else []
+    problems = [describe(target.name, target.path, violations)] if violations else []
+    overflow = sideways(page, f"{target.name} ({target.path}) at 320 px, {lang}", f"320-{lang}-{target.name}")
+    return problems + ([overflow] if overflow else [])
 
 
 def test_axe_runs_and_finds_a_planted_violation(lang_page, site):
