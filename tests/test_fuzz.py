@@ -139,11 +139,13 @@ def discover_forms(app, world, user) -> dict[tuple[str, str], dict]:
 
 # --- what a request may leave behind ---------------------------------------------------------------------------
 
-def snapshot() -> dict[str, str]:
-    """A digest of every table's rows (read on a connection of its own, as committed)."""
+def snapshot(names: set[str] | None = None) -> dict[str, str]:
+    """A digest of every table's rows, or of the tables named (read on a connection of its own, as committed)."""
     digests = {}
     with db.engine.connect() as conn:
         for table in db.metadata.sorted_tables:
+            if names is not None and table.name not in names:
+                continue
             rows = conn.execute(sa.select(table)).all()
             text = "\n".join(sorted(repr(tuple(r)) for r in rows))
             digests[table.name] = hashlib.sha256(text.encode()).hexdigest()
@@ -258,15 +260,49 @@ def _fresh_world(app, rule, method, protected):
     return build_path(app, rule, method, world, user), user
 
 
+def table_rows() -> dict[str, list[dict]]:
+    """Every table's rows, as committed (to put a table back as it was)."""
+    with db.engine.connect() as conn:
+        return {t.name: [dict(r) for r in conn.execute(sa.select(t)).mappings()] for t in db.metadata.sorted_tables}
+
+
+def put_back(rows: dict[str, list[dict]], names: set[str]) -> None:
+    """Write the tables named back to the rows given, in one transaction: all of their rows deleted, the given ones
+    inserted again with their ids. Foreign keys are not checked meanwhile (nor are their cascades run), so a
+    parent's rows can go and come back under children that did not change."""
+    tables = [t for t in db.metadata.sorted_tables if t.name in names]
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # only outside a transaction; set back before the connection goes back to the pool
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+                for table in tables:
+                    if rows[table.name]:
+                        conn.execute(table.insert(), rows[table.name])
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
 class CleanWorld:
-    """The same clean world for every request: built afresh (tables emptied, the world made) unless the request
-    before left every table as it found it (rate counters aside), which means the world is still exactly as built.
-    After any answer but a refusal (4xx) the next request gets a new client, newly signed in, so nothing a request
-    put in its session (a language chosen, a station switched on) reaches the next. A failed check rebuilds both."""
+    """The same clean world for every request.
+
+    Built once (tables emptied, the world made, a client signed in); a request that changed tables (rate counters
+    aside) has those tables put back to the clean world's rows, and the world is built afresh only when that does not
+    give the same digests again. After any answer but a refusal (4xx) the next request gets a new client carrying the
+    session cookie as it was right after signing in, so nothing a request put in its session (a language chosen, a
+    station switched on) reaches the next. A failed check rebuilds both."""
 
     def __init__(self, app, rule, method, protected):
         self.app, self.rule, self.method, self.protected = app, rule, method, protected
-        self.world = self.client = None
+        self.world = self.client = self.cookie = None
         self.checked: set[tuple] = set()
 
     def get(self):
@@ -276,16 +312,24 @@ class CleanWorld:
             clean = snapshot()
             problems = self.invalid_rows(clean)
             assert not problems, problems
-            self.world = (path, user, clean)
-        path, user, clean = self.world
+            self.world = (path, user, clean, table_rows())
+            self.client = self.cookie = None
+        path, user, clean, _ = self.world
         if self.client is None:
             client = self.app.test_client()
-            sign_in(client, user)
-            self.client = (client, csrf_token(client, "/signin"))
+            name = self.app.config["SESSION_COOKIE_NAME"]
+            if self.cookie is None:
+                sign_in(client, user)
+                token = csrf_token(client, "/signin")
+                cookie = client.get_cookie(name)
+                self.cookie = (cookie.value if cookie else None, token)
+            elif self.cookie[0] is not None:
+                client.set_cookie(name, self.cookie[0])
+            self.client = (client, self.cookie[1])
         return (path, *self.client, clean)
 
     def forget(self) -> None:
-        self.world = self.client = None
+        self.world = self.client = self.cookie = None
 
     def invalid_rows(self, digests: dict[str, str]) -> list[str]:
         """invalid_rows(), read once per distinct state of the tables (the same rows give the same answer)."""
@@ -298,9 +342,15 @@ class CleanWorld:
         return problems
 
     def answered(self, status: int, after: dict[str, str]) -> None:
-        clean = self.world[2]
-        if any(after[t] != clean[t] for t in clean if t not in COUNTERS):
-            self.world = self.client = None  # the new world has its own accounts
+        clean, rows = self.world[2], self.world[3]
+        changed = {t for t in clean if t not in COUNTERS and after[t] != clean[t]}
+        if changed:
+            db.session.remove()
+            put_back(rows, changed)
+            again = snapshot(changed)  # nothing else was written: no foreign key actions ran
+            if any(again[t] != clean[t] for t in changed):
+                self.forget()  # not the same world again: build it afresh
+                return
         if not 400 <= status < 500:  # a refusal leaves the session as it was; anything else may not
             self.client = None
 
