@@ -266,10 +266,11 @@ def table_rows() -> dict[str, list[dict]]:
         return {t.name: [dict(r) for r in conn.execute(sa.select(t)).mappings()] for t in db.metadata.sorted_tables}
 
 
-def put_back(rows: dict[str, list[dict]], names: set[str]) -> None:
+def put_back(rows: dict[str, list[dict]], names: set[str]) -> bool:
     """Write the tables named back to the rows given, in one transaction: all of their rows deleted, the given ones
     inserted again with their ids. Foreign keys are not checked meanwhile (nor are their cascades run), so a
-    parent's rows can go and come back under children that did not change."""
+    parent's rows can go and come back under children that did not change. False (nothing written) where the
+    database does not allow that, e.g. a PostgreSQL role that may not set session_replication_role."""
     tables = [t for t in db.metadata.sorted_tables if t.name in names]
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -285,10 +286,13 @@ def put_back(rows: dict[str, list[dict]], names: set[str]) -> None:
                 for table in tables:
                     if rows[table.name]:
                         conn.execute(table.insert(), rows[table.name])
+        except sa.exc.DBAPIError:
+            return False
         finally:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 conn.commit()
+    return True
 
 
 class CleanWorld:
@@ -346,9 +350,8 @@ class CleanWorld:
         changed = {t for t in clean if t not in COUNTERS and after[t] != clean[t]}
         if changed:
             db.session.remove()
-            put_back(rows, changed)
-            again = snapshot(changed)  # nothing else was written: no foreign key actions ran
-            if any(again[t] != clean[t] for t in changed):
+            if not put_back(rows, changed) or any(  # nothing else was written: no foreign key actions ran
+                    again != clean[t] for t, again in snapshot(changed).items()):
                 self.forget()  # not the same world again: build it afresh
                 return
         if not 400 <= status < 500:  # a refusal leaves the session as it was; anything else may not
